@@ -1,0 +1,170 @@
+// The app shell: finds out who is signed in, sends signed-out visitors to /signin, draws the header and
+// navigation, and picks the page for the current path.
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { api, onSignedOut, setCsrfToken } from './api.js';
+import { Link, matchPath, navigate, useLocation } from './router.js';
+import { SessionContext } from './session.js';
+import { ErrorMessage, Loading } from './components/ui.js';
+import type { Session } from './types.js';
+import { IncidentsPage } from './pages/IncidentsPage.js';
+import { IncidentPage } from './pages/IncidentPage.js';
+import { DeclarePage } from './pages/DeclarePage.js';
+import { SignInPage } from './pages/SignInPage.js';
+import { NotFoundPage } from './pages/NotFoundPage.js';
+import { SettingsLayout } from './pages/settings/SettingsLayout.js';
+import { SeveritiesPage } from './pages/settings/SeveritiesPage.js';
+import { UsersPage } from './pages/settings/UsersPage.js';
+import { ApiKeysPage } from './pages/settings/ApiKeysPage.js';
+import { IntegrationsPage } from './pages/settings/IntegrationsPage.js';
+
+type SessionState = { kind: 'loading' } | { kind: 'error'; error: unknown } | { kind: 'signed-out' } | { kind: 'signed-in'; session: Session };
+
+export function App() {
+  const location = useLocation();
+  const [state, setState] = useState<SessionState>({ kind: 'loading' });
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    api.session().then(
+      (session) => {
+        if (!live) return;
+        setCsrfToken(session?.csrf_token ?? null);
+        setState(session ? { kind: 'signed-in', session } : { kind: 'signed-out' });
+      },
+      (error: unknown) => live && setState({ kind: 'error', error }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [attempt]);
+
+  useEffect(
+    () =>
+      onSignedOut(() => {
+        setCsrfToken(null);
+        setState({ kind: 'signed-out' });
+      }),
+    [],
+  );
+
+  const onSignIn = location.pathname === '/signin';
+  useEffect(() => {
+    if (state.kind === 'signed-out' && !onSignIn) navigate('/signin', { replace: true });
+  }, [state.kind, onSignIn]);
+
+  if (state.kind === 'loading') {
+    return (
+      <main className="page page-narrow" id="main">
+        <Loading label="Checking who is signed in…" />
+      </main>
+    );
+  }
+  if (state.kind === 'error') {
+    return (
+      <main className="page page-narrow" id="main">
+        <h1>Firebreak is not answering</h1>
+        <ErrorMessage error={state.error} />
+        <button type="button" onClick={() => setAttempt((a) => a + 1)}>
+          Try again
+        </button>
+      </main>
+    );
+  }
+  if (state.kind === 'signed-out' || onSignIn) {
+    return <SignInPage signedIn={state.kind === 'signed-in' ? state.session : null} />;
+  }
+
+  const session = state.session;
+  const signOut = async () => {
+    try {
+      await api.logout();
+    } finally {
+      setCsrfToken(null);
+      setState({ kind: 'signed-out' });
+      navigate('/signin', { replace: true });
+    }
+  };
+
+  return (
+    <SessionContext.Provider value={session}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="topbar-inner">
+          <Link to="/" className="brand" aria-label="Firebreak, incidents">
+            <span className="brand-mark" aria-hidden="true" />
+            Firebreak
+          </Link>
+          <nav aria-label="Main" className="mainnav">
+            <NavLink to="/" active={location.pathname === '/' || location.pathname.startsWith('/incidents')}>
+              Incidents
+            </NavLink>
+            <NavLink to="/settings/severities" active={location.pathname.startsWith('/settings')}>
+              Settings
+            </NavLink>
+          </nav>
+          <div className="topbar-right">
+            {session.user.role !== 'viewer' ? (
+              <Link to="/declare" className="button button-primary">
+                Declare incident
+              </Link>
+            ) : null}
+            <span className="whoami" title={session.user.email}>
+              {session.user.name} <span className="muted">({session.user.role})</span>
+            </span>
+            <button type="button" className="button-quiet" onClick={() => void signOut()}>
+              Sign out
+            </button>
+          </div>
+        </div>
+      </header>
+      <Page pathname={location.pathname} />
+    </SessionContext.Provider>
+  );
+}
+
+function NavLink({ to, active, children }: { to: string; active: boolean; children: ReactNode }) {
+  return (
+    <Link to={to} aria-current={active ? 'page' : undefined} className={active ? 'active' : undefined}>
+      {children}
+    </Link>
+  );
+}
+
+function Page({ pathname }: { pathname: string }) {
+  const mainRef = useRef<HTMLElement>(null);
+  const first = useRef(true);
+  // Move focus to the new page so keyboard and screen-reader users know the page changed.
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    mainRef.current?.focus({ preventScroll: true });
+  }, [pathname]);
+
+  let content: ReactNode;
+  let params: Record<string, string> | null;
+  if (pathname === '/' || pathname === '/incidents') content = <IncidentsPage />;
+  else if ((params = matchPath('/incidents/:ref', pathname))) content = <IncidentPage key={params.ref} idOrRef={params.ref ?? ''} />;
+  else if (pathname === '/declare') content = <DeclarePage />;
+  else if (pathname === '/settings' || pathname === '/settings/') content = <Redirect to="/settings/severities" />;
+  else if (pathname === '/settings/severities') content = <SettingsLayout><SeveritiesPage /></SettingsLayout>;
+  else if (pathname === '/settings/users') content = <SettingsLayout><UsersPage /></SettingsLayout>;
+  else if (pathname === '/settings/api-keys') content = <SettingsLayout><ApiKeysPage /></SettingsLayout>;
+  else if (pathname === '/settings/integrations') content = <SettingsLayout><IntegrationsPage /></SettingsLayout>;
+  else content = <NotFoundPage />;
+
+  return (
+    <main className="page" id="main" ref={mainRef} tabIndex={-1}>
+      {content}
+    </main>
+  );
+}
+
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to, { replace: true }), [to]);
+  return null;
+}

@@ -1,0 +1,215 @@
+// The incidents list, newest first, filtered by status category, severity and mode. Filters live in the
+// URL (/?status_category=live&severity_id=…&mode=test), so a filtered view can be bookmarked or shared.
+import { useEffect, useId, useState } from 'react';
+import { api } from '../api.js';
+import { useLoad, useTitle } from '../hooks.js';
+import { Link, navigate, useLocation } from '../router.js';
+import { canRespond, useSession } from '../session.js';
+import { DateTime, Empty, ErrorMessage, Loading, SeverityBadge, StatusBadge, titleCase } from '../components/ui.js';
+import { MODES, STATUS_CATEGORIES, type Incident, type Mode, type StatusCategory } from '../types.js';
+
+const PAGE_SIZE = 25;
+
+const CATEGORY_OPTIONS: Array<{ value: string; label: string }> = [
+  { value: '', label: 'Any status' },
+  { value: 'triage,live', label: 'Open (triage or live)' },
+  ...STATUS_CATEGORIES.map((c) => ({ value: c, label: titleCase(c) })),
+];
+
+function parseCategories(v: string | null): StatusCategory[] {
+  if (!v) return [];
+  return v.split(',').filter((c): c is StatusCategory => (STATUS_CATEGORIES as readonly string[]).includes(c));
+}
+
+function parseMode(v: string | null): Mode | undefined {
+  return v && (MODES as readonly string[]).includes(v) ? (v as Mode) : undefined;
+}
+
+export function IncidentsPage() {
+  useTitle('Incidents');
+  const session = useSession();
+  const location = useLocation();
+  const categories = parseCategories(location.search.get('status_category'));
+  const severityId = location.search.get('severity_id') ?? '';
+  const mode = parseMode(location.search.get('mode'));
+  const filterKey = `${categories.join(',')}|${severityId}|${mode ?? ''}`;
+
+  const severities = useLoad(() => api.severities(), []);
+  const list = useLoad(
+    () => api.incidents({ status_category: categories, severity_id: severityId || undefined, mode, limit: PAGE_SIZE }),
+    [filterKey],
+  );
+  const [more, setMore] = useState<{ items: Incident[]; cursor: string | null } | null>(null);
+  const [moreLoading, setMoreLoading] = useState(false);
+  const [moreError, setMoreError] = useState<unknown>(null);
+  useEffect(() => {
+    setMore(null);
+    setMoreError(null);
+  }, [filterKey]);
+
+  const setFilter = (name: string, value: string) => {
+    const params = new URLSearchParams(location.search);
+    if (value) params.set(name, value);
+    else params.delete(name);
+    const qs = params.toString();
+    navigate(qs ? `/?${qs}` : '/', { replace: true });
+  };
+
+  const incidents = [...(list.data?.incidents ?? []), ...(more?.items ?? [])];
+  const cursor = more ? more.cursor : (list.data?.next_cursor ?? null);
+  const loadMore = async () => {
+    if (!cursor) return;
+    setMoreLoading(true);
+    setMoreError(null);
+    try {
+      const page = await api.incidents({ status_category: categories, severity_id: severityId || undefined, mode, limit: PAGE_SIZE, cursor });
+      setMore((m) => ({ items: [...(m?.items ?? []), ...page.incidents], cursor: page.next_cursor }));
+    } catch (e) {
+      setMoreError(e);
+    } finally {
+      setMoreLoading(false);
+    }
+  };
+
+  const maxRank = Math.max(0, ...(severities.data ?? []).map((s) => s.rank));
+  const filtered = categories.length > 0 || severityId !== '' || mode !== undefined;
+  const ids = { status: useId(), severity: useId(), mode: useId() };
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>Incidents</h1>
+        {canRespond(session.user.role) ? (
+          <Link to="/declare" className="button button-primary">
+            Declare incident
+          </Link>
+        ) : null}
+      </div>
+
+      <form className="filters" role="search" aria-label="Filter incidents" onSubmit={(e) => e.preventDefault()}>
+        <div className="field">
+          <label htmlFor={ids.status}>Status</label>
+          <select id={ids.status} value={categories.join(',')} onChange={(e) => setFilter('status_category', e.target.value)}>
+            {CATEGORY_OPTIONS.some((o) => o.value === categories.join(',')) ? null : (
+              <option value={categories.join(',')}>{categories.map(titleCase).join(', ')}</option>
+            )}
+            {CATEGORY_OPTIONS.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={ids.severity}>Severity</label>
+          <select id={ids.severity} value={severityId} onChange={(e) => setFilter('severity_id', e.target.value)}>
+            <option value="">Any severity</option>
+            {[...(severities.data ?? [])]
+              .sort((a, b) => b.rank - a.rank)
+              .map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={ids.mode}>Mode</label>
+          <select id={ids.mode} value={mode ?? ''} onChange={(e) => setFilter('mode', e.target.value)}>
+            <option value="">Any mode</option>
+            {MODES.map((m) => (
+              <option key={m} value={m}>
+                {titleCase(m)}
+              </option>
+            ))}
+          </select>
+        </div>
+        {filtered ? (
+          <button type="button" className="button-quiet" onClick={() => navigate('/', { replace: true })}>
+            Clear filters
+          </button>
+        ) : null}
+      </form>
+
+      <ErrorMessage error={severities.error} title="Could not load severities." />
+      {list.loading ? (
+        <Loading label="Loading incidents…" />
+      ) : list.error ? (
+        <>
+          <ErrorMessage error={list.error} title="Could not load incidents." />
+          <button type="button" onClick={list.reload}>
+            Try again
+          </button>
+        </>
+      ) : incidents.length === 0 ? (
+        filtered ? (
+          <Empty title="No incidents match these filters.">
+            <button type="button" className="button-quiet" onClick={() => navigate('/', { replace: true })}>
+              Clear filters
+            </button>
+          </Empty>
+        ) : (
+          <Empty title="No incidents yet.">
+            <p>When something goes wrong, declare an incident to get everyone on the same page.</p>
+            {canRespond(session.user.role) ? (
+              <Link to="/declare" className="button button-primary">
+                Declare incident
+              </Link>
+            ) : null}
+          </Empty>
+        )
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table className="table incidents-table">
+              <caption className="visually-hidden">Incidents, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Reference</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Severity</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Lead</th>
+                  <th scope="col">Declared</th>
+                </tr>
+              </thead>
+              <tbody>
+                {incidents.map((i) => (
+                  <tr key={i.id}>
+                    <td className="mono nowrap">
+                      <Link to={`/incidents/${encodeURIComponent(i.reference)}`}>{i.reference}</Link>
+                    </td>
+                    <td>
+                      <Link to={`/incidents/${encodeURIComponent(i.reference)}`} className="row-title">
+                        {i.name}
+                      </Link>
+                      {i.mode !== 'standard' ? <span className="badge badge-mode">{titleCase(i.mode)}</span> : null}
+                    </td>
+                    <td>
+                      <SeverityBadge name={i.severity.name} rank={i.severity.rank} maxRank={maxRank || undefined} />
+                    </td>
+                    <td>
+                      <StatusBadge name={i.status.name} category={i.status.category} />
+                    </td>
+                    <td>{i.lead?.name ?? <span className="muted">Nobody</span>}</td>
+                    <td className="nowrap">
+                      <DateTime value={i.created_at} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <ErrorMessage error={moreError} title="Could not load more incidents." />
+          {cursor ? (
+            <p className="center">
+              <button type="button" onClick={() => void loadMore()} disabled={moreLoading}>
+                {moreLoading ? 'Loading…' : 'Show more incidents'}
+              </button>
+            </p>
+          ) : null}
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,188 @@
+// API keys for scripts and other systems. A new key's token is shown once; Firebreak keeps only a hash.
+import { useState, type FormEvent } from 'react';
+import { ApiError, api } from '../../api.js';
+import { useLoad, useTitle } from '../../hooks.js';
+import { isAdmin, useSession } from '../../session.js';
+import { CopyField, DateTime, Empty, ErrorMessage, Field, Loading } from '../../components/ui.js';
+import { SCOPES, type ApiKey, type Scope } from '../../types.js';
+
+const SCOPE_HINTS: Record<Scope, string> = {
+  read: 'Read incidents, timelines and settings.',
+  write: 'Declare and update incidents.',
+  admin: 'Change settings, users and keys.',
+};
+
+export function ApiKeysPage() {
+  useTitle('API keys');
+  const session = useSession();
+  const admin = isAdmin(session.user.role);
+  const list = useLoad(() => api.apiKeys(), []);
+  const keys = [...(list.data ?? [])].sort((a, b) => Number(a.revoked_at !== null) - Number(b.revoked_at !== null) || b.created_at.localeCompare(a.created_at));
+
+  return (
+    <>
+      <h1>API keys</h1>
+      <p className="lead-text">
+        Keys let scripts and other systems use the Firebreak REST API. Send one as <code>Authorization: Bearer &lt;token&gt;</code>.
+      </p>
+      {!admin ? <p className="notice">Only owners and admins can create or revoke keys.</p> : null}
+      {admin ? <CreateKey onCreated={list.reload} /> : null}
+      {list.loading && !list.data ? (
+        <Loading label="Loading API keys…" />
+      ) : list.error && !list.data ? (
+        <ErrorMessage error={list.error} title="Could not load API keys." />
+      ) : keys.length === 0 ? (
+        <Empty title="No API keys yet." />
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Key starts with</th>
+                <th scope="col">Scopes</th>
+                <th scope="col">Created</th>
+                <th scope="col">Last used</th>
+                <th scope="col">Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((k) => (
+                <KeyRow key={k.id} apiKey={k} admin={admin} onRevoked={list.reload} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
+function KeyRow({ apiKey, admin, onRevoked }: { apiKey: ApiKey; admin: boolean; onRevoked: () => void }) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const revoke = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.revokeApiKey(apiKey.id);
+      setConfirming(false);
+      onRevoked();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <tr className={apiKey.revoked_at ? 'row-revoked' : undefined}>
+      <td>
+        <strong>{apiKey.name}</strong>
+        <div className="muted small">by {apiKey.created_by.name}</div>
+      </td>
+      <td className="mono">{apiKey.prefix}…</td>
+      <td>
+        {apiKey.scopes.map((s) => (
+          <span key={s} className="badge badge-scope">
+            {s}
+          </span>
+        ))}
+      </td>
+      <td className="nowrap">
+        <DateTime value={apiKey.created_at} />
+      </td>
+      <td className="nowrap">{apiKey.last_used_at ? <DateTime value={apiKey.last_used_at} /> : <span className="muted">Never</span>}</td>
+      <td>
+        {apiKey.revoked_at ? (
+          <span className="muted">
+            Revoked <DateTime value={apiKey.revoked_at} />
+          </span>
+        ) : !admin ? (
+          'Active'
+        ) : confirming ? (
+          <span className="confirm">
+            <button type="button" className="button-small button-danger" disabled={busy} onClick={() => void revoke()}>
+              {busy ? 'Revoking…' : `Revoke ${apiKey.name}`}
+            </button>
+            <button type="button" className="button-small button-quiet" onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </span>
+        ) : (
+          <button type="button" className="button-small button-quiet" onClick={() => (setError(null), setConfirming(true))}>
+            Revoke…
+          </button>
+        )}
+        <ErrorMessage error={error} />
+      </td>
+    </tr>
+  );
+}
+
+function CreateKey({ onCreated }: { onCreated: () => void }) {
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<Scope[]>(['read']);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [created, setCreated] = useState<{ api_key: ApiKey; token: string } | null>(null);
+  const apiError = error instanceof ApiError ? error : null;
+
+  const toggle = (s: Scope, on: boolean) => setScopes((cur) => (on ? SCOPES.filter((x) => x === s || cur.includes(x)) : cur.filter((x) => x !== s)));
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      setCreated(await api.createApiKey({ name: name.trim(), scopes }));
+      setName('');
+      setScopes(['read']);
+      onCreated();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card" aria-labelledby="create-key">
+      <h2 id="create-key">Create a key</h2>
+      {created ? (
+        <div className="secret" role="status">
+          <p className="notice notice-warn">
+            <strong>Copy this token now.</strong> It will not be shown again. If you lose it, revoke the key and create a new one.
+          </p>
+          <CopyField label={`Token for “${created.api_key.name}”`} value={created.token} />
+          <button type="button" className="button-small" onClick={() => setCreated(null)}>
+            I have copied it
+          </button>
+        </div>
+      ) : (
+        <form className="form" onSubmit={(e) => void submit(e)}>
+          <Field label="Name" hint="What uses this key, e.g. “Deploy pipeline”." error={apiError?.field('name')}>
+            {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />}
+          </Field>
+          <fieldset className="field">
+            <legend>Scopes</legend>
+            {SCOPES.map((s) => (
+              <label key={s} className="choice">
+                <input type="checkbox" checked={scopes.includes(s)} onChange={(e) => toggle(s, e.target.checked)} />
+                <span>
+                  <strong>{s}</strong> <span className="muted">{SCOPE_HINTS[s]}</span>
+                </span>
+              </label>
+            ))}
+            {apiError?.field('scopes') ? <span className="field-error">{apiError.field('scopes')}</span> : null}
+          </fieldset>
+          <ErrorMessage error={error} title="No key was created." />
+          <div className="form-actions">
+            <button type="submit" className="button-primary" disabled={busy || scopes.length === 0}>
+              {busy ? 'Creating…' : 'Create key'}
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,30 @@
+import type { ReactNode } from 'react';
+import { Link, useLocation } from '../../router.js';
+
+const SECTIONS = [
+  { to: '/settings/severities', label: 'Severities' },
+  { to: '/settings/users', label: 'Users' },
+  { to: '/settings/api-keys', label: 'API keys' },
+  { to: '/settings/integrations', label: 'Integrations' },
+];
+
+export function SettingsLayout({ children }: { children: ReactNode }) {
+  const { pathname } = useLocation();
+  return (
+    <div className="settings">
+      <nav aria-label="Settings" className="subnav">
+        <p className="subnav-title">Settings</p>
+        <ul>
+          {SECTIONS.map((s) => (
+            <li key={s.to}>
+              <Link to={s.to} aria-current={pathname === s.to ? 'page' : undefined} className={pathname === s.to ? 'active' : undefined}>
+                {s.label}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <div className="settings-body">{children}</div>
+    </div>
+  );
+}

@@ -1,0 +1,241 @@
+// Users: who can sign in and what they may do. Admins add people, change roles and names, and create
+// one-time sign-in links (shown once, to pass on to the person).
+import { useState, type FormEvent } from 'react';
+import { ApiError, api } from '../../api.js';
+import { useLoad, useTitle } from '../../hooks.js';
+import { isAdmin, useSession } from '../../session.js';
+import { CopyField, DateTime, Empty, ErrorMessage, Field, Loading, titleCase } from '../../components/ui.js';
+import { ROLES, type Role, type User } from '../../types.js';
+
+const ROLE_HINTS: Record<Role, string> = {
+  owner: 'Everything, including managing admins.',
+  admin: 'Settings, users, API keys and integrations.',
+  responder: 'Declares and runs incidents.',
+  viewer: 'Reads incidents; changes nothing.',
+};
+
+export function UsersPage() {
+  useTitle('Users');
+  const session = useSession();
+  const admin = isAdmin(session.user.role);
+  const list = useLoad(() => api.users(), []);
+  const users = [...(list.data ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+
+  return (
+    <>
+      <h1>Users</h1>
+      <p className="lead-text">People who can sign in to Firebreak. Emails match their Slack and PagerDuty accounts.</p>
+      {!admin ? <p className="notice">Only owners and admins can add people or change roles.</p> : null}
+      {list.loading && !list.data ? (
+        <Loading label="Loading users…" />
+      ) : list.error && !list.data ? (
+        <ErrorMessage error={list.error} title="Could not load users." />
+      ) : users.length === 0 ? (
+        <Empty title="No users yet." />
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Slack</th>
+                <th scope="col">Added</th>
+                {admin ? <th scope="col">Sign-in link</th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {users.map((u) => (
+                <UserRow key={u.id} user={u} admin={admin} self={u.id === session.user.id} onChanged={list.reload} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {admin ? <AddUser onAdded={list.reload} /> : null}
+    </>
+  );
+}
+
+function UserRow({ user, admin, self, onChanged }: { user: User; admin: boolean; self: boolean; onChanged: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [link, setLink] = useState<{ url: string; expires_at: string } | null>(null);
+  const [editingName, setEditingName] = useState(false);
+  const [name, setName] = useState(user.name);
+
+  const run = async (fn: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const saveName = (e: FormEvent) => {
+    e.preventDefault();
+    void run(async () => {
+      await api.updateUser(user.id, { name: name.trim() });
+      setEditingName(false);
+      onChanged();
+    });
+  };
+
+  return (
+    <>
+      <tr>
+        <td>
+          {editingName ? (
+            <form className="inline-edit" onSubmit={saveName}>
+              <input aria-label={`New name for ${user.name}`} required value={name} onChange={(e) => setName(e.target.value)} autoFocus />
+              <button type="submit" className="button-small button-primary" disabled={busy}>
+                Save
+              </button>
+              <button type="button" className="button-small button-quiet" onClick={() => setEditingName(false)}>
+                Cancel
+              </button>
+            </form>
+          ) : (
+            <>
+              <strong>{user.name}</strong>
+              {self ? <span className="muted"> (you)</span> : null}
+              {admin ? (
+                <button type="button" className="button-link" onClick={() => (setName(user.name), setEditingName(true))} aria-label={`Rename ${user.name}`}>
+                  Rename
+                </button>
+              ) : null}
+            </>
+          )}
+        </td>
+        <td>{user.email}</td>
+        <td>
+          {admin ? (
+            <select
+              aria-label={`Role of ${user.name}`}
+              value={user.role}
+              disabled={busy}
+              onChange={(e) => {
+                const role = e.target.value as Role;
+                void run(async () => {
+                  await api.updateUser(user.id, { role });
+                  onChanged();
+                });
+              }}
+            >
+              {ROLES.map((r) => (
+                <option key={r} value={r}>
+                  {titleCase(r)}
+                </option>
+              ))}
+            </select>
+          ) : (
+            titleCase(user.role)
+          )}
+        </td>
+        <td className="mono">{user.slack_user_id ?? <span className="muted">—</span>}</td>
+        <td className="nowrap">
+          <DateTime value={user.created_at} />
+        </td>
+        {admin ? (
+          <td>
+            <button
+              type="button"
+              className="button-small"
+              disabled={busy}
+              onClick={() => void run(async () => setLink(await api.loginLink(user.id)))}
+              aria-label={`Create a sign-in link for ${user.name}`}
+            >
+              Create sign-in link
+            </button>
+          </td>
+        ) : null}
+      </tr>
+      {error || link ? (
+        <tr className="row-detail">
+          <td colSpan={admin ? 6 : 5}>
+            <ErrorMessage error={error} />
+            {link ? (
+              <div className="secret">
+                <CopyField label={`One-time sign-in link for ${user.name}`} value={link.url} />
+                <p className="hint">
+                  Send it to {user.name} privately. It works once and expires <DateTime value={link.expires_at} />. It is not shown again.
+                </p>
+                <button type="button" className="button-small button-quiet" onClick={() => setLink(null)}>
+                  Done
+                </button>
+              </div>
+            ) : null}
+          </td>
+        </tr>
+      ) : null}
+    </>
+  );
+}
+
+function AddUser({ onAdded }: { onAdded: () => void }) {
+  const [name, setName] = useState('');
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<Role>('responder');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [added, setAdded] = useState<User | null>(null);
+  const apiError = error instanceof ApiError ? error : null;
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setAdded(null);
+    try {
+      const user = await api.createUser({ name: name.trim(), email: email.trim(), role });
+      setAdded(user);
+      setName('');
+      setEmail('');
+      onAdded();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="add-user">
+      <h2 id="add-user">Add a person</h2>
+      <form className="form" onSubmit={(e) => void submit(e)}>
+        <div className="form-row">
+          <Field label="Name" error={apiError?.field('name')}>
+            {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />}
+          </Field>
+          <Field label="Email" error={apiError?.field('email')}>
+            {(p) => <input {...p} type="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />}
+          </Field>
+          <Field label="Role" hint={ROLE_HINTS[role]} error={apiError?.field('role')}>
+            {(p) => (
+              <select {...p} value={role} onChange={(e) => setRole(e.target.value as Role)}>
+                {ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {titleCase(r)}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+        <ErrorMessage error={error} title="Not added." />
+        {added ? (
+          <p className="notice notice-ok" role="status">
+            Added {added.name}. Create a sign-in link for them in the list above.
+          </p>
+        ) : null}
+        <div className="form-actions">
+          <button type="submit" className="button-primary" disabled={busy}>
+            {busy ? 'Adding…' : 'Add person'}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
