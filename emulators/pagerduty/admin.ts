@@ -1,0 +1,246 @@
+/**
+ * Account changes a test (or a newcomer) makes "from PagerDuty's side": add, rename and delete users, teams,
+ * services, escalation policies and tags; rotate webhook secrets. Shared by the TypeScript API and `/_emulator`.
+ */
+import { randomBytes } from 'node:crypto';
+import { invalidInput, notFound } from './errors.js';
+import type { AccountStore, EntityType } from './store.js';
+import type {
+  EscalationPolicyRecord, PdUserRole, ServiceRecord, ServiceStatus, TagRecord, TeamRecord, TeamRole, UserRecord,
+} from './types.js';
+
+const ROLES: PdUserRole[] = ['admin', 'limited_user', 'observer', 'owner', 'read_only_user', 'restricted_access', 'read_only_limited_user', 'user'];
+const STATUSES: ServiceStatus[] = ['active', 'warning', 'critical', 'maintenance', 'disabled'];
+const stamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function str(v: unknown, name: string, required: boolean): string | undefined {
+  if (v === undefined || v === null) { if (required) throw invalidInput(`${name} is required.`); return undefined; }
+  if (typeof v !== 'string') throw invalidInput(`${name} must be a string.`);
+  if (required && v.trim() === '') throw invalidInput(`${name} cannot be empty.`);
+  return v;
+}
+function strList(v: unknown, name: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalidInput(`${name} must be an array of ids.`);
+  return v as string[];
+}
+
+export type UserInput = Partial<Omit<UserRecord, 'id'>> & { id?: string; team_ids?: string[] };
+export type TeamInput = Partial<Omit<TeamRecord, 'id' | 'members'>> & { id?: string; members?: { user_id: string; role?: TeamRole }[] };
+export type ServiceInput = Partial<Omit<ServiceRecord, 'id' | 'created_at' | 'updated_at'>> & { id?: string };
+export type EscalationPolicyInput = Partial<Omit<EscalationPolicyRecord, 'id' | 'escalation_rules'>> & {
+  id?: string;
+  escalation_rules?: { escalation_delay_in_minutes?: number; targets: { type: 'user' | 'schedule'; id: string }[] }[];
+};
+
+export class AccountAdmin {
+  constructor(private readonly store: AccountStore) {}
+
+  private freshId(id: unknown): string {
+    if (id === undefined) return this.store.newId();
+    if (typeof id !== 'string' || !/^[A-Z0-9]{2,20}$/.test(id)) throw invalidInput('id must be upper-case letters and digits.');
+    const s = this.store;
+    if (s.users.has(id) || s.teams.has(id) || s.services.has(id) || s.escalationPolicies.has(id) || s.tags.has(id)) throw invalidInput(`id ${id} is already in use.`);
+    return id;
+  }
+
+  // ----- users -----
+  addUser(input: UserInput): UserRecord {
+    const name = str(input.name, 'name', true)!;
+    const email = str(input.email, 'email', true)!;
+    if (!/^[^@\s]+@[^@\s]+$/.test(email.trim())) throw invalidInput('email must be an email address.');
+    if (this.store.userByEmail(email)) throw invalidInput('Email has already been taken.');
+    const role = input.role ?? 'user';
+    if (!ROLES.includes(role)) throw invalidInput(`role must be one of ${ROLES.join(', ')}.`);
+    const teamIds = strList(input.team_ids, 'team_ids') ?? [];
+    for (const t of teamIds) if (!this.store.teams.has(t)) throw invalidInput(`Team ${t} not found.`);
+    const u: UserRecord = { id: this.freshId(input.id), name, email, role, job_title: str(input.job_title, 'job_title', false) ?? '',
+      time_zone: str(input.time_zone, 'time_zone', false) ?? 'Etc/UTC', description: str(input.description, 'description', false) ?? null,
+      color: str(input.color, 'color', false) ?? 'green' };
+    this.store.users.set(u.id, u);
+    for (const t of teamIds) this.store.teams.get(t)!.members.push({ user_id: u.id, role: 'responder' });
+    this.store.touch();
+    return u;
+  }
+  updateUser(id: string, input: UserInput): UserRecord {
+    const u = this.store.users.get(id);
+    if (!u) throw notFound();
+    if (input.name !== undefined) u.name = str(input.name, 'name', true)!;
+    if (input.email !== undefined) {
+      const email = str(input.email, 'email', true)!;
+      const other = this.store.userByEmail(email);
+      if (other && other.id !== id) throw invalidInput('Email has already been taken.');
+      u.email = email;
+    }
+    if (input.role !== undefined) { if (!ROLES.includes(input.role)) throw invalidInput('Invalid role.'); u.role = input.role; }
+    if (input.job_title !== undefined) u.job_title = str(input.job_title, 'job_title', false) ?? '';
+    if (input.time_zone !== undefined) u.time_zone = str(input.time_zone, 'time_zone', true)!;
+    if (input.description !== undefined) u.description = str(input.description, 'description', false) ?? null;
+    const teamIds = strList(input.team_ids, 'team_ids');
+    if (teamIds) {
+      for (const t of teamIds) if (!this.store.teams.has(t)) throw invalidInput(`Team ${t} not found.`);
+      for (const t of this.store.teams.values()) {
+        const member = t.members.some((m) => m.user_id === id);
+        if (member && !teamIds.includes(t.id)) t.members = t.members.filter((m) => m.user_id !== id);
+        if (!member && teamIds.includes(t.id)) t.members.push({ user_id: id, role: 'responder' });
+      }
+    }
+    this.store.touch();
+    return u;
+  }
+  deleteUser(id: string): void { this.store.removeUser(id); }
+
+  // ----- teams -----
+  addTeam(input: TeamInput): TeamRecord {
+    const t: TeamRecord = { id: this.freshId(input.id), name: str(input.name, 'name', true)!,
+      description: str(input.description, 'description', false) ?? '', default_role: input.default_role === 'none' ? 'none' : 'manager', members: [] };
+    for (const m of input.members ?? []) {
+      if (!this.store.users.has(m.user_id)) throw invalidInput(`User ${m.user_id} not found.`);
+      t.members.push({ user_id: m.user_id, role: m.role ?? 'responder' });
+    }
+    this.store.teams.set(t.id, t);
+    this.store.touch();
+    return t;
+  }
+  updateTeam(id: string, input: TeamInput): TeamRecord {
+    const t = this.store.teams.get(id);
+    if (!t) throw notFound();
+    if (input.name !== undefined) t.name = str(input.name, 'name', true)!;
+    if (input.description !== undefined) t.description = str(input.description, 'description', false) ?? '';
+    if (input.members !== undefined) {
+      if (!Array.isArray(input.members)) throw invalidInput('members must be an array.');
+      for (const m of input.members) if (!this.store.users.has(m?.user_id)) throw invalidInput(`User ${String(m?.user_id)} not found.`);
+      t.members = input.members.map((m) => ({ user_id: m.user_id, role: m.role ?? 'responder' }));
+    }
+    this.store.touch();
+    return t;
+  }
+  deleteTeam(id: string): void { this.store.removeTeam(id); }
+
+  // ----- services -----
+  addService(input: ServiceInput): ServiceRecord {
+    const policyId = str(input.escalation_policy_id, 'escalation_policy_id', true)!;
+    if (!this.store.escalationPolicies.has(policyId)) throw invalidInput('Escalation Policy not found.');
+    const teamIds = strList(input.team_ids, 'team_ids') ?? [];
+    for (const t of teamIds) if (!this.store.teams.has(t)) throw invalidInput(`Team ${t} not found.`);
+    const status = input.status ?? 'active';
+    if (!STATUSES.includes(status)) throw invalidInput('Invalid status.');
+    const at = stamp();
+    const s: ServiceRecord = { id: this.freshId(input.id), name: str(input.name, 'name', true)!,
+      description: str(input.description, 'description', false) ?? '', status, escalation_policy_id: policyId, team_ids: teamIds,
+      created_at: at, updated_at: at, auto_resolve_timeout: input.auto_resolve_timeout ?? null, acknowledgement_timeout: input.acknowledgement_timeout ?? null };
+    if ([...this.store.services.values()].some((x) => x.name === s.name)) throw invalidInput('Name has already been taken.');
+    this.store.services.set(s.id, s);
+    this.store.touch();
+    this.store.emitService('service.created', s);
+    return s;
+  }
+  updateService(id: string, input: ServiceInput): ServiceRecord {
+    const s = this.store.services.get(id);
+    if (!s) throw notFound();
+    if (input.name !== undefined) s.name = str(input.name, 'name', true)!;
+    if (input.description !== undefined) s.description = str(input.description, 'description', false) ?? '';
+    if (input.status !== undefined) { if (!STATUSES.includes(input.status)) throw invalidInput('Invalid status.'); s.status = input.status; }
+    if (input.escalation_policy_id !== undefined) {
+      if (!this.store.escalationPolicies.has(input.escalation_policy_id)) throw invalidInput('Escalation Policy not found.');
+      s.escalation_policy_id = input.escalation_policy_id;
+    }
+    const teamIds = strList(input.team_ids, 'team_ids');
+    if (teamIds) { for (const t of teamIds) if (!this.store.teams.has(t)) throw invalidInput(`Team ${t} not found.`); s.team_ids = teamIds; }
+    s.updated_at = stamp();
+    this.store.touch();
+    this.store.emitService('service.updated', s);
+    return s;
+  }
+  deleteService(id: string): void { this.store.removeService(id); }
+
+  // ----- escalation policies -----
+  private rules(input: EscalationPolicyInput['escalation_rules']): EscalationPolicyRecord['escalation_rules'] {
+    if (!Array.isArray(input) || input.length === 0) throw invalidInput('escalation_rules must be a non-empty array.');
+    return input.map((r) => {
+      if (!r || !Array.isArray(r.targets) || r.targets.length === 0) throw invalidInput('Each escalation rule needs targets.');
+      for (const t of r.targets) {
+        const ok = t?.type === 'user' ? this.store.users.has(t.id) : t?.type === 'schedule' ? this.store.schedules.has(t.id) : false;
+        if (!ok) throw invalidInput(`Escalation target ${String(t?.type)} ${String(t?.id)} not found.`);
+      }
+      return { id: this.store.newId(), escalation_delay_in_minutes: r.escalation_delay_in_minutes ?? 30, targets: r.targets.map((t) => ({ type: t.type, id: t.id })) };
+    });
+  }
+  addEscalationPolicy(input: EscalationPolicyInput): EscalationPolicyRecord {
+    const teamIds = strList(input.team_ids, 'team_ids') ?? [];
+    for (const t of teamIds) if (!this.store.teams.has(t)) throw invalidInput(`Team ${t} not found.`);
+    const p: EscalationPolicyRecord = { id: this.freshId(input.id), name: str(input.name, 'name', true)!,
+      description: str(input.description, 'description', false) ?? '', num_loops: input.num_loops ?? 0,
+      escalation_rules: this.rules(input.escalation_rules), team_ids: teamIds };
+    this.store.escalationPolicies.set(p.id, p);
+    this.store.touch();
+    return p;
+  }
+  updateEscalationPolicy(id: string, input: EscalationPolicyInput): EscalationPolicyRecord {
+    const p = this.store.escalationPolicies.get(id);
+    if (!p) throw notFound();
+    if (input.name !== undefined) p.name = str(input.name, 'name', true)!;
+    if (input.description !== undefined) p.description = str(input.description, 'description', false) ?? '';
+    if (input.num_loops !== undefined) p.num_loops = input.num_loops;
+    if (input.escalation_rules !== undefined) p.escalation_rules = this.rules(input.escalation_rules);
+    const teamIds = strList(input.team_ids, 'team_ids');
+    if (teamIds) { for (const t of teamIds) if (!this.store.teams.has(t)) throw invalidInput(`Team ${t} not found.`); p.team_ids = teamIds; }
+    this.store.touch();
+    return p;
+  }
+  deleteEscalationPolicy(id: string): void { this.store.removePolicy(id); }
+
+  // ----- tags -----
+  addTag(input: { id?: string; label: string }): TagRecord {
+    const label = str(input.label, 'label', true)!;
+    if ([...this.store.tags.values()].some((t) => t.label.toLowerCase() === label.toLowerCase())) throw invalidInput('Label has already been taken.');
+    const t: TagRecord = { id: this.freshId(input.id), label, users: [], teams: [], escalation_policies: [] };
+    this.store.tags.set(t.id, t);
+    this.store.touch();
+    return t;
+  }
+  renameTag(id: string, label: string): TagRecord {
+    const t = this.store.tags.get(id);
+    if (!t) throw notFound();
+    t.label = str(label, 'label', true)!;
+    this.store.touch();
+    return t;
+  }
+  deleteTag(id: string): void {
+    if (!this.store.tags.delete(id)) throw notFound();
+    this.store.touch();
+  }
+  private entityExists(type: EntityType, id: string): boolean {
+    return type === 'users' ? this.store.users.has(id) : type === 'teams' ? this.store.teams.has(id) : this.store.escalationPolicies.has(id);
+  }
+  tagEntity(tagId: string, entityType: EntityType, entityId: string): void {
+    const t = this.store.tags.get(tagId);
+    if (!t) throw notFound();
+    if (!['users', 'teams', 'escalation_policies'].includes(entityType)) throw invalidInput('entity_type must be users, teams or escalation_policies.');
+    if (!this.entityExists(entityType, entityId)) throw invalidInput(`${entityType} ${entityId} not found.`);
+    if (!t[entityType].includes(entityId)) t[entityType].push(entityId);
+    this.store.touch();
+  }
+  untagEntity(tagId: string, entityType: EntityType, entityId: string): void {
+    const t = this.store.tags.get(tagId);
+    if (!t) throw notFound();
+    if (!['users', 'teams', 'escalation_policies'].includes(entityType)) throw invalidInput('entity_type must be users, teams or escalation_policies.');
+    t[entityType] = t[entityType].filter((x) => x !== entityId);
+    this.store.touch();
+  }
+
+  // ----- webhook secrets -----
+  /** Start rotating a subscription's secret: deliveries carry a signature for the new and the old secret until `finishSecretRotation`. */
+  rotateWebhookSecret(subscriptionId: string): { secret: string } {
+    const w = this.store.webhookSubscriptions.get(subscriptionId);
+    if (!w) throw notFound();
+    w.rotating_secrets = [w.secret, ...w.rotating_secrets];
+    w.secret = randomBytes(32).toString('base64url');
+    return { secret: w.secret };
+  }
+  finishSecretRotation(subscriptionId: string): void {
+    const w = this.store.webhookSubscriptions.get(subscriptionId);
+    if (!w) throw notFound();
+    w.rotating_secrets = [];
+  }
+}

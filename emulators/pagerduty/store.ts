@@ -1,0 +1,568 @@
+/**
+ * The emulated account: records, indexes, wire serialisation and the incident lifecycle.
+ * Everything PagerDuty would do on a write (log entries, assignments, webhook events) happens here,
+ * so the REST routes, the control API and `actAs` share one implementation.
+ */
+import { randomBytes } from 'node:crypto';
+import { alreadyAcknowledged, alreadyResolved, invalidInput, notFound, PdError } from './errors.js';
+import { IdFactory, createPrng } from './seed.js';
+import type {
+  EscalationPolicyRecord, IncidentRecord, IncidentStatus, LogEntryRecord, LogEntryType, NoteRecord, PdEscalationPolicy,
+  PdIncident, PdLogEntry, PdNote, PdPriority, PdReference, PdService, PdTag, PdTeam, PdUser, PdWebhookSubscription,
+  PriorityRecord, ScheduleRecord, SeedData, ServiceRecord, TagRecord, TeamRecord, Urgency, UserRecord,
+  WebhookSubscriptionRecord,
+} from './types.js';
+
+export type EntityType = 'users' | 'teams' | 'escalation_policies';
+
+/** What the store tells the webhook dispatcher. */
+export interface DomainEvent {
+  event_type: string;
+  resource_type: 'incident' | 'service';
+  agent: PdReference | null;
+  client: { name: string } | null;
+  data: unknown;
+  ordering_key: string;
+  service_id: string;
+  team_ids: string[];
+}
+
+/** How a write reached PagerDuty; becomes the log entry channel and the webhook client. */
+export type Channel = 'api' | 'mobile' | 'website';
+
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const normalizeEmail = (e: string) => e.trim().toLowerCase();
+const byName = <T extends { name: string; id: string }>(a: T, b: T) =>
+  a.name.localeCompare(b.name, 'en', { sensitivity: 'base' }) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+interface Indexes {
+  users: UserRecord[]; teams: TeamRecord[]; services: ServiceRecord[]; policies: EscalationPolicyRecord[];
+  tags: TagRecord[];
+  userTeams: Map<string, string[]>;
+  userByEmail: Map<string, string>;
+  policyServices: Map<string, string[]>;
+  policyUsers: Map<string, Set<string>>;
+  entityTags: Map<string, string[]>;
+  lower: WeakMap<object, string>;
+}
+
+export class AccountStore {
+  users = new Map<string, UserRecord>();
+  teams = new Map<string, TeamRecord>();
+  schedules = new Map<string, ScheduleRecord>();
+  escalationPolicies = new Map<string, EscalationPolicyRecord>();
+  services = new Map<string, ServiceRecord>();
+  priorities = new Map<string, PriorityRecord>();
+  tags = new Map<string, TagRecord>();
+  incidents = new Map<string, IncidentRecord>();
+  /** Log entries in creation order. */
+  logEntries: LogEntryRecord[] = [];
+  private logByIncident = new Map<string, LogEntryRecord[]>();
+  webhookSubscriptions = new Map<string, WebhookSubscriptionRecord>();
+
+  private ids = new IdFactory(createPrng(0x1d5));
+  private incidentCounter = 0;
+  private version = 0;
+  private indexVersion = -1;
+  private idx!: Indexes;
+  private incidentsByCreation: IncidentRecord[] = [];
+
+  apiBase = 'http://127.0.0.1';
+  htmlBase = 'https://firebreak-emulator.pagerduty.com';
+  onEvent: (e: DomainEvent) => void = () => {};
+
+  constructor(subdomain = 'firebreak-emulator') {
+    this.htmlBase = `https://${subdomain}.pagerduty.com`;
+  }
+
+  // ---------- loading ----------
+  load(seed: SeedData): void {
+    this.users.clear(); this.teams.clear(); this.schedules.clear(); this.escalationPolicies.clear();
+    this.services.clear(); this.priorities.clear(); this.tags.clear(); this.incidents.clear();
+    this.logEntries = []; this.logByIncident.clear(); this.webhookSubscriptions.clear();
+    this.incidentsByCreation = [];
+    this.ids = new IdFactory(createPrng(0x1d5));
+    this.incidentCounter = 0;
+    const put = <T extends { id: string }>(m: Map<string, T>, xs: T[] | undefined) => {
+      for (const x of xs ?? []) { this.ids.reserve(x.id); m.set(x.id, structuredClone(x)); }
+    };
+    put(this.users, seed.users); put(this.teams, seed.teams); put(this.schedules, seed.schedules);
+    put(this.escalationPolicies, seed.escalation_policies); put(this.services, seed.services);
+    put(this.priorities, seed.priorities); put(this.tags, seed.tags); put(this.incidents, seed.incidents);
+    for (const i of this.incidents.values()) this.incidentCounter = Math.max(this.incidentCounter, i.incident_number);
+    this.incidentsByCreation = [...this.incidents.values()].sort((a, b) => a.incident_number - b.incident_number);
+    for (const le of seed.log_entries ?? []) this.pushLog(structuredClone(le));
+    this.touch();
+  }
+
+  export(): SeedData {
+    return structuredClone({
+      users: [...this.users.values()], teams: [...this.teams.values()], schedules: [...this.schedules.values()],
+      escalation_policies: [...this.escalationPolicies.values()], services: [...this.services.values()],
+      priorities: [...this.priorities.values()], tags: [...this.tags.values()],
+      incidents: [...this.incidents.values()], log_entries: this.logEntries,
+    });
+  }
+
+  newId(): string { return this.ids.next(); }
+  touch(): void { this.version++; }
+
+  // ---------- indexes ----------
+  get index(): Indexes {
+    if (this.indexVersion === this.version) return this.idx;
+    const userTeams = new Map<string, string[]>();
+    for (const t of this.teams.values()) for (const m of t.members) {
+      const l = userTeams.get(m.user_id); if (l) l.push(t.id); else userTeams.set(m.user_id, [t.id]);
+    }
+    const userByEmail = new Map<string, string>();
+    for (const u of this.users.values()) userByEmail.set(normalizeEmail(u.email), u.id);
+    const policyServices = new Map<string, string[]>();
+    const services = [...this.services.values()].sort(byName);
+    for (const s of services) {
+      const l = policyServices.get(s.escalation_policy_id); if (l) l.push(s.id); else policyServices.set(s.escalation_policy_id, [s.id]);
+    }
+    const policyUsers = new Map<string, Set<string>>();
+    for (const p of this.escalationPolicies.values()) {
+      const set = new Set<string>();
+      for (const r of p.escalation_rules) for (const t of r.targets) {
+        if (t.type === 'user') set.add(t.id);
+        else for (const u of this.schedules.get(t.id)?.user_ids ?? []) set.add(u);
+      }
+      policyUsers.set(p.id, set);
+    }
+    const entityTags = new Map<string, string[]>();
+    const tags = [...this.tags.values()].sort((a, b) => a.label.localeCompare(b.label) || (a.id < b.id ? -1 : 1));
+    for (const t of tags) for (const type of ['users', 'teams', 'escalation_policies'] as const) for (const id of t[type]) {
+      const k = `${type}:${id}`; const l = entityTags.get(k); if (l) l.push(t.id); else entityTags.set(k, [t.id]);
+    }
+    this.idx = {
+      users: [...this.users.values()].sort(byName), teams: [...this.teams.values()].sort(byName), services,
+      policies: [...this.escalationPolicies.values()].sort(byName), tags, userTeams, userByEmail, policyServices,
+      policyUsers, entityTags, lower: new WeakMap(),
+    };
+    this.indexVersion = this.version;
+    return this.idx;
+  }
+
+  /** Case-insensitive substring match used by `query=` filters. */
+  matches(obj: object, text: string, q: string): boolean {
+    const idx = this.index;
+    let l = idx.lower.get(obj);
+    if (l === undefined) { l = text.toLowerCase(); idx.lower.set(obj, l); }
+    return l.includes(q);
+  }
+
+  userByEmail(email: string): UserRecord | undefined {
+    const id = this.index.userByEmail.get(normalizeEmail(email));
+    return id ? this.users.get(id) : undefined;
+  }
+
+  findUser(idOrEmail: string): UserRecord | undefined {
+    return this.users.get(idOrEmail) ?? this.userByEmail(idOrEmail);
+  }
+
+  // ---------- wire serialisation ----------
+  ref(kind: 'user' | 'team' | 'service' | 'escalation_policy' | 'schedule' | 'priority' | 'incident' | 'tag', id: string, summary: string): PdReference {
+    const plural = kind === 'escalation_policy' ? 'escalation_policies' : kind === 'priority' ? 'priorities' : `${kind}s`;
+    const html = kind === 'priority' ? `${this.htmlBase}/account/incident_priorities`
+      : kind === 'tag' ? null : `${this.htmlBase}/${plural}/${id}`;
+    return { id, type: `${kind}_reference`, summary, self: `${this.apiBase}/${plural}/${id}`, html_url: html };
+  }
+  userRef(id: string): PdReference { return this.ref('user', id, this.users.get(id)?.name ?? 'Deleted user'); }
+  teamRef(id: string): PdReference { return this.ref('team', id, this.teams.get(id)?.name ?? 'Deleted team'); }
+  serviceRef(id: string): PdReference { return this.ref('service', id, this.services.get(id)?.name ?? 'Deleted service'); }
+  policyRef(id: string): PdReference { return this.ref('escalation_policy', id, this.escalationPolicies.get(id)?.name ?? 'Deleted policy'); }
+  priorityRef(id: string): PdReference { return this.ref('priority', id, this.priorities.get(id)?.name ?? 'Deleted priority'); }
+  incidentRef(i: IncidentRecord): PdReference { return this.ref('incident', i.id, `[#${i.incident_number}] ${i.title}`); }
+
+  full<T extends PdReference>(r: PdReference, type: string, extra: Omit<T, keyof PdReference>): T {
+    return { ...r, type, ...extra } as unknown as T;
+  }
+
+  userWire(u: UserRecord, include: Set<string> = new Set()): PdUser {
+    const teamIds = this.index.userTeams.get(u.id) ?? [];
+    return this.full<PdUser>(this.ref('user', u.id, u.name), 'user', {
+      name: u.name, email: u.email, time_zone: u.time_zone, color: u.color, role: u.role,
+      avatar_url: `https://secure.gravatar.com/avatar/${u.id.toLowerCase()}.png?d=mm&r=PG`,
+      description: u.description, invitation_sent: false, job_title: u.job_title,
+      teams: include.has('teams') ? teamIds.flatMap((t) => { const r = this.teams.get(t); return r ? [this.teamWire(r)] : []; })
+        : teamIds.map((t) => this.teamRef(t)),
+      contact_methods: [], notification_rules: [],
+    });
+  }
+
+  teamWire(t: TeamRecord): PdTeam {
+    return this.full<PdTeam>(this.ref('team', t.id, t.name), 'team', {
+      name: t.name, description: t.description, default_role: t.default_role, parent: null,
+    });
+  }
+
+  serviceWire(s: ServiceRecord, include: Set<string> = new Set()): PdService {
+    const p = this.escalationPolicies.get(s.escalation_policy_id);
+    const last = this.lastIncidentAt.get(s.id) ?? null;
+    return this.full<PdService>(this.ref('service', s.id, s.name), 'service', {
+      name: s.name, description: s.description, status: s.status, created_at: s.created_at, updated_at: s.updated_at,
+      auto_resolve_timeout: s.auto_resolve_timeout, acknowledgement_timeout: s.acknowledgement_timeout,
+      last_incident_timestamp: last,
+      escalation_policy: include.has('escalation_policies') && p ? this.policyWire(p) : this.policyRef(s.escalation_policy_id),
+      teams: include.has('teams') ? s.team_ids.flatMap((t) => { const r = this.teams.get(t); return r ? [this.teamWire(r)] : []; })
+        : s.team_ids.map((t) => this.teamRef(t)),
+      integrations: [], alert_creation: 'create_alerts_and_incidents',
+      incident_urgency_rule: { type: 'constant', urgency: 'high' },
+    });
+  }
+  private lastIncidentAt = new Map<string, string>();
+
+  policyWire(p: EscalationPolicyRecord, include: Set<string> = new Set()): PdEscalationPolicy {
+    return this.full<PdEscalationPolicy>(this.ref('escalation_policy', p.id, p.name), 'escalation_policy', {
+      name: p.name, description: p.description, num_loops: p.num_loops, on_call_handoff_notifications: 'if_has_services',
+      escalation_rules: p.escalation_rules.map((r) => ({
+        id: r.id, escalation_delay_in_minutes: r.escalation_delay_in_minutes,
+        targets: r.targets.map((t) => {
+          if (t.type === 'user') {
+            const u = this.users.get(t.id);
+            return include.has('targets') && u ? this.userWire(u) : { ...this.userRef(t.id), type: 'user_reference' };
+          }
+          const sch = this.schedules.get(t.id);
+          const ref = this.ref('schedule', t.id, sch?.name ?? 'Deleted schedule');
+          return include.has('targets') ? { ...ref, type: 'schedule', name: sch?.name ?? '' } : ref;
+        }),
+      })),
+      services: (this.index.policyServices.get(p.id) ?? []).map((s) => this.serviceRef(s)),
+      teams: p.team_ids.map((t) => this.teamRef(t)),
+    });
+  }
+
+  priorityWire(p: PriorityRecord): PdPriority {
+    return this.full<PdPriority>(this.ref('priority', p.id, p.name), 'priority', { name: p.name, description: p.description });
+  }
+
+  tagWire(t: TagRecord): PdTag {
+    return this.full<PdTag>(this.ref('tag', t.id, t.label), 'tag', { label: t.label });
+  }
+
+  incidentWire(i: IncidentRecord): PdIncident {
+    const svc = this.services.get(i.service_id);
+    return this.full<PdIncident>(this.incidentRef(i), 'incident', {
+      incident_number: i.incident_number, title: i.title, description: i.title, created_at: i.created_at,
+      updated_at: i.updated_at, status: i.status, incident_key: i.incident_key, service: this.serviceRef(i.service_id),
+      assignments: i.assignments.map((a) => ({ at: a.at, assignee: this.userRef(a.user_id) })),
+      assigned_via: i.assigned_via,
+      acknowledgements: i.acknowledgements.map((a) => ({ at: a.at, acknowledger: this.userRef(a.user_id) })),
+      last_status_change_at: i.last_status_change_at,
+      last_status_change_by: i.last_status_change_by && this.users.has(i.last_status_change_by)
+        ? this.userRef(i.last_status_change_by) : this.serviceRef(i.service_id),
+      first_trigger_log_entry: this.logRef(i.first_trigger_log_entry_id, i, 'trigger_log_entry'),
+      escalation_policy: this.policyRef(i.escalation_policy_id),
+      teams: (svc?.team_ids ?? []).map((t) => this.teamRef(t)),
+      urgency: i.urgency, priority: i.priority_id ? this.priorityRef(i.priority_id) : null,
+      resolved_at: i.resolved_at, resolve_reason: null,
+      alert_counts: { all: 0, triggered: 0, resolved: 0 }, is_mergeable: true, incident_type: { name: 'incident_default' },
+    });
+  }
+
+  private logRef(id: string, i: IncidentRecord, type: LogEntryType): PdReference {
+    return { id, type: `${type}_reference`, summary: this.logSummary(type), self: `${this.apiBase}/log_entries/${id}`,
+      html_url: `${this.htmlBase}/incidents/${i.id}/log_entries/${id}` };
+  }
+
+  private logSummary(type: LogEntryType): string {
+    return ({
+      trigger_log_entry: 'Triggered through the API', assign_log_entry: 'Assigned', notify_log_entry: 'Notified',
+      acknowledge_log_entry: 'Acknowledged', unacknowledge_log_entry: 'Unacknowledged', annotate_log_entry: 'Note added',
+      escalate_log_entry: 'Escalated', resolve_log_entry: 'Resolved',
+    } as const)[type];
+  }
+
+  logEntryWire(le: LogEntryRecord): PdLogEntry {
+    const i = this.incidents.get(le.incident_id)!;
+    const svc = this.services.get(i.service_id);
+    const channel: PdLogEntry['channel'] = { type: le.type === 'notify_log_entry' ? 'email' : le.channel };
+    const out: PdLogEntry = {
+      ...this.logRef(le.id, i, le.type), type: le.type, created_at: le.created_at,
+      agent: le.agent ? (le.agent.type === 'user' ? this.userRef(le.agent.id) : this.serviceRef(le.agent.id)) : null,
+      channel, service: this.serviceRef(i.service_id), incident: this.incidentRef(i),
+      teams: (svc?.team_ids ?? []).map((t) => this.teamRef(t)), contexts: [],
+    };
+    if (le.type === 'notify_log_entry' && le.user_id) {
+      out.user = this.userRef(le.user_id);
+      out.summary = `Notified ${this.users.get(le.user_id)?.name ?? 'user'} by email`;
+    }
+    if (le.assignee_ids) {
+      out.assignees = le.assignee_ids.map((u) => this.userRef(u));
+      out.summary = `${le.type === 'escalate_log_entry' ? 'Escalated' : 'Assigned'} to ${le.assignee_ids.map((u) => this.users.get(u)?.name ?? u).join(', ')}`;
+    }
+    if (le.note !== undefined) out.channel = { type: 'note', summary: le.note };
+    if (le.type === 'trigger_log_entry') out.event_details = { description: i.title };
+    return out;
+  }
+
+  noteWire(n: NoteRecord): PdNote {
+    return { id: n.id, user: this.userRef(n.user_id), channel: { summary: 'The PagerDuty website or APIs' },
+      content: n.content, created_at: n.created_at, updated_at: n.created_at };
+  }
+
+  webhookSubscriptionWire(w: WebhookSubscriptionRecord, withSecret = false): PdWebhookSubscription {
+    return {
+      id: w.id, type: 'webhook_subscription', active: w.active,
+      delivery_method: { id: w.delivery_method_id, secret: withSecret ? w.secret : null, temporarily_disabled: w.temporarily_disabled,
+        type: 'http_delivery_method', url: w.url, custom_headers: w.custom_headers.map((h) => ({ ...h })) },
+      description: w.description, events: [...w.events], filter: { ...w.filter },
+    };
+  }
+
+  /** Incident `data` as webhooks v3 carries it (note `number`, not `incident_number`). */
+  incidentEventData(i: IncidentRecord): Record<string, unknown> {
+    const svc = this.services.get(i.service_id);
+    const { id, self, html_url } = this.incidentRef(i);
+    return {
+      id, type: 'incident', self, html_url, number: i.incident_number, status: i.status, incident_key: i.incident_key,
+      created_at: i.created_at, title: i.title, service: this.serviceRef(i.service_id),
+      assignees: i.assignments.map((a) => this.userRef(a.user_id)), escalation_policy: this.policyRef(i.escalation_policy_id),
+      teams: (svc?.team_ids ?? []).map((t) => this.teamRef(t)), priority: i.priority_id ? this.priorityRef(i.priority_id) : null,
+      urgency: i.urgency, conference_bridge: null, resolve_reason: null, incident_type: { name: 'incident_default' },
+    };
+  }
+
+  serviceEventData(s: ServiceRecord): Record<string, unknown> {
+    return { ...this.serviceRef(s.id), type: 'service', name: s.name, description: s.description, status: s.status,
+      alert_creation: 'create_alerts_and_incidents', escalation_policy: this.policyRef(s.escalation_policy_id),
+      teams: s.team_ids.map((t) => this.teamRef(t)) };
+  }
+
+  // ---------- on-call ----------
+  onCallUser(scheduleId: string, at = Date.now()): string | undefined {
+    const s = this.schedules.get(scheduleId);
+    if (!s || s.user_ids.length === 0) return undefined;
+    return s.user_ids[Math.floor(at / 86_400_000) % s.user_ids.length];
+  }
+
+  /** Users targeted by one escalation level (1-based), schedules resolved to their on-call user. */
+  levelTargets(policy: EscalationPolicyRecord, level: number): string[] {
+    const rule = policy.escalation_rules[level - 1];
+    if (!rule) return [];
+    const out = new Set<string>();
+    for (const t of rule.targets) {
+      const id = t.type === 'user' ? t.id : this.onCallUser(t.id);
+      if (id && this.users.has(id)) out.add(id);
+    }
+    return [...out];
+  }
+
+  // ---------- incidents ----------
+  incidentsInOrder(): IncidentRecord[] { return this.incidentsByCreation; }
+  logEntriesFor(incidentId: string): LogEntryRecord[] { return this.logByIncident.get(incidentId) ?? []; }
+
+  private pushLog(le: LogEntryRecord): LogEntryRecord {
+    this.logEntries.push(le);
+    const l = this.logByIncident.get(le.incident_id); if (l) l.push(le); else this.logByIncident.set(le.incident_id, [le]);
+    return le;
+  }
+
+  private log(i: IncidentRecord, type: LogEntryType, agentId: string | null, channel: Channel, at: string, extra: Partial<LogEntryRecord> = {}): LogEntryRecord {
+    return this.pushLog({ id: this.ids.next(), type, incident_id: i.id, created_at: at,
+      agent: agentId ? { type: 'user', id: agentId } : { type: 'service', id: i.service_id }, channel, ...extra });
+  }
+
+  private emitIncident(eventType: string, i: IncidentRecord, agentId: string | null, channel: Channel, data?: unknown): void {
+    const svc = this.services.get(i.service_id);
+    this.onEvent({
+      event_type: eventType, resource_type: 'incident', agent: agentId ? this.userRef(agentId) : null,
+      client: channel === 'mobile' ? { name: 'PagerDuty Mobile' } : channel === 'api' ? { name: 'PagerDuty REST API' } : { name: 'PagerDuty' },
+      data: data ?? this.incidentEventData(i), ordering_key: i.id, service_id: i.service_id, team_ids: svc?.team_ids ?? [],
+    });
+  }
+
+  emitService(eventType: 'service.created' | 'service.updated' | 'service.deleted', s: ServiceRecord): void {
+    this.onEvent({ event_type: eventType, resource_type: 'service', agent: null, client: null,
+      data: this.serviceEventData(s), ordering_key: s.id, service_id: s.id, team_ids: s.team_ids });
+  }
+
+  private assign(i: IncidentRecord, userIds: string[], at: string, agentId: string | null, channel: Channel, type: 'assign_log_entry' | 'escalate_log_entry'): void {
+    i.assignments = userIds.map((u) => ({ user_id: u, at }));
+    this.log(i, type, agentId, channel, at, { assignee_ids: [...userIds] });
+    for (const u of userIds) this.log(i, 'notify_log_entry', agentId, channel, at, { user_id: u });
+  }
+
+  createIncident(agentId: string, input: {
+    title: string; service_id: string; urgency?: Urgency; incident_key?: string; priority_id?: string | null;
+    escalation_policy_id?: string; assignee_id?: string; details?: unknown;
+  }, channel: Channel = 'api'): IncidentRecord {
+    const svc = this.services.get(input.service_id);
+    if (!svc) throw invalidInput('Service not found.');
+    const key = input.incident_key ?? randomBytes(16).toString('hex');
+    for (const other of this.incidentsByCreation) {
+      if (other.service_id === svc.id && other.incident_key === key && other.status !== 'resolved') {
+        throw invalidInput('Open incident with this incident key already exists on this service.');
+      }
+    }
+    const policyId = input.escalation_policy_id ?? svc.escalation_policy_id;
+    const policy = this.escalationPolicies.get(policyId);
+    if (!policy) throw invalidInput('Escalation Policy not found.');
+    const at = now();
+    const i: IncidentRecord = {
+      id: this.ids.next(), incident_number: ++this.incidentCounter, title: input.title, status: 'triggered',
+      urgency: input.urgency ?? 'high', incident_key: key, service_id: svc.id, escalation_policy_id: policy.id,
+      priority_id: input.priority_id ?? null, escalation_level: 1,
+      assigned_via: input.assignee_id ? 'direct_assignment' : 'escalation_policy', assignments: [], acknowledgements: [],
+      created_at: at, updated_at: at, last_status_change_at: at, last_status_change_by: agentId, resolved_at: null,
+      details: input.details ?? null, notes: [], first_trigger_log_entry_id: '',
+    };
+    this.incidents.set(i.id, i);
+    this.incidentsByCreation.push(i);
+    this.lastIncidentAt.set(svc.id, at);
+    i.first_trigger_log_entry_id = this.log(i, 'trigger_log_entry', agentId, channel, at).id;
+    this.assign(i, input.assignee_id ? [input.assignee_id] : this.levelTargets(policy, 1), at, agentId, channel, 'assign_log_entry');
+    this.emitIncident('incident.triggered', i, agentId, channel);
+    return i;
+  }
+
+  getIncident(id: string): IncidentRecord {
+    const i = this.incidents.get(id);
+    if (!i) throw notFound();
+    return i;
+  }
+
+  private setStatus(i: IncidentRecord, status: IncidentStatus, agentId: string, at: string): void {
+    i.status = status; i.last_status_change_at = at; i.last_status_change_by = agentId; i.updated_at = at;
+  }
+
+  acknowledge(agentId: string, id: string, channel: Channel = 'api'): IncidentRecord {
+    const i = this.getIncident(id);
+    if (i.status === 'resolved') throw alreadyResolved();
+    if (i.status === 'acknowledged') throw alreadyAcknowledged();
+    const at = now();
+    i.acknowledgements.push({ user_id: agentId, at });
+    this.setStatus(i, 'acknowledged', agentId, at);
+    this.log(i, 'acknowledge_log_entry', agentId, channel, at);
+    this.emitIncident('incident.acknowledged', i, agentId, channel);
+    return i;
+  }
+
+  unacknowledge(agentId: string, id: string, channel: Channel = 'api'): IncidentRecord {
+    const i = this.getIncident(id);
+    if (i.status === 'resolved') throw alreadyResolved();
+    if (i.status === 'triggered') return i;
+    const at = now();
+    i.acknowledgements = [];
+    this.setStatus(i, 'triggered', agentId, at);
+    this.log(i, 'unacknowledge_log_entry', agentId, channel, at);
+    this.emitIncident('incident.unacknowledged', i, agentId, channel);
+    return i;
+  }
+
+  resolve(agentId: string, id: string, channel: Channel = 'api'): IncidentRecord {
+    const i = this.getIncident(id);
+    if (i.status === 'resolved') throw alreadyResolved();
+    const at = now();
+    i.acknowledgements = []; i.assignments = []; i.resolved_at = at;
+    this.setStatus(i, 'resolved', agentId, at);
+    this.log(i, 'resolve_log_entry', agentId, channel, at);
+    this.emitIncident('incident.resolved', i, agentId, channel);
+    return i;
+  }
+
+  /** Escalate to `level` (1-based; default: the next level, wrapping to 1 when the policy loops). */
+  escalate(agentId: string, id: string, level?: number, channel: Channel = 'api'): IncidentRecord {
+    const i = this.getIncident(id);
+    if (i.status === 'resolved') throw alreadyResolved();
+    const policy = this.escalationPolicies.get(i.escalation_policy_id);
+    if (!policy) throw invalidInput('Escalation Policy not found.');
+    const max = policy.escalation_rules.length;
+    const target = level ?? (i.escalation_level < max ? i.escalation_level + 1 : policy.num_loops > 0 ? 1 : i.escalation_level);
+    if (!Number.isInteger(target) || target < 1 || target > max) {
+      throw invalidInput(`Escalation level must be between 1 and ${max}.`);
+    }
+    const at = now();
+    i.escalation_level = target; i.acknowledgements = []; i.assigned_via = 'escalation_policy';
+    this.setStatus(i, 'triggered', agentId, at);
+    this.assign(i, this.levelTargets(policy, target), at, agentId, channel, 'escalate_log_entry');
+    this.emitIncident('incident.escalated', i, agentId, channel);
+    return i;
+  }
+
+  reassign(agentId: string, id: string, userIds: string[], channel: Channel = 'api'): IncidentRecord {
+    const i = this.getIncident(id);
+    if (i.status === 'resolved') throw alreadyResolved();
+    for (const u of userIds) if (!this.users.has(u)) throw invalidInput(`User ${u} not found.`);
+    if (userIds.length === 0) throw invalidInput('Assignments cannot be empty.');
+    const at = now();
+    i.acknowledgements = []; i.assigned_via = 'direct_assignment';
+    this.setStatus(i, 'triggered', agentId, at);
+    this.assign(i, [...new Set(userIds)], at, agentId, channel, 'assign_log_entry');
+    this.emitIncident('incident.reassigned', i, agentId, channel);
+    return i;
+  }
+
+  reassignToPolicy(agentId: string, id: string, policyId: string, channel: Channel = 'api'): IncidentRecord {
+    const i = this.getIncident(id);
+    if (i.status === 'resolved') throw alreadyResolved();
+    const policy = this.escalationPolicies.get(policyId);
+    if (!policy) throw invalidInput('Escalation Policy not found.');
+    const at = now();
+    i.escalation_policy_id = policy.id; i.escalation_level = 1; i.acknowledgements = []; i.assigned_via = 'escalation_policy';
+    this.setStatus(i, 'triggered', agentId, at);
+    this.assign(i, this.levelTargets(policy, 1), at, agentId, channel, 'assign_log_entry');
+    this.emitIncident('incident.reassigned', i, agentId, channel);
+    return i;
+  }
+
+  setPriority(agentId: string, id: string, priorityId: string | null, channel: Channel = 'api'): IncidentRecord {
+    const i = this.getIncident(id);
+    if (i.status === 'resolved') throw alreadyResolved();
+    if (priorityId !== null && !this.priorities.has(priorityId)) throw invalidInput('Priority not found.');
+    if (i.priority_id === priorityId) return i;
+    i.priority_id = priorityId; i.updated_at = now();
+    this.emitIncident('incident.priority_updated', i, agentId, channel);
+    return i;
+  }
+
+  addNote(agentId: string, id: string, content: string, channel: Channel = 'api'): NoteRecord {
+    const i = this.getIncident(id);
+    if (typeof content !== 'string' || content.trim() === '') throw invalidInput('Note content cannot be empty.');
+    if (content.length > 25_000) throw invalidInput('Note content is too long (maximum is 25000 characters).');
+    if (i.notes.length >= 2000) throw invalidInput('Incident has reached the maximum number of notes (2000).');
+    const at = now();
+    const note: NoteRecord = { id: this.ids.next(), user_id: agentId, content, created_at: at };
+    i.notes.push(note);
+    this.log(i, 'annotate_log_entry', agentId, channel, at, { note: content });
+    this.emitIncident('incident.annotated', i, agentId, channel, {
+      incident: this.incidentRef(i), id: note.id, content, trimmed: false, type: 'incident_note',
+    });
+    return note;
+  }
+
+  // ---------- account changes (control API) ----------
+  removeUser(id: string): void {
+    if (!this.users.delete(id)) throw notFound();
+    for (const t of this.teams.values()) t.members = t.members.filter((m) => m.user_id !== id);
+    for (const p of this.escalationPolicies.values()) for (const r of p.escalation_rules) r.targets = r.targets.filter((x) => !(x.type === 'user' && x.id === id));
+    for (const s of this.schedules.values()) s.user_ids = s.user_ids.filter((u) => u !== id);
+    for (const t of this.tags.values()) t.users = t.users.filter((u) => u !== id);
+    this.touch();
+  }
+  removeTeam(id: string): void {
+    if (!this.teams.delete(id)) throw notFound();
+    for (const s of this.services.values()) s.team_ids = s.team_ids.filter((t) => t !== id);
+    for (const p of this.escalationPolicies.values()) p.team_ids = p.team_ids.filter((t) => t !== id);
+    for (const t of this.tags.values()) t.teams = t.teams.filter((x) => x !== id);
+    this.touch();
+  }
+  removePolicy(id: string): void {
+    if ([...this.services.values()].some((s) => s.escalation_policy_id === id)) {
+      throw invalidInput('This escalation policy is in use by one or more services.');
+    }
+    if (!this.escalationPolicies.delete(id)) throw notFound();
+    for (const t of this.tags.values()) t.escalation_policies = t.escalation_policies.filter((x) => x !== id);
+    this.touch();
+  }
+  removeService(id: string): void {
+    const s = this.services.get(id);
+    if (!s) throw notFound();
+    this.services.delete(id);
+    this.touch();
+    this.emitService('service.deleted', s);
+  }
+}
+
+export { PdError };

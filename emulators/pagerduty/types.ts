@@ -1,0 +1,283 @@
+/**
+ * PagerDuty wire shapes (REST API v2 and webhooks v3) as the emulator emits and accepts them,
+ * plus the emulator's own internal record types. Wire types are named `Pd*`; records are named
+ * after the PagerDuty object they model.
+ */
+
+// ---------- wire: common ----------
+export interface PdReference {
+  id: string;
+  type: string;
+  summary: string;
+  self: string;
+  html_url: string | null;
+}
+
+export interface PdErrorBody {
+  error: { message: string; code: number; errors?: string[] };
+}
+
+export interface PdPagination {
+  limit: number;
+  offset: number;
+  more: boolean;
+  total: number | null;
+}
+
+// ---------- wire: objects ----------
+export type PdUserRole =
+  | 'admin' | 'limited_user' | 'observer' | 'owner' | 'read_only_user'
+  | 'restricted_access' | 'read_only_limited_user' | 'user';
+
+export interface PdUser extends PdReference {
+  type: 'user';
+  name: string;
+  email: string;
+  time_zone: string;
+  color: string;
+  role: PdUserRole;
+  avatar_url: string;
+  description: string | null;
+  invitation_sent: boolean;
+  job_title: string;
+  teams: PdReference[] | PdTeam[];
+  contact_methods: PdReference[];
+  notification_rules: PdReference[];
+}
+
+export interface PdTeam extends PdReference {
+  type: 'team';
+  name: string;
+  description: string;
+  default_role: 'manager' | 'none';
+  parent: PdReference | null;
+}
+
+export interface PdTeamMember { user: PdReference; role: TeamRole }
+
+export interface PdService extends PdReference {
+  type: 'service';
+  name: string;
+  description: string;
+  status: ServiceStatus;
+  created_at: string;
+  updated_at: string;
+  auto_resolve_timeout: number | null;
+  acknowledgement_timeout: number | null;
+  last_incident_timestamp: string | null;
+  escalation_policy: PdReference | PdEscalationPolicy;
+  teams: PdReference[] | PdTeam[];
+  integrations: PdReference[];
+  alert_creation: 'create_incidents' | 'create_alerts_and_incidents';
+  incident_urgency_rule: { type: 'constant'; urgency: 'high' | 'low' };
+}
+
+export interface PdEscalationRule {
+  id: string;
+  escalation_delay_in_minutes: number;
+  targets: PdReference[];
+}
+
+export interface PdEscalationPolicy extends PdReference {
+  type: 'escalation_policy';
+  name: string;
+  description: string;
+  num_loops: number;
+  on_call_handoff_notifications: 'if_has_services' | 'always';
+  escalation_rules: PdEscalationRule[];
+  services: PdReference[];
+  teams: PdReference[];
+}
+
+export interface PdPriority extends PdReference { type: 'priority'; name: string; description: string }
+export interface PdTag extends PdReference { type: 'tag'; label: string }
+
+export interface PdIncident extends PdReference {
+  type: 'incident';
+  incident_number: number;
+  title: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+  status: IncidentStatus;
+  incident_key: string;
+  service: PdReference;
+  assignments: { at: string; assignee: PdReference }[];
+  assigned_via: 'escalation_policy' | 'direct_assignment';
+  acknowledgements: { at: string; acknowledger: PdReference }[];
+  last_status_change_at: string;
+  last_status_change_by: PdReference;
+  first_trigger_log_entry: PdReference;
+  escalation_policy: PdReference;
+  teams: PdReference[];
+  urgency: Urgency;
+  priority: PdReference | null;
+  resolved_at: string | null;
+  resolve_reason: null;
+  alert_counts: { all: number; triggered: number; resolved: number };
+  is_mergeable: boolean;
+  incident_type: { name: string };
+  body?: { type: 'incident_body'; details: unknown };
+}
+
+export interface PdNote {
+  id: string;
+  user: PdReference;
+  channel: { summary: string };
+  content: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PdLogEntry extends PdReference {
+  type: LogEntryType;
+  created_at: string;
+  agent: PdReference | null;
+  channel: { type: string; summary?: string; [k: string]: unknown };
+  service: PdReference;
+  incident: PdReference;
+  teams: PdReference[];
+  contexts: unknown[];
+  event_details?: { description: string };
+  assignees?: PdReference[];
+  user?: PdReference;
+  note?: string;
+}
+
+export interface PdWebhookSubscription {
+  id: string;
+  type: 'webhook_subscription';
+  active: boolean;
+  delivery_method: {
+    id: string;
+    secret: string | null;
+    temporarily_disabled: boolean;
+    type: 'http_delivery_method';
+    url: string;
+    custom_headers: { name: string; value: string }[];
+  };
+  description: string;
+  events: string[];
+  filter: { id?: string; type: WebhookFilterType };
+}
+
+export interface PdWebhookEvent {
+  event: {
+    id: string;
+    event_type: string;
+    resource_type: string;
+    occurred_at: string;
+    agent: PdReference | null;
+    client: { name: string } | null;
+    data: unknown;
+  };
+}
+
+// ---------- internal records ----------
+export type TeamRole = 'manager' | 'responder' | 'observer';
+export type ServiceStatus = 'active' | 'warning' | 'critical' | 'maintenance' | 'disabled';
+export type IncidentStatus = 'triggered' | 'acknowledged' | 'resolved';
+export type Urgency = 'high' | 'low';
+export type WebhookFilterType = 'account_reference' | 'service_reference' | 'team_reference';
+export type LogEntryType =
+  | 'trigger_log_entry' | 'assign_log_entry' | 'notify_log_entry' | 'acknowledge_log_entry'
+  | 'unacknowledge_log_entry' | 'annotate_log_entry' | 'escalate_log_entry' | 'resolve_log_entry';
+
+export interface UserRecord {
+  id: string; name: string; email: string; role: PdUserRole; job_title: string; time_zone: string;
+  description: string | null; color: string;
+}
+export interface TeamRecord {
+  id: string; name: string; description: string; default_role: 'manager' | 'none';
+  members: { user_id: string; role: TeamRole }[];
+}
+export interface ServiceRecord {
+  id: string; name: string; description: string; status: ServiceStatus; escalation_policy_id: string;
+  team_ids: string[]; created_at: string; updated_at: string;
+  auto_resolve_timeout: number | null; acknowledgement_timeout: number | null;
+}
+export interface EscalationTargetRecord { type: 'user' | 'schedule'; id: string }
+export interface EscalationRuleRecord { id: string; escalation_delay_in_minutes: number; targets: EscalationTargetRecord[] }
+export interface EscalationPolicyRecord {
+  id: string; name: string; description: string; num_loops: number;
+  escalation_rules: EscalationRuleRecord[]; team_ids: string[];
+}
+/** A minimal on-call schedule: the on-call user rotates daily through `user_ids` (UTC days since epoch). */
+export interface ScheduleRecord { id: string; name: string; user_ids: string[] }
+export interface PriorityRecord { id: string; name: string; description: string }
+export interface TagRecord {
+  id: string; label: string;
+  users: string[]; teams: string[]; escalation_policies: string[];
+}
+export interface NoteRecord { id: string; user_id: string; content: string; created_at: string }
+export interface IncidentRecord {
+  id: string; incident_number: number; title: string; status: IncidentStatus; urgency: Urgency;
+  incident_key: string; service_id: string; escalation_policy_id: string; priority_id: string | null;
+  escalation_level: number; assigned_via: 'escalation_policy' | 'direct_assignment';
+  assignments: { user_id: string; at: string }[];
+  acknowledgements: { user_id: string; at: string }[];
+  created_at: string; updated_at: string; last_status_change_at: string; last_status_change_by: string | null;
+  resolved_at: string | null; details: unknown; notes: NoteRecord[]; first_trigger_log_entry_id: string;
+}
+export interface LogEntryRecord {
+  id: string; type: LogEntryType; incident_id: string; created_at: string;
+  agent: { type: 'user' | 'service'; id: string } | null;
+  channel: string;
+  assignee_ids?: string[]; user_id?: string; note?: string;
+}
+export interface WebhookSubscriptionRecord {
+  id: string; delivery_method_id: string; url: string; custom_headers: { name: string; value: string }[];
+  description: string; events: string[]; filter: { type: WebhookFilterType; id?: string };
+  active: boolean; temporarily_disabled: boolean; secret: string; rotating_secrets: string[];
+  consecutive_drops: number;
+}
+
+/** The JSON accepted by `seedFile` / `POST /_emulator/seed` and produced by `GET /_emulator/export`. */
+export interface SeedData {
+  users: UserRecord[];
+  teams: TeamRecord[];
+  schedules: ScheduleRecord[];
+  escalation_policies: EscalationPolicyRecord[];
+  services: ServiceRecord[];
+  priorities: PriorityRecord[];
+  tags: TagRecord[];
+  incidents?: IncidentRecord[];
+  log_entries?: LogEntryRecord[];
+}
+
+export type SeedSize = 'small' | 'medium' | 'large' | 'huge' | 'none';
+
+export interface RequestLogEntry {
+  at: string;
+  method: string;
+  path: string;
+  query: Record<string, string | string[]>;
+  headers: Record<string, string>;
+  from: string | null;
+  body: unknown;
+  status: number;
+}
+
+export interface DeliveryAttempt { at: string; status: number | null; error: string | null; duration_ms: number }
+export interface DeliveryRecord {
+  /** Also the `X-Webhook-Id` header; stays the same across retries. */
+  id: string;
+  subscription_id: string;
+  event_id: string;
+  event_type: string;
+  /** The key ordering is kept on: incident id, service id, or subscription id for pings. */
+  ordering_key: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  status: 'pending' | 'delivered' | 'dropped' | 'failed';
+  attempts: DeliveryAttempt[];
+}
+
+export interface Faults {
+  latencyMs?: number;
+  errorRate5xx?: number;
+  rateLimitBurst?: number;
+  dropConnectionRate?: number;
+  webhookReceiverTimeoutMs?: number;
+}
