@@ -75,6 +75,8 @@ export interface SlackEmulator {
   /** Modals currently on screen (bottom of each stack first). */
   openViews(userId?: string): SlackView[];
   view(viewId: string): SlackView | undefined;
+  /** A fresh trigger_id as if the person had just interacted (for tests that call views.open directly). */
+  issueTriggerId(userId: string): string;
   /** Scopes of the bot token; methods needing a missing one answer `missing_scope`. */
   setScopes(scopes: string[]): void;
   callLog(): SlackApiCall[];
@@ -305,6 +307,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       return out;
     },
     view: (id) => ws.state.views.get(id),
+    issueTriggerId: (userId) => driver.issueTrigger(userId, 'test'),
     setScopes(scopes) {
       ws.state.scopes = new Set(scopes);
     },
