@@ -1,0 +1,80 @@
+import { resolve } from 'node:path';
+import type { Config } from './config.js';
+import { registerIncidentRoutes } from './incidents/routes.js';
+import { IncidentsService } from './incidents/incidents.service.js';
+import { registerIntegrationRoutes, type IntegrationStatus } from './integrations/registry.js';
+import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
+import { EventBus } from './platform/events.js';
+import { registerOpsRoutes } from './platform/http/ops.js';
+import { Metrics } from './platform/http/metrics.js';
+import { createHttpServer, type App } from './platform/http/server.js';
+import { createJobQueue } from './platform/jobs/index.js';
+import type { JobQueue } from './platform/jobs/types.js';
+import type { Logger } from './platform/logger.js';
+import { registerAuth } from './users/auth.js';
+import { registerUserRoutes } from './users/routes.js';
+import { UsersService } from './users/users.service.js';
+
+// The composition root's wiring: every module gets what it needs passed in; nothing is global.
+
+export interface Firebreak {
+  config: Config;
+  logger: Logger;
+  database: DatabaseHandle;
+  jobs: JobQueue;
+  events: EventBus;
+  incidents: IncidentsService;
+  users: UsersService;
+  http: App;
+  metrics: Metrics;
+  publicUrl(): string;
+}
+
+export async function buildFirebreak(config: Config, logger: Logger): Promise<Firebreak> {
+  const database = openDatabase(config.database);
+  try {
+    await migrateToLatest(database.db);
+  } catch (err) {
+    await database.destroy();
+    throw err;
+  }
+  const jobs = createJobQueue(database, { concurrency: config.jobConcurrency, logger: logger.child({ module: 'jobs' }) });
+  const events = new EventBus(jobs);
+  const incidents = new IncidentsService(database.db, events, database.dialect);
+  const users = new UsersService(database.db, config.sessionTtlHours);
+  const metrics = new Metrics(jobs);
+  const http = await createHttpServer({ logger, bodyLimitBytes: config.bodyLimitBytes, metrics, webDist: resolve(import.meta.dirname, '..', 'web', 'dist') });
+
+  let boundUrl: string | null = null;
+  const fb: Firebreak = {
+    config,
+    logger,
+    database,
+    jobs,
+    events,
+    incidents,
+    users,
+    http,
+    metrics,
+    publicUrl: () => config.publicUrl ?? boundUrl ?? `http://localhost:${config.port}`,
+  };
+  http.addHook('onListen', async () => {
+    const addr = http.server.address();
+    if (addr && typeof addr === 'object') boundUrl = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  });
+
+  registerAuth(http, users);
+  registerOpsRoutes(http, { database, jobs, metrics });
+  registerUserRoutes(http, {
+    users,
+    publicUrl: fb.publicUrl,
+    secureCookies: (req) => (config.secureCookies === 'auto' ? req.protocol === 'https' || fb.publicUrl().startsWith('https:') : config.secureCookies === 'true'),
+  });
+  registerIncidentRoutes(http, { incidents });
+  const integrations: IntegrationStatus[] = [
+    { kind: 'slack', name: 'Slack', description: 'Run incidents from Slack: a channel per incident, /incident commands and modals.', status: 'not_connected', details: null },
+    { kind: 'pagerduty', name: 'PagerDuty', description: 'Page escalation policies and people, mirror PagerDuty incidents onto the timeline, open incidents from PagerDuty and sync its catalog.', status: 'not_connected', details: null },
+  ];
+  registerIntegrationRoutes(http, { list: async () => integrations });
+  return fb;
+}

@@ -1,0 +1,118 @@
+import type { Executor } from '../platform/db/index.js';
+import type { Actor, EventBus } from '../platform/events.js';
+import { newId, nowIso } from '../platform/ids.js';
+
+// The timeline: typed items with an actor and a dedupe key, written in the same transaction as the change
+// they describe. Integrations add their own kinds (e.g. pagerduty.acknowledged) through addTimelineItem.
+
+export type CoreTimelineKind =
+  | 'incident_declared'
+  | 'status_changed'
+  | 'severity_changed'
+  | 'name_changed'
+  | 'summary_updated'
+  | 'lead_changed'
+  | 'note_added'
+  | 'incident_merged_in';
+
+export interface TimelineItem {
+  id: string;
+  incidentId: string;
+  kind: string;
+  occurredAt: string;
+  actor: { kind: Actor['kind']; user: { id: string; name: string } | null; ref: string | null };
+  payload: Record<string, unknown>;
+  text: string;
+}
+
+export interface NewTimelineItem {
+  incidentId: string;
+  kind: string;
+  actor: Actor;
+  payload: Record<string, unknown>;
+  occurredAt?: string;
+  /** Re-adding an item with the same key for the same incident is a no-op. */
+  dedupeKey?: string;
+}
+
+/**
+ * Adds an item unless one with the same dedupe key exists. Returns the new item's id, or null when it was a
+ * duplicate. Publishes `incident.timeline_item_added` in the same transaction.
+ */
+export async function addTimelineItem(tx: Executor, events: EventBus, item: NewTimelineItem): Promise<string | null> {
+  const id = newId();
+  const now = nowIso();
+  const inserted = await tx
+    .insertInto('timeline_items')
+    .values({
+      id,
+      incident_id: item.incidentId,
+      kind: item.kind,
+      occurred_at: item.occurredAt ?? now,
+      created_at: now,
+      actor_kind: item.actor.kind,
+      actor_user_id: item.actor.userId ?? null,
+      actor_ref: item.actor.ref ?? null,
+      payload: JSON.stringify(item.payload),
+      dedupe_key: item.dedupeKey ?? null,
+    })
+    .onConflict((oc) => oc.columns(['incident_id', 'dedupe_key']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (!inserted) return null;
+  await events.publish(tx, {
+    type: 'incident.timeline_item_added',
+    incidentId: item.incidentId,
+    actor: item.actor,
+    data: { itemId: id, kind: item.kind },
+  });
+  return id;
+}
+
+export async function listTimeline(db: Executor, incidentId: string): Promise<TimelineItem[]> {
+  const rows = await db
+    .selectFrom('timeline_items as t')
+    .leftJoin('users as u', 'u.id', 't.actor_user_id')
+    .select(['t.id', 't.incident_id', 't.kind', 't.occurred_at', 't.actor_kind', 't.actor_ref', 't.payload', 'u.id as user_id', 'u.name as user_name'])
+    .where('t.incident_id', '=', incidentId)
+    .orderBy('t.occurred_at')
+    .orderBy('t.id')
+    .execute();
+  return rows.map((r) => {
+    const payload = JSON.parse(r.payload) as Record<string, unknown>;
+    return {
+      id: r.id,
+      incidentId: r.incident_id,
+      kind: r.kind,
+      occurredAt: r.occurred_at,
+      actor: { kind: r.actor_kind, user: r.user_id ? { id: r.user_id, name: r.user_name ?? '' } : null, ref: r.actor_ref },
+      payload,
+      text: timelineText(r.kind, payload),
+    };
+  });
+}
+
+/** One line a person can read. Payloads carry names as they were, so no lookup is needed. */
+export function timelineText(kind: string, p: Record<string, unknown>): string {
+  const s = (k: string) => String(p[k] ?? '');
+  switch (kind) {
+    case 'incident_declared':
+      return `Incident declared: "${s('name')}" (${s('severity')}, ${s('status')})`;
+    case 'status_changed':
+      return `Status changed from ${s('from')} to ${s('to')}${p.reason ? `: ${s('reason')}` : ''}`;
+    case 'severity_changed':
+      return `Severity changed from ${s('from')} to ${s('to')}`;
+    case 'name_changed':
+      return `Renamed from "${s('from')}" to "${s('to')}"`;
+    case 'summary_updated':
+      return `Summary updated: ${s('to')}`;
+    case 'lead_changed':
+      return p.to ? `Lead set to ${s('to')}` : 'Lead removed';
+    case 'note_added':
+      return s('text');
+    case 'incident_merged_in':
+      return `${s('reference')} was merged into this incident`;
+    default:
+      return typeof p.text === 'string' ? p.text : kind.replace(/[._]/g, ' ');
+  }
+}

@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import type { App } from '../platform/http/server.js';
+import { ForbiddenError } from '../platform/errors.js';
+import { actorOf, requireAccess, SESSION_COOKIE, userOf, type Principal } from './auth.js';
+import { roles, scopes, type ApiKey, type User, type UsersService } from './users.service.js';
+
+const userJson = z.object({ id: z.string(), name: z.string(), email: z.string(), role: z.enum(roles), slack_user_id: z.string().nullable(), created_at: z.string() });
+const apiKeyJson = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  scopes: z.array(z.enum(scopes)),
+  created_at: z.string(),
+  last_used_at: z.string().nullable(),
+  revoked_at: z.string().nullable(),
+  created_by: z.object({ id: z.string(), name: z.string() }),
+});
+const idParams = z.strictObject({ id: z.string().min(1).max(64) });
+const email = z.string().trim().max(254).pipe(z.email({ message: 'must be an email address' }));
+const name = z.string().trim().min(1, 'must not be empty').max(200);
+
+export function userToJson(u: User) {
+  return { id: u.id, name: u.name, email: u.email, role: u.role, slack_user_id: u.slackUserId, created_at: u.createdAt };
+}
+function apiKeyToJson(k: ApiKey) {
+  return { id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, created_at: k.createdAt, last_used_at: k.lastUsedAt, revoked_at: k.revokedAt, created_by: k.createdBy };
+}
+
+function sessionUser(p: Principal | null): User {
+  const u = p && userOf(p);
+  if (!u) throw new ForbiddenError('This needs a signed-in person, not an API key.');
+  return u;
+}
+
+export function registerUserRoutes(app: App, deps: { users: UsersService; publicUrl: () => string; secureCookies: (req: { protocol: string }) => boolean }): void {
+  const { users } = deps;
+
+  app.get('/auth/login', { schema: { hide: true, querystring: z.object({ token: z.string().min(1).max(200) }) } }, async (req, reply) => {
+    const s = await users.consumeLoginToken(req.query.token, req.ip);
+    if (!s) {
+      return reply
+        .status(400)
+        .type('text/html')
+        .send('<!doctype html><title>Sign-in link not valid</title><p>This sign-in link has expired or was already used. Ask an admin for a new one (Settings → Users), or run <code>npm run firebreak -- login-link you@example.com</code> on the server.</p><p><a href="/signin">Back to sign in</a></p>');
+    }
+    reply.setCookie(SESSION_COOKIE, s.sessionToken, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.secureCookies(req) });
+    return reply.redirect('/');
+  });
+
+  app.post('/auth/logout', { schema: { hide: true } }, async (req, reply) => {
+    const p = req.principal;
+    if (p?.kind === 'session') {
+      await requireAccess('read')(req, reply);
+      if (req.headers['x-csrf-token'] !== p.csrfToken) throw new ForbiddenError('Missing or wrong CSRF token.');
+      await users.endSession(p.sessionToken);
+    }
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.status(204).send();
+  });
+
+  app.get(
+    '/api/v1/session',
+    { preHandler: requireAccess('read'), schema: { tags: ['users'], summary: 'The signed-in person and their CSRF token', response: { 200: z.object({ user: userJson, csrf_token: z.string() }) } } },
+    async (req) => {
+      const p = req.principal!;
+      if (p.kind !== 'session') throw new ForbiddenError('API keys have no session.');
+      return { user: userToJson(p.user), csrf_token: p.csrfToken };
+    },
+  );
+
+  app.get('/api/v1/users', { preHandler: requireAccess('read'), schema: { tags: ['users'], response: { 200: z.object({ users: z.array(userJson) }) } } }, async () => ({
+    users: (await users.list()).map(userToJson),
+  }));
+
+  app.post(
+    '/api/v1/users',
+    {
+      preHandler: requireAccess('admin'),
+      schema: { tags: ['users'], body: z.strictObject({ name, email, role: z.enum(roles).default('responder') }), response: { 201: z.object({ user: userJson }) } },
+    },
+    async (req, reply) => {
+      const p = req.principal!;
+      const user = await users.create(req.body, actorOf(p), userOf(p), req.ip);
+      return reply.status(201).send({ user: userToJson(user) });
+    },
+  );
+
+  app.patch(
+    '/api/v1/users/:id',
+    {
+      preHandler: requireAccess('admin'),
+      schema: { tags: ['users'], params: idParams, body: z.strictObject({ name: name.optional(), email: email.optional(), role: z.enum(roles).optional() }), response: { 200: z.object({ user: userJson }) } },
+    },
+    async (req) => {
+      const p = req.principal!;
+      return { user: userToJson(await users.update(req.params.id, req.body, actorOf(p), userOf(p), req.ip)) };
+    },
+  );
+
+  app.post(
+    '/api/v1/users/:id/login_link',
+    { preHandler: requireAccess('admin'), schema: { tags: ['users'], summary: 'A one-time sign-in link for a person (valid 24 hours)', params: idParams, response: { 200: z.object({ url: z.string(), expires_at: z.string() }) } } },
+    async (req) => {
+      const link = await users.createLoginLink(req.params.id, deps.publicUrl(), actorOf(req.principal!), req.ip);
+      return { url: link.url, expires_at: link.expiresAt };
+    },
+  );
+
+  app.get('/api/v1/api_keys', { preHandler: requireAccess('admin'), schema: { tags: ['api keys'], response: { 200: z.object({ api_keys: z.array(apiKeyJson) }) } } }, async () => ({
+    api_keys: (await users.listApiKeys()).map(apiKeyToJson),
+  }));
+
+  app.post(
+    '/api/v1/api_keys',
+    {
+      preHandler: requireAccess('admin'),
+      schema: {
+        tags: ['api keys'],
+        summary: 'Create an API key; the token is in this response only',
+        body: z.strictObject({ name, scopes: z.array(z.enum(scopes)).min(1, 'choose at least one scope') }),
+        response: { 201: z.object({ api_key: apiKeyJson, token: z.string() }) },
+      },
+    },
+    async (req, reply) => {
+      const by = sessionUser(req.principal);
+      const { apiKey, token } = await users.createApiKey(req.body, by, req.ip);
+      return reply.status(201).send({ api_key: apiKeyToJson(apiKey), token });
+    },
+  );
+
+  app.delete('/api/v1/api_keys/:id', { preHandler: requireAccess('admin'), schema: { tags: ['api keys'], params: idParams } }, async (req, reply) => {
+    await users.revokeApiKey(req.params.id, sessionUser(req.principal), req.ip);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,294 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { recordAudit } from '../audit/audit.js';
+import type { Db } from '../platform/db/index.js';
+import { inTransaction } from '../platform/db/index.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../platform/errors.js';
+import type { Actor } from '../platform/events.js';
+import { newId, nowIso } from '../platform/ids.js';
+
+export type Role = 'owner' | 'admin' | 'responder' | 'viewer';
+export type Scope = 'read' | 'write' | 'admin';
+export const roles: Role[] = ['owner', 'admin', 'responder', 'viewer'];
+export const scopes: Scope[] = ['read', 'write', 'admin'];
+
+export interface User {
+  id: string;
+  name: string;
+  email: string;
+  role: Role;
+  slackUserId: string | null;
+  createdAt: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  createdBy: { id: string; name: string };
+}
+
+/** Emails match Slack and PagerDuty accounts: compared without case and surrounding spaces. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}
+
+function token(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** What each role may do: viewers read, responders run incidents, admins configure. */
+export function roleAllows(role: Role, need: Scope): boolean {
+  if (need === 'read') return true;
+  if (need === 'write') return role !== 'viewer';
+  return role === 'admin' || role === 'owner';
+}
+
+/** A key's scopes: write includes read; admin includes both. */
+export function scopesAllow(granted: Scope[], need: Scope): boolean {
+  if (granted.includes('admin')) return true;
+  if (need === 'read') return granted.includes('read') || granted.includes('write');
+  return granted.includes(need);
+}
+
+const LOGIN_LINK_TTL_MS = 24 * 3600_000;
+
+export class UsersService {
+  constructor(
+    private readonly db: Db,
+    private readonly sessionTtlHours: number,
+  ) {}
+
+  // ---- users ---------------------------------------------------------------------------------------------
+
+  async list(): Promise<User[]> {
+    const rows = await this.db.selectFrom('users').selectAll().orderBy('name').execute();
+    return rows.map(toUser);
+  }
+
+  async get(id: string): Promise<User> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new NotFoundError('User', id);
+    return toUser(row);
+  }
+
+  async findByEmail(email: string): Promise<User | null> {
+    const row = await this.db.selectFrom('users').selectAll().where('email_normalized', '=', normalizeEmail(email)).executeTakeFirst();
+    return row ? toUser(row) : null;
+  }
+
+  async count(): Promise<number> {
+    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async create(input: { name: string; email: string; role: Role; slackUserId?: string | null }, actor: Actor, by?: User | null, ip?: string | null): Promise<User> {
+    if (input.role === 'owner' && by && by.role !== 'owner') throw new ForbiddenError('Only an owner can make another owner.');
+    return inTransaction(this.db, async (tx) => {
+      const clash = await tx.selectFrom('users').select('email').where('email_normalized', '=', normalizeEmail(input.email)).executeTakeFirst();
+      if (clash) throw new ConflictError('email_taken', `A user with email ${clash.email} already exists.`);
+      const now = nowIso();
+      const row = {
+        id: newId(),
+        name: input.name.trim(),
+        email: input.email.trim(),
+        email_normalized: normalizeEmail(input.email),
+        role: input.role,
+        slack_user_id: input.slackUserId ?? null,
+        created_at: now,
+        updated_at: now,
+      };
+      await tx.insertInto('users').values(row).execute();
+      await recordAudit(tx, { actor, action: 'user.created', target: { kind: 'user', id: row.id }, details: { email: row.email, role: row.role }, ip });
+      return toUser(row);
+    });
+  }
+
+  async update(id: string, input: { name?: string; email?: string; role?: Role }, actor: Actor, by: User | null, ip?: string | null): Promise<User> {
+    return inTransaction(this.db, async (tx) => {
+      const current = await tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!current) throw new NotFoundError('User', id);
+      if (input.role && input.role !== current.role) {
+        if ((input.role === 'owner' || current.role === 'owner') && by?.role !== 'owner') throw new ForbiddenError('Only an owner can grant or remove the owner role.');
+        if (current.role === 'owner') {
+          const owners = await tx.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).where('role', '=', 'owner').executeTakeFirstOrThrow();
+          if (Number(owners.n) <= 1) throw new ConflictError('last_owner', 'This is the only owner; make someone else an owner first.');
+        }
+      }
+      if (input.email && normalizeEmail(input.email) !== current.email_normalized) {
+        const clash = await tx.selectFrom('users').select('id').where('email_normalized', '=', normalizeEmail(input.email)).executeTakeFirst();
+        if (clash) throw new ConflictError('email_taken', `A user with email ${input.email.trim()} already exists.`);
+      }
+      const patch = {
+        ...(input.name ? { name: input.name.trim() } : {}),
+        ...(input.email ? { email: input.email.trim(), email_normalized: normalizeEmail(input.email) } : {}),
+        ...(input.role ? { role: input.role } : {}),
+        updated_at: nowIso(),
+      };
+      await tx.updateTable('users').set(patch).where('id', '=', id).execute();
+      await recordAudit(tx, { actor, action: 'user.updated', target: { kind: 'user', id }, details: { ...input, previousRole: current.role }, ip });
+      return toUser({ ...current, ...patch });
+    });
+  }
+
+  /** On an empty database: the first owner, to be signed in through a printed one-time link. */
+  async ensureFirstOwner(email: string): Promise<{ user: User; created: boolean }> {
+    const owner = await this.db.selectFrom('users').selectAll().where('role', '=', 'owner').orderBy('created_at').executeTakeFirst();
+    if (owner) return { user: toUser(owner), created: false };
+    const user = await this.create({ name: 'Owner', email, role: 'owner' }, { kind: 'system', ref: 'first-start' });
+    return { user, created: true };
+  }
+
+  /** True until someone has signed in at least once. */
+  async nobodyHasSignedIn(): Promise<boolean> {
+    const used = await this.db.selectFrom('login_tokens').select('token_hash').where('used_at', 'is not', null).limit(1).executeTakeFirst();
+    return !used;
+  }
+
+  // ---- sign-in links and sessions --------------------------------------------------------------------------
+
+  async createLoginLink(userId: string, publicUrl: string, actor: Actor, ip?: string | null): Promise<{ url: string; expiresAt: string }> {
+    await this.get(userId);
+    const t = token();
+    const now = Date.now();
+    const expiresAt = new Date(now + LOGIN_LINK_TTL_MS).toISOString();
+    await inTransaction(this.db, async (tx) => {
+      await tx.insertInto('login_tokens').values({ token_hash: sha256(t), user_id: userId, created_at: new Date(now).toISOString(), expires_at: expiresAt, used_at: null }).execute();
+      await recordAudit(tx, { actor, action: 'user.login_link_created', target: { kind: 'user', id: userId }, ip });
+    });
+    return { url: `${publicUrl}/auth/login?token=${t}`, expiresAt };
+  }
+
+  /** Consumes a one-time token; returns a new session (cookie value and CSRF token) or null. */
+  async consumeLoginToken(t: string, ip?: string | null): Promise<{ sessionToken: string; csrfToken: string; user: User } | null> {
+    return inTransaction(this.db, async (tx) => {
+      const now = nowIso();
+      const row = await tx
+        .updateTable('login_tokens')
+        .set({ used_at: now })
+        .where('token_hash', '=', sha256(t))
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returning('user_id')
+        .executeTakeFirst();
+      if (!row) return null;
+      const user = await tx.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirstOrThrow();
+      const sessionToken = token();
+      const csrfToken = token(24);
+      await tx
+        .insertInto('sessions')
+        .values({
+          id_hash: sha256(sessionToken),
+          user_id: user.id,
+          csrf_token: csrfToken,
+          created_at: now,
+          expires_at: new Date(Date.now() + this.sessionTtlHours * 3600_000).toISOString(),
+        })
+        .execute();
+      await recordAudit(tx, { actor: { kind: 'user', userId: user.id }, action: 'user.signed_in', target: { kind: 'user', id: user.id }, ip });
+      return { sessionToken, csrfToken, user: toUser(user) };
+    });
+  }
+
+  async sessionUser(sessionToken: string): Promise<{ user: User; csrfToken: string } | null> {
+    const row = await this.db
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .selectAll('u')
+      .select(['s.csrf_token', 's.expires_at'])
+      .where('s.id_hash', '=', sha256(sessionToken))
+      .executeTakeFirst();
+    if (!row || row.expires_at <= nowIso()) return null;
+    return { user: toUser(row), csrfToken: row.csrf_token };
+  }
+
+  async endSession(sessionToken: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('id_hash', '=', sha256(sessionToken)).execute();
+  }
+
+  // ---- API keys ------------------------------------------------------------------------------------------
+
+  async createApiKey(input: { name: string; scopes: Scope[] }, by: User, ip?: string | null): Promise<{ apiKey: ApiKey; token: string }> {
+    const secret = `fbk_${token(30)}`;
+    const row = {
+      id: newId(),
+      name: input.name.trim(),
+      prefix: secret.slice(0, 12),
+      key_hash: sha256(secret),
+      scopes: JSON.stringify([...new Set(input.scopes)]),
+      created_by: by.id,
+      created_at: nowIso(),
+      last_used_at: null,
+      revoked_at: null,
+    };
+    await inTransaction(this.db, async (tx) => {
+      await tx.insertInto('api_keys').values(row).execute();
+      await recordAudit(tx, { actor: { kind: 'user', userId: by.id }, action: 'api_key.created', target: { kind: 'api_key', id: row.id }, details: { name: row.name, scopes: input.scopes }, ip });
+    });
+    return { apiKey: toApiKey(row, by), token: secret };
+  }
+
+  async listApiKeys(): Promise<ApiKey[]> {
+    const rows = await this.db
+      .selectFrom('api_keys as k')
+      .innerJoin('users as u', 'u.id', 'k.created_by')
+      .selectAll('k')
+      .select(['u.name as creator_name'])
+      .orderBy('k.created_at', 'desc')
+      .execute();
+    return rows.map((r) => toApiKey(r, { id: r.created_by, name: r.creator_name }));
+  }
+
+  async revokeApiKey(id: string, by: User, ip?: string | null): Promise<void> {
+    await inTransaction(this.db, async (tx) => {
+      const row = await tx.selectFrom('api_keys').select(['id', 'revoked_at']).where('id', '=', id).executeTakeFirst();
+      if (!row) throw new NotFoundError('API key', id);
+      if (row.revoked_at) return;
+      await tx.updateTable('api_keys').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
+      await recordAudit(tx, { actor: { kind: 'user', userId: by.id }, action: 'api_key.revoked', target: { kind: 'api_key', id }, ip });
+    });
+  }
+
+  /** Resolves a bearer key; records when it was last used (at most once a minute, to keep reads cheap). */
+  async authenticateApiKey(secret: string): Promise<{ apiKey: ApiKey } | null> {
+    if (!secret.startsWith('fbk_')) return null;
+    const row = await this.db
+      .selectFrom('api_keys as k')
+      .innerJoin('users as u', 'u.id', 'k.created_by')
+      .selectAll('k')
+      .select(['u.name as creator_name'])
+      .where('k.key_hash', '=', sha256(secret))
+      .executeTakeFirst();
+    if (!row || row.revoked_at) return null;
+    const now = new Date();
+    if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > 60_000) {
+      await this.db.updateTable('api_keys').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+      row.last_used_at = now.toISOString();
+    }
+    return { apiKey: toApiKey(row, { id: row.created_by, name: row.creator_name }) };
+  }
+}
+
+function toUser(r: { id: string; name: string; email: string; role: string; slack_user_id: string | null; created_at: string }): User {
+  return { id: r.id, name: r.name, email: r.email, role: r.role as Role, slackUserId: r.slack_user_id, createdAt: r.created_at };
+}
+
+function toApiKey(
+  r: { id: string; name: string; prefix: string; scopes: string; created_at: string; last_used_at: string | null; revoked_at: string | null },
+  creator: { id: string; name: string },
+): ApiKey {
+  return { id: r.id, name: r.name, prefix: r.prefix, scopes: JSON.parse(r.scopes) as Scope[], createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at, createdBy: creator };
+}
