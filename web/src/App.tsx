@@ -23,6 +23,7 @@ export function App() {
   const location = useLocation();
   const [state, setState] = useState<SessionState>({ kind: 'loading' });
   const [attempt, setAttempt] = useState(0);
+  const [signOutError, setSignOutError] = useState<unknown>(null);
 
   useEffect(() => {
     let live = true;
@@ -77,13 +78,16 @@ export function App() {
 
   const session = state.session;
   const signOut = async () => {
+    setSignOutError(null);
     try {
       await api.logout();
-    } finally {
-      setCsrfToken(null);
-      setState({ kind: 'signed-out' });
-      navigate('/signin', { replace: true });
+    } catch (error) {
+      setSignOutError(error);
+      return;
     }
+    setCsrfToken(null);
+    setState({ kind: 'signed-out' });
+    navigate('/signin', { replace: true });
   };
 
   return (
@@ -120,6 +124,11 @@ export function App() {
           </div>
         </div>
       </header>
+      {signOutError ? (
+        <div className="page page-banner">
+          <ErrorMessage error={signOutError} title="You are still signed in." />
+        </div>
+      ) : null}
       <Page pathname={location.pathname} />
     </SessionContext.Provider>
   );

@@ -119,7 +119,12 @@ async function request<T>(method: string, path: string, body?: unknown, opts: { 
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
-  return (text ? JSON.parse(text) : undefined) as T;
+  if (!text) return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ApiError(res.status, 'bad_response', 'The server sent an answer the app could not read. Try reloading the page.');
+  }
 }
 
 const get = <T>(path: string, query?: Query) => request<T>('GET', withQuery(path, query));
@@ -155,7 +160,16 @@ export const api = {
       throw e;
     }
   },
-  logout: () => post<unknown>('/auth/logout', {}),
+  /** Ends the session. The answer's body (if any) does not matter, only that the server took it. */
+  async logout(): Promise<void> {
+    const res = await fetch('/auth/logout', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...(csrfToken ? { 'x-csrf-token': csrfToken } : {}) },
+      body: '{}',
+    });
+    if (!res.ok && res.status !== 401) throw await toApiError(res);
+  },
 
   severities: () => get<{ severities: Severity[] }>('/api/v1/severities').then((r) => r.severities),
   createSeverity: (input: { name: string; description: string }) =>

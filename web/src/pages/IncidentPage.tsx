@@ -412,7 +412,7 @@ function LeadControl({ incident, onChanged }: { incident: Incident; onChanged: (
   return (
     <>
       <select aria-label="Change lead" value={incident.lead?.id ?? ''} disabled={busy} onChange={(e) => void change(e.target.value)}>
-        {incident.lead ? null : <option value="">Nobody — choose a lead…</option>}
+        {incident.lead ? null : <option value="">Nobody</option>}
         {users.data
           .filter((u) => u.role !== 'viewer' || u.id === incident.lead?.id)
           .map((u) => (

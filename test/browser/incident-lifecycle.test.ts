@@ -1,0 +1,115 @@
+// End to end in a real browser: sign in with the first owner's one-time link, declare an incident into
+// triage, accept it, move it to Fixing, close it, and read each step back from the timeline. Also: a
+// signed-out visitor is sent to the sign-in help page.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startFirebreak } from '../../src/main.js';
+import { ensureWebBuilt } from './web-build.js';
+
+type Running = Awaited<ReturnType<typeof startFirebreak>>;
+
+describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('web app in Chromium', () => {
+  let dataDir: string;
+  let fb: Running;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-'));
+    fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' });
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await fb?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** A fresh browser profile (no cookies) that fails the test on any uncaught error in the page. */
+  async function newPage(): Promise<{ page: Page; errors: string[] }> {
+    const context = await browser.newContext({ baseURL: fb.baseUrl, viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    return { page, errors };
+  }
+
+  const statusBadge = (page: Page, name: string) =>
+    page.locator('.incident-head .badge-status').filter({ hasText: new RegExp(`^${name}$`) });
+
+  it('sends a signed-out visitor from / to the sign-in page, which says how to get a link', async () => {
+    const { page, errors } = await newPage();
+    await page.goto('/');
+    await page.waitForURL((u) => u.pathname === '/signin');
+    await page.getByRole('heading', { name: 'Sign in to Firebreak' }).waitFor();
+    expect(await page.locator('main').innerText()).toContain('npm run firebreak -- login-link you@example.com');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('signs in, declares an incident, accepts it, moves it to Fixing, closes it, and shows each step on the timeline', async () => {
+    if (!fb.initialLoginUrl) throw new Error('Firebreak started on an empty database gave no initial sign-in link');
+    const { page, errors } = await newPage();
+
+    // Sign in: the one-time link sets the session cookie and lands on the incidents list.
+    await page.goto(fb.initialLoginUrl);
+    await page.waitForURL((u) => u.pathname === '/');
+    await page.getByRole('heading', { name: 'Incidents', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+
+    // Declare, into triage.
+    await page.getByRole('link', { name: 'Declare incident' }).first().click();
+    await page.waitForURL((u) => u.pathname === '/declare');
+    await page.getByLabel('Name').fill('Checkout failing for EU customers');
+    await page.getByLabel('Summary (optional)').fill('Payments time out after 30 s since 10:02.');
+    const severity = page.getByLabel('Severity');
+    await severity.locator('option:not([disabled])').first().waitFor({ state: 'attached' });
+    const firstSeverity = await severity.locator('option:not([disabled])').first().getAttribute('value');
+    await severity.selectOption(firstSeverity ?? '');
+    await page.getByLabel(/Start in triage/).check();
+    await page.getByRole('button', { name: 'Declare incident' }).click();
+
+    await page.waitForURL((u) => /^\/incidents\/INC-\d+$/.test(u.pathname));
+    await page.getByRole('heading', { name: 'Checkout failing for EU customers', level: 1 }).waitFor();
+    await statusBadge(page, 'Triage').waitFor();
+
+    // Accept it out of triage → live (Investigating).
+    await page.getByRole('button', { name: 'Accept', exact: true }).click();
+    await statusBadge(page, 'Investigating').waitFor();
+
+    // Move to Fixing.
+    await page.getByRole('button', { name: 'Move to Fixing' }).click();
+    await statusBadge(page, 'Fixing').waitFor();
+
+    // Close.
+    await page.getByRole('button', { name: 'Close incident' }).click();
+    await statusBadge(page, 'Closed').waitFor();
+    await page.getByText('Nothing more can be done to its status.').waitFor();
+
+    // The timeline, oldest first, shows every step in order.
+    const items = page.getByRole('list', { name: 'Timeline' }).locator(':scope > li');
+    await items.filter({ hasText: /Closed/ }).first().waitFor();
+    const texts = (await items.locator('.timeline-text').allInnerTexts()).map((t) => t.trim());
+    const at = (pattern: RegExp, after: number) => {
+      const i = texts.findIndex((t, idx) => idx > after && pattern.test(t));
+      if (i < 0) throw new Error(`no timeline item matching ${pattern} after position ${after} in:\n${texts.join('\n')}`);
+      return i;
+    };
+    const declared = at(/declared|created|opened/i, -1);
+    const accepted = at(/Triage.*Investigating|accepted/i, declared);
+    const fixing = at(/Investigating.*Fixing|to Fixing/i, accepted);
+    at(/Fixing.*Closed|closed/i, fixing);
+
+    await page.screenshot({ path: '/tmp/fb-incident.png', fullPage: true });
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
+});
