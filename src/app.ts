@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
-import type { Config } from './config.js';
+import { masterKeyFor, type Config } from './config.js';
+import { ConnectionsStore } from './integrations/connections.js';
+import { SecretBox } from './platform/crypto/secrets.js';
 import { registerIncidentRoutes } from './incidents/routes.js';
 import { IncidentsService } from './incidents/incidents.service.js';
 import { registerIntegrationRoutes, type IntegrationStatus } from './integrations/registry.js';
@@ -27,6 +29,8 @@ export interface Firebreak {
   users: UsersService;
   http: App;
   metrics: Metrics;
+  secrets: SecretBox;
+  connections: ConnectionsStore;
   publicUrl(): string;
 }
 
@@ -43,6 +47,8 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const incidents = new IncidentsService(database.db, events, database.dialect);
   const users = new UsersService(database.db, config.sessionTtlHours);
   const metrics = new Metrics(jobs);
+  const secrets = new SecretBox(masterKeyFor(config));
+  const connections = new ConnectionsStore(database.db, secrets);
   const http = await createHttpServer({ logger, bodyLimitBytes: config.bodyLimitBytes, metrics, webDist: resolve(import.meta.dirname, '..', 'web', 'dist') });
 
   let boundUrl: string | null = null;
@@ -56,6 +62,8 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     users,
     http,
     metrics,
+    secrets,
+    connections,
     publicUrl: () => config.publicUrl ?? boundUrl ?? `http://localhost:${config.port}`,
   };
   http.addHook('onListen', async () => {

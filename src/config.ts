@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { loadOrCreateKeyFile, parseMasterKey } from './platform/crypto/secrets.js';
 
 // Environment → typed configuration, validated once at start. Every problem names the variable and what
 // it expects, so a person can fix it without reading code.
@@ -22,6 +23,12 @@ const envSchema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   SECURE_COOKIES: z.enum(['auto', 'true', 'false'], { message: 'must be auto, true or false' }).default('auto'),
+  FIREBREAK_MASTER_KEY: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v !== undefined && typeof parseMasterKey(v) === 'string') ctx.addIssue({ code: 'custom', message: parseMasterKey(v) as string });
+    }),
 });
 
 export interface Config {
@@ -36,6 +43,8 @@ export interface Config {
   sessionTtlHours: number;
   shutdownTimeoutMs: number;
   secureCookies: 'auto' | 'true' | 'false';
+  /** Encrypts secrets at rest. From FIREBREAK_MASTER_KEY; null means (SQLite only) dataDir/master.key. */
+  masterKey: Buffer | null;
 }
 
 export class ConfigError extends Error {
@@ -68,10 +77,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionTtlHours: e.SESSION_TTL_HOURS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     secureCookies: e.SECURE_COOKIES,
+    masterKey: null,
     ...overrides,
   };
   if (overrides.dataDir && !overrides.database && !e.DATABASE_URL) {
     cfg.database = { kind: 'sqlite', file: resolve(dataDir, 'firebreak.sqlite') };
   }
+  if (overrides.masterKey === undefined && e.FIREBREAK_MASTER_KEY) cfg.masterKey = parseMasterKey(e.FIREBREAK_MASTER_KEY) as Buffer;
+  if (!cfg.masterKey && cfg.database.kind === 'postgres') {
+    throw new ConfigError([
+      'FIREBREAK_MASTER_KEY is required with DATABASE_URL: every Firebreak process must share the key that encrypts stored secrets. Generate one with: openssl rand -base64 32',
+    ]);
+  }
   return cfg;
+}
+
+/** The key that encrypts secrets at rest: configured, or (embedded mode) kept in the data directory. */
+export function masterKeyFor(cfg: Config): Buffer {
+  return cfg.masterKey ?? loadOrCreateKeyFile(cfg.dataDir);
 }

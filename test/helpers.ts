@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startFirebreak, type RunningFirebreak, type StartOptions } from '../src/main.js';
 
@@ -62,7 +63,17 @@ export async function startTestFirebreak(backend: 'sqlite' | 'postgres' = 'sqlit
     }
   }
   const { keepData, pgUrl, ...rest } = opts;
-  const fb = await startFirebreak({ port: 0, host: '127.0.0.1', logLevel: 'info', logStream: logs, shutdownTimeoutMs: 2000, ...rest, dataDir, ...(database ? { database } : {}) });
+  const fb = await startFirebreak({
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'info',
+    logStream: logs,
+    shutdownTimeoutMs: 2000,
+    ...(backend === 'postgres' ? { masterKey: randomBytes(32) } : {}),
+    ...rest,
+    dataDir,
+    ...(database ? { database } : {}),
+  });
   return {
     ...fb,
     dataDir,

@@ -155,7 +155,22 @@ export interface JobSchedulesTable {
   updated_at: string;
 }
 
+export interface IntegrationConnectionsTable {
+  kind: string;
+  status: 'connected' | 'error';
+  settings: string; // JSON
+  secrets: string; // JSON: name -> ciphertext (SecretBox)
+  connected_by: string | null;
+  connected_at: string;
+  updated_at: string;
+}
+
+/**
+ * Integrations add their own tables by augmenting this interface from their module
+ * (`declare module '../../platform/db/schema.js' { interface Database { ... } }`).
+ */
 export interface Database {
+  integration_connections: IntegrationConnectionsTable;
   users: UsersTable;
   sessions: SessionsTable;
   login_tokens: LoginTokensTable;
