@@ -405,7 +405,7 @@ export class WebApi {
         ...(threadTs ? { threadTs } : {}),
         source: 'api',
       });
-      return { channel: ch.id, ts: msg.ts, message: this.ws.messageJson(msg) };
+      return { channel: ch.id, ts: msg.ts, message: this.ws.messageJson(msg, { botProfileUserId: true }) };
     },
 
     'chat.update': (args) => {

@@ -622,8 +622,9 @@ export class Driver implements SlackDriver {
     const env = this.envelope({ event_ts: this.ws.newTs(), ...event });
     const rec: SlackDeliveredEvent = { eventId: env.event_id as string, envelope: env, deliveries: [] };
     this.ws.state.events.push(rec);
-    const res = await this.post(JSON.stringify(env), 'application/json');
-    rec.deliveries.push({ status: res.status, at: Date.now() });
+    const requestTs = nowSec();
+    const res = await this.post(JSON.stringify(env), 'application/json', { timestamp: requestTs });
+    rec.deliveries.push({ status: res.status, at: Date.now(), requestTs });
     return { ...res, eventId: rec.eventId };
   }
 
@@ -631,10 +632,14 @@ export class Driver implements SlackDriver {
     const rec = this.ws.state.events.find((e) => e.eventId === eventId);
     if (!rec) throw new SlackDriverError(`no event ${eventId} was delivered`);
     const retryNum = opts.retryNum ?? rec.deliveries.length;
+    // Slack retries seconds later, so a retry never carries the same timestamp (and signature) as the first try.
+    const lastTs = Math.max(0, ...rec.deliveries.map((d) => d.requestTs));
+    const requestTs = Math.max(nowSec(), lastTs + 1);
     const res = await this.post(JSON.stringify(rec.envelope), 'application/json', {
+      timestamp: requestTs,
       headers: { 'x-slack-retry-num': String(retryNum), 'x-slack-retry-reason': opts.retryReason ?? 'http_timeout' },
     });
-    rec.deliveries.push({ status: res.status, retryNum, at: Date.now() });
+    rec.deliveries.push({ status: res.status, retryNum, at: Date.now(), requestTs });
     return res;
   }
 

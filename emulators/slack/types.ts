@@ -151,7 +151,8 @@ export interface SlackApiCall {
 export interface SlackDeliveredEvent {
   eventId: string;
   envelope: Record<string, any>;
-  deliveries: { status: number; retryNum?: number; at: number }[];
+  /** Each delivery: app's status, X-Slack-Retry-Num (retries only), when, and the X-Slack-Request-Timestamp used. */
+  deliveries: { status: number; retryNum?: number; at: number; requestTs: number }[];
 }
 
 export interface SlackEmulatorState {

@@ -76,7 +76,7 @@ describe('auth', () => {
     emu.setScopes(['chat:write', 'users:read']);
     const data = await slackError(client.users.lookupByEmail({ email: 'alice@example.com' }));
     expect(data).toMatchObject({ error: 'missing_scope', needed: 'users:read.email' });
-    expect(String((data as Record<string, unknown>).provided)).toContain('chat:write');
+    expect(String((data as unknown as Record<string, unknown>).provided)).toContain('chat:write');
     // Without users:read.email, users.info hides emails like Slack does.
     const info = await client.users.info({ user: alice.id });
     expect(info.user?.profile?.email).toBeUndefined();

@@ -339,7 +339,8 @@ export class Workspace {
     return out;
   }
 
-  botProfile(): Record<string, unknown> {
+  /** Slack includes bot_profile.user_id only in some answers (chat.postMessage). */
+  botProfile(withUserId = false): Record<string, unknown> {
     return {
       id: this.cfg.botId,
       deleted: false,
@@ -352,11 +353,11 @@ export class Workspace {
         image_72: 'https://a.slack-edge.com/80588/img/plugins/app/service_72.png',
       },
       team_id: this.cfg.teamId,
-      user_id: this.cfg.botUserId,
+      ...(withUserId ? { user_id: this.cfg.botUserId } : {}),
     };
   }
 
-  messageJson(m: SlackMessage): Record<string, unknown> {
+  messageJson(m: SlackMessage, opts: { botProfileUserId?: boolean } = {}): Record<string, unknown> {
     const out: Record<string, unknown> = { type: 'message' };
     if (m.subtype) out.subtype = m.subtype;
     out.text = m.text;
@@ -366,7 +367,7 @@ export class Workspace {
     if (m.botId) {
       out.bot_id = m.botId;
       out.app_id = this.cfg.appId;
-      out.bot_profile = this.botProfile();
+      out.bot_profile = this.botProfile(opts.botProfileUserId);
     }
     if (m.blocks) out.blocks = m.blocks;
     if (m.attachments) out.attachments = m.attachments;
