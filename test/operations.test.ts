@@ -80,7 +80,10 @@ describe('operations', () => {
       expect(msg).toContain('LOG_LEVEL="loud": must be one of');
     }
     expect(loadConfig({}).database.kind).toBe('sqlite');
-    expect(loadConfig({ DATABASE_URL: 'postgres://h/db' }).database).toMatchObject({ kind: 'postgres', url: 'postgres://h/db' });
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db', FIREBREAK_MASTER_KEY: key }).database).toMatchObject({ kind: 'postgres', url: 'postgres://h/db' });
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://h/db' })).toThrow(/FIREBREAK_MASTER_KEY is required with DATABASE_URL/);
+    expect(() => loadConfig({ FIREBREAK_MASTER_KEY: 'short' })).toThrow(/FIREBREAK_MASTER_KEY="short": must be 32 random bytes/);
   });
 });
 
