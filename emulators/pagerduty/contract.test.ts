@@ -1,0 +1,196 @@
+/**
+ * Contract check: every operation the emulator supports is exercised and each request and response is validated
+ * against PagerDuty's official REST API v2 OpenAPI document in ../shared/pagerduty.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPagerDutyEmulator, type PagerDutyEmulator } from './index.js';
+import { SpecValidator } from './spec-validator.js';
+import { pdCall, startReceiver, type CallOptions, type CallResult } from './test-helpers.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const specDir = path.resolve(repoRoot, '..', 'shared', 'pagerduty');
+const haveSpec = existsSync(path.join(specDir, 'rest-api-v2.openapi.json'));
+if (!haveSpec) console.warn(`[pagerduty contract] SKIPPED: the official spec folder ${specDir} is absent (copy shared/pagerduty beside the repo to run it).`);
+
+const SUPPORTED = ['listUsers', 'getUser', 'getCurrentUser', 'listTeams', 'getTeam', 'listTeamUsers', 'listServices', 'getService',
+  'listPriorities', 'listEscalationPolicies', 'getEscalationPolicy', 'listTags', 'getTag', 'getTagsByEntityType',
+  'getEntityTypeByIdTags', 'createIncident', 'listIncidents', 'getIncident', 'updateIncident', 'updateIncidents',
+  'listIncidentNotes', 'createIncidentNote', 'listIncidentLogEntries', 'createWebhookSubscription', 'listWebhookSubscriptions',
+  'getWebhookSubscription', 'updateWebhookSubscription', 'deleteWebhookSubscription', 'enableWebhookSubscription',
+  'testWebhookSubscription', 'listAbilities', 'getAbility'];
+
+describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
+  let pd: PagerDutyEmulator;
+  let spec: SpecValidator;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const exercised = new Map<string, Set<number>>();
+  let from = '';
+
+  /** Calls the emulator and returns the exchange's contract violations along with the result. */
+  async function call(method: string, p: string, o: CallOptions & { badRequest?: boolean } = {}): Promise<CallResult & { violations: string[] }> {
+    const r = await pdCall(pd, method, p, { ...o, headers: { 'content-type': 'application/json', ...o.headers } });
+    const op = spec.operation(method, r.url.pathname);
+    if (op) {
+      const s = exercised.get(op.op.operationId) ?? new Set<number>();
+      s.add(r.status);
+      exercised.set(op.op.operationId, s);
+    }
+    const parts = spec.validateParts({ method, path: r.url.pathname, query: r.url.searchParams,
+      headers: Object.fromEntries(Object.entries(r.requestHeaders).map(([k, v]) => [k.toLowerCase(), v])),
+      body: o.body, status: r.status, responseText: r.text });
+    // Deliberately bad requests may break the spec; their responses must still conform.
+    return { ...r, violations: o.badRequest ? parts.response : [...parts.request, ...parts.response] };
+  }
+
+  beforeAll(async () => {
+    spec = await SpecValidator.load(specDir);
+    pd = await startPagerDutyEmulator({ seed: 'medium', rateLimitPerMinute: false });
+    receiver = await startReceiver();
+    from = [...pd.state.users.values()].find((u) => u.email === u.email.trim())!.email;
+  });
+  afterAll(async () => { await pd?.stop(); await receiver?.close(); });
+
+  it('the validator itself rejects a response that breaks the spec', () => {
+    const bad = spec.validate({ method: 'GET', path: '/users', query: new URLSearchParams(), headers: { accept: 'application/vnd.pagerduty+json;version=2' },
+      status: 200, responseText: JSON.stringify({ users: [{ id: 'P1', type: 'user', name: 'x' }], limit: 'ten' }) });
+    expect(bad.length).toBeGreaterThan(0);
+    expect(bad.join('\n')).toMatch(/email|limit/);
+    expect(spec.validate({ method: 'GET', path: '/users', query: new URLSearchParams('bogus=1'), headers: { accept: 'x' }, status: 200, responseText: '{"users":[]}' }))
+      .toContain('GET /users (listUsers): query parameter bogus is not in the spec');
+  });
+
+  it('users: list (every page of the medium account, with filters and include[]), get, me', async () => {
+    for (let offset = 0; offset < 200; offset += 100) {
+      const r = await call('GET', '/users', { query: { limit: 100, offset, total: true } });
+      expect(r.violations).toEqual([]);
+      expect(r.json.users).toHaveLength(100);
+    }
+    const team = [...pd.state.teams.values()][0]!;
+    const f = await call('GET', '/users', { query: { query: 'a', 'team_ids[]': [team.id], 'include[]': ['teams'] } });
+    expect(f.violations).toEqual([]);
+    const u = await call('GET', `/users/${f.json.users[0].id}`, { query: { 'include[]': ['teams'] } });
+    expect(u.violations).toEqual([]);
+    expect((await call('GET', '/users/PNOSUCH')).violations).toEqual([]);
+    const me = await call('GET', '/users/me');
+    expect(me.status).toBe(400);
+    expect(me.violations).toEqual([]);
+  });
+
+  it('teams, members, services, priorities, escalation policies', async () => {
+    const team = [...pd.state.teams.values()].find((t) => t.members.length > 0)!;
+    for (const [p, q] of [
+      ['/teams', { total: true }], [`/teams/${team.id}`, {}], [`/teams/${team.id}/members`, { limit: 100 }],
+      ['/services', { limit: 100, total: true, 'include[]': ['escalation_policies', 'teams'] }],
+      ['/services', { query: 'api', 'team_ids[]': [team.id], sort_by: 'name:desc' }],
+      [`/services/${[...pd.state.services.values()][0]!.id}`, { 'include[]': ['escalation_policies', 'teams'] }],
+      ['/priorities', {}],
+      ['/escalation_policies', { limit: 100, 'include[]': ['services', 'teams', 'targets'] }],
+      ['/escalation_policies', { query: 'e', 'user_ids[]': [team.members[0]!.user_id], 'team_ids[]': [team.id] }],
+      [`/escalation_policies/${[...pd.state.escalationPolicies.values()][0]!.id}`, { 'include[]': ['targets'] }],
+      ['/teams/PNOSUCH', {}], ['/services/PNOSUCH', {}], ['/escalation_policies/PNOSUCH', {}],
+    ] as const) {
+      const r = await call('GET', p, { query: q as CallOptions['query'] });
+      expect(r.violations, p).toEqual([]);
+      expect([200, 404]).toContain(r.status);
+    }
+  });
+
+  it('tags: list, get, entities carrying a tag, tags on an entity', async () => {
+    const tag = [...pd.state.tags.values()].find((t) => t.escalation_policies.length > 0)!;
+    const checks = [
+      await call('GET', '/tags', { query: { query: 'incident' } }),
+      await call('GET', `/tags/${tag.id}`),
+      await call('GET', `/tags/${tag.id}/escalation_policies`, { query: { total: true } }),
+      await call('GET', `/tags/${tag.id}/users`),
+      await call('GET', `/escalation_policies/${tag.escalation_policies[0]}/tags`),
+      await call('GET', `/users/${[...pd.state.users.values()][0]!.id}/tags`),
+      await call('GET', `/teams/${[...pd.state.teams.values()][0]!.id}/tags`),
+      await call('GET', '/tags/PNOSUCH'),
+    ];
+    for (const r of checks) expect(r.violations, r.url.pathname).toEqual([]);
+    expect(checks[2]!.json.escalation_policies.map((x: { id: string }) => x.id)).toEqual(tag.escalation_policies);
+  });
+
+  it('incidents: create, list, get, update, bulk update, notes, log entries, and their errors', async () => {
+    const service = [...pd.state.services.values()][0]!;
+    const priority = [...pd.state.priorities.values()][0]!;
+    const created = await call('POST', '/incidents', { from, body: { incident: { type: 'incident', title: 'Checkout is down',
+      service: { id: service.id, type: 'service_reference' }, urgency: 'high', incident_key: 'contract-1',
+      priority: { id: priority.id, type: 'priority_reference' }, body: { type: 'incident_body', details: { stack: 'trace' } } } } });
+    expect(created.status).toBe(201);
+    expect(created.violations).toEqual([]);
+    const id = created.json.incident.id as string;
+    const second = await call('POST', '/incidents', { from, body: { incident: { type: 'incident', title: 'Search is slow',
+      service: { id: service.id, type: 'service_reference' }, assignments: [{ assignee: { id: [...pd.state.users.values()][3]!.id, type: 'user_reference' } }] } } });
+    expect(second.violations).toEqual([]);
+
+    const exchanges = [
+      await call('POST', '/incidents', { from, body: { incident: { type: 'incident', title: 'dup', service: { id: service.id, type: 'service_reference' }, incident_key: 'contract-1' } } }),
+      await call('POST', '/incidents', { badRequest: true, body: { incident: { type: 'incident', title: 'no from', service: { id: service.id, type: 'service_reference' } } } }),
+      await call('GET', '/incidents', { query: { total: true, 'statuses[]': ['triggered', 'acknowledged'], 'service_ids[]': [service.id], 'urgencies[]': ['high'] } }),
+      await call('GET', '/incidents', { query: { date_range: 'all', incident_key: 'contract-1', 'include[]': ['assignees'] } }),
+      await call('GET', '/incidents', { query: { since: new Date(Date.now() - 3_600_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString(), 'team_ids[]': service.team_ids, 'user_ids[]': [[...pd.state.users.values()][3]!.id] } }),
+      await call('GET', `/incidents/${id}`),
+      await call('GET', '/incidents/PNOSUCH'),
+      await call('PUT', `/incidents/${id}`, { from, body: { incident: { type: 'incident_reference', status: 'acknowledged' } } }),
+      await call('PUT', `/incidents/${id}`, { from, body: { incident: { type: 'incident_reference', priority: { id: [...pd.state.priorities.values()][1]!.id, type: 'priority_reference' } } } }),
+      await call('PUT', `/incidents/${id}`, { from, body: { incident: { type: 'incident_reference', escalation_level: 1 } } }),
+      await call('POST', `/incidents/${id}/notes`, { from, body: { note: { content: 'Rolled back the deploy' } } }),
+      await call('GET', `/incidents/${id}/notes`),
+      await call('GET', `/incidents/${id}/log_entries`, { query: { total: true, is_overview: false } }),
+      await call('GET', `/incidents/${id}/log_entries`, { query: { is_overview: true, 'include[]': ['services'] } }),
+      await call('PUT', '/incidents', { from, body: { incidents: [{ id, type: 'incident_reference', status: 'resolved' }, { id: second.json.incident.id, type: 'incident_reference', status: 'resolved' }] } }),
+      await call('PUT', `/incidents/${id}`, { from, body: { incident: { type: 'incident_reference', status: 'acknowledged' } } }),
+      await call('PUT', '/incidents/PNOSUCH', { from, body: { incident: { type: 'incident_reference', status: 'resolved' } } }),
+      await call('GET', '/incidents/PNOSUCH/log_entries'),
+    ];
+    for (const r of exchanges) expect(r.violations, `${r.status} ${r.url.pathname}`).toEqual([]);
+    expect(exchanges.map((r) => r.status)).toEqual([400, 400, 200, 200, 200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200, 400, 404, 404]);
+  });
+
+  it('webhook subscriptions: create, list, get, update, enable, ping, delete', async () => {
+    const service = [...pd.state.services.values()][0]!;
+    const created = await call('POST', '/webhook_subscriptions', { body: { webhook_subscription: { type: 'webhook_subscription',
+      delivery_method: { type: 'http_delivery_method', url: receiver.url, custom_headers: [{ name: 'x-env', value: 'test' }] },
+      description: 'Firebreak', events: ['incident.triggered', 'incident.resolved'], filter: { type: 'service_reference', id: service.id } } } });
+    expect(created.violations).toEqual([]);
+    expect(typeof created.json.webhook_subscription.delivery_method.secret).toBe('string');
+    const id = created.json.webhook_subscription.id as string;
+    const rs = [
+      await call('GET', '/webhook_subscriptions', { query: { filter_type: 'service', filter_id: service.id, total: true } }),
+      await call('GET', `/webhook_subscriptions/${id}`),
+      await call('PUT', `/webhook_subscriptions/${id}`, { body: { webhook_subscription: { description: 'renamed', events: ['incident.acknowledged'], active: false } } }),
+      await call('POST', `/webhook_subscriptions/${id}/enable`),
+      await call('POST', `/webhook_subscriptions/${id}/ping`),
+      await call('DELETE', `/webhook_subscriptions/${id}`),
+      await call('GET', `/webhook_subscriptions/${id}`),
+      await call('POST', '/webhook_subscriptions', { badRequest: true, body: { webhook_subscription: { type: 'webhook_subscription', delivery_method: { type: 'http_delivery_method', url: 'not a url' }, events: [], filter: { type: 'account_reference' } } } }),
+    ];
+    for (const r of rs) expect(r.violations, `${r.status} ${r.url.pathname}`).toEqual([]);
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 202, 204, 404, 400]);
+    expect(rs[1]!.json.webhook_subscription.delivery_method.secret).toBeNull();
+  });
+
+  it('abilities, authentication and read-only errors use declared statuses and the error envelope', async () => {
+    const rs = [
+      await call('GET', '/abilities'),
+      await call('GET', '/abilities/teams'),
+      await call('GET', '/users', { key: 'wrong' }),
+      await call('GET', '/abilities', { key: null }),
+      await call('PUT', '/incidents/PNOSUCH', { key: pd.readOnlyKey, from, body: { incident: { type: 'incident_reference', status: 'resolved' } } }),
+      await call('POST', '/webhook_subscriptions', { key: pd.readOnlyKey, body: { webhook_subscription: { type: 'webhook_subscription', delivery_method: { type: 'http_delivery_method', url: receiver.url }, events: ['incident.triggered'], filter: { type: 'account_reference' } } } }),
+    ];
+    for (const r of rs) expect(r.violations, `${r.status} ${r.url.pathname}`).toEqual([]);
+    expect(rs.map((r) => r.status)).toEqual([200, 204, 401, 401, 403, 403]);
+  });
+
+  it('every supported operation was exercised and validated', () => {
+    const missing = SUPPORTED.filter((id) => !exercised.has(id));
+    expect(missing).toEqual([]);
+    const unknown = SUPPORTED.filter((id) => !spec.operationIds().has(id));
+    expect(unknown).toEqual([]);
+  });
+});
