@@ -1,0 +1,477 @@
+import { EventEmitter } from 'node:events';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { Logger, run, runMigrations, type Job, type Runner, type TaskList, type WorkerEvents, type WorkerPool } from 'graphile-worker';
+import type { Executor } from '../db/index.js';
+import type { DeadJob, EnqueueOptions, JobEvent, JobHandler, JobQueue, JobStats } from './types.js';
+import { errorMessage, JobEvents, noopLogger, settlesWithin, sleep, type QueueLogger } from './shared.js';
+
+export interface PostgresJobQueueOptions {
+  /** The pool from openDatabase's pgPool; the queue shares it and never ends it. */
+  pool?: pg.Pool;
+  /** Used only when no pool is given: the queue opens its own pool and ends it in stop(). */
+  connectionString?: string;
+  /** Jobs this process runs at the same time. Default 4. */
+  concurrency?: number;
+  logger?: QueueLogger;
+  /** graphile-worker's schema. Default 'graphile_worker'. Tests use one per test for isolation. */
+  schema?: string;
+  /**
+   * How often to look for due delayed jobs and due schedules (new jobs arrive at once through LISTEN/NOTIFY).
+   * Default 1000 ms.
+   */
+  pollIntervalMs?: number;
+  /**
+   * A process that stopped heartbeating for this long is taken for dead: the jobs it had locked are unlocked
+   * and run again by the others (graphile-worker alone would wait 4 hours). Every process heartbeats every
+   * lockTimeoutMs / 4, so all processes sharing a database should use the same value. Default 60 s.
+   */
+  lockTimeoutMs?: number;
+}
+
+interface Definition {
+  handler: JobHandler<unknown>;
+  maxAttempts?: number;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 10;
+const ABANDONED_ERROR = 'interrupted: the process running this job stopped before it finished';
+
+/**
+ * JobQueue over graphile-worker 0.17 (library mode). Several Firebreak processes share the work through
+ * graphile-worker's SKIP LOCKED job fetching; a job runs once.
+ *
+ * - enqueue: `add_job(..., job_key_mode => 'unsafe_dedupe')` through the caller's executor (outbox). That mode
+ *   adds nothing while a job with the key exists and is pending or running, which is our contract; the default
+ *   'replace' mode would overwrite a pending job's payload and, for a running one, add a second job. A dead job
+ *   would still hold its key, so enqueue first clears the key of a dead job with that key.
+ * - retries: graphile-worker's own backoff, exp(min(attempts, 10)) seconds (2.7 s, 7.4 s, 20 s … about 6 h).
+ * - dead jobs: graphile-worker keeps them with attempts = max_attempts and last_error.
+ * - schedules: rows in `<schema>._firebreak_schedules`; a due row is advanced and its job added in one
+ *   transaction under FOR UPDATE SKIP LOCKED, so across all processes each slot runs once (graphile-worker's
+ *   crontab is minute-granular, too coarse for intervals).
+ * - crash recovery: `<schema>._firebreak_workers` holds a heartbeat per worker pool; jobs locked by a pool whose
+ *   heartbeat is older than lockTimeoutMs are unlocked (the interrupted run counts as an attempt).
+ */
+export function createPostgresJobQueue(options: PostgresJobQueueOptions): JobQueue {
+  return new PostgresJobQueue(options);
+}
+
+class PostgresJobQueue implements JobQueue {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private readonly ownsPool: boolean;
+  private readonly kdb: Kysely<unknown>;
+  private readonly schema: string;
+  /** Quoted schema name, safe to splice into SQL. */
+  private readonly s: string;
+  private readonly concurrency: number;
+  private readonly logger: QueueLogger;
+  private readonly pollIntervalMs: number;
+  private readonly lockTimeoutMs: number;
+  private readonly definitions = new Map<string, Definition>();
+  private readonly events = new JobEvents();
+  private setupPromise: Promise<void> | null = null;
+  private runner: Runner | null = null;
+  private workerPool: WorkerPool | null = null;
+  private abort = new AbortController();
+  private readonly startedAt = new Map<string, number>();
+  private readonly released = new Set<string>();
+  private running = false;
+  private timers: NodeJS.Timeout[] = [];
+  private scheduleTick: Promise<void> | null = null;
+
+  constructor(options: PostgresJobQueueOptions) {
+    if (options.pool) {
+      this.pool = options.pool;
+      this.ownsPool = false;
+    } else if (options.connectionString) {
+      this.pool = new pg.Pool({ connectionString: options.connectionString });
+      this.pool.on('error', () => {});
+      this.ownsPool = true;
+    } else {
+      throw new Error('createPostgresJobQueue needs a pool or a connectionString');
+    }
+    // Errors on checked-out clients (graphile-worker's LISTEN connection) must not crash the process; the pool
+    // reconnects. graphile-worker would otherwise install its own handlers and warn on every start.
+    if (this.pool.listeners('connect').length === 0) {
+      this.pool.on('connect', (client) => {
+        client.on('error', (err) => this.logger.warn({ err }, 'job queue database connection error'));
+      });
+    }
+    // Never destroyed: destroying would end the shared pool.
+    this.kdb = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: this.pool }) });
+    this.schema = options.schema ?? 'graphile_worker';
+    this.s = `"${this.schema.replace(/"/g, '""')}"`;
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.logger = options.logger ?? noopLogger;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
+  }
+
+  define<P>(name: string, handler: JobHandler<P>, opts?: { maxAttempts?: number }): void {
+    if (this.running) throw new Error(`job "${name}" must be defined before start()`);
+    if (this.definitions.has(name)) throw new Error(`job "${name}" is already defined`);
+    this.definitions.set(name, { handler: handler as JobHandler<unknown>, maxAttempts: opts?.maxAttempts });
+  }
+
+  async enqueue(name: string, payload: unknown, opts: EnqueueOptions = {}, executor?: Executor): Promise<void> {
+    await this.setup();
+    const maxAttempts = opts.maxAttempts ?? this.definitions.get(name)?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error('maxAttempts must be a positive integer');
+    const runAt = opts.runAt ?? (opts.delayMs !== undefined && opts.delayMs > 0 ? new Date(Date.now() + opts.delayMs) : null);
+    const exec = executor ?? this.kdb;
+    const S = sql.raw(this.s);
+    if (opts.jobKey !== undefined) {
+      // A dead job keeps its key in graphile-worker; our keys dedupe only pending/running jobs.
+      await sql`update ${S}._private_jobs set key = null
+        where key = ${opts.jobKey} and locked_at is null and attempts >= max_attempts`.execute(exec);
+    }
+    await sql`select 1 from ${S}.add_job(
+        identifier => ${name}::text,
+        payload => ${JSON.stringify(payload ?? null)}::json,
+        queue_name => ${opts.queue ?? null}::text,
+        run_at => ${runAt ? runAt.toISOString() : null}::timestamptz,
+        max_attempts => ${maxAttempts}::int,
+        job_key => ${opts.jobKey ?? null}::text,
+        priority => ${opts.priority ?? 0}::int,
+        job_key_mode => 'unsafe_dedupe'
+      )`.execute(exec);
+  }
+
+  async schedule(scheduleName: string, task: string, intervalMs: number, payload?: unknown): Promise<void> {
+    if (!Number.isFinite(intervalMs) || intervalMs < 1) throw new Error('intervalMs must be positive');
+    await this.setup();
+    // Re-registering (every start) keeps the slot already planned.
+    await this.pool.query(
+      `insert into ${this.s}._firebreak_schedules (name, task, payload, interval_ms, next_run_at, updated_at)
+       values ($1, $2, $3::json, $4, now(), now())
+       on conflict (name) do update set task = excluded.task, payload = excluded.payload,
+         interval_ms = excluded.interval_ms, updated_at = now()`,
+      [scheduleName, task, JSON.stringify(payload ?? null), Math.round(intervalMs)],
+    );
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.setup();
+    this.running = true;
+    this.abort = new AbortController();
+    this.released.clear();
+    await this.sweepAbandoned();
+
+    const events = new EventEmitter() as WorkerEvents;
+    events.on('pool:create', ({ workerPool }) => {
+      this.workerPool = workerPool;
+    });
+    events.on('job:start', ({ job }) => {
+      this.startedAt.set(job.id, Date.now());
+    });
+    events.on('job:success', ({ job }) => this.emit('completed', job));
+    events.on('job:error', ({ job, error }) => {
+      if (job.attempts < job.max_attempts) this.emit('failed', job, error);
+    });
+    events.on('job:failed', ({ job, error }) => this.emit('dead', job, error));
+    events.on('job:complete', ({ job }) => {
+      this.startedAt.delete(job.id);
+    });
+
+    this.runner = await run({
+      pgPool: this.pool,
+      schema: this.schema,
+      concurrency: this.concurrency,
+      pollInterval: this.pollIntervalMs,
+      noHandleSignals: true,
+      logger: this.graphileLogger(),
+      events,
+      taskList: this.taskList(),
+      // Batched (delay 0) completion/failure writes are flushed before a graceful shutdown resolves; unbatched
+      // ones (the default) are fire-and-forget, so stop() could return with a finished job still locked.
+      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+    });
+    await this.heartbeat();
+
+    const beat = Math.max(100, Math.floor(this.lockTimeoutMs / 4));
+    this.timers.push(
+      setInterval(() => {
+        void this.heartbeat()
+          .then(() => this.sweepAbandoned())
+          .catch((err: unknown) => this.logger.error({ err }, 'job queue heartbeat failed'));
+      }, beat),
+    );
+    this.timers.push(
+      setInterval(() => {
+        if (this.scheduleTick) return;
+        this.scheduleTick = this.runDueSchedules()
+          .catch((err: unknown) => this.logger.error({ err }, 'running due schedules failed'))
+          .finally(() => (this.scheduleTick = null));
+      }, this.pollIntervalMs),
+    );
+    this.scheduleTick = this.runDueSchedules()
+      .catch((err: unknown) => this.logger.error({ err }, 'running due schedules failed'))
+      .finally(() => (this.scheduleTick = null));
+  }
+
+  async stop(opts: { timeoutMs?: number } = {}): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.scheduleTick;
+    const runner = this.runner;
+    const workerPool = this.workerPool;
+    this.runner = null;
+    this.workerPool = null;
+    if (runner) {
+      const graceful = runner.stop().catch((err: unknown) => this.logger.debug({ err }, 'graceful stop ended with an error'));
+      const finished = await settlesWithin(graceful, opts.timeoutMs ?? 10_000);
+      if (!finished && workerPool) {
+        // forcefulShutdown unlocks the running jobs by failing them (an attempt spent, retry after a backoff);
+        // the interruption was ours, not the job's, so give the attempt back and make the job ready now.
+        const { forceFailedJobs } = await workerPool.forcefulShutdown('interrupted: Firebreak job queue stopped');
+        const ids = forceFailedJobs.map((j) => j.id);
+        for (const id of ids) this.released.add(id);
+        if (ids.length > 0) {
+          await this.pool.query(
+            `update ${this.s}._private_jobs
+             set run_at = now(), attempts = greatest(attempts - 1, 0)
+             where id = any($1::bigint[]) and locked_at is null`,
+            [ids],
+          );
+          this.logger.warn({ jobs: ids.length }, 'released unfinished jobs at shutdown');
+        }
+        this.abort.abort(new Error('job queue is stopping'));
+        await settlesWithin(graceful, 5000);
+      }
+    }
+    await this.pool
+      .query(`delete from ${this.s}._firebreak_workers where pool_id = $1`, [workerPool?.id ?? ''])
+      .catch(() => {});
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  async stats(): Promise<JobStats> {
+    await this.setup();
+    const { rows } = await this.pool.query<{ pending: string; running: string; dead: string }>(
+      `select count(*) filter (where locked_at is null and attempts < max_attempts) as pending,
+              count(*) filter (where locked_at is not null) as running,
+              count(*) filter (where locked_at is null and attempts >= max_attempts) as dead
+       from ${this.s}._private_jobs`,
+    );
+    const r = rows[0]!;
+    return { pending: Number(r.pending), running: Number(r.running), dead: Number(r.dead) };
+  }
+
+  async deadJobs(limit = 100): Promise<DeadJob[]> {
+    await this.setup();
+    const { rows } = await this.pool.query<{
+      id: string;
+      name: string;
+      payload: unknown;
+      attempts: number;
+      last_error: string | null;
+      updated_at: Date;
+    }>(
+      `select j.id::text as id, t.identifier as name, j.payload, j.attempts, j.last_error, j.updated_at
+       from ${this.s}._private_jobs j join ${this.s}._private_tasks t on t.id = j.task_id
+       where j.locked_at is null and j.attempts >= j.max_attempts
+       order by j.updated_at desc, j.id desc
+       limit $1`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      payload: r.payload,
+      attempts: r.attempts,
+      lastError: r.last_error,
+      failedAt: r.updated_at.toISOString(),
+    }));
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      await this.pool.query('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async drain(timeoutMs = 10_000): Promise<void> {
+    await this.setup();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await this.pool.query<{ n: string }>(
+        `select count(*) as n from ${this.s}._private_jobs
+         where locked_at is not null or (run_at <= now() and attempts < max_attempts)`,
+      );
+      if (Number(rows[0]!.n) === 0 && this.startedAt.size === 0) return;
+      if (Date.now() > deadline) throw new Error(`drain: jobs still ready or running after ${timeoutMs} ms`);
+      await sleep(20);
+    }
+  }
+
+  onEvent(listener: (e: JobEvent) => void): void {
+    this.events.on(listener);
+  }
+
+  // ---- internals ----
+
+  /** graphile-worker's migrations, then our two tables, once per instance. */
+  private setup(): Promise<void> {
+    this.setupPromise ??= (async () => {
+      await runMigrations({ pgPool: this.pool, schema: this.schema, logger: this.graphileLogger() });
+      const client = await this.pool.connect();
+      try {
+        await client.query('begin');
+        // Serialise concurrent starts: CREATE TABLE IF NOT EXISTS can still collide on the type name.
+        await client.query('select pg_advisory_xact_lock(hashtext($1))', [`firebreak-jobs:${this.schema}`]);
+        await client.query(`create table if not exists ${this.s}._firebreak_schedules (
+          name text primary key,
+          task text not null,
+          payload json not null,
+          interval_ms bigint not null,
+          next_run_at timestamptz not null,
+          updated_at timestamptz not null
+        )`);
+        await client.query(`create table if not exists ${this.s}._firebreak_workers (
+          pool_id text primary key,
+          heartbeat_at timestamptz not null
+        )`);
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    })().catch((err: unknown) => {
+      this.setupPromise = null;
+      throw err;
+    });
+    return this.setupPromise;
+  }
+
+  private taskList(): TaskList {
+    const tasks: TaskList = {};
+    for (const [name, def] of this.definitions) {
+      tasks[name] = async (payload, helpers) => {
+        await def.handler(payload, {
+          jobId: helpers.job.id,
+          name,
+          attempt: helpers.job.attempts,
+          maxAttempts: helpers.job.max_attempts,
+          signal: this.abort.signal,
+        });
+      };
+    }
+    return tasks;
+  }
+
+  private emit(type: JobEvent['type'], job: Job, error?: unknown): void {
+    if (this.released.has(job.id)) return; // released at shutdown: neither a success nor a failure of the job
+    const started = this.startedAt.get(job.id);
+    this.events.emit({
+      type,
+      name: job.task_identifier,
+      jobId: job.id,
+      attempt: job.attempts,
+      durationMs: started === undefined ? 0 : Date.now() - started,
+      ...(error === undefined ? {} : { error: errorMessage(error) }),
+    });
+  }
+
+  private async heartbeat(): Promise<void> {
+    const id = this.workerPool?.id;
+    if (!id || !this.running) return;
+    await this.pool.query(
+      `insert into ${this.s}._firebreak_workers (pool_id, heartbeat_at) values ($1, now())
+       on conflict (pool_id) do update set heartbeat_at = now()`,
+      [id],
+    );
+  }
+
+  /**
+   * Unlock jobs (and their queues) held by worker pools that stopped heartbeating: their process died. The lock
+   * itself must also be older than the timeout, so a pool that has not written its first heartbeat yet is safe.
+   */
+  private async sweepAbandoned(): Promise<void> {
+    const { rows } = await this.pool.query<{ n: string }>(
+      `with dead as (
+         select distinct j.locked_by as pool_id from ${this.s}._private_jobs j
+         where j.locked_by is not null and j.locked_at < now() - $1 * interval '1 millisecond'
+           and not exists (select 1 from ${this.s}._firebreak_workers w
+                           where w.pool_id = j.locked_by and w.heartbeat_at >= now() - $1 * interval '1 millisecond')
+       ), unlocked as (
+         update ${this.s}._private_jobs j set locked_by = null, locked_at = null, last_error = $2, updated_at = now()
+         where j.locked_by in (select pool_id from dead)
+         returning j.id
+       ), queues as (
+         update ${this.s}._private_job_queues q set locked_by = null, locked_at = null
+         where q.locked_by in (select pool_id from dead)
+       ), forgotten as (
+         delete from ${this.s}._firebreak_workers where heartbeat_at < now() - 10 * $1 * interval '1 millisecond'
+       )
+       select count(*) as n from unlocked`,
+      [this.lockTimeoutMs, ABANDONED_ERROR],
+    );
+    const n = Number(rows[0]!.n);
+    if (n > 0) {
+      this.logger.warn({ jobs: n }, 'unlocked jobs of a worker that stopped heartbeating');
+      this.workerPool?.nudge(n);
+    }
+  }
+
+  /** Due schedules: advance and add the run in one transaction; SKIP LOCKED keeps processes off each other. */
+  private async runDueSchedules(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<{ name: string; task: string; payload: unknown; slot: string }>(
+        `select name, task, payload, next_run_at::text as slot from ${this.s}._firebreak_schedules
+         where next_run_at <= now() for update skip locked`,
+      );
+      for (const r of rows) {
+        await client.query(
+          `update ${this.s}._firebreak_schedules
+           set next_run_at = case
+                 when next_run_at + interval_ms * interval '1 millisecond' > now()
+                   then next_run_at + interval_ms * interval '1 millisecond'
+                 else now() + interval_ms * interval '1 millisecond' -- fell behind: skip missed slots
+               end,
+               updated_at = now()
+           where name = $1`,
+          [r.name],
+        );
+        await client.query(
+          `select 1 from ${this.s}.add_job(identifier => $1::text, payload => $2::json,
+             max_attempts => $3::int, job_key => $4::text, job_key_mode => 'unsafe_dedupe')`,
+          [
+            r.task,
+            JSON.stringify(r.payload),
+            this.definitions.get(r.task)?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+            `schedule:${r.name}:${r.slot}`,
+          ],
+        );
+      }
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private graphileLogger(): Logger {
+    const log = this.logger;
+    return new Logger((scope) => (level, message, meta) => {
+      const obj = { ...scope, ...(meta ?? {}) };
+      // graphile-worker logs every completed job at info; that is debug for us (we emit JobEvents instead).
+      if (level === 'error') log.error(obj, message);
+      else if (level === 'warning') log.warn(obj, message);
+      else log.debug(obj, message);
+    });
+  }
+}
