@@ -159,12 +159,13 @@ function SummaryCard({ incident, editable, onSaved }: { incident: Incident; edit
 
 type Pending = { kind: 'decline' } | { kind: 'cancel' } | { kind: 'merge' } | null;
 
-function actionLabel(a: AvailableAction): string {
+function actionLabel(a: AvailableAction, current: Incident['status']): string {
   switch (a.action) {
     case 'accept':
       return a.status ? `Accept as ${a.status.name}` : 'Accept';
     case 'status':
-      return `Move to ${a.status?.name ?? 'status'}`;
+      // From a live status this moves the response along; from closed (or another end state) it reopens.
+      return current.category === 'live' ? `Move to ${a.status?.name ?? 'status'}` : `Reopen as ${a.status?.name ?? 'live'}`;
     case 'close':
       return 'Close incident';
     case 'decline':
@@ -206,6 +207,7 @@ function ActionsCard({ incident, onDone }: { incident: Incident; onDone: (i: Inc
     setPending(p);
   };
 
+  const ended = incident.status.category !== 'triage' && incident.status.category !== 'live';
   const primary = actions.filter((a) => a.action === 'accept' || a.action === 'status' || a.action === 'close');
   const secondary = actions.filter((a) => a.action === 'decline' || a.action === 'cancel' || a.action === 'merge');
   const apiError = error instanceof ApiError ? error : null;
@@ -261,6 +263,8 @@ function ActionsCard({ incident, onDone }: { incident: Incident; onDone: (i: Inc
         <>
           {incident.status.category === 'triage' ? (
             <p className="muted">This incident is in triage. Accept it to start the response, or decline it if it is not an incident.</p>
+          ) : ended ? (
+            <p className="muted">This incident is {incident.status.name.toLowerCase()}. If the problem comes back, reopen it.</p>
           ) : null}
           <div className="action-row">
             {primary.map((a) => {
@@ -270,11 +274,11 @@ function ActionsCard({ incident, onDone }: { incident: Incident; onDone: (i: Inc
                 <button
                   key={key}
                   type="button"
-                  className={a.action === 'status' ? '' : 'button-primary'}
+                  className={a.action === 'status' ? (ended ? 'button-quiet' : '') : 'button-primary'}
                   disabled={busy !== null}
                   onClick={() => void run(key, a.action, body)}
                 >
-                  {busy === key ? 'Working…' : actionLabel(a)}
+                  {busy === key ? 'Working…' : actionLabel(a, incident.status)}
                 </button>
               );
             })}
@@ -287,7 +291,7 @@ function ActionsCard({ incident, onDone }: { incident: Incident; onDone: (i: Inc
                 disabled={busy !== null}
                 onClick={() => open({ kind: a.action as 'decline' | 'cancel' | 'merge' })}
               >
-                {actionLabel(a)}
+                {actionLabel(a, incident.status)}
               </button>
             ))}
           </div>
