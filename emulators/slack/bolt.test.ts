@@ -39,9 +39,8 @@ beforeAll(async () => {
     await ack();
     await client.views.open({ trigger_id: body.trigger_id, view: modal(body.channel_id) as never });
   });
-  app.options({ action_id: 'svc' }, async ({ ack, options }) => {
-    const answer = { options: [{ text: { type: 'plain_text', text: `Checkout (${options.value})` }, value: 'PSVC1' }] };
-    await ack(answer as Parameters<typeof ack>[0]);
+  app.options<'block_suggestion'>({ action_id: 'svc' }, async ({ ack, options }) => {
+    await ack({ options: [{ text: { type: 'plain_text', text: `Checkout (${options.value})` }, value: 'PSVC1' }] });
   });
   app.view('declare', async ({ ack, view, client }) => {
     const title = view.state.values.title?.v?.value ?? '';

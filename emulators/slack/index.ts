@@ -230,6 +230,54 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     }
   }
 
+  /** JSON view of the whole state, for the standalone emulator. */
+  function snapshot() {
+    const st = ws.state;
+    return {
+      users: [...st.users.values()],
+      channels: [...st.channels.values()],
+      messages: st.messages,
+      ephemerals: st.ephemerals,
+      views: [...st.views.values()],
+      events: st.events.map((e) => ({ eventId: e.eventId, type: e.envelope.event?.type, deliveries: e.deliveries })),
+      calls: log,
+    };
+  }
+
+  /** Small control API so the standalone emulator can be driven with curl (see README). */
+  async function control(kind: string, action: string | undefined, raw: string): Promise<unknown> {
+    let body: any = {};
+    try {
+      body = raw ? JSON.parse(raw) : {};
+    } catch {
+      return { ok: false, error: 'invalid_json' };
+    }
+    try {
+      if (kind === 'reset') {
+        emu.reset();
+        return { ok: true };
+      }
+      if (kind === 'users') return { ok: true, user: emu.addUser(body) };
+      if (kind === 'channels') return { ok: true, channel: emu.addChannel(String(body.name), body) };
+      const d = driver as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const allowed = ['slashCommand', 'clickButton', 'submitView', 'closeView', 'optionsRequest', 'pinMessage', 'react', 'postMessageAs', 'joinChannel', 'sendEvent', 'redeliverEvent', 'urlVerification'];
+      if (!action || !allowed.includes(action)) return { ok: false, error: 'unknown_action', allowed };
+      const result =
+        action === 'postMessageAs'
+          ? driver.postMessageAs(body.userId, body.channelId, body.text, body)
+          : action === 'joinChannel'
+            ? await driver.joinChannel(body.userId, body.channelId)
+            : action === 'redeliverEvent'
+              ? await driver.redeliverEvent(body.eventId, body)
+              : action === 'urlVerification'
+                ? await driver.urlVerification(body.challenge)
+                : await d[action]!.call(driver, body);
+      return { ok: true, result };
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const apiMatch = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname);
@@ -240,6 +288,9 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
         const [status, body] = driver.handleResponseUrl(hookMatch[1]!, await readBody(req));
         return send(res, status, body as Record<string, unknown>);
       }
+      if (url.pathname === '/_emulator/state' && req.method === 'GET') return send(res, 200, snapshot());
+      const ctl = /^\/_emulator\/(driver|users|channels|reset)(?:\/([A-Za-z]+))?$/.exec(url.pathname);
+      if (ctl && req.method === 'POST') return send(res, 200, await control(ctl[1]!, ctl[2], await readBody(req)));
       if (url.pathname === '/' || url.pathname === '/health') {
         return send(res, 200, { ok: true, service: 'firebreak-slack-emulator', apiUrl: `${baseUrl}/api/`, appUrl: appUrl ?? null });
       }
