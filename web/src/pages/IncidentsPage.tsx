@@ -169,8 +169,8 @@ export function IncidentsPage() {
                   <th scope="col">Name</th>
                   <th scope="col">Severity</th>
                   <th scope="col">Status</th>
-                  <th scope="col">Lead</th>
-                  <th scope="col">Declared</th>
+                  <th scope="col" className="col-optional">Lead</th>
+                  <th scope="col" className="col-optional">Declared</th>
                 </tr>
               </thead>
               <tbody>
@@ -191,8 +191,8 @@ export function IncidentsPage() {
                     <td>
                       <StatusBadge name={i.status.name} category={i.status.category} />
                     </td>
-                    <td>{i.lead?.name ?? <span className="muted">Nobody</span>}</td>
-                    <td className="nowrap">
+                    <td className="col-optional">{i.lead?.name ?? <span className="muted">Nobody</span>}</td>
+                    <td className="nowrap col-optional">
                       <DateTime value={i.created_at} />
                     </td>
                   </tr>

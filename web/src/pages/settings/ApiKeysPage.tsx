@@ -25,7 +25,7 @@ export function ApiKeysPage() {
       <p className="lead-text">
         Keys let scripts and other systems use the Firebreak REST API. Send one as <code>Authorization: Bearer &lt;token&gt;</code>.
       </p>
-      {!admin ? <p className="notice">Only owners and admins can create or revoke keys.</p> : null}
+      {!admin && !list.error ? <p className="notice">Only owners and admins can create or revoke keys.</p> : null}
       {admin ? <CreateKey onCreated={list.reload} /> : null}
       {list.loading && !list.data ? (
         <Loading label="Loading API keys…" />

@@ -18,7 +18,7 @@ export function SeveritiesPage() {
     <>
       <h1>Severities</h1>
       <p className="lead-text">How bad an incident is. The list runs from most to least severe.</p>
-      {!admin ? <p className="notice">Only owners and admins can change severities.</p> : null}
+      {!admin && !list.error ? <p className="notice">Only owners and admins can change severities.</p> : null}
       {list.loading && !list.data ? (
         <Loading label="Loading severities…" />
       ) : list.error && !list.data ? (

@@ -25,7 +25,7 @@ export function UsersPage() {
     <>
       <h1>Users</h1>
       <p className="lead-text">People who can sign in to Firebreak. Emails match their Slack and PagerDuty accounts.</p>
-      {!admin ? <p className="notice">Only owners and admins can add people or change roles.</p> : null}
+      {!admin && !list.error ? <p className="notice">Only owners and admins can add people or change roles.</p> : null}
       {list.loading && !list.data ? (
         <Loading label="Loading users…" />
       ) : list.error && !list.data ? (
