@@ -103,7 +103,8 @@ export class WebhookDispatcher {
     for (let attempt = 0; ; attempt++) {
       if (gen !== this.generation) return;
       const sub = this.store.webhookSubscriptions.get(rec.subscription_id);
-      if (!sub) { rec.status = 'dropped'; return; }
+      // Deleted, disabled or temporarily disabled while this delivery waited: PagerDuty does not send it.
+      if (!sub || !sub.active || sub.temporarily_disabled) { rec.status = 'dropped'; return; }
       const started = Date.now();
       const { status, error } = await this.post(rec);
       rec.attempts.push({ at: new Date(started).toISOString(), status, error, duration_ms: Date.now() - started });
