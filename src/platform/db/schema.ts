@@ -138,7 +138,7 @@ export interface JobsTable {
   run_at: string;
   attempts: number;
   max_attempts: number;
-  state: 'pending' | 'running' | 'done' | 'dead';
+  state: 'pending' | 'running' | 'dead'; // completed jobs are deleted
   locked_by: string | null;
   locked_at: string | null;
   last_error: string | null;

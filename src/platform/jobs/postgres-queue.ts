@@ -154,42 +154,30 @@ class PostgresJobQueue implements JobQueue {
 
   async start(): Promise<void> {
     if (this.running) return;
-    await this.setup();
     this.running = true;
-    this.abort = new AbortController();
-    this.released.clear();
-    await this.sweepAbandoned();
-
-    const events = new EventEmitter() as WorkerEvents;
-    events.on('pool:create', ({ workerPool }) => {
-      this.workerPool = workerPool;
-    });
-    events.on('job:start', ({ job }) => {
-      this.startedAt.set(job.id, Date.now());
-    });
-    events.on('job:success', ({ job }) => this.emit('completed', job));
-    events.on('job:error', ({ job, error }) => {
-      if (job.attempts < job.max_attempts) this.emit('failed', job, error);
-    });
-    events.on('job:failed', ({ job, error }) => this.emit('dead', job, error));
-    events.on('job:complete', ({ job }) => {
-      this.startedAt.delete(job.id);
-    });
-
-    this.runner = await run({
-      pgPool: this.pool,
-      schema: this.schema,
-      concurrency: this.concurrency,
-      pollInterval: this.pollIntervalMs,
-      noHandleSignals: true,
-      logger: this.graphileLogger(),
-      events,
-      taskList: this.taskList(),
-      // Batched (delay 0) completion/failure writes are flushed before a graceful shutdown resolves; unbatched
-      // ones (the default) are fire-and-forget, so stop() could return with a finished job still locked.
-      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
-    });
-    await this.heartbeat();
+    try {
+      await this.setup();
+      this.abort = new AbortController();
+      this.released.clear();
+      await this.sweepAbandoned();
+      this.runner = await run({
+        pgPool: this.pool,
+        schema: this.schema,
+        concurrency: this.concurrency,
+        pollInterval: this.pollIntervalMs,
+        noHandleSignals: true,
+        logger: this.graphileLogger(),
+        events: this.workerEvents(),
+        taskList: this.taskList(),
+        // Batched (delay 0) completion/failure writes are flushed before a graceful shutdown resolves; unbatched
+        // ones (the default) are fire-and-forget, so stop() could return with a finished job still locked.
+        preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+      });
+      await this.heartbeat();
+    } catch (err) {
+      this.running = false;
+      throw err;
+    }
 
     const beat = Math.max(100, Math.floor(this.lockTimeoutMs / 4));
     this.timers.push(
@@ -199,17 +187,14 @@ class PostgresJobQueue implements JobQueue {
           .catch((err: unknown) => this.logger.error({ err }, 'job queue heartbeat failed'));
       }, beat),
     );
-    this.timers.push(
-      setInterval(() => {
-        if (this.scheduleTick) return;
-        this.scheduleTick = this.runDueSchedules()
-          .catch((err: unknown) => this.logger.error({ err }, 'running due schedules failed'))
-          .finally(() => (this.scheduleTick = null));
-      }, this.pollIntervalMs),
-    );
-    this.scheduleTick = this.runDueSchedules()
-      .catch((err: unknown) => this.logger.error({ err }, 'running due schedules failed'))
-      .finally(() => (this.scheduleTick = null));
+    const tick = () => {
+      if (this.scheduleTick || !this.running) return;
+      this.scheduleTick = this.runDueSchedules()
+        .catch((err: unknown) => this.logger.error({ err }, 'running due schedules failed'))
+        .finally(() => (this.scheduleTick = null));
+    };
+    this.timers.push(setInterval(tick, this.pollIntervalMs));
+    tick();
   }
 
   async stop(opts: { timeoutMs?: number } = {}): Promise<void> {
@@ -228,17 +213,22 @@ class PostgresJobQueue implements JobQueue {
       if (!finished && workerPool) {
         // forcefulShutdown unlocks the running jobs by failing them (an attempt spent, retry after a backoff);
         // the interruption was ours, not the job's, so give the attempt back and make the job ready now.
-        const { forceFailedJobs } = await workerPool.forcefulShutdown('interrupted: Firebreak job queue stopped');
-        const ids = forceFailedJobs.map((j) => j.id);
-        for (const id of ids) this.released.add(id);
-        if (ids.length > 0) {
-          await this.pool.query(
-            `update ${this.s}._private_jobs
-             set run_at = now(), attempts = greatest(attempts - 1, 0)
-             where id = any($1::bigint[]) and locked_at is null`,
-            [ids],
-          );
-          this.logger.warn({ jobs: ids.length }, 'released unfinished jobs at shutdown');
+        try {
+          const { forceFailedJobs } = await workerPool.forcefulShutdown('interrupted: Firebreak job queue stopped');
+          const ids = forceFailedJobs.map((j) => j.id);
+          for (const id of ids) this.released.add(id);
+          if (ids.length > 0) {
+            await this.pool.query(
+              `update ${this.s}._private_jobs
+               set run_at = now(), attempts = greatest(attempts - 1, 0)
+               where id = any($1::bigint[]) and locked_at is null`,
+              [ids],
+            );
+            this.logger.warn({ jobs: ids.length }, 'released unfinished jobs at shutdown');
+          }
+        } catch (err) {
+          // Whatever stayed locked is unlocked by the other processes' sweep (or the next start) after lockTimeoutMs.
+          this.logger.error({ err }, 'could not release running jobs at shutdown');
         }
         this.abort.abort(new Error('job queue is stopping'));
         await settlesWithin(graceful, 5000);
@@ -351,6 +341,26 @@ class PostgresJobQueue implements JobQueue {
       throw err;
     });
     return this.setupPromise;
+  }
+
+  private workerEvents(): WorkerEvents {
+    const events = new EventEmitter() as WorkerEvents;
+    events.on('pool:create', ({ workerPool }) => {
+      this.workerPool = workerPool;
+    });
+    events.on('job:start', ({ job }) => {
+      this.startedAt.set(job.id, Date.now());
+    });
+    // Note: graphile-worker emits these before the job's row is updated.
+    events.on('job:success', ({ job }) => this.emit('completed', job));
+    events.on('job:error', ({ job, error }) => {
+      if (job.attempts < job.max_attempts) this.emit('failed', job, error);
+    });
+    events.on('job:failed', ({ job, error }) => this.emit('dead', job, error));
+    events.on('job:complete', ({ job }) => {
+      this.startedAt.delete(job.id);
+    });
+    return events;
   }
 
   private taskList(): TaskList {

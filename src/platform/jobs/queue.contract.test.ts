@@ -261,6 +261,7 @@ function contract(h: Harness) {
     await waitFor('the keyed job to be stored as dead', async () => (await q.deadJobs()).length === 2);
     await q.enqueue('doomed', { order: 10 }, { jobKey: 'dead-key', maxAttempts: 1 });
     await waitFor('the re-enqueued keyed job to die', () => events.filter((e) => e.type === 'dead').length === 3, 15_000);
+    await q.drain();
     expect(runs).toBe(4);
     expect((await q.deadJobs()).map((d) => d.payload).sort((a, b) => (a as { order: number }).order - (b as { order: number }).order)).toEqual([
       { order: 7 },

@@ -383,6 +383,16 @@ class SqliteJobQueue implements JobQueue {
     const names = [...this.definitions.keys()];
     if (names.length === 0) return undefined;
     const now = nowIso();
+    // A read first: an idle poll then never takes SQLite's write lock.
+    const ready = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('state', '=', 'pending')
+      .where('run_at', '<=', now)
+      .where('name', 'in', names)
+      .limit(1)
+      .executeTakeFirst();
+    if (!ready) return undefined;
     // One statement: pick the best ready job this runner can handle (priority, run_at, enqueue order), skipping
     // queues that already have a running job or an earlier ready job, and lock it.
     const res = await sql<JobsTable>`
