@@ -274,6 +274,55 @@ describe('buttons', () => {
     expect(rx.requests).toHaveLength(0);
   });
 
+  it('picking in a select menu of a message sends block_actions with the selection and the state', async () => {
+    const ch = emu.addChannel('inc-9', { members: [alice.id, bob.id] });
+    await client.chat.postMessage({
+      channel: ch.id,
+      text: 'Assign',
+      blocks: [
+        {
+          type: 'actions',
+          block_id: 'assign',
+          elements: [
+            { type: 'users_select', action_id: 'ic', placeholder: { type: 'plain_text', text: 'Commander' } },
+            { type: 'static_select', action_id: 'sev', options: [{ text: { type: 'plain_text', text: 'SEV1' }, value: 'sev1' }] },
+            { type: 'overflow', action_id: 'more', options: [{ text: { type: 'plain_text', text: 'Resolve' }, value: 'resolve' }] },
+          ],
+        },
+      ],
+    });
+    await emu.driver.selectOption({ userId: alice.id, channelId: ch.id, actionId: 'ic', value: bob.id });
+    let p = rx.last().payload;
+    expect(shapeProblems(sample('interactive-components/BlockActionPayload.json'), p, ['state.values'])).toEqual([]);
+    expect(p.actions).toEqual([{ type: 'users_select', action_id: 'ic', block_id: 'assign', selected_user: bob.id, placeholder: { type: 'plain_text', text: 'Commander' }, action_ts: expect.stringMatching(/^\d+\.\d{6}$/) }]);
+    expect(p.state.values).toEqual({ assign: { ic: { type: 'users_select', selected_user: bob.id } } });
+    await emu.driver.selectOption({ userId: alice.id, channelId: ch.id, actionId: 'sev', value: 'sev1' });
+    expect(rx.last().payload.actions[0]).toMatchObject({ type: 'static_select', selected_option: { value: 'sev1', text: { text: 'SEV1' } } });
+    await emu.driver.selectOption({ userId: alice.id, channelId: ch.id, actionId: 'more', value: 'resolve' });
+    expect(rx.last().payload.actions[0]).toMatchObject({ type: 'overflow', selected_option: { value: 'resolve' } });
+    await expect(emu.driver.selectOption({ userId: alice.id, channelId: ch.id, actionId: 'sev', value: 'sev7' })).rejects.toThrow(SlackDriverError);
+  });
+
+  it('response_url can delete an ephemeral message the button was in', async () => {
+    const ch = emu.addChannel('inc-10', { members: [alice.id] });
+    await client.chat.postEphemeral({
+      channel: ch.id,
+      user: alice.id,
+      text: 'Confirm?',
+      blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'yes', text: { type: 'plain_text', text: 'Yes' } }] }],
+    });
+    const res = await emu.driver.clickButton({ userId: alice.id, channelId: ch.id, actionId: 'yes' });
+    const p = rx.last().payload;
+    expect(p.container).toMatchObject({ is_ephemeral: true, channel_id: ch.id });
+    expect(p.message).toBeUndefined();
+    // Another person does not see alice's ephemeral button.
+    await expect(emu.driver.clickButton({ userId: bob.id, channelId: ch.id, actionId: 'yes' })).rejects.toThrow(SlackDriverError);
+    const del = await fetch(res.responseUrl!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delete_original: true }) });
+    expect(del.status).toBe(200);
+    expect(emu.ephemeralsFor(alice.id)).toEqual([]);
+    expect(emu.ephemeralsFor(alice.id, { all: true })[0]?.deleted).toBe(true);
+  });
+
   it('buttons inside a modal send a view container and a trigger that can push a view', async () => {
     const ch = emu.addChannel('ops', { members: [alice.id] });
     rx.handler = async (r) => {

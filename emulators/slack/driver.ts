@@ -42,6 +42,8 @@ export type SubmitValues = Record<string, Record<string, ShortValue | { type: st
 export interface SlackDriver {
   slashCommand(p: { userId: string; channelId: string; command: string; text: string }): Promise<DriverResult & { triggerId: string; responseUrl: string }>;
   clickButton(p: { userId: string; channelId?: string; messageTs?: string; viewId?: string; actionId: string; blockId?: string; value?: string }): Promise<DriverResult & { triggerId: string; responseUrl?: string }>;
+  /** Picks a value in a select menu / overflow / checkboxes / datepicker of a message or view (block_actions). `value` uses submitView's short forms. */
+  selectOption(p: { userId: string; channelId?: string; messageTs?: string; viewId?: string; actionId: string; blockId?: string; value: ShortValue }): Promise<DriverResult & { triggerId: string; responseUrl?: string }>;
   submitView(p: { userId: string; viewId: string; values?: SubmitValues }): Promise<DriverResult & { triggerId: string; view: SlackView }>;
   closeView(p: { userId: string; viewId: string }): Promise<DriverResult & { sent: boolean }>;
   optionsRequest(p: { userId: string; viewId: string; actionId: string; blockId: string; value: string }): Promise<DriverResult & { sent: boolean }>;
@@ -65,7 +67,7 @@ interface DriverCtx {
   ackTimeoutMs(): number;
 }
 
-const TEXT_INPUTS = new Set(['plain_text_input', 'email_text_input', 'url_text_input', 'number_input', 'rich_text_input']);
+const actionTs = () => (Date.now() / 1000).toFixed(6);
 
 export class Driver implements SlackDriver {
   private last: { url: string; body: string; headers: Record<string, string> } | undefined;
@@ -264,7 +266,7 @@ export class Driver implements SlackDriver {
       team_id: this.ws.cfg.teamId,
       team_domain: this.ws.cfg.teamDomain,
       channel_id: ch.id,
-      channel_name: ch.isIm ? 'directmessage' : ch.name,
+      channel_name: ch.isIm ? 'directmessage' : ch.isPrivate ? 'privategroup' : ch.name,
       user_id: u.id,
       user_name: u.name,
       command: p.command,
@@ -283,33 +285,66 @@ export class Driver implements SlackDriver {
 
   // ---------- buttons ----------
   async clickButton(p: { userId: string; channelId?: string; messageTs?: string; viewId?: string; actionId: string; blockId?: string; value?: string }) {
-    const u = this.person(p.userId);
-    const matches = (blockId: string | undefined, el: any) =>
-      el && el.type === 'button' && el.action_id === p.actionId && (p.blockId === undefined || p.blockId === blockId) && (p.value === undefined || p.value === el.value);
-    const find = (blocks: unknown[] | undefined): { block: any; el: any } | undefined => {
-      for (const b of (blocks ?? []) as any[]) {
-        for (const el of [...(Array.isArray(b?.elements) ? b.elements : []), b?.accessory, b?.element]) {
-          if (matches(b?.block_id, el)) return { block: b, el };
-        }
-      }
-      return undefined;
-    };
-    const actionFor = (block: any, el: any) => ({
+    return this.blockAction(p, (el) => el.type === 'button' && (p.value === undefined || p.value === el.value), 'button', (block, el) => ({
       action_id: el.action_id,
       block_id: block.block_id,
       text: el.text,
       ...(el.value !== undefined ? { value: el.value } : {}),
       ...(el.style !== undefined ? { style: el.style } : {}),
       type: 'button',
-      action_ts: `${(Date.now() / 1000).toFixed(6)}`,
-    });
-    const triggerId = this.issueTrigger(u.id, `block_actions ${p.actionId}`);
+      action_ts: actionTs(),
+    }));
+  }
+
+  async selectOption(p: { userId: string; channelId?: string; messageTs?: string; viewId?: string; actionId: string; blockId?: string; value: ShortValue }) {
+    let chosen: Record<string, unknown> | undefined;
+    return this.blockAction(
+      p,
+      (el) => el.type !== 'button' && el.type !== 'image',
+      'select menu',
+      (block, el) => {
+        if (el.type === 'overflow') {
+          const opt = (el.options ?? []).find((o: any) => o.value === p.value);
+          if (!opt) throw new SlackDriverError(`${String(p.value)} is not in the overflow menu ${el.action_id}`);
+          return { type: 'overflow', action_id: el.action_id, block_id: block.block_id, selected_option: opt, action_ts: actionTs() };
+        }
+        chosen = this.valueFor(el, p.value, `block ${block.block_id} / action ${el.action_id} (${el.type})`);
+        const { type, ...rest } = chosen;
+        return { type, action_id: el.action_id, block_id: block.block_id, ...rest, ...(el.placeholder ? { placeholder: el.placeholder } : {}), action_ts: actionTs() };
+      },
+      (block, el) => (chosen && el.type !== 'overflow' ? { [block.block_id]: { [el.action_id]: chosen } } : {}),
+    );
+  }
+
+  /** Finds an interactive element the person can see and sends block_actions for it. */
+  private async blockAction(
+    p: { userId: string; channelId?: string; messageTs?: string; viewId?: string; actionId: string; blockId?: string },
+    accept: (el: any) => boolean,
+    what: string,
+    action: (block: any, el: any) => Record<string, unknown>,
+    stateOf: (block: any, el: any) => Record<string, Record<string, unknown>> = () => ({}),
+  ): Promise<DriverResult & { triggerId: string; responseUrl?: string }> {
+    const u = this.person(p.userId);
+    const find = (blocks: unknown[] | undefined): { block: any; el: any } | undefined => {
+      for (const b of (blocks ?? []) as any[]) {
+        if (p.blockId !== undefined && b?.block_id !== p.blockId) continue;
+        for (const el of [...(Array.isArray(b?.elements) ? b.elements : []), b?.accessory, b?.element]) {
+          if (el && el.action_id === p.actionId && accept(el)) return { block: b, el };
+        }
+      }
+      return undefined;
+    };
+    const notFound = (where: string) => new SlackDriverError(`no ${what} ${p.actionId}${p.blockId ? ` in block ${p.blockId}` : ''} in ${where}`);
 
     if (p.viewId) {
       const view = this.ws.state.views.get(p.viewId);
       if (!view || view.userId !== u.id || (!view.isOpen && view.type === 'modal')) throw new SlackDriverError(`view ${p.viewId} is not on ${u.id}'s screen`);
       const hit = find(view.blocks);
-      if (!hit) throw new SlackDriverError(`no button ${p.actionId}${p.blockId ? ` in block ${p.blockId}` : ''} in view ${view.id}`);
+      if (!hit) throw notFound(`view ${view.id}`);
+      const act = action(hit.block, hit.el);
+      // What the person picked becomes part of the view's state, as in Slack.
+      for (const [b, acts] of Object.entries(stateOf(hit.block, hit.el))) view.stateValues[b] = { ...(view.stateValues[b] ?? {}), ...acts };
+      const triggerId = this.issueTrigger(u.id, `block_actions ${p.actionId}`);
       const payload = {
         type: 'block_actions',
         user: this.userObj(u),
@@ -321,13 +356,13 @@ export class Driver implements SlackDriver {
         enterprise: null,
         is_enterprise_install: false,
         view: this.ws.viewJson(view),
-        actions: [actionFor(hit.block, hit.el)],
+        actions: [act],
       };
       const res = await this.postPayload(payload);
       return { ...res, triggerId };
     }
 
-    if (!p.channelId) throw new SlackDriverError('clickButton needs a viewId or a channelId');
+    if (!p.channelId) throw new SlackDriverError(`${what}: needs a viewId or a channelId`);
     const ch = this.chan(p.channelId);
     // Candidates: the channel's messages and the ephemerals this person sees there, newest first.
     type Cand = { ts: string; blocks?: unknown[]; ephemeral: boolean; msg?: SlackMessage };
@@ -346,7 +381,9 @@ export class Driver implements SlackDriver {
         break;
       }
     }
-    if (!hit) throw new SlackDriverError(`no button ${p.actionId}${p.blockId ? ` in block ${p.blockId}` : ''} in ${p.messageTs ? `message ${p.messageTs}` : `channel ${ch.id}`}`);
+    if (!hit) throw notFound(p.messageTs ? `message ${p.messageTs}` : `channel ${ch.id}`);
+    const act = action(hit.block, hit.el);
+    const triggerId = this.issueTrigger(u.id, `block_actions ${p.actionId}`);
     const ru = this.newResponseUrl({ channelId: ch.id, userId: u.id, origin: 'block_actions', messageTs: hit.c.ts, isEphemeral: hit.c.ephemeral });
     const payload: Record<string, unknown> = {
       type: 'block_actions',
@@ -360,9 +397,9 @@ export class Driver implements SlackDriver {
       is_enterprise_install: false,
       channel: { id: ch.id, name: ch.isIm ? 'directmessage' : ch.name },
       ...(hit.c.msg ? { message: this.ws.messageJson(hit.c.msg) } : {}),
-      state: { values: {} },
+      state: { values: stateOf(hit.block, hit.el) },
       response_url: ru.url,
-      actions: [actionFor(hit.block, hit.el)],
+      actions: [act],
     };
     const res = await this.postPayload(payload);
     return { ...res, triggerId, responseUrl: ru.url };

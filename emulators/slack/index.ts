@@ -40,7 +40,7 @@ export interface SlackEmulatorOptions {
 export interface SlackFaults {
   /** Delay every answer of `method` ('*' = all methods) by `ms`. 0 removes it. */
   latencyMs(method: string | '*', ms: number): void;
-  /** The next `times` calls of `method` get HTTP 429 with `Retry-After: retryAfterSec`. */
+  /** The next `times` calls of `method` ('*' = any method) get HTTP 429 with `Retry-After: retryAfterSec`. */
   rateLimit(method: string, times: number, retryAfterSec: number): void;
   /** The next call of `method` answers `{ok:false, error}` (missing_scope also carries needed/provided). */
   failNext(method: string, error: string): void;
@@ -199,10 +199,11 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     const delay = latency.get(method) ?? latency.get('*') ?? 0;
     if (delay > 0) await sleep(delay);
 
-    const rl = rateLimits.get(method);
+    const rlKey = rateLimits.has(method) ? method : '*';
+    const rl = rateLimits.get(rlKey);
     if (rl && rl.times > 0) {
       rl.times -= 1;
-      if (rl.times === 0) rateLimits.delete(method);
+      if (rl.times === 0) rateLimits.delete(rlKey);
       return finish(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(rl.retryAfter) });
     }
     const queued = failures.get(method);
@@ -260,7 +261,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       if (kind === 'users') return { ok: true, user: emu.addUser(body) };
       if (kind === 'channels') return { ok: true, channel: emu.addChannel(String(body.name), body) };
       const d = driver as unknown as Record<string, (...a: unknown[]) => unknown>;
-      const allowed = ['slashCommand', 'clickButton', 'submitView', 'closeView', 'optionsRequest', 'pinMessage', 'react', 'postMessageAs', 'joinChannel', 'sendEvent', 'redeliverEvent', 'urlVerification'];
+      const allowed = ['slashCommand', 'clickButton', 'selectOption', 'submitView', 'closeView', 'optionsRequest', 'pinMessage', 'react', 'postMessageAs', 'joinChannel', 'sendEvent', 'redeliverEvent', 'urlVerification'];
       if (!action || !allowed.includes(action)) return { ok: false, error: 'unknown_action', allowed };
       const result =
         action === 'postMessageAs'
@@ -341,7 +342,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     channelByName: (name) => ws.channelByName(name),
     userByEmail: (email) => [...ws.state.users.values()].find((u) => u.email?.toLowerCase() === email.toLowerCase()),
     messagesIn: (channelId) => ws.messagesIn(channelId),
-    ephemeralsFor: (userId, o = {}) => ws.state.ephemerals.filter((e) => e.user === userId && (o.all || (!e.deleted && !e.replaced))),
+    ephemeralsFor: (userId, o = {}) => ws.state.ephemerals.filter((e) => e.user === userId && (o.all || !e.deleted)),
     dmsTo(userId) {
       const im = [...ws.state.channels.values()].find((c) => c.isIm && c.imUser === userId);
       return im ? ws.messagesIn(im.id) : [];

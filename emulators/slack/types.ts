@@ -78,8 +78,7 @@ export interface SlackEphemeral {
   attachments?: unknown[];
   threadTs?: string;
   source: 'api' | 'response_url' | 'slash_command_ack';
-  /** true when a later response_url post replaced it, or it was deleted. */
-  replaced: boolean;
+  /** true once removed with `delete_original` (replace_original edits it in place). */
   deleted: boolean;
 }
 

@@ -365,6 +365,12 @@ describe('faults', () => {
     expect(emu.calls('chat.postMessage')[0]).toMatchObject({ ok: false, error: 'ratelimited', status: 429 });
     expect((await strict.chat.postMessage({ channel: ch.id, text: 'x' })).ok).toBe(true);
   });
+  it("rateLimit('*') limits whichever method comes next", async () => {
+    emu.faults.rateLimit('*', 1, 2);
+    const strict = new WebClient(emu.botToken, { slackApiUrl: emu.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+    await expect(strict.users.info({ user: alice.id })).rejects.toMatchObject({ code: ErrorCode.RateLimitedError, retryAfter: 2 });
+    expect((await strict.auth.test()).ok).toBe(true);
+  });
   it('a retrying client waits Retry-After and then succeeds', async () => {
     emu.faults.rateLimit('auth.test', 1, 1);
     const retrying = new WebClient(emu.botToken, { slackApiUrl: emu.apiUrl, retryConfig: { retries: 1, minTimeout: 0, maxTimeout: 0 } });

@@ -226,8 +226,8 @@ export class Workspace {
     return msg;
   }
 
-  addEphemeral(e: Omit<SlackEphemeral, 'ts' | 'replaced' | 'deleted'>): SlackEphemeral {
-    const eph: SlackEphemeral = { ...e, ts: this.newTs(), replaced: false, deleted: false };
+  addEphemeral(e: Omit<SlackEphemeral, 'ts' | 'deleted'>): SlackEphemeral {
+    const eph: SlackEphemeral = { ...e, ts: this.newTs(), deleted: false };
     this.state.ephemerals.push(eph);
     return eph;
   }
