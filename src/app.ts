@@ -5,6 +5,7 @@ import { SecretBox } from './platform/crypto/secrets.js';
 import { registerIncidentRoutes } from './incidents/routes.js';
 import { IncidentsService } from './incidents/incidents.service.js';
 import { registerIntegrationRoutes, type IntegrationStatus } from './integrations/registry.js';
+import { setupSlack } from './integrations/slack/index.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
 import { EventBus } from './platform/events.js';
 import { registerOpsRoutes } from './platform/http/ops.js';
@@ -79,10 +80,10 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     secureCookies: (req) => (config.secureCookies === 'auto' ? req.protocol === 'https' || fb.publicUrl().startsWith('https:') : config.secureCookies === 'true'),
   });
   registerIncidentRoutes(http, { incidents });
+  const slack = setupSlack(fb);
   const integrations: IntegrationStatus[] = [
-    { kind: 'slack', name: 'Slack', description: 'Run incidents from Slack: a channel per incident, /incident commands and modals.', status: 'not_connected', details: null },
     { kind: 'pagerduty', name: 'PagerDuty', description: 'Page escalation policies and people, mirror PagerDuty incidents onto the timeline, open incidents from PagerDuty and sync its catalog.', status: 'not_connected', details: null },
   ];
-  registerIntegrationRoutes(http, { list: async () => integrations });
+  registerIntegrationRoutes(http, { list: async () => [await slack.status(), ...integrations] });
   return fb;
 }

@@ -29,6 +29,10 @@ const envSchema = z.object({
     .superRefine((v, ctx) => {
       if (v !== undefined && typeof parseMasterKey(v) === 'string') ctx.addIssue({ code: 'custom', message: parseMasterKey(v) as string });
     }),
+  SLACK_BOT_TOKEN: z.string().trim().regex(/^xoxb-\S+$/, 'must be a Slack bot token starting with xoxb- (OAuth & Permissions page of your Slack app)').optional(),
+  SLACK_SIGNING_SECRET: z.string().trim().min(8, 'must be the Signing Secret from the Basic Information page of your Slack app').optional(),
+  SLACK_API_URL: z.url({ message: 'must be an absolute URL ending in /api/, e.g. http://127.0.0.1:4100/api/ for the Slack emulator' }).optional(),
+  SLACK_ANNOUNCEMENTS_CHANNEL: z.string().trim().min(1).max(80).optional(),
 });
 
 export interface Config {
@@ -45,6 +49,17 @@ export interface Config {
   secureCookies: 'auto' | 'true' | 'false';
   /** Encrypts secrets at rest. From FIREBREAK_MASTER_KEY; null means (SQLite only) dataDir/master.key. */
   masterKey: Buffer | null;
+  /** Slack from the environment; when botToken is null, Slack can still be connected on the Integrations page. */
+  slack: SlackConfig;
+}
+
+export interface SlackConfig {
+  botToken: string | null;
+  signingSecret: string | null;
+  /** Web API base URL (default Slack's); point it at the Slack emulator in development and tests. */
+  apiUrl: string | null;
+  /** Channel id (or name) where new incidents are announced. */
+  announcementsChannel: string | null;
 }
 
 export class ConfigError extends Error {
@@ -78,8 +93,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     secureCookies: e.SECURE_COOKIES,
     masterKey: null,
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN ?? null,
+      signingSecret: e.SLACK_SIGNING_SECRET ?? null,
+      apiUrl: e.SLACK_API_URL ?? null,
+      announcementsChannel: e.SLACK_ANNOUNCEMENTS_CHANNEL ?? null,
+    },
     ...overrides,
   };
+  if (!overrides.slack && !!e.SLACK_BOT_TOKEN !== !!e.SLACK_SIGNING_SECRET) {
+    throw new ConfigError([
+      `${e.SLACK_BOT_TOKEN ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN'} is required with ${e.SLACK_BOT_TOKEN ? 'SLACK_BOT_TOKEN' : 'SLACK_SIGNING_SECRET'}: Slack needs both the bot token and the signing secret (or neither, to connect Slack on the Integrations page).`,
+    ]);
+  }
   if (overrides.dataDir && !overrides.database && !e.DATABASE_URL) {
     cfg.database = { kind: 'sqlite', file: resolve(dataDir, 'firebreak.sqlite') };
   }

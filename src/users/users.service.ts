@@ -90,6 +90,26 @@ export class UsersService {
     return row ? toUser(row) : null;
   }
 
+  /** The person linked to a Slack account, if any. */
+  async findBySlackId(slackUserId: string): Promise<User | null> {
+    const row = await this.db.selectFrom('users').selectAll().where('slack_user_id', '=', slackUserId).executeTakeFirst();
+    return row ? toUser(row) : null;
+  }
+
+  /** Links a Slack account to a person (a Slack account belongs to one person: it moves if linked elsewhere). */
+  async linkSlackUser(userId: string, slackUserId: string, actor: Actor): Promise<User> {
+    return inTransaction(this.db, async (tx) => {
+      const current = await tx.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+      if (!current) throw new NotFoundError('User', userId);
+      if (current.slack_user_id === slackUserId) return toUser(current);
+      const now = nowIso();
+      await tx.updateTable('users').set({ slack_user_id: null, updated_at: now }).where('slack_user_id', '=', slackUserId).where('id', '!=', userId).execute();
+      await tx.updateTable('users').set({ slack_user_id: slackUserId, updated_at: now }).where('id', '=', userId).execute();
+      await recordAudit(tx, { actor, action: 'user.slack_linked', target: { kind: 'user', id: userId }, details: { slackUserId, previous: current.slack_user_id } });
+      return toUser({ ...current, slack_user_id: slackUserId });
+    });
+  }
+
   async count(): Promise<number> {
     const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
     return Number(r.n);

@@ -3,6 +3,7 @@ import * as m0001 from './0001_core.js';
 import * as m0002 from './0002_jobs.js';
 import * as m0003 from './0003_incident_defaults.js';
 import * as m0004 from './0004_integration_connections.js';
+import * as m0005 from './0005_slack.js';
 
 // Versioned migrations, applied in name order at start and by `firebreak migrate`.
 // Add new ones at the end; never edit one that has shipped.
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0002_jobs': m0002,
   '0003_incident_defaults': m0003,
   '0004_integration_connections': m0004,
+  '0005_slack': m0005,
 };

@@ -1,0 +1,81 @@
+import { App as BoltApp, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Firebreak } from '../../app.js';
+import type { Logger } from '../../platform/logger.js';
+import type { IntegrationStatus } from '../registry.js';
+import { registerIncidentCommand } from './commands/incident.command.js';
+import { subscribeToIncidentEvents } from './core-events.js';
+import { defineSlackJobs } from './jobs.js';
+import { SlackPeople } from './people.js';
+import { registerPinEvents } from './pins.js';
+import { FastifySlackReceiver } from './receiver.js';
+import { registerSlackRoutes, slackIntegrationStatus } from './routes.js';
+import { SlackConnection } from './slack.connection.js';
+import type { SlackContext } from './slack.context.js';
+import { SlackStore } from './slack.store.js';
+import { registerViewSubmissions } from './views/submissions.js';
+
+// The Slack app: Bolt for routing Slack's requests, mounted at POST /slack/events on Firebreak's server through
+// our own receiver; jobs for every outbound call; a domain-event subscriber so the channel follows changes
+// made anywhere. Socket Mode is not implemented: Slack must reach POST /slack/events over HTTPS.
+
+export interface SlackSetupOptions {
+  /** Longest Retry-After waited inline before leaving the retry to the job queue (default 30 s). */
+  maxRateLimitWaitSec?: number;
+}
+
+export interface SlackIntegration {
+  status(): Promise<IntegrationStatus>;
+}
+
+export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIntegration {
+  const logger = fb.logger.child({ module: 'slack' });
+  const connection = new SlackConnection(fb.config.slack, fb.connections, logger, { maxRateLimitWaitSec: opts.maxRateLimitWaitSec });
+  const ctx: SlackContext = {
+    db: fb.database.db,
+    incidents: fb.incidents,
+    users: fb.users,
+    events: fb.events,
+    jobs: fb.jobs,
+    logger,
+    publicUrl: fb.publicUrl,
+    connection,
+    people: new SlackPeople(fb.users, connection),
+    store: new SlackStore(fb.database.db),
+  };
+
+  const receiver = new FastifySlackReceiver({ db: fb.database.db, signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
+  const bolt = new BoltApp({
+    receiver,
+    logger: boltLogger(logger),
+    ...(fb.config.slack.apiUrl ? { clientOptions: { slackApiUrl: fb.config.slack.apiUrl } } : {}),
+    // No Slack call here: authorize runs before the ack. The bot's ids arrive from auth.test in the background.
+    authorize: async () => {
+      const creds = await connection.credentials();
+      if (!creds) throw new Error('Slack is not connected');
+      const identity = connection.identityIfKnown(creds.botToken);
+      return { botToken: creds.botToken, ...(identity ? { botId: identity.botId, botUserId: identity.botUserId, teamId: identity.teamId } : {}) };
+    },
+  });
+  receiver.register(fb.http);
+  registerIncidentCommand(bolt, ctx);
+  registerViewSubmissions(bolt, ctx);
+  registerPinEvents(bolt, ctx);
+  defineSlackJobs(ctx);
+  subscribeToIncidentEvents(ctx);
+  const routeDeps = { connection, connections: fb.connections, publicUrl: fb.publicUrl };
+  registerSlackRoutes(fb.http, { ...routeDeps, apiUrl: fb.config.slack.apiUrl });
+  return { status: () => slackIntegrationStatus(routeDeps) };
+}
+
+function boltLogger(l: Logger): BoltLogger {
+  const line = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...m: unknown[]) => l.debug(line(m)),
+    info: (...m: unknown[]) => l.debug(line(m)),
+    warn: (...m: unknown[]) => l.warn(line(m)),
+    error: (...m: unknown[]) => l.error(line(m)),
+    setLevel: () => {},
+    getLevel: () => LogLevel.INFO,
+    setName: () => {},
+  };
+}

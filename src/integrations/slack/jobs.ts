@@ -1,0 +1,237 @@
+import type { Incident } from '../../incidents/incidents.service.js';
+import { addTimelineItem } from '../../incidents/timeline.js';
+import { inTransaction } from '../../platform/db/index.js';
+import type { Actor } from '../../platform/events.js';
+import type { JobContext } from '../../platform/jobs/types.js';
+import { announcementMessage, esc, headerMessage } from './messages/header.js';
+import { actorFor } from './people.js';
+import { SlackApiError, type SlackApi } from './slack.api.js';
+import type { SlackContext } from './slack.context.js';
+
+// The slow half of the Slack app: every outbound call happens here, in durable jobs that are retried with
+// backoff. Each step records what it did (slack_incidents), so a retry never posts, pins or announces twice.
+// Failures that a retry cannot fix (archived or deleted channel, missing scope, revoked token) are told to the
+// person concerned in a direct message, and logged; they are never dropped silently.
+
+export const SLACK_JOBS = {
+  createChannel: 'slack.create_channel',
+  updateHeader: 'slack.update_header',
+  postNote: 'slack.post_note',
+  recordPin: 'slack.record_pin',
+} as const;
+
+export interface CreateChannelJob {
+  incidentId: string;
+}
+export interface UpdateHeaderJob {
+  incidentId: string;
+  actorUserId: string | null;
+}
+export interface PostNoteJob {
+  incidentId: string;
+  itemId: string;
+}
+export interface RecordPinJob {
+  channelId: string;
+  ts: string;
+  /** Slack user who pinned or reacted. */
+  by: string;
+  via: 'pin' | 'reaction';
+  message: { user: string | null; botId: string | null; text: string } | null;
+}
+
+/** Per-incident queue: channel creation, header updates and notes for one incident run in order. */
+export function incidentQueue(incidentId: string): string {
+  return `slack:${incidentId}`;
+}
+
+const SLUG_MAX = 50;
+
+/** `inc-42-checkout-is-down`: lower case, Slack's allowed characters, at most 80 characters. */
+export function channelName(number: number, name: string, attempt = 1): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[-_]+|[-_]+$/g, '');
+  const base = `inc-${number}`;
+  const tail = attempt > 1 ? `-${attempt}` : '';
+  const room = Math.min(SLUG_MAX, 80 - base.length - tail.length - 1);
+  const cut = slug.slice(0, Math.max(0, room)).replace(/[-_]+$/g, '');
+  return `${base}${cut ? `-${cut}` : ''}${tail}`;
+}
+
+const NAME_ATTEMPTS = 20;
+
+export function defineSlackJobs(ctx: SlackContext): void {
+  const { jobs, store, incidents, users, logger, connection } = ctx;
+
+  const slackIdOf = async (userId: string | null | undefined): Promise<string | null> => {
+    if (!userId) return null;
+    try {
+      return (await users.get(userId)).slackUserId;
+    } catch {
+      return null;
+    }
+  };
+
+  /** Tells a person (by DM) what went wrong, or logs it when there is nobody to tell. */
+  const report = async (api: SlackApi, slackUserId: string | null, text: string, err: unknown): Promise<void> => {
+    logger.error({ err }, text);
+    if (!slackUserId) return;
+    try {
+      await api.dm(slackUserId, `:warning: ${text}`);
+    } catch (dmErr) {
+      logger.error({ err: dmErr, slackUserId }, 'could not tell the person about a Slack failure either');
+    }
+  };
+
+  /** Permanent failure or last attempt: report and stop; otherwise let the queue retry. */
+  const failOrRetry = async (api: SlackApi, jctx: JobContext, err: unknown, tell: string | null, text: string): Promise<void> => {
+    const permanent = err instanceof SlackApiError && err.permanent;
+    if (permanent || jctx.attempt >= jctx.maxAttempts) {
+      await report(api, tell, `${text} (${err instanceof SlackApiError ? err.code : (err as Error).message})`, err);
+      if (!permanent) throw err;
+      return;
+    }
+    throw err;
+  };
+
+  const header = async (incident: Incident) => headerMessage(incident, ctx.publicUrl(), await slackIdOf(incident.lead?.id));
+
+  jobs.define<CreateChannelJob>(
+    SLACK_JOBS.createChannel,
+    async ({ incidentId }, jctx) => {
+      const api = await connection.api();
+      if (!api) return; // disconnected since the incident was declared
+      const creds = await connection.credentials();
+      const incident = await incidents.getIncident(incidentId);
+      const declarer = (await store.byIncident(incidentId))?.declarer_slack_id ?? (await slackIdOf(incident.creator.user?.id));
+      let row = await store.ensure(incidentId);
+      try {
+        if (!row.channel_id) {
+          let created: { id: string; name: string } | null = null;
+          if (incident.slackChannelId) created = { id: incident.slackChannelId, name: '' };
+          for (let n = 1; !created && n <= NAME_ATTEMPTS; n++) {
+            try {
+              created = await api.createChannel(channelName(incident.number, incident.name, n));
+            } catch (err) {
+              if (!(err instanceof SlackApiError) || err.code !== 'name_taken') throw err;
+              logger.info({ incident: incident.reference, attempt: n }, 'Slack channel name taken; trying the next suffix');
+            }
+          }
+          if (!created) throw new SlackApiError('conversations.create', 'name_taken', { attempts: NAME_ATTEMPTS });
+          await store.update(incidentId, { channel_id: created.id, channel_name: created.name || null });
+          if (!incident.slackChannelId) await incidents.setSlackChannel(incidentId, created.id);
+          row = (await store.byIncident(incidentId))!;
+        }
+        const channel = row.channel_id!;
+        const invitees = new Set<string>();
+        if (declarer) invitees.add(declarer);
+        const lead = await slackIdOf(incident.lead?.id);
+        if (lead) invitees.add(lead);
+        await api.invite(channel, [...invitees]);
+        if (!row.header_ts) {
+          const posted = await api.postMessage(channel, await header(incident));
+          await store.update(incidentId, { header_ts: posted.ts });
+          row = (await store.byIncident(incidentId))!;
+        } else {
+          // A change may have landed while the header was being posted: show the current state.
+          await api.updateMessage(channel, row.header_ts, await header(await incidents.getIncident(incidentId)));
+        }
+        if (!row.header_pinned) {
+          await api.pin(channel, row.header_ts!);
+          await store.update(incidentId, { header_pinned: 1 });
+        }
+      } catch (err) {
+        return failOrRetry(api, jctx, err, declarer, `Firebreak declared ${incident.reference} but could not set up its Slack channel`);
+      }
+      const announce = creds?.announcementsChannel;
+      if (announce && !row.announced_ts) {
+        try {
+          const posted = await api.postMessage(announce, announcementMessage(incident, ctx.publicUrl(), row.channel_id!));
+          await store.update(incidentId, { announced_ts: posted.ts });
+        } catch (err) {
+          return failOrRetry(api, jctx, err, declarer, `Firebreak could not announce ${incident.reference} in ${announce}`);
+        }
+      }
+    },
+    { maxAttempts: 8 },
+  );
+
+  jobs.define<UpdateHeaderJob>(
+    SLACK_JOBS.updateHeader,
+    async ({ incidentId, actorUserId }, jctx) => {
+      const api = await connection.api();
+      const row = await store.byIncident(incidentId);
+      if (!api || !row?.channel_id || !row.header_ts) return; // no channel (yet): channel set-up posts the current state
+      const incident = await incidents.getIncident(incidentId);
+      try {
+        await api.updateMessage(row.channel_id, row.header_ts, await header(incident));
+      } catch (err) {
+        return failOrRetry(api, jctx, err, await slackIdOf(actorUserId), `${incident.reference} changed, but Firebreak could not update the header message in its Slack channel`);
+      }
+    },
+    { maxAttempts: 8 },
+  );
+
+  jobs.define<PostNoteJob>(
+    SLACK_JOBS.postNote,
+    async ({ incidentId, itemId }, jctx) => {
+      const api = await connection.api();
+      const row = await store.byIncident(incidentId);
+      if (!api || !row?.channel_id) return;
+      const item = (await incidents.timeline(incidentId)).find((i) => i.id === itemId);
+      if (!item) return;
+      const who = item.actor.user?.name ?? (item.actor.ref ? item.actor.ref.replace(/^api_key:/, 'API key ') : 'Firebreak');
+      const text = item.kind === 'note_added' ? `:memo: *${esc(who)}* added a note: ${esc(item.text)}` : `:arrows_counterclockwise: ${esc(item.text)} (by ${esc(who)})`;
+      try {
+        await api.postMessage(row.channel_id, { text });
+      } catch (err) {
+        const incident = await incidents.getIncident(incidentId);
+        return failOrRetry(api, jctx, err, await slackIdOf(item.actor.user?.id), `${incident.reference} changed, but Firebreak could not post the change in its Slack channel`);
+      }
+    },
+    { maxAttempts: 8 },
+  );
+
+  jobs.define<RecordPinJob>(
+    SLACK_JOBS.recordPin,
+    async (job, jctx) => {
+      const api = await connection.api();
+      const row = await store.byChannel(job.channelId);
+      if (!api || !row) return;
+      if (row.header_ts === job.ts) return; // our own header
+      try {
+        const message = job.message ?? (await api.message(job.channelId, job.ts));
+        if (!message) return; // deleted before we looked
+        const identity = await connection.identity();
+        if (identity && (message.user === identity.botUserId || message.botId === identity.botId)) return;
+        const [permalink, author] = await Promise.all([
+          api.permalink(job.channelId, job.ts),
+          message.user ? api.userInfo(message.user).then((u) => ({ slackUserId: u.id, name: u.realName || u.name }), () => ({ slackUserId: message.user, name: message.user })) : Promise.resolve(null),
+        ]);
+        let actor: Actor = { kind: 'integration', ref: 'slack' };
+        try {
+          actor = actorFor(await ctx.people.resolve(job.by));
+        } catch (err) {
+          logger.warn({ err, slackUserId: job.by }, 'pinned by a Slack person Firebreak cannot identify; recording the pin as Slack');
+        }
+        await inTransaction(ctx.db, (tx) =>
+          addTimelineItem(tx, ctx.events, {
+            incidentId: row.incident_id,
+            kind: 'slack.message_pinned',
+            actor,
+            payload: { text: message.text, author, permalink, channelId: job.channelId, ts: job.ts, via: job.via },
+            dedupeKey: `slack:${job.channelId}:${job.ts}`,
+          }),
+        );
+      } catch (err) {
+        return failOrRetry(api, jctx, err, job.by, 'Firebreak could not add the pinned message to the incident timeline');
+      }
+    },
+    { maxAttempts: 8 },
+  );
+}

@@ -1,0 +1,30 @@
+import type { User } from '../../../users/users.service.js';
+
+// What the app says back to one person (ephemeral): help, where to run a command, why not.
+
+export const SUBCOMMANDS: { usage: string; what: string; inChannel: boolean }[] = [
+  { usage: 'declare', what: 'declare a new incident (a form opens)', inChannel: false },
+  { usage: 'update', what: 'change status, severity or summary', inChannel: true },
+  { usage: 'resolve', what: 'close the incident (also: close)', inChannel: true },
+  { usage: 'lead @someone', what: 'make someone the incident lead', inChannel: true },
+  { usage: 'note <text>', what: 'add a note to the timeline', inChannel: true },
+  { usage: 'accept', what: 'accept a triage incident', inChannel: true },
+  { usage: 'decline [reason]', what: 'decline a triage incident', inChannel: true },
+  { usage: 'escalate', what: 'page someone (arrives with the PagerDuty integration)', inChannel: true },
+  { usage: 'help', what: 'show this help', inChannel: false },
+];
+
+export function helpText(command: string, prefix?: string): string {
+  const lines = SUBCOMMANDS.map((s) => `• \`${command} ${s.usage}\` ${s.what}${s.inChannel ? ' _(in an incident channel)_' : ''}`);
+  return [prefix, `*${command}* runs incidents from Slack:`, ...lines].filter(Boolean).join('\n');
+}
+
+export function outsideChannelText(command: string, sub: string, example: string | null): string {
+  return `\`${command} ${sub}\` works in an incident's channel${example ? `, such as <#${example}>` : ''}. Run it there, or \`${command} declare\` to declare a new incident.`;
+}
+
+export function viewerText(user: User): string {
+  return `You are a ${user.role} in Firebreak: you can follow incidents but not change them. Ask a Firebreak admin to make you a responder.`;
+}
+
+export const ESCALATE_TEXT = 'Escalation arrives with the PagerDuty integration: once PagerDuty is connected, `/incident escalate` will page escalation policies and people from here.';

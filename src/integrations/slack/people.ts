@@ -1,0 +1,77 @@
+import { AppError, ConflictError } from '../../platform/errors.js';
+import type { Actor } from '../../platform/events.js';
+import type { User, UsersService } from '../../users/users.service.js';
+import { SlackApiError } from './slack.api.js';
+import type { SlackConnection } from './slack.connection.js';
+
+// Slack people → Firebreak users. The first time someone interacts, Firebreak reads their Slack profile
+// (users.info; needs the users:read.email scope), and links the Firebreak user with the same email (compared
+// without case) or creates one with the responder role. Later interactions are one database lookup.
+
+/** Why a Slack person cannot act in Firebreak, said so they can fix it. */
+export class SlackPersonError extends AppError {
+  constructor(message: string) {
+    super(422, 'slack_person_unknown', message);
+  }
+}
+
+const slackActor: Actor = { kind: 'integration', ref: 'slack' };
+
+export class SlackPeople {
+  private readonly inFlight = new Map<string, Promise<User>>();
+
+  constructor(
+    private readonly users: UsersService,
+    private readonly connection: SlackConnection,
+  ) {}
+
+  /** Already linked: no Slack call. */
+  known(slackUserId: string): Promise<User | null> {
+    return this.users.findBySlackId(slackUserId);
+  }
+
+  /** The Firebreak user behind a Slack user, linking or creating them on first sight. */
+  async resolve(slackUserId: string): Promise<User> {
+    const known = await this.users.findBySlackId(slackUserId);
+    if (known) return known;
+    let p = this.inFlight.get(slackUserId);
+    if (!p) {
+      p = this.link(slackUserId).finally(() => this.inFlight.delete(slackUserId));
+      this.inFlight.set(slackUserId, p);
+    }
+    return p;
+  }
+
+  private async link(slackUserId: string): Promise<User> {
+    const api = await this.connection.requireApi();
+    let info;
+    try {
+      info = await api.userInfo(slackUserId);
+    } catch (err) {
+      if (err instanceof SlackApiError && err.code === 'user_not_found') throw new SlackPersonError(`Slack does not know the user ${slackUserId}.`);
+      throw err;
+    }
+    if (info.isBot) throw new SlackPersonError('Bots cannot run incidents in Firebreak.');
+    if (!info.email) {
+      throw new SlackPersonError(
+        'Firebreak cannot see your Slack email address, which it uses to match you with your Firebreak account. An admin needs to give the Slack app the users:read.email scope (and reinstall it).',
+      );
+    }
+    const existing = await this.users.findByEmail(info.email);
+    if (existing) return this.users.linkSlackUser(existing.id, slackUserId, slackActor);
+    try {
+      return await this.users.create({ name: info.realName || info.name || info.email, email: info.email, role: 'responder', slackUserId }, slackActor);
+    } catch (err) {
+      // Created by another request in the meantime (same email or same Slack id): use that one.
+      if (err instanceof ConflictError || /UNIQUE|unique/.test((err as Error).message)) {
+        const again = (await this.users.findBySlackId(slackUserId)) ?? (await this.users.findByEmail(info.email));
+        if (again) return again.slackUserId === slackUserId ? again : this.users.linkSlackUser(again.id, slackUserId, slackActor);
+      }
+      throw err;
+    }
+  }
+}
+
+export function actorFor(user: User): Actor {
+  return { kind: 'user', userId: user.id };
+}

@@ -1,0 +1,165 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { App as BoltApp, Receiver } from '@slack/bolt';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../../platform/db/index.js';
+import { errorBody, type App } from '../../platform/http/server.js';
+import type { Logger } from '../../platform/logger.js';
+import './slack.tables.js';
+
+// Bolt behind Firebreak's Fastify server: one URL, POST /slack/events, for slash commands, interactivity,
+// options and Events API deliveries. The receiver checks every request before Bolt sees it:
+//  - the signature: HMAC-SHA256 of "v0:<timestamp>:<raw body>" with the signing secret, compared in constant
+//    time, over the raw bytes (the route keeps the body as a string; nothing parses it before the check);
+//  - the timestamp: more than 5 minutes away from our clock, in either direction, is refused as stale;
+//  - replays: a valid signature is accepted once. Accepted signatures are recorded in slack_seen_requests
+//    (shared by all Firebreak processes on one database) and kept 10 minutes, longer than the 5-minute window
+//    in which a timestamp is accepted at all, so a captured request can never be replayed. Slack's own
+//    retries carry a new timestamp (hence a new signature) and are not replays; Events API handlers are
+//    idempotent for them (timeline items have dedupe keys).
+// Refused requests get 401 and reach nothing else. Bolt answers through `ack`; we send its answer as the HTTP
+// response, and listeners keep running after it (opening modals, calling Slack).
+
+const MAX_SKEW_SEC = 5 * 60;
+const SEEN_TTL_MS = 10 * 60_000;
+
+export interface SlackReceiverOptions {
+  db: Db;
+  /** The current signing secret, or null when Slack is not connected. */
+  signingSecret: () => Promise<string | null>;
+  logger: Logger;
+  /** When a listener has not acknowledged by then, answer an empty 200 so Slack does not time out. */
+  ackDeadlineMs?: number;
+}
+
+type Verdict = { ok: true } | { ok: false; status: number; code: string; reason: string };
+
+export class FastifySlackReceiver implements Receiver {
+  private bolt: BoltApp | null = null;
+  private lastPurge = 0;
+
+  constructor(private readonly opts: SlackReceiverOptions) {}
+
+  init(app: BoltApp): void {
+    this.bolt = app;
+  }
+
+  // Firebreak's HTTP server owns the socket: nothing to start or stop here.
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+
+  /** Mounts POST /slack/events in its own plugin scope: only this route accepts form bodies, as raw strings. */
+  register(http: App): void {
+    http.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+      scope.post('/slack/events', { schema: { hide: true } }, (req, reply) => this.handle(req, reply));
+    });
+  }
+
+  async verify(headers: FastifyRequest['headers'], raw: string, nowMs = Date.now()): Promise<Verdict> {
+    const secret = await this.opts.signingSecret();
+    if (!secret) return { ok: false, status: 503, code: 'slack_not_connected', reason: 'Slack is not connected to this Firebreak.' };
+    const ts = one(headers['x-slack-request-timestamp']);
+    const sig = one(headers['x-slack-signature']);
+    if (!ts || !/^\d{1,12}$/.test(ts)) return { ok: false, status: 401, code: 'invalid_signature', reason: 'Missing or malformed X-Slack-Request-Timestamp.' };
+    if (Math.abs(Math.floor(nowMs / 1000) - Number(ts)) > MAX_SKEW_SEC) return { ok: false, status: 401, code: 'stale_request', reason: 'The request timestamp is more than 5 minutes from our clock.' };
+    if (!sig || !/^v0=[0-9a-f]{64}$/.test(sig)) return { ok: false, status: 401, code: 'invalid_signature', reason: 'Missing or malformed X-Slack-Signature.' };
+    const expected = `v0=${createHmac('sha256', secret).update(`v0:${ts}:${raw}`).digest('hex')}`;
+    if (!timingSafeEqual(Buffer.from(sig), Buffer.from(expected))) return { ok: false, status: 401, code: 'invalid_signature', reason: 'The signature does not match the body.' };
+    if (!(await this.firstSighting(sig, nowMs))) return { ok: false, status: 401, code: 'replayed_request', reason: 'This request was already received.' };
+    return { ok: true };
+  }
+
+  private async firstSighting(signature: string, nowMs: number): Promise<boolean> {
+    const { db } = this.opts;
+    if (nowMs - this.lastPurge > 60_000) {
+      this.lastPurge = nowMs;
+      await db.deleteFrom('slack_seen_requests').where('seen_at', '<', new Date(nowMs - SEEN_TTL_MS).toISOString()).execute();
+    }
+    const inserted = await db
+      .insertInto('slack_seen_requests')
+      .values({ signature, seen_at: new Date(nowMs).toISOString() })
+      .onConflict((oc) => oc.column('signature').doNothing())
+      .returning('signature')
+      .executeTakeFirst();
+    return !!inserted;
+  }
+
+  private async handle(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const raw = typeof req.body === 'string' ? req.body : '';
+    const verdict = await this.verify(req.headers, raw);
+    if (!verdict.ok) {
+      req.log.warn({ code: verdict.code }, `Slack request refused: ${verdict.reason}`);
+      return reply.status(verdict.status).send(errorBody(verdict.code, verdict.reason));
+    }
+    let body: Record<string, any>;
+    try {
+      body = parseBody(raw, one(req.headers['content-type']) ?? '');
+    } catch {
+      return reply.status(400).send(errorBody('invalid_body', 'The body is neither a Slack form post nor JSON.'));
+    }
+    if (body.type === 'url_verification') return reply.send({ challenge: body.challenge });
+    if (body.ssl_check) return reply.send();
+    const bolt = this.bolt;
+    if (!bolt) return reply.status(503).send(errorBody('slack_not_ready', 'The Slack app is starting.'));
+
+    type Outcome = { kind: 'ack'; response: unknown } | { kind: 'done' } | { kind: 'error'; err: unknown } | { kind: 'late' };
+    let settle!: (o: Outcome) => void;
+    let settled = false;
+    const outcome = new Promise<Outcome>((resolve) => {
+      settle = (o) => {
+        if (settled) return;
+        settled = true;
+        resolve(o);
+      };
+    });
+    const deadline = setTimeout(() => settle({ kind: 'late' }), this.opts.ackDeadlineMs ?? 2500);
+    const retryNum = one(req.headers['x-slack-retry-num']);
+    bolt
+      .processEvent({
+        body,
+        ack: async (response?: unknown) => settle({ kind: 'ack', response }),
+        ...(retryNum ? { retryNum: Number(retryNum), retryReason: one(req.headers['x-slack-retry-reason']) ?? '' } : {}),
+      })
+      .then(
+        () => settle({ kind: 'done' }),
+        (err) => {
+          if (settled) this.opts.logger.error({ err }, 'Slack listener failed after acknowledging');
+          settle({ kind: 'error', err });
+        },
+      );
+    const o = await outcome;
+    clearTimeout(deadline);
+    switch (o.kind) {
+      case 'ack':
+        if (o.response === undefined || o.response === '') return reply.status(200).send();
+        if (typeof o.response === 'string') return reply.status(200).type('text/plain; charset=utf-8').send(o.response);
+        return reply.status(200).send(o.response);
+      case 'done':
+        return reply.status(200).send();
+      case 'late':
+        this.opts.logger.warn({ type: body.type ?? body.command }, 'Slack listener did not acknowledge in time; answered an empty 200');
+        return reply.status(200).send();
+      case 'error':
+        this.opts.logger.error({ err: o.err }, 'Slack listener failed before acknowledging');
+        return reply.status(500).send(errorBody('internal_error', 'Firebreak could not handle this Slack request; the error was logged.'));
+    }
+  }
+}
+
+function one(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Slash commands are form fields; interactivity is a form with one `payload` field of JSON; events are JSON. */
+function parseBody(raw: string, contentType: string): Record<string, any> {
+  if (contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    const form = new URLSearchParams(raw);
+    const payload = form.get('payload');
+    if (payload !== null) return JSON.parse(payload) as Record<string, any>;
+    return Object.fromEntries(form.entries());
+  }
+  const parsed = JSON.parse(raw) as unknown;
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+  return parsed as Record<string, any>;
+}

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { ConflictError, UpstreamError, ValidationError } from '../../platform/errors.js';
+import type { App } from '../../platform/http/server.js';
+import { requireAccess } from '../../users/auth.js';
+import type { ConnectionsStore } from '../connections.js';
+import type { IntegrationStatus } from '../registry.js';
+import { SlackApi, SlackApiError, type SlackIdentity } from './slack.api.js';
+import type { SlackConnection, SlackStoredSettings } from './slack.connection.js';
+
+// The Integrations page's Slack card: GET shows the connection (workspace and bot from auth.test, secrets
+// masked to their last 4 characters), PUT connects or replaces it after checking the token with Slack,
+// DELETE disconnects. Admins only. When Slack is configured through the environment the page shows it and
+// refuses changes (the environment wins, and would silently override a saved connection).
+
+const mask = (s: string | null | undefined) => (s ? `••••${s.slice(-4)}` : null);
+
+const slackJson = z.object({
+  status: z.enum(['not_connected', 'connected', 'error']),
+  source: z.enum(['environment', 'integration']).nullable(),
+  team: z.string().nullable(),
+  team_id: z.string().nullable(),
+  bot_name: z.string().nullable(),
+  bot_user_id: z.string().nullable(),
+  bot_token: z.string().nullable(),
+  signing_secret: z.string().nullable(),
+  announcements_channel: z.string().nullable(),
+  events_url: z.string(),
+  error: z.string().nullable(),
+});
+type SlackJson = z.infer<typeof slackJson>;
+
+export interface SlackRoutesDeps {
+  connection: SlackConnection;
+  connections: ConnectionsStore;
+  publicUrl: () => string;
+}
+
+export async function slackStatus(deps: SlackRoutesDeps): Promise<SlackJson> {
+  const creds = await deps.connection.credentials();
+  const base: SlackJson = {
+    status: 'not_connected',
+    source: null,
+    team: null,
+    team_id: null,
+    bot_name: null,
+    bot_user_id: null,
+    bot_token: null,
+    signing_secret: null,
+    announcements_channel: null,
+    events_url: `${deps.publicUrl()}/slack/events`,
+    error: null,
+  };
+  if (!creds) return base;
+  const withCreds = { ...base, source: creds.source, bot_token: mask(creds.botToken), signing_secret: mask(creds.signingSecret), announcements_channel: creds.announcementsChannel };
+  let identity: SlackIdentity | null = null;
+  let error: string | null = null;
+  if (creds.source === 'integration') identity = (await deps.connections.get<SlackStoredSettings>('slack'))?.settings.identity ?? null;
+  if (!identity) {
+    try {
+      identity = await deps.connection.identity(creds.botToken);
+    } catch (err) {
+      error = err instanceof SlackApiError ? `Slack answered ${err.code} to auth.test` : (err as Error).message;
+    }
+  }
+  return {
+    ...withCreds,
+    status: error ? 'error' : 'connected',
+    team: identity?.team ?? null,
+    team_id: identity?.teamId ?? null,
+    bot_name: identity?.botName ?? null,
+    bot_user_id: identity?.botUserId ?? null,
+    error,
+  };
+}
+
+export async function slackIntegrationStatus(deps: SlackRoutesDeps): Promise<IntegrationStatus> {
+  const s = await slackStatus(deps);
+  return {
+    kind: 'slack',
+    name: 'Slack',
+    description: 'Run incidents from Slack: a channel per incident, /incident commands and modals.',
+    status: s.status,
+    details: s.status === 'not_connected' ? null : { team: s.team, bot_name: s.bot_name, source: s.source, ...(s.error ? { error: s.error } : {}) },
+  };
+}
+
+export function registerSlackRoutes(app: App, deps: SlackRoutesDeps & { apiUrl: string | null }): void {
+  const admin = requireAccess('admin');
+  const fromEnv = () => {
+    if (deps.connection.fromEnvironment) {
+      throw new ConflictError('configured_by_environment', 'Slack is configured by SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET in the environment; change it there (or unset them to manage Slack here).');
+    }
+  };
+
+  app.get('/api/v1/integrations/slack', { preHandler: admin, schema: { tags: ['integrations'], summary: 'The Slack connection (secrets masked)', response: { 200: z.object({ slack: slackJson }) } } }, async () => ({
+    slack: await slackStatus(deps),
+  }));
+
+  app.put(
+    '/api/v1/integrations/slack',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['integrations'],
+        summary: 'Connect Slack: the bot token is checked with auth.test before it is saved',
+        body: z.strictObject({
+          bot_token: z.string().trim().regex(/^xoxb-\S+$/, 'must be a bot token starting with xoxb-'),
+          signing_secret: z.string().trim().min(8, 'must be the Signing Secret from the Basic Information page').max(200),
+          announcements_channel: z.string().trim().min(1).max(80).nullable().optional(),
+        }),
+        response: { 200: z.object({ slack: slackJson }) },
+      },
+    },
+    async (req) => {
+      fromEnv();
+      const b = req.body;
+      let identity: SlackIdentity;
+      try {
+        identity = await new SlackApi({ token: b.bot_token, apiUrl: deps.apiUrl, logger: req.log, maxRateLimitWaitSec: 5 }).identity();
+      } catch (err) {
+        if (err instanceof SlackApiError && ['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked'].includes(err.code)) {
+          throw new ValidationError(`Slack does not accept this bot token (${err.code}).`, [{ path: 'bot_token', message: `Slack answered ${err.code}` }]);
+        }
+        throw new UpstreamError(`Could not reach Slack to check the token: ${(err as Error).message}`);
+      }
+      const settings: SlackStoredSettings = { announcementsChannel: b.announcements_channel ?? null, identity };
+      const principal = req.principal;
+      await deps.connections.save('slack', {
+        settings: settings as unknown as Record<string, unknown>,
+        secrets: { bot_token: b.bot_token, signing_secret: b.signing_secret },
+        connectedBy: principal?.kind === 'session' ? principal.user.id : null,
+      });
+      deps.connection.invalidate();
+      return { slack: await slackStatus(deps) };
+    },
+  );
+
+  app.delete('/api/v1/integrations/slack', { preHandler: admin, schema: { tags: ['integrations'], summary: 'Disconnect Slack (deletes the stored token and secret)' } }, async (_req, reply) => {
+    fromEnv();
+    await deps.connections.delete('slack');
+    deps.connection.invalidate();
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,218 @@
+import { ErrorCode, WebClient } from '@slack/web-api';
+import type { Logger } from '../../platform/logger.js';
+
+// The Web API as Firebreak uses it: one private `call` turns every failure into a typed SlackApiError (Slack's
+// own error code, or `ratelimited` / `request_failed`), waits out 429s for as long as Slack's Retry-After says
+// (within a bound), and joins a public channel and tries again when Slack answers `not_in_channel`.
+
+export class SlackApiError extends Error {
+  constructor(
+    readonly method: string,
+    /** Slack's error code (`channel_not_found`, `is_archived`, `name_taken`...), `ratelimited` or `request_failed`. */
+    readonly code: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
+    super(`Slack ${method} failed: ${code}${typeof data.needed === 'string' ? ` (needs scope ${data.needed})` : ''}`);
+    this.name = 'SlackApiError';
+  }
+
+  /** Retrying the same call later cannot succeed: a person or an admin has to act. */
+  get permanent(): boolean {
+    return PERMANENT.has(this.code) || this.code.startsWith('invalid_name');
+  }
+}
+
+export class SlackRateLimitedError extends SlackApiError {
+  constructor(
+    method: string,
+    readonly retryAfterSec: number,
+  ) {
+    super(method, 'ratelimited', { retryAfter: retryAfterSec });
+  }
+}
+
+const PERMANENT = new Set([
+  'channel_not_found',
+  'is_archived',
+  'not_authed',
+  'invalid_auth',
+  'account_inactive',
+  'token_revoked',
+  'missing_scope',
+  'user_not_found',
+  'users_not_found',
+  'msg_too_long',
+  'no_text',
+  'invalid_blocks',
+  'cant_invite_self',
+  'method_not_supported_for_channel_type',
+]);
+
+export interface SlackApiOptions {
+  token: string;
+  apiUrl?: string | null;
+  logger: Logger;
+  /** Longest Retry-After waited inline; longer ones throw SlackRateLimitedError so a job retries later. */
+  maxRateLimitWaitSec?: number;
+  maxRateLimitRetries?: number;
+  timeoutMs?: number;
+}
+
+type Args = Record<string, unknown>;
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+export interface SlackUserInfo {
+  id: string;
+  name: string;
+  realName: string;
+  email: string | null;
+  isBot: boolean;
+  deleted: boolean;
+}
+export interface SlackIdentity {
+  teamId: string;
+  team: string;
+  url: string;
+  botUserId: string;
+  botId: string;
+  botName: string;
+}
+
+export class SlackApi {
+  private readonly client: WebClient;
+
+  constructor(private readonly opts: SlackApiOptions) {
+    this.client = new WebClient(opts.token, {
+      ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
+      // Our own loop below handles 429s (respecting Retry-After); other failures surface at once and the
+      // job that made the call decides whether to retry.
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: opts.timeoutMs ?? 10_000,
+      logLevel: undefined,
+      logger: quietLogger,
+    });
+  }
+
+  private async call<T = Record<string, any>>(method: string, args: Args = {}): Promise<T> {
+    const maxWait = this.opts.maxRateLimitWaitSec ?? 30;
+    const maxRetries = this.opts.maxRateLimitRetries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.client.apiCall(method, args)) as T;
+      } catch (err) {
+        const e = err as { code?: string; data?: Record<string, unknown>; retryAfter?: number; message?: string };
+        if (e.code === ErrorCode.RateLimitedError) {
+          const retryAfter = Math.max(0, e.retryAfter ?? 1);
+          if (attempt < maxRetries && retryAfter <= maxWait) {
+            this.opts.logger.warn({ method, retryAfter, attempt: attempt + 1 }, 'Slack rate limited the call; waiting Retry-After before trying again');
+            await new Promise((r) => setTimeout(r, retryAfter * 1000));
+            continue;
+          }
+          throw new SlackRateLimitedError(method, retryAfter);
+        }
+        if (e.code === ErrorCode.PlatformError) {
+          const data = e.data ?? {};
+          throw new SlackApiError(method, String(data.error ?? 'unknown_error'), data);
+        }
+        throw new SlackApiError(method, 'request_failed', { message: e.message ?? String(err) });
+      }
+    }
+  }
+
+  /** Runs a call that needs the bot in a public channel; on `not_in_channel` the bot joins and tries once more. */
+  private async inChannel<T>(channel: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof SlackApiError) || err.code !== 'not_in_channel') throw err;
+      await this.call('conversations.join', { channel });
+      return run();
+    }
+  }
+
+  async identity(): Promise<SlackIdentity> {
+    const r = await this.call('auth.test');
+    return { teamId: r.team_id, team: r.team, url: r.url, botUserId: r.user_id, botId: r.bot_id, botName: r.user };
+  }
+
+  async userInfo(user: string): Promise<SlackUserInfo> {
+    const r = await this.call('users.info', { user });
+    const u = r.user ?? {};
+    return {
+      id: u.id,
+      name: u.name ?? '',
+      realName: u.real_name || u.profile?.real_name || u.name || '',
+      email: u.profile?.email ?? null,
+      isBot: u.is_bot === true,
+      deleted: u.deleted === true,
+    };
+  }
+
+  async createChannel(name: string): Promise<{ id: string; name: string }> {
+    const r = await this.call('conversations.create', { name, is_private: false });
+    return { id: r.channel.id, name: r.channel.name };
+  }
+
+  /** Invites people; those already in the channel are fine. */
+  async invite(channel: string, users: string[]): Promise<void> {
+    if (users.length === 0) return;
+    try {
+      await this.call('conversations.invite', { channel, users: users.join(','), force: true });
+    } catch (err) {
+      if (err instanceof SlackApiError && err.code === 'already_in_channel') return;
+      throw err;
+    }
+  }
+
+  async postMessage(channel: string, msg: { text: string; blocks?: unknown[] }): Promise<SlackMessageRef> {
+    const r = await this.inChannel(channel, () => this.call('chat.postMessage', { channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}), unfurl_links: false }));
+    return { channel: r.channel, ts: r.ts };
+  }
+
+  async updateMessage(channel: string, ts: string, msg: { text: string; blocks?: unknown[] }): Promise<void> {
+    await this.call('chat.update', { channel, ts, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}) });
+  }
+
+  async postEphemeral(channel: string, user: string, text: string): Promise<void> {
+    await this.call('chat.postEphemeral', { channel, user, text });
+  }
+
+  /** A direct message from the bot to a person. */
+  async dm(user: string, text: string): Promise<SlackMessageRef> {
+    const r = await this.call('conversations.open', { users: user });
+    return this.postMessage(r.channel.id, { text });
+  }
+
+  async pin(channel: string, ts: string): Promise<void> {
+    try {
+      await this.inChannel(channel, () => this.call('pins.add', { channel, timestamp: ts }));
+    } catch (err) {
+      if (err instanceof SlackApiError && err.code === 'already_pinned') return;
+      throw err;
+    }
+  }
+
+  async permalink(channel: string, ts: string): Promise<string> {
+    const r = await this.call('chat.getPermalink', { channel, message_ts: ts });
+    return r.permalink;
+  }
+
+  /** One message by its ts (top-level or in a thread), or null. */
+  async message(channel: string, ts: string): Promise<{ ts: string; user: string | null; botId: string | null; text: string } | null> {
+    const r = await this.inChannel(channel, () => this.call('conversations.history', { channel, oldest: ts, latest: ts, inclusive: true, limit: 1 }));
+    const m = (r.messages ?? []).find((x: any) => x.ts === ts);
+    if (!m) return null;
+    return { ts: m.ts, user: m.user ?? null, botId: m.bot_id ?? null, text: m.text ?? '' };
+  }
+
+  async openView(triggerId: string, view: Record<string, unknown>): Promise<string> {
+    const r = await this.call('views.open', { trigger_id: triggerId, view });
+    return r.view.id;
+  }
+}
+
+const noop = () => {};
+const quietLogger = { debug: noop, info: noop, warn: noop, error: noop, setLevel: noop, getLevel: () => 'error' as never, setName: noop };

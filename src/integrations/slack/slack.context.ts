@@ -1,0 +1,23 @@
+import type { IncidentsService } from '../../incidents/incidents.service.js';
+import type { Db } from '../../platform/db/index.js';
+import type { EventBus } from '../../platform/events.js';
+import type { JobQueue } from '../../platform/jobs/types.js';
+import type { Logger } from '../../platform/logger.js';
+import type { UsersService } from '../../users/users.service.js';
+import type { SlackPeople } from './people.js';
+import type { SlackConnection } from './slack.connection.js';
+import type { SlackStore } from './slack.store.js';
+
+/** What the Slack module's parts share; built once in setupSlack. */
+export interface SlackContext {
+  db: Db;
+  incidents: IncidentsService;
+  users: UsersService;
+  events: EventBus;
+  jobs: JobQueue;
+  logger: Logger;
+  publicUrl: () => string;
+  connection: SlackConnection;
+  people: SlackPeople;
+  store: SlackStore;
+}

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
+
+// A responder declares an incident from Slack and everyone sees it: a channel, the header, the announcement.
+
+describe('declaring an incident from Slack', () => {
+  let s: SlackStack;
+  beforeAll(async () => {
+    s = await startSlackStack();
+  });
+  afterAll(async () => s?.stop());
+
+  it('opens the declare modal right after a fast ack', async () => {
+    const alice = person(s.emu, 'Alice');
+    const general = [...s.emu.state.channels.values()].find((c) => c.isGeneral)!;
+    const cmd = await s.emu.driver.slashCommand({ userId: alice.id, channelId: general.id, command: '/incident', text: '' });
+    expect(cmd.status).toBe(200);
+    expect(cmd.timedOut).toBe(false);
+    expect(cmd.ackMs).toBeLessThan(3000);
+    const view = await waitFor('modal', () => s.emu.openViews(alice.id)[0]);
+    expect(view.callbackId).toBe('firebreak_declare');
+    expect(view.blocks.map((b) => b.block_id)).toEqual(['name', 'summary', 'severity', 'triage']);
+  });
+
+  it('creates the incident, its channel, invites the declarer, pins the header and announces it', async () => {
+    const bob = person(s.emu, 'Bob Builder', 'Bob.Builder@Example.com');
+    const { submit } = await declareFromSlack(s, bob, { name: 'Checkout is down!', severity: 'sev-critical', summary: 'Payments fail with 500s' });
+    expect(submit.status).toBe(200);
+    expect(submit.view.isOpen).toBe(false);
+
+    const list = (await s.owner.get('/api/v1/incidents')).body.incidents as any[];
+    const inc = list.find((i) => i.name === 'Checkout is down!');
+    expect(inc).toBeTruthy();
+    expect(inc.severity.name).toBe('Critical');
+    expect(inc.status.name).toBe('Investigating');
+    expect(inc.creator.user.name).toBe('Bob Builder');
+
+    const { channel, header } = await incidentChannel(s, inc.number);
+    expect(channel.name).toBe(`inc-${inc.number}-checkout-is-down`);
+    expect(channel.members).toContain(bob.id);
+    const h = header();
+    expect(h.text).toContain(`INC-${inc.number}: Checkout is down!`);
+    expect(h.text).toContain('Status: Investigating');
+    expect(h.text).toContain('Severity: Critical');
+    expect(h.text).toContain('Lead: Bob Builder');
+    expect(h.text).toContain(`${s.fb.baseUrl}/incidents/INC-${inc.number}`);
+
+    const announcement = await waitFor('announcement', () => s.emu.messagesIn(s.announcements.id).find((m) => m.text.includes(`INC-${inc.number}`)));
+    expect(announcement.text).toContain(`<#${channel.id}>`);
+
+    await waitFor('channel recorded on the incident', async () => (await s.owner.get(`/api/v1/incidents/${inc.id}`)).body.incident.slack_channel_id === channel.id);
+
+    // The Slack person became a Firebreak responder, matched by email without case.
+    const users = (await s.owner.get('/api/v1/users')).body.users as any[];
+    const u = users.find((x) => x.email === 'Bob.Builder@Example.com');
+    expect(u).toMatchObject({ role: 'responder', slack_user_id: bob.id });
+  });
+
+  it('links an existing Firebreak user by email, whatever the case', async () => {
+    const made = await s.owner.post('/api/v1/users', { name: 'Carol Existing', email: 'carol.existing@example.com', role: 'admin' });
+    expect(made.status).toBe(201);
+    const carol = person(s.emu, 'Carol', 'CAROL.Existing@example.com');
+    await declareFromSlack(s, carol, { name: 'Search slow' });
+    const users = (await s.owner.get('/api/v1/users')).body.users as any[];
+    const matching = users.filter((x) => x.email.toLowerCase() === 'carol.existing@example.com');
+    expect(matching).toHaveLength(1);
+    expect(matching[0]).toMatchObject({ role: 'admin', slack_user_id: carol.id });
+  });
+
+  it('shows validation errors inside the modal and creates nothing', async () => {
+    const dan = person(s.emu, 'Dan');
+    const before = (await s.owner.get('/api/v1/incidents?limit=100')).body.incidents.length;
+    const { submit } = await declareFromSlack(s, dan, { name: 'x' });
+    expect(submit.view.isOpen).toBe(true);
+    expect(submit.view.errors?.name).toMatch(/at least 3 characters/);
+    expect((await s.owner.get('/api/v1/incidents?limit=100')).body.incidents.length).toBe(before);
+  });
+
+  it('a double submit of one modal declares one incident', async () => {
+    const erin = person(s.emu, 'Erin');
+    const general = [...s.emu.state.channels.values()].find((c) => c.isGeneral)!;
+    await s.emu.driver.slashCommand({ userId: erin.id, channelId: general.id, command: '/incident', text: 'declare' });
+    const view = await waitFor('modal', () => s.emu.openViews(erin.id)[0]);
+    const values = { name: { value: 'Double trouble' } };
+    const first = await s.emu.driver.submitView({ userId: erin.id, viewId: view.id, values });
+    expect(first.status).toBe(200);
+    // A second click on Submit before the modal closed: the same view again, with a new trigger id.
+    const payload = JSON.parse(new URLSearchParams(s.emu.driver.lastRequest()!.body).get('payload')!);
+    payload.trigger_id = s.emu.issueTriggerId(erin.id);
+    const again = await s.emu.driver.raw({ body: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), contentType: 'application/x-www-form-urlencoded' });
+    expect(again.status).toBe(200);
+    const list = (await s.owner.get('/api/v1/incidents?limit=100')).body.incidents as any[];
+    expect(list.filter((i) => i.name === 'Double trouble')).toHaveLength(1);
+  });
+
+  it('names the channel with a suffix when the name is taken', async () => {
+    const next = (await s.owner.get('/api/v1/incidents?limit=1')).body.incidents[0].number + 1;
+    s.emu.addChannel(`inc-${next}-db-failover`);
+    const fay = person(s.emu, 'Fay');
+    await declareFromSlack(s, fay, { name: 'DB failover' });
+    const ch = await waitFor('suffixed channel with the declarer in it', () => {
+      const c = s.emu.channelByName(`inc-${next}-db-failover-2`);
+      return c?.members.includes(fay.id) ? c : undefined;
+    });
+    expect(s.emu.calls('conversations.create').filter((c) => String(c.args.name).startsWith(`inc-${next}-`)).map((c) => c.error ?? 'ok')).toEqual(['name_taken', 'ok']);
+    const inc = (await s.owner.get(`/api/v1/incidents/INC-${next}`)).body.incident;
+    await waitFor('channel recorded', async () => (await s.owner.get(`/api/v1/incidents/INC-${next}`)).body.incident.slack_channel_id === ch.id);
+    expect(inc.name).toBe('DB failover');
+  });
+});
