@@ -48,6 +48,9 @@ export const METHOD_SCOPES: Record<string, string[]> = {
   'reactions.add': ['reactions:write'],
   'reactions.remove': ['reactions:write'],
   'team.info': ['team:read'],
+  'bookmarks.add': ['bookmarks:write'],
+  'bookmarks.remove': ['bookmarks:write'],
+  'bookmarks.list': ['bookmarks:read'],
 };
 
 // ---------- argument helpers ----------
@@ -356,6 +359,26 @@ export class WebApi {
     return view;
   }
 
+  private bookmarkJson(ch: SlackChannel, b: SlackChannel['bookmarks'][number]): Record<string, unknown> {
+    return {
+      id: b.id,
+      channel_id: ch.id,
+      title: b.title,
+      link: b.link,
+      emoji: b.emoji,
+      icon_url: null,
+      type: b.type,
+      entity_id: null,
+      date_created: b.created,
+      date_updated: 0,
+      rank: 'U',
+      last_updated_by_user_id: this.bot,
+      last_updated_by_team_id: this.ws.cfg.teamId,
+      shortcut_id: null,
+      app_id: this.ws.cfg.appId,
+    };
+  }
+
   parseViewForResponseAction(v: unknown): Record<string, any> {
     return this.parseView({ view: v }, 'modal');
   }
@@ -659,7 +682,7 @@ export class WebApi {
       const users = [...this.st.users.values()];
       const { page, next_cursor } = paginate(users, (u) => u.id, 'user', args);
       const withEmail = this.st.scopes.has('users:read.email');
-      return { members: page.map((u) => this.ws.userJson(u, withEmail)), cache_ts: nowSec(), response_metadata: { next_cursor } };
+      return { members: page.map((u) => this.ws.userJson(u, withEmail, true)), cache_ts: nowSec(), response_metadata: { next_cursor } };
     },
 
     'users.lookupByEmail': (args) => {
@@ -730,6 +753,35 @@ export class WebApi {
       if (!r || !r.users.includes(this.bot)) throw new ApiError('no_reaction');
       r.users = r.users.filter((u) => u !== this.bot);
       if (r.users.length === 0) msg.reactions = msg.reactions.filter((x) => x !== r);
+      return {};
+    },
+
+    // ----- bookmarks -----
+    'bookmarks.add': (args) => {
+      const ch = this.channel(args, 'channel_id');
+      this.requireNotArchived(ch);
+      this.requireMember(ch);
+      const title = str(args, 'title');
+      const type = str(args, 'type');
+      if (!title) throw invalidArgs('missing required field: title');
+      if (type !== 'link') throw new ApiError('invalid_bookmark_type');
+      const link = str(args, 'link') ?? '';
+      if (!/^https?:\/\//.test(link)) throw new ApiError('invalid_link');
+      const bm = { id: this.ws.newId('Bk'), title, type, link, emoji: str(args, 'emoji') ?? '', created: nowSec() };
+      ch.bookmarks.push(bm);
+      return { bookmark: this.bookmarkJson(ch, bm) };
+    },
+
+    'bookmarks.list': (args) => {
+      const ch = this.channel(args, 'channel_id');
+      return { bookmarks: ch.bookmarks.map((b) => this.bookmarkJson(ch, b)) };
+    },
+
+    'bookmarks.remove': (args) => {
+      const ch = this.channel(args, 'channel_id');
+      const id = str(args, 'bookmark_id');
+      if (!ch.bookmarks.some((b) => b.id === id)) throw new ApiError('not_found');
+      ch.bookmarks = ch.bookmarks.filter((b) => b.id !== id);
       return {};
     },
 

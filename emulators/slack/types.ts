@@ -37,6 +37,16 @@ export interface SlackChannel {
   topic: SlackTopic;
   purpose: SlackTopic;
   previousNames: string[];
+  bookmarks: SlackBookmark[];
+}
+
+export interface SlackBookmark {
+  id: string;
+  title: string;
+  type: string;
+  link: string;
+  emoji: string;
+  created: number;
 }
 
 export interface SlackReaction {

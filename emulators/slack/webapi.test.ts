@@ -1,7 +1,9 @@
 // Drives the emulator's Web API with the real @slack/web-api WebClient, the way Firebreak will.
 import { ErrorCode, WebClient, type WebAPIPlatformError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { startSlackEmulator, type SlackEmulator, type SlackUser } from './index.js';
+import { shapeProblems } from './shape.js';
 
 let emu: SlackEmulator;
 let client: WebClient;
@@ -408,5 +410,68 @@ describe('faults', () => {
     ]);
     expect(log[1]?.args).toEqual({ user: 'U0NOBODY' });
     expect(JSON.stringify(log)).not.toContain(emu.botToken);
+  });
+});
+
+describe('bookmarks', () => {
+  it('bookmarks.add / list / remove', async () => {
+    const ch = emu.addChannel('inc-bm');
+    const r = await client.bookmarks.add({ channel_id: ch.id, title: 'Runbook', type: 'link', link: 'https://runbooks.example.com/db' });
+    expect(r.bookmark).toMatchObject({ channel_id: ch.id, title: 'Runbook', link: 'https://runbooks.example.com/db', type: 'link' });
+    expect(emu.state.channels.get(ch.id)?.bookmarks.map((b) => b.title)).toEqual(['Runbook']);
+    expect((await client.bookmarks.list({ channel_id: ch.id })).bookmarks).toHaveLength(1);
+    await client.bookmarks.remove({ channel_id: ch.id, bookmark_id: r.bookmark!.id! });
+    expect(emu.state.channels.get(ch.id)?.bookmarks).toEqual([]);
+    expect((await slackError(client.bookmarks.add({ channel_id: ch.id, title: 'x', type: 'link', link: 'not a url' }))).error).toBe('invalid_link');
+  });
+});
+
+describe('answers have the shapes Slack documents', () => {
+  // Every key the emulator answers with must exist (with the same JSON type) in Slack's sample for that method.
+  const apiSample = (m: string) => JSON.parse(readFileSync(`/work/shared/slack/samples/api/${m}.json`, 'utf8'));
+  const raw = async (method: string, args: Record<string, unknown>) => {
+    const body = new URLSearchParams(Object.entries(args).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString();
+    const res = await fetch(`${emu.apiUrl}${method}`, { method: 'POST', headers: { authorization: `Bearer ${emu.botToken}`, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const json = await res.json();
+    expect(json.ok, `${method}: ${JSON.stringify(json)}`).toBe(true);
+    return json;
+  };
+  it('for every method with a sample', async () => {
+    const view = { type: 'modal', title: { type: 'plain_text', text: 'T' }, submit: { type: 'plain_text', text: 'S' }, close: { type: 'plain_text', text: 'C' }, blocks: [{ type: 'input', block_id: 'b', label: { type: 'plain_text', text: 'L' }, element: { type: 'plain_text_input', action_id: 'a' } }] };
+    const created = await raw('conversations.create', { name: 'shapes' });
+    const ch = created.channel.id as string;
+    const posted = await raw('chat.postMessage', { channel: ch, text: 'hi', blocks: [{ type: 'divider' }] });
+    const foreign = emu.addChannel('lobby', { members: [alice.id], botIsMember: false });
+    const opened = await raw('views.open', { trigger_id: emu.issueTriggerId(alice.id), view });
+    const answers: [string, Record<string, unknown>][] = [
+      ['auth.test', await raw('auth.test', {})],
+      ['team.info', await raw('team.info', {})],
+      ['conversations.create', created],
+      ['chat.postMessage', posted],
+      ['chat.update', await raw('chat.update', { channel: ch, ts: posted.ts, text: 'v2', blocks: [{ type: 'divider' }] })],
+      ['conversations.invite', await raw('conversations.invite', { channel: ch, users: alice.id })],
+      ['chat.postEphemeral', await raw('chat.postEphemeral', { channel: ch, user: alice.id, text: 'x' })],
+      ['chat.getPermalink', await raw('chat.getPermalink', { channel: ch, message_ts: posted.ts })],
+      ['conversations.join', await raw('conversations.join', { channel: foreign.id })],
+      ['conversations.info', await raw('conversations.info', { channel: ch, include_num_members: 'true' })],
+      ['conversations.members', await raw('conversations.members', { channel: ch })],
+      ['conversations.setTopic', await raw('conversations.setTopic', { channel: ch, topic: 't' })],
+      ['conversations.setPurpose', await raw('conversations.setPurpose', { channel: ch, purpose: 'p' })],
+      ['conversations.rename', await raw('conversations.rename', { channel: ch, name: 'shapes-2' })],
+      ['conversations.open', await raw('conversations.open', { users: alice.id })],
+      ['users.info', await raw('users.info', { user: alice.id })],
+      ['users.list', await raw('users.list', {})],
+      ['users.lookupByEmail', await raw('users.lookupByEmail', { email: 'alice@example.com' })],
+      ['pins.add', await raw('pins.add', { channel: ch, timestamp: posted.ts })],
+      ['reactions.add', await raw('reactions.add', { channel: ch, timestamp: posted.ts, name: 'eyes' })],
+      ['bookmarks.add', await raw('bookmarks.add', { channel_id: ch, title: 'Doc', type: 'link', link: 'https://example.com' })],
+      ['views.open', opened],
+      ['views.update', await raw('views.update', { view_id: opened.view.id, view })],
+      ['views.push', await raw('views.push', { trigger_id: emu.issueTriggerId(alice.id), view })],
+      ['views.publish', await raw('views.publish', { user_id: alice.id, view: { type: 'home', blocks: [] } })],
+      ['conversations.archive', await raw('conversations.archive', { channel: ch })],
+    ];
+    const problems = answers.flatMap(([m, body]) => shapeProblems(apiSample(m), body).map((p) => `${m}: ${p}`));
+    expect(problems).toEqual([]);
   });
 });

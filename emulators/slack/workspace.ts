@@ -43,6 +43,7 @@ export const DEFAULT_SCOPES = [
   'pins:write',
   'reactions:read',
   'reactions:write',
+  'bookmarks:read',
   'bookmarks:write',
   'team:read',
 ];
@@ -171,6 +172,7 @@ export class Workspace {
       topic: { value: opts.topic ?? '', creator: opts.topic ? creator : '', last_set: opts.topic ? t : 0 },
       purpose: { value: opts.purpose ?? '', creator: opts.purpose ? creator : '', last_set: opts.purpose ? t : 0 },
       previousNames: [],
+      bookmarks: [],
     };
     this.state.channels.set(ch.id, ch);
     return ch;
@@ -199,6 +201,7 @@ export class Workspace {
       topic: { value: '', creator: '', last_set: 0 },
       purpose: { value: '', creator: '', last_set: 0 },
       previousNames: [],
+      bookmarks: [],
     };
     this.state.channels.set(ch.id, ch);
     return ch;
@@ -233,7 +236,8 @@ export class Workspace {
   }
 
   // ---------- serializers (Slack wire shapes) ----------
-  userJson(u: SlackUser, withEmail: boolean): Record<string, unknown> {
+  /** users.list profiles carry `fields`; users.info / lookupByEmail ones do not. */
+  userJson(u: SlackUser, withEmail: boolean, forList = false): Record<string, unknown> {
     const [first, ...rest] = u.realName.split(' ');
     const img = (n: number) => `https://secure.gravatar.com/avatar/${createHash('md5').update(u.id).digest('hex')}.jpg?s=${n}`;
     const profile: Record<string, unknown> = {
@@ -244,7 +248,7 @@ export class Workspace {
       real_name_normalized: u.realName,
       display_name: u.displayName,
       display_name_normalized: u.displayName,
-      fields: {},
+      ...(forList ? { fields: {} } : {}),
       status_text: '',
       status_emoji: '',
       status_emoji_display_info: [],
@@ -325,7 +329,6 @@ export class Workspace {
       pending_shared: [],
       context_team_id: this.cfg.teamId,
       updated: c.created * 1000,
-      parent_conversation: null,
       creator: c.creator,
       is_ext_shared: false,
       shared_team_ids: [this.cfg.teamId],
