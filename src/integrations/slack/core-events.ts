@@ -28,7 +28,7 @@ export function subscribeToIncidentEvents(ctx: SlackContext): void {
           return;
         }
         default:
-          await ctx.jobs.enqueue(SLACK_JOBS.updateHeader, { incidentId, actorUserId: event.actor.userId ?? null } satisfies UpdateHeaderJob, { queue });
+          await ctx.jobs.enqueue(SLACK_JOBS.updateHeader, { incidentId, actorUserId: event.actor.userId ?? null, inviteLead: event.type === 'incident.lead_changed' } satisfies UpdateHeaderJob, { queue });
       }
     },
   );

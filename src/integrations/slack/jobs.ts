@@ -26,6 +26,8 @@ export interface CreateChannelJob {
 export interface UpdateHeaderJob {
   incidentId: string;
   actorUserId: string | null;
+  /** The lead changed: bring them into the channel. */
+  inviteLead?: boolean;
 }
 export interface PostNoteJob {
   incidentId: string;
@@ -163,12 +165,14 @@ export function defineSlackJobs(ctx: SlackContext): void {
 
   jobs.define<UpdateHeaderJob>(
     SLACK_JOBS.updateHeader,
-    async ({ incidentId, actorUserId }, jctx) => {
+    async ({ incidentId, actorUserId, inviteLead }, jctx) => {
       const api = await connection.api();
       const row = await store.byIncident(incidentId);
       if (!api || !row?.channel_id || !row.header_ts) return; // no channel (yet): channel set-up posts the current state
       const incident = await incidents.getIncident(incidentId);
       try {
+        const lead = inviteLead ? await slackIdOf(incident.lead?.id) : null;
+        if (lead) await api.invite(row.channel_id, [lead]);
         await api.updateMessage(row.channel_id, row.header_ts, await header(incident));
       } catch (err) {
         return failOrRetry(api, jctx, err, await slackIdOf(actorUserId), `${incident.reference} changed, but Firebreak could not update the header message in its Slack channel`);
