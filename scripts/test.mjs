@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The whole test suite: `npm test`.
-// - PostgreSQL: uses TEST_DATABASE_URL, else tries postgres://127.0.0.1:5432/test. When reachable, a fresh
+// - PostgreSQL: uses TEST_DATABASE_URL, else tries postgres://postgres@127.0.0.1:5432/test. When reachable, a fresh
 //   database is created for this run (and dropped afterwards) and the PostgreSQL variants of the storage and
 //   job suites run. When not reachable they are skipped, and this script says so and why. With
 //   FIREBREAK_REQUIRE_POSTGRES=1 (set by .ci/run) an unreachable server fails the run instead.
@@ -12,7 +12,7 @@ import pg from 'pg';
 
 const requirePg = process.env.FIREBREAK_REQUIRE_POSTGRES === '1';
 const requireBrowser = process.env.FIREBREAK_REQUIRE_BROWSER === '1';
-const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
+const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const env = { ...process.env };
 const notes = [];
 let created = null;
@@ -72,6 +72,12 @@ if (existsSync(chromium)) {
   notes.push(msg);
 }
 for (const n of notes) console.log(`[firebreak test] ${n}`);
+// Build the web app once up front: several test files serve it, and parallel builds would race.
+const build = spawnSync('npm', ['run', '--silent', 'build:web', '--', '--logLevel', 'warn'], { stdio: 'inherit', env });
+if (build.status !== 0) {
+  console.error('[firebreak test] building the web app failed');
+  process.exit(1);
+}
 const args = ['vitest', 'run', ...process.argv.slice(2)];
 const r = spawnSync('npx', args, { stdio: 'inherit', env });
 await dropPostgres();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { ensureWebBuilt } from './browser/web-build.js';
 import { ownerClient, signInWithLink, startTestFirebreak } from './helpers.js';
 
 describe('operations', () => {
@@ -91,3 +92,25 @@ async function mintLink(fb: { app: { users: any }; baseUrl: string }): Promise<s
   const owner = (await fb.app.users.list()).find((u: any) => u.role === 'owner');
   return (await fb.app.users.createLoginLink(owner.id, fb.baseUrl, { kind: 'system' })).url;
 }
+
+describe('web app serving', () => {
+  it('serves the app for deep links, assets as files, and 404 for missing assets', async () => {
+    ensureWebBuilt();
+    const fb = await startTestFirebreak('sqlite');
+    try {
+      const deep = await fetch(`${fb.baseUrl}/incidents/INC-1`);
+      expect(deep.status).toBe(200);
+      expect(await deep.text()).toContain('<div id="root">');
+      const missing = await fetch(`${fb.baseUrl}/assets/nope.js`);
+      expect(missing.status).toBe(404);
+      const html = await (await fetch(`${fb.baseUrl}/`)).text();
+      const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(asset).toBeDefined();
+      const js = await fetch(`${fb.baseUrl}${asset}`);
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-type')).toContain('javascript');
+    } finally {
+      await fb.destroy();
+    }
+  });
+});

@@ -71,7 +71,9 @@ describe.each(backends)('incidents service on %s', (backend) => {
     expect(await counts()).toEqual(before);
     const next = await svc.createIncident({ name: 'After failure' }, user);
     const seq = await handle.db.selectFrom('incidents').select('number').orderBy('number', 'desc').limit(2).execute();
-    expect(next.incident.number).toBe(Number(seq[1]?.number ?? 0) + 1);
+    // SQLite rolls the counter back with the rest; PostgreSQL's sequence may leave a gap, never a repeat.
+    if (backend === 'sqlite') expect(next.incident.number).toBe(Number(seq[1]?.number ?? 0) + 1);
+    else expect(next.incident.number).toBeGreaterThan(Number(seq[1]?.number ?? 0));
   });
 
   it('never hands out the same reference twice under concurrent creation', async () => {

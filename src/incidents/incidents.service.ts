@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db, Executor, Tx } from '../platform/db/index.js';
 import type { IncidentsTable } from '../platform/db/schema.js';
 import { inTransaction } from '../platform/db/index.js';
@@ -102,11 +103,8 @@ export class IncidentsService {
           await tx.updateTable('severities').set({ rank: i + 1 }).where('id', '=', s.id).execute();
         }
       }
-      await tx
-        .updateTable('severities')
-        .set({ ...(input.name ? { name: input.name } : {}), ...(input.description !== undefined ? { description: input.description } : {}) })
-        .where('id', '=', id)
-        .execute();
+      const patch = { ...(input.name ? { name: input.name } : {}), ...(input.description !== undefined ? { description: input.description } : {}) };
+      if (Object.keys(patch).length > 0) await tx.updateTable('severities').set(patch).where('id', '=', id).execute();
       return tx.selectFrom('severities').select(['id', 'name', 'description', 'rank']).where('id', '=', id).executeTakeFirstOrThrow();
     });
   }
@@ -155,13 +153,7 @@ export class IncidentsService {
         }
         const status = input.triage ? statuses.find((s) => s.category === 'triage') : liveStatuses(statuses)[0];
         if (!status) throw new ConflictError('no_status', 'No status is configured for new incidents.');
-        const seq = await tx
-          .updateTable('sequences')
-          .set((eb) => ({ value: eb('value', '+', 1) }))
-          .where('name', '=', 'incident')
-          .returning('value')
-          .executeTakeFirstOrThrow();
-        const number = Number(seq.value);
+        const number = await this.nextIncidentNumber(tx);
         const now = nowIso();
         const id = newId();
         await tx
@@ -411,6 +403,21 @@ export class IncidentsService {
       return inc.id;
     });
     return this.getIncident(id);
+  }
+
+  /** Numbers are never reused. On PostgreSQL a rolled-back declaration leaves a gap; on SQLite it does not. */
+  private async nextIncidentNumber(tx: Tx): Promise<number> {
+    if (this.dialect === 'postgres') {
+      const r = await sql<{ n: string }>`select nextval('incident_number_seq') as n`.execute(tx);
+      return Number(r.rows[0]!.n);
+    }
+    const seq = await tx
+      .updateTable('sequences')
+      .set((eb) => ({ value: eb('value', '+', 1) }))
+      .where('name', '=', 'incident')
+      .returning('value')
+      .executeTakeFirstOrThrow();
+    return Number(seq.value);
   }
 
   private requireStatus(statuses: Status[], id: string, category?: StatusCategory): Status {

@@ -4,7 +4,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -34,7 +34,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   const app = Fastify({
     loggerInstance: opts.logger,
     bodyLimit: opts.bodyLimitBytes,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
@@ -88,15 +88,17 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   const webDist = opts.webDist ?? resolve('web/dist');
   const hasWeb = existsSync(resolve(webDist, 'index.html'));
   if (hasWeb) {
-    await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false, index: false });
+    // wildcard: files are looked up per request, so a rebuilt web/dist is served without a restart.
+    await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: true, index: false });
   }
+  const sendApp = (reply: import('fastify').FastifyReply) =>
+    hasWeb ? reply.type('text/html').sendFile('index.html') : reply.type('text/plain').send('The web app is not built. Run `npm run build:web` (npm start does it for you).');
+  app.get('/', { schema: { hide: true } }, (_req, reply) => sendApp(reply));
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
     const isApi = path.startsWith('/api/') || path.startsWith('/auth/') || path.startsWith('/slack/') || path.startsWith('/webhooks/');
-    if (!isApi && req.method === 'GET') {
-      if (hasWeb) return reply.type('text/html').sendFile('index.html');
-      return reply.type('text/plain').send('The web app is not built. Run `npm run build:web` (npm start does it for you).');
-    }
+    const looksLikeFile = /\.[a-z0-9]{1,8}$/i.test(path);
+    if (!isApi && req.method === 'GET' && !looksLikeFile) return sendApp(reply);
     return reply.status(404).send(errorBody('not_found', `No route for ${req.method} ${path}.`));
   });
 

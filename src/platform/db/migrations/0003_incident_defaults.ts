@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 
 // The defaults a new install starts with: four severities and the standard statuses. Severities and the
 // live statuses' names can be changed afterwards; the category of each status is what the rules use.
@@ -26,9 +26,13 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.insertInto('incident_statuses').values(defaultStatuses.map((s) => ({ ...s }))).execute();
   await db.insertInto('severities').values(defaultSeverities.map((s) => ({ ...s, created_at: now() }))).execute();
   await db.insertInto('sequences').values({ name: 'incident', value: 0 }).execute();
+  // PostgreSQL hands out incident numbers from a sequence: no row lock shared by every concurrent declaration.
+  // (SQLite serialises writers anyway and uses the `sequences` row.)
+  if (db.getExecutor().adapter instanceof PostgresAdapter) await sql`create sequence incident_number_seq start 1`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) await sql`drop sequence if exists incident_number_seq`.execute(db);
   await db.deleteFrom('sequences').where('name', '=', 'incident').execute();
   await db.deleteFrom('severities').execute();
   await db.deleteFrom('incident_statuses').execute();
