@@ -41,6 +41,8 @@ interface Harness {
 }
 
 const SQLITE_BACKOFF_BASE_MS = 100;
+/** Both adapters: a runner silent for this long is taken for dead and its jobs run again. */
+const LOCK_TIMEOUT_MS = 1000;
 
 const sqliteHarness: Harness = {
   name: 'sqlite',
@@ -56,8 +58,9 @@ const sqliteHarness: Harness = {
       queue(opts = {}) {
         // The first queue shares the test's handle (as in the app: one handle per process); later ones open
         // their own connection to the same file, like another runner would.
+        const first = made++ === 0;
         let handle = main;
-        if (made++ > 0) {
+        if (!first) {
           handle = openDatabase({ kind: 'sqlite', file });
           handles.push(handle);
         }
@@ -66,10 +69,14 @@ const sqliteHarness: Harness = {
           pollIntervalMs: 20,
           backoffBaseMs: SQLITE_BACKOFF_BASE_MS,
           concurrency: opts.concurrency,
+          lockTimeoutMs: LOCK_TIMEOUT_MS,
+          // Several runners share the file here, so only the first may assume that every running job is
+          // abandoned; the others rely on the lock timeout like the PostgreSQL adapter.
+          releaseRunningOnStart: first,
         });
       },
       minBackoffMs: (attempt) => SQLITE_BACKOFF_BASE_MS * 2 ** (attempt - 1),
-      childEnv: { FB_KILL_ADAPTER: 'sqlite', FB_KILL_SQLITE_FILE: file },
+      childEnv: { FB_KILL_ADAPTER: 'sqlite', FB_KILL_SQLITE_FILE: file, FB_KILL_LOCK_TIMEOUT_MS: String(LOCK_TIMEOUT_MS) },
       async close() {
         for (const h of handles) await h.destroy();
         rmSync(dir, { recursive: true, force: true });
@@ -79,7 +86,6 @@ const sqliteHarness: Harness = {
 };
 
 // graphile-worker computes its own retry delay: exp(min(attempts, 10)) seconds after a failure.
-const PG_LOCK_TIMEOUT_MS = 1500;
 const postgresHarness: Harness = {
   name: 'postgres',
   async open() {
@@ -96,7 +102,7 @@ const postgresHarness: Harness = {
           pool: handle.pgPool!,
           schema,
           pollIntervalMs: 50,
-          lockTimeoutMs: PG_LOCK_TIMEOUT_MS,
+          lockTimeoutMs: LOCK_TIMEOUT_MS,
           concurrency: opts.concurrency,
         });
       },
@@ -105,7 +111,7 @@ const postgresHarness: Harness = {
         FB_KILL_ADAPTER: 'postgres',
         FB_KILL_PG_URL: url,
         FB_KILL_PG_SCHEMA: schema,
-        FB_KILL_PG_LOCK_TIMEOUT_MS: String(PG_LOCK_TIMEOUT_MS),
+        FB_KILL_LOCK_TIMEOUT_MS: String(LOCK_TIMEOUT_MS),
       },
       async close() {
         await main.pgPool!.query(`drop schema if exists "${schema}" cascade`);
@@ -306,10 +312,11 @@ function contract(h: Harness) {
         runs.push({ at: Date.now(), payload });
       });
     }
+    // Started first, so that start-up time cannot make the first run late and the gap to the second short.
+    await Promise.all([a.start(), b.start()]);
+    const t0 = Date.now();
     await a.schedule('heartbeat', 'tick', intervalMs, { tag: 'scheduled' });
     await b.schedule('heartbeat', 'tick', intervalMs, { tag: 'scheduled' });
-    const t0 = Date.now();
-    await Promise.all([a.start(), b.start()]);
     await sleep(2000);
     await Promise.all([a.stop(), b.stop()]);
     const elapsed = Date.now() - t0;
@@ -417,6 +424,26 @@ function contract(h: Harness) {
     expect(await second.stats()).toEqual({ pending: 0, running: 0, dead: 0 });
   });
 
+  it('does not take over a job that runs longer than the lock timeout on a live runner', async () => {
+    const a = queue();
+    const b = queue();
+    const runs: string[] = [];
+    a.define('marathon', async () => {
+      runs.push('a');
+      await sleep(LOCK_TIMEOUT_MS * 3);
+    });
+    b.define('marathon', async () => {
+      runs.push('b');
+    });
+    await a.start();
+    await a.enqueue('marathon', {});
+    await waitFor('a to start the job', () => runs.length === 1);
+    await b.start();
+    await a.drain(15_000);
+    expect(runs).toEqual(['a']);
+    expect(await b.stats()).toEqual({ pending: 0, running: 0, dead: 0 });
+  });
+
   it('a process killed mid-job leaves the job to be retried, never lost', async () => {
     // Enqueue from here, run it in a child process, SIGKILL the child mid-job.
     const seeder = queue();
@@ -439,6 +466,8 @@ function contract(h: Harness) {
     // The job is still there, held by the dead process.
     expect(await seeder.stats()).toEqual({ pending: 0, running: 1, dead: 0 });
 
+    // Recovery is real, not simulated: the survivor unlocks the job once the dead process's lock (SQLite:
+    // locked_at, refreshed while a job runs) or heartbeat (PostgreSQL) is older than LOCK_TIMEOUT_MS.
     const survivor = queue();
     const runs: Array<{ payload: unknown; attempt: number }> = [];
     survivor.define('slow', async (payload, ctx) => {
