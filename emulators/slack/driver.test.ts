@@ -372,6 +372,21 @@ describe('modals', () => {
     expect(emu.view(view.id)).toMatchObject({ isOpen: false, closedBy: 'submit' });
   });
 
+  it('a conversations_select with response_url_enabled gets a response_url for the picked channel', async () => {
+    const target = emu.addChannel('announce', { members: [alice.id] });
+    const { view } = await openDeclareModal({
+      blocks: [
+        { type: 'input', block_id: 'where', label: { type: 'plain_text', text: 'Post to' }, element: { type: 'conversations_select', action_id: 'ch', response_url_enabled: true } },
+      ],
+    });
+    await emu.driver.submitView({ userId: alice.id, viewId: view.id, values: { where: { ch: target.id } } });
+    const p = rx.last().payload;
+    expect(p.view.state.values).toEqual({ where: { ch: { type: 'conversations_select', selected_conversation: target.id } } });
+    expect(p.response_urls).toEqual([{ block_id: 'where', action_id: 'ch', channel_id: target.id, response_url: expect.stringContaining(emu.url) }]);
+    await fetch(p.response_urls[0].response_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ response_type: 'in_channel', text: 'Declared' }) });
+    expect(emu.messagesIn(target.id).map((m) => m.text)).toEqual(['Declared']);
+  });
+
   it('a person cannot submit without required inputs or with options that do not exist', async () => {
     const { view } = await openDeclareModal();
     const before = rx.requests.length;
@@ -554,7 +569,7 @@ describe('latency never delays the ack', () => {
     };
     const res = await emu.driver.slashCommand({ userId: alice.id, channelId: ch.id, command: '/incident', text: '' });
     expect(res.status).toBe(200);
-    expect(res.ackMs).toBeLessThan(1000);
+    expect(res.ackMs).toBeLessThan(2000); // it would be ≥ 2500 if the ack waited for views.open
     await opened;
     expect(emu.openViews(alice.id)).toHaveLength(1);
   });

@@ -87,7 +87,7 @@ export class Driver implements SlackDriver {
   private person(userId: string): SlackUser {
     const u = this.ws.userById(userId);
     if (!u) throw new SlackDriverError(`no such user ${userId}`);
-    if (u.isBot) throw new SlackDriverError(`${userId} is a bot, not a person`);
+    if (u.isBot || u.id === 'USLACKBOT') throw new SlackDriverError(`${userId} is a bot, not a person`);
     return u;
   }
   private chan(channelId: string): SlackChannel {
@@ -540,6 +540,21 @@ export class Driver implements SlackDriver {
     return out;
   }
 
+  /** For conversations/channels selects with `response_url_enabled`, Slack adds a response_url for the picked channel. */
+  private submissionResponseUrls(view: SlackView, u: SlackUser) {
+    const out: { block_id: string; action_id: string; channel_id: string; response_url: string }[] = [];
+    for (const b of view.blocks) {
+      const el = b.type === 'input' ? b.element : undefined;
+      if (!el?.response_url_enabled || (el.type !== 'conversations_select' && el.type !== 'channels_select')) continue;
+      const v = view.stateValues[b.block_id]?.[el.action_id];
+      const channelId = v?.selected_conversation ?? v?.selected_channel;
+      if (typeof channelId !== 'string' || !this.ws.state.channels.has(channelId)) continue;
+      const ru = this.newResponseUrl({ channelId, userId: u.id, origin: 'view_submission' });
+      out.push({ block_id: b.block_id, action_id: el.action_id, channel_id: channelId, response_url: ru.url });
+    }
+    return out;
+  }
+
   async submitView(p: { userId: string; viewId: string; values?: SubmitValues }) {
     const u = this.person(p.userId);
     const view = this.openModal(u.id, p.viewId);
@@ -555,7 +570,7 @@ export class Driver implements SlackDriver {
       token: this.ws.cfg.verificationToken,
       trigger_id: triggerId,
       view: this.ws.viewJson(view),
-      response_urls: [],
+      response_urls: this.submissionResponseUrls(view, u),
       is_enterprise_install: false,
       enterprise: null,
     };

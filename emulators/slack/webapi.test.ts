@@ -263,15 +263,16 @@ describe('users', () => {
     expect(r.user).toMatchObject({ id: alice.id, name: 'alice', real_name: 'Alice Archer', is_bot: false, profile: { email: 'alice@example.com', real_name: 'Alice Archer' } });
     expect((await slackError(client.users.info({ user: 'U0NOBODY' }))).error).toBe('user_not_found');
   });
-  it('users.list pages through everyone, bot included', async () => {
+  it('users.list pages through everyone, bot and Slackbot included', async () => {
     for (let i = 0; i < 5; i++) emu.addUser({ name: `u${i}`, email: `u${i}@example.com` });
     const ids: string[] = [];
     for await (const page of client.paginate('users.list', { limit: 3 })) {
       ids.push(...((page as { members?: { id: string }[] }).members ?? []).map((m) => m.id));
     }
-    expect(ids).toHaveLength(8);
+    expect(ids).toHaveLength(9); // 7 people, the bot and Slackbot
     expect(ids).toContain(emu.botUserId);
-    expect(new Set(ids).size).toBe(8);
+    expect(ids).toContain('USLACKBOT');
+    expect(new Set(ids).size).toBe(9);
   });
   it('users.lookupByEmail is case-insensitive and answers users_not_found', async () => {
     expect((await client.users.lookupByEmail({ email: 'bob@example.com' })).user?.id).toBe(bob.id);
@@ -388,17 +389,21 @@ describe('faults', () => {
     expect((await client.users.info({ user: alice.id })).ok).toBe(true);
   });
   it('latencyMs delays one method (or all) and clear() removes it', async () => {
-    emu.faults.latencyMs('auth.test', 300);
+    emu.faults.latencyMs('auth.test', 800);
     let t0 = Date.now();
     await client.auth.test();
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(790);
     t0 = Date.now();
     await client.users.info({ user: alice.id });
-    expect(Date.now() - t0).toBeLessThan(250);
+    expect(Date.now() - t0).toBeLessThan(400);
     emu.faults.clear();
     t0 = Date.now();
     await client.auth.test();
-    expect(Date.now() - t0).toBeLessThan(250);
+    expect(Date.now() - t0).toBeLessThan(400);
+    emu.faults.latencyMs('*', 500);
+    t0 = Date.now();
+    await client.users.info({ user: alice.id });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(490);
   });
   it('callLog records method, args without the token, ok and error', async () => {
     await client.auth.test();

@@ -121,6 +121,20 @@ export class Workspace {
       updated: nowSec(),
     };
     this.state.users.set(bot.id, bot);
+    // Every workspace has Slackbot; note that Slack reports it with is_bot: false and no email.
+    this.state.users.set('USLACKBOT', {
+      id: 'USLACKBOT',
+      teamId: this.cfg.teamId,
+      name: 'slackbot',
+      realName: 'Slackbot',
+      displayName: 'Slackbot',
+      isBot: false,
+      isAdmin: false,
+      deleted: false,
+      title: '',
+      tz: 'America/Los_Angeles',
+      updated: 0,
+    });
     this.createChannel('general', { creator: this.cfg.botUserId, members: [], isGeneral: true });
   }
 
