@@ -96,6 +96,7 @@ export async function startPagerDutyEmulator(opts: PagerDutyEmulatorOptions = {}
     const data = typeof seed === 'string' ? cachedSeed(seed) : seed;
     server.webhooks.reset();
     server.store.load(data);
+    if (server.baseUrl) server.store.warmJsonCache();
     server.clearRequestLog();
     server.setFaults({}, true);
     server.resetRateLimits();
@@ -108,6 +109,7 @@ export async function startPagerDutyEmulator(opts: PagerDutyEmulatorOptions = {}
   await load(initial);
   await server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
   const store = server.store;
+  store.warmJsonCache();
 
   const state: PagerDutyEmulatorState = {
     get users() { return store.users; }, get teams() { return store.teams; }, get schedules() { return store.schedules; },

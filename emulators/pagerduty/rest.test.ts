@@ -211,6 +211,14 @@ describe('POST /incidents rules', () => {
     expect(overview.json.log_entries.some((l: { type: string }) => l.type === 'notify_log_entry')).toBe(false);
   });
 
+  it('a new incident shows on its service as last_incident_timestamp in list pages', async () => {
+    const before = (await pdCall(pd, 'GET', '/services', { query: { limit: 100 } })).json.services.find((s: { id: string }) => s.id === firstService().id);
+    expect(before.last_incident_timestamp).toBeNull();
+    const inc = (await trigger()).json.incident;
+    const after = (await pdCall(pd, 'GET', '/services', { query: { limit: 100 } })).json.services.find((s: { id: string }) => s.id === firstService().id);
+    expect(after.last_incident_timestamp).toBe(inc.created_at);
+  });
+
   it('a direct assignment goes to that one user', async () => {
     const user = [...pd.state.users.values()][7]!;
     const r = await trigger({ assignments: [{ assignee: { id: user.id, type: 'user_reference' } }] });

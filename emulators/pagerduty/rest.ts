@@ -21,7 +21,7 @@ export interface RestContext {
   fromUser(): UserRecord;
 }
 
-export interface RestResult { status: number; body?: unknown }
+export interface RestResult { status: number; body?: unknown; /** Pre-serialised JSON body (takes precedence over body). */ raw?: string | Buffer }
 
 type Handler = (ctx: RestContext) => RestResult;
 
@@ -44,6 +44,17 @@ export function paginate<T, R>(q: Query, items: readonly T[], key: string, map: 
   const { limit, offset } = pageParams(q);
   const page = items.slice(offset, offset + limit).map(map);
   return { status: 200, body: { [key]: page, limit, offset, more: offset + limit < items.length, total: wantsTotal(q) ? items.length : null } };
+}
+
+/** Like paginate, but each item is already JSON text (cached serialisations of catalog objects). */
+export function paginateJson<T>(q: Query, items: readonly T[], key: string, toJson: (x: T) => string, pageCache?: (cacheKey: string, build: () => string) => Buffer): RestResult {
+  const { limit, offset } = pageParams(q);
+  const total = wantsTotal(q) ? items.length : null;
+  const build = () => {
+    const page = items.slice(offset, offset + limit).map(toJson);
+    return `{"${key}":[${page.join(',')}],"limit":${limit},"offset":${offset},"more":${offset + limit < items.length},"total":${total}}`;
+  };
+  return { status: 200, raw: pageCache ? pageCache(`${key}|${offset}|${limit}|${total}`, build) : build() };
 }
 
 function pageParams(q: Query): { limit: number; offset: number } {
@@ -89,6 +100,8 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
     routes.push({ method, pattern, handler });
   };
   const includes = (q: Query) => new Set(q.list('include'));
+  const pageCache = (k: string, build: () => string) => store.cachedPage(k, build);
+  const pageCacheDir = (dir: 1 | -1) => (k: string, build: () => string) => store.cachedPage(`${k}|${dir}`, build);
   const p0 = (c: RestContext) => c.params[0]!;
 
   // ---------- users ----------
@@ -99,6 +112,7 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
     if (q) users = users.filter((u) => store.matches(u, `${u.name}\u0000${u.email}`, q));
     if (teamIds.length) users = users.filter((u) => (store.index.userTeams.get(u.id) ?? []).some((t) => teamIds.includes(t)));
     const inc = includes(c.query);
+    if (inc.size === 0) return paginateJson(c.query, users, 'users', (u) => store.cachedJson(`user:${u.id}`, () => store.userWire(u)), !q && !teamIds.length ? pageCache : undefined);
     return paginate(c.query, users, 'users', (u) => store.userWire(u, inc));
   });
   add('GET', '/users/me', () => ({ status: 400, body: { error: "Because this request was made using an account-level access token, we were unable to determine the user's identity. Please use a user-level token." } }));
@@ -112,7 +126,7 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
   add('GET', '/teams', (c) => {
     const q = c.query.get('query')?.toLowerCase();
     const teams = q ? store.index.teams.filter((t) => store.matches(t, t.name, q)) : store.index.teams;
-    return paginate(c.query, teams, 'teams', (t) => store.teamWire(t));
+    return paginateJson(c.query, teams, 'teams', (t) => store.cachedJson(`team:${t.id}`, () => store.teamWire(t)), q ? undefined : pageCache);
   });
   add('GET', '/teams/{id}', (c) => {
     const t = store.teams.get(p0(c));
@@ -141,6 +155,7 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
     if (teamIds.length) services = services.filter((s) => s.team_ids.some((t) => teamIds.includes(t)));
     if (dir === -1) services = [...services].reverse();
     const inc = includes(c.query);
+    if (inc.size === 0) return paginateJson(c.query, services, 'services', (s) => store.cachedJson(`service:${s.id}`, () => store.serviceWire(s)), !q && name === undefined && !teamIds.length ? pageCacheDir(dir) : undefined);
     return paginate(c.query, services, 'services', (s) => store.serviceWire(s, inc));
   });
   add('GET', '/services/{id}', (c) => {
@@ -164,6 +179,7 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
     if (teamIds.length) policies = policies.filter((p) => p.team_ids.some((t) => teamIds.includes(t)));
     if (dir === -1) policies = [...policies].reverse();
     const inc = includes(c.query);
+    if (inc.size === 0) return paginateJson(c.query, policies, 'escalation_policies', (p) => store.cachedJson(`policy:${p.id}`, () => store.policyWire(p)), !q && !userIds.length && !teamIds.length ? pageCacheDir(dir) : undefined);
     return paginate(c.query, policies, 'escalation_policies', (p) => store.policyWire(p, inc));
   });
   add('GET', '/escalation_policies/{id}', (c) => {

@@ -135,7 +135,8 @@ export class EmulatorServer {
       else result = { status: 500, body: { error: { message: 'Internal Server Error', code: 2000 } } };
     }
     entry.status = result.status;
-    this.send(res, result.status, result.body, extraHeaders);
+    if (result.raw !== undefined) this.sendRaw(res, result.status, result.raw, extraHeaders);
+    else this.send(res, result.status, result.body, extraHeaders);
   }
 
   private rest(method: string, path: string, params: URLSearchParams, rawBody: string, req: http.IncomingMessage, headers: Record<string, string>): RestResult {
@@ -187,8 +188,11 @@ export class EmulatorServer {
   }
 
   private send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    this.sendRaw(res, status, body === undefined || status === 204 ? '' : JSON.stringify(body), headers);
+  }
+
+  private sendRaw(res: http.ServerResponse, status: number, text: string | Buffer, headers: Record<string, string> = {}): void {
     if (res.headersSent || res.destroyed) return;
-    const text = body === undefined || status === 204 ? '' : JSON.stringify(body);
     res.writeHead(status, {
       ...headers,
       ...(text ? { 'content-type': 'application/json; charset=utf-8' } : {}),

@@ -32,8 +32,9 @@ export type Channel = 'api' | 'mobile' | 'website';
 
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 export const normalizeEmail = (e: string) => e.trim().toLowerCase();
+const collator = new Intl.Collator('en', { sensitivity: 'base' });
 const byName = <T extends { name: string; id: string }>(a: T, b: T) =>
-  a.name.localeCompare(b.name, 'en', { sensitivity: 'base' }) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  collator.compare(a.name, b.name) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 interface Indexes {
   users: UserRecord[]; teams: TeamRecord[]; services: ServiceRecord[]; policies: EscalationPolicyRecord[];
@@ -59,6 +60,7 @@ export class AccountStore {
   logEntries: LogEntryRecord[] = [];
   private logByIncident = new Map<string, LogEntryRecord[]>();
   webhookSubscriptions = new Map<string, WebhookSubscriptionRecord>();
+  private lastIncidentAt = new Map<string, string>();
 
   private ids = new IdFactory(createPrng(0x1d5));
   private incidentCounter = 0;
@@ -84,15 +86,19 @@ export class AccountStore {
     this.ids = new IdFactory(createPrng(0x1d5));
     this.incidentCounter = 0;
     const put = <T extends { id: string }>(m: Map<string, T>, xs: T[] | undefined) => {
-      for (const x of xs ?? []) { this.ids.reserve(x.id); m.set(x.id, structuredClone(x)); }
+      // A JSON round trip copies plain records faster than structuredClone; seeds are plain JSON anyway.
+      for (const x of JSON.parse(JSON.stringify(xs ?? [])) as T[]) { this.ids.reserve(x.id); m.set(x.id, x); }
     };
     put(this.users, seed.users); put(this.teams, seed.teams); put(this.schedules, seed.schedules);
     put(this.escalationPolicies, seed.escalation_policies); put(this.services, seed.services);
     put(this.priorities, seed.priorities); put(this.tags, seed.tags); put(this.incidents, seed.incidents);
     for (const i of this.incidents.values()) this.incidentCounter = Math.max(this.incidentCounter, i.incident_number);
     this.incidentsByCreation = [...this.incidents.values()].sort((a, b) => a.incident_number - b.incident_number);
-    for (const le of seed.log_entries ?? []) this.pushLog(structuredClone(le));
+    this.lastIncidentAt.clear();
+    for (const i of this.incidentsByCreation) this.lastIncidentAt.set(i.service_id, i.created_at);
+    for (const le of JSON.parse(JSON.stringify(seed.log_entries ?? [])) as LogEntryRecord[]) this.pushLog(le);
     this.touch();
+    void this.index; // build indexes now rather than on the first request
   }
 
   export(): SeedData {
@@ -105,6 +111,37 @@ export class AccountStore {
   }
 
   newId(): string { return this.ids.next(); }
+
+  // Serialised catalog objects, reused across pages until the account changes (keeps big accounts fast to page).
+  private jsonCache = new Map<string, string>();
+  private jsonCacheVersion = -1;
+  /** Serialise every catalog object now (after the base URL is known), so the first pages are as fast as later ones. */
+  warmJsonCache(): void {
+    for (const u of this.users.values()) this.cachedJson(`user:${u.id}`, () => this.userWire(u));
+    for (const t of this.teams.values()) this.cachedJson(`team:${t.id}`, () => this.teamWire(t));
+    for (const x of this.services.values()) this.cachedJson(`service:${x.id}`, () => this.serviceWire(x));
+    for (const p of this.escalationPolicies.values()) this.cachedJson(`policy:${p.id}`, () => this.policyWire(p));
+  }
+
+  /** Whole unfiltered list pages, encoded, keyed by collection/offset/limit/total. Cleared with the object cache. */
+  private pageCache = new Map<string, Buffer>();
+  cachedPage(key: string, build: () => string): Buffer {
+    if (this.jsonCacheVersion !== this.version) { this.jsonCache.clear(); this.pageCache.clear(); this.jsonCacheVersion = this.version; }
+    let b = this.pageCache.get(key);
+    if (b === undefined) {
+      if (this.pageCache.size >= 4096) this.pageCache.clear();
+      b = Buffer.from(build(), 'utf8');
+      this.pageCache.set(key, b);
+    }
+    return b;
+  }
+
+  cachedJson(key: string, build: () => unknown): string {
+    if (this.jsonCacheVersion !== this.version) { this.jsonCache.clear(); this.pageCache.clear(); this.jsonCacheVersion = this.version; }
+    let s = this.jsonCache.get(key);
+    if (s === undefined) { s = JSON.stringify(build()); this.jsonCache.set(key, s); }
+    return s;
+  }
   touch(): void { this.version++; }
 
   // ---------- indexes ----------
@@ -131,7 +168,7 @@ export class AccountStore {
       policyUsers.set(p.id, set);
     }
     const entityTags = new Map<string, string[]>();
-    const tags = [...this.tags.values()].sort((a, b) => a.label.localeCompare(b.label) || (a.id < b.id ? -1 : 1));
+    const tags = [...this.tags.values()].sort((a, b) => collator.compare(a.label, b.label) || (a.id < b.id ? -1 : 1));
     for (const t of tags) for (const type of ['users', 'teams', 'escalation_policies'] as const) for (const id of t[type]) {
       const k = `${type}:${id}`; const l = entityTags.get(k); if (l) l.push(t.id); else entityTags.set(k, [t.id]);
     }
@@ -211,7 +248,6 @@ export class AccountStore {
       incident_urgency_rule: { type: 'constant', urgency: 'high' },
     });
   }
-  private lastIncidentAt = new Map<string, string>();
 
   policyWire(p: EscalationPolicyRecord, include: Set<string> = new Set()): PdEscalationPolicy {
     return this.full<PdEscalationPolicy>(this.ref('escalation_policy', p.id, p.name), 'escalation_policy', {
@@ -411,6 +447,8 @@ export class AccountStore {
     this.incidents.set(i.id, i);
     this.incidentsByCreation.push(i);
     this.lastIncidentAt.set(svc.id, at);
+    this.jsonCache.delete(`service:${svc.id}`);
+    this.pageCache.clear();
     i.first_trigger_log_entry_id = this.log(i, 'trigger_log_entry', agentId, channel, at).id;
     this.assign(i, input.assignee_id ? [input.assignee_id] : this.levelTargets(policy, 1), at, agentId, channel, 'assign_log_entry');
     this.emitIncident('incident.triggered', i, agentId, channel);
