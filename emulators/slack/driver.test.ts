@@ -323,6 +323,30 @@ describe('buttons', () => {
   });
 });
 
+describe('shortcuts', () => {
+  it('a message shortcut sends message_action with Slack\'s shape; a global shortcut sends shortcut', async () => {
+    const ch = emu.addChannel('chatter', { members: [alice.id] });
+    const m = emu.driver.postMessageAs(alice.id, ch.id, 'checkout is throwing 500s');
+    await emu.driver.flush();
+    const res = await emu.driver.messageShortcut({ userId: alice.id, channelId: ch.id, messageTs: m.ts, callbackId: 'declare_from_message' });
+    expect(res.status).toBe(200);
+    const p = rx.last().payload;
+    expect(shapeProblems(sample('interactive-components/MessageShortcutPayload.json'), p)).toEqual([]);
+    expect(p).toMatchObject({
+      type: 'message_action',
+      callback_id: 'declare_from_message',
+      trigger_id: res.triggerId,
+      response_url: res.responseUrl,
+      message_ts: m.ts,
+      channel: { id: ch.id, name: 'chatter' },
+      user: { id: alice.id, name: 'alice' },
+      message: { ts: m.ts, text: 'checkout is throwing 500s', user: alice.id },
+    });
+    const g = await emu.driver.globalShortcut({ userId: alice.id, callbackId: 'declare' });
+    expect(rx.last().payload).toMatchObject({ type: 'shortcut', callback_id: 'declare', trigger_id: g.triggerId, user: { id: alice.id } });
+  });
+});
+
 describe('modals', () => {
   it('submitting sends view_submission with state.values in Slack\'s exact shape', async () => {
     const { view } = await openDeclareModal();

@@ -44,6 +44,8 @@ export interface SlackDriver {
   clickButton(p: { userId: string; channelId?: string; messageTs?: string; viewId?: string; actionId: string; blockId?: string; value?: string }): Promise<DriverResult & { triggerId: string; responseUrl?: string }>;
   /** Picks a value in a select menu / overflow / checkboxes / datepicker of a message or view (block_actions). `value` uses submitView's short forms. */
   selectOption(p: { userId: string; channelId?: string; messageTs?: string; viewId?: string; actionId: string; blockId?: string; value: ShortValue }): Promise<DriverResult & { triggerId: string; responseUrl?: string }>;
+  messageShortcut(p: { userId: string; channelId: string; messageTs: string; callbackId: string }): Promise<DriverResult & { triggerId: string; responseUrl: string }>;
+  globalShortcut(p: { userId: string; callbackId: string }): Promise<DriverResult & { triggerId: string }>;
   submitView(p: { userId: string; viewId: string; values?: SubmitValues }): Promise<DriverResult & { triggerId: string; view: SlackView }>;
   closeView(p: { userId: string; viewId: string }): Promise<DriverResult & { sent: boolean }>;
   optionsRequest(p: { userId: string; viewId: string; actionId: string; blockId: string; value: string }): Promise<DriverResult & { sent: boolean }>;
@@ -403,6 +405,53 @@ export class Driver implements SlackDriver {
     };
     const res = await this.postPayload(payload);
     return { ...res, triggerId, responseUrl: ru.url };
+  }
+
+  // ---------- shortcuts ----------
+  /** "More actions" on a message → the app's message shortcut (`message_action`). */
+  async messageShortcut(p: { userId: string; channelId: string; messageTs: string; callbackId: string }) {
+    const u = this.person(p.userId);
+    const ch = this.chan(p.channelId);
+    const msg = this.ws.findMessage(ch.id, p.messageTs);
+    if (!msg) throw new SlackDriverError(`no message ${p.messageTs} in ${ch.id}`);
+    const triggerId = this.issueTrigger(u.id, `message_action ${p.callbackId}`);
+    const ru = this.newResponseUrl({ channelId: ch.id, userId: u.id, origin: 'block_actions', messageTs: msg.ts, isEphemeral: false });
+    const payload = {
+      type: 'message_action',
+      token: this.ws.cfg.verificationToken,
+      action_ts: actionTs(),
+      team: this.teamObj(),
+      user: { id: u.id, name: u.name, team_id: this.ws.cfg.teamId },
+      channel: { id: ch.id, name: ch.isIm ? 'directmessage' : ch.isPrivate ? 'privategroup' : ch.name },
+      is_enterprise_install: false,
+      enterprise: null,
+      callback_id: p.callbackId,
+      trigger_id: triggerId,
+      response_url: ru.url,
+      message_ts: msg.ts,
+      message: this.ws.messageJson(msg),
+    };
+    const res = await this.postPayload(payload);
+    return { ...res, triggerId, responseUrl: ru.url };
+  }
+
+  /** A global shortcut from the composer / search (`shortcut`). */
+  async globalShortcut(p: { userId: string; callbackId: string }) {
+    const u = this.person(p.userId);
+    const triggerId = this.issueTrigger(u.id, `shortcut ${p.callbackId}`);
+    const payload = {
+      type: 'shortcut',
+      token: this.ws.cfg.verificationToken,
+      action_ts: actionTs(),
+      team: this.teamObj(),
+      user: this.userObj(u),
+      is_enterprise_install: false,
+      enterprise: null,
+      callback_id: p.callbackId,
+      trigger_id: triggerId,
+    };
+    const res = await this.postPayload(payload);
+    return { ...res, triggerId };
   }
 
   // ---------- modals ----------

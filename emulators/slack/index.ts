@@ -261,7 +261,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       if (kind === 'users') return { ok: true, user: emu.addUser(body) };
       if (kind === 'channels') return { ok: true, channel: emu.addChannel(String(body.name), body) };
       const d = driver as unknown as Record<string, (...a: unknown[]) => unknown>;
-      const allowed = ['slashCommand', 'clickButton', 'selectOption', 'submitView', 'closeView', 'optionsRequest', 'pinMessage', 'react', 'postMessageAs', 'joinChannel', 'sendEvent', 'redeliverEvent', 'urlVerification'];
+      const allowed = ['slashCommand', 'clickButton', 'selectOption', 'messageShortcut', 'globalShortcut', 'submitView', 'closeView', 'optionsRequest', 'pinMessage', 'react', 'postMessageAs', 'joinChannel', 'sendEvent', 'redeliverEvent', 'urlVerification'];
       if (!action || !allowed.includes(action)) return { ok: false, error: 'unknown_action', allowed };
       const result =
         action === 'postMessageAs'
