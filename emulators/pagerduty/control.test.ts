@@ -241,3 +241,39 @@ describe('fault injection', () => {
     } finally { await receiver.close(); await pd2.stop(); }
   });
 });
+
+describe('standalone command', () => {
+  it('starts from the CLI, prints the base URL and both keys, serves PagerDuty calls, and stops on SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const cli = path.join(path.dirname(new URL(import.meta.url).pathname), 'cli.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, '--port', '0', '--seed', 'small', '--rate-limit', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('Ctrl+C')) resolve(); });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      });
+      const base = /Base URL\s+(\S+)/.exec(out)![1]!;
+      const full = /Full-access key\s+(\S+)/.exec(out)![1]!;
+      const ro = /Read-only key\s+(\S+)/.exec(out)![1]!;
+      expect(out).toMatch(/12 users, 3 teams, 6 services, 4 escalation policies, 5 priorities/);
+      const users = await fetch(`${base}/users`, { headers: { authorization: `Token token=${full}` } });
+      expect(users.status).toBe(200);
+      expect(users.headers.get('ratelimit-limit')).toBe('100');
+      const write = await fetch(`${base}/webhook_subscriptions/PX/enable`, { method: 'POST', headers: { authorization: `Token token=${ro}` } });
+      expect(write.status).toBe(403);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('explains bad arguments instead of starting', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const cli = path.join(path.dirname(new URL(import.meta.url).pathname), 'cli.ts');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', cli, '--seed', 'enormous'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--seed must be small, medium, large, huge or none/);
+  });
+});

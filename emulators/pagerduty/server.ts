@@ -54,7 +54,12 @@ export class EmulatorServer {
     this.store.onEvent = (e) => this.webhooks.publish(e);
     this.admin = new AccountAdmin(this.store);
     this.routes = buildRoutes(this.store, this.webhooks);
-    this.server = http.createServer((req, res) => { void this.handle(req, res); });
+    this.server = http.createServer((req, res) => {
+      // Whatever arrives, the emulator answers (or drops the connection); it never crashes on input.
+      this.handle(req, res).catch(() => {
+        try { this.send(res, 500, { error: { message: 'Internal Server Error', code: 2000 } }); } catch { req.socket.destroy(); }
+      });
+    });
     this.server.keepAliveTimeout = 10_000;
     this.server.on('clientError', (_e, socket) => { try { socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); } catch { /* socket gone */ } });
   }
