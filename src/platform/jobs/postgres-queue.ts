@@ -477,7 +477,9 @@ class PostgresJobQueue implements JobQueue {
   private graphileLogger(): Logger {
     const log = this.logger;
     return new Logger((scope) => (level, message, meta) => {
-      const obj = { ...scope, ...(meta ?? {}) };
+      // Only the scope and an error: graphile-worker's meta carries whole jobs, payloads included.
+      const error = meta?.error ?? meta?.fatalError;
+      const obj = { ...scope, ...(error === undefined ? {} : { err: error }) };
       // graphile-worker logs every completed job at info; that is debug for us (we emit JobEvents instead).
       if (level === 'error') log.error(obj, message);
       else if (level === 'warning') log.warn(obj, message);
