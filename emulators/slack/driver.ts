@@ -415,7 +415,8 @@ export class Driver implements SlackDriver {
     const msg = this.ws.findMessage(ch.id, p.messageTs);
     if (!msg) throw new SlackDriverError(`no message ${p.messageTs} in ${ch.id}`);
     const triggerId = this.issueTrigger(u.id, `message_action ${p.callbackId}`);
-    const ru = this.newResponseUrl({ channelId: ch.id, userId: u.id, origin: 'block_actions', messageTs: msg.ts, isEphemeral: false });
+    // Its response_url posts into the channel; it cannot replace the (possibly someone else's) message.
+    const ru = this.newResponseUrl({ channelId: ch.id, userId: u.id, origin: 'message_action' });
     const payload = {
       type: 'message_action',
       token: this.ws.cfg.verificationToken,

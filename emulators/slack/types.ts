@@ -138,7 +138,7 @@ export interface SlackResponseUrl {
   url: string;
   channelId: string;
   userId: string;
-  origin: 'slash_command' | 'block_actions' | 'view_submission';
+  origin: 'slash_command' | 'block_actions' | 'message_action' | 'view_submission';
   command?: string;
   /** For block_actions on a message: the message the button was in. */
   messageTs?: string;
