@@ -187,6 +187,24 @@ describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
     expect(rs.map((r) => r.status)).toEqual([200, 204, 401, 401, 403, 403]);
   });
 
+  it('bad input (malformed JSON, wrong types, unknown ids) gets declared statuses and conforming error bodies', async () => {
+    const svc = { id: [...pd.state.services.values()][0]!.id, type: 'service_reference' };
+    const rs = [
+      await call('POST', '/incidents', { from, badRequest: true, rawBody: '{"incident": {', headers: { 'content-type': 'application/json' } }),
+      await call('POST', '/incidents', { from, badRequest: true, body: { incident: { type: 'incident', title: 7, service: svc } } }),
+      await call('POST', '/incidents', { from, body: { incident: { type: 'incident', title: 'x', service: { id: 'PNOSUCH', type: 'service_reference' } } } }),
+      await call('POST', '/incidents', { from, body: { incident: { type: 'incident', title: 'x', service: svc, assignments: [{ assignee: { id: 'PNOSUCH', type: 'user_reference' } }] } } }),
+      await call('GET', '/users', { badRequest: true, query: { limit: 'lots' } }),
+      await call('GET', '/users', { query: { offset: 9999, limit: 100 } }),
+      await call('GET', '/incidents', { badRequest: true, query: { 'statuses[]': ['exploded'] } }),
+      await call('POST', '/webhook_subscriptions', { badRequest: true, rawBody: 'nope', headers: { 'content-type': 'application/json' } }),
+      await call('PUT', '/webhook_subscriptions/PNOSUCH', { body: { webhook_subscription: { description: 'x' } } }),
+    ];
+    for (const r of rs) expect(r.violations, `${r.status} ${r.url.pathname}`).toEqual([]);
+    expect(rs.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400, 400, 400, 404]);
+    for (const r of rs) expect(r.json.error.code).toBeTypeOf('number');
+  });
+
   it('every supported operation was exercised and validated', () => {
     const missing = SUPPORTED.filter((id) => !exercised.has(id));
     expect(missing).toEqual([]);

@@ -61,6 +61,12 @@ describe('starting and seeding', () => {
       await pd.reset();
       expect(pd.state.users.size).toBe(1);
       expect(pd.state.incidents.size).toBe(0);
+      // over HTTP too
+      await pd.reset('small');
+      const load = await fetch(`${pd.baseUrl}/_emulator/seed`, { method: 'POST', body: JSON.stringify({ file }) });
+      expect(load.status).toBe(200);
+      expect([...pd.state.users.keys()]).toEqual(['PUSER01']);
+      expect((await fetch(`${pd.baseUrl}/_emulator/seed`, { method: 'POST', body: JSON.stringify({ file: path.join(dir, 'missing.json') }) })).status).toBe(400);
     } finally { await pd.stop(); }
   });
 });

@@ -89,9 +89,11 @@ export function generateSeed(size: SeedSize, seedNumber = 0x5eed): SeedData {
   const emailCount = new Map<string, number>();
   const roleTotal = ROLES.reduce((s, [, w]) => s + w, 0);
   for (let i = 0; i < n.users; i++) {
-    const first = pick(FIRST);
+    let first = pick(FIRST);
     const last = pick(LAST);
-    const local = `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, '');
+    // Big accounts would repeat the 3,600 first/last combinations too often: add middle initials there.
+    if (n.users > 1000 && int(2) === 0) first = `${first} ${ID_CHARS[int(26)]}.`;
+    const local = `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, '').replace(/\.\.+/g, '.');
     const seen = emailCount.get(local) ?? 0;
     emailCount.set(local, seen + 1);
     let email = `${seen === 0 ? local : `${local}${seen + 1}`}@example.com`;

@@ -2,6 +2,7 @@
  * HTTP plumbing: authentication, key scopes, the `From` header, rate limits, fault injection, the request log,
  * and the `/_emulator` control API. PagerDuty's own routes live in rest.ts.
  */
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccountAdmin } from './admin.js';
@@ -244,7 +245,11 @@ export class EmulatorServer {
       case 'POST /seed': {
         if (typeof b.size === 'string') await this.config.loadSeed(seedArg(b.size));
         else if (isObj(b.data)) await this.config.loadSeed(seedArg(b.data));
-        else throw invalidInput('Send {"size":"small|medium|large|huge|none"} or {"data": <seed JSON>}.');
+        else if (typeof b.file === 'string') {
+          let data: unknown;
+          try { data = JSON.parse(await readFile(b.file, 'utf8')); } catch (e) { throw invalidInput(`Could not read ${b.file}: ${(e as Error).message}`); }
+          await this.config.loadSeed(seedArg(data));
+        } else throw invalidInput('Send {"size":"small|medium|large|huge|none"}, {"data": <seed JSON>} or {"file": "/path/to/seed.json"}.');
         return { status: 200, body: { ok: true } };
       }
       case 'POST /act_as': {
