@@ -4,7 +4,9 @@ import { ConnectionsStore } from './integrations/connections.js';
 import { SecretBox } from './platform/crypto/secrets.js';
 import { registerIncidentRoutes } from './incidents/routes.js';
 import { IncidentsService } from './incidents/incidents.service.js';
-import { registerIntegrationRoutes, type IntegrationStatus } from './integrations/registry.js';
+import { registerIntegrationRoutes } from './integrations/registry.js';
+import { setupPagerDuty } from './integrations/pagerduty/index.js';
+import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
 import { setupSlack } from './integrations/slack/index.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
 import { EventBus } from './platform/events.js';
@@ -32,6 +34,7 @@ export interface Firebreak {
   metrics: Metrics;
   secrets: SecretBox;
   connections: ConnectionsStore;
+  catalog: CatalogModule;
   publicUrl(): string;
 }
 
@@ -50,6 +53,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const metrics = new Metrics(jobs);
   const secrets = new SecretBox(masterKeyFor(config));
   const connections = new ConnectionsStore(database.db, secrets);
+  const catalog = createCatalog({ db: database.db, listUsers: () => users.list() });
   const http = await createHttpServer({ logger, bodyLimitBytes: config.bodyLimitBytes, metrics, webDist: resolve(import.meta.dirname, '..', 'web', 'dist') });
 
   let boundUrl: string | null = null;
@@ -65,6 +69,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     metrics,
     secrets,
     connections,
+    catalog,
     publicUrl: () => config.publicUrl ?? boundUrl ?? `http://localhost:${config.port}`,
   };
   http.addHook('onListen', async () => {
@@ -81,9 +86,8 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   });
   registerIncidentRoutes(http, { incidents });
   const slack = setupSlack(fb);
-  const integrations: IntegrationStatus[] = [
-    { kind: 'pagerduty', name: 'PagerDuty', description: 'Page escalation policies and people, mirror PagerDuty incidents onto the timeline, open incidents from PagerDuty and sync its catalog.', status: 'not_connected', details: null },
-  ];
-  registerIntegrationRoutes(http, { list: async () => [await slack.status(), ...integrations] });
+  setupCatalogRoutes(http, catalog);
+  const pagerduty = await setupPagerDuty(fb);
+  registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });
   return fb;
 }

@@ -4,6 +4,7 @@ import { buildFirebreak, type Firebreak } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase } from './platform/db/index.js';
 import { createLogger } from './platform/logger.js';
+import { runPagerDutyCli } from './integrations/pagerduty/cli.js';
 import { UsersService } from './users/users.service.js';
 
 // Composition root and CLI: `firebreak start | migrate | login-link <email> | help`.
@@ -87,6 +88,7 @@ async function cli(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    if (command === 'pagerduty') return await runPagerDutyCli(rest);
     if (command === 'login-link') {
       const email = rest[0];
       if (!email) {
@@ -117,6 +119,7 @@ async function cli(argv: string[]): Promise<number> {
         '  start               run Firebreak (HTTP API, web app, jobs); the default',
         '  migrate             apply database migrations and exit',
         '  login-link <email>  print a one-time sign-in link for a user',
+        '  pagerduty <connect|sync|status|disconnect>  connect PagerDuty and sync its catalog (firebreak pagerduty help)',
         'Configuration comes from the environment; see README.md.',
       ].join('\n'),
     );

@@ -4,6 +4,8 @@ import * as m0002 from './0002_jobs.js';
 import * as m0003 from './0003_incident_defaults.js';
 import * as m0004 from './0004_integration_connections.js';
 import * as m0005 from './0005_slack.js';
+import * as m0006 from './0006_catalog_pagerduty.js';
+import * as m0007 from './0007_pagerduty_budget.js';
 
 // Versioned migrations, applied in name order at start and by `firebreak migrate`.
 // Add new ones at the end; never edit one that has shipped.
@@ -13,4 +15,6 @@ export const migrations: Record<string, Migration> = {
   '0003_incident_defaults': m0003,
   '0004_integration_connections': m0004,
   '0005_slack': m0005,
+  '0006_catalog_pagerduty': m0006,
+  '0007_pagerduty_budget': m0007,
 };

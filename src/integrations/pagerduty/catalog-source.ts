@@ -1,0 +1,246 @@
+import type { CatalogAttribute } from '../../catalog/catalog.service.js';
+import { normalizeEmailKey } from '../../catalog/catalog.service.js';
+import type { CatalogSource, FetchContext, FetchedType, SourceItem, SyncTypeDef } from '../../catalog/sync.js';
+import { PagerDutyWindowExceededError, type PagerDutyClient } from './client/client.js';
+import type { PdEscalationPolicy, PdPriority, PdRef, PdService, PdTeam, PdUser } from './client/wire.js';
+
+// PagerDuty as a catalog source: the five types of the product description, fetched with full pages and
+// converted from PagerDuty's JSON into catalog entries here, at the edge.
+//
+// Requests: one list per type (limit=100). Team members come from the users' own `teams` references, which
+// every user object carries, so a run that syncs users and teams needs no per-team member requests (teams are
+// read member by member only when users are not part of the run or their fetch failed). Escalation policies
+// tagged `incident-io-ignore` are found through the tag's reverse lookup: two requests whatever the count.
+
+export const IGNORE_MARKER = 'incident-io-ignore';
+const HOUR = 3_600_000;
+
+const attr = (id: string, name: string, type: CatalogAttribute['type'], array = false, referenceType: string | null = null): CatalogAttribute => ({ id, name, type, array, ...(referenceType ? { referenceType } : {}) });
+
+export const PD_TYPES: SyncTypeDef[] = [
+  {
+    key: 'users',
+    typeName: 'PagerDutyUser',
+    name: 'PagerDuty User',
+    description: 'People in the PagerDuty account, matched to Firebreak users by email.',
+    defaultIntervalMs: HOUR,
+    attributes: [attr('name', 'Name', 'string'), attr('email', 'Email', 'string'), attr('role', 'Role', 'string'), attr('job_title', 'Job title', 'string'), attr('time_zone', 'Timezone', 'string'), attr('firebreak_user', 'Firebreak User', 'firebreak_user')],
+  },
+  {
+    key: 'teams',
+    typeName: 'PagerDutyTeam',
+    name: 'PagerDuty Team',
+    description: 'Teams in the PagerDuty account.',
+    defaultIntervalMs: HOUR,
+    attributes: [attr('name', 'Name', 'string'), attr('description', 'Description', 'text'), attr('members', 'Members', 'reference', true, 'PagerDutyUser')],
+  },
+  {
+    key: 'services',
+    typeName: 'PagerDutyService',
+    name: 'PagerDuty Service',
+    description: `Services in the PagerDuty account (those with "${IGNORE_MARKER}" in their description are left out).`,
+    defaultIntervalMs: HOUR,
+    attributes: [
+      attr('name', 'Name', 'string'),
+      attr('description', 'Description', 'text'),
+      attr('status', 'Status', 'string'),
+      attr('escalation_policy', 'Escalation policy', 'reference', false, 'PagerDutyEscalationPolicy'),
+      attr('teams', 'Teams', 'reference', true, 'PagerDutyTeam'),
+    ],
+  },
+  {
+    key: 'priorities',
+    typeName: 'PagerDutyPriority',
+    name: 'PagerDuty Priority',
+    description: 'Incident priorities of the PagerDuty account.',
+    defaultIntervalMs: 24 * HOUR,
+    attributes: [attr('name', 'Name', 'string'), attr('description', 'Description', 'text')],
+  },
+  {
+    key: 'escalation_policies',
+    typeName: 'PagerDutyEscalationPolicy',
+    name: 'PagerDuty Escalation Policy',
+    description: `Escalation policies of the PagerDuty account (those tagged "${IGNORE_MARKER}" are left out).`,
+    defaultIntervalMs: HOUR,
+    attributes: [attr('name', 'Name', 'string'), attr('description', 'Description', 'text'), attr('teams', 'Teams', 'reference', true, 'PagerDutyTeam')],
+  },
+];
+
+export const PD_TYPE_KEYS = PD_TYPES.map((t) => t.key);
+
+const ids = (refs: PdRef[] | undefined | null) => (Array.isArray(refs) ? refs.map((r) => r?.id).filter((x): x is string => typeof x === 'string') : []);
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
+const url = (r: PdRef) => (typeof r.html_url === 'string' ? r.html_url : null);
+
+export function userItem(u: PdUser): SourceItem {
+  const email = text(u.email).trim();
+  return {
+    externalId: u.id,
+    name: text(u.name) || email || u.id,
+    aliases: email ? [email] : [],
+    externalUrl: url(u),
+    values: { name: text(u.name), email, role: text(u.role), job_title: text(u.job_title), time_zone: text(u.time_zone), firebreak_user: email ? normalizeEmailKey(email) : null },
+  };
+}
+
+const hasMarker = (s: unknown) => typeof s === 'string' && s.toLowerCase().includes(IGNORE_MARKER);
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+export class PagerDutyCatalogSource implements CatalogSource {
+  readonly source = 'pagerduty';
+  readonly types = PD_TYPES;
+
+  constructor(private readonly client: PagerDutyClient) {}
+
+  async fetch(typeKeys: string[], ctx: FetchContext): Promise<Record<string, FetchedType>> {
+    const want = new Set(typeKeys);
+    const out: Record<string, FetchedType> = {};
+    const collect = async <T>(key: string, gen: AsyncGenerator<T[], void, void>): Promise<{ items: T[]; error: string | null }> => {
+      const items: T[] = [];
+      try {
+        for await (const page of gen) items.push(...page);
+        return { items, error: null };
+      } catch (err) {
+        ctx.signal.throwIfAborted();
+        if (err instanceof PagerDutyWindowExceededError) return { items, error: err.message };
+        return { items, error: errorText(err) };
+      }
+    };
+    const progress = (key: string) => (p: { fetched: number; total: number | null }) => ctx.progress(key, p.fetched, p.total);
+    const opts = (key: string) => ({ signal: ctx.signal, priority: 'background' as const, onPage: progress(key) });
+
+    // The types are independent lists; fetch them side by side (the request budget paces them).
+    const users = want.has('users') || want.has('teams') ? this.fetchUsers(ctx, want.has('users') ? opts('users') : { signal: ctx.signal, priority: 'background' as const }) : null;
+    const teams = want.has('teams') ? collect('teams', this.client.listTeams(opts('teams'))) : null;
+    const services = want.has('services') ? collect('services', this.client.listServices(opts('services'))) : null;
+    const priorities = want.has('priorities') ? collect('priorities', this.client.listPriorities(opts('priorities'))) : null;
+    const policies = want.has('escalation_policies') ? this.fetchPolicies(ctx, opts('escalation_policies')) : null;
+
+    // Let every fetch finish (or fail) before reading any, so an abort leaves no promise unobserved.
+    await Promise.allSettled([users, teams, services, priorities, policies].filter(Boolean));
+    ctx.signal.throwIfAborted();
+    if (users && want.has('users')) {
+      const u = await users;
+      out.users = { items: u.items.map(userItem), complete: u.error === null, skipped: [], error: u.error };
+    }
+    if (teams) {
+      const t = await teams;
+      const u = users ? await users : null;
+      let members = new Map<string, string[]>();
+      let memberError: string | null = null;
+      if (u && u.error === null) {
+        for (const user of u.items) for (const teamId of ids(user.teams)) {
+          const l = members.get(teamId);
+          if (l) l.push(user.id);
+          else members.set(teamId, [user.id]);
+        }
+      } else {
+        ({ members, error: memberError } = await this.fetchMembers(t.items.map((x) => x.id), ctx));
+      }
+      const items = t.items.map((x: PdTeam) => ({ externalId: x.id, name: text(x.name) || x.id, externalUrl: url(x), values: { name: text(x.name), description: text(x.description), members: members.get(x.id) ?? [] } }));
+      const error = t.error ?? memberError;
+      out.teams = { items, complete: error === null, skipped: [], error };
+    }
+    if (services) {
+      const s = await services;
+      const kept = s.items.filter((x) => !hasMarker(x.description));
+      out.services = {
+        items: kept.map((x: PdService) => ({
+          externalId: x.id,
+          name: text(x.name) || x.id,
+          externalUrl: url(x),
+          values: { name: text(x.name), description: text(x.description), status: text(x.status), escalation_policy: x.escalation_policy?.id ?? null, teams: ids(x.teams) },
+        })),
+        complete: s.error === null,
+        skipped: s.items.filter((x) => hasMarker(x.description)).map((x) => x.id),
+        error: s.error,
+      };
+    }
+    if (priorities) {
+      const p = await priorities;
+      out.priorities = { items: p.items.map((x: PdPriority) => ({ externalId: x.id, name: text(x.name) || x.id, externalUrl: url(x), values: { name: text(x.name), description: text(x.description) } })), complete: p.error === null, skipped: [], error: p.error };
+    }
+    if (policies) out.escalation_policies = await policies;
+    return out;
+  }
+
+  /** Users; beyond PagerDuty's 10,000-item window the rest is reached through `query` searches. */
+  private async fetchUsers(ctx: FetchContext, o: { signal: AbortSignal; priority: 'background'; onPage?: (p: { fetched: number; total: number | null }) => void }): Promise<{ items: PdUser[]; error: string | null }> {
+    const byId = new Map<string, PdUser>();
+    try {
+      for await (const page of this.client.listUsers(o)) for (const u of page) byId.set(u.id, u);
+      return { items: [...byId.values()], error: null };
+    } catch (err) {
+      ctx.signal.throwIfAborted();
+      if (!(err instanceof PagerDutyWindowExceededError) || err.total === null) return { items: [...byId.values()], error: errorText(err) };
+      const total = err.total;
+      // Search by one character, refining to two where a search still exceeds the window; every user's
+      // email holds a letter or digit, so the union covers everyone. Costs more requests; only huge accounts need it.
+      const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789'.split('');
+      const queue = [...alphabet];
+      try {
+        while (queue.length > 0 && byId.size < total) {
+          const q = queue.shift()!;
+          try {
+            for await (const page of this.client.paginate<PdUser>('/users', 'users', { signal: ctx.signal, priority: 'background', query: { query: q } })) {
+              for (const u of page) byId.set(u.id, u);
+              o.onPage?.({ fetched: byId.size, total });
+            }
+          } catch (e) {
+            if (e instanceof PagerDutyWindowExceededError) queue.push(...alphabet.map((c) => q + c));
+            else throw e;
+          }
+        }
+      } catch (e) {
+        ctx.signal.throwIfAborted();
+        return { items: [...byId.values()], error: errorText(e) };
+      }
+      return { items: [...byId.values()], error: byId.size >= total ? null : `only ${byId.size} of ${total} users could be read` };
+    }
+  }
+
+  private async fetchMembers(teamIds: string[], ctx: FetchContext): Promise<{ members: Map<string, string[]>; error: string | null }> {
+    const members = new Map<string, string[]>();
+    try {
+      for (const id of teamIds) {
+        const list: string[] = [];
+        for await (const page of this.client.listTeamMembers(id, { signal: ctx.signal, priority: 'background' })) for (const m of page) if (m?.user?.id) list.push(m.user.id);
+        members.set(id, list);
+      }
+      return { members, error: null };
+    } catch (err) {
+      ctx.signal.throwIfAborted();
+      return { members, error: `team members: ${errorText(err)}` };
+    }
+  }
+
+  private async fetchPolicies(ctx: FetchContext, o: { signal: AbortSignal; priority: 'background'; onPage: (p: { fetched: number; total: number | null }) => void }): Promise<FetchedType> {
+    const items: PdEscalationPolicy[] = [];
+    let ignored = new Set<string>();
+    try {
+      const [, tagged] = await Promise.all([
+        (async () => {
+          for await (const page of this.client.listEscalationPolicies(o)) items.push(...page);
+        })(),
+        (async () => {
+          const tags = await this.client.findTagsByLabel(IGNORE_MARKER, { signal: ctx.signal, priority: 'background' });
+          const found = new Set<string>();
+          for (const tag of tags) for (const r of await this.client.listTaggedEntities(tag.id, 'escalation_policies', { signal: ctx.signal, priority: 'background' })) found.add(r.id);
+          return found;
+        })(),
+      ]);
+      ignored = tagged;
+    } catch (err) {
+      ctx.signal.throwIfAborted();
+      // Without the tag lookup we cannot tell which policies to leave out: write nothing for this type.
+      return { items: [], complete: false, skipped: [], error: errorText(err) };
+    }
+    return {
+      items: items.filter((p) => !ignored.has(p.id)).map((p) => ({ externalId: p.id, name: text(p.name) || p.id, externalUrl: url(p), values: { name: text(p.name), description: text(p.description), teams: ids(p.teams) } })),
+      complete: true,
+      skipped: items.filter((p) => ignored.has(p.id)).map((p) => p.id),
+      error: null,
+    };
+  }
+}

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { buildFirebreak, type Firebreak } from '../../app.js';
+import { loadConfig } from '../../config.js';
+import { createLogger } from '../../platform/logger.js';
+import { PagerDutyIntegration } from './connect.js';
+import type { SyncRun } from '../../catalog/sync-runs.js';
+import type { Actor } from '../../platform/events.js';
+
+// `firebreak pagerduty connect | sync | status | disconnect`. Runs against the same database as the server;
+// a sync run here takes the same lock as the server's jobs, so the two never sync at once.
+
+const USAGE = [
+  'Usage: firebreak pagerduty <command>',
+  '  connect --key-file <file> --bot-email <email> [--region us|eu] [--base-url <url>]',
+  '                         check the key (full access needed), choose the bot account, connect',
+  '  sync [--types users,teams,services,priorities,escalation_policies] [--force]',
+  '                         sync the catalog now, with a progress bar',
+  '  status                 show the connection (key masked) and the last sync',
+  '  disconnect             delete the key and stop syncing (synced entries are kept)',
+].join('\n');
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTTY: boolean;
+}
+
+const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), isTTY: !!process.stderr.isTTY };
+
+function flags(args: string[]): { opts: Record<string, string | true>; rest: string[] } {
+  const opts: Record<string, string | true> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.startsWith('--')) {
+      const [k, v] = a.slice(2).split('=', 2) as [string, string | undefined];
+      if (v !== undefined) opts[k] = v;
+      else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) opts[k] = args[++i]!;
+      else opts[k] = true;
+    } else rest.push(a);
+  }
+  return { opts, rest };
+}
+
+export function progressLine(progress: SyncRun['progress'], width = 24): string {
+  return Object.entries(progress)
+    .map(([k, p]) => {
+      const ratio = p.total ? Math.min(1, p.fetched / p.total) : 0;
+      const filled = Math.round(ratio * width);
+      return `${k.padEnd(20)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.fetched}/${p.total ?? '?'}`;
+    })
+    .join('\n');
+}
+
+export function runSummary(run: SyncRun): string {
+  const lines = [`Sync ${run.id}: ${run.status} (${run.requests} PagerDuty requests${run.rowsWritten !== undefined ? `, ${run.rowsWritten} rows written` : ''})`];
+  for (const [k, s] of Object.entries(run.stats)) {
+    lines.push(`  ${k.padEnd(20)} fetched ${s.fetched}, created ${s.created}, updated ${s.updated}, archived ${s.archived}, unchanged ${s.unchanged}, skipped by marker ${s.skippedByMarker}${s.error ? ` — error: ${s.error}` : ''}`);
+  }
+  if (run.stopReason) lines.push(`  Stopped: ${run.stopReason}`);
+  for (const e of run.errors) lines.push(`  Error: ${e}`);
+  return lines.join('\n');
+}
+
+/** Runs one subcommand against a built (not started) Firebreak. Returns the exit code. */
+export async function pagerDutyCli(integration: PagerDutyIntegration, args: string[], io: Io = defaultIo): Promise<number> {
+  const [command, ...restArgs] = args;
+  const { opts } = flags(restArgs);
+  const actor: Actor = { kind: 'system', ref: 'cli' };
+  if (command === 'connect') {
+    const keyFile = opts['key-file'];
+    const botEmail = opts['bot-email'];
+    if (typeof keyFile !== 'string' || typeof botEmail !== 'string') {
+      io.err(`${USAGE}\n`);
+      return 2;
+    }
+    const region = opts.region === 'eu' ? 'eu' : 'us';
+    const apiKey = readFileSync(keyFile, 'utf8').trim();
+    await integration.connect({ region, baseUrl: typeof opts['base-url'] === 'string' ? opts['base-url'] : null, apiKey, botEmail }, actor);
+    const s = await integration.status();
+    if (s.connected) io.out(`PagerDuty connected (${s.region.toUpperCase()}${s.baseUrl ? `, ${s.baseUrl}` : ''}), key ${s.apiKeyMasked}, bot account ${s.botUser.name} <${s.botUser.email}>.\nA first catalog sync is queued; run \`firebreak pagerduty sync\` to run one now.\n`);
+    return 0;
+  }
+  if (command === 'status') {
+    const s = await integration.status();
+    if (!s.connected) {
+      io.out('PagerDuty is not connected.\n');
+      return 0;
+    }
+    io.out(`PagerDuty: ${s.status}, region ${s.region.toUpperCase()}${s.baseUrl ? ` (${s.baseUrl})` : ''}, key ${s.apiKeyMasked}\nBot account: ${s.botUser.name} <${s.botUser.email}>\n`);
+    io.out(s.lastRun ? `${runSummary(s.lastRun)}\n` : 'No sync has run yet.\n');
+    return 0;
+  }
+  if (command === 'disconnect') {
+    const gone = await integration.disconnect(actor);
+    io.out(gone ? 'PagerDuty disconnected: the key is deleted and syncing stopped; synced catalog entries are kept.\n' : 'PagerDuty was not connected.\n');
+    return 0;
+  }
+  if (command === 'sync') {
+    const types = typeof opts.types === 'string' ? opts.types.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
+    const run = await integration.requestSync({ trigger: 'cli', types, force: opts.force === true, requestedBy: 'cli', enqueue: false });
+    let drawn = 0;
+    const draw = (p: SyncRun['progress']) => {
+      if (!io.isTTY) return;
+      const text = progressLine(p);
+      io.err(`${drawn ? `\x1b[${drawn}A` : ''}${text.split('\n').map((l) => `\r\x1b[2K${l}`).join('\n')}\n`);
+      drawn = text.split('\n').length;
+    };
+    const done = await integration.runSync(run.id, { onProgress: draw });
+    if (!io.isTTY) io.err(`${progressLine(done.progress)}\n`);
+    io.out(`${runSummary(done)}\n`);
+    return done.status === 'succeeded' ? 0 : 1;
+  }
+  io.err(`${USAGE}\n`);
+  return command === undefined || command === 'help' ? 0 : 2;
+}
+
+export function integrationFor(fb: Firebreak): PagerDutyIntegration {
+  return new PagerDutyIntegration({ db: fb.database.db, dialect: fb.database.dialect, connections: fb.connections, catalog: fb.catalog.service, runs: fb.catalog.runs, jobs: fb.jobs, logger: fb.logger });
+}
+
+/** `firebreak pagerduty ...`: builds Firebreak on the configured database (without serving), runs the command, closes. */
+export async function runPagerDutyCli(args: string[], io: Io = defaultIo): Promise<number> {
+  const config = loadConfig();
+  const fb = await buildFirebreak(config, createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr));
+  try {
+    return await pagerDutyCli(integrationFor(fb), args, io);
+  } catch (err) {
+    io.err(`firebreak pagerduty ${args[0] ?? ''} failed: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await fb.http.close();
+    await fb.database.destroy();
+  }
+}

@@ -1,0 +1,333 @@
+import { recordAudit } from '../../audit/audit.js';
+import type { CatalogService } from '../../catalog/catalog.service.js';
+import { runCatalogSync } from '../../catalog/sync.js';
+import type { SyncRun, SyncRunsRepository } from '../../catalog/sync-runs.js';
+import type { ConnectionsStore } from '../connections.js';
+import { maskSecret } from '../../platform/crypto/secrets.js';
+import type { Db, DbDialect } from '../../platform/db/index.js';
+import { inTransaction } from '../../platform/db/index.js';
+import { AppError, ConflictError, UpstreamError, ValidationError } from '../../platform/errors.js';
+import type { Actor } from '../../platform/events.js';
+import type { JobQueue } from '../../platform/jobs/types.js';
+import type { Logger } from '../../platform/logger.js';
+import { MemoryRequestBudget, PostgresRequestBudget, type RequestBudget } from './client/budget.js';
+import { PagerDutyClient, type PagerDutyRegion } from './client/client.js';
+import { PagerDutyError, PagerDutyInvalidKeyError } from './client/errors.js';
+import type { PdUser } from './client/wire.js';
+import { PD_TYPES, PD_TYPE_KEYS, PagerDutyCatalogSource } from './catalog-source.js';
+
+// Connecting PagerDuty: check the key (valid, right region, full access) without changing the account, choose
+// the bot user every escalation comes from, store the key encrypted, and keep the catalog in sync. Every
+// change of the connection is audited; the key is never returned, only its last four characters.
+
+export const KIND = 'pagerduty';
+export const SYNC_JOB = 'pagerduty.catalog-sync';
+export const SYNC_TICK_JOB = 'pagerduty.catalog-sync-tick';
+export const SYNC_QUEUE = 'catalog-sync:pagerduty';
+
+export interface PagerDutySettings {
+  region: PagerDutyRegion;
+  baseUrl: string | null;
+  botUser: { id: string; name: string; email: string };
+  /** Per catalog type key (users, teams, ...): how often it is synced. */
+  syncIntervalsMs: Record<string, number>;
+  /** Largest share of a type one run may archive without force. */
+  archiveThreshold: number;
+  /** PagerDuty's request limit for this key (requests per minute). */
+  rateLimitPerMinute: number;
+}
+
+export interface KeyInput {
+  region: PagerDutyRegion;
+  baseUrl?: string | null;
+  apiKey: string;
+}
+
+export class PagerDutyKeyRejectedError extends AppError {
+  constructor(regionHint: boolean) {
+    super(400, 'pagerduty_key_rejected', `PagerDuty rejected this key.${regionHint ? ' Check that it was copied whole and that the service region (US or EU) is the one your PagerDuty account lives in.' : ''}`);
+  }
+}
+
+export class PagerDutyReadOnlyKeyError extends AppError {
+  constructor() {
+    super(
+      400,
+      'pagerduty_key_read_only',
+      'This is a read-only PagerDuty key. Firebreak needs a full-access key to create and acknowledge incidents: in PagerDuty go to Integrations → API Access Keys → Create New API Key, leave "Read-only API Key" unchecked, and paste the new key here.',
+    );
+  }
+}
+
+export class PagerDutyBotNotFoundError extends AppError {
+  constructor(what: string) {
+    super(400, 'pagerduty_bot_not_found', `No PagerDuty user ${what} exists in this account. Choose the bot account from the account's users.`);
+  }
+}
+
+function upstream(err: unknown): never {
+  if (err instanceof PagerDutyInvalidKeyError) throw new PagerDutyKeyRejectedError(true);
+  if (err instanceof PagerDutyError) throw new UpstreamError(`PagerDuty answered unexpectedly: ${err.message}`, { kind: err.kind });
+  if (err instanceof AppError) throw err;
+  throw new UpstreamError(`Could not reach PagerDuty: ${(err as Error).message}`);
+}
+
+export function publicUser(u: PdUser) {
+  return { id: u.id, name: u.name, email: typeof u.email === 'string' ? u.email.trim() : '' };
+}
+
+export interface PagerDutyDeps {
+  db: Db;
+  dialect: DbDialect;
+  connections: ConnectionsStore;
+  catalog: CatalogService;
+  runs: SyncRunsRepository;
+  jobs: JobQueue;
+  logger: Logger;
+  /** Client options tests and benchmarks tune (timeouts, backoff). */
+  clientOptions?: { timeoutMs?: number; backoffBaseMs?: number; maxRetries?: number };
+  lockTtlMs?: number;
+}
+
+export class PagerDutyIntegration {
+  private readonly budgets = new Map<number, RequestBudget>();
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(private readonly deps: PagerDutyDeps) {}
+
+  /** The connection's request budget, shared by every client of the connection in this process (and, on PostgreSQL, every process). */
+  budget(limitPerMinute = 960): RequestBudget {
+    let b = this.budgets.get(limitPerMinute);
+    if (!b) {
+      b = this.deps.dialect === 'postgres' ? new PostgresRequestBudget(this.deps.db, KIND, { limitPerMinute }) : new MemoryRequestBudget({ limitPerMinute });
+      this.budgets.set(limitPerMinute, b);
+    }
+    return b;
+  }
+
+  private makeClient(k: KeyInput, onRequest?: () => void, limitPerMinute = 960): PagerDutyClient {
+    return new PagerDutyClient({ apiKey: k.apiKey, region: k.region, baseUrl: k.baseUrl ?? null, budget: this.budget(limitPerMinute), ...this.deps.clientOptions, onRequest });
+  }
+
+  async settings(): Promise<PagerDutySettings | null> {
+    const c = await this.deps.connections.get<PagerDutySettings>(KIND);
+    return c ? c.settings : null;
+  }
+
+  /** A client for the stored connection (null when not connected). */
+  async client(onRequest?: () => void): Promise<PagerDutyClient | null> {
+    const s = await this.settings();
+    const key = s ? await this.deps.connections.secret(KIND, 'api_key') : null;
+    if (!s || !key) return null;
+    return this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey: key }, onRequest, s.rateLimitPerMinute);
+  }
+
+  /** Valid key, right region, full access. Changes nothing in the account. Returns a client for the key. */
+  async checkKey(k: KeyInput): Promise<PagerDutyClient> {
+    if (!k.apiKey.trim()) throw new ValidationError('Paste the PagerDuty API key.');
+    const client = this.makeClient({ ...k, apiKey: k.apiKey.trim() });
+    let someone: PdUser | undefined;
+    try {
+      someone = (await client.searchUsers('', { priority: 'interactive' })).users[0];
+    } catch (err) {
+      upstream(err);
+    }
+    if (!someone?.email) throw new UpstreamError('PagerDuty listed no users for this key, so its access could not be checked.');
+    let scope: 'full' | 'read_only';
+    try {
+      scope = await client.probeWriteAccess(someone.email.trim(), { priority: 'interactive' });
+    } catch (err) {
+      upstream(err);
+    }
+    if (scope === 'read_only') throw new PagerDutyReadOnlyKeyError();
+    return client;
+  }
+
+  /** The account's users matching `query` (name or email), for choosing the bot account. */
+  async searchUsers(client: PagerDutyClient, query: string): Promise<{ users: ReturnType<typeof publicUser>[]; more: boolean }> {
+    try {
+      const r = await client.searchUsers(query.trim(), { priority: 'interactive' });
+      return { users: r.users.map(publicUser), more: r.more };
+    } catch (err) {
+      upstream(err);
+    }
+  }
+
+  private async findBot(client: PagerDutyClient, bot: { id?: string; email?: string }): Promise<{ id: string; name: string; email: string }> {
+    try {
+      if (bot.id) {
+        try {
+          return publicUser(await client.getUser(bot.id, { priority: 'interactive' }));
+        } catch (err) {
+          if (err instanceof PagerDutyError && err.kind === 'not_found') throw new PagerDutyBotNotFoundError(`with id ${bot.id}`);
+          throw err;
+        }
+      }
+      const want = (bot.email ?? '').trim().toLowerCase();
+      if (!want) throw new ValidationError('Choose the bot account (bot_user_id or bot_email).');
+      const found = (await client.searchUsers(want, { priority: 'interactive' })).users.find((u) => typeof u.email === 'string' && u.email.trim().toLowerCase() === want);
+      if (!found) throw new PagerDutyBotNotFoundError(`with email ${bot.email}`);
+      return publicUser(found);
+    } catch (err) {
+      upstream(err);
+    }
+  }
+
+  async connect(input: KeyInput & { botUserId?: string; botEmail?: string }, actor: Actor, ip: string | null = null): Promise<void> {
+    const k = { region: input.region, baseUrl: input.baseUrl?.trim() || null, apiKey: input.apiKey.trim() };
+    const client = await this.checkKey(k);
+    const botUser = await this.findBot(client, { id: input.botUserId, email: input.botEmail });
+    const previous = await this.settings();
+    const settings: PagerDutySettings = {
+      region: k.region,
+      baseUrl: k.baseUrl,
+      botUser,
+      syncIntervalsMs: previous?.syncIntervalsMs ?? Object.fromEntries(PD_TYPES.map((t) => [t.key, t.defaultIntervalMs])),
+      archiveThreshold: previous?.archiveThreshold ?? 0.2,
+      rateLimitPerMinute: previous?.rateLimitPerMinute ?? 960,
+    };
+    await inTransaction(this.deps.db, async (tx) => {
+      await this.deps.connections.save(KIND, { settings: { ...settings }, secrets: { api_key: k.apiKey }, connectedBy: actor.userId ?? actor.ref ?? null }, tx);
+      await recordAudit(tx, {
+        actor,
+        action: previous ? 'pagerduty.reconnected' : 'pagerduty.connected',
+        target: { kind: 'integration', id: KIND },
+        details: { region: k.region, base_url: k.baseUrl, api_key: maskSecret(k.apiKey), bot_user: botUser },
+        ip,
+      });
+    });
+    await this.ensureTypes();
+    await this.requestSync({ trigger: previous ? 'reconnect' : 'connect', requestedBy: actor.userId ?? actor.ref ?? null });
+  }
+
+  async ensureTypes(): Promise<void> {
+    const s = await this.settings();
+    for (const def of PD_TYPES) {
+      await this.deps.catalog.ensureIntegrationType({ typeName: def.typeName, name: def.name, description: def.description, source: KIND, attributes: def.attributes, syncIntervalMs: s?.syncIntervalsMs[def.key] ?? def.defaultIntervalMs });
+    }
+  }
+
+  async update(patch: { botUserId?: string; botEmail?: string; syncIntervalsMs?: Record<string, number>; archiveThreshold?: number }, actor: Actor, ip: string | null = null): Promise<void> {
+    const s = await this.requireSettings();
+    const next: PagerDutySettings = { ...s };
+    const details: Record<string, unknown> = {};
+    if (patch.botUserId || patch.botEmail) {
+      const client = (await this.client())!;
+      next.botUser = await this.findBot(client, { id: patch.botUserId, email: patch.botEmail });
+      details.bot_user = { from: s.botUser, to: next.botUser };
+    }
+    if (patch.syncIntervalsMs) {
+      for (const k of Object.keys(patch.syncIntervalsMs)) if (!PD_TYPE_KEYS.includes(k)) throw new ValidationError(`Unknown catalog type ${k}; use one of ${PD_TYPE_KEYS.join(', ')}.`);
+      next.syncIntervalsMs = { ...s.syncIntervalsMs, ...patch.syncIntervalsMs };
+      details.sync_intervals_ms = next.syncIntervalsMs;
+    }
+    if (patch.archiveThreshold !== undefined) {
+      next.archiveThreshold = patch.archiveThreshold;
+      details.archive_threshold = patch.archiveThreshold;
+    }
+    await inTransaction(this.deps.db, async (tx) => {
+      await this.deps.connections.updateSettings(KIND, { ...next }, tx);
+      await recordAudit(tx, { actor, action: details.bot_user ? 'pagerduty.bot_changed' : 'pagerduty.settings_changed', target: { kind: 'integration', id: KIND }, details, ip });
+    });
+    if (patch.syncIntervalsMs) await this.ensureTypes();
+  }
+
+  /** Deletes the key and stops syncing; synced entries stay, marked as no longer syncing. */
+  async disconnect(actor: Actor, ip: string | null = null): Promise<boolean> {
+    const existed = await inTransaction(this.deps.db, async (tx) => {
+      const gone = await this.deps.connections.delete(KIND, tx);
+      if (gone) {
+        await this.deps.catalog.setSourceSyncing(KIND, false, tx);
+        await recordAudit(tx, { actor, action: 'pagerduty.disconnected', target: { kind: 'integration', id: KIND }, details: {}, ip });
+      }
+      return gone;
+    });
+    for (const c of this.running.values()) c.abort(new Error('PagerDuty was disconnected'));
+    return existed;
+  }
+
+  private async requireSettings(): Promise<PagerDutySettings> {
+    const s = await this.settings();
+    if (!s) throw new ConflictError('pagerduty_not_connected', 'PagerDuty is not connected. Connect it in Settings → Integrations first.');
+    return s;
+  }
+
+  async status() {
+    const c = await this.deps.connections.get<PagerDutySettings>(KIND);
+    if (!c) return { connected: false as const };
+    const key = await this.deps.connections.secret(KIND, 'api_key');
+    const lastRun = await this.deps.runs.latest(KIND);
+    return {
+      connected: true as const,
+      status: c.status,
+      region: c.settings.region,
+      baseUrl: c.settings.baseUrl,
+      apiKeyMasked: key ? maskSecret(key) : null,
+      botUser: c.settings.botUser,
+      syncIntervalsMs: c.settings.syncIntervalsMs,
+      archiveThreshold: c.settings.archiveThreshold,
+      connectedBy: c.connectedBy,
+      connectedAt: c.connectedAt,
+      lastRun,
+    };
+  }
+
+  // ---- syncing ----
+  /** Records a run and queues its job (`enqueue: false` when the caller runs it itself, as the CLI does). */
+  async requestSync(input: { trigger: string; types?: string[]; force?: boolean; requestedBy?: string | null; enqueue?: boolean }): Promise<SyncRun> {
+    await this.requireSettings();
+    const types = input.types?.length ? input.types : PD_TYPE_KEYS;
+    for (const t of types) if (!PD_TYPE_KEYS.includes(t)) throw new ValidationError(`Unknown catalog type ${t}; use one of ${PD_TYPE_KEYS.join(', ')}.`);
+    const run = await this.deps.runs.create({ source: KIND, trigger: input.trigger, types, forced: !!input.force, requestedBy: input.requestedBy ?? null });
+    if (input.enqueue === false) return run;
+    await this.deps.jobs.enqueue(SYNC_JOB, { runId: run.id }, { queue: SYNC_QUEUE, priority: 10, jobKey: `pagerduty-sync:${run.id}`, maxAttempts: 5 });
+    return run;
+  }
+
+  /** Runs one recorded sync in this process (the job handler, the CLI). */
+  async runSync(runId: string, opts: { signal?: AbortSignal; onProgress?: (p: SyncRun['progress']) => void } = {}): Promise<SyncRun> {
+    const s = await this.settings();
+    let requests = 0;
+    const client = await this.client(() => requests++);
+    if (!s || !client) {
+      const run = await this.deps.runs.get(runId);
+      return this.deps.runs.finish(run.id, { status: 'failed', stats: {}, progress: {}, requests: 0, errors: ['PagerDuty is not connected'], stopReason: null, rowsWritten: 0 });
+    }
+    await this.ensureTypes();
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(opts.signal!.reason);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    this.running.set(runId, controller);
+    try {
+      const run = await this.deps.runs.get(runId);
+      return await runCatalogSync({ catalog: this.deps.catalog, runs: this.deps.runs }, new PagerDutyCatalogSource(client), {
+        runId,
+        force: run.forced,
+        archiveThreshold: s.archiveThreshold,
+        signal: controller.signal,
+        lockTtlMs: this.deps.lockTtlMs,
+        requestCount: () => requests,
+        onProgress: opts.onProgress,
+      });
+    } finally {
+      this.running.delete(runId);
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The schedule's tick: queue a sync of the types whose interval has passed, unless one is already waiting. */
+  async tick(now = Date.now()): Promise<SyncRun | null> {
+    const s = await this.settings();
+    if (!s) return null;
+    const pending = await this.deps.runs.latest(KIND, ['queued', 'running']);
+    if (pending) return null;
+    const due: string[] = [];
+    for (const def of PD_TYPES) {
+      const t = await this.deps.catalog.findType(def.typeName);
+      const interval = s.syncIntervalsMs[def.key] ?? def.defaultIntervalMs;
+      if (!t?.lastSyncedAt || Date.parse(t.lastSyncedAt) + interval <= now) due.push(def.key);
+    }
+    if (due.length === 0) return null;
+    return this.requestSync({ trigger: 'schedule', types: due, requestedBy: null });
+  }
+}
