@@ -219,6 +219,18 @@ describe('POST /incidents rules', () => {
     expect(after.last_incident_timestamp).toBe(inc.created_at);
   });
 
+  it('GET /incidents side-loads assignees, services and priorities on request', async () => {
+    const p1 = [...pd.state.priorities.values()][0]!;
+    await trigger({ priority: { id: p1.id, type: 'priority_reference' } });
+    const plain = (await pdCall(pd, 'GET', '/incidents')).json.incidents[0];
+    expect(plain.assignments[0].assignee.type).toBe('user_reference');
+    const r = (await pdCall(pd, 'GET', '/incidents', { query: { 'include[]': ['assignees', 'services', 'priorities'] } })).json.incidents[0];
+    const assignee = pd.state.users.get(r.assignments[0].assignee.id)!;
+    expect(r.assignments[0].assignee).toMatchObject({ type: 'user', email: assignee.email });
+    expect(r.service).toMatchObject({ type: 'service', name: firstService().name });
+    expect(r.priority).toMatchObject({ type: 'priority', name: 'P1', description: p1.description });
+  });
+
   it('a direct assignment goes to that one user', async () => {
     const user = [...pd.state.users.values()][7]!;
     const r = await trigger({ assignments: [{ assignee: { id: user.id, type: 'user_reference' } }] });

@@ -257,7 +257,8 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
     });
     const sortBy = q.list('sort_by');
     if (sortBy.some((s) => s.endsWith(':desc'))) list.reverse();
-    return paginate(q, list, 'incidents', (i) => store.incidentWire(i));
+    const inc = includes(q);
+    return paginate(q, list, 'incidents', (i) => store.incidentWire(i, inc));
   });
 
   add('POST', '/incidents', (c) => {
@@ -305,7 +306,7 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
   add('GET', '/incidents/{id}', (c) => {
     const i = store.incidents.get(p0(c));
     if (!i) throw notFound();
-    const out = store.incidentWire(i);
+    const out = store.incidentWire(i, includes(c.query));
     if (includes(c.query).has('body')) out.body = { type: 'incident_body', details: i.details ?? {} };
     return { status: 200, body: { incident: out } };
   });

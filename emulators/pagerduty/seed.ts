@@ -93,7 +93,7 @@ export function generateSeed(size: SeedSize, seedNumber = 0x5eed): SeedData {
     const last = pick(LAST);
     // Big accounts would repeat the 3,600 first/last combinations too often: add middle initials there.
     if (n.users > 1000 && int(2) === 0) first = `${first} ${ID_CHARS[int(26)]}.`;
-    const local = `${first}.${last}`.toLowerCase().replace(/[^a-z.]/g, '').replace(/\.\.+/g, '.');
+    const local = `${first}.${last}`.toLowerCase().replace(/\s+/g, '.').replace(/[^a-z.]/g, '').replace(/\.\.+/g, '.');
     const seen = emailCount.get(local) ?? 0;
     emailCount.set(local, seen + 1);
     let email = `${seen === 0 ? local : `${local}${seen + 1}`}@example.com`;
@@ -176,8 +176,9 @@ export function generateSeed(size: SeedSize, seedNumber = 0x5eed): SeedData {
   const serviceNames = new Set<string>();
   const statuses: ServiceStatus[] = ['active', 'active', 'active', 'active', 'active', 'active', 'warning', 'critical', 'maintenance', 'disabled'];
   for (let i = 0; i < n.services; i++) {
-    let name = `${pick(DOMAINS).toLowerCase()}-${pick(COMPONENTS)}${int(3) === 0 ? `-${pick(ENVS)}` : ''}`;
-    for (let k = 2; serviceNames.has(name); k++) name = `${name.replace(/ \d+$/, '')} ${k}`;
+    const base = `${pick(DOMAINS).toLowerCase()}-${pick(COMPONENTS)}${int(3) === 0 ? `-${pick(ENVS)}` : ''}`;
+    let name = base;
+    for (let k = 2; serviceNames.has(name); k++) name = `${base}-${k}`;
     serviceNames.add(name);
     const policy = policies[int(policies.length)];
     if (!policy) break;

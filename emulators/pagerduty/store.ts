@@ -277,21 +277,32 @@ export class AccountStore {
     return this.full<PdTag>(this.ref('tag', t.id, t.label), 'tag', { label: t.label });
   }
 
-  incidentWire(i: IncidentRecord): PdIncident {
+  /** `include[]` side-loads: assignees, acknowledgers, services, escalation_policies, teams, priorities, first_trigger_log_entries. */
+  incidentWire(i: IncidentRecord, include: Set<string> = new Set()): PdIncident {
     const svc = this.services.get(i.service_id);
+    const user = (id: string): PdReference => {
+      const u = this.users.get(id);
+      return u ? this.userWire(u) : this.userRef(id);
+    };
+    const pol = this.escalationPolicies.get(i.escalation_policy_id);
+    const pri = i.priority_id ? this.priorities.get(i.priority_id) : undefined;
+    const firstTrigger = include.has('first_trigger_log_entries')
+      ? this.logEntriesFor(i.id).find((l) => l.id === i.first_trigger_log_entry_id) : undefined;
     return this.full<PdIncident>(this.incidentRef(i), 'incident', {
       incident_number: i.incident_number, title: i.title, description: i.title, created_at: i.created_at,
-      updated_at: i.updated_at, status: i.status, incident_key: i.incident_key, service: this.serviceRef(i.service_id),
-      assignments: i.assignments.map((a) => ({ at: a.at, assignee: this.userRef(a.user_id) })),
+      updated_at: i.updated_at, status: i.status, incident_key: i.incident_key,
+      service: include.has('services') && svc ? this.serviceWire(svc) : this.serviceRef(i.service_id),
+      assignments: i.assignments.map((a) => ({ at: a.at, assignee: include.has('assignees') || include.has('users') ? user(a.user_id) : this.userRef(a.user_id) })),
       assigned_via: i.assigned_via,
-      acknowledgements: i.acknowledgements.map((a) => ({ at: a.at, acknowledger: this.userRef(a.user_id) })),
+      acknowledgements: i.acknowledgements.map((a) => ({ at: a.at, acknowledger: include.has('acknowledgers') || include.has('users') ? user(a.user_id) : this.userRef(a.user_id) })),
       last_status_change_at: i.last_status_change_at,
       last_status_change_by: i.last_status_change_by && this.users.has(i.last_status_change_by)
         ? this.userRef(i.last_status_change_by) : this.serviceRef(i.service_id),
-      first_trigger_log_entry: this.logRef(i.first_trigger_log_entry_id, i, 'trigger_log_entry'),
-      escalation_policy: this.policyRef(i.escalation_policy_id),
-      teams: (svc?.team_ids ?? []).map((t) => this.teamRef(t)),
-      urgency: i.urgency, priority: i.priority_id ? this.priorityRef(i.priority_id) : null,
+      first_trigger_log_entry: firstTrigger ? this.logEntryWire(firstTrigger) : this.logRef(i.first_trigger_log_entry_id, i, 'trigger_log_entry'),
+      escalation_policy: include.has('escalation_policies') && pol ? this.policyWire(pol) : this.policyRef(i.escalation_policy_id),
+      teams: (svc?.team_ids ?? []).map((t) => { const r = this.teams.get(t); return include.has('teams') && r ? this.teamWire(r) : this.teamRef(t); }),
+      urgency: i.urgency,
+      priority: pri ? (include.has('priorities') ? this.priorityWire(pri) : this.priorityRef(pri.id)) : null,
       resolved_at: i.resolved_at, resolve_reason: null,
       alert_counts: { all: 0, triggered: 0, resolved: 0 }, is_mergeable: true, incident_type: { name: 'incident_default' },
     });
