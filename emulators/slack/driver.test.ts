@@ -554,6 +554,22 @@ describe('events', () => {
     expect(emu.state.events[0]?.deliveries.map((d) => d.retryNum)).toEqual([undefined, 1]);
   });
 
+  it('with eventRetryDelaysMs, a failed delivery is retried like Slack (same event_id, retry headers)', async () => {
+    emu.driver.eventRetryDelaysMs = [0, 10, 10];
+    const ch = emu.addChannel('inc-r', { members: [alice.id] });
+    const posted = await client.chat.postMessage({ channel: ch.id, text: 'x' });
+    let calls = 0;
+    rx.handler = () => (++calls < 3 ? { status: 500 } : {});
+    const res = await emu.driver.react({ userId: alice.id, channelId: ch.id, ts: posted.ts!, name: 'fire' });
+    expect(res.status).toBe(500);
+    expect(res.retries.map((r) => r.status)).toEqual([500, 200]);
+    expect(rx.requests.map((r) => [r.json.event_id, r.headers['x-slack-retry-num'], r.headers['x-slack-retry-reason'], r.verdict])).toEqual([
+      [res.eventId, undefined, undefined, 'ok'],
+      [res.eventId, '1', 'http_error', 'ok'],
+      [res.eventId, '2', 'http_error', 'ok'],
+    ]);
+  });
+
   it('reacting adds the reaction and sends reaction_added', async () => {
     const ch = emu.addChannel('inc-4', { members: [alice.id] });
     const posted = await client.chat.postMessage({ channel: ch.id, text: 'status?' });

@@ -49,11 +49,14 @@ export interface SlackDriver {
   submitView(p: { userId: string; viewId: string; values?: SubmitValues }): Promise<DriverResult & { triggerId: string; view: SlackView }>;
   closeView(p: { userId: string; viewId: string }): Promise<DriverResult & { sent: boolean }>;
   optionsRequest(p: { userId: string; viewId: string; actionId: string; blockId: string; value: string }): Promise<DriverResult & { sent: boolean }>;
-  pinMessage(p: { userId: string; channelId: string; ts: string }): Promise<DriverResult & { eventId: string }>;
-  react(p: { userId: string; channelId: string; ts: string; name: string }): Promise<DriverResult & { eventId: string }>;
+  pinMessage(p: { userId: string; channelId: string; ts: string }): Promise<DriverResult & { eventId: string; retries: DriverResult[] }>;
+  react(p: { userId: string; channelId: string; ts: string; name: string }): Promise<DriverResult & { eventId: string; retries: DriverResult[] }>;
   postMessageAs(userId: string, channelId: string, text: string, opts?: { threadTs?: string }): SlackMessage;
   joinChannel(userId: string, channelId: string): Promise<DriverResult | undefined>;
-  sendEvent(event: Record<string, unknown>): Promise<DriverResult & { eventId: string }>;
+  /** Sends an event; when `eventRetryDelaysMs` is set, failed/slow deliveries are retried like Slack does (results in `retries`). */
+  sendEvent(event: Record<string, unknown>): Promise<DriverResult & { eventId: string; retries: DriverResult[] }>;
+  /** E.g. [0, 100, 100]: up to 3 automatic retries with those delays (Slack: immediately, 1 min, 5 min). Default [] = none. */
+  eventRetryDelaysMs: number[];
   redeliverEvent(eventId: string, opts?: { retryNum?: number; retryReason?: string }): Promise<DriverResult>;
   urlVerification(challenge?: string): Promise<DriverResult>;
   raw(p: { body: string; contentType: string; timestamp?: number; signature?: string; headers?: Record<string, string> }): Promise<DriverResult>;
@@ -83,6 +86,7 @@ export class Driver implements SlackDriver {
 
   reset(): void {
     this.last = undefined;
+    this.eventRetryDelaysMs = [];
   }
 
   // ---------- plumbing ----------
@@ -727,8 +731,20 @@ export class Driver implements SlackDriver {
     const requestTs = nowSec();
     const res = await this.post(JSON.stringify(env), 'application/json', { timestamp: requestTs });
     rec.deliveries.push({ status: res.status, at: Date.now(), requestTs });
-    return { ...res, eventId: rec.eventId };
+    // Slack retries a delivery that failed or was not acked within 3 s (up to 3 times); opt-in via eventRetryDelaysMs.
+    const retries: DriverResult[] = [];
+    let last = res;
+    for (const [i, delay] of this.eventRetryDelaysMs.entries()) {
+      if (last.status >= 200 && last.status < 300 && !last.timedOut) break;
+      if (delay > 0) await new Promise((ok) => setTimeout(ok, delay));
+      last = await this.redeliverEvent(rec.eventId, { retryNum: i + 1, retryReason: last.timedOut || last.status === 0 ? 'http_timeout' : 'http_error' });
+      retries.push(last);
+    }
+    return { ...res, eventId: rec.eventId, retries };
   }
+
+  /** Delays before Slack's automatic retries of failed event deliveries; empty (default) = no automatic retries. */
+  eventRetryDelaysMs: number[] = [];
 
   async redeliverEvent(eventId: string, opts: { retryNum?: number; retryReason?: string } = {}) {
     const rec = this.ws.state.events.find((e) => e.eventId === eventId);
