@@ -340,3 +340,35 @@ describe('bad input never crashes the emulator', () => {
     expect((await pdCall(pd, 'GET', '/users')).status).toBe(200);
   });
 });
+
+describe('fuzzing', () => {
+  it('answers hundreds of random requests with PagerDuty statuses (never 5xx) and stays up', async () => {
+    let seed = Number(process.env.FUZZ_SEED ?? 12345);
+    const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const inc = (await trigger()).json.incident.id as string;
+    const ids = ['PNOSUCH', inc, [...pd.state.users.keys()][0]!, '%00', '..', 'a'.repeat(300), '{id}'];
+    const paths = ['/users', '/users/{id}', '/users/me', '/teams', '/teams/{id}', '/teams/{id}/members', '/services', '/services/{id}',
+      '/priorities', '/escalation_policies', '/escalation_policies/{id}', '/tags', '/tags/{id}', '/tags/{id}/users', '/users/{id}/tags',
+      '/incidents', '/incidents/{id}', '/incidents/{id}/notes', '/incidents/{id}/log_entries', '/webhook_subscriptions',
+      '/webhook_subscriptions/{id}', '/webhook_subscriptions/{id}/enable', '/webhook_subscriptions/{id}/ping', '/abilities', '/abilities/{id}', '/bogus/{id}/tags'];
+    const bodies = [undefined, '', '{', 'null', '0', '[]', '{"incident":null}', '{"incident":{"type":"incident_reference","status":7}}',
+      '{"incident":{"type":"incident_reference","assignments":[{"assignee":null}]}}', '{"incidents":[null, 1, {"id": 5}]}',
+      '{"note":{"content":[]}}', '{"webhook_subscription":{"type":"webhook_subscription","delivery_method":{"type":"http_delivery_method","url":"http://x"},"events":[1],"filter":{"type":"team_reference","id":null}}}',
+      '{"incident":{"type":"incident","title":"t","service":{"id":[]},"priority":"P1","escalation_policy":{"id":{}}}}',
+      JSON.stringify({ incident: { type: 'incident_reference', escalation_level: 1.5, priority: { id: 'PNOSUCH' } } })];
+    const queries = ['', 'limit=-1', 'offset=abc', 'total=maybe', 'include[]=teams&include[]=nope', 'statuses[]=x', 'since=2020-13-45', 'date_range=some', 'sort_by=age', 'team_ids[]=&user_ids[]=,,,', 'filter_type=planet'];
+    for (let n = 0; n < Number(process.env.FUZZ_N ?? 400); n++) {
+      const method = pick(['GET', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH']);
+      const p = pick(paths).replace('{id}', encodeURIComponent(pick(ids)));
+      const q = pick(queries);
+      const body = pick(bodies);
+      const res = await fetch(`${pd.baseUrl}${p}${q ? `?${q}` : ''}`, { method, body: method === 'GET' ? undefined : body,
+        headers: { authorization: `Token token=${pick([pd.fullAccessKey, pd.fullAccessKey, pd.readOnlyKey])}`, from: pick([from, '', 'x@y', from.toUpperCase()]), 'content-type': 'application/json' } });
+      const text = await res.text();
+      expect(res.status, `${method} ${p}?${q} ${body}: ${text}`).toBeLessThan(500);
+      if (text) expect(() => JSON.parse(text)).not.toThrow();
+    }
+    expect((await pdCall(pd, 'GET', '/users')).status).toBe(200);
+  });
+});

@@ -255,6 +255,7 @@ export interface RequestLogEntry {
   headers: Record<string, string>;
   from: string | null;
   body: unknown;
+  /** Response status; -1 when fault injection dropped the connection. */
   status: number;
 }
 
