@@ -47,7 +47,12 @@ export async function startFirebreak(opts: StartOptions = {}): Promise<RunningFi
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down: no new requests, finishing running jobs');
-      await app.http.close();
+      // Stop taking requests and let in-flight ones finish; a client holding a response open cannot keep the
+      // process alive past the shutdown timeout.
+      const closed = app.http.close();
+      const timer = setTimeout(() => app.http.server.closeAllConnections(), Math.min(config.shutdownTimeoutMs, 5000));
+      await closed;
+      clearTimeout(timer);
       await app.jobs.stop({ timeoutMs: config.shutdownTimeoutMs });
       await app.database.destroy();
       logger.info('stopped');

@@ -103,12 +103,14 @@ describe('web app serving', () => {
       expect(await deep.text()).toContain('<div id="root">');
       const missing = await fetch(`${fb.baseUrl}/assets/nope.js`);
       expect(missing.status).toBe(404);
+      expect(((await missing.json()) as any).error.code).toBe('not_found');
       const html = await (await fetch(`${fb.baseUrl}/`)).text();
       const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
       expect(asset).toBeDefined();
       const js = await fetch(`${fb.baseUrl}${asset}`);
       expect(js.status).toBe(200);
       expect(js.headers.get('content-type')).toContain('javascript');
+      expect((await js.text()).length).toBeGreaterThan(1000);
     } finally {
       await fb.destroy();
     }
