@@ -1,0 +1,64 @@
+import { expect } from 'vitest';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { allEntries, type Setup } from './helpers.js';
+
+const MARKER = 'incident-io-ignore';
+
+/** What the catalog must hold for the emulator's current account: every attribute and link, by PagerDuty id. */
+export function expectedCatalog(pd: PagerDutyEmulator) {
+  const st = pd.state;
+  const ignoredPolicies = new Set<string>();
+  for (const t of st.tags.values()) if (t.label.toLowerCase() === MARKER) for (const id of t.escalation_policies) ignoredPolicies.add(id);
+  const policies = [...st.escalationPolicies.values()].filter((p) => !ignoredPolicies.has(p.id));
+  const keptPolicyIds = new Set(policies.map((p) => p.id));
+  const sorted = (xs: string[]) => [...new Set(xs)].sort();
+  return {
+    PagerDutyUser: new Map(
+      [...st.users.values()].map((u) => [
+        u.id,
+        { name: u.name, values: { name: u.name, email: u.email.trim(), role: u.role, job_title: u.job_title, time_zone: u.time_zone, firebreak_user: u.email.trim().toLowerCase() } },
+      ]),
+    ),
+    PagerDutyTeam: new Map(
+      [...st.teams.values()].map((t) => [t.id, { name: t.name, values: { name: t.name, description: t.description, members: sorted(t.members.map((m) => m.user_id).filter((id) => st.users.has(id))) } }]),
+    ),
+    PagerDutyService: new Map(
+      [...st.services.values()]
+        .filter((s) => !s.description.toLowerCase().includes(MARKER))
+        .map((s) => [
+          s.id,
+          { name: s.name, values: { name: s.name, description: s.description, status: s.status, escalation_policy: keptPolicyIds.has(s.escalation_policy_id) ? s.escalation_policy_id : null, teams: sorted(s.team_ids) } },
+        ]),
+    ),
+    PagerDutyPriority: new Map([...st.priorities.values()].map((p) => [p.id, { name: p.name, values: { name: p.name, description: p.description } }])),
+    PagerDutyEscalationPolicy: new Map(policies.map((p) => [p.id, { name: p.name, values: { name: p.name, description: p.description, teams: sorted(p.team_ids) } }])),
+  };
+}
+
+/** Reads the whole catalog through the API and compares it, references translated back to PagerDuty ids. */
+export async function expectCatalogMatches(s: Setup) {
+  const expected = expectedCatalog(s.pd);
+  const types = (await s.owner.get('/api/v1/catalog_types')).body.catalog_types;
+  const entries = new Map<string, any[]>();
+  for (const typeName of Object.keys(expected)) entries.set(typeName, await allEntries(s, typeName));
+  const extById = new Map<string, string>();
+  for (const list of entries.values()) for (const e of list) extById.set(e.id, e.external_id);
+  for (const [typeName, want] of Object.entries(expected)) {
+    const type = types.find((t: any) => t.type_name === typeName);
+    expect(type, typeName).toBeDefined();
+    const got = entries.get(typeName)!;
+    expect(type.entry_count, `${typeName} count`).toBe(want.size);
+    expect(new Set(got.map((e) => e.external_id)), typeName).toEqual(new Set(want.keys()));
+    for (const e of got) {
+      const w = want.get(e.external_id)!;
+      expect(e.name).toBe(w.name);
+      expect(e.external_url).toMatch(/^https:\/\/[a-z0-9-]+\.pagerduty\.com\//);
+      const values: Record<string, unknown> = {};
+      for (const a of type.attributes) {
+        const v = e.attribute_values[a.id];
+        values[a.id] = a.type === 'reference' ? (a.array ? (v as string[]).map((x) => extById.get(x)).sort() : v === null ? null : extById.get(v)) : v;
+      }
+      expect(values, `${typeName} ${e.external_id}`).toEqual(w.values);
+    }
+  }
+}
