@@ -19,14 +19,3 @@ export function explain(err: unknown, logger: Logger): string {
 export function unescapeSlack(s: string): string {
   return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
-
-/** Resolves within ms or rejects, so an ack is never held past Slack's 3-second limit. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new AppError(504, 'slack_slow', `Slack took too long to ${what}; try again.`)), ms);
-    }),
-  ]);
-}

@@ -43,7 +43,7 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
     store: new SlackStore(fb.database.db),
   };
 
-  const receiver = new FastifySlackReceiver({ db: fb.database.db, signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
+  const receiver = new FastifySlackReceiver({ db: fb.database.db, sharedReplayCheck: fb.database.dialect === 'postgres', signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
   const bolt = new BoltApp({
     receiver,
     logger: boltLogger(logger),

@@ -11,11 +11,14 @@ import './slack.tables.js';
 //  - the signature: HMAC-SHA256 of "v0:<timestamp>:<raw body>" with the signing secret, compared in constant
 //    time, over the raw bytes (the route keeps the body as a string; nothing parses it before the check);
 //  - the timestamp: more than 5 minutes away from our clock, in either direction, is refused as stale;
-//  - replays: a valid signature is accepted once. Accepted signatures are recorded in slack_seen_requests
-//    (shared by all Firebreak processes on one database) and kept 10 minutes, longer than the 5-minute window
-//    in which a timestamp is accepted at all, so a captured request can never be replayed. Slack's own
-//    retries carry a new timestamp (hence a new signature) and are not replays; Events API handlers are
-//    idempotent for them (timeline items have dedupe keys).
+//  - replays: a valid signature is accepted once. Accepted signatures are kept 10 minutes, longer than the
+//    5-minute window in which a timestamp is accepted at all, so a captured request can never be replayed:
+//    in memory (checked first, costs nothing on the ack path) and in slack_seen_requests. With several
+//    processes (PostgreSQL) the table is the authority and is checked before accepting; with the single
+//    SQLite process it is written in the background and read back at start, so a restart does not reopen
+//    the window (SQLite has one connection, and the ack must not queue behind other work for it).
+//    Slack's own retries carry a new timestamp (hence a new signature) and are not replays; Events API
+//    handlers are idempotent for them (timeline items have dedupe keys).
 // Refused requests get 401 and reach nothing else. Bolt answers through `ack`; we send its answer as the HTTP
 // response, and listeners keep running after it (opening modals, calling Slack).
 
@@ -24,6 +27,8 @@ const SEEN_TTL_MS = 10 * 60_000;
 
 export interface SlackReceiverOptions {
   db: Db;
+  /** True when several processes share the database (PostgreSQL): replays are checked in the table. */
+  sharedReplayCheck: boolean;
   /** The current signing secret, or null when Slack is not connected. */
   signingSecret: () => Promise<string | null>;
   logger: Logger;
@@ -70,19 +75,43 @@ export class FastifySlackReceiver implements Receiver {
     return { ok: true };
   }
 
+  private readonly seen = new Map<string, number>();
+  private loaded: Promise<void> | null = null;
+
   private async firstSighting(signature: string, nowMs: number): Promise<boolean> {
     const { db } = this.opts;
+    this.loaded ??= db
+      .selectFrom('slack_seen_requests')
+      .select(['signature', 'seen_at'])
+      .where('seen_at', '>=', new Date(nowMs - SEEN_TTL_MS).toISOString())
+      .execute()
+      .then(
+        (rows) => {
+          for (const r of rows) this.seen.set(r.signature, Date.parse(r.seen_at));
+        },
+        (err: unknown) => this.opts.logger.error({ err }, 'could not load recent Slack request signatures'),
+      );
+    await this.loaded;
     if (nowMs - this.lastPurge > 60_000) {
       this.lastPurge = nowMs;
-      await db.deleteFrom('slack_seen_requests').where('seen_at', '<', new Date(nowMs - SEEN_TTL_MS).toISOString()).execute();
+      for (const [sig, at] of this.seen) if (nowMs - at > SEEN_TTL_MS) this.seen.delete(sig);
+      this.background(db.deleteFrom('slack_seen_requests').where('seen_at', '<', new Date(nowMs - SEEN_TTL_MS).toISOString()).execute());
     }
-    const inserted = await db
+    if (this.seen.has(signature)) return false;
+    this.seen.set(signature, nowMs);
+    const insert = db
       .insertInto('slack_seen_requests')
       .values({ signature, seen_at: new Date(nowMs).toISOString() })
       .onConflict((oc) => oc.column('signature').doNothing())
       .returning('signature')
       .executeTakeFirst();
-    return !!inserted;
+    if (this.opts.sharedReplayCheck) return !!(await insert);
+    this.background(insert);
+    return true;
+  }
+
+  private background(p: Promise<unknown>): void {
+    p.catch((err: unknown) => this.opts.logger.error({ err }, 'could not record a Slack request signature'));
   }
 
   private async handle(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {

@@ -1,77 +1,99 @@
-import type { App as BoltApp } from '@slack/bolt';
+import type { App as BoltApp, ViewResponseAction } from '@slack/bolt';
 import { AppError } from '../../../platform/errors.js';
 import { roleAllows, type User } from '../../../users/users.service.js';
-import { explain, within } from '../errors.js';
+import { explain } from '../errors.js';
 import { viewerText } from '../messages/replies.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
 import { DECLARE_CALLBACK, readDeclare, readMeta } from './declare.view.js';
 import { readUpdate, UPDATE_CALLBACK } from './update.view.js';
 
-// Modal submissions: validate, write the change (a few milliseconds of database work), then ack. Problems go
-// back into the modal next to the field concerned (`response_action: errors`), so nothing is lost.
+// Modal submissions: validate, write the change (normally milliseconds of database work), then ack, so that
+// problems go back into the modal next to the field concerned (`response_action: errors`). The ack never waits
+// past SUBMIT_BUDGET_MS: if the work is slower (a busy database, Slack slow to tell us who the person is),
+// the modal closes, the work finishes, and any problem is sent to the person as a direct message.
 
-const PERSON_BUDGET_MS = 1500;
+const SUBMIT_BUDGET_MS = 2000;
 
 type Errors = Record<string, string>;
+type Ack = (response?: ViewResponseAction) => Promise<void>;
 
-async function person(ctx: SlackContext, slackUserId: string): Promise<User> {
-  return (await ctx.people.known(slackUserId)) ?? within(ctx.people.resolve(slackUserId), PERSON_BUDGET_MS, 'tell us who you are');
+async function ackWithin(ctx: SlackContext, ack: Ack, slackUserId: string, what: string, work: Promise<Errors | null>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = Symbol('late');
+  const first = await Promise.race([work, new Promise<typeof late>((r) => (timer = setTimeout(() => r(late), SUBMIT_BUDGET_MS)))]).finally(() => clearTimeout(timer));
+  if (first !== late) return ack(first ? { response_action: 'errors', errors: first } : undefined);
+  ctx.logger.warn({ what }, 'modal submission took longer than its budget; closed the modal and finishing in the background');
+  await ack();
+  let errors: Errors | null;
+  try {
+    errors = await work;
+  } catch (err) {
+    errors = { error: explain(err, ctx.logger) };
+  }
+  if (!errors) return;
+  const api = await ctx.connection.api();
+  await api?.dm(slackUserId, `:warning: ${what} did not work: ${Object.values(errors).join(' ')}`).catch((err) => ctx.logger.error({ err }, 'could not tell the person their submission failed'));
+}
+
+async function writer(ctx: SlackContext, slackUserId: string): Promise<{ user: User } | { refusal: string }> {
+  let user: User;
+  try {
+    user = (await ctx.people.known(slackUserId)) ?? (await ctx.people.resolve(slackUserId));
+  } catch (err) {
+    return { refusal: explain(err, ctx.logger) };
+  }
+  if (!roleAllows(user.role, 'write')) return { refusal: viewerText(user) };
+  return { user };
 }
 
 export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void {
   bolt.view(DECLARE_CALLBACK, async ({ ack, body, view }) => {
-    const severities = await ctx.incidents.listSeverities();
-    const read = readDeclare(view.state.values, severities);
-    if (!read.ok) return ack({ response_action: 'errors', errors: read.errors });
-    let user: User;
-    try {
-      user = await person(ctx, body.user.id);
-    } catch (err) {
-      return ack({ response_action: 'errors', errors: { name: explain(err, ctx.logger) } });
-    }
-    if (!roleAllows(user.role, 'write')) return ack({ response_action: 'errors', errors: { name: viewerText(user) } });
-    try {
-      // The view id is the idempotency key: a double submit (or Slack resending it) declares one incident.
-      await ctx.incidents.createIncident(
-        { name: read.input.name, summary: read.input.summary, severityId: read.input.severityId, triage: read.input.triage, idempotencyKey: `slack:view:${view.id}`, source: 'slack' },
-        actorFor(user),
-      );
-    } catch (err) {
-      if (err instanceof AppError) return ack({ response_action: 'errors', errors: { name: err.message } });
-      throw err;
-    }
-    const meta = readMeta(view.private_metadata);
-    ctx.logger.debug({ origin: meta.channelId }, 'incident declared from Slack');
-    return ack();
+    const work = (async (): Promise<Errors | null> => {
+      const severities = await ctx.incidents.listSeverities();
+      const read = readDeclare(view.state.values, severities);
+      if (!read.ok) return read.errors;
+      const who = await writer(ctx, body.user.id);
+      if ('refusal' in who) return { name: who.refusal };
+      try {
+        // The view id is the idempotency key: a double submit (or Slack resending it) declares one incident.
+        await ctx.incidents.createIncident(
+          { name: read.input.name, summary: read.input.summary, severityId: read.input.severityId, triage: read.input.triage, idempotencyKey: `slack:view:${view.id}`, source: 'slack' },
+          actorFor(who.user),
+        );
+      } catch (err) {
+        if (err instanceof AppError) return { name: err.message };
+        throw err;
+      }
+      ctx.logger.debug({ origin: readMeta(view.private_metadata).channelId }, 'incident declared from Slack');
+      return null;
+    })();
+    await ackWithin(ctx, ack as Ack, body.user.id, 'Declaring the incident', work);
   });
 
   bolt.view(UPDATE_CALLBACK, async ({ ack, body, view }) => {
-    const { incidentId } = readMeta(view.private_metadata);
-    if (!incidentId) return ack({ response_action: 'errors', errors: { status: 'This form lost track of its incident; run /incident update again.' } });
-    let user: User;
-    try {
-      user = await person(ctx, body.user.id);
-    } catch (err) {
-      return ack({ response_action: 'errors', errors: { status: explain(err, ctx.logger) } });
-    }
-    if (!roleAllows(user.role, 'write')) return ack({ response_action: 'errors', errors: { status: viewerText(user) } });
-    const actor = actorFor(user);
-    const input = readUpdate(view.state.values);
-    const errors: Errors = {};
-    const attempt = async (block: string, fn: () => Promise<unknown>) => {
-      try {
-        await fn();
-      } catch (err) {
-        if (err instanceof AppError) errors[block] = err.message;
-        else throw err;
-      }
-    };
-    const current = await ctx.incidents.getIncident(incidentId);
-    if (input.severityId && input.severityId !== current.severity.id) await attempt('severity', () => ctx.incidents.changeSeverity(incidentId, input.severityId, actor));
-    if (input.summary !== current.summary) await attempt('summary', () => ctx.incidents.updateIncident(incidentId, { summary: input.summary }, actor));
-    if (input.statusId && input.statusId !== current.status.id) await attempt('status', () => ctx.incidents.changeStatus(incidentId, input.statusId, actor));
-    if (Object.keys(errors).length) return ack({ response_action: 'errors', errors });
-    return ack();
+    const work = (async (): Promise<Errors | null> => {
+      const { incidentId } = readMeta(view.private_metadata);
+      if (!incidentId) return { status: 'This form lost track of its incident; run /incident update again.' };
+      const who = await writer(ctx, body.user.id);
+      if ('refusal' in who) return { status: who.refusal };
+      const actor = actorFor(who.user);
+      const input = readUpdate(view.state.values);
+      const errors: Errors = {};
+      const attempt = async (block: string, fn: () => Promise<unknown>) => {
+        try {
+          await fn();
+        } catch (err) {
+          if (err instanceof AppError) errors[block] = err.message;
+          else throw err;
+        }
+      };
+      const current = await ctx.incidents.getIncident(incidentId);
+      if (input.severityId && input.severityId !== current.severity.id) await attempt('severity', () => ctx.incidents.changeSeverity(incidentId, input.severityId, actor));
+      if (input.summary !== current.summary) await attempt('summary', () => ctx.incidents.updateIncident(incidentId, { summary: input.summary }, actor));
+      if (input.statusId && input.statusId !== current.status.id) await attempt('status', () => ctx.incidents.changeStatus(incidentId, input.statusId, actor));
+      return Object.keys(errors).length ? errors : null;
+    })();
+    await ackWithin(ctx, ack as Ack, body.user.id, 'Updating the incident', work);
   });
 }
