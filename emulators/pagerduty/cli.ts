@@ -7,7 +7,8 @@ import { startPagerDutyEmulator, SEED_SIZES } from './index.js';
 import type { SeedSize } from './types.js';
 
 const USAGE = `Usage: npm run emulator:pagerduty -- [--port 8091] [--host 127.0.0.1] [--seed small|medium|large|huge|none]
-                                    [--seed-file account.json] [--rate-limit <per minute>|off] [--subdomain name]`;
+                                    [--seed-file account.json] [--rate-limit <per minute>|off] [--subdomain name]
+                                    [--full-access-key KEY] [--read-only-key KEY]   (default: new random keys each start)`;
 
 async function main(): Promise<void> {
   let values;
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '8091' }, host: { type: 'string', default: '127.0.0.1' },
       seed: { type: 'string', default: 'medium' }, 'seed-file': { type: 'string' }, 'rate-limit': { type: 'string', default: '960' },
       subdomain: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'full-access-key': { type: 'string' }, 'read-only-key': { type: 'string' },
     } }));
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
@@ -32,7 +34,12 @@ async function main(): Promise<void> {
 
   let pd;
   try {
-    pd = await startPagerDutyEmulator({ port, host: values.host, seed, seedFile: values['seed-file'], rateLimitPerMinute, subdomain: values.subdomain });
+    if (values['full-access-key'] !== undefined && values['full-access-key'] === values['read-only-key']) {
+      console.error(`--full-access-key and --read-only-key must differ\n${USAGE}`);
+      process.exit(2);
+    }
+    pd = await startPagerDutyEmulator({ port, host: values.host, seed, seedFile: values['seed-file'], rateLimitPerMinute, subdomain: values.subdomain,
+      fullAccessKey: values['full-access-key'], readOnlyKey: values['read-only-key'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     console.error(err.code === 'EADDRINUSE' ? `Port ${port} is already in use; pick another with --port.` : `Could not start: ${err.message}`);

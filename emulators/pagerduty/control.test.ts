@@ -252,7 +252,7 @@ describe('standalone command', () => {
   it('starts from the CLI, prints the base URL and both keys, serves PagerDuty calls, and stops on SIGTERM', async () => {
     const { spawn } = await import('node:child_process');
     const cli = path.join(path.dirname(new URL(import.meta.url).pathname), 'cli.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, '--port', '0', '--seed', 'small', '--rate-limit', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, '--port', '0', '--seed', 'small', '--rate-limit', '100', '--read-only-key', 'ro-fixed'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
       await new Promise<void>((resolve, reject) => {
@@ -263,6 +263,8 @@ describe('standalone command', () => {
       const full = /Full-access key\s+(\S+)/.exec(out)![1]!;
       const ro = /Read-only key\s+(\S+)/.exec(out)![1]!;
       expect(out).toMatch(/12 users, 3 teams, 6 services, 4 escalation policies, 5 priorities/);
+      expect(ro).toBe('ro-fixed');
+      expect(full).not.toBe('ro-fixed');
       const users = await fetch(`${base}/users`, { headers: { authorization: `Token token=${full}` } });
       expect(users.status).toBe(200);
       expect(users.headers.get('ratelimit-limit')).toBe('100');
