@@ -139,6 +139,14 @@ export function channelNameError(name: string | undefined): string | undefined {
   return undefined;
 }
 
+/** Block elements that carry an action_id (Slack generates one when missing). */
+const INTERACTIVE = new Set([
+  'button', 'overflow', 'datepicker', 'timepicker', 'datetimepicker', 'checkboxes', 'radio_buttons', 'static_select', 'external_select',
+  'users_select', 'conversations_select', 'channels_select', 'multi_static_select', 'multi_external_select', 'multi_users_select',
+  'multi_conversations_select', 'multi_channels_select', 'plain_text_input', 'email_text_input', 'url_text_input', 'number_input',
+  'rich_text_input', 'workflow_button', 'file_input',
+]);
+
 const REACTION_NAME = /^[a-z0-9_+'-]+(::skin-tone-[2-6])?$/;
 
 export interface ApiHooks {
@@ -199,7 +207,8 @@ export class WebApi {
 
   private messageContent(args: Args, requireSome: boolean) {
     const text = str(args, 'text');
-    const blocks = json(args, 'blocks', 'invalid_blocks_format');
+    const parsedBlocks = json(args, 'blocks', 'invalid_blocks_format');
+    const blocks = parsedBlocks === undefined ? undefined : structuredClone(parsedBlocks);
     const attachments = json(args, 'attachments', 'invalid_attachments');
     if (blocks !== undefined) {
       if (!Array.isArray(blocks)) throw new ApiError('invalid_blocks_format');
@@ -209,6 +218,15 @@ export class WebApi {
           throw new ApiError('invalid_blocks', { response_metadata: { messages: [`[ERROR] missing required field: type [json-pointer:/blocks/${i}]`] } });
         }
       });
+    }
+    if (Array.isArray(blocks)) {
+      // Slack stores blocks with generated block_id / action_id where the app left them out.
+      for (const b of blocks as any[]) {
+        if (b.block_id === undefined) b.block_id = randomShortId();
+        for (const el of [...(b.type === 'actions' && Array.isArray(b.elements) ? b.elements : []), ...(b.accessory ? [b.accessory] : [])]) {
+          if (el && typeof el === 'object' && INTERACTIVE.has(el.type) && el.action_id === undefined) el.action_id = randomShortId();
+        }
+      }
     }
     if (attachments !== undefined && !Array.isArray(attachments)) throw new ApiError('invalid_attachments');
     if (requireSome && !text && !(Array.isArray(blocks) && blocks.length) && !(Array.isArray(attachments) && attachments.length)) {
@@ -273,10 +291,9 @@ export class WebApi {
           if (!b.element || typeof b.element !== 'object') errs.push(`missing required field: element [json-pointer:/view/blocks/${i}]`);
           else if (b.element.action_id === undefined) b.element.action_id = randomShortId();
         }
-        for (const el of [...(Array.isArray(b.elements) ? b.elements : []), ...(b.accessory ? [b.accessory] : [])]) {
-          if (el && typeof el === 'object' && el.type && el.type !== 'image' && el.action_id === undefined && !['plain_text', 'mrkdwn'].includes(el.type)) {
-            el.action_id = randomShortId();
-          }
+        const candidates = [...(b.type === 'actions' && Array.isArray(b.elements) ? b.elements : []), ...(b.accessory ? [b.accessory] : [])];
+        for (const el of candidates) {
+          if (el && typeof el === 'object' && INTERACTIVE.has(el.type) && el.action_id === undefined) el.action_id = randomShortId();
         }
         if (b.type === 'input' && b.element?.type === 'static_select' && Array.isArray(b.element.options) && b.element.options.length > 100) {
           errs.push(`no more than 100 items allowed [json-pointer:/view/blocks/${i}/element/options]`);

@@ -55,7 +55,8 @@ describe('auth', () => {
     });
     const body = await res.json();
     expect(body.ok).toBe(true);
-    expect(emu.messagesIn(ch.id)[0]?.blocks).toEqual([{ type: 'section', text: { type: 'mrkdwn', text: '*hi*' } }]);
+    // Slack fills in a block_id the app left out.
+    expect(emu.messagesIn(ch.id)[0]?.blocks).toEqual([{ type: 'section', block_id: expect.stringMatching(/^\w+$/), text: { type: 'mrkdwn', text: '*hi*' } }]);
     const broken = await fetch(`${emu.apiUrl}chat.postMessage`, {
       method: 'POST',
       headers: { authorization: `Bearer ${emu.botToken}`, 'content-type': 'application/json' },
@@ -136,7 +137,7 @@ describe('chat', () => {
     expect(u).toMatchObject({ ok: true, channel: ch.id, ts: r.ts, text: 'v2' });
     const m = emu.messagesIn(ch.id)[0]!;
     expect(m.text).toBe('v2');
-    expect(m.blocks).toEqual([{ type: 'divider' }]);
+    expect(m.blocks).toEqual([{ type: 'divider', block_id: expect.any(String) }]);
     expect(m.edited?.user).toBe(emu.botUserId);
     await client.chat.update({ channel: ch.id, ts: r.ts!, text: 'v3', blocks: [] });
     expect(emu.messagesIn(ch.id)[0]?.blocks).toEqual([]);
