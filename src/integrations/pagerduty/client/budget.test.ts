@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPostgresDatabase, postgresAvailable } from '../../../../test/helpers.js';
+import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../../platform/db/index.js';
+import { PostgresRequestBudget } from './budget.js';
+
+// Two budgets on one row stand for two Firebreak processes sharing a PagerDuty key.
+describe.skipIf(!postgresAvailable)('request budget shared through PostgreSQL', () => {
+  let handle: DatabaseHandle;
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    const d = await freshPostgresDatabase();
+    drop = d.drop;
+    handle = openDatabase({ kind: 'postgres', url: d.url, poolSize: 4 });
+    await migrateToLatest(handle.db);
+  });
+  afterAll(async () => {
+    await handle.destroy();
+    await drop();
+  });
+
+  it('two processes share one bucket: together they get the burst once, then the refill rate', async () => {
+    const a = new PostgresRequestBudget(handle.db, 'pagerduty', { limitPerMinute: 120 });
+    const b = new PostgresRequestBudget(handle.db, 'pagerduty', { limitPerMinute: 120 });
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: 15 }, (_, i) => (i % 2 ? a : b).acquire('interactive')));
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const t1 = Date.now();
+    await Promise.all([a.acquire('interactive'), b.acquire('interactive')]);
+    // 120/min with a burst of 15 refills at 1.75 tokens per second: two more take about a second.
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(700);
+  });
+
+  it('a 429 seen by one process pauses the other', async () => {
+    const a = new PostgresRequestBudget(handle.db, 'pd-pause', { limitPerMinute: 960 });
+    const b = new PostgresRequestBudget(handle.db, 'pd-pause', { limitPerMinute: 960 });
+    await a.acquire('interactive');
+    a.observe({ status: 429, remaining: 0, resetMs: 500 });
+    await new Promise((r) => setTimeout(r, 50));
+    const t = Date.now();
+    await b.acquire('interactive');
+    expect(Date.now() - t).toBeGreaterThanOrEqual(350);
+  });
+});

@@ -1,0 +1,80 @@
+import type { CatalogEntry, CatalogService } from '../../../catalog/catalog.service.js';
+import { normalizeEmailKey } from '../../../catalog/catalog.service.js';
+
+// What escalation needs from the synced PagerDuty catalog: searching policies, users and services by name (or
+// email), and finding the services that use a policy. Everything goes through the catalog's exported service;
+// entries carrying `incident-io-ignore` never reach the catalog, so they never appear here.
+
+export const TYPE = {
+  users: 'PagerDutyUser',
+  services: 'PagerDutyService',
+  policies: 'PagerDutyEscalationPolicy',
+  priorities: 'PagerDutyPriority',
+} as const;
+
+export interface DirectoryItem {
+  id: string;
+  name: string;
+  description?: string;
+  email?: string;
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : '');
+
+export class PagerDutyDirectory {
+  constructor(private readonly catalog: CatalogService) {}
+
+  private async search(typeName: string, query: string, limit: number): Promise<CatalogEntry[]> {
+    if (!(await this.catalog.findType(typeName))) return [];
+    const r = await this.catalog.listEntries({ typeId: typeName, search: query.trim() || undefined, limit });
+    return r.entries;
+  }
+
+  async searchPolicies(query: string, limit = 100): Promise<DirectoryItem[]> {
+    return (await this.search(TYPE.policies, query, limit)).map((e) => ({ id: e.externalId, name: e.name, description: str(e.attributes.description) }));
+  }
+
+  async searchUsers(query: string, limit = 100): Promise<DirectoryItem[]> {
+    return (await this.search(TYPE.users, query, limit)).map((e) => ({ id: e.externalId, name: e.name, email: str(e.attributes.email).trim() }));
+  }
+
+  async searchServices(query: string, limit = 100): Promise<DirectoryItem[]> {
+    return (await this.search(TYPE.services, query, limit)).map((e) => ({ id: e.externalId, name: e.name, description: str(e.attributes.description) }));
+  }
+
+  async listPriorities(): Promise<DirectoryItem[]> {
+    return (await this.search(TYPE.priorities, '', 100)).map((e) => ({ id: e.externalId, name: e.name, description: str(e.attributes.description) }));
+  }
+
+  /** The live (not archived) entry of a type with this PagerDuty id. */
+  async entry(typeName: string, externalId: string): Promise<CatalogEntry | null> {
+    const found = await this.search(typeName, externalId, 50);
+    return found.find((e) => e.externalId === externalId) ?? null;
+  }
+
+  /** The PagerDuty user with this email (compared without case and surrounding spaces). */
+  async userByEmail(email: string): Promise<DirectoryItem | null> {
+    const want = normalizeEmailKey(email);
+    if (!want) return null;
+    const found = await this.search(TYPE.users, want, 50);
+    const e = found.find((x) => normalizeEmailKey(str(x.attributes.email)) === want);
+    return e ? { id: e.externalId, name: e.name, email: str(e.attributes.email).trim() } : null;
+  }
+
+  /** Services whose escalation policy is this one, enabled ones first. */
+  async servicesUsingPolicy(policyExternalId: string): Promise<{ id: string; name: string; status: string }[]> {
+    const policy = await this.entry(TYPE.policies, policyExternalId);
+    if (!policy) return [];
+    const described = await this.catalog.describeEntry(policy.id);
+    const out: { id: string; name: string; status: string }[] = [];
+    for (const b of described.backlinks) {
+      if (b.attribute.id !== 'escalation_policy') continue;
+      for (const e of b.entries) {
+        if (e.archived) continue;
+        const svc = await this.catalog.getEntry(e.id);
+        out.push({ id: svc.externalId, name: svc.name, status: str(svc.attributes.status) });
+      }
+    }
+    return out.sort((a, b) => Number(a.status === 'disabled') - Number(b.status === 'disabled'));
+  }
+}

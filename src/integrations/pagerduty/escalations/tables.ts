@@ -1,0 +1,89 @@
+// The escalation module's tables, added to the shared Database type by module augmentation.
+
+export type TargetKind = 'escalation_policy' | 'user';
+export type TargetStatus = 'pending' | 'triggered' | 'acknowledged' | 'resolved' | 'failed';
+
+export interface PagerDutyEscalationsTable {
+  id: string;
+  incident_id: string;
+  requester_kind: 'user' | 'integration' | 'workflow' | 'system';
+  requester_user_id: string | null;
+  requester_ref: string | null;
+  requester_name: string;
+  message: string;
+  urgency: 'high' | 'low';
+  priority_id: string | null;
+  priority_name: string | null;
+  source: string;
+  idempotency_key: string | null;
+  slack_channel_id: string | null;
+  slack_message_ts: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PagerDutyEscalationTargetsTable {
+  id: string;
+  escalation_id: string;
+  position: number;
+  kind: TargetKind;
+  /** PagerDuty id of the escalation policy or user. */
+  target_id: string;
+  target_name: string;
+  service_id: string | null;
+  service_name: string | null;
+  /** Also the job's idempotency key: PagerDuty refuses a second open incident with it on the service. */
+  incident_key: string;
+  from_email: string | null;
+  status: TargetStatus;
+  error: string | null;
+  pd_incident_id: string | null;
+  pd_incident_number: number | null;
+  pd_html_url: string | null;
+  paged: string; // JSON PersonAt[]
+  acknowledged_by: string; // JSON PersonAt[]
+  attempts: number;
+  retries: number;
+  lease_until: string | null;
+  status_event_at: string | null;
+  triggered_at: string | null;
+  acknowledged_at: string | null;
+  resolved_at: string | null;
+  failed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PagerDutyEscalationSettingsTable {
+  id: string;
+  fallback_service_id: string | null;
+  fallback_service_name: string | null;
+  always_use_bot: number;
+  webhook_subscription_id: string | null;
+  webhook_url: string | null;
+  webhook_secrets: string; // JSON: encrypted secrets, newest first
+  webhook_error: string | null;
+  updated_at: string;
+}
+
+export interface PagerDutyWebhookEventsTable {
+  delivery_id: string;
+  event_id: string;
+  event_type: string;
+  resource_type: string;
+  resource_id: string | null;
+  occurred_at: string | null;
+  payload: string;
+  received_at: string;
+  applied_at: string | null;
+  outcome: string | null;
+}
+
+declare module '../../../platform/db/schema.js' {
+  interface Database {
+    pagerduty_escalations: PagerDutyEscalationsTable;
+    pagerduty_escalation_targets: PagerDutyEscalationTargetsTable;
+    pagerduty_escalation_settings: PagerDutyEscalationSettingsTable;
+    pagerduty_webhook_events: PagerDutyWebhookEventsTable;
+  }
+}
