@@ -1,6 +1,6 @@
 /** PagerDuty's rules as a Firebreak client meets them: keys, From, pagination, errors, the incident lifecycle. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startPagerDutyEmulator, type PagerDutyEmulator } from './index.js';
+import { PdError, startPagerDutyEmulator, type PagerDutyEmulator } from './index.js';
 import { pdCall } from './test-helpers.js';
 
 let pd: PagerDutyEmulator;
@@ -279,6 +279,20 @@ describe('incident lifecycle', () => {
     const p1 = [...pd.state.priorities.values()][0]!;
     const pr = await put(id, { priority: { id: p1.id, type: 'priority_reference' } });
     expect(pr.json.incident.priority).toMatchObject({ id: p1.id, summary: 'P1' });
+  });
+
+  it('escalating without a level goes to the next level, and not past the last one of a policy that does not repeat', async () => {
+    const svc = [...pd.state.services.values()].find((s) => { const p = pd.state.escalationPolicies.get(s.escalation_policy_id)!; return p.escalation_rules.length === 2 && p.num_loops === 0; })!;
+    expect(svc).toBeDefined();
+    const id = (await trigger({}, svc)).json.incident.id;
+    const user = [...pd.state.users.values()][1]!;
+    expect(pd.actAs(user.id).escalate(id).escalation_level).toBe(2);
+    let err: unknown;
+    try { pd.actAs(user.id).escalate(id); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(PdError);
+    expect((err as PdError).status).toBe(400);
+    expect(JSON.stringify((err as PdError).body)).toMatch(/last escalation level/);
+    expect(pd.actAs(user.id).escalate(id, 1).escalation_level).toBe(1);
   });
 
   it('bulk updates apply all or nothing', async () => {

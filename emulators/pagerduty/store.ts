@@ -518,7 +518,10 @@ export class AccountStore {
     const policy = this.escalationPolicies.get(i.escalation_policy_id);
     if (!policy) throw invalidInput('Escalation Policy not found.');
     const max = policy.escalation_rules.length;
-    const target = level ?? (i.escalation_level < max ? i.escalation_level + 1 : policy.num_loops > 0 ? 1 : i.escalation_level);
+    if (level === undefined && i.escalation_level >= max && policy.num_loops === 0) {
+      throw invalidInput('The incident is already at the last escalation level and the policy does not repeat.');
+    }
+    const target = level ?? (i.escalation_level < max ? i.escalation_level + 1 : 1);
     if (!Number.isInteger(target) || target < 1 || target > max) {
       throw invalidInput(`Escalation level must be between 1 and ${max}.`);
     }

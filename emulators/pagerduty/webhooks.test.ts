@@ -62,7 +62,8 @@ describe('webhooks v3 deliveries', () => {
   it('a user acting from the phone app produces events with that user as agent, in order', async () => {
     receiver = await startReceiver();
     await subscribe(receiver.url);
-    const svcWithLevels = [...pd.state.services.values()].find((s) => pd.state.escalationPolicies.get(s.escalation_policy_id)!.escalation_rules.length >= 2) ?? svc();
+    const svcWithLevels = [...pd.state.services.values()].find((s) => pd.state.escalationPolicies.get(s.escalation_policy_id)!.escalation_rules.length >= 2)!;
+    expect(svcWithLevels).toBeDefined();
     const id = await trigger(svcWithLevels);
     const responder = [...pd.state.users.values()][3]!;
     const other = [...pd.state.users.values()][4]!;
