@@ -143,7 +143,7 @@ describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
       await call('POST', `/incidents/${id}/notes`, { from, body: { note: { content: 'Rolled back the deploy' } } }),
       await call('GET', `/incidents/${id}/notes`),
       await call('GET', `/incidents/${id}/log_entries`, { query: { total: true, is_overview: false } }),
-      await call('GET', `/incidents/${id}/log_entries`, { query: { is_overview: true, 'include[]': ['services'] } }),
+      await call('GET', `/incidents/${id}/log_entries`, { query: { is_overview: true, 'include[]': ['services', 'incidents', 'teams'] } }),
       await call('PUT', '/incidents', { from, body: { incidents: [{ id, type: 'incident_reference', status: 'resolved' }, { id: second.json.incident.id, type: 'incident_reference', status: 'resolved' }] } }),
       await call('PUT', `/incidents/${id}`, { from, body: { incident: { type: 'incident_reference', status: 'acknowledged' } } }),
       await call('PUT', '/incidents/PNOSUCH', { from, body: { incident: { type: 'incident_reference', status: 'resolved' } } }),

@@ -420,7 +420,8 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
       const t = Date.parse(le.created_at);
       return t >= s && t < u;
     }).reverse();
-    return paginate(c.query, entries, 'log_entries', (le) => store.logEntryWire(le));
+    const inc = includes(c.query);
+    return paginate(c.query, entries, 'log_entries', (le) => store.logEntryWire(le, inc));
   });
 
   // ---------- webhook subscriptions ----------

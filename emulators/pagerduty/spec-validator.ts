@@ -28,7 +28,7 @@ export const QUIRKS = [
   'AcknowledgeLogEntry narrows `type` to "acknowledgement_log_entry", which LogEntry does not allow: the acknowledge entry PagerDuty sends (acknowledge_log_entry) is accepted.',
   "Channel's oneOf variants (Nagios, API, Email, ...) do not discriminate on type, so every channel matches several: treated as anyOf.",
   'Fields PagerDuty returns as null are not marked nullable (priority, resolved_at, resolve_reason, conference_bridge, last_incident_timestamp, auto_resolve_timeout, acknowledgement_timeout, parent, oauth_client): null values of these keys are skipped.',
-  'Side-loaded objects (include[]) keep their full type (team, user, escalation_policy, schedule) where the spec lists only the *_reference type: their type is compared as the reference type.',
+  'Side-loaded objects (include[]) keep their full type (team, user, escalation_policy, schedule, service, incident) where the spec lists only the *_reference type: their type is compared as the reference type.',
   'PUT /incidents/{id} (updateIncident) declares no 400, although PagerDuty answers 400 for a missing From header and for 1001/1002: validated against the shared BadRequest response.',
   'GET /users/me with an account key answers 400 with `error` as a plain string (documented behaviour), not the declared error object.',
   'Emails with stray spaces (seeded on purpose to exercise matching) are checked as emails after trimming.',
@@ -41,7 +41,7 @@ const UNDECLARED_ERRORS: Record<string, string> = {
   // Missing/invalid From header and lifecycle errors (1001 already resolved, 1002 already acknowledged).
   'updateIncident 400': 'BadRequest',
 };
-const FULL_TYPES = new Set(['team', 'user', 'escalation_policy', 'schedule', 'service']);
+const FULL_TYPES = new Set(['team', 'user', 'escalation_policy', 'schedule', 'service', 'incident']);
 
 export interface CallRecord {
   method: string;

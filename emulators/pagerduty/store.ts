@@ -321,15 +321,18 @@ export class AccountStore {
     } as const)[type];
   }
 
-  logEntryWire(le: LogEntryRecord): PdLogEntry {
+  /** `include[]` side-loads: incidents, services, teams. */
+  logEntryWire(le: LogEntryRecord, include: Set<string> = new Set()): PdLogEntry {
     const i = this.incidents.get(le.incident_id)!;
     const svc = this.services.get(i.service_id);
     const channel: PdLogEntry['channel'] = { type: le.type === 'notify_log_entry' ? 'email' : le.channel };
     const out: PdLogEntry = {
       ...this.logRef(le.id, i, le.type), type: le.type, created_at: le.created_at,
       agent: le.agent ? (le.agent.type === 'user' ? this.userRef(le.agent.id) : this.serviceRef(le.agent.id)) : null,
-      channel, service: this.serviceRef(i.service_id), incident: this.incidentRef(i),
-      teams: (svc?.team_ids ?? []).map((t) => this.teamRef(t)), contexts: [],
+      channel, service: include.has('services') && svc ? this.serviceWire(svc) : this.serviceRef(i.service_id),
+      incident: include.has('incidents') ? this.incidentWire(i) : this.incidentRef(i),
+      teams: (svc?.team_ids ?? []).map((t) => { const r = this.teams.get(t); return include.has('teams') && r ? this.teamWire(r) : this.teamRef(t); }),
+      contexts: [],
     };
     if (le.type === 'notify_log_entry' && le.user_id) {
       out.user = this.userRef(le.user_id);
