@@ -46,6 +46,8 @@ const PERMANENT = new Set([
   'invalid_blocks',
   'cant_invite_self',
   'method_not_supported_for_channel_type',
+  'restricted_action',
+  'not_allowed_token_type',
 ]);
 
 export interface SlackApiOptions {
