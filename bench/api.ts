@@ -158,14 +158,15 @@ async function postgresUrl(): Promise<{ url: string; drop: () => Promise<void> }
   };
 }
 
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
 const results: Result[] = [];
 const dataDir = mkdtempSync(join(tmpdir(), 'fb-bench-'));
 try {
-  results.push(await run('sqlite', { DATA_DIR: dataDir }));
+  if (only !== 'postgres') results.push(await run('sqlite', { DATA_DIR: dataDir }));
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
 }
-const pgDb = await postgresUrl();
+const pgDb = only === 'sqlite' ? null : await postgresUrl();
 if (pgDb) {
   try {
     results.push(await run('postgres', { DATABASE_URL: pgDb.url, FIREBREAK_MASTER_KEY: randomBytes(32).toString('base64'), DATA_DIR: mkdtempSync(join(tmpdir(), 'fb-bench-pg-')) }));

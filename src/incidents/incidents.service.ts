@@ -79,6 +79,7 @@ export class IncidentsService {
   }
 
   async createSeverity(input: { name: string; description?: string }): Promise<Severity> {
+    this.severityCache = null;
     return inTransaction(this.db, async (tx) => {
       await this.assertSeverityNameFree(tx, input.name);
       const max = await tx.selectFrom('severities').select((eb) => eb.fn.max('rank').as('m')).executeTakeFirst();
@@ -89,6 +90,7 @@ export class IncidentsService {
   }
 
   async updateSeverity(id: string, input: { name?: string; description?: string; rank?: number }): Promise<Severity> {
+    this.severityCache = null;
     return inTransaction(this.db, async (tx) => {
       const current = await tx.selectFrom('severities').selectAll().where('id', '=', id).executeTakeFirst();
       if (!current) throw new NotFoundError('Severity', id);
@@ -110,6 +112,7 @@ export class IncidentsService {
   }
 
   async deleteSeverity(id: string): Promise<void> {
+    this.severityCache = null;
     await inTransaction(this.db, async (tx) => {
       const sev = await tx.selectFrom('severities').select('name').where('id', '=', id).executeTakeFirst();
       if (!sev) throw new NotFoundError('Severity', id);
@@ -128,10 +131,25 @@ export class IncidentsService {
     if (clash) throw new ConflictError('duplicate_name', `A severity named ${JSON.stringify(name)} already exists.`);
   }
 
+  /** Statuses are defined by migrations and never change while running, so they are read once. */
   async listStatuses(db: Executor = this.db): Promise<Status[]> {
-    const rows = await db.selectFrom('incident_statuses').select(['id', 'name', 'description', 'category', 'rank']).orderBy('rank').execute();
-    return rows;
+    this.statusCache ??= db.selectFrom('incident_statuses').select(['id', 'name', 'description', 'category', 'rank']).orderBy('rank').execute();
+    return this.statusCache;
   }
+  private statusCache: Promise<Status[]> | null = null;
+
+  /**
+   * Severities for hot paths: cached for a few seconds (other processes may change them), dropped on local
+   * changes, and re-read when an id is not found so a severity added elsewhere is usable at once.
+   */
+  private async cachedSeverities(db: Executor, mustContain?: string): Promise<Severity[]> {
+    const cache = this.severityCache;
+    if (cache && Date.now() - cache.at < 5000 && (!mustContain || cache.list.some((s) => s.id === mustContain))) return cache.list;
+    const list = await this.listSeverities(db);
+    this.severityCache = { at: Date.now(), list };
+    return list;
+  }
+  private severityCache: { at: number; list: Severity[] } | null = null;
 
   // ---- incidents -----------------------------------------------------------------------------------------
 
@@ -144,7 +162,7 @@ export class IncidentsService {
     try {
       const id = await inTransaction(this.db, async (tx) => {
         const statuses = await this.listStatuses(tx);
-        const severities = await this.listSeverities(tx);
+        const severities = await this.cachedSeverities(tx, input.severityId);
         const severity = input.severityId ? severities.find((s) => s.id === input.severityId) : severities[severities.length - 1];
         if (!severity) {
           throw new ValidationError(`Unknown severity ${JSON.stringify(input.severityId)}.`, [
@@ -212,8 +230,11 @@ export class IncidentsService {
   }
 
   async getIncident(idOrRef: string, db: Executor = this.db): Promise<Incident> {
-    const id = await this.findIncidentId(idOrRef, db);
-    const [incident] = await this.hydrate(db, await db.selectFrom('incidents').selectAll().where('id', '=', id).execute());
+    const ref = /^inc-(\d{1,12})$/i.exec(idOrRef.trim());
+    const rows = ref
+      ? await db.selectFrom('incidents').selectAll().where('number', '=', Number(ref[1])).execute()
+      : await db.selectFrom('incidents').selectAll().where('id', '=', idOrRef).execute();
+    const [incident] = await this.hydrate(db, rows);
     if (!incident) throw new NotFoundError('Incident', idOrRef);
     return incident;
   }
@@ -456,7 +477,8 @@ export class IncidentsService {
 
   private async hydrate(db: Executor, rows: IncidentRow[]): Promise<Incident[]> {
     if (rows.length === 0) return [];
-    const [severities, statuses] = await Promise.all([this.listSeverities(db), this.listStatuses(db)]);
+    const unknown = rows.find((r) => !this.severityCache?.list.some((s) => s.id === r.severity_id))?.severity_id;
+    const [severities, statuses] = await Promise.all([this.cachedSeverities(db, unknown), this.listStatuses(db)]);
     const ids = rows.map((r) => r.id);
     const userIds = [...new Set(rows.flatMap((r) => [r.creator_user_id, r.lead_user_id]).filter((x): x is string => !!x))];
     const mergedIds = [...new Set(rows.map((r) => r.merged_into_id).filter((x): x is string => !!x))];

@@ -65,6 +65,7 @@ export function scopesAllow(granted: Scope[], need: Scope): boolean {
 }
 
 const LOGIN_LINK_TTL_MS = 24 * 3600_000;
+const API_KEY_CACHE_MS = 10_000;
 
 export class UsersService {
   constructor(
@@ -278,13 +279,30 @@ export class UsersService {
       if (!row) throw new NotFoundError('API key', id);
       if (row.revoked_at) return;
       await tx.updateTable('api_keys').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
+      for (const [hash, entry] of this.keyCache) if (entry.apiKey.id === id) this.keyCache.delete(hash);
       await recordAudit(tx, { actor: { kind: 'user', userId: by.id }, action: 'api_key.revoked', target: { kind: 'api_key', id }, ip });
     });
   }
 
-  /** Resolves a bearer key; records when it was last used (at most once a minute, to keep reads cheap). */
+  /**
+   * Resolves a bearer key; records when it was last used (at most once a minute, to keep reads cheap). Valid
+   * keys are remembered for a few seconds: a revocation here takes effect at once, one made by another
+   * process within API_KEY_CACHE_MS.
+   */
   async authenticateApiKey(secret: string): Promise<{ apiKey: ApiKey } | null> {
     if (!secret.startsWith('fbk_')) return null;
+    const hash = sha256(secret);
+    const cached = this.keyCache.get(hash);
+    if (cached && Date.now() - cached.at < API_KEY_CACHE_MS) return { apiKey: cached.apiKey };
+    const found = await this.lookupApiKey(secret);
+    if (found) this.keyCache.set(hash, { at: Date.now(), apiKey: found.apiKey });
+    else this.keyCache.delete(hash);
+    if (this.keyCache.size > 10_000) this.keyCache.clear();
+    return found;
+  }
+  private readonly keyCache = new Map<string, { at: number; apiKey: ApiKey }>();
+
+  private async lookupApiKey(secret: string): Promise<{ apiKey: ApiKey } | null> {
     const row = await this.db
       .selectFrom('api_keys as k')
       .innerJoin('users as u', 'u.id', 'k.created_by')
