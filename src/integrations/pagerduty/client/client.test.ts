@@ -65,7 +65,7 @@ describe('PagerDuty client', () => {
     await expect(client('wrong').get('/users')).rejects.toBeInstanceOf(PagerDutyInvalidKeyError);
     await expect(client().get('/users/PNOPE00')).rejects.toBeInstanceOf(PagerDutyNotFoundError);
     await expect(client(pd.readOnlyKey).put('/incidents/PX', {}, { from: 'a@b.c' })).rejects.toBeInstanceOf(PagerDutyReadOnlyKeyError);
-    const bad = await client().get('/users', { limit: 'x' }).catch((e) => e);
+    const bad = (await client().get('/users', { limit: 'x' }).catch((e: unknown) => e)) as PagerDutyBadRequestError;
     expect(bad).toBeInstanceOf(PagerDutyBadRequestError);
     expect(bad.code).toBe(2001);
   });
@@ -113,7 +113,7 @@ describe('PagerDuty client', () => {
       void f.fn(url, init);
       return new Promise((_, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)));
     }) as unknown as typeof fetch, timeoutMs: 50, maxRetries: 1, backoffBaseMs: 1 });
-    const err = await c.get('/ping').catch((e) => e);
+    const err = (await c.get('/ping').catch((e: unknown) => e)) as PagerDutyNetworkError;
     expect(err).toBeInstanceOf(PagerDutyNetworkError);
     expect(err.message).toMatch(/timed out after 50 ms/);
     expect(f.calls).toHaveLength(2);
