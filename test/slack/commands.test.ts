@@ -135,6 +135,14 @@ describe('/incident help, unknown subcommands and the wrong place', () => {
     expect(text).toContain("`/incident resolve` works in an incident's channel");
   });
 
+  it('someone whose email Slack does not share is told why Firebreak cannot act for them', async () => {
+    const noEmail = s.emu.addUser({ name: 'ghost', realName: 'Ghost' });
+    const r = await s.emu.driver.slashCommand({ userId: noEmail.id, channelId: general.id, command: '/incident', text: 'declare' });
+    expect(r.status).toBe(200);
+    expect(await waitFor('explanation', () => ephemeralText(s, noEmail.id))).toContain('cannot see your Slack email address');
+    expect(((await s.owner.get('/api/v1/users')).body.users as any[]).some((u) => u.name === 'Ghost')).toBe(false);
+  });
+
   it('escalate is reserved for the PagerDuty integration', async () => {
     const u = person(s.emu, 'Pager');
     await s.emu.driver.slashCommand({ userId: u.id, channelId: general.id, command: '/incident', text: 'escalate' });

@@ -48,6 +48,12 @@ describe('declaring an incident from Slack', () => {
     const announcement = await waitFor('announcement', () => s.emu.messagesIn(s.announcements.id).find((m) => m.text.includes(`INC-${inc.number}`)));
     expect(announcement.text).toContain(`<#${channel.id}>`);
 
+    // Where Bob typed the command, only he sees where to go.
+    const general = [...s.emu.state.channels.values()].find((c) => c.isGeneral)!;
+    const confirm = await waitFor('confirmation', () => s.emu.ephemeralsFor(bob.id).find((e) => e.channel === general.id));
+    expect(confirm.text).toContain(`INC-${inc.number} is declared`);
+    expect(confirm.text).toContain(`${s.fb.baseUrl}/incidents/INC-${inc.number}`);
+
     await waitFor('channel recorded on the incident', async () => (await s.owner.get(`/api/v1/incidents/${inc.id}`)).body.incident.slack_channel_id === channel.id);
 
     // The Slack person became a Firebreak responder, matched by email without case.

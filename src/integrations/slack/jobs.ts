@@ -18,7 +18,14 @@ export const SLACK_JOBS = {
   updateHeader: 'slack.update_header',
   postNote: 'slack.post_note',
   recordPin: 'slack.record_pin',
+  respond: 'slack.respond',
 } as const;
+
+export interface RespondJob {
+  /** A response_url Slack gave us with a command (valid 30 minutes, 5 uses). */
+  url: string;
+  text: string;
+}
 
 export interface CreateChannelJob {
   incidentId: string;
@@ -199,6 +206,16 @@ export function defineSlackJobs(ctx: SlackContext): void {
       }
     },
     { maxAttempts: 8 },
+  );
+
+  jobs.define<RespondJob>(
+    SLACK_JOBS.respond,
+    async ({ url, text }) => {
+      const api = await connection.api();
+      if (!api) return;
+      await api.respond(url, { response_type: 'ephemeral', text });
+    },
+    { maxAttempts: 5 },
   );
 
   jobs.define<RecordPinJob>(

@@ -47,6 +47,8 @@ const PERMANENT = new Set([
   'cant_invite_self',
   'method_not_supported_for_channel_type',
   'restricted_action',
+  'invalid_response_url',
+  'expired_url',
   'not_allowed_token_type',
 ]);
 
@@ -208,6 +210,17 @@ export class SlackApi {
     const m = (r.messages ?? []).find((x: any) => x.ts === ts);
     if (!m) return null;
     return { ts: m.ts, user: m.user ?? null, botId: m.bot_id ?? null, text: m.text ?? '' };
+  }
+
+  /** Posts to a response_url (only Slack's own hooks, or the configured API host, e.g. the emulator). */
+  async respond(url: string, body: Record<string, unknown>): Promise<void> {
+    const u = new URL(url);
+    const allowed = u.protocol === 'https:' && (u.hostname === 'hooks.slack.com' || u.hostname.endsWith('.slack.com'));
+    const sameAsApi = this.opts.apiUrl ? new URL(this.opts.apiUrl).origin === u.origin : false;
+    if (!allowed && !sameAsApi) throw new SlackApiError('response_url', 'invalid_response_url', { host: u.host });
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
+    if (res.status === 404) throw new SlackApiError('response_url', 'expired_url');
+    if (!res.ok) throw new SlackApiError('response_url', `http_${res.status}`);
   }
 
   async openView(triggerId: string, view: Record<string, unknown>): Promise<string> {

@@ -104,7 +104,7 @@ async function openDeclare(ctx: SlackContext, cmd: SlashCommand, say: Say): Prom
   const { refused, known } = await refuseKnownViewer(ctx, cmd.user_id, say);
   if (refused) return;
   const severities = await ctx.incidents.listSeverities();
-  await openModal(ctx, cmd, known, declareView(severities, { channelId: cmd.channel_id }), say);
+  await openModal(ctx, cmd, known, declareView(severities, { channelId: cmd.channel_id, responseUrl: cmd.response_url }), say);
 }
 
 async function openUpdate(ctx: SlackContext, cmd: SlashCommand, incidentId: string, say: Say): Promise<void> {

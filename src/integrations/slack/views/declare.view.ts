@@ -14,7 +14,7 @@ export interface DeclareInput {
 const NAME_MAX = 250;
 const SUMMARY_MAX = 3000;
 
-export function declareView(severities: Severity[], meta: { channelId: string }): Record<string, unknown> {
+export function declareView(severities: Severity[], meta: { channelId: string; responseUrl?: string }): Record<string, unknown> {
   const option = (s: Severity) => ({ text: { type: 'plain_text', text: s.name.slice(0, 75) }, value: s.id, ...(s.description ? { description: { type: 'plain_text', text: s.description.slice(0, 75) } } : {}) });
   const lowest = severities[severities.length - 1];
   return {
@@ -60,10 +60,16 @@ export function readDeclare(values: StateValues, severities: Severity[]): { ok: 
   return { ok: true, input: { name, summary, severityId, triage } };
 }
 
-export function readMeta(privateMetadata: string | undefined): { channelId?: string; incidentId?: string } {
+export interface ViewMeta {
+  channelId?: string;
+  responseUrl?: string;
+  incidentId?: string;
+}
+
+export function readMeta(privateMetadata: string | undefined): ViewMeta {
   try {
     const m = JSON.parse(privateMetadata ?? '{}') as unknown;
-    return m && typeof m === 'object' ? (m as { channelId?: string; incidentId?: string }) : {};
+    return m && typeof m === 'object' ? (m as ViewMeta) : {};
   } catch {
     return {};
   }

@@ -3,6 +3,7 @@ import { AppError } from '../../../platform/errors.js';
 import { roleAllows, type User } from '../../../users/users.service.js';
 import { explain } from '../errors.js';
 import { viewerText } from '../messages/replies.js';
+import { SLACK_JOBS, type RespondJob } from '../jobs.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
 import { DECLARE_CALLBACK, readDeclare, readMeta } from './declare.view.js';
@@ -57,15 +58,26 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
       if ('refusal' in who) return { name: who.refusal };
       try {
         // The view id is the idempotency key: a double submit (or Slack resending it) declares one incident.
-        await ctx.incidents.createIncident(
+        const { incident, created } = await ctx.incidents.createIncident(
           { name: read.input.name, summary: read.input.summary, severityId: read.input.severityId, triage: read.input.triage, idempotencyKey: `slack:view:${view.id}`, source: 'slack' },
           actorFor(who.user),
         );
+        if (created) {
+          const meta = readMeta(view.private_metadata);
+          await ctx.store.ensure(incident.id);
+          await ctx.store.update(incident.id, { declarer_slack_id: body.user.id, origin_channel_id: meta.channelId ?? null });
+          // Confirm where the command was typed (through its response_url: the bot need not be in that channel).
+          if (meta.responseUrl) {
+            await ctx.jobs.enqueue(SLACK_JOBS.respond, {
+              url: meta.responseUrl,
+              text: `:white_check_mark: ${incident.reference} is declared. Firebreak is creating its channel and will invite you; follow it in the web app at ${ctx.publicUrl()}/incidents/${incident.reference}.`,
+            } satisfies RespondJob);
+          }
+        }
       } catch (err) {
         if (err instanceof AppError) return { name: err.message };
         throw err;
       }
-      ctx.logger.debug({ origin: readMeta(view.private_metadata).channelId }, 'incident declared from Slack');
       return null;
     })();
     await ackWithin(ctx, ack as Ack, body.user.id, 'Declaring the incident', work);
