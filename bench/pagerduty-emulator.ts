@@ -62,12 +62,15 @@ const url = new URL(target.baseUrl);
 const get = (p: string) => new Promise<{ bytes: number; body: string }>((resolve, reject) => {
   const req = http.request({ host: url.hostname, port: url.port, path: p, agent, headers: {
     authorization: `Token token=${target.key}`, accept: 'application/vnd.pagerduty+json;version=2' } }, (res) => {
+    // Keep the load generator light: count bytes, keep the body only when it is needed.
+    const keep = p.includes('total=true') || res.statusCode !== 200;
     const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
+    let n = 0;
+    res.on('data', (c: Buffer) => { n += c.length; if (keep) chunks.push(c); });
     res.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (res.statusCode === 200) resolve({ bytes: body.length, body: p.includes('total=true') ? body.toString() : '' });
-      else reject(new Error(`${p}: ${res.statusCode} ${body.toString().slice(0, 200)}`));
+      const body = keep ? Buffer.concat(chunks).toString() : '';
+      if (res.statusCode === 200) resolve({ bytes: n, body });
+      else reject(new Error(`${p}: ${res.statusCode} ${body.slice(0, 200)}`));
     });
   });
   req.on('error', reject);

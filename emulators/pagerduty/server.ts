@@ -35,6 +35,24 @@ class UrlQuery implements Query {
   }
 }
 
+interface RawLogEntry {
+  at: number; method: string; path: string; search: string; headers: http.IncomingHttpHeaders; rawBody: string; status: number;
+}
+
+function toLogEntry(e: RawLogEntry): RequestLogEntry {
+  const query: RequestLogEntry['query'] = {};
+  for (const [k, v] of new URLSearchParams(e.search)) {
+    const cur = query[k];
+    query[k] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
+  }
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(e.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : (v ?? '');
+  let body: unknown = null;
+  if (e.rawBody !== '') { try { body = JSON.parse(e.rawBody); } catch { body = e.rawBody; } }
+  return { at: new Date(e.at).toISOString(), method: e.method, path: e.path, query, headers,
+    from: typeof e.headers.from === 'string' ? e.headers.from : null, body, status: e.status };
+}
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class EmulatorServer {
@@ -43,7 +61,7 @@ export class EmulatorServer {
   readonly admin: AccountAdmin;
   private readonly routes;
   private readonly server: http.Server;
-  private log: RequestLogEntry[] = [];
+  private log: RawLogEntry[] = [];
   faults: Faults = {};
   private faultRand = createPrng(0xfa17);
   private windows = new Map<string, { start: number; count: number }>();
@@ -86,17 +104,19 @@ export class EmulatorServer {
     });
   }
 
-  requestLog(): RequestLogEntry[] { return this.log.slice(); }
+  /** The log keeps raw request parts on the hot path; they are turned into RequestLogEntry when read. */
+  requestLog(): RequestLogEntry[] { return this.log.map(toLogEntry); }
   clearRequestLog(): void { this.log = []; }
   resetRateLimits(): void { this.windows.clear(); }
 
   // ---------- request pipeline ----------
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
-    let url: URL;
-    try { url = new URL(req.url ?? '/', 'http://emulator'); } catch { url = new URL('http://emulator/'); }
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-    const entry: RequestLogEntry = { at: new Date().toISOString(), method, path, query: {}, headers: {}, from: null, body: null, status: 0 };
+    const rawUrl = req.url ?? '/';
+    const qi = rawUrl.indexOf('?');
+    const rawPath = qi === -1 ? rawUrl : rawUrl.slice(0, qi);
+    const search = qi === -1 ? '' : rawUrl.slice(qi + 1);
+    const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') || '/' : rawPath;
     let rawBody = '';
     try {
       if (method !== 'GET' && method !== 'HEAD') rawBody = await readBody(req);
@@ -104,17 +124,12 @@ export class EmulatorServer {
       this.send(res, e instanceof PdError ? e.status : 400, e instanceof PdError ? e.body : { error: { message: 'Invalid Input Provided', code: 2001 } });
       return;
     }
+    const params = new URLSearchParams(search);
     if (path === '/_emulator' || path.startsWith('/_emulator/')) {
-      await this.handleControl(method, path.slice('/_emulator'.length) || '/', url.searchParams, rawBody, res);
+      await this.handleControl(method, path.slice('/_emulator'.length) || '/', params, rawBody, res);
       return;
     }
-    for (const [k, v] of url.searchParams) {
-      const cur = entry.query[k];
-      entry.query[k] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
-    }
-    for (const [k, v] of Object.entries(req.headers)) entry.headers[k] = Array.isArray(v) ? v.join(', ') : (v ?? '');
-    entry.from = typeof req.headers.from === 'string' ? req.headers.from : null;
-    if (rawBody !== '') { try { entry.body = JSON.parse(rawBody); } catch { entry.body = rawBody; } }
+    const entry: RawLogEntry = { at: Date.now(), method, path, search, headers: req.headers, rawBody, status: 0 };
     this.log.push(entry);
     if (this.log.length > MAX_LOG) this.log.splice(0, this.log.length - MAX_LOG);
 
@@ -135,7 +150,7 @@ export class EmulatorServer {
         throw rateLimited();
       }
       if (f.errorRate5xx && this.faultRand() < f.errorRate5xx) throw pdError(500, 2000, 'Internal Server Error');
-      result = this.rest(method, path, url.searchParams, rawBody, req, extraHeaders);
+      result = this.rest(method, path, params, rawBody, req, extraHeaders);
     } catch (e) {
       if (e instanceof PdError) result = { status: e.status, body: e.body };
       else result = { status: 500, body: { error: { message: 'Internal Server Error', code: 2000 } } };
@@ -291,7 +306,7 @@ export class EmulatorServer {
       case 'DELETE /faults': this.setFaults({}, true); return { status: 204 };
       case 'GET /requests': {
         const m = params.get('method'); const p = params.get('path');
-        return { status: 200, body: { requests: this.log.filter((e) => (!m || e.method === m.toUpperCase()) && (!p || e.path === p)) } };
+        return { status: 200, body: { requests: this.log.filter((e) => (!m || e.method === m.toUpperCase()) && (!p || e.path === p)).map(toLogEntry) } };
       }
       case 'DELETE /requests': this.clearRequestLog(); return { status: 204 };
       case 'GET /webhook_deliveries': return { status: 200, body: { deliveries: this.webhooks.deliveries() } };
