@@ -1,6 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SlackChannel, SlackUser } from '../../emulators/slack/index.js';
+import { startSlackEmulator, type SlackChannel, type SlackUser } from '../../emulators/slack/index.js';
+import { startTestFirebreak } from '../helpers.js';
 import { declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
 
 // Only Slack can drive Firebreak through /slack/events: forged, stale and replayed requests get 401 and change
@@ -95,5 +99,32 @@ describe('/slack/events refuses requests that are not from Slack', () => {
   it('only /slack/events accepts form bodies: the REST API still answers 415', async () => {
     const r = await s.owner.request('POST', '/api/v1/incidents', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(r.status).toBe(415);
+  });
+});
+
+describe('replay protection across a restart', () => {
+  it('a request accepted before Firebreak restarted is still refused after it', async () => {
+    const emu = await startSlackEmulator();
+    const dataDir = mkdtempSync(join(tmpdir(), 'firebreak-slack-replay-'));
+    const slack = { botToken: emu.botToken, signingSecret: emu.signingSecret, apiUrl: emu.apiUrl, announcementsChannel: null };
+    const first = await startTestFirebreak('sqlite', { dataDir, keepData: true, slack });
+    try {
+      emu.setAppUrl(`${first.baseUrl}/slack/events`);
+      const u = emu.addUser({ name: 'rita', email: 'rita@example.com' });
+      const general = [...emu.state.channels.values()].find((c) => c.isGeneral)!;
+      expect((await emu.driver.slashCommand({ userId: u.id, channelId: general.id, command: '/incident', text: 'help' })).status).toBe(200);
+    } finally {
+      await first.destroy();
+    }
+    const second = await startTestFirebreak('sqlite', { dataDir, slack });
+    try {
+      emu.setAppUrl(`${second.baseUrl}/slack/events`);
+      const replay = await emu.driver.replayLast();
+      expect(replay.status).toBe(401);
+      expect(replay.body.error.code).toBe('replayed_request');
+    } finally {
+      await second.destroy();
+      await emu.stop();
+    }
   });
 });
