@@ -35,6 +35,9 @@ const envSchema = z.object({
   SLACK_ANNOUNCEMENTS_CHANNEL: z.string().trim().min(1).max(80).optional(),
 });
 
+/** Secrets whose values never appear in error messages (a mistyped token is still a token). */
+const hiddenValues = new Set(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
+
 export interface Config {
   port: number;
   host: string;
@@ -73,7 +76,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(relevant);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(relevant[String(i.path[0])] ?? '')}: ${i.message}`),
+      parsed.error.issues.map((i) => `${String(i.path[0])}=${hiddenValues.has(String(i.path[0])) ? '(value hidden)' : JSON.stringify(relevant[String(i.path[0])] ?? '')}: ${i.message}`),
     );
   }
   const e = parsed.data;

@@ -117,7 +117,7 @@ describe('/incident help, unknown subcommands and the wrong place', () => {
     const u = person(s.emu, 'Helpy');
     await s.emu.driver.slashCommand({ userId: u.id, channelId: general.id, command: '/incident', text: 'help' });
     const text = await waitFor('help', () => ephemeralText(s, u.id));
-    for (const sub of ['declare', 'update', 'resolve', 'lead @someone', 'note <text>', 'accept', 'decline', 'escalate']) expect(text).toContain(`/incident ${sub}`);
+    for (const sub of ['declare [name]', 'update', 'resolve', 'lead @someone', 'note <text>', 'accept', 'decline', 'escalate']) expect(text).toContain(`/incident ${sub}`);
   });
 
   it('an unknown subcommand gets the help, saying what was not understood', async () => {

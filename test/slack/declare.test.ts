@@ -73,6 +73,16 @@ describe('declaring an incident from Slack', () => {
     expect(matching[0]).toMatchObject({ role: 'admin', slack_user_id: carol.id });
   });
 
+  it('/incident declare <name> fills the name in', async () => {
+    const gil = person(s.emu, 'Gil');
+    const general = [...s.emu.state.channels.values()].find((c) => c.isGeneral)!;
+    await s.emu.driver.slashCommand({ userId: gil.id, channelId: general.id, command: '/inc', text: 'declare Login errors in EU' });
+    const view = await waitFor('modal', () => s.emu.openViews(gil.id)[0]);
+    const sub = await s.emu.driver.submitView({ userId: gil.id, viewId: view.id });
+    expect(sub.view.isOpen).toBe(false);
+    expect(((await s.owner.get('/api/v1/incidents')).body.incidents as any[])[0].name).toBe('Login errors in EU');
+  });
+
   it('shows validation errors inside the modal and creates nothing', async () => {
     const dan = person(s.emu, 'Dan');
     const before = (await s.owner.get('/api/v1/incidents?limit=100')).body.incidents.length;

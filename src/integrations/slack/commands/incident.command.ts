@@ -44,7 +44,7 @@ async function run(ctx: SlackContext, cmd: SlashCommand, say: Say): Promise<void
   const first = text.split(/\s+/)[0] ?? '';
   const sub = first.toLowerCase();
   const arg = text.slice(first.length).trim();
-  if (sub === '' || sub === 'declare') return openDeclare(ctx, cmd, say);
+  if (sub === '' || sub === 'declare') return openDeclare(ctx, cmd, say, sub === 'declare' ? arg : '');
   if (sub === 'help') return say(helpText(cmd.command));
   if (sub === 'escalate') return say(ESCALATE_TEXT);
   if (!IN_CHANNEL.has(sub)) return say(helpText(cmd.command, `I don't know \`${cmd.command} ${first}\`.`));
@@ -100,11 +100,11 @@ async function openModal(ctx: SlackContext, cmd: SlashCommand, known: User | nul
   if (person.status === 'rejected') return say(explain(person.reason, ctx.logger));
 }
 
-async function openDeclare(ctx: SlackContext, cmd: SlashCommand, say: Say): Promise<void> {
+async function openDeclare(ctx: SlackContext, cmd: SlashCommand, say: Say, name: string): Promise<void> {
   const { refused, known } = await refuseKnownViewer(ctx, cmd.user_id, say);
   if (refused) return;
   const severities = await ctx.incidents.listSeverities();
-  await openModal(ctx, cmd, known, declareView(severities, { channelId: cmd.channel_id, responseUrl: cmd.response_url }), say);
+  await openModal(ctx, cmd, known, declareView(severities, { channelId: cmd.channel_id, responseUrl: cmd.response_url }, name), say);
 }
 
 async function openUpdate(ctx: SlackContext, cmd: SlashCommand, incidentId: string, say: Say): Promise<void> {

@@ -3,7 +3,7 @@ import type { User } from '../../../users/users.service.js';
 // What the app says back to one person (ephemeral): help, where to run a command, why not.
 
 export const SUBCOMMANDS: { usage: string; what: string; inChannel: boolean }[] = [
-  { usage: 'declare', what: 'declare a new incident (a form opens)', inChannel: false },
+  { usage: 'declare [name]', what: 'declare a new incident (a form opens)', inChannel: false },
   { usage: 'update', what: 'change status, severity or summary', inChannel: true },
   { usage: 'resolve', what: 'close the incident (also: close)', inChannel: true },
   { usage: 'lead @someone', what: 'make someone the incident lead', inChannel: true },

@@ -14,7 +14,7 @@ export interface DeclareInput {
 const NAME_MAX = 250;
 const SUMMARY_MAX = 3000;
 
-export function declareView(severities: Severity[], meta: { channelId: string; responseUrl?: string }): Record<string, unknown> {
+export function declareView(severities: Severity[], meta: { channelId: string; responseUrl?: string }, initialName = ''): Record<string, unknown> {
   const option = (s: Severity) => ({ text: { type: 'plain_text', text: s.name.slice(0, 75) }, value: s.id, ...(s.description ? { description: { type: 'plain_text', text: s.description.slice(0, 75) } } : {}) });
   const lowest = severities[severities.length - 1];
   return {
@@ -25,7 +25,7 @@ export function declareView(severities: Severity[], meta: { channelId: string; r
     submit: { type: 'plain_text', text: 'Declare' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'input', block_id: 'name', label: { type: 'plain_text', text: 'Name' }, element: { type: 'plain_text_input', action_id: 'value', max_length: NAME_MAX, placeholder: { type: 'plain_text', text: 'What is broken, in a few words' } } },
+      { type: 'input', block_id: 'name', label: { type: 'plain_text', text: 'Name' }, element: { type: 'plain_text_input', action_id: 'value', max_length: NAME_MAX, placeholder: { type: 'plain_text', text: 'What is broken, in a few words' }, ...(initialName ? { initial_value: initialName.slice(0, NAME_MAX) } : {}) } },
       { type: 'input', block_id: 'summary', optional: true, label: { type: 'plain_text', text: 'Summary' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: SUMMARY_MAX } },
       {
         type: 'input',
