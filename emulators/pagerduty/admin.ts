@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { invalidInput, notFound } from './errors.js';
 import type { AccountStore, EntityType } from './store.js';
 import type {
-  EscalationPolicyRecord, PdUserRole, ServiceRecord, ServiceStatus, TagRecord, TeamRecord, TeamRole, UserRecord,
+  EscalationPolicyRecord, IncidentRecord, PdUserRole, ServiceRecord, ServiceStatus, TagRecord, TeamRecord, TeamRole, UserRecord,
 } from './types.js';
 
 const ROLES: PdUserRole[] = ['admin', 'limited_user', 'observer', 'owner', 'read_only_user', 'restricted_access', 'read_only_limited_user', 'user'];
@@ -227,6 +227,17 @@ export class AccountAdmin {
     if (!['users', 'teams', 'escalation_policies'].includes(entityType)) throw invalidInput('entity_type must be users, teams or escalation_policies.');
     t[entityType] = t[entityType].filter((x) => x !== entityId);
     this.store.touch();
+  }
+
+  // ----- incidents from PagerDuty's side -----
+  /** An incident triggered by a monitoring alert on the service (no user involved: the agent is the service). */
+  triggerIncident(input: { service_id: string; title: string; urgency?: 'high' | 'low'; incident_key?: string; details?: unknown }): IncidentRecord {
+    const serviceId = str(input.service_id, 'service_id', true)!;
+    if (!this.store.services.has(serviceId)) throw invalidInput('Service not found.');
+    const title = str(input.title, 'title', true)!;
+    if (input.urgency !== undefined && input.urgency !== 'high' && input.urgency !== 'low') throw invalidInput('urgency must be high or low.');
+    return this.store.createIncident(null, { service_id: serviceId, title, urgency: input.urgency,
+      incident_key: str(input.incident_key, 'incident_key', false), details: input.details });
   }
 
   // ----- webhook secrets -----

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const s = pd.state;
+  const firstService = [...s.services.values()][0];
   const size = values['seed-file'] ? `from ${values['seed-file']}` : `${seed}${seed !== 'none' ? ` (~${SEED_SIZES[seed as Exclude<SeedSize, 'none'>].users} users)` : ''}`;
   console.log(`PagerDuty emulator (REST API v2 + webhooks v3) listening
 
@@ -56,7 +57,10 @@ async function main(): Promise<void> {
   Account: seed ${size}: ${s.users.size} users, ${s.teams.size} teams, ${s.services.size} services, ${s.escalationPolicies.size} escalation policies, ${s.priorities.size} priorities
   Rate limit: ${rateLimitPerMinute === false ? 'off' : `${rateLimitPerMinute} requests/minute per key`}
   Try:  curl -H 'Authorization: Token token=${pd.fullAccessKey}' '${pd.baseUrl}/users?limit=2'
-  Control API (not PagerDuty's): ${pd.baseUrl}/_emulator   Press Ctrl+C to stop.`);
+  Control API (not PagerDuty's): ${pd.baseUrl}/_emulator${firstService ? `
+  Trigger an incident as a monitoring alert would:
+        curl -X POST ${pd.baseUrl}/_emulator/trigger -d '{"service_id":"${firstService.id}","title":"CPU above 95%"}'` : ''}
+  Press Ctrl+C to stop.`);
   const stop = () => { void pd.stop().then(() => process.exit(0)); };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

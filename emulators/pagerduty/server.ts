@@ -284,6 +284,7 @@ export class EmulatorServer {
           default: throw invalidInput('action must be one of acknowledge, resolve, add_note, escalate, reassign.');
         }
       }
+      case 'POST /trigger': return { status: 201, body: { incident: s.incidentWire(this.admin.triggerIncident(b as never)) } };
       case 'POST /users': return { status: 201, body: { user: this.admin.addUser(b) } };
       case 'PATCH /users/:id': return { status: 200, body: { user: this.admin.updateUser(id, b) } };
       case 'DELETE /users/:id': this.admin.deleteUser(id); return { status: 204 };
@@ -384,7 +385,7 @@ export function actAsOps(store: AccountStore, user: UserRecord, channel: Channel
 
 export const CONTROL_ROUTES = [
   'GET /_emulator/keys', 'GET /_emulator/state', 'GET /_emulator/export', 'POST /_emulator/reset', 'POST /_emulator/seed',
-  'POST /_emulator/act_as', 'POST|PATCH|DELETE /_emulator/users[/:id]', 'POST|PATCH|DELETE /_emulator/teams[/:id]',
+  'POST /_emulator/act_as', 'POST /_emulator/trigger', 'POST|PATCH|DELETE /_emulator/users[/:id]', 'POST|PATCH|DELETE /_emulator/teams[/:id]',
   'POST|PATCH|DELETE /_emulator/services[/:id]', 'POST|PATCH|DELETE /_emulator/escalation_policies[/:id]',
   'POST|PATCH|DELETE /_emulator/tags[/:id]', 'POST /_emulator/tags/:id/assign', 'POST /_emulator/tags/:id/unassign',
   'GET|PUT|DELETE /_emulator/faults', 'GET|DELETE /_emulator/requests', 'GET /_emulator/webhook_deliveries',

@@ -417,8 +417,8 @@ export class AccountStore {
   private emitIncident(eventType: string, i: IncidentRecord, agentId: string | null, channel: Channel, data?: unknown): void {
     const svc = this.services.get(i.service_id);
     this.onEvent({
-      event_type: eventType, resource_type: 'incident', agent: agentId ? this.userRef(agentId) : null,
-      client: channel === 'mobile' ? { name: 'PagerDuty Mobile' } : channel === 'api' ? { name: 'PagerDuty REST API' } : { name: 'PagerDuty' },
+      event_type: eventType, resource_type: 'incident', agent: agentId ? this.userRef(agentId) : this.serviceRef(i.service_id),
+      client: !agentId ? { name: 'Events API v2' } : channel === 'mobile' ? { name: 'PagerDuty Mobile' } : channel === 'api' ? { name: 'PagerDuty REST API' } : { name: 'PagerDuty' },
       data: data ?? this.incidentEventData(i), ordering_key: i.id, service_id: i.service_id, team_ids: svc?.team_ids ?? [],
     });
   }
@@ -434,7 +434,8 @@ export class AccountStore {
     for (const u of userIds) this.log(i, 'notify_log_entry', agentId, channel, at, { user_id: u });
   }
 
-  createIncident(agentId: string, input: {
+  /** `agentId` null: triggered by the service itself (a monitoring alert through an integration). */
+  createIncident(agentId: string | null, input: {
     title: string; service_id: string; urgency?: Urgency; incident_key?: string; priority_id?: string | null;
     escalation_policy_id?: string; assignee_id?: string; details?: unknown;
   }, channel: Channel = 'api'): IncidentRecord {

@@ -84,6 +84,18 @@ describe('webhooks v3 deliveries', () => {
     expect(logs[0]).toMatchObject({ agent: { type: 'user', id: responder.id }, channel: 'mobile' });
   });
 
+  it('an incident triggered by a monitoring alert (control API) arrives with the service as agent', async () => {
+    receiver = await startReceiver();
+    await subscribe(receiver.url, { type: 'account_reference' }, ['incident.triggered']);
+    const r = await fetch(`${pd.baseUrl}/_emulator/trigger`, { method: 'POST', body: JSON.stringify({ service_id: svc().id, title: 'CPU > 95%', urgency: 'low' }) });
+    expect(r.status).toBe(201);
+    const id = ((await r.json()) as { incident: { id: string } }).incident.id;
+    await pd.webhooks.flush();
+    expect(events(receiver)[0]).toMatchObject({ agent: { id: svc().id, type: 'service_reference' }, data: { id, urgency: 'low', title: 'CPU > 95%' } });
+    expect(pd.state.logEntries.find((l) => l.incident_id === id && l.type === 'trigger_log_entry')!.agent).toEqual({ type: 'service', id: svc().id });
+    expect((await fetch(`${pd.baseUrl}/_emulator/trigger`, { method: 'POST', body: JSON.stringify({ service_id: 'PNOSUCH', title: 'x' }) })).status).toBe(400);
+  });
+
   it('unacknowledge and priority changes through the REST API fire their events', async () => {
     receiver = await startReceiver();
     await subscribe(receiver.url, { type: 'account_reference' }, ['incident.unacknowledged', 'incident.priority_updated']);
