@@ -6,6 +6,7 @@ import { registerIncidentRoutes } from './incidents/routes.js';
 import { IncidentsService } from './incidents/incidents.service.js';
 import { registerIntegrationRoutes } from './integrations/registry.js';
 import { setupPagerDuty } from './integrations/pagerduty/index.js';
+import { setupEscalations, type EscalationsModule } from './integrations/pagerduty/escalations/index.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
 import { setupSlack } from './integrations/slack/index.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
@@ -35,6 +36,8 @@ export interface Firebreak {
   secrets: SecretBox;
   connections: ConnectionsStore;
   catalog: CatalogModule;
+  /** PagerDuty escalations (set while wiring; tests and benchmarks reach the service through it). */
+  escalations?: EscalationsModule;
   publicUrl(): string;
 }
 
@@ -88,6 +91,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const slack = setupSlack(fb);
   setupCatalogRoutes(http, catalog);
   const pagerduty = await setupPagerDuty(fb);
+  fb.escalations = setupEscalations(fb, pagerduty.integration);
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });
   return fb;
 }

@@ -92,6 +92,7 @@ export interface PagerDutyDeps {
 export class PagerDutyIntegration {
   private readonly budgets = new Map<number, RequestBudget>();
   private readonly running = new Map<string, AbortController>();
+  private readonly connectedHooks: (() => Promise<void>)[] = [];
 
   constructor(private readonly deps: PagerDutyDeps) {}
 
@@ -198,6 +199,12 @@ export class PagerDutyIntegration {
     });
     await this.ensureTypes();
     await this.requestSync({ trigger: previous ? 'reconnect' : 'connect', requestedBy: actor.userId ?? actor.ref ?? null });
+    for (const hook of this.connectedHooks) await hook();
+  }
+
+  /** Other PagerDuty features act on each (re)connection, e.g. escalation creates its webhook subscription. */
+  onConnected(hook: () => Promise<void>): void {
+    this.connectedHooks.push(hook);
   }
 
   async ensureTypes(): Promise<void> {

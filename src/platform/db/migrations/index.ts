@@ -6,6 +6,7 @@ import * as m0004 from './0004_integration_connections.js';
 import * as m0005 from './0005_slack.js';
 import * as m0006 from './0006_catalog_pagerduty.js';
 import * as m0007 from './0007_pagerduty_budget.js';
+import * as m0008 from './0008_escalations.js';
 
 // Versioned migrations, applied in name order at start and by `firebreak migrate`.
 // Add new ones at the end; never edit one that has shipped.
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0005_slack': m0005,
   '0006_catalog_pagerduty': m0006,
   '0007_pagerduty_budget': m0007,
+  '0008_escalations': m0008,
 };

@@ -1,0 +1,221 @@
+import { z } from 'zod';
+import type { App } from '../../../platform/http/server.js';
+import { ValidationError } from '../../../platform/errors.js';
+import { actorOf, requireAccess } from '../../../users/auth.js';
+import { webhookUrl } from '../webhooks/subscription.js';
+import type { PagerDutyDirectory } from './directory.js';
+import type { Escalation, EscalationsService } from './escalations.service.js';
+import type { EscalationSettingsStore } from './settings.js';
+
+// REST: escalate an incident to PagerDuty and follow it; the options lists the modal and the web form search;
+// the escalation settings (fallback service, bot account, webhook secret).
+
+const person = z.object({ id: z.string(), name: z.string(), at: z.string() });
+const targetJson = z.object({
+  id: z.string(),
+  type: z.enum(['escalation_policy', 'user']),
+  pagerduty_id: z.string(),
+  name: z.string(),
+  service: z.object({ id: z.string(), name: z.string() }).nullable(),
+  incident_key: z.string(),
+  from: z.string().nullable(),
+  status: z.enum(['pending', 'triggered', 'acknowledged', 'resolved', 'failed']),
+  error: z.string().nullable(),
+  pagerduty_incident: z.object({ id: z.string(), number: z.number().nullable(), html_url: z.string().nullable() }).nullable(),
+  paged: z.array(person),
+  acknowledged_by: z.array(person),
+  triggered_at: z.string().nullable(),
+  acknowledged_at: z.string().nullable(),
+  resolved_at: z.string().nullable(),
+  failed_at: z.string().nullable(),
+});
+const escalationJson = z.object({
+  id: z.string(),
+  incident_id: z.string(),
+  requester: z.object({ kind: z.string(), user_id: z.string().nullable(), name: z.string() }),
+  message: z.string(),
+  urgency: z.enum(['high', 'low']),
+  priority: z.object({ id: z.string(), name: z.string() }).nullable(),
+  source: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  targets: z.array(targetJson),
+});
+
+export function escalationToJson(e: Escalation): z.infer<typeof escalationJson> {
+  return {
+    id: e.id,
+    incident_id: e.incidentId,
+    requester: { kind: e.requester.kind, user_id: e.requester.userId, name: e.requester.name },
+    message: e.message,
+    urgency: e.urgency,
+    priority: e.priority,
+    source: e.source,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
+    targets: e.targets.map((t) => ({
+      id: t.id,
+      type: t.kind,
+      pagerduty_id: t.targetId,
+      name: t.name,
+      service: t.service,
+      incident_key: t.incidentKey,
+      from: t.from,
+      status: t.status,
+      error: t.error,
+      pagerduty_incident: t.pagerduty ? { id: t.pagerduty.incidentId, number: t.pagerduty.number, html_url: t.pagerduty.htmlUrl } : null,
+      paged: t.paged,
+      acknowledged_by: t.acknowledgedBy,
+      triggered_at: t.triggeredAt,
+      acknowledged_at: t.acknowledgedAt,
+      resolved_at: t.resolvedAt,
+      failed_at: t.failedAt,
+    })),
+  };
+}
+
+const idParams = z.strictObject({ id: z.string().trim().min(1).max(64) });
+const pdId = z.string().trim().min(1).max(64);
+const one = z.object({ escalation: escalationJson });
+const option = z.object({ id: z.string(), name: z.string(), description: z.string().optional(), email: z.string().optional() });
+const settingsJson = z.object({
+  fallback_service: z.object({ id: z.string(), name: z.string() }).nullable(),
+  always_use_bot_account: z.boolean(),
+  webhook: z.object({ url: z.string(), subscription_id: z.string().nullable(), secret_configured: z.boolean(), automatic: z.boolean(), error: z.string().nullable() }),
+});
+
+export function registerEscalationRoutes(
+  app: App,
+  deps: { escalations: EscalationsService; directory: PagerDutyDirectory; settings: EscalationSettingsStore; publicUrl: () => string; publicUrlConfigured: boolean },
+): void {
+  const { escalations, directory, settings } = deps;
+  const read = requireAccess('read');
+  const write = requireAccess('write');
+  const admin = requireAccess('admin');
+  const tags = ['escalations'];
+
+  app.post(
+    '/api/v1/incidents/:id/escalations',
+    {
+      preHandler: write,
+      schema: {
+        tags,
+        summary: 'Page PagerDuty escalation policies and people (one PagerDuty incident per target); the same idempotency key returns the same escalation',
+        params: idParams,
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
+        body: z.strictObject({
+          escalation_policy_ids: z.array(pdId).max(50).optional(),
+          user_ids: z.array(pdId).max(50).optional(),
+          user_emails: z.array(z.string().trim().min(3).max(320)).max(50).optional(),
+          message: z.string().max(5000),
+          urgency: z.enum(['high', 'low']).optional(),
+          priority_id: pdId.nullable().optional(),
+          idempotency_key: z.string().min(1).max(200).optional(),
+        }),
+        response: { 200: one, 201: one },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const p = req.principal!;
+      const { escalation, created } = await escalations.escalate(
+        {
+          incident: req.params.id,
+          policyIds: b.escalation_policy_ids,
+          userIds: b.user_ids,
+          emails: b.user_emails,
+          message: b.message,
+          urgency: b.urgency,
+          priorityId: b.priority_id ?? null,
+          idempotencyKey: b.idempotency_key ?? req.headers['idempotency-key'],
+          source: p.kind === 'api_key' ? 'api' : 'web',
+        },
+        actorOf(p),
+      );
+      return reply.status(created ? 201 : 200).send({ escalation: escalationToJson(escalation) });
+    },
+  );
+
+  app.get('/api/v1/incidents/:id/escalations', { preHandler: read, schema: { tags, summary: "An incident's escalations, newest first", params: idParams, response: { 200: z.object({ escalations: z.array(escalationJson) }) } } }, async (req) => ({
+    escalations: (await escalations.listForIncident(req.params.id)).map(escalationToJson),
+  }));
+
+  app.get('/api/v1/escalations/:id', { preHandler: read, schema: { tags, params: idParams, response: { 200: one } } }, async (req) => ({ escalation: escalationToJson(await escalations.get(req.params.id)) }));
+
+  app.post('/api/v1/escalations/:id/retry', { preHandler: write, schema: { tags, summary: 'Page the failed targets again', params: idParams, response: { 200: one } } }, async (req) => ({
+    escalation: escalationToJson(await escalations.retryFailed(req.params.id, actorOf(req.principal!))),
+  }));
+
+  app.get(
+    '/api/v1/integrations/pagerduty/escalation_options',
+    {
+      preHandler: read,
+      schema: {
+        tags,
+        summary: 'Search what can be paged (policies, users), priorities and services in the synced catalog (items marked incident-io-ignore never appear)',
+        querystring: z.strictObject({ type: z.enum(['escalation_policy', 'user', 'priority', 'service']), query: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(100).default(50) }),
+        response: { 200: z.object({ options: z.array(option) }) },
+      },
+    },
+    async (req) => {
+      const q = req.query.query ?? '';
+      const l = req.query.limit;
+      const options =
+        req.query.type === 'escalation_policy'
+          ? await directory.searchPolicies(q, l)
+          : req.query.type === 'user'
+            ? await directory.searchUsers(q, l)
+            : req.query.type === 'service'
+              ? await directory.searchServices(q, l)
+              : await directory.listPriorities();
+      return { options };
+    },
+  );
+
+  const settingsOut = async () => {
+    const s = await settings.get();
+    return {
+      fallback_service: s.fallbackService,
+      always_use_bot_account: s.alwaysUseBot,
+      webhook: { url: webhookUrl(deps.publicUrl()), subscription_id: s.webhook.subscriptionId, secret_configured: s.webhook.secretCount > 0, automatic: deps.publicUrlConfigured, error: s.webhook.error },
+    };
+  };
+  const base = '/api/v1/integrations/pagerduty';
+  app.get(`${base}/escalation_settings`, { preHandler: read, schema: { tags, summary: 'Escalation settings: fallback service, bot account, webhook', response: { 200: settingsJson } } }, settingsOut);
+  app.patch(
+    `${base}/escalation_settings`,
+    {
+      preHandler: admin,
+      schema: {
+        tags,
+        summary: 'The fallback escalation service is used to page people directly, and policies no service uses',
+        body: z.strictObject({ fallback_service_id: pdId.nullable().optional(), always_use_bot_account: z.boolean().optional() }),
+        response: { 200: settingsJson },
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      let fallbackService: { id: string; name: string } | null | undefined;
+      if (b.fallback_service_id === null) fallbackService = null;
+      else if (b.fallback_service_id) {
+        const found = (await directory.searchServices(b.fallback_service_id, 50)).find((s) => s.id === b.fallback_service_id);
+        if (!found) throw new ValidationError(`No PagerDuty service ${JSON.stringify(b.fallback_service_id)} is in the synced catalog.`, [{ path: 'fallback_service_id', message: 'unknown service' }]);
+        fallbackService = { id: found.id, name: found.name };
+      }
+      await settings.update({ fallbackService, alwaysUseBot: b.always_use_bot_account });
+      return settingsOut();
+    },
+  );
+  app.put(
+    `${base}/webhook_secret`,
+    { preHandler: admin, schema: { tags, summary: 'The signing secret of a webhook subscription created by hand in PagerDuty (the previous one stays valid until the next)', body: z.strictObject({ secret: z.string().trim().min(8).max(500) }), response: { 200: settingsJson } } },
+    async (req) => {
+      await settings.addWebhookSecret(req.body.secret, { subscriptionId: null, url: webhookUrl(deps.publicUrl()) });
+      return settingsOut();
+    },
+  );
+  app.delete(`${base}/webhook_secret`, { preHandler: admin, schema: { tags, summary: 'Forget the webhook secrets (deliveries are refused; escalations are polled)' } }, async (_req, reply) => {
+    await settings.clearWebhook();
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,70 @@
+import type { CatalogService, EntryWrite } from '../../../catalog/catalog.service.js';
+import { newId } from '../../../platform/ids.js';
+import { IGNORE_MARKER } from '../catalog-source.js';
+import type { PdRef } from '../client/wire.js';
+import { TYPE } from '../escalations/directory.js';
+
+// service.created / service.updated / service.deleted keep the PagerDuty Service catalog entries fresh between
+// syncs. Written through the catalog service's own snapshot/apply functions, in the same shape the sync engine
+// writes (so the next sync sees no change), references resolved to the entries the sync created.
+
+export interface ServiceEventData {
+  id: string;
+  name?: string;
+  summary?: string;
+  description?: string | null;
+  status?: string;
+  html_url?: string | null;
+  escalation_policy?: PdRef | null;
+  teams?: PdRef[];
+}
+
+export async function applyServiceEvent(catalog: CatalogService, eventType: string, s: ServiceEventData): Promise<'updated' | 'archived' | 'unchanged' | 'no_catalog'> {
+  const type = await catalog.findType(TYPE.services);
+  if (!type) return 'no_catalog';
+  const stored = await catalog.snapshot(type.id);
+  const current = stored.get(s.id);
+  const ignored = typeof s.description === 'string' && s.description.toLowerCase().includes(IGNORE_MARKER);
+  if (eventType === 'service.deleted' || ignored) {
+    if (!current || current.archivedAt !== null) return 'unchanged';
+    await catalog.archiveEntries([current.id]);
+    return 'archived';
+  }
+  const idsOf = async (typeName: string, externalIds: string[]): Promise<string[]> => {
+    if (externalIds.length === 0) return [];
+    const t = await catalog.findType(typeName);
+    if (!t) return [];
+    const snap = await catalog.snapshot(t.id);
+    return [...new Set(externalIds.map((x) => snap.get(x)).filter((e) => e && e.archivedAt === null).map((e) => e!.id))].sort();
+  };
+  const policy = await idsOf(TYPE.policies, s.escalation_policy?.id ? [s.escalation_policy.id] : []);
+  const teams = await idsOf('PagerDutyTeam', (s.teams ?? []).map((t) => t.id).filter(Boolean));
+  const name = s.name ?? s.summary ?? '';
+  const values: Record<string, unknown> = {};
+  const refs: [string, string][] = [];
+  for (const a of type.attributes) {
+    if (a.id === 'name') values.name = name;
+    else if (a.id === 'description') values.description = s.description ?? '';
+    else if (a.id === 'status') values.status = s.status ?? '';
+    else if (a.id === 'escalation_policy') {
+      values.escalation_policy = policy[0] ?? null;
+      if (policy[0]) refs.push([a.id, policy[0]]);
+    } else if (a.id === 'teams') {
+      values.teams = teams;
+      for (const t of teams) refs.push([a.id, t]);
+    } else values[a.id] = current ? (JSON.parse(current.attributes) as Record<string, unknown>)[a.id] ?? null : a.array ? [] : null;
+  }
+  const w: EntryWrite = {
+    id: current?.id ?? newId(),
+    externalId: s.id,
+    name: name || s.id,
+    aliases: current?.aliases ?? '[]',
+    attributes: JSON.stringify(values),
+    externalUrl: s.html_url ?? current?.externalUrl ?? null,
+    refs,
+    isNew: !current,
+  };
+  if (current && current.archivedAt === null && current.name === w.name && current.attributes === w.attributes && current.externalUrl === w.externalUrl) return 'unchanged';
+  await catalog.applyWrites(type.id, [w]);
+  return 'updated';
+}
