@@ -215,6 +215,10 @@ describe('fault injection', () => {
     expect(rs.map((r) => r.status)).toEqual([429, 429, 200]);
     expect(rs[0]!.json.error.code).toBe(2020);
     expect(rs[0]!.headers.get('ratelimit-reset')).toBe('1');
+    pd.faults.set({ rateLimitBurst: 1, rateLimitBurstHeaders: false });
+    const bare = await pdCall(pd, 'GET', '/priorities');
+    expect(bare.status).toBe(429);
+    expect(bare.headers.get('ratelimit-reset')).toBeNull();
   });
 
   it('drops connections', async () => {

@@ -146,7 +146,7 @@ export class EmulatorServer {
     try {
       if (f.rateLimitBurst && f.rateLimitBurst > 0) {
         f.rateLimitBurst--;
-        Object.assign(extraHeaders, { 'ratelimit-limit': String(this.config.rateLimitPerMinute || 960), 'ratelimit-remaining': '0', 'ratelimit-reset': '1' });
+        if (f.rateLimitBurstHeaders !== false) Object.assign(extraHeaders, { 'ratelimit-limit': String(this.config.rateLimitPerMinute || 960), 'ratelimit-remaining': '0', 'ratelimit-reset': '1' });
         throw rateLimited();
       }
       if (f.errorRate5xx && this.faultRand() < f.errorRate5xx) throw pdError(500, 2000, 'Internal Server Error');
@@ -329,6 +329,10 @@ export class EmulatorServer {
     const next: Faults = replace ? {} : { ...this.faults };
     for (const k of ['latencyMs', 'errorRate5xx', 'rateLimitBurst', 'dropConnectionRate', 'webhookReceiverTimeoutMs'] as const) {
       if (f[k] !== undefined) next[k] = f[k];
+    }
+    if (f.rateLimitBurstHeaders !== undefined) {
+      if (typeof f.rateLimitBurstHeaders !== 'boolean') throw invalidInput('rateLimitBurstHeaders must be a boolean.');
+      next.rateLimitBurstHeaders = f.rateLimitBurstHeaders;
     }
     this.faults = next;
     this.webhooks.receiverTimeoutMs = next.webhookReceiverTimeoutMs;

@@ -279,6 +279,8 @@ export interface Faults {
   latencyMs?: number;
   errorRate5xx?: number;
   rateLimitBurst?: number;
+  /** Whether burst 429s carry ratelimit-* headers (default true; PagerDuty sometimes omits them). */
+  rateLimitBurstHeaders?: boolean;
   dropConnectionRate?: number;
   webhookReceiverTimeoutMs?: number;
 }
