@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackChannel, SlackUser } from '../../emulators/slack/index.js';
+import { backends } from '../helpers.js';
 import { declareFromSlack, ephemeralText, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
 
 // Running an incident from its channel: /incident update, lead, note, resolve, accept/decline, help, and what
 // people see when a command is used in the wrong place or by someone who may not change incidents.
 
-describe('/incident in an incident channel', () => {
+describe.each(backends)('/incident in an incident channel (%s)', (backend) => {
   let s: SlackStack;
   let alice: SlackUser;
   let bob: SlackUser;
@@ -18,7 +19,7 @@ describe('/incident in an incident channel', () => {
   const channelSays = (fragment: string) => waitFor(`"${fragment}" in the channel`, () => s.emu.messagesIn(channel.id).find((m) => m.text.includes(fragment)));
 
   beforeAll(async () => {
-    s = await startSlackStack();
+    s = await startSlackStack({ backend });
     alice = person(s.emu, 'Alice Ops');
     bob = person(s.emu, 'Bob Dev');
     await declareFromSlack(s, alice, { name: 'API latency spike', severity: 'sev-minor' });

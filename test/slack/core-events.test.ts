@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends } from '../helpers.js';
 import { declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
 
 // Changes made in the web app or through the API reach the incident's Slack channel: the header is updated and
 // a short note says what changed and who changed it.
 
-describe('core changes show up in Slack', () => {
+describe.each(backends)('core changes show up in Slack (%s)', (backend) => {
   let s: SlackStack;
   beforeAll(async () => {
-    s = await startSlackStack();
+    s = await startSlackStack({ backend });
   });
   afterAll(async () => s?.stop());
 

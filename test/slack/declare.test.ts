@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends } from '../helpers.js';
 import { declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
 
 // A responder declares an incident from Slack and everyone sees it: a channel, the header, the announcement.
 
-describe('declaring an incident from Slack', () => {
+describe.each(backends)('declaring an incident from Slack (%s)', (backend) => {
   let s: SlackStack;
   beforeAll(async () => {
-    s = await startSlackStack();
+    s = await startSlackStack({ backend });
   });
   afterAll(async () => s?.stop());
 

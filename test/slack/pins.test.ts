@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackChannel, SlackUser } from '../../emulators/slack/index.js';
+import { backends } from '../helpers.js';
 import { declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
 
 // Pinning a message in an incident channel, or reacting with :pushpin:, puts it on the incident timeline once,
 // however often Slack delivers the event.
 
-describe('pinned Slack messages on the timeline', () => {
+describe.each(backends)('pinned Slack messages on the timeline (%s)', (backend) => {
   let s: SlackStack;
   let alice: SlackUser;
   let channel: SlackChannel;
@@ -13,7 +14,7 @@ describe('pinned Slack messages on the timeline', () => {
   const pinnedItems = async () => ((await s.owner.get(`/api/v1/incidents/${incidentId}/timeline`)).body.items as any[]).filter((i) => i.kind === 'slack.message_pinned');
 
   beforeAll(async () => {
-    s = await startSlackStack();
+    s = await startSlackStack({ backend });
     alice = person(s.emu, 'Alice Pinner');
     await declareFromSlack(s, alice, { name: 'Disk full on db-3' });
     const inc = (await s.owner.get('/api/v1/incidents')).body.incidents[0];

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackEmulator, type SlackChannel, type SlackUser } from '../../emulators/slack/index.js';
-import { startTestFirebreak } from '../helpers.js';
+import { startTestFirebreak, backends } from '../helpers.js';
 import { declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
 
 // Only Slack can drive Firebreak through /slack/events: forged, stale and replayed requests get 401 and change
 // nothing.
 
-describe('/slack/events refuses requests that are not from Slack', () => {
+describe.each(backends)('/slack/events refuses requests that are not from Slack (%s)', (backend) => {
   let s: SlackStack;
   let alice: SlackUser;
   let channel: SlackChannel;
@@ -22,7 +22,7 @@ describe('/slack/events refuses requests that are not from Slack', () => {
   const now = () => Math.floor(Date.now() / 1000);
 
   beforeAll(async () => {
-    s = await startSlackStack();
+    s = await startSlackStack({ backend });
     alice = person(s.emu, 'Alice');
     await declareFromSlack(s, alice, { name: 'Signed requests only' });
     const inc = (await s.owner.get('/api/v1/incidents')).body.incidents[0];

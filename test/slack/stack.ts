@@ -12,10 +12,10 @@ export interface SlackStack {
   stop(): Promise<void>;
 }
 
-export async function startSlackStack(opts: { announcementsBotMember?: boolean } = {}): Promise<SlackStack> {
+export async function startSlackStack(opts: { announcementsBotMember?: boolean; backend?: 'sqlite' | 'postgres' } = {}): Promise<SlackStack> {
   const emu = await startSlackEmulator();
   const announcements = emu.addChannel('incidents', { botIsMember: opts.announcementsBotMember ?? true });
-  const fb = await startTestFirebreak('sqlite', {
+  const fb = await startTestFirebreak(opts.backend ?? 'sqlite', {
     slack: { botToken: emu.botToken, signingSecret: emu.signingSecret, apiUrl: emu.apiUrl, announcementsChannel: announcements.id },
   });
   emu.setAppUrl(`${fb.baseUrl}/slack/events`);
