@@ -459,12 +459,14 @@ export class IncidentsService {
   }
 
   private async loadForUpdate(tx: Tx, idOrRef: string) {
-    const id = await this.findIncidentId(idOrRef, tx);
-    let q = tx.selectFrom('incidents').selectAll().where('id', '=', id);
+    const ref = /^inc-(\d{1,12})$/i.exec(idOrRef.trim());
+    let q = ref ? tx.selectFrom('incidents').selectAll().where('number', '=', Number(ref[1])) : tx.selectFrom('incidents').selectAll().where('id', '=', idOrRef);
     // PostgreSQL: lock the row so concurrent actions on one incident apply one after the other.
     // SQLite transactions are already serialised.
     if (this.dialect === 'postgres') q = q.forUpdate();
-    return q.executeTakeFirstOrThrow();
+    const row = await q.executeTakeFirst();
+    if (!row) throw new NotFoundError('Incident', idOrRef);
+    return row;
   }
 
   private async touchStatusTimestamp(tx: Executor, incidentId: string, statusId: string, at: string): Promise<void> {
