@@ -29,7 +29,8 @@ export type DatabaseConfig =
 
 export function openDatabase(config: DatabaseConfig): DatabaseHandle {
   if (config.kind === 'sqlite') {
-    if (config.file !== ':memory:') mkdirSync(dirname(config.file), { recursive: true });
+    // The data directory holds the database and (embedded mode) the master key: owner-only when we create it.
+    if (config.file !== ':memory:') mkdirSync(dirname(config.file), { recursive: true, mode: 0o700 });
     const sqlite = new SqliteDatabase(config.file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
