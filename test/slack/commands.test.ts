@@ -134,6 +134,15 @@ describe('/incident help, unknown subcommands and the wrong place', () => {
     await s.emu.driver.slashCommand({ userId: u.id, channelId: general.id, command: '/incident', text: 'resolve' });
     const text = await waitFor('explanation', () => ephemeralText(s, u.id));
     expect(text).toContain("`/incident resolve` works in an incident's channel");
+    expect(text).not.toContain('such as');
+    // Once incident channels exist, it points at one.
+    const declarer = person(s.emu, 'Decl');
+    await declareFromSlack(s, declarer, { name: 'Example incident' });
+    const inc = (await s.owner.get('/api/v1/incidents')).body.incidents[0];
+    const { channel } = await incidentChannel(s, inc.number);
+    await s.emu.driver.slashCommand({ userId: u.id, channelId: general.id, command: '/incident', text: 'note hello' });
+    await waitFor('second explanation', () => s.emu.ephemeralsFor(u.id).length === 2);
+    expect(s.emu.ephemeralsFor(u.id)[1]!.text).toContain(`such as <#${channel.id}>`);
   });
 
   it('someone whose email Slack does not share is told why Firebreak cannot act for them', async () => {

@@ -19,6 +19,12 @@ export class SlackStore {
     return (await this.db.selectFrom('slack_incidents').selectAll().where('channel_id', '=', channelId).executeTakeFirst()) ?? null;
   }
 
+  /** The most recently created incident channel, to point people at an example. */
+  async latestChannel(): Promise<string | null> {
+    const row = await this.db.selectFrom('slack_incidents').select('channel_id').where('channel_id', 'is not', null).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    return row?.channel_id ?? null;
+  }
+
   async ensure(incidentId: string): Promise<SlackIncidentRow> {
     const now = nowIso();
     await this.db

@@ -50,7 +50,7 @@ async function run(ctx: SlackContext, cmd: SlashCommand, say: Say): Promise<void
   if (!IN_CHANNEL.has(sub)) return say(helpText(cmd.command, `I don't know \`${cmd.command} ${first}\`.`));
 
   const row = await ctx.store.byChannel(cmd.channel_id);
-  if (!row) return say(outsideChannelText(cmd.command, sub, null));
+  if (!row) return say(outsideChannelText(cmd.command, sub, await ctx.store.latestChannel()));
   const incidentId = row.incident_id;
 
   if (sub === 'update') return openUpdate(ctx, cmd, incidentId, say);
