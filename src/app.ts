@@ -88,10 +88,11 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     secureCookies: (req) => (config.secureCookies === 'auto' ? req.protocol === 'https' || fb.publicUrl().startsWith('https:') : config.secureCookies === 'true'),
   });
   registerIncidentRoutes(http, { incidents });
-  const slack = setupSlack(fb);
   setupCatalogRoutes(http, catalog);
   const pagerduty = await setupPagerDuty(fb);
   fb.escalations = setupEscalations(fb, pagerduty.integration);
+  // Slack reaches escalation through a port, never through PagerDuty's code.
+  const slack = setupSlack(fb, { escalations: fb.escalations.port });
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });
   return fb;
 }

@@ -40,12 +40,12 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
   }
 }
 
-export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { publicUrl?: boolean; seed?: 'small' | 'medium' | 'huge' } = {}): Promise<EscSetup> {
+export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { publicUrl?: boolean; seed?: 'small' | 'medium' | 'huge'; start?: Record<string, unknown> } = {}): Promise<EscSetup> {
   const pd = await startPagerDutyEmulator({ port: 0, seed: opts.seed ?? 'medium', rateLimitPerMinute: false, webhookRetryDelaysMs: [50, 100] });
-  let extra = {};
+  let extra: Record<string, unknown> = { ...opts.start };
   if (opts.publicUrl) {
     const port = await freePort();
-    extra = { port, publicUrl: `http://127.0.0.1:${port}` };
+    extra = { ...extra, port, publicUrl: `http://127.0.0.1:${port}` };
   }
   const fb = await startTestFirebreak(backend, extra);
   const owner = await ownerClient(fb);
@@ -56,7 +56,7 @@ export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { p
   await waitFor('the first sync', async () => {
     const run = (await owner.get(`/api/v1/catalog_sync_runs/${runId}`)).body.sync_run;
     return run && !['queued', 'running'].includes(run.status);
-  }, 60_000);
+  }, 180_000);
   const esc = fb.app.escalations!;
   esc.service.tuning.pollBaseMs = 60_000; // tests that poll turn it down themselves
 

@@ -153,10 +153,10 @@ describe('/incident help, unknown subcommands and the wrong place', () => {
     expect(((await s.owner.get('/api/v1/users')).body.users as any[]).some((u) => u.name === 'Ghost')).toBe(false);
   });
 
-  it('escalate is reserved for the PagerDuty integration', async () => {
+  it('escalate outside an incident channel says where it works', async () => {
     const u = person(s.emu, 'Pager');
     await s.emu.driver.slashCommand({ userId: u.id, channelId: general.id, command: '/incident', text: 'escalate' });
-    expect(await waitFor('answer', () => ephemeralText(s, u.id))).toContain('Escalation arrives with the PagerDuty integration');
+    expect(await waitFor('answer', () => ephemeralText(s, u.id))).toContain("`/incident escalate` works in an incident's channel");
   });
 });
 

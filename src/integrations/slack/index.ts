@@ -3,6 +3,8 @@ import type { Firebreak } from '../../app.js';
 import type { Logger } from '../../platform/logger.js';
 import type { IntegrationStatus } from '../registry.js';
 import { registerIncidentCommand } from './commands/incident.command.js';
+import { registerEscalate } from './escalate/escalate.handlers.js';
+import type { EscalationPort } from './escalate/port.js';
 import { subscribeToIncidentEvents } from './core-events.js';
 import { defineSlackJobs } from './jobs.js';
 import { SlackPeople } from './people.js';
@@ -19,6 +21,8 @@ import { registerViewSubmissions } from './views/submissions.js';
 // made anywhere. Socket Mode is not implemented: Slack must reach POST /slack/events over HTTPS.
 
 export interface SlackSetupOptions {
+  /** The escalation provider behind /incident escalate (PagerDuty), passed in by the composition root. */
+  escalations?: EscalationPort;
   /** Longest Retry-After waited inline before leaving the retry to the job queue (default 30 s). */
   maxRateLimitWaitSec?: number;
 }
@@ -41,6 +45,7 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
     connection,
     people: new SlackPeople(fb.users, connection),
     store: new SlackStore(fb.database.db),
+    escalations: opts.escalations,
   };
 
   const receiver = new FastifySlackReceiver({ db: fb.database.db, sharedReplayCheck: fb.database.dialect === 'postgres', signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
@@ -59,6 +64,7 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
   receiver.register(fb.http);
   registerIncidentCommand(bolt, ctx);
   registerViewSubmissions(bolt, ctx);
+  registerEscalate(bolt, ctx, opts.escalations);
   registerPinEvents(bolt, ctx);
   defineSlackJobs(ctx);
   subscribeToIncidentEvents(ctx);

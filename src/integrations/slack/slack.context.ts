@@ -4,6 +4,7 @@ import type { EventBus } from '../../platform/events.js';
 import type { JobQueue } from '../../platform/jobs/types.js';
 import type { Logger } from '../../platform/logger.js';
 import type { UsersService } from '../../users/users.service.js';
+import type { EscalationPort } from './escalate/port.js';
 import type { SlackPeople } from './people.js';
 import type { SlackConnection } from './slack.connection.js';
 import type { SlackStore } from './slack.store.js';
@@ -20,4 +21,6 @@ export interface SlackContext {
   connection: SlackConnection;
   people: SlackPeople;
   store: SlackStore;
+  /** Paging people (PagerDuty), when an escalation provider is wired in. */
+  escalations?: EscalationPort;
 }

@@ -404,12 +404,17 @@ export class EscalationsService {
     const failed = esc.targets.filter((t) => t.status === 'failed');
     if (failed.length === 0) throw new ConflictError('nothing_to_retry', 'No target of this escalation failed; there is nothing to retry.');
     const fallback = (await this.deps.settings.get()).fallbackService;
+    // Looked up before the transaction: on SQLite the catalog shares the one connection the transaction holds.
+    const services = new Map<string, { id: string; name: string } | null>();
+    for (const t of failed) {
+      let service = t.service;
+      if (!service && t.kind === 'escalation_policy') service = (await this.deps.directory.servicesUsingPolicy(t.targetId))[0] ?? null;
+      services.set(t.id, service ?? fallback);
+    }
     const ids: string[] = [];
     await inTransaction(this.deps.db, async (tx) => {
       for (const t of failed) {
-        let service = t.service;
-        if (!service && t.kind === 'escalation_policy') service = (await this.deps.directory.servicesUsingPolicy(t.targetId))[0] ?? fallback;
-        if (!service) service = fallback;
+        const service = services.get(t.id);
         if (!service) continue;
         const row = await tx
           .updateTable('pagerduty_escalation_targets')

@@ -1,7 +1,8 @@
 import type { App as BoltApp, RespondFn, SlashCommand } from '@slack/bolt';
 import { roleAllows, type User } from '../../../users/users.service.js';
 import { explain, unescapeSlack } from '../errors.js';
-import { ESCALATE_TEXT, helpText, outsideChannelText, viewerText } from '../messages/replies.js';
+import { openEscalate } from '../escalate/escalate.handlers.js';
+import { helpText, outsideChannelText, viewerText } from '../messages/replies.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
 import { declareView } from '../views/declare.view.js';
@@ -46,7 +47,7 @@ async function run(ctx: SlackContext, cmd: SlashCommand, say: Say): Promise<void
   const arg = text.slice(first.length).trim();
   if (sub === '' || sub === 'declare') return openDeclare(ctx, cmd, say, sub === 'declare' ? arg : '');
   if (sub === 'help') return say(helpText(cmd.command));
-  if (sub === 'escalate') return say(ESCALATE_TEXT);
+  if (sub === 'escalate') return openEscalate(ctx, ctx.escalations, cmd, say);
   if (!IN_CHANNEL.has(sub)) return say(helpText(cmd.command, `I don't know \`${cmd.command} ${first}\`.`));
 
   const row = await ctx.store.byChannel(cmd.channel_id);

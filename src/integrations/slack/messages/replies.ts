@@ -10,7 +10,7 @@ export const SUBCOMMANDS: { usage: string; what: string; inChannel: boolean }[] 
   { usage: 'note <text>', what: 'add a note to the timeline', inChannel: true },
   { usage: 'accept', what: 'accept a triage incident', inChannel: true },
   { usage: 'decline [reason]', what: 'decline a triage incident', inChannel: true },
-  { usage: 'escalate', what: 'page someone (arrives with the PagerDuty integration)', inChannel: true },
+  { usage: 'escalate', what: 'page escalation policies and people through PagerDuty', inChannel: true },
   { usage: 'help', what: 'show this help', inChannel: false },
 ];
 

@@ -1,0 +1,134 @@
+import type { EscalationOption, EscalationView } from './port.js';
+
+// The /incident escalate modal and the status message that follows an escalation in the channel.
+
+export const ESCALATE_CALLBACK = 'firebreak_escalate';
+export const ACTIONS = { policies: 'esc_policies', pdUsers: 'esc_pd_users', slackUsers: 'esc_slack_users', message: 'esc_message', urgency: 'esc_urgency', priority: 'esc_priority', retry: 'escalation_retry' } as const;
+const MESSAGE_MAX = 3000;
+
+const text = (t: string) => ({ type: 'plain_text' as const, text: t });
+const trunc = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+
+export function optionOf(o: EscalationOption): { text: { type: 'plain_text'; text: string }; value: string } {
+  return { text: text(trunc(o.email ? `${o.name} (${o.email})` : o.name, 75)), value: o.id };
+}
+
+export function escalateView(meta: { incidentId: string; channelId: string }, suggested: EscalationOption[], priorities: EscalationOption[]): Record<string, unknown> {
+  const urgencies = [
+    { text: text('High (page now)'), value: 'high' },
+    { text: text('Low'), value: 'low' },
+  ];
+  return {
+    type: 'modal',
+    callback_id: ESCALATE_CALLBACK,
+    private_metadata: JSON.stringify(meta),
+    title: text('Escalate'),
+    submit: text('Page them'),
+    close: text('Cancel'),
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'policies',
+        optional: true,
+        label: text('Escalation policies'),
+        hint: text('Pages whoever is on call. Type to search.'),
+        element: { type: 'multi_external_select', action_id: ACTIONS.policies, min_query_length: 0, placeholder: text('Search escalation policies'), ...(suggested.length ? { initial_options: suggested.slice(0, 100).map(optionOf) } : {}) },
+      },
+      {
+        type: 'input',
+        block_id: 'pd_users',
+        optional: true,
+        label: text('PagerDuty users'),
+        hint: text('Search by name or email.'),
+        element: { type: 'multi_external_select', action_id: ACTIONS.pdUsers, min_query_length: 1, placeholder: text('Search PagerDuty users') },
+      },
+      {
+        type: 'input',
+        block_id: 'slack_users',
+        optional: true,
+        label: text('Or people in Slack'),
+        hint: text('Paged through their PagerDuty account (matched by email).'),
+        element: { type: 'multi_users_select', action_id: ACTIONS.slackUsers, placeholder: text('Pick people') },
+      },
+      {
+        type: 'input',
+        block_id: 'message',
+        label: text('Why do you need them?'),
+        hint: text('This is what the people paged will read.'),
+        element: { type: 'plain_text_input', action_id: ACTIONS.message, multiline: true, max_length: MESSAGE_MAX },
+      },
+      { type: 'input', block_id: 'urgency', label: text('Urgency'), element: { type: 'static_select', action_id: ACTIONS.urgency, options: urgencies, initial_option: urgencies[0] } },
+      ...(priorities.length
+        ? [{ type: 'input', block_id: 'priority', optional: true, label: text('PagerDuty priority'), element: { type: 'static_select', action_id: ACTIONS.priority, options: priorities.slice(0, 100).map(optionOf) } }]
+        : []),
+    ],
+  };
+}
+
+type StateValues = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null; selected_options?: { value: string }[] | null; selected_users?: string[] | null }>>;
+
+export interface EscalateForm {
+  policyIds: string[];
+  pdUserIds: string[];
+  slackUserIds: string[];
+  message: string;
+  urgency: 'high' | 'low';
+  priorityId: string | null;
+}
+
+export function readEscalate(values: StateValues): { ok: true; form: EscalateForm } | { ok: false; errors: Record<string, string> } {
+  const v = (block: string, action: string) => values[block]?.[action];
+  const form: EscalateForm = {
+    policyIds: (v('policies', ACTIONS.policies)?.selected_options ?? []).map((o) => o.value),
+    pdUserIds: (v('pd_users', ACTIONS.pdUsers)?.selected_options ?? []).map((o) => o.value),
+    slackUserIds: v('slack_users', ACTIONS.slackUsers)?.selected_users ?? [],
+    message: (v('message', ACTIONS.message)?.value ?? '').trim(),
+    urgency: v('urgency', ACTIONS.urgency)?.selected_option?.value === 'low' ? 'low' : 'high',
+    priorityId: v('priority', ACTIONS.priority)?.selected_option?.value ?? null,
+  };
+  const errors: Record<string, string> = {};
+  if (form.policyIds.length + form.pdUserIds.length + form.slackUserIds.length === 0) errors.policies = 'Choose at least one escalation policy or person to page.';
+  if (!form.message) errors.message = 'Say why you need them: it is what the people paged will read.';
+  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, form };
+}
+
+export function readMeta(privateMetadata: string | undefined): { incidentId?: string; channelId?: string } {
+  try {
+    return JSON.parse(privateMetadata ?? '{}') as { incidentId?: string; channelId?: string };
+  } catch {
+    return {};
+  }
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function targetLine(t: EscalationView['targets'][number]): string {
+  const name = esc(t.name);
+  const pd = t.pagerduty?.htmlUrl ? ` (<${t.pagerduty.htmlUrl}|PagerDuty${t.pagerduty.number ? ` #${t.pagerduty.number}` : ''}>)` : '';
+  switch (t.status) {
+    case 'pending':
+      return `:hourglass_flowing_sand: Paging ${name}…`;
+    case 'triggered':
+      return `:rotating_light: Paged ${name}${t.paged.length ? ` (${esc(t.paged.map((p) => p.name).join(', '))})` : ''}${pd}`;
+    case 'acknowledged':
+      return `:white_check_mark: ${name}: acknowledged${t.acknowledgedBy.length ? ` by ${esc(t.acknowledgedBy.map((p) => p.name).join(', '))}` : ''}${pd}`;
+    case 'resolved':
+      return `:heavy_check_mark: ${name}: resolved${pd}`;
+    case 'failed':
+      return `:x: Paging ${name} failed: ${esc(t.error ?? 'unknown error')}`;
+  }
+}
+
+export function statusMessage(e: EscalationView): { text: string; blocks: unknown[] } {
+  const lines = e.targets.map(targetLine);
+  const head = `*${esc(e.requester.name)}* is paging through PagerDuty${e.urgency === 'low' ? ' (low urgency)' : ''}:`;
+  const failed = e.targets.some((t) => t.status === 'failed');
+  return {
+    text: `${e.requester.name} is paging through PagerDuty: ${e.targets.map((t) => t.name).join(', ')}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `${head}\n>${esc(trunc(e.message, 2500)).replace(/\n/g, '\n>')}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: trunc(lines.join('\n'), 2900) } },
+      ...(failed ? [{ type: 'actions', block_id: 'escalation', elements: [{ type: 'button', action_id: ACTIONS.retry, text: text('Retry failed'), value: e.id }] }] : []),
+    ],
+  };
+}
