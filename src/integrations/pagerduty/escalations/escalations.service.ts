@@ -123,6 +123,15 @@ export interface EscalationDeps {
   linkedServiceIds?: (incidentId: string) => Promise<string[]>;
 }
 
+interface PagingContext {
+  pd: { client: PagerDutyClient; settings: PagerDutySettings } | null;
+  esc: PagerDutyEscalationsTable;
+  incident: { reference: string; name: string; slackChannelId: string | null };
+}
+
+/** The jobs wait this long, so the request's own paging (which starts at once) normally leaves them nothing to do. */
+const JOB_GRACE_MS = 2000;
+
 /** Another worker holds the target; the job tries again later. */
 export class TargetBusyError extends Error {}
 
@@ -245,21 +254,30 @@ export class EscalationsService {
     if (!message) throw new ValidationError('Say why you need them: it is what the people paged will read.', [{ path: 'message', message: 'must not be empty' }]);
 
     const { directory } = this.deps;
+    // Lookups run side by side (on PostgreSQL each is a round trip of its own).
+    const policyIds = [...new Set(input.policyIds ?? [])];
+    const userIds = [...new Set(input.userIds ?? [])];
+    const emails = [...new Set((input.emails ?? []).map((x) => x.trim()).filter(Boolean))];
+    const [policyEntries, userEntries, emailUsers] = await Promise.all([
+      Promise.all(policyIds.map((id) => directory.entry(TYPE.policies, id))),
+      Promise.all(userIds.map((id) => directory.entry(TYPE.users, id))),
+      Promise.all(emails.map((e) => directory.userByEmail(e))),
+    ]);
     const policies: { id: string; name: string }[] = [];
-    for (const id of new Set(input.policyIds ?? [])) {
-      const e = await directory.entry(TYPE.policies, id);
+    for (const [i, id] of policyIds.entries()) {
+      const e = policyEntries[i];
       if (!e) throw new ValidationError(`No escalation policy ${JSON.stringify(id)} is in the synced PagerDuty catalog (or it is marked incident-io-ignore).`, [{ path: 'escalation_policy_ids', message: `unknown policy ${id}` }]);
       policies.push({ id, name: e.name });
     }
     const people = new Map<string, string>();
-    for (const id of input.userIds ?? []) {
-      const e = await directory.entry(TYPE.users, id);
+    for (const [i, id] of userIds.entries()) {
+      const e = userEntries[i];
       if (!e) throw new ValidationError(`No PagerDuty user ${JSON.stringify(id)} is in the synced PagerDuty catalog.`, [{ path: 'user_ids', message: `unknown PagerDuty user ${id}` }]);
       people.set(id, e.name);
     }
     const missing: string[] = [];
-    for (const email of new Set((input.emails ?? []).map((x) => x.trim()).filter(Boolean))) {
-      const u = await directory.userByEmail(email);
+    for (const [i, email] of emails.entries()) {
+      const u = emailUsers[i];
       if (u) people.set(u.id, u.name);
       else missing.push(email);
     }
@@ -295,8 +313,9 @@ export class EscalationsService {
 
     interface Planned { kind: TargetKind; id: string; name: string; service: { id: string; name: string } | null; error: string | null }
     const planned: Planned[] = [];
-    for (const p of policies) {
-      const services = await directory.servicesUsingPolicy(p.id);
+    const servicesByPolicy = await Promise.all(policies.map((p) => directory.servicesUsingPolicy(p.id)));
+    for (const [i, p] of policies.entries()) {
+      const services = servicesByPolicy[i]!;
       const svc = services.find((s) => linked.has(s.id)) ?? services[0] ?? fallback;
       planned.push({ kind: 'escalation_policy', id: p.id, name: p.name, service: svc ? { id: svc.id, name: svc.name } : null, error: svc ? null : `No PagerDuty service uses this escalation policy and ${noFallback}.` });
     }
@@ -376,7 +395,7 @@ export class EscalationsService {
           if (r.status === 'failed') {
             await addTimelineItem(tx, this.deps.events, { incidentId: incident.id, kind: 'pagerduty.escalation_failed', actor: PAGERDUTY_ACTOR, dedupeKey: `pd-target:${r.id}:failed:0`, payload: { escalationId, targetId: r.id, target: r.target_name, error: r.error, text: `Paging ${r.target_name} failed: ${r.error}` } });
           } else {
-            await this.deps.jobs.enqueue(PAGE_JOB, { targetId: r.id }, { jobKey: `pd-page:${r.id}:0`, priority: PAGE_PRIORITY, maxAttempts: 6 }, tx);
+            await this.deps.jobs.enqueue(PAGE_JOB, { targetId: r.id }, { jobKey: `pd-page:${r.id}:0`, priority: PAGE_PRIORITY, maxAttempts: 6, delayMs: JOB_GRACE_MS }, tx);
           }
         }
         await this.changed(escalationId, tx);
@@ -424,7 +443,7 @@ export class EscalationsService {
           .returning(['retries'])
           .executeTakeFirst();
         if (!row) continue;
-        await this.deps.jobs.enqueue(PAGE_JOB, { targetId: t.id }, { jobKey: `pd-page:${t.id}:${row.retries}`, priority: PAGE_PRIORITY, maxAttempts: 6 }, tx);
+        await this.deps.jobs.enqueue(PAGE_JOB, { targetId: t.id }, { jobKey: `pd-page:${t.id}:${row.retries}`, priority: PAGE_PRIORITY, maxAttempts: 6, delayMs: JOB_GRACE_MS }, tx);
         ids.push(t.id);
       }
       if (ids.length === 0) throw new ConflictError('no_service', 'The failed targets still have no PagerDuty service to page through: choose a fallback escalation service in Settings → Integrations → PagerDuty first.');
@@ -436,14 +455,32 @@ export class EscalationsService {
     return this.get(escalationId);
   }
 
-  /** Starts paging in this process right away; the queued jobs finish whatever this does not. */
+  /**
+   * Starts paging in this process right away, every target at once, with what they share (client, escalation,
+   * incident) read once. The queued jobs (due a little later) finish whatever this does not.
+   */
   private startPaging(targetIds: string[]): void {
-    for (const id of targetIds) {
-      const p = this.pageTarget(id)
-        .catch((err) => this.deps.logger.warn({ target: id, error: (err as Error).message }, 'paging a target failed; its job will retry'))
-        .finally(() => this.inFlight.delete(p));
-      this.inFlight.add(p);
-    }
+    if (targetIds.length === 0) return;
+    const p = this.pageMany(targetIds)
+      .catch((err) => this.deps.logger.warn({ targets: targetIds, error: (err as Error).message }, 'paging failed; the jobs will retry'))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  private async pageMany(targetIds: string[]): Promise<void> {
+    const rows = await this.claim(targetIds);
+    if (rows.length === 0) return;
+    const ctx = await this.loadContext(rows[0]!.escalation_id);
+    await Promise.all(
+      rows.map(async (row) => {
+        try {
+          await this.page(row, ctx);
+        } catch (err) {
+          await this.release(row.id);
+          this.deps.logger.warn({ target: row.id, error: (err as Error).message }, 'paging a target failed; its job will retry');
+        }
+      }),
+    );
   }
 
   /** Waits for paging started in this process (tests, benchmarks, shutdown). */
@@ -470,17 +507,32 @@ export class EscalationsService {
     return { client, settings: s };
   }
 
-  /** Public for the job and the fast path. `job` is absent on the fast path. */
-  async pageTarget(targetId: string, job?: { attempt: number; maxAttempts: number }): Promise<void> {
+  /** Takes the targets that are pending and not held by another worker; returns the ones taken. */
+  private async claim(targetIds: string[]): Promise<PagerDutyEscalationTargetsTable[]> {
     const nowMs = Date.now();
-    const claimed = await this.deps.db
+    return this.deps.db
       .updateTable('pagerduty_escalation_targets')
       .set((eb) => ({ lease_until: new Date(nowMs + this.tuning.leaseMs).toISOString(), attempts: eb('attempts', '+', 1), updated_at: nowIso() }))
-      .where('id', '=', targetId)
+      .where('id', 'in', targetIds)
       .where('status', '=', 'pending')
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', new Date(nowMs).toISOString())]))
       .returningAll()
-      .executeTakeFirst();
+      .execute();
+  }
+
+  private async release(targetId: string): Promise<void> {
+    await this.deps.db.updateTable('pagerduty_escalation_targets').set({ lease_until: null }).where('id', '=', targetId).where('status', '=', 'pending').execute();
+  }
+
+  private async loadContext(escalationId: string): Promise<PagingContext> {
+    const [c, esc] = await Promise.all([this.connectedClient(), this.deps.db.selectFrom('pagerduty_escalations').selectAll().where('id', '=', escalationId).executeTakeFirstOrThrow()]);
+    const incident = await this.deps.incidents.getIncident(esc.incident_id);
+    return { pd: c, esc, incident: { reference: incident.reference, name: incident.name, slackChannelId: incident.slackChannelId } };
+  }
+
+  /** The job: pages one target unless it is done or another worker holds it. */
+  async pageTarget(targetId: string, job?: { attempt: number; maxAttempts: number }): Promise<void> {
+    const [claimed] = await this.claim([targetId]);
     if (!claimed) {
       const row = await this.deps.db.selectFrom('pagerduty_escalation_targets').select('status').where('id', '=', targetId).executeTakeFirst();
       if (!row || row.status !== 'pending') return;
@@ -488,9 +540,9 @@ export class EscalationsService {
       return;
     }
     try {
-      await this.page(claimed);
+      await this.page(claimed, await this.loadContext(claimed.escalation_id));
     } catch (err) {
-      await this.deps.db.updateTable('pagerduty_escalation_targets').set({ lease_until: null }).where('id', '=', targetId).where('status', '=', 'pending').execute();
+      await this.release(targetId);
       if (job && job.attempt >= job.maxAttempts) {
         await this.markFailed(claimed, `Could not reach PagerDuty after ${job.attempt} attempts: ${(err as Error).message}`);
         return;
@@ -499,8 +551,8 @@ export class EscalationsService {
     }
   }
 
-  private async page(row: PagerDutyEscalationTargetsTable): Promise<void> {
-    const c = await this.connectedClient();
+  private async page(row: PagerDutyEscalationTargetsTable, ctx: PagingContext): Promise<void> {
+    const c = ctx.pd;
     if (!c) return this.markFailed(row, 'PagerDuty is not connected any more. An admin can connect it in Settings → Integrations → PagerDuty.');
     if (!row.service_id) return this.markFailed(row, 'No PagerDuty service to page through.');
     // A previous attempt may have created the incident and died before recording it.
@@ -508,8 +560,7 @@ export class EscalationsService {
       const found = await this.findByKey(c.client, row.incident_key);
       if (found) return this.recordIncident(row, found);
     }
-    const esc = await this.deps.db.selectFrom('pagerduty_escalations').selectAll().where('id', '=', row.escalation_id).executeTakeFirstOrThrow();
-    const incident = await this.deps.incidents.getIncident(esc.incident_id);
+    const { esc, incident } = ctx;
     const base = this.deps.publicUrl().replace(/\/$/, '');
     const details = [
       esc.message,

@@ -1,0 +1,134 @@
+// Benchmark: escalate one incident to 10 PagerDuty targets (4 escalation policies + 6 people) with the emulator
+// answering every request after --latency ms (default 50). Firebreak runs as its own process (`firebreak
+// start`); the PagerDuty emulator runs in this one, so neither's event loop delays the other. Prints one
+// PagerDuty round trip, the time from submitting the escalation until all 10 PagerDuty incidents exist in the
+// emulator, and the ratio (target: under 3 round trips, since the targets are paged side by side).
+// Run: npm run bench:escalate [-- --runs 7 --latency 50 --db sqlite|postgres]
+//   (postgres: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test; a fresh database is made and dropped)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startPagerDutyEmulator } from '../emulators/pagerduty/index.js';
+import { freshPostgresDatabase, signInWithLink, type Client } from '../test/helpers.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : def;
+};
+const RUNS = Number(arg('runs', '7'));
+const LATENCY = Number(arg('latency', '50'));
+const DB = arg('db', 'sqlite') as 'sqlite' | 'postgres';
+const root = resolve(import.meta.dirname, '..');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
+
+/** `firebreak start` as a child process; resolves with its URL and the first owner's sign-in link. */
+export async function startFirebreakProcess(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; loginUrl: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'start'], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Firebreak did not start:\n${out}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const base = /running at (\S+)/.exec(out);
+      const login = /valid 24 hours, works once\):\s+(\S+)/.exec(out);
+      if (base && login) {
+        clearTimeout(timer);
+        resolvePromise({ child, baseUrl: base[1]!, loginUrl: login[1]! });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`Firebreak exited with ${code}:\n${out}`)));
+  });
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function main() {
+  const pd = await startPagerDutyEmulator({ seed: 'medium', rateLimitPerMinute: false });
+  const dataDir = mkdtempSync(join(tmpdir(), 'firebreak-bench-'));
+  const pg = DB === 'postgres' ? await freshPostgresDatabase() : null;
+  const fb = await startFirebreakProcess({ DATA_DIR: dataDir, ...(pg ? { DATABASE_URL: pg.url, FIREBREAK_MASTER_KEY: randomBytes(32).toString('base64') } : {}) });
+  try {
+    const owner: Client = await signInWithLink(fb.baseUrl, fb.loginUrl);
+    const bot = [...pd.state.users.values()][0]!;
+    const c = await owner.request('PUT', '/api/v1/integrations/pagerduty', { region: 'us', base_url: pd.baseUrl, api_key: pd.fullAccessKey, bot_user_id: bot.id });
+    if (c.status !== 200) throw new Error(`connect: ${c.status} ${JSON.stringify(c.body)}`);
+    await waitFor('the first sync', async () => !['queued', 'running'].includes((await owner.get(`/api/v1/catalog_sync_runs/${c.body.last_run.id}`)).body.sync_run?.status));
+    const policyIds = new Set<string>((await owner.get('/api/v1/integrations/pagerduty/escalation_options?type=escalation_policy&limit=100')).body.options.map((o: { id: string }) => o.id));
+    const serviceIds = new Set<string>((await owner.get('/api/v1/integrations/pagerduty/escalation_options?type=service&limit=100')).body.options.map((o: { id: string }) => o.id));
+    const policies = [...new Set([...pd.state.services.values()].filter((s) => serviceIds.has(s.id) && policyIds.has(s.escalation_policy_id)).map((s) => s.escalation_policy_id))].slice(0, 4);
+    if (policies.length < 4) throw new Error('the seed has fewer than 4 policies used by synced services');
+    await owner.patch('/api/v1/integrations/pagerduty/escalation_settings', { fallback_service_id: [...serviceIds][0] });
+    const users = [...pd.state.users.values()].slice(20, 26);
+    pd.faults.set({ latencyMs: LATENCY });
+
+    // One PagerDuty round trip (same host, same latency).
+    const rtts: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now();
+      await (await fetch(`${pd.baseUrl}/priorities`, { headers: { authorization: `Token token=${pd.fullAccessKey}`, accept: 'application/vnd.pagerduty+json;version=2' } })).text();
+      rtts.push(performance.now() - t);
+    }
+    const rtt = median(rtts);
+
+    const totals: number[] = [];
+    const acks: number[] = [];
+    let creates = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const inc = (await owner.post('/api/v1/incidents', { name: `Bench ${run}` })).body.incident;
+      pd.clearRequestLog();
+      const t0 = performance.now();
+      const r = await owner.post(`/api/v1/incidents/${inc.id}/escalations`, { escalation_policy_ids: policies, user_ids: users.map((u) => u.id), message: 'Benchmark escalation' });
+      acks.push(performance.now() - t0);
+      if (r.status !== 201) throw new Error(`escalate: ${r.status} ${JSON.stringify(r.body)}`);
+      const keys = new Set<string>(r.body.escalation.targets.map((t: { incident_key: string }) => t.incident_key));
+      for (;;) {
+        let found = 0;
+        for (const i of pd.state.incidents.values()) if (keys.has(i.incident_key)) found++;
+        if (found === keys.size) break;
+        if (performance.now() - t0 > 30_000) throw new Error(`only ${found} of ${keys.size} PagerDuty incidents after 30 s`);
+        await sleep(1);
+      }
+      totals.push(performance.now() - t0);
+      await sleep(2500); // let the (delayed) jobs find nothing left to do before the next run
+      creates += pd.requestLog().filter((e) => e.method === 'POST' && e.path === '/incidents').length;
+    }
+    console.log(`Escalate to 10 targets (4 policies + 6 people), ${DB}, emulator latency ${LATENCY} ms, ${RUNS} runs, load average ${loadavg()[0]!.toFixed(1)}`);
+    console.log(`  one PagerDuty round trip (median)      ${ms(rtt)}`);
+    console.log(`  submit answered (median)               ${ms(median(acks))}`);
+    console.log(`  all 10 PagerDuty incidents exist       median ${ms(median(totals))}, min ${ms(Math.min(...totals))}, max ${ms(Math.max(...totals))}`);
+    console.log(`  ratio to one round trip                median ${(median(totals) / rtt).toFixed(2)}×, best ${(Math.min(...totals) / rtt).toFixed(2)}× (target < 3×)`);
+    console.log(`  POST /incidents sent                   ${creates} for ${RUNS * 10} targets (each paged once)`);
+  } finally {
+    pd.faults.clear();
+    fb.child.kill('SIGTERM');
+    await new Promise((r) => fb.child.once('exit', r));
+    await pd.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    await pg?.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
