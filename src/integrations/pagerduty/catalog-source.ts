@@ -111,8 +111,12 @@ export class PagerDutyCatalogSource implements CatalogSource {
     const opts = (key: string) => ({ signal: ctx.signal, priority: 'background' as const, onPage: progress(key) });
 
     // The types are independent lists; fetch them side by side (the request budget paces them).
-    const users = want.has('users') || want.has('teams') ? this.fetchUsers(ctx, want.has('users') ? opts('users') : { signal: ctx.signal, priority: 'background' as const }) : null;
     const teams = want.has('teams') ? collect('teams', this.client.listTeams(opts('teams'))) : null;
+    const teamIds = async () => {
+      const t = teams ? await teams : await collect('teams', this.client.listTeams({ signal: ctx.signal, priority: 'background' }));
+      return t.error === null ? t.items.map((x) => x.id) : null;
+    };
+    const users = want.has('users') || want.has('teams') ? this.fetchUsers(ctx, want.has('users') ? opts('users') : { signal: ctx.signal, priority: 'background' as const }, teamIds) : null;
     const services = want.has('services') ? collect('services', this.client.listServices(opts('services'))) : null;
     const priorities = want.has('priorities') ? collect('priorities', this.client.listPriorities(opts('priorities'))) : null;
     const policies = want.has('escalation_policies') ? this.fetchPolicies(ctx, opts('escalation_policies')) : null;
@@ -129,7 +133,7 @@ export class PagerDutyCatalogSource implements CatalogSource {
       const u = users ? await users : null;
       let members = new Map<string, string[]>();
       let memberError: string | null = null;
-      if (u && u.error === null) {
+      if (u && u.membersComplete) {
         for (const user of u.items) for (const teamId of ids(user.teams)) {
           const l = members.get(teamId);
           if (l) l.push(user.id);
@@ -165,38 +169,52 @@ export class PagerDutyCatalogSource implements CatalogSource {
     return out;
   }
 
-  /** Users; beyond PagerDuty's 10,000-item window the rest is reached through `query` searches. */
-  private async fetchUsers(ctx: FetchContext, o: { signal: AbortSignal; priority: 'background'; onPage?: (p: { fetched: number; total: number | null }) => void }): Promise<{ items: PdUser[]; error: string | null }> {
+  /**
+   * Users. Beyond PagerDuty's 10,000-item offset window the list is read again in slices filtered by
+   * `team_ids[]` (every team member is reachable that way, each slice under the window); users in no team
+   * past the window cannot be listed by any filter PagerDuty offers, so the type is then marked incomplete
+   * and nothing of it is archived. `membersComplete` says whether every team's members were seen.
+   */
+  private async fetchUsers(
+    ctx: FetchContext,
+    o: { signal: AbortSignal; priority: 'background'; onPage?: (p: { fetched: number; total: number | null }) => void },
+    teamIds: () => Promise<string[] | null>,
+  ): Promise<{ items: PdUser[]; error: string | null; membersComplete: boolean }> {
     const byId = new Map<string, PdUser>();
     try {
       for await (const page of this.client.listUsers(o)) for (const u of page) byId.set(u.id, u);
-      return { items: [...byId.values()], error: null };
+      return { items: [...byId.values()], error: null, membersComplete: true };
     } catch (err) {
       ctx.signal.throwIfAborted();
-      if (!(err instanceof PagerDutyWindowExceededError) || err.total === null) return { items: [...byId.values()], error: errorText(err) };
+      if (!(err instanceof PagerDutyWindowExceededError) || err.total === null) return { items: [...byId.values()], error: errorText(err), membersComplete: false };
       const total = err.total;
-      // Search by one character, refining to two where a search still exceeds the window; every user's
-      // email holds a letter or digit, so the union covers everyone. Costs more requests; only huge accounts need it.
-      const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789'.split('');
-      const queue = [...alphabet];
+      const teams = await teamIds();
+      if (!teams) return { items: [...byId.values()], error: `${err.message}; the teams could not be read to list the rest`, membersComplete: false };
+      const slices: string[][] = [];
+      for (let i = 0; i < teams.length; i += 100) slices.push(teams.slice(i, i + 100));
       try {
-        while (queue.length > 0 && byId.size < total) {
-          const q = queue.shift()!;
+        while (slices.length > 0) {
+          const slice = slices.shift()!;
           try {
-            for await (const page of this.client.paginate<PdUser>('/users', 'users', { signal: ctx.signal, priority: 'background', query: { query: q } })) {
+            for await (const page of this.client.paginate<PdUser>('/users', 'users', { signal: ctx.signal, priority: 'background', query: { 'team_ids[]': slice } })) {
               for (const u of page) byId.set(u.id, u);
               o.onPage?.({ fetched: byId.size, total });
             }
           } catch (e) {
-            if (e instanceof PagerDutyWindowExceededError) queue.push(...alphabet.map((c) => q + c));
-            else throw e;
+            if (!(e instanceof PagerDutyWindowExceededError) || slice.length === 1) throw e;
+            slices.push(slice.slice(0, slice.length / 2), slice.slice(slice.length / 2));
           }
         }
       } catch (e) {
         ctx.signal.throwIfAborted();
-        return { items: [...byId.values()], error: errorText(e) };
+        return { items: [...byId.values()], error: errorText(e), membersComplete: false };
       }
-      return { items: [...byId.values()], error: byId.size >= total ? null : `only ${byId.size} of ${total} users could be read` };
+      const missing = total - byId.size;
+      return {
+        items: [...byId.values()],
+        error: missing > 0 ? `${missing} of ${total} users are past PagerDuty's 10,000-item pagination window and in no team, so no PagerDuty filter can list them; users were updated but none archived` : null,
+        membersComplete: true,
+      };
     }
   }
 

@@ -115,8 +115,8 @@ export async function pagerDutyCli(integration: PagerDutyIntegration, args: stri
   return command === undefined || command === 'help' ? 0 : 2;
 }
 
-export function integrationFor(fb: Firebreak): PagerDutyIntegration {
-  return new PagerDutyIntegration({ db: fb.database.db, dialect: fb.database.dialect, connections: fb.connections, catalog: fb.catalog.service, runs: fb.catalog.runs, jobs: fb.jobs, logger: fb.logger });
+export function integrationFor(fb: Firebreak, extra: Partial<ConstructorParameters<typeof PagerDutyIntegration>[0]> = {}): PagerDutyIntegration {
+  return new PagerDutyIntegration({ db: fb.database.db, dialect: fb.database.dialect, connections: fb.connections, catalog: fb.catalog.service, runs: fb.catalog.runs, jobs: fb.jobs, logger: fb.logger, ...extra });
 }
 
 /** `firebreak pagerduty ...`: builds Firebreak on the configured database (without serving), runs the command, closes. */

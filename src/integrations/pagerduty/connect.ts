@@ -87,6 +87,8 @@ export interface PagerDutyDeps {
   /** Client options tests and benchmarks tune (timeouts, backoff). */
   clientOptions?: { timeoutMs?: number; backoffBaseMs?: number; maxRetries?: number };
   lockTtlMs?: number;
+  /** Sees every HTTP attempt of every client (benchmarks count statuses such as 429). */
+  observeRequest?: (info: { method: string; path: string; status: number | null }) => void;
 }
 
 export class PagerDutyIntegration {
@@ -107,7 +109,18 @@ export class PagerDutyIntegration {
   }
 
   private makeClient(k: KeyInput, onRequest?: () => void, limitPerMinute = 960): PagerDutyClient {
-    return new PagerDutyClient({ apiKey: k.apiKey, region: k.region, baseUrl: k.baseUrl ?? null, budget: this.budget(limitPerMinute), ...this.deps.clientOptions, onRequest });
+    const observe = this.deps.observeRequest;
+    return new PagerDutyClient({
+      apiKey: k.apiKey,
+      region: k.region,
+      baseUrl: k.baseUrl ?? null,
+      budget: this.budget(limitPerMinute),
+      ...this.deps.clientOptions,
+      onRequest: (info) => {
+        onRequest?.();
+        observe?.(info);
+      },
+    });
   }
 
   async settings(): Promise<PagerDutySettings | null> {

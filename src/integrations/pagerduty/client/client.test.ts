@@ -163,3 +163,20 @@ describe('request budget', () => {
     expect(Date.now() - t).toBeGreaterThanOrEqual(280);
   });
 });
+
+describe('PagerDuty client pagination with filters', () => {
+  it('advances the offset when the list is filtered (query options do not replace limit/offset)', async () => {
+    const pd = await startPagerDutyEmulator({ seed: 'medium', rateLimitPerMinute: false });
+    try {
+      const c = new PagerDutyClient({ apiKey: pd.fullAccessKey, baseUrl: pd.baseUrl, budget: new MemoryRequestBudget() });
+      const teams = [...pd.state.teams.keys()];
+      const users = await c.list<{ id: string }>('/users', 'users', { query: { 'team_ids[]': teams } });
+      const members = new Set([...pd.state.teams.values()].flatMap((t) => t.members.map((m) => m.user_id)));
+      expect(new Set(users.map((u) => u.id))).toEqual(members);
+      expect(users.length).toBe(members.size);
+      expect(pd.requestLog().map((e) => e.query.offset)).toEqual(['0', '100']);
+    } finally {
+      await pd.stop();
+    }
+  });
+});

@@ -205,7 +205,7 @@ export class PagerDutyClient {
   }
 
   get<T>(path: string, query: Query = {}, o: ReadOptions = {}): Promise<T> {
-    return this.request<T>('GET', path, { query, ...o });
+    return this.request<T>('GET', path, { query, priority: o.priority, signal: o.signal });
   }
 
   /** Writes: `from` is part of the signature so it cannot be forgotten. */

@@ -33,7 +33,14 @@ export interface IntakeDeps {
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
 export class WebhookIntake {
+  private readonly appliedListeners: ((ev: PdWebhookEnvelope['event']) => Promise<void>)[] = [];
+
   constructor(private readonly deps: IntakeDeps) {}
+
+  /** Other PagerDuty features (links, auto-create) act on each event in the same ordered apply job. */
+  onApplied(listener: (ev: PdWebhookEnvelope['event']) => Promise<void>): void {
+    this.appliedListeners.push(listener);
+  }
 
   /** Mounted in its own plugin scope: only this route reads bodies as raw bytes. */
   register(http: App): void {
@@ -123,6 +130,7 @@ export class WebhookIntake {
     } else if (ev.resource_type === 'service' && ev.data && typeof ev.data.id === 'string') {
       outcome = `catalog_${await applyServiceEvent(this.deps.catalog, ev.event_type, ev.data as unknown as ServiceEventData)}`;
     }
+    for (const l of this.appliedListeners) await l(ev);
     await this.deps.db.updateTable('pagerduty_webhook_events').set({ applied_at: nowIso(), outcome }).where('delivery_id', '=', deliveryId).execute();
   }
 }

@@ -1,0 +1,101 @@
+// Benchmark: sync the PagerDuty catalog of the `large` and `huge` emulator accounts into a fresh Firebreak,
+// then sync again with no change. Prints wall time, PagerDuty requests against the minimum possible, rows
+// written and peak memory, first with the emulator's rate limit off (and Firebreak's budget unbounded), then
+// with PagerDuty's default 960 requests/minute (Firebreak's budget at 960) counting 429 answers.
+//
+//   npm run bench:pagerduty-sync [-- --seeds large,huge] [-- --modes off,960]
+//
+// The emulator runs in a child process so the memory figures are Firebreak's alone.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildFirebreak } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { integrationFor } from '../src/integrations/pagerduty/cli.js';
+import { createLogger } from '../src/platform/logger.js';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const { values } = parseArgs({ options: { seeds: { type: 'string', default: 'large,huge' }, modes: { type: 'string', default: 'off,960' } } });
+const seeds = values.seeds!.split(',');
+const modes = values.modes!.split(',');
+
+async function startEmulator(seed: string, rateLimit: string): Promise<{ baseUrl: string; key: string; proc: ChildProcess }> {
+  const key = `bench_full_${Date.now()}`;
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(repo, 'emulators/pagerduty/cli.ts'), '--port', '0', '--seed', seed, '--rate-limit', rateLimit, '--full-access-key', key, '--read-only-key', `${key}_ro`], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Base URL\s+(\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.on('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+  });
+  return { baseUrl, key, proc };
+}
+
+interface Figures {
+  seconds: number;
+  requests: number;
+  rows: number;
+  status: string;
+  peakRssMb: number;
+  peakHeapMb: number;
+  errors: string[];
+  statuses: Map<string, number>;
+}
+
+async function measure(run: () => Promise<{ requests: number; rowsWritten?: number; status: string; errors: string[] }>, statuses: Map<string, number>): Promise<Figures> {
+  statuses.clear();
+  globalThis.gc?.();
+  let peakRss = process.memoryUsage().rss;
+  let peakHeap = process.memoryUsage().heapUsed;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  }, 20);
+  const t0 = performance.now();
+  const r = await run();
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(timer);
+  return { seconds, requests: r.requests, rows: r.rowsWritten ?? 0, status: r.status, peakRssMb: peakRss / 2 ** 20, peakHeapMb: peakHeap / 2 ** 20, errors: r.errors, statuses: new Map(statuses) };
+}
+
+for (const seed of seeds) {
+  for (const mode of modes) {
+    const emu = await startEmulator(seed, mode);
+    const dataDir = mkdtempSync(join(tmpdir(), 'firebreak-bench-'));
+    const fb = await buildFirebreak(loadConfig({}, { dataDir }), createLogger('warn', process.stderr));
+    try {
+      const counts = ((await (await fetch(`${emu.baseUrl}/_emulator/state`)).json()) as { counts: Record<string, number> }).counts;
+      const tagged = await (await fetch(`${emu.baseUrl}/_emulator/export`)).json() as { tags: { label: string; escalation_policies: string[] }[] };
+      const ignoredPolicies = tagged.tags.find((t) => t.label === 'incident-io-ignore')?.escalation_policies.length ?? 0;
+      const pages = (n: number) => Math.max(1, Math.ceil(n / 100));
+      const minimum = pages(counts.users!) + pages(counts.teams!) + pages(counts.services!) + pages(counts.priorities!) + pages(counts.escalation_policies!) + 1 + pages(ignoredPolicies);
+      const statuses = new Map<string, number>();
+      const integration = integrationFor(fb, { observeRequest: (i) => statuses.set(String(i.status), (statuses.get(String(i.status)) ?? 0) + 1) });
+      const bot = ((await (await fetch(`${emu.baseUrl}/users?limit=1`, { headers: { authorization: `Token token=${emu.key}` } })).json()) as { users: { email: string }[] }).users[0]!;
+      await integration.connect({ region: 'us', baseUrl: emu.baseUrl, apiKey: emu.key, botEmail: bot.email }, { kind: 'system', ref: 'bench' });
+      await fb.connections.updateSettings('pagerduty', { rateLimitPerMinute: mode === 'off' ? 1_000_000 : Number(mode) });
+      const sync = async () => integration.runSync((await integration.requestSync({ trigger: 'bench', enqueue: false })).id);
+      const first = await measure(sync, statuses);
+      const second = await measure(sync, statuses);
+      const line = (name: string, f: Figures) =>
+        `  ${name.padEnd(18)} ${f.status.padEnd(9)} ${f.seconds.toFixed(2).padStart(7)} s  requests ${String(f.requests).padStart(5)} (minimum ${minimum}, ${(f.requests / minimum).toFixed(3)}x)  rows written ${String(f.rows).padStart(6)}  peak RSS ${f.peakRssMb.toFixed(0)} MB, heap ${f.peakHeapMb.toFixed(0)} MB  429s ${f.statuses.get('429') ?? 0}  5xx/dropped ${[...f.statuses].filter(([s]) => s === 'null' || s.startsWith('5')).reduce((n, [, c]) => n + c, 0)}`;
+      console.log(`\nseed ${seed}: ${counts.users} users, ${counts.teams} teams, ${counts.services} services, ${counts.escalation_policies} escalation policies, ${counts.priorities} priorities; emulator rate limit ${mode === 'off' ? 'off' : `${mode}/min`}, Firebreak budget ${mode === 'off' ? 'unbounded' : `${mode}/min`}`);
+      console.log(line('first sync', first));
+      console.log(line('no-change re-sync', second));
+      for (const e of [...first.errors, ...second.errors]) console.log(`  note: ${e}`);
+    } finally {
+      await fb.http.close();
+      await fb.database.destroy();
+      emu.proc.kill('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+}
+process.exit(0);
