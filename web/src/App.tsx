@@ -16,6 +16,10 @@ import { SeveritiesPage } from './pages/settings/SeveritiesPage.js';
 import { UsersPage } from './pages/settings/UsersPage.js';
 import { ApiKeysPage } from './pages/settings/ApiKeysPage.js';
 import { IntegrationsPage } from './pages/settings/IntegrationsPage.js';
+import { PagerDutyPage } from './pages/settings/PagerDutyPage.js';
+import { CatalogHomePage } from './pages/catalog/CatalogHomePage.js';
+import { CatalogTypePage } from './pages/catalog/CatalogTypePage.js';
+import { CatalogEntryPage } from './pages/catalog/CatalogEntryPage.js';
 
 type SessionState = { kind: 'loading' } | { kind: 'error'; error: unknown } | { kind: 'signed-out' } | { kind: 'signed-in'; session: Session };
 
@@ -105,6 +109,9 @@ export function App() {
             <NavLink to="/" active={location.pathname === '/' || location.pathname.startsWith('/incidents')}>
               Incidents
             </NavLink>
+            <NavLink to="/catalog" active={location.pathname.startsWith('/catalog')}>
+              Catalog
+            </NavLink>
             <NavLink to="/settings/severities" active={location.pathname.startsWith('/settings')}>
               Settings
             </NavLink>
@@ -164,6 +171,10 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/settings/users') content = <SettingsLayout><UsersPage /></SettingsLayout>;
   else if (pathname === '/settings/api-keys') content = <SettingsLayout><ApiKeysPage /></SettingsLayout>;
   else if (pathname === '/settings/integrations') content = <SettingsLayout><IntegrationsPage /></SettingsLayout>;
+  else if (pathname === '/settings/integrations/pagerduty') content = <SettingsLayout><PagerDutyPage /></SettingsLayout>;
+  else if (pathname === '/catalog') content = <CatalogHomePage />;
+  else if ((params = matchPath('/catalog/entries/:id', pathname))) content = <CatalogEntryPage key={params.id} id={params.id ?? ''} />;
+  else if ((params = matchPath('/catalog/:type', pathname))) content = <CatalogTypePage key={params.type} typeName={params.type ?? ''} />;
   else content = <NotFoundPage />;
 
   return (

@@ -1,5 +1,6 @@
 // Integrations: Slack and PagerDuty, and whether each is connected. Connecting arrives in later releases.
 import { api } from '../../api.js';
+import { Link } from '../../router.js';
 import { useLoad, useTitle } from '../../hooks.js';
 import { Empty, ErrorMessage, Loading } from '../../components/ui.js';
 import type { Integration } from '../../types.js';
@@ -32,7 +33,11 @@ export function IntegrationsPage() {
                 <span className={`badge badge-integration-${i.status}`}>{STATUS_LABEL[i.status]}</span>
               </div>
               <p>{i.description}</p>
-              {i.status === 'not_connected' ? (
+              {i.kind === 'pagerduty' ? (
+                <Link to="/settings/integrations/pagerduty" className="button">
+                  {i.status === 'not_connected' ? 'Connect' : 'Manage'}
+                </Link>
+              ) : i.status === 'not_connected' ? (
                 <p className="muted small">Connecting {i.name} from here is coming in a later release.</p>
               ) : null}
               {i.status === 'error' && i.details && typeof i.details.message === 'string' ? (

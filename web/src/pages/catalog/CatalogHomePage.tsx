@@ -1,0 +1,56 @@
+// The catalog: every type with its entry count and when it last synced.
+import { DateTime, Empty, ErrorMessage, Loading } from '../../components/ui.js';
+import { useLoad, useTitle } from '../../hooks.js';
+import { Link } from '../../router.js';
+import { catalogApi } from '../../pagerduty/api.js';
+
+export function CatalogHomePage() {
+  useTitle('Catalog');
+  const types = useLoad(() => catalogApi.types(), []);
+  const list = types.data?.catalog_types ?? [];
+  return (
+    <>
+      <h1>Catalog</h1>
+      <p className="lead-text">Users, teams, services and more, kept in sync from your tools so workflows and people can refer to them.</p>
+      {types.loading && !types.data ? (
+        <Loading label="Loading the catalog…" />
+      ) : types.error && !types.data ? (
+        <ErrorMessage error={types.error} title="Could not load the catalog." />
+      ) : list.length === 0 ? (
+        <Empty title="The catalog is empty.">
+          <p>
+            Connect <Link to="/settings/integrations/pagerduty">PagerDuty</Link> to fill it with your users, teams, services, priorities and escalation policies.
+          </p>
+        </Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Type</th>
+                <th scope="col">Entries</th>
+                <th scope="col">Source</th>
+                <th scope="col">Last synced</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((t) => (
+                <tr key={t.id}>
+                  <td>
+                    <Link to={`/catalog/${encodeURIComponent(t.type_name)}`}>{t.name}</Link>
+                  </td>
+                  <td>{t.entry_count ?? 0}</td>
+                  <td>
+                    {t.source === 'custom' ? 'Custom' : t.source === 'pagerduty' ? 'PagerDuty' : t.source}
+                    {t.read_only && !t.syncing ? <span className="muted small"> (no longer syncing)</span> : null}
+                  </td>
+                  <td>{t.last_synced_at ? <DateTime value={t.last_synced_at} /> : <span className="muted">never</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}

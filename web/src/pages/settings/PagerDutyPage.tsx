@@ -1,0 +1,288 @@
+// Settings → Integrations → PagerDuty: connect (region, key, bot account), then the connection, "Sync now"
+// with live progress, the recent sync runs, changing the bot account and disconnecting.
+import { useState, type FormEvent } from 'react';
+import { ApiError } from '../../api.js';
+import { DateTime, ErrorMessage, Field, Loading } from '../../components/ui.js';
+import { useLoad, useTitle } from '../../hooks.js';
+import { Link } from '../../router.js';
+import { useSession } from '../../session.js';
+import { pdApi, type KeyInput, type PagerDutyStatus, type PdUser } from '../../pagerduty/api.js';
+import { FollowedRun, SyncRunView } from '../../pagerduty/SyncRunView.js';
+
+export function PagerDutyPage() {
+  useTitle('PagerDuty');
+  const status = useLoad(() => pdApi.status(), []);
+  return (
+    <>
+      <p className="muted small">
+        <Link to="/settings/integrations">Integrations</Link> / PagerDuty
+      </p>
+      <h1>PagerDuty</h1>
+      {status.loading && !status.data ? (
+        <Loading label="Loading the PagerDuty connection…" />
+      ) : status.error && !status.data ? (
+        <ErrorMessage error={status.error} title="Could not load the PagerDuty connection." />
+      ) : status.data?.connected ? (
+        <Connected status={status.data} reload={status.reload} />
+      ) : (
+        <ConnectForm onConnected={(s) => status.setData(s)} />
+      )}
+    </>
+  );
+}
+
+function BotExplanation() {
+  return (
+    <p className="hint">
+      Every escalation Firebreak sends will come from this user's email: PagerDuty requires a user on every incident it creates, and integrations cannot create incidents on their own. If you would rather not attach incidents to a person, create a dedicated user in PagerDuty for Firebreak (PagerDuty charges a seat for it).
+    </p>
+  );
+}
+
+function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => void }) {
+  const session = useSession();
+  const [region, setRegion] = useState<'us' | 'eu'>('us');
+  const [baseUrl, setBaseUrl] = useState('');
+  const [apiKey, setApiKey] = useState('');
+  const [checking, setChecking] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [users, setUsers] = useState<PdUser[] | null>(null);
+  const [query, setQuery] = useState('');
+  const [bot, setBot] = useState<string>('');
+  const [connecting, setConnecting] = useState(false);
+  const key = (): KeyInput => ({ region, base_url: baseUrl.trim() || null, api_key: apiKey });
+  const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
+
+  const check = async (e: FormEvent) => {
+    e.preventDefault();
+    setChecking(true);
+    setError(null);
+    setUsers(null);
+    try {
+      const r = await pdApi.checkKey(key());
+      setUsers(r.users);
+      setBot(r.users[0]?.id ?? '');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setChecking(false);
+    }
+  };
+  const search = async (q: string) => {
+    setQuery(q);
+    try {
+      setUsers((await pdApi.checkKey(key(), q)).users);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const connect = async (e: FormEvent) => {
+    e.preventDefault();
+    setConnecting(true);
+    setError(null);
+    try {
+      onConnected(await pdApi.connect(key(), bot));
+      setApiKey('');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setConnecting(false);
+    }
+  };
+
+  if (!isAdmin) return <p className="notice">PagerDuty is not connected. Ask an admin to connect it.</p>;
+  const fieldError = error instanceof ApiError ? error : null;
+  return (
+    <div className="card">
+      <h2>Connect PagerDuty</h2>
+      <form className="form" onSubmit={(e) => void check(e)} aria-label="PagerDuty API key">
+        <Field label="Service region" hint="The region your PagerDuty account lives in.">
+          {(p) => (
+            <select {...p} name="region" value={region} onChange={(e) => setRegion(e.target.value as 'us' | 'eu')}>
+              <option value="us">US (api.pagerduty.com)</option>
+              <option value="eu">EU (api.eu.pagerduty.com)</option>
+            </select>
+          )}
+        </Field>
+        <Field label="API base URL (optional)" hint="Only to use a PagerDuty emulator or proxy instead of the region's host." error={fieldError?.field('base_url')}>
+          {(p) => <input {...p} name="base_url" type="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder="https://api.pagerduty.com" />}
+        </Field>
+        <Field
+          label="API key"
+          hint={
+            <>
+              In PagerDuty, go to Integrations → API Access Keys → Create New API Key. Firebreak needs write access: leave "Read-only API Key" unchecked. The key is stored encrypted and never shown again.
+            </>
+          }
+          error={fieldError?.field('api_key')}
+        >
+          {(p) => <input {...p} name="api_key" type="password" autoComplete="off" required value={apiKey} onChange={(e) => setApiKey(e.target.value)} />}
+        </Field>
+        <div className="form-actions">
+          <button type="submit" className="button-primary" disabled={checking || !apiKey.trim()}>
+            {checking ? 'Checking the key…' : 'Check key'}
+          </button>
+        </div>
+      </form>
+      {error ? <ErrorMessage error={error} /> : null}
+      {users ? (
+        <form className="form" onSubmit={(e) => void connect(e)} aria-label="Bot account">
+          <h3>Choose the bot account</h3>
+          <BotExplanation />
+          <Field label="Search users">{(p) => <input {...p} name="bot_search" type="search" value={query} onChange={(e) => void search(e.target.value)} placeholder="Name or email" />}</Field>
+          <fieldset className="choice-list">
+            <legend>PagerDuty users</legend>
+            {users.length === 0 ? <p className="muted">No user matches.</p> : null}
+            {users.map((u) => (
+              <label key={u.id} className="choice">
+                <input type="radio" name="bot_user" value={u.id} checked={bot === u.id} onChange={() => setBot(u.id)} /> {u.name} <span className="muted">{u.email}</span>
+              </label>
+            ))}
+          </fieldset>
+          <div className="form-actions">
+            <button type="submit" className="button-primary" disabled={!bot || connecting}>
+              {connecting ? 'Connecting…' : 'Connect PagerDuty'}
+            </button>
+          </div>
+        </form>
+      ) : null}
+    </div>
+  );
+}
+
+function Connected({ status, reload }: { status: PagerDutyStatus; reload: () => void }) {
+  const session = useSession();
+  const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
+  const runs = useLoad(() => pdApi.runs('pagerduty', 10), []);
+  const [current, setCurrent] = useState(status.last_run ?? null);
+  const [error, setError] = useState<unknown>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [changingBot, setChangingBot] = useState(false);
+
+  const syncNow = async (force = false) => {
+    setError(null);
+    try {
+      setCurrent((await pdApi.syncNow(force)).run);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const disconnect = async () => {
+    setError(null);
+    try {
+      await pdApi.disconnect();
+      reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  return (
+    <>
+      <div className="card">
+        <h2>Connection</h2>
+        <dl className="facts">
+          <dt>Region</dt>
+          <dd>{status.region === 'eu' ? 'EU' : 'US'}{status.base_url ? ` (${status.base_url})` : ''}</dd>
+          <dt>API key</dt>
+          <dd className="mono">{status.api_key}</dd>
+          <dt>Bot account</dt>
+          <dd>
+            {status.bot_user?.name} <span className="muted">{status.bot_user?.email}</span>
+          </dd>
+          <dt>Connected</dt>
+          <dd>
+            <DateTime value={status.connected_at} />
+          </dd>
+        </dl>
+        {isAdmin ? (
+          <div className="form-actions">
+            <button type="button" className="button-primary" onClick={() => void syncNow()}>
+              Sync now
+            </button>
+            <button type="button" onClick={() => setChangingBot((v) => !v)}>
+              Change bot account
+            </button>
+            {confirming ? (
+              <span className="confirm">
+                Disconnect? The key is deleted and syncing stops; synced catalog entries are kept.{' '}
+                <button type="button" className="button-small button-danger" onClick={() => void disconnect()}>
+                  Disconnect
+                </button>{' '}
+                <button type="button" className="button-small button-quiet" onClick={() => setConfirming(false)}>
+                  Keep connected
+                </button>
+              </span>
+            ) : (
+              <button type="button" className="button-danger" onClick={() => setConfirming(true)}>
+                Disconnect
+              </button>
+            )}
+          </div>
+        ) : null}
+        {error ? <ErrorMessage error={error} /> : null}
+        {changingBot ? <ChangeBot onDone={() => { setChangingBot(false); reload(); }} /> : null}
+      </div>
+      <div className="card">
+        <h2>Catalog sync</h2>
+        <p className="muted small">
+          Users, teams, services and escalation policies sync hourly, priorities daily. Services with "incident-io-ignore" in their description and escalation policies tagged "incident-io-ignore" are left out. See the synced entries in the <Link to="/catalog">catalog</Link>.
+        </p>
+        {current ? (
+          <FollowedRun key={current.id} run={current} onDone={() => runs.reload()} />
+        ) : (
+          <p className="muted">No sync has run yet.</p>
+        )}
+        {current?.status === 'stopped' && isAdmin ? (
+          <button type="button" className="button-danger" onClick={() => void syncNow(true)}>
+            Apply anyway (force)
+          </button>
+        ) : null}
+      </div>
+      <div className="card">
+        <h2>Recent syncs</h2>
+        {runs.error ? <ErrorMessage error={runs.error} /> : null}
+        {(runs.data?.sync_runs ?? []).filter((r) => r.id !== current?.id).map((r) => (
+          <details key={r.id}>
+            <summary>
+              <DateTime value={r.created_at} /> — {r.status} ({r.trigger})
+            </summary>
+            <SyncRunView run={r} />
+          </details>
+        ))}
+      </div>
+    </>
+  );
+}
+
+function ChangeBot({ onDone }: { onDone: () => void }) {
+  const [query, setQuery] = useState('');
+  const users = useLoad(() => pdApi.users(query), [query]);
+  const [error, setError] = useState<unknown>(null);
+  const choose = async (id: string) => {
+    try {
+      await pdApi.update({ bot_user_id: id });
+      onDone();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <div className="form">
+      <h3>Choose another bot account</h3>
+      <BotExplanation />
+      <Field label="Search users">{(p) => <input {...p} type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="Name or email" />}</Field>
+      {error ? <ErrorMessage error={error} /> : null}
+      <ul>
+        {(users.data?.users ?? []).map((u) => (
+          <li key={u.id}>
+            <button type="button" className="button-small" onClick={() => void choose(u.id)}>
+              Use {u.name}
+            </button>{' '}
+            <span className="muted">{u.email}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
