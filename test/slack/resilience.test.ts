@@ -18,16 +18,16 @@ describe('when Slack is slow or refuses for a while', () => {
     const alice = person(s.emu, 'Alice Slow');
     const { cmd, submit } = await declareFromSlack(s, alice, { name: 'Slow Slack day' });
     expect(cmd.timedOut).toBe(false);
-    expect(cmd.ackMs).toBeLessThan(1000);
+    expect(cmd.ackMs).toBeLessThan(2000); // views.open alone takes 2.5 s: the ack did not wait for it
     expect(submit.timedOut).toBe(false);
-    expect(submit.ackMs).toBeLessThan(1000);
+    expect(submit.ackMs).toBeLessThan(2000);
     expect(submit.view.isOpen).toBe(false);
 
     const inc = (await s.owner.get('/api/v1/incidents')).body.incidents[0];
     const { channel } = await incidentChannel(s, inc.number);
     const note = await s.emu.driver.slashCommand({ userId: alice.id, channelId: channel.id, command: '/incident', text: 'note still here' });
     expect(note.timedOut).toBe(false);
-    expect(note.ackMs).toBeLessThan(1000);
+    expect(note.ackMs).toBeLessThan(2000);
     await waitFor('note posted in the channel', () => s.emu.messagesIn(channel.id).some((m) => m.text.includes('still here')), 15_000);
   }, 30_000);
 
