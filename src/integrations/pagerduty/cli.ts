@@ -3,7 +3,7 @@ import { buildFirebreak, type Firebreak } from '../../app.js';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../platform/logger.js';
 import { PagerDutyIntegration } from './connect.js';
-import type { SyncRun } from '../../catalog/sync-runs.js';
+import { SyncBusyError, type SyncRun } from '../../catalog/sync-runs.js';
 import type { Actor } from '../../platform/events.js';
 
 // `firebreak pagerduty connect | sync | status | disconnect`. Runs against the same database as the server;
@@ -106,7 +106,17 @@ export async function pagerDutyCli(integration: PagerDutyIntegration, args: stri
       io.err(`${drawn ? `\x1b[${drawn}A` : ''}${text.split('\n').map((l) => `\r\x1b[2K${l}`).join('\n')}\n`);
       drawn = text.split('\n').length;
     };
-    const done = await integration.runSync(run.id, { onProgress: draw });
+    // Another sync (the server's schedule, say) may hold the lock: wait for it rather than run alongside.
+    let done: SyncRun | null = null;
+    for (let waited = 0; !done; waited += 500) {
+      try {
+        done = await integration.runSync(run.id, { onProgress: draw });
+      } catch (err) {
+        if (!(err instanceof SyncBusyError) || waited > 300_000) throw err;
+        if (waited === 0) io.err(`${err.message}; waiting for it to finish…\n`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     if (!io.isTTY) io.err(`${progressLine(done.progress)}\n`);
     io.out(`${runSummary(done)}\n`);
     return done.status === 'succeeded' ? 0 : 1;
