@@ -90,7 +90,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerIncidentRoutes(http, { incidents });
   setupCatalogRoutes(http, catalog);
   const pagerduty = await setupPagerDuty(fb);
-  fb.escalations = setupEscalations(fb, pagerduty.integration);
+  fb.escalations = await setupEscalations(fb, pagerduty.integration);
   // Slack reaches escalation through a port, never through PagerDuty's code.
   const slack = setupSlack(fb, { escalations: fb.escalations.port });
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });

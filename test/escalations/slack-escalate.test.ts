@@ -125,7 +125,7 @@ for (const backend of backends) {
 
     it('a failed target gets a retry button that pages it again', async () => {
       s.esc.service.tuning.maxRateLimitRetries = 0;
-      s.pd.faults.set({ rateLimitBurst: 3 });
+      s.pd.faults.set({ rateLimitBurst: 1000 });
       try {
         const view = await openModal(alice);
         const who = [...s.pd.state.users.values()][6]!;

@@ -1,6 +1,6 @@
 import type { Firebreak } from '../../../app.js';
 import type { PagerDutyIntegration } from '../connect.js';
-import { APPLY_JOB, WebhookIntake } from '../webhooks/intake.js';
+import { DRAIN_JOB, DRAIN_SCHEDULE, WebhookIntake } from '../webhooks/intake.js';
 import { ensureSubscription, SUBSCRIBE_JOB } from '../webhooks/subscription.js';
 import { PagerDutyDirectory } from './directory.js';
 import { EscalationsService, PAGE_JOB, REFRESH_JOB, TargetBusyError, type EscalateInput, type Escalation, type EscalationListener } from './escalations.service.js';
@@ -36,11 +36,11 @@ export interface EscalationPortImpl {
   onChange(listener: EscalationListener): void;
 }
 
-export function setupEscalations(
+export async function setupEscalations(
   fb: Pick<Firebreak, 'config' | 'database' | 'incidents' | 'users' | 'events' | 'jobs' | 'logger' | 'connections' | 'catalog' | 'http' | 'secrets' | 'publicUrl'>,
   integration: PagerDutyIntegration,
   opts: { linkedServiceIds?: (incidentId: string) => Promise<string[]> } = {},
-): EscalationsModule {
+): Promise<EscalationsModule> {
   const logger = fb.logger.child({ module: 'pagerduty.escalations' });
   const directory = new PagerDutyDirectory(fb.catalog.service);
   const settings = new EscalationSettingsStore(fb.database.db, fb.secrets);
@@ -63,7 +63,10 @@ export function setupEscalations(
 
   fb.jobs.define<{ targetId: string }>(PAGE_JOB, async ({ targetId }, ctx) => service.pageTarget(targetId, { attempt: ctx.attempt, maxAttempts: ctx.maxAttempts }), { maxAttempts: 6 });
   fb.jobs.define<{ targetId: string; poll: boolean; step: number }>(REFRESH_JOB, async ({ targetId, poll, step }) => service.refresh(targetId, poll, step), { maxAttempts: 5 });
-  fb.jobs.define<{ deliveryId: string }>(APPLY_JOB, async ({ deliveryId }) => intake.apply(deliveryId), { maxAttempts: 10 });
+  fb.jobs.define(DRAIN_JOB, async () => {
+    await intake.drain();
+  }, { maxAttempts: 25 });
+  await fb.jobs.schedule(DRAIN_SCHEDULE, DRAIN_JOB, 60_000);
   fb.jobs.define(
     SUBSCRIBE_JOB,
     async () => {
