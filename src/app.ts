@@ -7,6 +7,7 @@ import { IncidentsService } from './incidents/incidents.service.js';
 import { registerIntegrationRoutes } from './integrations/registry.js';
 import { setupPagerDuty } from './integrations/pagerduty/index.js';
 import { setupEscalations, type EscalationsModule } from './integrations/pagerduty/escalations/index.js';
+import { setupPagerDutyLinks, type PagerDutyLinksModule } from './integrations/pagerduty/links/index.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
 import { setupSlack } from './integrations/slack/index.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
@@ -38,6 +39,8 @@ export interface Firebreak {
   catalog: CatalogModule;
   /** PagerDuty escalations (set while wiring; tests and benchmarks reach the service through it). */
   escalations?: EscalationsModule;
+  /** Related PagerDuty incidents, auto-create and auto-acknowledgement (set while wiring). */
+  pagerdutyLinks?: PagerDutyLinksModule;
   publicUrl(): string;
 }
 
@@ -90,7 +93,10 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerIncidentRoutes(http, { incidents });
   setupCatalogRoutes(http, catalog);
   const pagerduty = await setupPagerDuty(fb);
-  fb.escalations = await setupEscalations(fb, pagerduty.integration);
+  let links: PagerDutyLinksModule | undefined;
+  fb.escalations = await setupEscalations(fb, pagerduty.integration, { linkedServiceIds: (id) => links?.links.linkedServiceIds(id) ?? Promise.resolve([]) });
+  links = fb.pagerdutyLinks = setupPagerDutyLinks(fb, fb.escalations);
+  fb.escalations.intake.onApplied((ev) => links!.onWebhookEvent(ev));
   // Slack reaches escalation through a port, never through PagerDuty's code.
   const slack = setupSlack(fb, { escalations: fb.escalations.port });
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });

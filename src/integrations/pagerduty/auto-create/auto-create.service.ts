@@ -156,7 +156,7 @@ export class AutoCreateService {
       const bad = Object.entries(patch.severityMap).filter(([, sev]) => !known.has(sev));
       if (bad.length) throw new ValidationError(`Unknown severity ${bad.map(([, s]) => JSON.stringify(s)).join(', ')} in the priority mapping.`, bad.map(([p]) => ({ path: `severity_map.${p}`, message: 'must be a severity id' })));
     }
-    const s = { ...(await this.getSettings()), ...patch };
+    const s = { ...(await this.getSettings()), ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) } as AutoCreateSettings;
     const row = { severity_map: JSON.stringify(s.severityMap), grouping_window_minutes: s.groupingWindowMinutes, auto_decline_on_resolve: s.autoDeclineOnResolve ? 1 : 0, updated_at: nowIso() };
     await this.deps.db
       .insertInto('pagerduty_auto_create_settings')

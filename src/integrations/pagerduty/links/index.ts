@@ -8,6 +8,8 @@ import { AUTO_ACK_JOB, LinksService, NOTIFY_JOB, SYNC_LINK_JOB, type AutoAckJob,
 import { registerLinkRoutes } from './routes.js';
 import type { PdLinkEvent } from './wire.js';
 
+const EVENT_JOB = 'pagerduty.links.event';
+
 export { LinksService } from './links.service.js';
 export type { IncidentLink, LinkNotification } from './links.service.js';
 
@@ -67,10 +69,18 @@ export function setupPagerDutyLinks(
   registerLinkRoutes(fb.http, { links, ack });
   registerAutoCreateRoutes(fb.http, autoCreate);
 
-  const onWebhookEvent = async (ev: PdLinkEvent) => {
-    if (ev.resource_type !== 'incident') return;
+  // The webhook step only queues: PagerDuty calls happen in a job per event, one PagerDuty incident at a time
+  // (in delivery order) and different incidents side by side, so a slow or failing read never holds up the intake.
+  fb.jobs.define<PdLinkEvent>(EVENT_JOB, async (ev) => {
     await autoCreate.onIncidentEvent(ev);
     await links.onIncidentEvent(ev);
+  }, { maxAttempts: 10 });
+  const onWebhookEvent = async (ev: PdLinkEvent) => {
+    if (ev.resource_type !== 'incident' || !ev.data) return;
+    const d = ev.data as { id?: unknown; incident?: { id?: unknown } };
+    const pdId = ev.event_type === 'incident.annotated' && typeof d.incident?.id === 'string' ? d.incident.id : typeof d.id === 'string' ? d.id : null;
+    if (!pdId) return;
+    await fb.jobs.enqueue(EVENT_JOB, ev, { jobKey: `pd-link-event:${ev.id}`, queue: `pd-link:${pdId}`, priority: -4 });
   };
 
   const port: PagerDutyLinksPortImpl = {

@@ -21,8 +21,9 @@ export const ESCALATION_COVERED = new Set(['pagerduty.triggered', 'pagerduty.ack
 
 export function mirrorLogEntries(pd: { id: string; number: number | null }, entries: PdLinkLogEntryWire[]): MirrorItem[] {
   const label = `PagerDuty incident${pd.number ? ` #${pd.number}` : ''}`;
-  const sorted = [...entries].sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id.localeCompare(b.id));
-  const triggerAt = sorted.find((e) => e.type === 'trigger_log_entry')?.created_at ?? null;
+  // PagerDuty lists the log newest first and its times have whole seconds: ties keep PagerDuty's order, reversed.
+  const sorted = entries.map((e, i) => ({ e, i })).sort((a, b) => Date.parse(a.e.created_at) - Date.parse(b.e.created_at) || b.i - a.i).map((x) => x.e);
+  const initialAssign = sorted.find((e) => e.type === 'assign_log_entry')?.id ?? null;
   const out: MirrorItem[] = [];
   for (const e of sorted) {
     const base = { pagerdutyIncidentId: pd.id, logEntryId: e.id, agent: e.agent ? { id: e.agent.id, name: nameOf(e.agent), type: e.agent.type } : null };
@@ -33,7 +34,7 @@ export function mirrorLogEntries(pd: { id: string; number: number | null }, entr
         push('pagerduty.triggered', `${label} triggered${e.event_details?.description ? `: ${e.event_details.description}` : ''}`);
         break;
       case 'assign_log_entry': {
-        const initial = triggerAt !== null && e.created_at === triggerAt;
+        const initial = e.id === initialAssign;
         const who = names(e.assignees);
         if (initial) push('pagerduty.assigned', `${label} assigned to ${who}`, { assignees: (e.assignees ?? []).map((a) => ({ id: a.id, name: nameOf(a) })) });
         else push('pagerduty.reassigned', `${label} reassigned to ${who} by ${nameOf(e.agent)}`, { assignees: (e.assignees ?? []).map((a) => ({ id: a.id, name: nameOf(a) })) });

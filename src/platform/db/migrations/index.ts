@@ -8,6 +8,7 @@ import * as m0006 from './0006_catalog_pagerduty.js';
 import * as m0007 from './0007_pagerduty_budget.js';
 import * as m0008 from './0008_escalations.js';
 import * as m0010 from './0010_webhook_events_pending.js';
+import * as m0009 from './0009_pagerduty_links.js';
 
 // Versioned migrations, applied in name order at start and by `firebreak migrate`.
 // Add new ones at the end; never edit one that has shipped.
@@ -20,5 +21,6 @@ export const migrations: Record<string, Migration> = {
   '0006_catalog_pagerduty': m0006,
   '0007_pagerduty_budget': m0007,
   '0008_escalations': m0008,
+  '0009_pagerduty_links': m0009,
   '0010_webhook_events_pending': m0010,
 };
