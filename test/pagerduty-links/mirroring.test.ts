@@ -135,6 +135,26 @@ for (const backend of backends) {
       expect((await s.owner.get(`/api/v1/incidents/${inc.id}/pagerduty_incidents`)).body.pagerduty_incidents).toEqual([]);
     });
 
+    it('closing the incident offers to resolve its open PagerDuty incidents, and only resolves them when asked, with a note linking back', async () => {
+      const offers: any[] = [];
+      s.fb.app.pagerdutyLinks!.port.onNotification(async (n) => {
+        if (n.type === 'resolve_offer') offers.push(n);
+      });
+      const inc = await declare(s.owner, 'Batch jobs stuck');
+      const pd = await s.trigger(s.fallbackServiceId);
+      const link = await attach(s.owner, inc.id, pd.id);
+      await s.settle();
+      expect((await s.owner.post(`/api/v1/incidents/${inc.id}/actions/close`, {})).status).toBe(200);
+      await s.settle();
+      expect(offers.filter((o) => o.incidentId === inc.id)).toMatchObject([{ open: [{ linkId: link.id }] }]);
+      expect(s.pd.state.incidents.get(pd.id)!.status).toBe('triggered'); // offered, never forced
+      const r = await s.owner.post(`/api/v1/incidents/${inc.id}/pagerduty_incidents/resolve`, {});
+      expect(r.body).toEqual({ resolved: [link.id], skipped: [] });
+      const rec = s.pd.state.incidents.get(pd.id)!;
+      expect(rec.status).toBe('resolved');
+      expect(rec.notes.at(-1)!.content).toContain(`${s.fb.app.publicUrl()}/incidents/${inc.reference}`);
+    });
+
     it('an escalation’s PagerDuty incident is attached automatically', async () => {
       const inc = await declare(s.owner, 'Need the DBAs');
       const user = [...s.pd.state.users.values()][7]!;

@@ -63,7 +63,15 @@ export function setupPagerDutyLinks(
     const claim = link ? await fb.database.db.selectFrom('pagerduty_auto_acks').select('state').where('pd_incident_id', '=', link.pagerduty.id).executeTakeFirst() : undefined;
     if (claim?.state === 'claimed') throw new Error('another run is acknowledging this PagerDuty incident; checking again later');
   }, { maxAttempts: 8 });
-  subscribeAutoAckOnAccept({ db: fb.database.db, events: fb.events, jobs: fb.jobs });
+  subscribeAutoAckOnAccept({
+    db: fb.database.db,
+    events: fb.events,
+    jobs: fb.jobs,
+    offerResolve: async (incidentId, userId, linkIds, eventId) => {
+      const open = await Promise.all(linkIds.map((id) => links.get(id)));
+      await links.notify({ type: 'resolve_offer', incidentId, userId, open: open.map((l) => ({ linkId: l.id, pagerduty: l.pagerduty })) }, `resolve-offer:${eventId}`);
+    },
+  });
   escalations.service.onChange((escalationId, tx) => links.escalationChanged(escalationId, tx));
 
   registerLinkRoutes(fb.http, { links, ack });

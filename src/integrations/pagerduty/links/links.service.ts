@@ -57,7 +57,8 @@ export type LinkNotification =
   | { type: 'related_question'; linkId: string; incidentId: string; pagerduty: PdIncidentSummary; askedByUserId: string | null }
   | { type: 'ack_offer'; offerId: string; userId: string; incidentId: string; reason: 'not_paged' | 'unmatched'; explanation: string; pagerduty: PdIncidentSummary }
   | { type: 'acknowledged_for_you'; userId: string; incidentId: string; pagerduty: PdIncidentSummary }
-  | { type: 'auto_created'; incidentId: string; linkId: string; pagerduty: PdIncidentSummary };
+  | { type: 'auto_created'; incidentId: string; linkId: string; pagerduty: PdIncidentSummary }
+  | { type: 'resolve_offer'; incidentId: string; userId: string | null; open: { linkId: string; pagerduty: PdIncidentSummary }[] };
 
 export type LinkNotificationListener = (n: LinkNotification) => Promise<void>;
 
@@ -339,6 +340,43 @@ export class LinksService {
       }
     });
     return this.get(linkId);
+  }
+
+  // ---- resolving with the incident ----
+
+  /**
+   * Resolves the chosen open PagerDuty incidents (all open ones when none are chosen) with a note linking back.
+   * Only ever on request: closing an incident offers it, never does it.
+   */
+  async resolveInPagerDuty(incidentRef: string, linkIds: string[] | null, actor: Actor, fromEmail: string | null): Promise<{ resolved: string[]; skipped: { id: string; reason: string }[] }> {
+    const incident = await this.deps.incidents.getIncident(incidentRef);
+    const all = await this.list(incident.id);
+    const chosen = linkIds ? all.filter((l) => linkIds.includes(l.id)) : all.filter((l) => l.pagerduty.status !== 'resolved');
+    if (linkIds && chosen.length !== linkIds.length) throw new NotFoundError('PagerDuty incident link', linkIds.find((id) => !all.some((l) => l.id === id)) ?? '');
+    const { client, settings } = await this.requireClient();
+    const from = fromEmail ?? settings.botUser.email;
+    const url = `${this.deps.publicUrl().replace(/\/$/, '')}/incidents/${incident.reference}`;
+    const resolved: string[] = [];
+    const skipped: { id: string; reason: string }[] = [];
+    for (const l of chosen) {
+      const id = encodeURIComponent(l.pagerduty.id);
+      try {
+        await client.put(`/incidents/${id}`, { incident: { type: 'incident_reference', status: 'resolved' } }, { from, priority: 'interactive' });
+        await client.post(`/incidents/${id}/notes`, { note: { content: `Resolved from Firebreak with ${incident.reference} ${incident.name}: ${url}` } }, { from, priority: 'interactive' });
+        resolved.push(l.id);
+        await this.updateLinks(l.pagerduty.id, { status: 'resolved' });
+      } catch (err) {
+        if (err instanceof PagerDutyError && err.code === 1001) skipped.push({ id: l.id, reason: 'already resolved' });
+        else if (err instanceof PagerDutyError) skipped.push({ id: l.id, reason: err.message });
+        else throw err;
+      }
+    }
+    if (resolved.length) {
+      await inTransaction(this.deps.db, async (tx) => {
+        await addTimelineItem(tx, this.deps.events, { incidentId: incident.id, kind: 'pagerduty.resolved_from_firebreak', actor, payload: { linkIds: resolved, text: `Resolved ${resolved.length} PagerDuty incident${resolved.length === 1 ? '' : 's'} in PagerDuty` } });
+      });
+    }
+    return { resolved, skipped };
   }
 
   // ---- mirroring ----

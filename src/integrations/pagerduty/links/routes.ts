@@ -97,6 +97,26 @@ export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: A
     async (req) => ({ pagerduty_incident: linkToJson(await links.confirmRelated(req.params.id, req.params.linkId, req.body.related, actorOf(req.principal!))) }),
   );
 
+  app.post(
+    `${base}/resolve`,
+    {
+      preHandler: write,
+      schema: {
+        tags,
+        summary: 'Resolve attached PagerDuty incidents in PagerDuty (the chosen ones, or every open one), with a note linking back; offered when the incident is closed, never done on its own',
+        params,
+        body: z.strictObject({ link_ids: z.array(z.string().min(1).max(64)).max(100).optional() }),
+        response: { 200: z.object({ resolved: z.array(z.string()), skipped: z.array(z.object({ id: z.string(), reason: z.string() })) }) },
+      },
+    },
+    async (req) => {
+      const p = req.principal!;
+      let from: string | null = null;
+      if (p.kind === 'session') from = (await deps.ack.directory.userByEmail(p.user.email))?.email ?? null;
+      return links.resolveInPagerDuty(req.params.id, req.body.link_ids ?? null, actorOf(p), from);
+    },
+  );
+
   app.get(
     `${base}/:linkId/auto_ack_decisions`,
     { preHandler: read, schema: { tags, summary: 'What auto-acknowledgement decided for this PagerDuty incident, and why', params: linkParams } },
