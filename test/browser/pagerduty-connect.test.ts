@@ -46,7 +46,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty in the we
       await page.goto(fb.initialLoginUrl!);
       await page.getByRole('link', { name: 'Settings' }).click();
       await page.getByRole('link', { name: 'Integrations' }).click();
-      await page.getByRole('link', { name: 'Connect' }).click();
+      await page.getByRole('link', { name: 'Connect PagerDuty' }).click();
       await page.getByRole('heading', { name: 'Connect PagerDuty' }).waitFor();
       expect(await page.locator('main').innerText()).toContain('leave "Read-only API Key" unchecked');
 

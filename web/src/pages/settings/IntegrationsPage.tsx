@@ -1,4 +1,4 @@
-// Integrations: Slack and PagerDuty, and whether each is connected. Connecting arrives in later releases.
+// Integrations: Slack and PagerDuty, whether each is connected, and the way to each one's settings.
 import { api } from '../../api.js';
 import { Link } from '../../router.js';
 import { useLoad, useTitle } from '../../hooks.js';
@@ -33,13 +33,9 @@ export function IntegrationsPage() {
                 <span className={`badge badge-integration-${i.status}`}>{STATUS_LABEL[i.status]}</span>
               </div>
               <p>{i.description}</p>
-              {i.kind === 'pagerduty' ? (
-                <Link to="/settings/integrations/pagerduty" className="button">
-                  {i.status === 'not_connected' ? 'Connect' : 'Manage'}
-                </Link>
-              ) : i.status === 'not_connected' ? (
-                <p className="muted small">Connecting {i.name} from here is coming in a later release.</p>
-              ) : null}
+              <Link to={`/settings/integrations/${i.kind}`} className="button">
+                {i.status === 'not_connected' ? `Connect ${i.name}` : `Manage ${i.name}`}
+              </Link>
               {i.status === 'error' && i.details && typeof i.details.message === 'string' ? (
                 <p className="notice notice-error">{i.details.message}</p>
               ) : null}

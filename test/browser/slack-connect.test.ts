@@ -1,0 +1,93 @@
+// In a real browser: an owner connects Slack on Settings → Integrations → Slack against the Slack emulator.
+// A token Slack refuses is reported next to the field; a good one shows the workspace and the bot from
+// auth.test, the secrets only masked; afterwards /incident works in Slack; disconnecting takes it away.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import { startSlackEmulator, type SlackEmulator } from '../../emulators/slack/index.js';
+import { startFirebreak } from '../../src/main.js';
+import { ensureWebBuilt } from './web-build.js';
+
+type Running = Awaited<ReturnType<typeof startFirebreak>>;
+
+describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack in the web app (Chromium)', () => {
+  let dataDir: string;
+  let fb: Running;
+  let slack: SlackEmulator;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    slack = await startSlackEmulator({ teamName: 'Acme Ops', botName: 'firebreak' });
+    dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-slack-'));
+    fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', slack: { botToken: null, signingSecret: null, apiUrl: slack.apiUrl, announcementsChannel: null } });
+    slack.setAppUrl(`${fb.baseUrl}/slack/events`);
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await fb?.stop();
+    await slack?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('connects Slack through the form, shows workspace and bot, and disconnects', async () => {
+    const context = await browser.newContext({ baseURL: fb.baseUrl, viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    try {
+      await page.goto(fb.initialLoginUrl!);
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByRole('link', { name: 'Integrations' }).click();
+      await page.getByRole('link', { name: 'Connect Slack' }).click();
+      await page.getByRole('heading', { name: 'Connect Slack' }).waitFor();
+
+      await page.getByLabel('Bot token').fill('xoxb-wrong-token');
+      await page.getByLabel('Signing secret').fill(slack.signingSecret);
+      await page.getByRole('button', { name: 'Connect Slack' }).click();
+      await page.getByText('Slack does not accept this bot token').first().waitFor();
+
+      const general = [...slack.state.channels.values()].find((c) => c.isGeneral)!;
+      await page.getByLabel('Bot token').fill(slack.botToken);
+      await page.getByLabel('Signing secret').fill(slack.signingSecret);
+      await page.getByLabel('Announcements channel (optional)').fill(general.id);
+      await page.getByRole('button', { name: 'Connect Slack' }).click();
+      await page.getByRole('heading', { name: 'Connection' }).waitFor();
+      const main = await page.locator('main').innerText();
+      expect(main).toContain('Acme Ops');
+      expect(main).toContain('@firebreak');
+      expect(await page.getByLabel('Request URL for commands, interactivity and events').inputValue()).toBe(`${fb.baseUrl}/slack/events`);
+      expect(main).not.toContain(slack.botToken);
+      expect(main).not.toContain(slack.signingSecret);
+      expect(main).toContain(slack.botToken.slice(-4));
+      await page.screenshot({ path: '/tmp/fb-slack-settings.png', fullPage: true });
+
+      // Slack now works: a person in Slack gets the help from /incident.
+      const person = slack.addUser({ name: 'ana', realName: 'Ana Ruiz', email: 'ana@example.com' });
+      const help = await slack.driver.slashCommand({ userId: person.id, channelId: general.id, command: '/incident', text: 'help' });
+      expect(help.status).toBe(200);
+
+      await page.reload();
+      await page.getByRole('heading', { name: 'Connection' }).waitFor();
+      await page.getByRole('button', { name: 'Disconnect Slack' }).click();
+      await page.getByRole('button', { name: 'Yes, disconnect' }).click();
+      await page.getByRole('heading', { name: 'Connect Slack' }).waitFor();
+      const after = await slack.driver.slashCommand({ userId: person.id, channelId: general.id, command: '/incident', text: 'help' });
+      expect(after.status).toBe(503);
+      expect(errors).toEqual([]);
+    } catch (err) {
+      await page.screenshot({ path: '/tmp/fb-slack-failure.png', fullPage: true }).catch(() => {});
+      throw err;
+    } finally {
+      await context.close();
+    }
+  });
+});

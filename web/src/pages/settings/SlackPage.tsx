@@ -1,0 +1,146 @@
+// Settings → Integrations → Slack: connect with the bot token and signing secret of the Slack app made from
+// the manifest, see the connected workspace and bot, and disconnect. Secrets are shown masked only.
+import { useState, type FormEvent } from 'react';
+import { ApiError } from '../../api.js';
+import { CopyField, ErrorMessage, Field, Loading } from '../../components/ui.js';
+import { useLoad, useTitle } from '../../hooks.js';
+import { Link } from '../../router.js';
+import { useSession } from '../../session.js';
+import { slackApi, type SlackStatus } from '../../slack/api.js';
+
+export function SlackPage() {
+  useTitle('Slack');
+  const status = useLoad(() => slackApi.status(), []);
+  return (
+    <>
+      <p className="muted small">
+        <Link to="/settings/integrations">Integrations</Link> / Slack
+      </p>
+      <h1>Slack</h1>
+      {status.loading && !status.data ? (
+        <Loading label="Loading the Slack connection…" />
+      ) : status.error && !status.data ? (
+        <ErrorMessage error={status.error} title="Could not load the Slack connection." />
+      ) : status.data ? (
+        <>
+          {status.data.status === 'not_connected' ? null : <Connected status={status.data} onChange={status.setData} reload={status.reload} />}
+          {status.data.source === 'environment' ? null : <ConnectForm status={status.data} onConnected={status.setData} />}
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function Connected({ status, onChange, reload }: { status: SlackStatus; onChange: (s: SlackStatus) => void; reload: () => void }) {
+  const session = useSession();
+  const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
+  const [error, setError] = useState<unknown>(null);
+  const [confirming, setConfirming] = useState(false);
+  const disconnect = async () => {
+    setError(null);
+    try {
+      await slackApi.disconnect();
+      onChange({ ...status, status: 'not_connected', team: null, bot_name: null, bot_token: null, signing_secret: null });
+      reload();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <div className="card">
+      <h2>Connection</h2>
+      {status.status === 'error' && status.error ? <p className="notice notice-error">{status.error}</p> : null}
+      <dl className="facts">
+        <dt>Workspace</dt>
+        <dd>{status.team ?? '—'}</dd>
+        <dt>Bot</dt>
+        <dd>{status.bot_name ? `@${status.bot_name}` : '—'}</dd>
+        <dt>Bot token</dt>
+        <dd className="mono">{status.bot_token ?? '—'}</dd>
+        <dt>Signing secret</dt>
+        <dd className="mono">{status.signing_secret ?? '—'}</dd>
+        <dt>Announcements channel</dt>
+        <dd>{status.announcements_channel ?? <span className="muted">none</span>}</dd>
+        <dt>Configured by</dt>
+        <dd>{status.source === 'environment' ? 'environment variables (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)' : 'this page'}</dd>
+      </dl>
+      <CopyField label="Request URL for commands, interactivity and events" value={status.events_url} />
+      {isAdmin && status.source === 'integration' ? (
+        <div className="form-actions">
+          {confirming ? (
+            <>
+              <span>Disconnect Slack? The stored token and secret are deleted; channels and messages stay in Slack.</span>
+              <button type="button" className="button-danger" onClick={() => void disconnect()}>
+                Yes, disconnect
+              </button>
+              <button type="button" onClick={() => setConfirming(false)}>
+                Keep it
+              </button>
+            </>
+          ) : (
+            <button type="button" onClick={() => setConfirming(true)}>
+              Disconnect Slack
+            </button>
+          )}
+        </div>
+      ) : null}
+      <ErrorMessage error={error} />
+    </div>
+  );
+}
+
+function ConnectForm({ status, onConnected }: { status: SlackStatus; onConnected: (s: SlackStatus) => void }) {
+  const session = useSession();
+  const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
+  const [botToken, setBotToken] = useState('');
+  const [signingSecret, setSigningSecret] = useState('');
+  const [channel, setChannel] = useState(status.announcements_channel ?? '');
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  if (!isAdmin) return status.status === 'not_connected' ? <p className="notice">Slack is not connected. Ask an admin to connect it.</p> : null;
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setSaving(true);
+    setError(null);
+    try {
+      onConnected(await slackApi.connect({ bot_token: botToken.trim(), signing_secret: signingSecret.trim(), announcements_channel: channel.trim() || null }));
+      setBotToken('');
+      setSigningSecret('');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setSaving(false);
+    }
+  };
+  const fieldError = error instanceof ApiError ? error : null;
+  return (
+    <div className="card">
+      <h2>{status.status === 'not_connected' ? 'Connect Slack' : 'Replace the Slack credentials'}</h2>
+      <ol className="steps">
+        <li>
+          At api.slack.com/apps choose <em>Create New App → From an app manifest</em> and paste <code>src/integrations/slack/manifest.yaml</code> from
+          the Firebreak repository, with your Firebreak address in place of the example one.
+        </li>
+        <li>Install the app to your workspace, then copy the <em>Bot User OAuth Token</em> and, from <em>Basic Information</em>, the <em>Signing Secret</em>.</li>
+      </ol>
+      <form className="form" onSubmit={(e) => void submit(e)} aria-label="Slack credentials">
+        <Field label="Bot token" hint="Starts with xoxb-. Firebreak checks it with Slack before saving, stores it encrypted and never shows it again." error={fieldError?.field('bot_token')}>
+          {(p) => <input {...p} name="bot_token" type="password" autoComplete="off" required value={botToken} onChange={(e) => setBotToken(e.target.value)} />}
+        </Field>
+        <Field label="Signing secret" hint="Firebreak uses it to check that requests really come from Slack." error={fieldError?.field('signing_secret')}>
+          {(p) => <input {...p} name="signing_secret" type="password" autoComplete="off" required value={signingSecret} onChange={(e) => setSigningSecret(e.target.value)} />}
+        </Field>
+        <Field label="Announcements channel (optional)" hint="The ID of the channel where new incidents are announced, e.g. C0123ABCD." error={fieldError?.field('announcements_channel')}>
+          {(p) => <input {...p} name="announcements_channel" value={channel} onChange={(e) => setChannel(e.target.value)} />}
+        </Field>
+        <div className="form-actions">
+          <button type="submit" className="button-primary" disabled={saving || !botToken.trim() || !signingSecret.trim()}>
+            {saving ? 'Checking with Slack…' : 'Connect Slack'}
+          </button>
+        </div>
+      </form>
+      <ErrorMessage error={error} />
+    </div>
+  );
+}
