@@ -224,6 +224,26 @@ for (const backend of backends) {
       await expectCatalogMatches(s);
     });
 
+    it('schedules: each type syncs when its interval has passed (priorities daily, the rest hourly, configurable)', async () => {
+      const integration = integrationFor(s.fb.app);
+      expect(await integration.tick()).toBeNull();
+      const hourLater = await integration.tick(Date.now() + 61 * 60_000);
+      expect(hourLater?.trigger).toBe('schedule');
+      expect([...hourLater!.types].sort()).toEqual(['escalation_policies', 'services', 'teams', 'users']);
+      // Another tick while that run waits adds nothing.
+      expect(await integration.tick(Date.now() + 61 * 60_000)).toBeNull();
+      await waitForRun(s, hourLater!.id);
+      expect((await integration.tick(Date.now() + 25 * 3_600_000))?.types).toContain('priorities');
+      await waitForRun(s, (await s.fb.app.catalog.runs.latest('pagerduty'))!.id);
+      const patched = await s.owner.patch('/api/v1/integrations/pagerduty', { sync_intervals_minutes: { priorities: 30 } });
+      expect(patched.body.sync_intervals_minutes.priorities).toBe(30);
+      expect((await integration.tick(Date.now() + 31 * 60_000))?.types).toEqual(['priorities']);
+      await waitForRun(s, (await s.fb.app.catalog.runs.latest('pagerduty'))!.id);
+      const types = (await s.owner.get('/api/v1/catalog_types')).body.catalog_types;
+      expect(types.find((t: any) => t.type_name === 'PagerDutyPriority').sync_interval_minutes).toBe(30);
+      expect(types.find((t: any) => t.type_name === 'PagerDutyUser').sync_interval_minutes).toBe(60);
+    });
+
     it('at most one sync at a time: a second run waits for the lock', async () => {
       const integration = integrationFor(s.fb.app);
       const a = await integration.requestSync({ trigger: 'manual', enqueue: false });

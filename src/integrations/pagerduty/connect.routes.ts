@@ -100,7 +100,7 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
         body: z.strictObject({
           bot_user_id: z.string().trim().min(1).max(40).optional(),
           bot_email: z.string().trim().min(3).max(320).optional(),
-          sync_intervals_minutes: z.record(typeKey, z.number().int().min(5).max(7 * 24 * 60)).optional(),
+          sync_intervals_minutes: z.partialRecord(typeKey, z.number().int().min(5).max(7 * 24 * 60)).optional(),
           archive_threshold: z.number().min(0).max(1).optional(),
         }),
         response: { 200: statusJson },
@@ -112,7 +112,7 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
         {
           botUserId: b.bot_user_id,
           botEmail: b.bot_email,
-          syncIntervalsMs: b.sync_intervals_minutes ? Object.fromEntries(Object.entries(b.sync_intervals_minutes).map(([k, v]) => [k, v * 60_000])) : undefined,
+          syncIntervalsMs: b.sync_intervals_minutes ? Object.fromEntries(Object.entries(b.sync_intervals_minutes).map(([k, v]) => [k, (v ?? 60) * 60_000])) : undefined,
           archiveThreshold: b.archive_threshold,
         },
         actorOf(req.principal!),

@@ -340,7 +340,12 @@ export class PagerDutyIntegration {
     const s = await this.settings();
     if (!s) return null;
     const pending = await this.deps.runs.latest(KIND, ['queued', 'running']);
-    if (pending) return null;
+    if (pending) {
+      // A run waiting or running blocks the schedule, unless it was left behind (an hour old, nobody holding the lock).
+      const stale = Date.now() - Date.parse(pending.createdAt) > 3_600_000 && !(await this.deps.runs.currentLock(KIND));
+      if (!stale) return null;
+      await this.deps.runs.abandon([pending.id], 'this run never finished; the schedule replaced it');
+    }
     const due: string[] = [];
     for (const def of PD_TYPES) {
       const t = await this.deps.catalog.findType(def.typeName);
