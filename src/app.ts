@@ -98,7 +98,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   links = fb.pagerdutyLinks = setupPagerDutyLinks(fb, fb.escalations);
   fb.escalations.intake.onApplied((ev) => links!.onWebhookEvent(ev));
   // Slack reaches escalation through a port, never through PagerDuty's code.
-  const slack = setupSlack(fb, { escalations: fb.escalations.port });
+  const slack = setupSlack(fb, { escalations: fb.escalations.port, pagerdutyLinks: links.port });
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });
   return fb;
 }

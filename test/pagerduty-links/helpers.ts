@@ -26,8 +26,8 @@ export const ALL_INCIDENT_EVENTS = [
   'incident.escalated', 'incident.annotated', 'incident.priority_updated',
 ];
 
-export async function setupLinks(backend: 'sqlite' | 'postgres'): Promise<LinksSetup> {
-  const s = await setupEscalations(backend);
+export async function setupLinks(backend: 'sqlite' | 'postgres', opts: { start?: Record<string, unknown> } = {}): Promise<LinksSetup> {
+  const s = await setupEscalations(backend, opts);
   const res = await fetch(`${s.pd.baseUrl}/webhook_subscriptions`, {
     method: 'POST',
     headers: { authorization: `Token token=${s.pd.fullAccessKey}`, accept: 'application/vnd.pagerduty+json;version=2', 'content-type': 'application/json' },
@@ -47,9 +47,13 @@ export async function setupLinks(backend: 'sqlite' | 'postgres'): Promise<LinksS
     });
     return { status: r.status, body: await r.json().catch(() => null) };
   };
+  // Webhook deliveries are applied by a drain job due at the end of a short slot (a delayed job, which
+  // jobs.drain() does not wait for): wait until every stored delivery is applied, then for the jobs it queued.
+  const unapplied = async () => Number((await s.fb.app.database.db.selectFrom('pagerduty_webhook_events').select((eb) => eb.fn.countAll().as('n')).where('applied_at', 'is', null).executeTakeFirstOrThrow()).n);
   const settle = async () => {
     for (let i = 0; i < 3; i++) {
       await s.pd.webhooks.flush();
+      await waitFor('webhook deliveries applied', async () => (await unapplied()) === 0, 20_000);
       await s.fb.app.jobs.drain(20_000);
     }
   };

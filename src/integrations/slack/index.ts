@@ -5,6 +5,8 @@ import type { IntegrationStatus } from '../registry.js';
 import { registerIncidentCommand } from './commands/incident.command.js';
 import { registerEscalate } from './escalate/escalate.handlers.js';
 import type { EscalationPort } from './escalate/port.js';
+import { registerPagerDutyLinks } from './pagerduty-links/pagerduty-links.handlers.js';
+import type { PagerDutyLinksPort } from './pagerduty-links/port.js';
 import { subscribeToIncidentEvents } from './core-events.js';
 import { defineSlackJobs } from './jobs.js';
 import { SlackPeople } from './people.js';
@@ -23,6 +25,8 @@ import { registerViewSubmissions } from './views/submissions.js';
 export interface SlackSetupOptions {
   /** The escalation provider behind /incident escalate (PagerDuty), passed in by the composition root. */
   escalations?: EscalationPort;
+  /** Related PagerDuty incidents, auto-created incidents and acknowledgement offers (PagerDuty), passed in likewise. */
+  pagerdutyLinks?: PagerDutyLinksPort;
   /** Longest Retry-After waited inline before leaving the retry to the job queue (default 30 s). */
   maxRateLimitWaitSec?: number;
 }
@@ -46,6 +50,7 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
     people: new SlackPeople(fb.users, connection),
     store: new SlackStore(fb.database.db),
     escalations: opts.escalations,
+    pagerdutyLinks: opts.pagerdutyLinks,
   };
 
   const receiver = new FastifySlackReceiver({ db: fb.database.db, sharedReplayCheck: fb.database.dialect === 'postgres', signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
@@ -65,6 +70,7 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
   registerIncidentCommand(bolt, ctx);
   registerViewSubmissions(bolt, ctx);
   registerEscalate(bolt, ctx, opts.escalations);
+  registerPagerDutyLinks(bolt, ctx, opts.pagerdutyLinks);
   registerPinEvents(bolt, ctx);
   defineSlackJobs(ctx);
   subscribeToIncidentEvents(ctx);

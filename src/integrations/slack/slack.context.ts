@@ -5,6 +5,7 @@ import type { JobQueue } from '../../platform/jobs/types.js';
 import type { Logger } from '../../platform/logger.js';
 import type { UsersService } from '../../users/users.service.js';
 import type { EscalationPort } from './escalate/port.js';
+import type { PagerDutyLinksPort } from './pagerduty-links/port.js';
 import type { SlackPeople } from './people.js';
 import type { SlackConnection } from './slack.connection.js';
 import type { SlackStore } from './slack.store.js';
@@ -23,4 +24,6 @@ export interface SlackContext {
   store: SlackStore;
   /** Paging people (PagerDuty), when an escalation provider is wired in. */
   escalations?: EscalationPort;
+  /** Related PagerDuty incidents and acknowledgement offers, when wired in. */
+  pagerdutyLinks?: PagerDutyLinksPort;
 }

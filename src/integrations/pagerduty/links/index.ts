@@ -22,6 +22,7 @@ export interface PagerDutyLinksPortImpl {
   attach(incidentId: string, ref: string, actor: Parameters<LinksService['attach']>[2]): Promise<{ link: IncidentLink; created: boolean }>;
   confirmRelated(incidentId: string, linkId: string, related: boolean, actor: Parameters<LinksService['attach']>[2]): Promise<IncidentLink>;
   acknowledgeOffer(offerId: string, actor: Parameters<LinksService['attach']>[2]): Promise<{ status: 'acknowledged' | 'already_acknowledged' | 'resolved' }>;
+  resolveInPagerDuty(incidentId: string, actor: Parameters<LinksService['attach']>[2], email: string): Promise<{ resolved: string[]; skipped: { id: string; reason: string }[] }>;
   onNotification(listener: (n: LinkNotification) => Promise<void>): void;
 }
 
@@ -96,6 +97,9 @@ export function setupPagerDutyLinks(
     attach: (incidentId, ref, actor) => links.attach(incidentId, ref, actor),
     confirmRelated: (incidentId, linkId, related, actor) => links.confirmRelated(incidentId, linkId, related, actor),
     acknowledgeOffer: (offerId, actor) => acknowledgeOffer(ack, offerId, actor),
+    async resolveInPagerDuty(incidentId, actor, email) {
+      return links.resolveInPagerDuty(incidentId, null, actor, (await escalations.directory.userByEmail(email))?.email ?? null);
+    },
     onNotification: (l: LinkNotificationListener) => links.onNotification(l),
   };
   return { links, autoCreate, ack, port, onWebhookEvent };

@@ -2,6 +2,7 @@ import type { App as BoltApp, RespondFn, SlashCommand } from '@slack/bolt';
 import { roleAllows, type User } from '../../../users/users.service.js';
 import { explain, unescapeSlack } from '../errors.js';
 import { openEscalate } from '../escalate/escalate.handlers.js';
+import { runPagerDutyCommand } from '../pagerduty-links/pagerduty-links.handlers.js';
 import { helpText, outsideChannelText, viewerText } from '../messages/replies.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
@@ -48,6 +49,7 @@ async function run(ctx: SlackContext, cmd: SlashCommand, say: Say): Promise<void
   if (sub === '' || sub === 'declare') return openDeclare(ctx, cmd, say, sub === 'declare' ? arg : '');
   if (sub === 'help') return say(helpText(cmd.command));
   if (sub === 'escalate') return openEscalate(ctx, ctx.escalations, cmd, say);
+  if (sub === 'pd') return runPagerDutyCommand(ctx, ctx.pagerdutyLinks, cmd, arg, say);
   if (!IN_CHANNEL.has(sub)) return say(helpText(cmd.command, `I don't know \`${cmd.command} ${first}\`.`));
 
   const row = await ctx.store.byChannel(cmd.channel_id);
