@@ -7,6 +7,7 @@ import { Link } from '../router.js';
 import { canRespond, useSession } from '../session.js';
 import { DateTime, Empty, ErrorMessage, Field, Loading, SeverityBadge, StatusBadge, titleCase } from '../components/ui.js';
 import type { Actor, AvailableAction, Incident, TimelineItem } from '../types.js';
+import { PagerDutyIncidentsCard } from '../components/pagerduty-links/PagerDutyIncidentsCard.js';
 
 export function IncidentPage({ idOrRef }: { idOrRef: string }) {
   const session = useSession();
@@ -78,6 +79,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
         </div>
         <aside className="incident-side" aria-label="Details">
           <DetailsCard incident={inc} editable={editable} onChanged={updated} />
+          <PagerDutyIncidentsCard incidentId={inc.id} editable={editable} closed={inc.status.category === 'closed'} onChanged={timeline.reload} />
         </aside>
       </div>
     </>

@@ -8,6 +8,7 @@ import { Link } from '../../router.js';
 import { useSession } from '../../session.js';
 import { pdApi, type KeyInput, type PagerDutyStatus, type PdUser } from '../../pagerduty/api.js';
 import { FollowedRun, SyncRunView } from '../../pagerduty/SyncRunView.js';
+import { AutoCreateRulesCard } from '../../components/pagerduty-links/AutoCreateRulesCard.js';
 
 export function PagerDutyPage() {
   useTitle('PagerDuty');
@@ -251,6 +252,7 @@ function Connected({ status, reload }: { status: PagerDutyStatus; reload: () => 
           </details>
         ))}
       </div>
+      <AutoCreateRulesCard isAdmin={isAdmin} />
     </>
   );
 }
