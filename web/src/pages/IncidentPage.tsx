@@ -6,6 +6,7 @@ import { useLoad, useTitle } from '../hooks.js';
 import { Link } from '../router.js';
 import { canRespond, useSession } from '../session.js';
 import { DateTime, Empty, ErrorMessage, Field, Loading, SeverityBadge, StatusBadge, titleCase } from '../components/ui.js';
+import { EscalationsCard } from '../components/escalations/EscalationsCard.js';
 import type { Actor, AvailableAction, Incident, TimelineItem } from '../types.js';
 import { PagerDutyIncidentsCard } from '../components/pagerduty-links/PagerDutyIncidentsCard.js';
 
@@ -66,6 +67,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
         <div className="incident-main">
           <SummaryCard incident={inc} editable={editable} onSaved={updated} />
           {editable ? <ActionsCard incident={inc} onDone={updated} /> : null}
+          <EscalationsCard incidentId={inc.id} editable={editable} onChanged={timeline.reload} />
           <section className="card" aria-labelledby="timeline-heading">
             <div className="card-head">
               <h2 id="timeline-heading">Timeline</h2>
