@@ -40,7 +40,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
   }
 }
 
-export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { publicUrl?: boolean; seed?: 'small' | 'medium' | 'huge'; start?: Record<string, unknown> } = {}): Promise<EscSetup> {
+export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { publicUrl?: boolean; seed?: 'small' | 'medium' | 'large' | 'huge'; start?: Record<string, unknown> } = {}): Promise<EscSetup> {
   const pd = await startPagerDutyEmulator({ port: 0, seed: opts.seed ?? 'medium', rateLimitPerMinute: false, webhookRetryDelaysMs: [50, 100] });
   let extra: Record<string, unknown> = { ...opts.start };
   if (opts.publicUrl) {
