@@ -8,6 +8,7 @@ import { Link } from '../../router.js';
 import { useSession } from '../../session.js';
 import { pdApi, type KeyInput, type PagerDutyStatus, type PdUser } from '../../pagerduty/api.js';
 import { FollowedRun, SyncRunView } from '../../pagerduty/SyncRunView.js';
+import { EscalationSettings } from '../../components/escalations/EscalationSettings.js';
 import { AutoCreateRulesCard } from '../../components/pagerduty-links/AutoCreateRulesCard.js';
 
 export function PagerDutyPage() {
@@ -252,6 +253,7 @@ function Connected({ status, reload }: { status: PagerDutyStatus; reload: () => 
           </details>
         ))}
       </div>
+      <EscalationSettings admin={isAdmin} />
       <AutoCreateRulesCard isAdmin={isAdmin} />
     </>
   );
