@@ -166,8 +166,10 @@ for (const backend of backends) {
       });
       expect(links[0].reason).toBe('escalation');
       await s.settle();
-      const kinds = pdItems(await timeline(s.owner, inc.id)).map((i) => i.kind);
-      expect(kinds).toContain('pagerduty.notified');
+      const kinds = await waitFor('the escalation incident mirrored', async () => {
+        const k = pdItems(await timeline(s.owner, inc.id)).map((i) => i.kind);
+        return k.includes('pagerduty.notified') ? k : null;
+      });
       expect(kinds.filter((k) => k === 'pagerduty.escalation_triggered')).toHaveLength(1);
       expect(kinds).not.toContain('pagerduty.triggered'); // the escalation already says it
     });

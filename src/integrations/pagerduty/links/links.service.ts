@@ -275,7 +275,10 @@ export class LinksService {
           dedupeKey: `pd-link:${s.id}:attached`,
           payload: { pagerdutyIncidentId: s.id, linkId: id, reason, text: `${label(s)} attached: ${s.title}${why}` },
         });
-        await this.deps.jobs.enqueue(SYNC_LINK_JOB, { linkId: id }, { jobKey: `pd-link-sync:${id}:initial`, queue: `pd-link:${s.id}`, priority: 2 }, tx);
+        // Opened from a webhook (source, grouped): the backfill waits a little and yields to incident creation, so
+        // a storm of triggers opens its incidents first and reads the logs (within the request budget) after.
+        const fromWebhook = reason === 'source' || reason === 'grouped';
+        await this.deps.jobs.enqueue(SYNC_LINK_JOB, { linkId: id }, { jobKey: `pd-link-sync:${id}:initial`, queue: `pd-link:${s.id}`, priority: fromWebhook ? 10 : 2, ...(fromWebhook ? { delayMs: 3000 } : {}) }, tx);
         if (related === 'pending') {
           await this.notify({ type: 'related_question', linkId: id, incidentId, pagerduty: s, askedByUserId: actor.userId ?? null }, `related:${id}`, tx);
         }
@@ -454,6 +457,9 @@ export class LinksService {
       return;
     }
     if (!links.some((l) => l.mirror)) return;
+    // A link made for this trigger (auto-create, escalation) reads the log in its own backfill job; reading it here
+    // too would spend the request budget twice during a storm of triggers.
+    if (ev.event_type === 'incident.triggered') return;
     await this.syncPd(pdId);
   }
 
