@@ -102,5 +102,26 @@ for (const backend of backends) {
         await s.owner.del(`/api/v1/integrations/pagerduty/auto_create_rules/${rule.body.rule.id}`);
       }
     });
+
+    it('Decline and Merge from the announcement', async () => {
+      const rule = await s.owner.post('/api/v1/integrations/pagerduty/auto_create_rules', { name: 'Everything', create_as: 'triage' });
+      const target = (await s.owner.post('/api/v1/incidents', { name: 'The big one' })).body.incident;
+      try {
+        const a = await s.trigger(s.fallbackServiceId, { title: 'Merge me' });
+        const b = await s.trigger(s.fallbackServiceId, { title: 'Decline me' });
+        await s.settle();
+        const msgA = await waitFor('announcement A', async () => emu.messagesIn(announcements.id).find((m) => m.text.includes('Merge me')));
+        const msgB = await waitFor('announcement B', async () => emu.messagesIn(announcements.id).find((m) => m.text.includes('Decline me')));
+        const who = person(emu, 'Tri Age');
+        const incA = await waitFor('A', async () => s.fb.app.database.db.selectFrom('incidents').select('id').where('idempotency_key', '=', `pagerduty:${a.id}`).executeTakeFirst());
+        const incB = await waitFor('B', async () => s.fb.app.database.db.selectFrom('incidents').select('id').where('idempotency_key', '=', `pagerduty:${b.id}`).executeTakeFirst());
+        await emu.driver.selectOption({ userId: who.id, channelId: announcements.id, messageTs: msgA.ts, actionId: 'pd_triage_merge', value: `${incA.id}|${target.id}` });
+        await emu.driver.clickButton({ userId: who.id, channelId: announcements.id, messageTs: msgB.ts, actionId: 'pd_triage_decline' });
+        await waitFor('merged', async () => (await s.owner.get(`/api/v1/incidents/${incA.id}`)).body.incident.status.category === 'merged');
+        await waitFor('declined', async () => (await s.owner.get(`/api/v1/incidents/${incB.id}`)).body.incident.status.category === 'declined');
+      } finally {
+        await s.owner.del(`/api/v1/integrations/pagerduty/auto_create_rules/${rule.body.rule.id}`);
+      }
+    });
   });
 }

@@ -20,6 +20,7 @@ export const PD_ACTIONS = {
   accept: 'pd_triage_accept',
   decline: 'pd_triage_decline',
   resolve: 'pd_resolve_linked',
+  merge: 'pd_triage_merge',
 } as const;
 
 type Say = (text: string) => Promise<void>;
@@ -93,6 +94,22 @@ export function registerPagerDutyLinks(bolt: BoltApp, ctx: SlackContext, port: P
     const inc = await ctx.incidents.decline(incidentId, { reason: 'Declined from the announcement' }, actorFor(user));
     return `${inc.reference} declined.`;
   });
+  bolt.action(PD_ACTIONS.merge, async ({ ack, body, action, respond }) => {
+    await ack();
+    const picked = (action as { selected_option?: { value?: string } }).selected_option?.value ?? '';
+    const [incidentId, intoId] = split(picked);
+    try {
+      const user = await ctx.people.resolve(body.user.id);
+      if (!roleAllows(user.role, 'write')) {
+        await respond({ response_type: 'ephemeral', replace_original: false, text: viewerText(user) });
+        return;
+      }
+      const inc = await ctx.incidents.merge(incidentId, intoId, actorFor(user));
+      await respond({ response_type: 'ephemeral', replace_original: false, text: `${inc.reference} merged into ${inc.mergedInto?.reference ?? 'the chosen incident'}.` });
+    } catch (err) {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: explain(err, ctx.logger) }).catch(() => {});
+    }
+  });
   act(PD_ACTIONS.resolve, async (incidentId, user) => {
     const r = await port.resolveInPagerDuty(incidentId, actorFor(user), user.email);
     return `Resolved ${r.resolved.length} PagerDuty incident${r.resolved.length === 1 ? '' : 's'}${r.skipped.length ? ` (${r.skipped.length} skipped: ${r.skipped.map((x) => x.reason).join('; ')})` : ''}.`;
@@ -145,11 +162,15 @@ async function deliver(ctx: SlackContext, api: SlackApi, n: PagerDutyNotice): Pr
         await api.postMessage(announce, { text: `${inc.reference} was opened from ${pdLabel(n.pagerduty)}: ${inc.name}`, blocks: [section(`*${esc(inc.reference)}* was opened from PagerDuty.\n${describe(n.pagerduty)}`)] });
         return;
       }
+      const open = (await ctx.incidents.listIncidents({ statusCategories: ['triage', 'live'], limit: 26 })).incidents.filter((i) => i.id !== inc.id).slice(0, 25);
+      const merge = open.length
+        ? [{ type: 'static_select', action_id: PD_ACTIONS.merge, placeholder: { type: 'plain_text', text: 'Merge into…' }, options: open.map((o) => ({ text: { type: 'plain_text', text: `${o.reference} ${o.name}`.slice(0, 75) }, value: `${inc.id}|${o.id}` })) }]
+        : [];
       await api.postMessage(announce, {
         text: `${inc.reference} opened from ${pdLabel(n.pagerduty)} needs triage: ${inc.name}`,
         blocks: [
-          section(`*${esc(inc.reference)}* was opened from PagerDuty and needs triage.\n${describe(n.pagerduty)}\nMerge it into another incident with \`/incident\` in its channel or from the web app.`),
-          { type: 'actions', elements: [button('Accept', PD_ACTIONS.accept, inc.id, 'primary'), button('Decline', PD_ACTIONS.decline, inc.id, 'danger')] },
+          section(`*${esc(inc.reference)}* was opened from PagerDuty and needs triage.\n${describe(n.pagerduty)}`),
+          { type: 'actions', elements: [button('Accept', PD_ACTIONS.accept, inc.id, 'primary'), button('Decline', PD_ACTIONS.decline, inc.id, 'danger'), ...merge] },
         ],
       });
       return;
