@@ -11,6 +11,7 @@ export const SUBCOMMANDS: { usage: string; what: string; inChannel: boolean }[] 
   { usage: 'accept', what: 'accept a triage incident', inChannel: true },
   { usage: 'decline [reason]', what: 'decline a triage incident', inChannel: true },
   { usage: 'escalate', what: 'page escalation policies and people through PagerDuty', inChannel: true },
+  { usage: 'pd link <url-or-id>', what: 'attach a related PagerDuty incident and mirror its activity onto the timeline', inChannel: true },
   { usage: 'help', what: 'show this help', inChannel: false },
 ];
 
@@ -26,5 +27,3 @@ export function outsideChannelText(command: string, sub: string, example: string
 export function viewerText(user: User): string {
   return `You are a ${user.role} in Firebreak: you can follow incidents but not change them. Ask a Firebreak admin to make you a responder.`;
 }
-
-export const ESCALATE_TEXT = 'Escalation arrives with the PagerDuty integration: once PagerDuty is connected, `/incident escalate` will page escalation policies and people from here.';
