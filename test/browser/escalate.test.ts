@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
 import { startFirebreak } from '../../src/main.js';
-import { ensureWebBuilt } from './web-build.js';
+import { ensureWebBuilt, launchChromium } from './web-build.js';
 
 type Running = Awaited<ReturnType<typeof startFirebreak>>;
 
@@ -24,10 +24,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Escalating from the
     pd = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false });
     dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-esc-'));
     fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' });
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

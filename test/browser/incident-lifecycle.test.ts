@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startFirebreak } from '../../src/main.js';
-import { ensureWebBuilt } from './web-build.js';
+import { ensureWebBuilt, launchChromium } from './web-build.js';
 
 type Running = Awaited<ReturnType<typeof startFirebreak>>;
 
@@ -20,10 +20,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('web app in Chromium
     ensureWebBuilt();
     dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-'));
     fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' });
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startSlackEmulator, type SlackEmulator } from '../../emulators/slack/index.js';
 import { startFirebreak } from '../../src/main.js';
-import { ensureWebBuilt } from './web-build.js';
+import { ensureWebBuilt, launchChromium } from './web-build.js';
 
 type Running = Awaited<ReturnType<typeof startFirebreak>>;
 
@@ -24,10 +24,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack in the web ap
     dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-slack-'));
     fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', slack: { botToken: null, signingSecret: null, apiUrl: slack.apiUrl, announcementsChannel: null } });
     slack.setAppUrl(`${fb.baseUrl}/slack/events`);
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

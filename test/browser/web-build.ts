@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const webDir = join(repoRoot, 'web');
@@ -26,4 +27,15 @@ export function ensureWebBuilt(): void {
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`building the web app failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+}
+
+/**
+ * Debian's Chromium, headless, with the flags this machine needs (no sandbox as root; no background
+ * networking, whose connections the closed network refuses).
+ */
+export function launchChromium(): Promise<import('playwright-core').Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
 }
