@@ -1,12 +1,12 @@
 // Benchmark: create-then-read incidents through the HTTP API with 20 concurrent clients, on SQLite and (when
 // reachable) PostgreSQL. Firebreak runs as its own process (`firebreak start`), so its peak memory (VmHWM) is
 // measured alone. Run: npm run bench:api [-- --clients 20 --per-client 200]
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pg from 'pg';
+import { startFirebreakProcess } from './firebreak-process.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -16,7 +16,6 @@ const arg = (name: string, def: number) => {
 const CLIENTS = arg('clients', 20);
 const PER_CLIENT = arg('per-client', 200);
 const WARMUP = 100;
-const root = resolve(import.meta.dirname, '..');
 
 interface Result {
   backend: string;
@@ -41,27 +40,6 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; loginUrl: string }> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', join(root, 'src/main.ts'), 'start'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const base = /running at (\S+)/.exec(out);
-      const login = /(http\S+\/auth\/login\?token=\S+)/.exec(out);
-      if (base && login) {
-        clearTimeout(timer);
-        resolvePromise({ child, baseUrl: base[1]!, loginUrl: login[1]! });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
-  });
-}
 
 async function apiKey(baseUrl: string, loginUrl: string): Promise<string> {
   const res = await fetch(loginUrl, { redirect: 'manual' });
@@ -81,7 +59,7 @@ function peakRss(pid: number): number {
 }
 
 async function run(backend: string, env: Record<string, string>): Promise<Result> {
-  const { child, baseUrl, loginUrl } = await startServer(env);
+  const { child, baseUrl, loginUrl } = await startFirebreakProcess(env);
   try {
     const token = await apiKey(baseUrl, loginUrl);
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };

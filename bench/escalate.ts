@@ -5,13 +5,13 @@
 // emulator, and the ratio (target: under 3 round trips, since the targets are paged side by side).
 // Run: npm run bench:escalate [-- --runs 7 --latency 50 --db sqlite|postgres]
 //   (postgres: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test; a fresh database is made and dropped)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startPagerDutyEmulator } from '../emulators/pagerduty/index.js';
 import { freshPostgresDatabase, signInWithLink, type Client } from '../test/helpers.js';
+import { startFirebreakProcess } from './firebreak-process.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -21,33 +21,10 @@ const arg = (name: string, def: string) => {
 const RUNS = Number(arg('runs', '7'));
 const LATENCY = Number(arg('latency', '50'));
 const DB = arg('db', 'sqlite') as 'sqlite' | 'postgres';
-const root = resolve(import.meta.dirname, '..');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 
-/** `firebreak start` as a child process; resolves with its URL and the first owner's sign-in link. */
-export async function startFirebreakProcess(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; loginUrl: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'start'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Firebreak did not start:\n${out}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const base = /running at (\S+)/.exec(out);
-      const login = /valid 24 hours, works once\):\s+(\S+)/.exec(out);
-      if (base && login) {
-        clearTimeout(timer);
-        resolvePromise({ child, baseUrl: base[1]!, loginUrl: login[1]! });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`Firebreak exited with ${code}:\n${out}`)));
-  });
-}
 
 async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
   const until = Date.now() + timeoutMs;

@@ -3,12 +3,12 @@
 // Slack emulator. Prints the ack latency Slack would see (p50/p99 of the slash command and of the modal
 // submission, against Slack's 3 s limit) and how long until each incident's channel exists and its header is
 // pinned. Run: npm run bench:slack [-- --people 50 --latency 0]   (--latency: ms added to every Slack Web API call)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startSlackEmulator, type SlackEmulator } from '../emulators/slack/index.js';
+import { startFirebreakProcess } from './firebreak-process.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
@@ -17,7 +17,6 @@ const arg = (name: string, def: number) => {
 };
 const PEOPLE = arg('people', 50);
 const LATENCY = arg('latency', 0);
-const root = resolve(import.meta.dirname, '..');
 
 function pct(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -25,26 +24,6 @@ function pct(values: number[], p: number): number {
 }
 const ms = (n: number) => `${Math.round(n)} ms`;
 
-async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string }> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', join(root, 'src/main.ts'), 'start'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const base = /running at (\S+)/.exec(out);
-      if (base) {
-        clearTimeout(timer);
-        resolvePromise({ child, baseUrl: base[1]! });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
-  });
-}
 
 /** Server-side handling time of POST /slack/events from Firebreak's Prometheus histogram: bucket bounds at p50 / p99. */
 async function serverSide(baseUrl: string): Promise<{ count: number; p50: string; p99: string }> {
@@ -93,7 +72,7 @@ async function main() {
   const announcements = emu.addChannel('incidents');
   if (LATENCY > 0) emu.faults.latencyMs('*', LATENCY);
   const dataDir = mkdtempSync(join(tmpdir(), 'firebreak-bench-slack-'));
-  const { child, baseUrl } = await startServer({
+  const { child, baseUrl } = await startFirebreakProcess({
     DATA_DIR: dataDir,
     SLACK_BOT_TOKEN: emu.botToken,
     SLACK_SIGNING_SECRET: emu.signingSecret,

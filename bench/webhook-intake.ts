@@ -6,14 +6,14 @@
 // Targets: at least 1,000 deliveries/s with p99 under 50 ms on PostgreSQL.
 // Run: npm run bench:webhooks [-- --deliveries 10000 --concurrency 32 --incidents 500 --db sqlite,postgres]
 //   (postgres: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test; a fresh database is made and dropped)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { freshPostgresDatabase, signInWithLink } from '../test/helpers.js';
+import { startFirebreakProcess } from './firebreak-process.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -25,34 +25,12 @@ const CONCURRENCY = Number(arg('concurrency', '32'));
 const INCIDENTS = Number(arg('incidents', '500'));
 const REDELIVER = Math.floor(N / 10);
 const DBS = arg('db', process.env.TEST_DATABASE_URL ? 'sqlite,postgres' : 'sqlite').split(',') as ('sqlite' | 'postgres')[];
-const root = resolve(import.meta.dirname, '..');
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-async function startFirebreakProcess(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; loginUrl: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'start'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Firebreak did not start:\n${out}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const base = /running at (\S+)/.exec(out);
-      const login = /valid 24 hours, works once\):\s+(\S+)/.exec(out);
-      if (base && login) {
-        clearTimeout(timer);
-        resolvePromise({ child, baseUrl: base[1]!, loginUrl: login[1]! });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`Firebreak exited with ${code}:\n${out}`)));
-  });
-}
 
 interface Delivery {
   id: string;

@@ -1,0 +1,39 @@
+// Benchmarks run Firebreak as its own process (`firebreak start`), so its CPU and memory are measured alone.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+
+export interface FirebreakProcess {
+  child: ChildProcess;
+  baseUrl: string;
+  /** The first owner's one-time sign-in link (a fresh data directory prints one). */
+  loginUrl: string;
+}
+
+/**
+ * Starts Firebreak with `env` on a free port and resolves once it prints its URL and the first owner's sign-in
+ * link. BENCH_SERVER_NODE_ARGS passes extra node flags (e.g. --cpu-prof) to profile the server.
+ */
+export function startFirebreakProcess(env: Record<string, string>): Promise<FirebreakProcess> {
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, 'src/main.ts'), 'start'], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Firebreak did not start:\n${out}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const base = /running at (\S+)/.exec(out);
+      const login = /(http\S+\/auth\/login\?token=\S+)/.exec(out);
+      if (base && login) {
+        clearTimeout(timer);
+        resolvePromise({ child, baseUrl: base[1]!, loginUrl: login[1]! });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`Firebreak exited with ${code}:\n${out}`)));
+  });
+}
