@@ -1,7 +1,7 @@
 // Escalation settings for the PagerDuty settings page: the fallback escalation service, whether to always page
 // as the bot account, and the webhook (the URL to give PagerDuty and the secret of a subscription made by hand).
 import { useState, type FormEvent } from 'react';
-import { ApiError } from '../../api.js';
+import { ApiError, request } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { CopyField, ErrorMessage, Field, Loading } from '../ui.js';
 
@@ -11,25 +11,13 @@ interface Settings {
   webhook: { url: string; subscription_id: string | null; secret_configured: boolean; automatic: boolean; error: string | null };
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (method !== 'GET') {
-    const session = (await (await fetch('/api/v1/session', { credentials: 'same-origin' })).json()) as { csrf_token?: string };
-    headers['content-type'] = 'application/json';
-    if (session.csrf_token) headers['x-csrf-token'] = session.csrf_token;
-  }
-  const res = await fetch(path, { method, headers, credentials: 'same-origin', body: method === 'GET' ? undefined : JSON.stringify(body ?? {}) });
-  const data = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: { fields?: { path: string; message: string }[] } } } | null;
-  if (!res.ok) throw new ApiError(res.status, data?.error?.code ?? 'http_error', data?.error?.message ?? `The server answered ${res.status}.`, data?.error?.details?.fields ?? []);
-  return data as T;
-}
 
 const base = '/api/v1/integrations/pagerduty';
 
 export function EscalationSettings({ admin }: { admin: boolean }) {
-  const settings = useLoad(() => call<Settings>('GET', `${base}/escalation_settings`), []);
+  const settings = useLoad(() => request<Settings>('GET', `${base}/escalation_settings`), []);
   const [query, setQuery] = useState('');
-  const services = useLoad(() => call<{ options: { id: string; name: string }[] }>('GET', `${base}/escalation_options?type=service&limit=20${query.trim() ? `&query=${encodeURIComponent(query.trim())}` : ''}`).then((r) => r.options), [query]);
+  const services = useLoad(() => request<{ options: { id: string; name: string }[] }>('GET', `${base}/escalation_options?type=service&limit=20${query.trim() ? `&query=${encodeURIComponent(query.trim())}` : ''}`).then((r) => r.options), [query]);
   const [secret, setSecret] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -48,7 +36,7 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
   };
   const saveSecret = (e: FormEvent) => {
     e.preventDefault();
-    void save(() => call<Settings>('PUT', `${base}/webhook_secret`, { secret: secret.trim() })).then(() => setSecret(''));
+    void save(() => request<Settings>('PUT', `${base}/webhook_secret`, { secret: secret.trim() })).then(() => setSecret(''));
   };
 
   if (!settings.data) return settings.loading ? <Loading label="Loading escalation settings…" /> : <ErrorMessage error={settings.error} />;
@@ -73,7 +61,7 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
               <ul style={{ listStyle: 'none', padding: 0 }}>
                 {(services.data ?? []).slice(0, 8).map((o) => (
                   <li key={o.id}>
-                    <button type="button" className="button-quiet button-small" disabled={busy || o.id === s.fallback_service?.id} onClick={() => void save(() => call<Settings>('PATCH', `${base}/escalation_settings`, { fallback_service_id: o.id }))}>
+                    <button type="button" className="button-quiet button-small" disabled={busy || o.id === s.fallback_service?.id} onClick={() => void save(() => request<Settings>('PATCH', `${base}/escalation_settings`, { fallback_service_id: o.id }))}>
                       {o.name}
                     </button>
                   </li>
@@ -89,7 +77,7 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
           type="checkbox"
           checked={s.always_use_bot_account}
           disabled={!admin || busy}
-          onChange={(e) => void save(() => call<Settings>('PATCH', `${base}/escalation_settings`, { always_use_bot_account: e.target.checked }))}
+          onChange={(e) => void save(() => request<Settings>('PATCH', `${base}/escalation_settings`, { always_use_bot_account: e.target.checked }))}
         />{' '}
         Always page as the bot account (otherwise the person who escalates, when they have a PagerDuty account with the same email)
       </label>
