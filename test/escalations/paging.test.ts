@@ -25,6 +25,19 @@ for (const backend of backends) {
 
     const escalate = (incidentId: string, body: Record<string, unknown>) => s.owner.post(`/api/v1/incidents/${incidentId}/escalations`, body);
 
+    it('the options search finds synced services and teams by name or exact PagerDuty id, and leaves out ignored services', async () => {
+      const team = [...s.pd.state.teams.values()][0]!;
+      const byName = (await s.owner.get(`/api/v1/integrations/pagerduty/escalation_options?type=team&query=${encodeURIComponent(team.name)}`)).body.options;
+      expect(byName).toContainEqual(expect.objectContaining({ id: team.id, name: team.name }));
+      const byId = (await s.owner.get(`/api/v1/integrations/pagerduty/escalation_options?type=team&query=${team.id}`)).body.options;
+      expect(byId.map((o: any) => o.id)).toEqual([team.id]);
+      const ignored = [...s.pd.state.services.values()].find((x) => x.description.includes('incident-io-ignore'))!;
+      const services = (await s.owner.get(`/api/v1/integrations/pagerduty/escalation_options?type=service&query=${ignored.id}`)).body.options;
+      expect(services).toEqual([]);
+      const bad = await s.owner.get('/api/v1/integrations/pagerduty/escalation_options?type=schedule');
+      expect(bad.status).toBe(400);
+    });
+
     it('pages one escalation policy on a service that uses it, and records the PagerDuty incident', async () => {
       const inc = await declare(s.owner, 'Payments are slow');
       const policy = s.policies[0]!;

@@ -10,6 +10,7 @@ export const TYPE = {
   services: 'PagerDutyService',
   policies: 'PagerDutyEscalationPolicy',
   priorities: 'PagerDutyPriority',
+  teams: 'PagerDutyTeam',
 } as const;
 
 export interface DirectoryItem {
@@ -40,6 +41,10 @@ export class PagerDutyDirectory {
 
   async searchServices(query: string, limit = 100): Promise<DirectoryItem[]> {
     return (await this.search(TYPE.services, query, limit)).map((e) => ({ id: e.externalId, name: e.name, description: str(e.attributes.description) }));
+  }
+
+  async searchTeams(query: string, limit = 100): Promise<DirectoryItem[]> {
+    return (await this.search(TYPE.teams, query, limit)).map((e) => ({ id: e.externalId, name: e.name, description: str(e.attributes.description) }));
   }
 
   async listPriorities(): Promise<DirectoryItem[]> {

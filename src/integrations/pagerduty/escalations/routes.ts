@@ -152,8 +152,8 @@ export function registerEscalationRoutes(
       preHandler: read,
       schema: {
         tags,
-        summary: 'Search what can be paged (policies, users), priorities and services in the synced catalog (items marked incident-io-ignore never appear)',
-        querystring: z.strictObject({ type: z.enum(['escalation_policy', 'user', 'priority', 'service']), query: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(100).default(50) }),
+        summary: 'Search what can be paged (policies, users), priorities, services and teams in the synced catalog (by name, or exactly by PagerDuty id; items marked incident-io-ignore never appear)',
+        querystring: z.strictObject({ type: z.enum(['escalation_policy', 'user', 'priority', 'service', 'team']), query: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(100).default(50) }),
         response: { 200: z.object({ options: z.array(option) }) },
       },
     },
@@ -167,7 +167,9 @@ export function registerEscalationRoutes(
             ? await directory.searchUsers(q, l)
             : req.query.type === 'service'
               ? await directory.searchServices(q, l)
-              : await directory.listPriorities();
+              : req.query.type === 'team'
+                ? await directory.searchTeams(q, l)
+                : await directory.listPriorities();
       return { options };
     },
   );
