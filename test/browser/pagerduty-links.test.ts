@@ -1,5 +1,5 @@
 // In a real browser, against the PagerDuty emulator delivering signed webhooks to Firebreak:
-//  - an admin adds an auto-create rule on the PagerDuty settings page; a PagerDuty incident that triggers on
+//  - an admin adds an auto-create rule on the PagerDuty settings page, picking the service by name; a PagerDuty incident that triggers on
 //    that service then shows up in the incidents list as a triage incident, and its page's "PagerDuty
 //    incidents" card names the PagerDuty incident that opened it;
 //  - a responder attaches another PagerDuty incident to an incident by pasting its PagerDuty URL into the card,
@@ -75,9 +75,14 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty incidents
       await page.goto('/settings/integrations/pagerduty');
       const ruleForm = page.getByRole('form', { name: 'Add an auto-create rule' });
       await ruleForm.getByLabel('Name').fill('Checkout pages');
-      await ruleForm.getByLabel('PagerDuty service ids (empty = all)').fill(watched.id);
+      await ruleForm.getByLabel('PagerDuty services').fill(watched.name);
+      await ruleForm.getByRole('list', { name: 'services found' }).getByRole('button', { name: watched.name, exact: true }).click();
+      await ruleForm.getByRole('list', { name: 'Chosen services' }).getByText(watched.name).waitFor();
       await ruleForm.getByRole('button', { name: 'Add rule' }).click();
-      await page.getByText(new RegExp(`Checkout pages — services ${watched.id}, teams any`)).waitFor();
+      // The rule is listed by the service's name, not its PagerDuty id, also after a reload.
+      await page.getByRole('list', { name: 'Auto-create rules' }).getByText(`Checkout pages — services ${watched.name}, teams any, urgencies any, priorities any → triage`).waitFor();
+      await page.reload();
+      await page.getByRole('list', { name: 'Auto-create rules' }).getByText(`Checkout pages — services ${watched.name}, teams any`).waitFor();
       const rules = (await call('GET', '/api/v1/integrations/pagerduty/auto_create_rules')) as { rules: any[] };
       expect(rules.rules.map((r: any) => ({ name: r.name, service_ids: r.service_ids, create_as: r.create_as }))).toEqual([{ name: 'Checkout pages', service_ids: [watched.id], create_as: 'triage' }]);
 

@@ -1,25 +1,104 @@
-// PagerDuty settings: auto-create rules. Which PagerDuty incidents open a Firebreak incident (services by id,
-// teams by id, urgencies, priorities; empty = any) and whether it opens as triage (default) or live.
-import { useState, type FormEvent } from 'react';
+// PagerDuty settings: auto-create rules. Which PagerDuty incidents open a Firebreak incident (services, teams,
+// urgencies, priorities; none chosen = any) and whether it opens as triage (default) or live. Services and
+// teams are picked by name from the synced catalog; rules store PagerDuty ids, shown here by name again.
+import { useEffect, useState, type FormEvent } from 'react';
+import { request } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { Empty, ErrorMessage, Loading } from '../ui.js';
 import { pagerdutyLinksApi, type AutoCreateRule } from './pagerdutyLinksApi.js';
 
-const list = (s: string) => {
-  const xs = s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
-  return xs.length ? xs : null;
-};
-const show = (xs: string[] | null) => (xs && xs.length ? xs.join(', ') : 'any');
+interface Option {
+  id: string;
+  name: string;
+}
+type Kind = 'service' | 'team';
+
+const options = async (type: Kind | 'priority', query: string, limit = 8) =>
+  (await request<{ options: Option[] }>('GET', `/api/v1/integrations/pagerduty/escalation_options?type=${type}&limit=${limit}${query ? `&query=${encodeURIComponent(query)}` : ''}`)).options;
+
+/** Names of the PagerDuty ids the rules use (the catalog finds an entry by its exact PagerDuty id). */
+function useNames(rules: AutoCreateRule[] | null, picked: Map<string, string>): Map<string, string> {
+  const [names, setNames] = useState(new Map<string, string>());
+  useEffect(() => {
+    if (!rules) return;
+    const wanted: [Kind, string][] = [];
+    for (const r of rules) {
+      for (const id of r.service_ids ?? []) wanted.push(['service', id]);
+      for (const id of r.team_ids ?? []) wanted.push(['team', id]);
+    }
+    const missing = wanted.filter(([, id]) => !names.has(id) && !picked.has(id));
+    if (!missing.length) return;
+    let live = true;
+    void Promise.all(missing.map(async ([type, id]) => [id, (await options(type, id, 5).catch(() => [])).find((o) => o.id === id)?.name ?? null] as const)).then((found) => {
+      if (!live) return;
+      setNames((prev) => {
+        const next = new Map(prev);
+        for (const [id, name] of found) next.set(id, name ?? `${id} (not in the catalog)`);
+        return next;
+      });
+    });
+    return () => {
+      live = false;
+    };
+  }, [rules, names, picked]);
+  return names;
+}
+
+function Picker({ kind, label, chosen, onChange }: { kind: Kind; label: string; chosen: Option[]; onChange: (next: Option[]) => void }) {
+  const [query, setQuery] = useState('');
+  const found = useLoad(() => (query.trim() ? options(kind, query.trim()) : Promise.resolve([])), [kind, query]);
+  const id = `auto-create-${kind}`;
+  return (
+    <div>
+      <label htmlFor={id}>{label}</label>
+      {chosen.length ? (
+        <ul aria-label={`Chosen ${kind}s`} className="inline-list">
+          {chosen.map((o) => (
+            <li key={o.id}>
+              {o.name}{' '}
+              <button type="button" className="button-small button-quiet" aria-label={`Remove ${o.name}`} onClick={() => onChange(chosen.filter((c) => c.id !== o.id))}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted">Any {kind}.</p>
+      )}
+      <input id={id} type="search" value={query} placeholder={`Search ${kind}s`} onChange={(e) => setQuery(e.target.value)} />
+      {found.data && found.data.length ? (
+        <ul aria-label={`${kind}s found`} style={{ listStyle: 'none', padding: 0 }}>
+          {found.data
+            .filter((o) => !chosen.some((c) => c.id === o.id))
+            .map((o) => (
+              <li key={o.id}>
+                <button type="button" className="button-quiet button-small" onClick={() => { onChange([...chosen, o]); setQuery(''); }}>
+                  {o.name}
+                </button>
+              </li>
+            ))}
+        </ul>
+      ) : query.trim() && found.data ? (
+        <p className="muted">No synced {kind} matches “{query.trim()}”.</p>
+      ) : null}
+    </div>
+  );
+}
 
 export function AutoCreateRulesCard({ isAdmin }: { isAdmin: boolean }) {
   const rules = useLoad(() => pagerdutyLinksApi.rules(), []);
+  const priorities = useLoad(() => options('priority', '', 100), []);
   const [name, setName] = useState('');
-  const [services, setServices] = useState('');
-  const [teams, setTeams] = useState('');
-  const [priorities, setPriorities] = useState('');
+  const [services, setServices] = useState<Option[]>([]);
+  const [teams, setTeams] = useState<Option[]>([]);
+  const [priorityIds, setPriorityIds] = useState<string[]>([]);
   const [urgency, setUrgency] = useState<'any' | 'high' | 'low'>('any');
   const [createAs, setCreateAs] = useState<AutoCreateRule['create_as']>('triage');
   const [error, setError] = useState<unknown>(null);
+  const [picked, setPicked] = useState(new Map<string, string>());
+  const names = useNames(rules.data ?? null, picked);
+  const nameOf = (id: string) => picked.get(id) ?? names.get(id) ?? (priorities.data ?? []).find((p) => p.id === id)?.name ?? id;
+  const show = (xs: string[] | null) => (xs && xs.length ? xs.map(nameOf).join(', ') : 'any');
 
   const run = async (f: () => Promise<unknown>) => {
     setError(null);
@@ -33,8 +112,19 @@ export function AutoCreateRulesCard({ isAdmin }: { isAdmin: boolean }) {
   const add = (e: FormEvent) => {
     e.preventDefault();
     void run(async () => {
-      await pagerdutyLinksApi.addRule({ name: name.trim(), service_ids: list(services), team_ids: list(teams), priority_ids: list(priorities), urgencies: urgency === 'any' ? null : [urgency], create_as: createAs });
+      await pagerdutyLinksApi.addRule({
+        name: name.trim(),
+        service_ids: services.length ? services.map((s) => s.id) : null,
+        team_ids: teams.length ? teams.map((t) => t.id) : null,
+        priority_ids: priorityIds.length ? priorityIds : null,
+        urgencies: urgency === 'any' ? null : [urgency],
+        create_as: createAs,
+      });
+      setPicked((prev) => new Map([...prev, ...[...services, ...teams].map((o) => [o.id, o.name] as const)]));
       setName('');
+      setServices([]);
+      setTeams([]);
+      setPriorityIds([]);
     });
   };
 
@@ -49,7 +139,7 @@ export function AutoCreateRulesCard({ isAdmin }: { isAdmin: boolean }) {
       ) : rules.data.length === 0 ? (
         <Empty title="No rule: PagerDuty incidents do not open incidents." />
       ) : (
-        <ul>
+        <ul aria-label="Auto-create rules">
           {rules.data.map((r) => (
             <li key={r.id}>
               <strong>{r.name}</strong> — services {show(r.service_ids)}, teams {show(r.team_ids)}, urgencies {show(r.urgencies)}, priorities {show(r.priority_ids)} → {r.create_as}{' '}
@@ -68,9 +158,17 @@ export function AutoCreateRulesCard({ isAdmin }: { isAdmin: boolean }) {
       {isAdmin ? (
         <form className="form" onSubmit={add} aria-label="Add an auto-create rule">
           <label>Name <input value={name} onChange={(e) => setName(e.target.value)} required /></label>
-          <label>PagerDuty service ids (empty = all) <input value={services} onChange={(e) => setServices(e.target.value)} /></label>
-          <label>PagerDuty team ids <input value={teams} onChange={(e) => setTeams(e.target.value)} /></label>
-          <label>PagerDuty priority ids <input value={priorities} onChange={(e) => setPriorities(e.target.value)} /></label>
+          <Picker kind="service" label="PagerDuty services" chosen={services} onChange={setServices} />
+          <Picker kind="team" label="PagerDuty teams" chosen={teams} onChange={setTeams} />
+          <fieldset>
+            <legend>PagerDuty priorities</legend>
+            {priorities.data && priorities.data.length === 0 ? <p className="muted">No priority synced (the account may not use priorities): any priority matches.</p> : null}
+            {(priorities.data ?? []).map((p) => (
+              <label key={p.id}>
+                <input type="checkbox" checked={priorityIds.includes(p.id)} onChange={(e) => setPriorityIds(e.target.checked ? [...priorityIds, p.id] : priorityIds.filter((x) => x !== p.id))} /> {p.name}
+              </label>
+            ))}
+          </fieldset>
           <label>Urgency <select value={urgency} onChange={(e) => setUrgency(e.target.value as 'any' | 'high' | 'low')}><option value="any">any</option><option value="high">high</option><option value="low">low</option></select></label>
           <label>Open as <select value={createAs} onChange={(e) => setCreateAs(e.target.value as AutoCreateRule['create_as'])}><option value="triage">triage</option><option value="live">live</option></select></label>
           <button type="submit" disabled={!name.trim()}>Add rule</button>
