@@ -9,12 +9,14 @@ const { values } = parseArgs({
     'app-url': { type: 'string', default: process.env.SLACK_APP_URL },
     'signing-secret': { type: 'string', default: process.env.SLACK_SIGNING_SECRET },
     'bot-token': { type: 'string', default: process.env.SLACK_BOT_TOKEN },
+    'app-token': { type: 'string', default: process.env.SLACK_APP_TOKEN },
+    'socket-mode': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`Usage: npm run emulator:slack -- [--port 4100] [--host 127.0.0.1] [--app-url URL] [--signing-secret S] [--bot-token xoxb-...]
+  console.log(`Usage: npm run emulator:slack -- [--port 4100] [--host 127.0.0.1] [--app-url URL] [--signing-secret S] [--bot-token xoxb-...] [--app-token xapp-...] [--socket-mode]
 Runs a local Slack Web API and a driver you can call over HTTP (see emulators/slack/README.md).`);
   process.exit(0);
 }
@@ -31,6 +33,8 @@ const emu = await startSlackEmulator({
   ...(values['app-url'] ? { appUrl: values['app-url'] } : {}),
   ...(values['signing-secret'] ? { signingSecret: values['signing-secret'] } : {}),
   ...(values['bot-token'] ? { botToken: values['bot-token'] } : {}),
+  ...(values['app-token'] ? { appToken: values['app-token'] } : {}),
+  socketMode: values['socket-mode'],
 });
 
 const seed = [
@@ -45,6 +49,7 @@ console.log(`Firebreak Slack emulator
   API URL (slackApiUrl): ${emu.apiUrl}
   Bot token:             ${emu.botToken}
   Signing secret:        ${emu.signingSecret}
+  App-level token:       ${emu.appToken}   (Socket Mode: ${values['socket-mode'] ? 'on' : 'on once an app connects'})
   Team:                  ${emu.teamId}   bot user ${emu.botUserId}
   App URL (driver →):    ${values['app-url'] ?? '(not set: pass --app-url to let the driver reach Firebreak)'}
   Users:                 ${users.map((u) => `${u.name}=${u.id} <${u.email}>`).join(', ')}

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { ApiError, type WebApi } from './api.js';
 import { slackSignature } from './signing.js';
+import type { SocketModeHub } from './socket-mode.js';
 import type { SlackChannel, SlackDeliveredEvent, SlackMessage, SlackResponseUrl, SlackUser, SlackView } from './types.js';
 import { nowSec, type Workspace } from './workspace.js';
 
@@ -20,8 +21,12 @@ export interface DriverResult {
   ackMs: number;
   /** true when the app did not answer within 3 s: Slack gives up and shows the person an error. */
   timedOut: boolean;
-  /** Set when the request could not be delivered at all (connection refused...). */
+  /** Set when the request could not be delivered at all (connection refused, no Socket Mode connection...). */
   error?: string;
+  /** Socket Mode only: the envelope's id (see `emu.socketMode.envelopes()`). */
+  envelopeId?: string;
+  /** Socket Mode only: an event sent while no app was connected waits for the next connection. */
+  queued?: boolean;
 }
 
 /**
@@ -70,6 +75,8 @@ interface DriverCtx {
   appUrl(): string | undefined;
   baseUrl(): string;
   ackTimeoutMs(): number;
+  /** Socket Mode: when enabled, requests go out as envelopes on the app's WebSocket instead of HTTP posts. */
+  socketMode?(): SocketModeHub;
 }
 
 const actionTs = () => (Date.now() / 1000).toFixed(6);
@@ -162,10 +169,26 @@ export class Driver implements SlackDriver {
     }
   }
 
+  /** The Socket Mode hub when the app receives over Socket Mode (then nothing is POSTed to the app URL). */
+  private socket(): SocketModeHub | undefined {
+    const hub = this.ctx.socketMode?.();
+    return hub?.enabled ? hub : undefined;
+  }
+  /** Whether anything can reach the app at all (an app URL, or Socket Mode). */
+  private canDeliver(): boolean {
+    return !!this.ctx.appUrl() || !!this.socket();
+  }
+
+  // In Socket Mode the payload is the JSON form of what the HTTP request carried: slash command fields as an
+  // object of strings, the interaction payload object, the Events API event callback.
   private postForm(fields: Record<string, string>): Promise<DriverResult> {
+    const hub = this.socket();
+    if (hub) return hub.deliver('slash_commands', { ...fields });
     return this.post(new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded');
   }
-  private postPayload(payload: unknown): Promise<DriverResult> {
+  private postPayload(payload: Record<string, any>): Promise<DriverResult> {
+    const hub = this.socket();
+    if (hub) return hub.deliver('interactive', payload);
     return this.post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
   }
 
@@ -729,6 +752,25 @@ export class Driver implements SlackDriver {
     const rec: SlackDeliveredEvent = { eventId: env.event_id as string, envelope: env, deliveries: [] };
     this.ws.state.events.push(rec);
     const requestTs = nowSec();
+    const hub = this.socket();
+    if (hub) {
+      const res = await hub.deliver('events_api', env, { retryAttempt: 0, retryReason: '' });
+      if (res.queued) {
+        // Recorded when it finally goes out on the next connection.
+        hub.onQueuedDelivery(res.envelopeId, (r) => rec.deliveries.push({ status: r.status, at: Date.now(), requestTs: nowSec(), via: 'socket' }));
+        return { ...res, eventId: rec.eventId, retries: [] };
+      }
+      rec.deliveries.push({ status: res.status, at: Date.now(), requestTs, via: 'socket' });
+      const retries: DriverResult[] = [];
+      let last: DriverResult = res;
+      for (const [i, delay] of this.eventRetryDelaysMs.entries()) {
+        if (last.status === 200 && !last.timedOut) break;
+        if (delay > 0) await new Promise((ok) => setTimeout(ok, delay));
+        last = await this.redeliverEvent(rec.eventId, { retryNum: i + 1, retryReason: 'timeout' });
+        retries.push(last);
+      }
+      return { ...res, eventId: rec.eventId, retries };
+    }
     const res = await this.post(JSON.stringify(env), 'application/json', { timestamp: requestTs });
     rec.deliveries.push({ status: res.status, at: Date.now(), requestTs });
     // Slack retries a delivery that failed or was not acked within 3 s (up to 3 times); opt-in via eventRetryDelaysMs.
@@ -750,6 +792,13 @@ export class Driver implements SlackDriver {
     const rec = this.ws.state.events.find((e) => e.eventId === eventId);
     if (!rec) throw new SlackDriverError(`no event ${eventId} was delivered`);
     const retryNum = opts.retryNum ?? rec.deliveries.length;
+    const hub = this.socket();
+    if (hub) {
+      // Over a socket a retry is the same event callback in a new envelope with retry_attempt / retry_reason.
+      const res = await hub.deliver('events_api', rec.envelope, { retryAttempt: retryNum, retryReason: opts.retryReason ?? 'timeout' });
+      if (!res.queued) rec.deliveries.push({ status: res.status, retryNum, at: Date.now(), requestTs: nowSec(), via: 'socket' });
+      return res;
+    }
     // Slack retries seconds later, so a retry never carries the same timestamp (and signature) as the first try.
     const lastTs = Math.max(0, ...rec.deliveries.map((d) => d.requestTs));
     const requestTs = Math.max(nowSec(), lastTs + 1);
@@ -812,7 +861,7 @@ export class Driver implements SlackDriver {
     if (ch.isArchived) throw new SlackDriverError(`#${ch.name} is archived`);
     this.requireMember(u, ch);
     const msg = this.ws.addMessage({ channel: ch.id, user: u.id, text, source: 'person', ...(opts.threadTs ? { threadTs: opts.threadTs } : {}) });
-    if (this.ctx.appUrl() && ch.members.includes(this.ws.cfg.botUserId)) {
+    if (this.canDeliver() && ch.members.includes(this.ws.cfg.botUserId)) {
       const base = {
         user: u.id,
         text,
@@ -841,7 +890,7 @@ export class Driver implements SlackDriver {
     if (ch.isPrivate) throw new SlackDriverError('private channels need an invite');
     if (ch.members.includes(u.id)) return undefined;
     ch.members.push(u.id);
-    if (!this.ctx.appUrl() || !ch.members.includes(this.ws.cfg.botUserId)) return undefined;
+    if (!this.canDeliver() || !ch.members.includes(this.ws.cfg.botUserId)) return undefined;
     return this.sendEvent({ type: 'member_joined_channel', user: u.id, channel: ch.id, channel_type: 'C', team: this.ws.cfg.teamId });
   }
 

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ApiError, METHOD_SCOPES, WebApi, type Args } from './api.js';
 import { Driver, type SlackDriver } from './driver.js';
+import { SocketModeHub, type SlackSocketMode } from './socket-mode.js';
 import type {
   SlackApiCall,
   SlackChannel,
@@ -18,6 +19,7 @@ import { Workspace } from './workspace.js';
 export type * from './types.js';
 export { SlackDriverError, type DriverResult, type ShortValue, type SubmitValues, type SlackDriver } from './driver.js';
 export { slackSignature } from './signing.js';
+export type { SlackSocketMode, SlackSocketConnection, SlackSocketEnvelope, SocketEnvelopeType, SocketDeliveryResult } from './socket-mode.js';
 export { channelNameError } from './api.js';
 
 export interface SlackEmulatorOptions {
@@ -26,6 +28,10 @@ export interface SlackEmulatorOptions {
   host?: string;
   signingSecret?: string;
   botToken?: string;
+  /** App-level token (xapp-…) accepted by apps.connections.open for Socket Mode. */
+  appToken?: string;
+  /** Start with Socket Mode enabled (the driver sends envelopes, never HTTP). Connecting over Socket Mode also enables it. */
+  socketMode?: boolean;
   teamId?: string;
   teamName?: string;
   botName?: string;
@@ -53,6 +59,8 @@ export interface SlackEmulator {
   /** Base URL of the emulator (no trailing slash). */
   url: string;
   botToken: string;
+  /** App-level token for Socket Mode (apps.connections.open); a bot token there answers not_allowed_token_type. */
+  appToken: string;
   signingSecret: string;
   teamId: string;
   teamDomain: string;
@@ -84,6 +92,8 @@ export interface SlackEmulator {
   calls(method: string): SlackApiCall[];
   faults: SlackFaults;
   driver: SlackDriver;
+  /** Socket Mode: connections, envelopes, disconnect/terminate (see README). */
+  socketMode: SlackSocketMode;
   /** Back to a fresh workspace (bot + #general), no faults, empty call log. */
   reset(): void;
   stop(): Promise<void>;
@@ -122,8 +132,11 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
   let baseUrl = '';
   const ackTimeoutMs = opts.ackTimeoutMs ?? 3000;
 
+  const appToken = opts.appToken ?? 'xapp-1-A0FIREBRK1-0000000003-emulatorapptoken0001';
   const api = new WebApi(ws);
-  const driver = new Driver(ws, api, { appUrl: () => appUrl, baseUrl: () => baseUrl, ackTimeoutMs: () => ackTimeoutMs });
+  const socketMode = new SocketModeHub({ appId: ws.cfg.appId, ackTimeoutMs: () => ackTimeoutMs });
+  if (opts.socketMode) socketMode.enable();
+  const driver = new Driver(ws, api, { appUrl: () => appUrl, baseUrl: () => baseUrl, ackTimeoutMs: () => ackTimeoutMs, socketMode: () => socketMode });
 
   // ---------- faults & call log ----------
   let log: SlackApiCall[] = [];
@@ -214,9 +227,18 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       return finish(200, { ok: false, error, ...extra });
     }
     if (parseError) return finish(200, { ok: false, error: parseError });
+    if (method === 'apps.connections.open') {
+      // Only an app-level token may open a Socket Mode connection.
+      if (!token) return finish(200, { ok: false, error: 'not_authed' });
+      if (token === ws.cfg.botToken) return finish(200, { ok: false, error: 'not_allowed_token_type' });
+      if (token !== appToken) return finish(200, { ok: false, error: 'invalid_auth' });
+      return finish(200, { ok: true, url: socketMode.openUrl(baseUrl) });
+    }
     if (!api.has(method)) return finish(200, { ok: false, error: 'unknown_method' });
     if (method !== 'api.test') {
       if (!token) return finish(200, { ok: false, error: 'not_authed' });
+      // An app-level token only opens connections; workspace methods need the bot token.
+      if (token === appToken) return finish(200, { ok: false, error: 'not_allowed_token_type' });
       if (token !== ws.cfg.botToken) return finish(200, { ok: false, error: 'invalid_auth' });
     }
     const needed = METHOD_SCOPES[method];
@@ -242,6 +264,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       views: [...st.views.values()],
       events: st.events.map((e) => ({ eventId: e.eventId, type: e.envelope.event?.type, deliveries: e.deliveries })),
       calls: log,
+      socketMode: { enabled: socketMode.enabled, connections: socketMode.connections(), envelopes: socketMode.envelopes(), queued: socketMode.queued().length },
     };
   }
 
@@ -259,6 +282,11 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
         return { ok: true };
       }
       if (kind === 'users') return { ok: true, user: emu.addUser(body) };
+      if (kind === 'socket') {
+        if (action === 'disconnect') return { ok: true, told: socketMode.disconnect(body) };
+        if (action === 'terminate') return { ok: true, cut: socketMode.terminate(body.connectionId) };
+        return { ok: false, error: 'unknown_action', allowed: ['disconnect', 'terminate'] };
+      }
       if (kind === 'channels') return { ok: true, channel: emu.addChannel(String(body.name), body) };
       const d = driver as unknown as Record<string, (...a: unknown[]) => unknown>;
       const allowed = ['slashCommand', 'clickButton', 'selectOption', 'messageShortcut', 'globalShortcut', 'submitView', 'closeView', 'optionsRequest', 'pinMessage', 'react', 'postMessageAs', 'joinChannel', 'sendEvent', 'redeliverEvent', 'urlVerification'];
@@ -290,7 +318,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
         return send(res, status, body as Record<string, unknown>);
       }
       if (url.pathname === '/_emulator/state' && req.method === 'GET') return send(res, 200, snapshot());
-      const ctl = /^\/_emulator\/(driver|users|channels|reset)(?:\/([A-Za-z]+))?$/.exec(url.pathname);
+      const ctl = /^\/_emulator\/(driver|users|channels|reset|socket)(?:\/([A-Za-z]+))?$/.exec(url.pathname);
       if (ctl && req.method === 'POST') return send(res, 200, await control(ctl[1]!, ctl[2], await readBody(req)));
       if (url.pathname === '/' || url.pathname === '/health') {
         return send(res, 200, { ok: true, service: 'firebreak-slack-emulator', apiUrl: `${baseUrl}/api/`, appUrl: appUrl ?? null });
@@ -301,6 +329,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       if (!res.headersSent) send(res, 500, { ok: false, error: 'fatal_error', detail: String(e) });
     });
   });
+  // Socket Mode: WebSocket upgrades on /link/?ticket=… (the URL apps.connections.open hands out).
+  server.on('upgrade', (req, socket, head) => socketMode.handleUpgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
@@ -313,6 +343,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     apiUrl: `${baseUrl}/api/`,
     url: baseUrl,
     botToken: ws.cfg.botToken,
+    appToken,
     signingSecret: ws.cfg.signingSecret,
     teamId: ws.cfg.teamId,
     teamDomain: ws.cfg.teamDomain,
@@ -367,13 +398,17 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     calls: (method) => log.filter((c) => c.method === method),
     faults,
     driver,
+    socketMode,
     reset() {
       ws.reset();
       driver.reset();
+      socketMode.reset();
+      if (opts.socketMode) socketMode.enable();
       faults.clear();
       log = [];
     },
     stop() {
+      socketMode.close();
       return new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();

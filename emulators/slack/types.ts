@@ -161,7 +161,7 @@ export interface SlackDeliveredEvent {
   eventId: string;
   envelope: Record<string, any>;
   /** Each delivery: app's status, X-Slack-Retry-Num (retries only), when, and the X-Slack-Request-Timestamp used. */
-  deliveries: { status: number; retryNum?: number; at: number; requestTs: number }[];
+  deliveries: { status: number; retryNum?: number; at: number; requestTs: number; via?: 'socket' }[];
 }
 
 export interface SlackEmulatorState {
