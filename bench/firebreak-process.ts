@@ -13,11 +13,14 @@ export interface FirebreakProcess {
 
 /**
  * Starts Firebreak with `env` on a free port and resolves once it prints its URL and the first owner's sign-in
- * link. BENCH_SERVER_NODE_ARGS passes extra node flags (e.g. --cpu-prof) to profile the server.
+ * link. BENCH_SERVER_NODE_ARGS passes extra node flags (e.g. --cpu-prof) to profile the server; `opts.nodeArgs`
+ * adds flags from the benchmark itself (after those), and `opts.preload` modules loaded after tsx.
+ * For PostgreSQL pass DATABASE_URL (a fresh database) and FIREBREAK_MASTER_KEY in `env`.
  */
-export function startFirebreakProcess(env: Record<string, string>): Promise<FirebreakProcess> {
-  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, 'src/main.ts'), 'start'], {
+export function startFirebreakProcess(env: Record<string, string>, opts: { nodeArgs?: string[]; preload?: string[] } = {}): Promise<FirebreakProcess> {
+  const nodeArgs = [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(opts.nodeArgs ?? [])];
+  const preload = (opts.preload ?? []).flatMap((p) => ['--import', p]);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...preload, join(root, 'src/main.ts'), 'start'], {
     cwd: root,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
