@@ -21,9 +21,16 @@ import './slack.tables.js';
 //    handlers are idempotent for them (timeline items have dedupe keys).
 // Refused requests get 401 and reach nothing else. Bolt answers through `ack`; we send its answer as the HTTP
 // response, and listeners keep running after it (opening modals, calling Slack).
+// Acks go first: when many requests arrive at once (50 people declaring), one event loop serves them all, and
+// the work a listener does after its ack (views.open, looking the person up) would otherwise run before the
+// next request is even read, delaying every later ack by the sum of that work. So `await ack()` returns only
+// once the other requests already received have been acknowledged (bounded by AFTER_ACKS_MAX_MS), after a turn
+// of the event loop so that requests waiting on the socket are read first.
 
 const MAX_SKEW_SEC = 5 * 60;
 const SEEN_TTL_MS = 10 * 60_000;
+/** Longest a listener's post-ack work waits for other requests' acks (a modal's trigger id lasts 3 s). */
+const AFTER_ACKS_MAX_MS = 250;
 
 export interface SlackReceiverOptions {
   db: Db;
@@ -114,7 +121,61 @@ export class FastifySlackReceiver implements Receiver {
     p.catch((err: unknown) => this.opts.logger.error({ err }, 'could not record a Slack request signature'));
   }
 
+  /** Requests received and not yet answered, and listeners waiting for that number to reach zero. */
+  private awaitingAck = 0;
+  private afterAcks: (() => void)[] = [];
+
+  private releasing = false;
+
+  private acked(): void {
+    this.awaitingAck -= 1;
+    if (this.awaitingAck === 0 && this.afterAcks.length && !this.releasing) {
+      this.releasing = true;
+      setImmediate(() => this.releaseOne());
+    }
+  }
+
+  /**
+   * Resumes one waiting listener per turn of the event loop, while no request awaits its ack: requests already
+   * on the socket are read (and counted) between two listeners' work, so a new request never waits behind all
+   * of them.
+   */
+  private releaseOne(): void {
+    if (this.awaitingAck > 0 || !this.afterAcks.length) {
+      this.releasing = false;
+      return;
+    }
+    this.afterAcks.shift()!();
+    setImmediate(() => this.releaseOne());
+  }
+
+  /** Resolves once the other requests received so far have their answer (at most AFTER_ACKS_MAX_MS). */
+  private async otherAcksSent(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    if (this.awaitingAck === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.afterAcks = this.afterAcks.filter((w) => w !== go);
+        resolve();
+      }, AFTER_ACKS_MAX_MS);
+      const go = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.afterAcks.push(go);
+    });
+  }
+
   private async handle(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    this.awaitingAck += 1;
+    try {
+      return await this.answer(req, reply);
+    } finally {
+      this.acked();
+    }
+  }
+
+  private async answer(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const raw = typeof req.body === 'string' ? req.body : '';
     const verdict = await this.verify(req.headers, raw);
     if (!verdict.ok) {
@@ -147,7 +208,10 @@ export class FastifySlackReceiver implements Receiver {
     bolt
       .processEvent({
         body,
-        ack: async (response?: unknown) => settle({ kind: 'ack', response }),
+        ack: async (response?: unknown) => {
+          settle({ kind: 'ack', response });
+          await this.otherAcksSent();
+        },
         ...(retryNum ? { retryNum: Number(retryNum), retryReason: one(req.headers['x-slack-retry-reason']) ?? '' } : {}),
       })
       .then(
