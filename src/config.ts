@@ -31,12 +31,17 @@ const envSchema = z.object({
     }),
   SLACK_BOT_TOKEN: z.string().trim().regex(/^xoxb-\S+$/, 'must be a Slack bot token starting with xoxb- (OAuth & Permissions page of your Slack app)').optional(),
   SLACK_SIGNING_SECRET: z.string().trim().min(8, 'must be the Signing Secret from the Basic Information page of your Slack app').optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^xapp-\S+$/, 'must be an app-level token starting with xapp- (Basic Information → App-Level Tokens of your Slack app, with the connections:write scope); it turns on Socket Mode')
+    .optional(),
   SLACK_API_URL: z.url({ message: 'must be an absolute URL ending in /api/, e.g. http://127.0.0.1:4100/api/ for the Slack emulator' }).optional(),
   SLACK_ANNOUNCEMENTS_CHANNEL: z.string().trim().min(1).max(80).optional(),
 });
 
 /** Secrets whose values never appear in error messages (a mistyped token is still a token). */
-const hiddenValues = new Set(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
+const hiddenValues = new Set(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN']);
 
 export interface Config {
   port: number;
@@ -58,7 +63,10 @@ export interface Config {
 
 export interface SlackConfig {
   botToken: string | null;
+  /** Verifies requests at POST /slack/events (HTTP mode). Not needed in Socket Mode. */
   signingSecret: string | null;
+  /** App-level token (xapp-…): when set, Slack is received over Socket Mode instead of POST /slack/events. */
+  appToken?: string | null;
   /** Web API base URL (default Slack's); point it at the Slack emulator in development and tests. */
   apiUrl: string | null;
   /** Channel id (or name) where new incidents are announced. */
@@ -99,15 +107,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     slack: {
       botToken: e.SLACK_BOT_TOKEN ?? null,
       signingSecret: e.SLACK_SIGNING_SECRET ?? null,
+      ...(e.SLACK_APP_TOKEN ? { appToken: e.SLACK_APP_TOKEN } : {}),
       apiUrl: e.SLACK_API_URL ?? null,
       announcementsChannel: e.SLACK_ANNOUNCEMENTS_CHANNEL ?? null,
     },
     ...overrides,
   };
-  if (!overrides.slack && !!e.SLACK_BOT_TOKEN !== !!e.SLACK_SIGNING_SECRET) {
-    throw new ConfigError([
-      `${e.SLACK_BOT_TOKEN ? 'SLACK_SIGNING_SECRET' : 'SLACK_BOT_TOKEN'} is required with ${e.SLACK_BOT_TOKEN ? 'SLACK_BOT_TOKEN' : 'SLACK_SIGNING_SECRET'}: Slack needs both the bot token and the signing secret (or neither, to connect Slack on the Integrations page).`,
-    ]);
+  // HTTP: bot token + signing secret. Socket Mode: bot token + app-level token (the socket is authenticated by the
+  // app token, so the signing secret is optional). Neither: Slack can be connected on the Integrations page.
+  if (!overrides.slack) {
+    if (e.SLACK_APP_TOKEN && !e.SLACK_BOT_TOKEN) {
+      throw new ConfigError([
+        'SLACK_BOT_TOKEN is required with SLACK_APP_TOKEN: Socket Mode needs the bot token (OAuth & Permissions page, xoxb-…) to call Slack, and the app-level token to receive from it.',
+      ]);
+    }
+    if (!e.SLACK_APP_TOKEN && !!e.SLACK_BOT_TOKEN !== !!e.SLACK_SIGNING_SECRET) {
+      throw new ConfigError([
+        e.SLACK_BOT_TOKEN
+          ? 'SLACK_SIGNING_SECRET is required with SLACK_BOT_TOKEN: Slack needs both the bot token and the signing secret (or neither, to connect Slack on the Integrations page). Without a public URL, set SLACK_APP_TOKEN instead to receive Slack over Socket Mode.'
+          : 'SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET: Slack needs both the bot token and the signing secret (or neither, to connect Slack on the Integrations page).',
+      ]);
+    }
   }
   if (overrides.dataDir && !overrides.database && !e.DATABASE_URL) {
     cfg.database = { kind: 'sqlite', file: resolve(dataDir, 'firebreak.sqlite') };

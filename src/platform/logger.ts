@@ -8,7 +8,7 @@ export const redactPaths = [
   'key', '*.key', 'authorization', '*.authorization', 'req.headers.authorization', 'req.headers.cookie',
   'req.headers["x-csrf-token"]', 'req.headers["x-slack-signature"]', 'req.headers["x-pagerduty-signature"]',
   'headers.authorization', 'headers.cookie', 'res.headers["set-cookie"]', 'csrf_token', '*.csrf_token',
-  'signingSecret', '*.signingSecret', 'botToken', '*.botToken',
+  'signingSecret', '*.signingSecret', 'botToken', '*.botToken', 'appToken', '*.appToken', 'app_token', '*.app_token',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

@@ -6,6 +6,7 @@ import type { ConnectionsStore } from '../connections.js';
 import type { IntegrationStatus } from '../registry.js';
 import { SlackApi, SlackApiError, type SlackIdentity } from './slack.api.js';
 import type { SlackConnection, SlackStoredSettings } from './slack.connection.js';
+import type { SocketModeStatus } from './socket-mode.js';
 
 // The Integrations page's Slack card: GET shows the connection (workspace and bot from auth.test, secrets
 // masked to their last 4 characters), PUT connects or replaces it after checking the token with Slack,
@@ -25,6 +26,17 @@ const slackJson = z.object({
   signing_secret: z.string().nullable(),
   announcements_channel: z.string().nullable(),
   events_url: z.string(),
+  /** How Slack reaches Firebreak: POST events_url, or a Socket Mode connection Firebreak opens (SLACK_APP_TOKEN). */
+  transport: z.enum(['http', 'socket_mode']),
+  socket_mode: z
+    .object({
+      state: z.enum(['connecting', 'connected', 'reconnecting', 'error', 'stopped']),
+      connected: z.boolean(),
+      connected_at: z.string().nullable(),
+      connections: z.number().int(),
+      error: z.string().nullable(),
+    })
+    .nullable(),
   error: z.string().nullable(),
 });
 type SlackJson = z.infer<typeof slackJson>;
@@ -33,6 +45,8 @@ export interface SlackRoutesDeps {
   connection: SlackConnection;
   connections: ConnectionsStore;
   publicUrl: () => string;
+  /** Status of the Socket Mode connection, when Slack is received over Socket Mode. */
+  socketMode?: (() => SocketModeStatus) | null;
 }
 
 export async function slackStatus(deps: SlackRoutesDeps): Promise<SlackJson> {
@@ -48,8 +62,14 @@ export async function slackStatus(deps: SlackRoutesDeps): Promise<SlackJson> {
     signing_secret: null,
     announcements_channel: null,
     events_url: `${deps.publicUrl()}/slack/events`,
+    transport: deps.socketMode ? 'socket_mode' : 'http',
+    socket_mode: null,
     error: null,
   };
+  if (deps.socketMode) {
+    const sm = deps.socketMode();
+    base.socket_mode = { state: sm.state, connected: sm.state === 'connected', connected_at: sm.connectedAt, connections: sm.connections, error: sm.error };
+  }
   if (!creds) return base;
   const withCreds = { ...base, source: creds.source, bot_token: mask(creds.botToken), signing_secret: mask(creds.signingSecret), announcements_channel: creds.announcementsChannel };
   let identity: SlackIdentity | null = null;
@@ -62,6 +82,8 @@ export async function slackStatus(deps: SlackRoutesDeps): Promise<SlackJson> {
       error = err instanceof SlackApiError ? `Slack answered ${err.code} to auth.test` : (err as Error).message;
     }
   }
+  // A token Slack refuses for Socket Mode means nothing reaches Firebreak: that is an error, not "connected".
+  if (!error && base.socket_mode?.state === 'error') error = base.socket_mode.error;
   return {
     ...withCreds,
     status: error ? 'error' : 'connected',
@@ -80,7 +102,17 @@ export async function slackIntegrationStatus(deps: SlackRoutesDeps): Promise<Int
     name: 'Slack',
     description: 'Run incidents from Slack: a channel per incident, /incident commands and modals.',
     status: s.status,
-    details: s.status === 'not_connected' ? null : { team: s.team, bot_name: s.bot_name, source: s.source, ...(s.error ? { error: s.error } : {}) },
+    details:
+      s.status === 'not_connected'
+        ? null
+        : {
+            team: s.team,
+            bot_name: s.bot_name,
+            source: s.source,
+            transport: s.transport,
+            ...(s.socket_mode ? { socket_mode: s.socket_mode.state } : {}),
+            ...(s.error ? { error: s.error } : {}),
+          },
   };
 }
 

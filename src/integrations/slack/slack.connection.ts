@@ -3,15 +3,18 @@ import type { ConnectionsStore } from '../connections.js';
 import type { Logger } from '../../platform/logger.js';
 import { SlackApi, type SlackIdentity } from './slack.api.js';
 
-// Where Slack credentials come from: the environment (SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET) or, when those
-// are unset, the connection saved on the Integrations page (secrets encrypted by ConnectionsStore). Read
+// Where Slack credentials come from: the environment (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET for HTTP, or with
+// SLACK_APP_TOKEN for Socket Mode) or, when those are unset, the connection saved on the Integrations page (secrets encrypted by ConnectionsStore). Read
 // through a short cache so every request does not decrypt; a save or delete on this process invalidates it,
 // other processes pick the change up within CACHE_MS.
 
 export interface SlackCredentials {
   source: 'environment' | 'integration';
   botToken: string;
-  signingSecret: string;
+  /** Null in Socket Mode configured without one (nothing is received over HTTP then). */
+  signingSecret: string | null;
+  /** App-level token: Slack is received over Socket Mode when set. */
+  appToken: string | null;
   announcementsChannel: string | null;
 }
 
@@ -36,19 +39,25 @@ export class SlackConnection {
   ) {}
 
   get fromEnvironment(): boolean {
-    return !!(this.env.botToken && this.env.signingSecret);
+    return !!(this.env.botToken && (this.env.signingSecret || this.env.appToken));
   }
 
   async credentials(): Promise<SlackCredentials | null> {
     if (this.fromEnvironment) {
-      return { source: 'environment', botToken: this.env.botToken!, signingSecret: this.env.signingSecret!, announcementsChannel: this.env.announcementsChannel };
+      return {
+        source: 'environment',
+        botToken: this.env.botToken!,
+        signingSecret: this.env.signingSecret ?? null,
+        appToken: this.env.appToken ?? null,
+        announcementsChannel: this.env.announcementsChannel,
+      };
     }
     if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.value;
     const conn = await this.store.get<SlackStoredSettings>('slack');
     let value: SlackCredentials | null = null;
     if (conn) {
       const [botToken, signingSecret] = await Promise.all([this.store.secret('slack', 'bot_token'), this.store.secret('slack', 'signing_secret')]);
-      if (botToken && signingSecret) value = { source: 'integration', botToken, signingSecret, announcementsChannel: conn.settings.announcementsChannel ?? null };
+      if (botToken && signingSecret) value = { source: 'integration', botToken, signingSecret, appToken: null, announcementsChannel: conn.settings.announcementsChannel ?? null };
     }
     this.cached = { at: Date.now(), value };
     return value;
