@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackEmulator } from '../../emulators/slack/index.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -232,6 +234,58 @@ describe('SLACK_APP_TOKEN configuration', () => {
         expect(text).toContain('connections:write');
         expect(text).not.toContain(bad);
       }
+    }
+  });
+});
+
+describe('the Socket Mode manifest', () => {
+  const read = (f: string) => readFileSync(resolve(import.meta.dirname, '../../src/integrations/slack', f), 'utf8');
+  const http = read('manifest.yaml');
+  const socket = read('manifest.socket-mode.yaml');
+  const list = (text: string, start: RegExp) => {
+    const lines = text.split('\n');
+    const i = lines.findIndex((l) => start.test(l));
+    const indent = lines[i]!.search(/\S/);
+    const out: string[] = [];
+    for (const l of lines.slice(i + 1)) {
+      if (l.trim() && l.search(/\S/) <= indent) break;
+      const m = /^\s*-\s+(?:command:\s+)?([^\s#]+)/.exec(l);
+      if (m) out.push(m[1]!);
+    }
+    return out;
+  };
+
+  it('has the same commands, scopes and events as the HTTP one, Socket Mode on and no request URL', () => {
+    for (const section of [/^\s+slash_commands:\s*$/, /^\s+bot:\s*$/, /^\s+bot_events:\s*$/]) {
+      expect(list(socket, section)).toEqual(list(http, section));
+      expect(list(socket, section).length).toBeGreaterThan(1);
+    }
+    expect(socket).toMatch(/^\s+socket_mode_enabled: true$/m);
+    expect(http).toMatch(/^\s+socket_mode_enabled: false$/m);
+    expect(socket).toMatch(/^\s+interactivity:\n\s+is_enabled: true$/m);
+    expect(socket.split('\n').filter((l) => !l.trim().startsWith('#') && /url/.test(l))).toEqual([]);
+  });
+
+  it('with exactly its scopes, everything works over the socket: declare, announce, pin, DM', async () => {
+    const s = await startSocketStack('sqlite');
+    try {
+      s.emu.setScopes(list(socket, /^\s+bot:\s*$/));
+      await s.emu.socketMode.waitForConnection({ timeoutMs: 10_000 });
+      const alice = person(s.emu, 'Alice Scoped');
+      await declareFromSlack(s, alice, { name: 'Scoped over sockets' });
+      const inc = (await s.owner.get('/api/v1/incidents')).body.incidents[0];
+      const { channel } = await incidentChannel(s, inc.number);
+      await waitFor('announced', () => s.emu.messagesIn(s.announcements.id).some((m) => m.text.includes(inc.reference)));
+      const msg = s.emu.driver.postMessageAs(alice.id, channel.id, 'pin me');
+      await s.emu.driver.flush();
+      await s.emu.driver.react({ userId: alice.id, channelId: channel.id, ts: msg.ts, name: 'pushpin' });
+      await waitFor('pinned on the timeline', async () => ((await s.owner.get(`/api/v1/incidents/${inc.id}/timeline`)).body.items as any[]).some((i) => i.kind === 'slack.message_pinned'));
+      s.emu.faults.failNext('conversations.create', 'restricted_action');
+      await declareFromSlack(s, alice, { name: 'Refused channel' });
+      await waitFor('DM', () => s.emu.dmsTo(alice.id).some((m) => m.text.includes('restricted_action')));
+      expect(s.emu.callLog().filter((c) => c.error === 'missing_scope')).toEqual([]);
+    } finally {
+      await s.stop();
     }
   });
 });
