@@ -33,7 +33,7 @@ const entryJson = z.object({
   updated_at: z.string(),
 });
 const linkJson = z.object({ kind: z.enum(['entry', 'user']), id: z.string(), name: z.string(), type_id: z.string().optional(), archived: z.boolean().optional(), email: z.string().optional() });
-const typeStats = z.object({ fetched: z.number(), created: z.number(), updated: z.number(), archived: z.number(), unchanged: z.number(), skipped_by_marker: z.number(), complete: z.boolean(), error: z.string().nullable() });
+const typeStats = z.object({ fetched: z.number(), created: z.number(), updated: z.number(), archived: z.number(), unchanged: z.number(), skipped_by_marker: z.number(), looked_up: z.number(), complete: z.boolean(), error: z.string().nullable(), warnings: z.array(z.string()) });
 export const syncRunJson = z.object({
   id: z.string(),
   source: z.string(),
@@ -46,6 +46,8 @@ export const syncRunJson = z.object({
   requests: z.number(),
   rows_written: z.number().nullable(),
   errors: z.array(z.string()),
+  /** Known limits of the run, each prefixed with its type (a run with warnings still succeeded). */
+  warnings: z.array(z.string()),
   stop_reason: z.string().nullable(),
   requested_by: z.string().nullable(),
   created_at: z.string(),
@@ -92,11 +94,14 @@ export function toRunJson(r: SyncRun) {
     status: r.status,
     forced: r.forced,
     types: r.types,
-    stats: Object.fromEntries(Object.entries(r.stats).map(([k, s]) => [k, { fetched: s.fetched, created: s.created, updated: s.updated, archived: s.archived, unchanged: s.unchanged, skipped_by_marker: s.skippedByMarker, complete: s.complete, error: s.error }])),
+    stats: Object.fromEntries(
+      Object.entries(r.stats).map(([k, s]) => [k, { fetched: s.fetched, created: s.created, updated: s.updated, archived: s.archived, unchanged: s.unchanged, skipped_by_marker: s.skippedByMarker, looked_up: s.lookedUp, complete: s.complete, error: s.error, warnings: s.warnings }]),
+    ),
     progress: r.progress,
     requests: r.requests,
     rows_written: r.rowsWritten ?? null,
     errors: r.errors,
+    warnings: Object.entries(r.stats).flatMap(([k, s]) => s.warnings.map((w) => `${k}: ${w}`)),
     stop_reason: r.stopReason,
     requested_by: r.requestedBy,
     created_at: r.createdAt,

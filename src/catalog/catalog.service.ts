@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db, Executor } from '../platform/db/index.js';
 import { inTransaction } from '../platform/db/index.js';
@@ -115,6 +116,25 @@ export interface StoredEntry {
   externalUrl: string | null;
   archivedAt: string | null;
 }
+
+/**
+ * What the sync engine keeps of a stored entry: its ids, whether it is archived, and a digest of what a sync
+ * writes (name, aliases, attributes, link). Comparing digests instead of keeping each entry's JSON halves the
+ * memory a re-sync of a large account needs.
+ */
+export interface StoredDigest {
+  id: string;
+  externalId: string;
+  digest: string;
+  archivedAt: string | null;
+}
+
+export function entryDigest(name: string, aliases: string, attributes: string, externalUrl: string | null): string {
+  return createHash('sha1').update(name).update('\u0000').update(aliases).update('\u0000').update(attributes).update('\u0000').update(externalUrl ?? '\u0001').digest('base64');
+}
+
+/** Checks, inside a write transaction, that the writing may go on (throws to roll it back). */
+export type WriteGuard = (tx: Executor) => Promise<void>;
 
 export interface EntryWrite {
   id: string;
@@ -422,45 +442,89 @@ export class CatalogService {
     return new Map(rows.map((r) => [r.external_id, { id: r.id, externalId: r.external_id, name: r.name, aliases: r.aliases, attributes: r.attributes, externalUrl: r.external_url, archivedAt: r.archived_at }]));
   }
 
-  /** Creates and updates (restoring archived entries), with their reference rows, in one transaction. Returns rows written. */
-  async applyWrites(typeId: string, writes: EntryWrite[]): Promise<number> {
-    if (writes.length === 0) return 0;
+  /** Every stored entry of a type as a digest (see StoredDigest), read in batches, keyed by external id. */
+  async snapshotDigests(typeId: string): Promise<Map<string, StoredDigest>> {
+    const out = new Map<string, StoredDigest>();
+    let after = '';
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('catalog_entries')
+        .select(['id', 'external_id', 'name', 'aliases', 'attributes', 'external_url', 'archived_at'])
+        .where('type_id', '=', typeId)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(2000)
+        .execute();
+      for (const r of rows) out.set(r.external_id, { id: r.id, externalId: r.external_id, digest: entryDigest(r.name, r.aliases, r.attributes, r.external_url), archivedAt: r.archived_at });
+      if (rows.length < 2000) return out;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** Emails of Firebreak's people, normalized (trimmed, lower case): who a catalog sync should be able to match. */
+  async directoryEmails(): Promise<string[]> {
+    return [...(await this.users.byNormalizedEmail()).keys()];
+  }
+
+  /**
+   * Creates and updates (restoring archived entries), with their reference rows, in one transaction. Returns
+   * rows written. `writes` may be a generator: it is consumed in batches, so a large type's changes never all
+   * sit in memory at once (and no transaction is opened when it yields nothing).
+   */
+  async applyWrites(typeId: string, writes: Iterable<EntryWrite>, guard?: WriteGuard): Promise<number> {
+    const it = writes[Symbol.iterator]();
+    const first = it.next();
+    if (first.done) return 0;
     const now = nowIso();
     let rows = 0;
     await inTransaction(this.db, async (tx) => {
-      for (const part of chunk(writes.filter((w) => w.isNew), CHUNK)) {
-        await tx
-          .insertInto('catalog_entries')
-          .values(part.map((w) => ({ id: w.id, type_id: typeId, external_id: w.externalId, name: w.name, name_lower: w.name.toLowerCase(), aliases: w.aliases, attributes: w.attributes, external_url: w.externalUrl, archived_at: null, created_at: now, updated_at: now })))
-          .execute();
-        rows += part.length;
+      await guard?.(tx);
+      const flush = async (batch: EntryWrite[]) => {
+        const created = batch.filter((w) => w.isNew);
+        if (created.length > 0) {
+          await tx
+            .insertInto('catalog_entries')
+            .values(created.map((w) => ({ id: w.id, type_id: typeId, external_id: w.externalId, name: w.name, name_lower: w.name.toLowerCase(), aliases: w.aliases, attributes: w.attributes, external_url: w.externalUrl, archived_at: null, created_at: now, updated_at: now })))
+            .execute();
+          rows += created.length;
+        }
+        const updated = batch.filter((w) => !w.isNew);
+        for (const w of updated) {
+          await tx
+            .updateTable('catalog_entries')
+            .set({ name: w.name, name_lower: w.name.toLowerCase(), aliases: w.aliases, attributes: w.attributes, external_url: w.externalUrl, archived_at: null, updated_at: now })
+            .where('id', '=', w.id)
+            .execute();
+          rows++;
+        }
+        if (updated.length > 0) {
+          const r = await tx.deleteFrom('catalog_entry_refs').where('from_entry_id', 'in', updated.map((w) => w.id)).executeTakeFirst();
+          rows += Number(r.numDeletedRows);
+        }
+        const refs = batch.flatMap((w) => w.refs.map(([attr, to]) => ({ from_entry_id: w.id, attribute_id: attr, to_entry_id: to })));
+        for (const part of chunk(refs, CHUNK * 2)) {
+          await tx.insertInto('catalog_entry_refs').values(part).execute();
+          rows += part.length;
+        }
+      };
+      let batch: EntryWrite[] = [first.value];
+      for (let n = it.next(); !n.done; n = it.next()) {
+        batch.push(n.value);
+        if (batch.length >= CHUNK) {
+          await flush(batch);
+          batch = [];
+        }
       }
-      for (const w of writes.filter((x) => !x.isNew)) {
-        await tx
-          .updateTable('catalog_entries')
-          .set({ name: w.name, name_lower: w.name.toLowerCase(), aliases: w.aliases, attributes: w.attributes, external_url: w.externalUrl, archived_at: null, updated_at: now })
-          .where('id', '=', w.id)
-          .execute();
-        rows++;
-      }
-      const updatedIds = writes.filter((x) => !x.isNew).map((w) => w.id);
-      for (const ids of chunk(updatedIds, CHUNK)) {
-        const r = await tx.deleteFrom('catalog_entry_refs').where('from_entry_id', 'in', ids).executeTakeFirst();
-        rows += Number(r.numDeletedRows);
-      }
-      const refs = writes.flatMap((w) => w.refs.map(([attr, to]) => ({ from_entry_id: w.id, attribute_id: attr, to_entry_id: to })));
-      for (const part of chunk(refs, CHUNK * 2)) {
-        await tx.insertInto('catalog_entry_refs').values(part).execute();
-        rows += part.length;
-      }
+      if (batch.length > 0) await flush(batch);
     });
     return rows;
   }
 
-  async archiveEntries(ids: string[]): Promise<number> {
+  async archiveEntries(ids: string[], guard?: WriteGuard): Promise<number> {
     if (ids.length === 0) return 0;
     const now = nowIso();
     await inTransaction(this.db, async (tx) => {
+      await guard?.(tx);
       for (const part of chunk(ids, CHUNK)) await tx.updateTable('catalog_entries').set({ archived_at: now, updated_at: now }).where('id', 'in', part).execute();
     });
     return ids.length;

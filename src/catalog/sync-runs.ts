@@ -8,6 +8,16 @@ import './tables.js';
 // of a source running at a time across every process. The lock is a lease: the running sync extends it as it
 // makes progress; a process killed mid-run leaves a lease that expires, and the next run takes over and marks
 // the dead run abandoned.
+//
+// Statuses: queued → running → one of
+// - succeeded: every type was read as far as the source allows and applied. A type whose listing cannot reach
+//   every object by design (PagerDuty's 10,000-item window) still succeeds; its stats say `complete: false`
+//   and carry `warnings` naming what is missing.
+// - partial: some types failed to fetch (their `error`); the others were applied; the failed ones archived nothing.
+// - failed: nothing could be fetched, or the run broke; nothing was archived.
+// - stopped: the safety rules refused the run (`stop_reason`); nothing was written.
+// - cancelled: stopped on purpose, e.g. the source was disconnected in some process (`stop_reason` says why).
+// - abandoned: the process running it went away.
 
 export interface TypeRunStats {
   fetched: number;
@@ -16,8 +26,13 @@ export interface TypeRunStats {
   archived: number;
   unchanged: number;
   skippedByMarker: number;
+  /** Entries the listing did not reach, checked one by one. */
+  lookedUp: number;
+  /** False when the listing could not reach every object, with or without an error. */
   complete: boolean;
   error: string | null;
+  /** Known limits of this run (the run still succeeds), e.g. objects no listing can reach. */
+  warnings: string[];
 }
 
 export type RunStatus = CatalogSyncRunsTable['status'];
@@ -51,7 +66,8 @@ function fromRow(r: CatalogSyncRunsTable): SyncRun {
     status: r.status,
     forced: Number(r.forced) === 1,
     types: JSON.parse(r.types) as string[],
-    stats: perType as Record<string, TypeRunStats>,
+    // Runs recorded before lookedUp and warnings existed read as none.
+    stats: Object.fromEntries(Object.entries(perType as Record<string, TypeRunStats>).map(([k, v]) => [k, { ...v, lookedUp: v.lookedUp ?? 0, warnings: v.warnings ?? [] }])),
     progress: JSON.parse(r.progress) as SyncRun['progress'],
     requests: Number(r.requests),
     errors: JSON.parse(r.errors) as string[],
@@ -142,6 +158,11 @@ export class SyncRunsRepository {
       .where('id', '=', id)
       .execute();
     return this.get(id);
+  }
+
+  /** Queued runs of a source that will never start (it was disconnected) become cancelled. */
+  async cancelQueued(source: string, why: string): Promise<void> {
+    await this.db.updateTable('catalog_sync_runs').set({ status: 'cancelled', finished_at: nowIso(), stop_reason: why }).where('source', '=', source).where('status', '=', 'queued').execute();
   }
 
   /** Runs left queued or running by a process that is gone (its lease expired) become abandoned. */

@@ -38,7 +38,7 @@ export interface CatalogSyncRunsTable {
   id: string;
   source: string;
   trigger: string;
-  status: 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'stopped' | 'abandoned';
+  status: 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'stopped' | 'abandoned' | 'cancelled';
   forced: number;
   types: string; // JSON string[]
   stats: string; // JSON: type key -> TypeRunStats

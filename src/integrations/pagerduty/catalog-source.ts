@@ -1,7 +1,8 @@
 import type { CatalogAttribute } from '../../catalog/catalog.service.js';
 import { normalizeEmailKey } from '../../catalog/catalog.service.js';
-import type { CatalogSource, FetchContext, FetchedType, SourceItem, SyncTypeDef } from '../../catalog/sync.js';
-import { PagerDutyWindowExceededError, type PagerDutyClient } from './client/client.js';
+import type { CatalogSource, FetchContext, FetchedType, LookUpResult, SourceItem, SyncTypeDef } from '../../catalog/sync.js';
+import { MAX_OFFSET_WINDOW, PagerDutyWindowExceededError, type PagerDutyClient } from './client/client.js';
+import { PagerDutyNotFoundError } from './client/errors.js';
 import type { PdEscalationPolicy, PdPriority, PdRef, PdService, PdTeam, PdUser } from './client/wire.js';
 
 // PagerDuty as a catalog source: the five types of the product description, fetched with full pages and
@@ -11,8 +12,19 @@ import type { PdEscalationPolicy, PdPriority, PdRef, PdService, PdTeam, PdUser }
 // every user object carries, so a run that syncs users and teams needs no per-team member requests (teams are
 // read member by member only when users are not part of the run or their fetch failed). Escalation policies
 // tagged `incident-io-ignore` are found through the tag's reverse lookup: two requests whatever the count.
+//
+// Accounts with more than 10,000 users: PagerDuty lists at most 10,000 items of a list (`offset + limit`), and
+// GET /users filters only by `query`, `team_ids[]` and `include[]`. Users past the window who are in a team are
+// read through `team_ids[]` slices, each starting where the users the window already read end (see
+// fetchUsers); users past the window in no team cannot be listed at all. For them the engine looks up stored
+// entries one by one (GET /users/{id}: 404 archives), and Firebreak's people who matched no listed user are
+// looked up by email (GET /users?query=), so matching works for everybody who uses Firebreak.
 
 export const IGNORE_MARKER = 'incident-io-ignore';
+/** Firebreak people looked up by email in one run, at most (each is one request). */
+export const MAX_EMAIL_LOOKUPS = 200;
+const TEAMS_PER_SLICE = 100;
+const fmt = (n: number) => n.toLocaleString('en-US');
 const HOUR = 3_600_000;
 
 const attr = (id: string, name: string, type: CatalogAttribute['type'], array = false, referenceType: string | null = null): CatalogAttribute => ({ id, name, type, array, ...(referenceType ? { referenceType } : {}) });
@@ -96,7 +108,13 @@ export class PagerDutyCatalogSource implements CatalogSource {
   readonly source = 'pagerduty';
   readonly types = PD_TYPES;
 
-  constructor(private readonly client: PagerDutyClient) {}
+  /** Users the listing could not reach (past the window, in no team), and who was listed, for lookUp. */
+  private unlisted: { missing: number; total: number; listedIds: Set<string>; listedEmails: Set<string> } | null = null;
+
+  constructor(
+    private readonly client: PagerDutyClient,
+    private readonly opts: { firebreakEmails?: () => Promise<string[]> } = {},
+  ) {}
 
   async fetch(typeKeys: string[], ctx: FetchContext): Promise<Record<string, FetchedType>> {
     const want = new Set(typeKeys);
@@ -131,7 +149,11 @@ export class PagerDutyCatalogSource implements CatalogSource {
     ctx.signal.throwIfAborted();
     if (users && want.has('users')) {
       const u = await users;
-      out.users = { items: u.items.map(userItem), complete: u.error === null, skipped: [], error: u.error };
+      const missing = u.error === null && u.total !== null ? Math.max(0, u.total - u.items.length) : 0;
+      if (missing > 0) {
+        this.unlisted = { missing, total: u.total!, listedIds: new Set(u.items.map((x) => x.id)), listedEmails: new Set(u.items.map((x) => normalizeEmailKey(text(x.email))).filter(Boolean)) };
+      }
+      out.users = { items: u.items.map(userItem), complete: u.error === null && missing === 0, skipped: [], error: u.error, lookUp: missing > 0 };
     }
     if (teams) {
       const t = await teams;
@@ -175,36 +197,61 @@ export class PagerDutyCatalogSource implements CatalogSource {
   }
 
   /**
-   * Users. Beyond PagerDuty's 10,000-item offset window the list is read again in slices filtered by
-   * `team_ids[]` (every team member is reachable that way, each slice under the window); users in no team
-   * past the window cannot be listed by any filter PagerDuty offers, so the type is then marked incomplete
-   * and nothing of it is archived. `membersComplete` says whether every team's members were seen.
+   * Users. Beyond PagerDuty's 10,000-item window the rest is read through `team_ids[]` slices of 100 teams.
+   * A filtered list keeps the order of the whole list, so the users of a slice that the window already read
+   * come first: the slice is read from that position (k, counted from the window's users' own `teams`) rather
+   * than from 0. That is checked, not assumed: every user read from k on must be one the window did not read,
+   * and exactly total - k of them must come; otherwise the slice is read again from 0. Users past the window in
+   * no team cannot be listed by any filter PagerDuty offers: `total` minus the users read says how many.
    */
   private async fetchUsers(
     ctx: FetchContext,
     o: { signal: AbortSignal; priority: 'background'; onPage?: (p: { fetched: number; total: number | null }) => void },
     teamIds: () => Promise<string[] | null>,
-  ): Promise<{ items: PdUser[]; error: string | null; membersComplete: boolean }> {
+  ): Promise<{ items: PdUser[]; error: string | null; membersComplete: boolean; total: number | null }> {
     const byId = new Map<string, PdUser>();
     try {
       for await (const page of this.client.listUsers(o)) for (const u of page) byId.set(u.id, slimUser(u));
-      return { items: [...byId.values()], error: null, membersComplete: true };
+      return { items: [...byId.values()], error: null, membersComplete: true, total: byId.size };
     } catch (err) {
       ctx.signal.throwIfAborted();
-      if (!(err instanceof PagerDutyWindowExceededError) || err.total === null) return { items: [...byId.values()], error: errorText(err), membersComplete: false };
+      if (!(err instanceof PagerDutyWindowExceededError) || err.total === null) return { items: [...byId.values()], error: errorText(err), membersComplete: false, total: null };
       const total = err.total;
       const teams = await teamIds();
-      if (!teams) return { items: [...byId.values()], error: `${err.message}; the teams could not be read to list the rest`, membersComplete: false };
+      if (!teams) return { items: [...byId.values()], error: `${err.message}; the teams could not be read to list the rest`, membersComplete: false, total };
+      const windowUsers = [...byId.values()];
+      const inWindow = new Set(byId.keys());
       const slices: string[][] = [];
-      for (let i = 0; i < teams.length; i += 100) slices.push(teams.slice(i, i + 100));
+      for (let i = 0; i < teams.length; i += TEAMS_PER_SLICE) slices.push(teams.slice(i, i + TEAMS_PER_SLICE));
+      const readSlice = async (slice: string[], start: number): Promise<boolean> => {
+        let sliceTotal: number | null = null;
+        let read = 0;
+        let clean = true;
+        const pages = this.client.paginate<PdUser>('/users', 'users', {
+          signal: ctx.signal,
+          priority: 'background',
+          query: { 'team_ids[]': slice },
+          startOffset: start,
+          onPage: (p) => (sliceTotal ??= p.total),
+        });
+        for await (const page of pages) {
+          for (const u of page) {
+            read++;
+            if (inWindow.has(u.id)) clean = false;
+            else byId.set(u.id, slimUser(u));
+          }
+          o.onPage?.({ fetched: byId.size, total });
+        }
+        return start === 0 || (clean && sliceTotal !== null && read === sliceTotal - start);
+      };
       try {
         while (slices.length > 0) {
           const slice = slices.shift()!;
+          const members = new Set(slice);
+          let k = 0;
+          for (const u of windowUsers) if (ids(u.teams).some((t) => members.has(t))) k++;
           try {
-            for await (const page of this.client.paginate<PdUser>('/users', 'users', { signal: ctx.signal, priority: 'background', query: { 'team_ids[]': slice } })) {
-              for (const u of page) byId.set(u.id, slimUser(u));
-              o.onPage?.({ fetched: byId.size, total });
-            }
+            if (k >= MAX_OFFSET_WINDOW || !(await readSlice(slice, k))) await readSlice(slice, 0);
           } catch (e) {
             if (!(e instanceof PagerDutyWindowExceededError) || slice.length === 1) throw e;
             slices.push(slice.slice(0, slice.length / 2), slice.slice(slice.length / 2));
@@ -212,15 +259,62 @@ export class PagerDutyCatalogSource implements CatalogSource {
         }
       } catch (e) {
         ctx.signal.throwIfAborted();
-        return { items: [...byId.values()], error: errorText(e), membersComplete: false };
+        return { items: [...byId.values()], error: errorText(e), membersComplete: false, total };
       }
-      const missing = total - byId.size;
-      return {
-        items: [...byId.values()],
-        error: missing > 0 ? `${missing} of ${total} users are past PagerDuty's 10,000-item pagination window and in no team, so no PagerDuty filter can list them; users were updated but none archived` : null,
-        membersComplete: true,
-      };
+      return { items: [...byId.values()], error: null, membersComplete: true, total };
     }
+  }
+
+  /**
+   * Users the listing could not reach: stored entries it did not see, checked one by one (404: gone), then
+   * Firebreak's people who match no user so far, looked up by email. Both bounded.
+   */
+  async lookUp(typeKey: string, unseen: string[] | null, ctx: FetchContext): Promise<LookUpResult> {
+    const u = this.unlisted;
+    if (typeKey !== 'users' || !u) return { items: [], gone: [], warnings: [] };
+    const o = { signal: ctx.signal, priority: 'background' as const };
+    const items: SourceItem[] = [];
+    const gone: string[] = [];
+    const emails = new Set(u.listedEmails);
+    const found = new Set<string>();
+    let unchecked = 0;
+    const add = (user: PdUser) => {
+      if (u.listedIds.has(user.id) || found.has(user.id)) return;
+      found.add(user.id);
+      items.push(userItem(slimUser(user)));
+      const e = normalizeEmailKey(text(user.email));
+      if (e) emails.add(e);
+    };
+    for (const id of unseen ?? []) {
+      try {
+        add(await this.client.getUser(id, o));
+      } catch (err) {
+        ctx.signal.throwIfAborted();
+        if (err instanceof PagerDutyNotFoundError) gone.push(id);
+        else unchecked++;
+      }
+    }
+    const wanted = this.opts.firebreakEmails ? (await this.opts.firebreakEmails()).filter((e) => e && !emails.has(e)) : [];
+    let byEmail = 0;
+    for (const email of wanted.slice(0, MAX_EMAIL_LOOKUPS)) {
+      try {
+        const match = (await this.client.searchUsers(email, o)).users.find((x) => normalizeEmailKey(text(x.email)) === email);
+        if (match && !u.listedIds.has(match.id) && !found.has(match.id)) {
+          add(match);
+          byEmail++;
+        }
+      } catch (err) {
+        ctx.signal.throwIfAborted();
+        unchecked++;
+      }
+    }
+    const warnings = [
+      `${fmt(u.missing)} of ${fmt(u.total)} users are in no team and past PagerDuty's 10,000-item listing limit, so no listing reaches them; ` +
+        (found.size > 0 ? `${fmt(found.size)} of them are in the catalog because they were looked up one by one (${fmt(byEmail)} by a Firebreak person's email), the other ${fmt(Math.max(0, u.missing - found.size))} are not` : 'they are not in the catalog'),
+    ];
+    if (wanted.length > MAX_EMAIL_LOOKUPS) warnings.push(`${fmt(wanted.length - MAX_EMAIL_LOOKUPS)} Firebreak people who match no listed PagerDuty user were not looked up by email (a run looks up at most ${MAX_EMAIL_LOOKUPS})`);
+    if (unchecked > 0) warnings.push(`${fmt(unchecked)} look-ups failed; those users were kept as they were`);
+    return { items, gone, warnings };
   }
 
   private async fetchMembers(teamIds: string[], ctx: FetchContext): Promise<{ members: Map<string, string[]>; error: string | null }> {

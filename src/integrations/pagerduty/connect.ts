@@ -1,10 +1,10 @@
 import { recordAudit } from '../../audit/audit.js';
 import type { CatalogService } from '../../catalog/catalog.service.js';
-import { runCatalogSync } from '../../catalog/sync.js';
+import { runCatalogSync, SyncCancelledError } from '../../catalog/sync.js';
 import type { SyncRun, SyncRunsRepository } from '../../catalog/sync-runs.js';
 import type { ConnectionsStore } from '../connections.js';
 import { maskSecret } from '../../platform/crypto/secrets.js';
-import type { Db, DbDialect } from '../../platform/db/index.js';
+import type { Db, DbDialect, Executor } from '../../platform/db/index.js';
 import { inTransaction } from '../../platform/db/index.js';
 import { AppError, ConflictError, UpstreamError, ValidationError } from '../../platform/errors.js';
 import type { Actor } from '../../platform/events.js';
@@ -24,6 +24,9 @@ export const KIND = 'pagerduty';
 export const SYNC_JOB = 'pagerduty.catalog-sync';
 export const SYNC_TICK_JOB = 'pagerduty.catalog-sync-tick';
 export const SYNC_QUEUE = 'catalog-sync:pagerduty';
+const DISCONNECTED = 'PagerDuty was disconnected';
+const RECONNECTED = 'PagerDuty was reconnected with another key or account';
+const NOT_CONNECTED = 'PagerDuty is not connected';
 
 export interface PagerDutySettings {
   region: PagerDutyRegion;
@@ -262,7 +265,9 @@ export class PagerDutyIntegration {
       }
       return gone;
     });
-    for (const c of this.running.values()) c.abort(new Error('PagerDuty was disconnected'));
+    if (existed) await this.deps.runs.cancelQueued(KIND, `${DISCONNECTED}; this run never started`);
+    // Syncs in this process stop at once; those in other processes notice within a moment (see syncGuard).
+    for (const c of this.running.values()) c.abort(new SyncCancelledError(DISCONNECTED));
     return existed;
   }
 
@@ -304,15 +309,41 @@ export class PagerDutyIntegration {
     return run;
   }
 
+  /**
+   * Whether a sync started under this connection may go on, asked by the sync engine while it runs and inside
+   * its write transactions. The connection row is shared by every process, so a disconnect (or a reconnect to
+   * another key or account) anywhere stops the sync within a moment. On PostgreSQL the row is read FOR SHARE
+   * inside a write transaction, so a disconnect waits for that write rather than slipping in before it.
+   */
+  private syncGuard(started: { connectedAt: string; apiKey: string; region: string; baseUrl: string | null }) {
+    let connectedAt = started.connectedAt;
+    return async (tx?: Executor): Promise<string | null> => {
+      const db = tx ?? this.deps.db;
+      let q = db.selectFrom('integration_connections').select(['connected_at']).where('kind', '=', KIND);
+      if (tx && this.deps.dialect === 'postgres') q = q.forShare();
+      const row = await q.executeTakeFirst();
+      if (!row) return DISCONNECTED;
+      if (row.connected_at === connectedAt) return null;
+      // Reconnected: carry on only if it is still the same key and account.
+      const c = await this.deps.connections.get<PagerDutySettings>(KIND, db);
+      const key = await this.deps.connections.secret(KIND, 'api_key', db);
+      if (!c || key !== started.apiKey || c.settings.region !== started.region || (c.settings.baseUrl ?? null) !== started.baseUrl) return RECONNECTED;
+      connectedAt = row.connected_at;
+      return null;
+    };
+  }
+
   /** Runs one recorded sync in this process (the job handler, the CLI). */
   async runSync(runId: string, opts: { signal?: AbortSignal; onProgress?: (p: SyncRun['progress']) => void } = {}): Promise<SyncRun> {
-    const s = await this.settings();
+    const conn = await this.deps.connections.get<PagerDutySettings>(KIND);
+    const s = conn?.settings ?? null;
+    const apiKey = conn ? await this.deps.connections.secret(KIND, 'api_key') : null;
     let requests = 0;
-    const client = await this.client(() => requests++);
-    if (!s || !client) {
+    if (!conn || !s || !apiKey) {
       const run = await this.deps.runs.get(runId);
-      return this.deps.runs.finish(run.id, { status: 'failed', stats: {}, progress: {}, requests: 0, errors: ['PagerDuty is not connected'], stopReason: null, rowsWritten: 0 });
+      return this.deps.runs.finish(run.id, { status: 'cancelled', stats: {}, progress: {}, requests: 0, errors: [], stopReason: `${NOT_CONNECTED}; this run never started`, rowsWritten: 0 });
     }
+    const client = this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey }, () => requests++, s.rateLimitPerMinute);
     await this.ensureTypes();
     const controller = new AbortController();
     const onAbort = () => controller.abort(opts.signal!.reason);
@@ -320,7 +351,8 @@ export class PagerDutyIntegration {
     this.running.set(runId, controller);
     try {
       const run = await this.deps.runs.get(runId);
-      return await runCatalogSync({ catalog: this.deps.catalog, runs: this.deps.runs }, new PagerDutyCatalogSource(client), {
+      const source = new PagerDutyCatalogSource(client, { firebreakEmails: () => this.deps.catalog.directoryEmails() });
+      const result = await runCatalogSync({ catalog: this.deps.catalog, runs: this.deps.runs }, source, {
         runId,
         force: run.forced,
         archiveThreshold: s.archiveThreshold,
@@ -328,7 +360,11 @@ export class PagerDutyIntegration {
         lockTtlMs: this.deps.lockTtlMs,
         requestCount: () => requests,
         onProgress: opts.onProgress,
+        guard: this.syncGuard({ connectedAt: conn.connectedAt, apiKey, region: s.region, baseUrl: s.baseUrl ?? null }),
       });
+      // A disconnect that raced this run's start (ensureTypes marks the types as syncing): they are not.
+      if (result.status === 'cancelled' && !(await this.deps.connections.get(KIND))) await this.deps.catalog.setSourceSyncing(KIND, false);
+      return result;
     } finally {
       this.running.delete(runId);
       opts.signal?.removeEventListener('abort', onAbort);

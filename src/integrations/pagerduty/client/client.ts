@@ -69,6 +69,8 @@ export interface PaginateOptions extends ReadOptions {
   include?: string[];
   /** Called after each page with the running count and the total when known. */
   onPage?: (p: PageInfo) => void;
+  /** Start reading at this position instead of 0 (any integer; PagerDuty's offsets are item positions). */
+  startOffset?: number;
 }
 
 /** Encodes a query the way PagerDuty expects: arrays as repeated `name[]=` parameters. */
@@ -223,20 +225,23 @@ export class PagerDutyClient {
    * Throws `PagerDutyWindowExceededError` when the list is longer than PagerDuty's 10,000 offset window.
    */
   async *paginate<T>(path: string, key: string, o: PaginateOptions = {}): AsyncGenerator<T[], void, void> {
-    let offset = 0;
+    const start = Math.max(0, Math.floor(o.startOffset ?? 0));
+    let offset = start;
     let fetched = 0;
     let total: number | null = null;
     const base: Query = { ...o.query, ...(o.include?.length ? { 'include[]': o.include } : {}) };
     for (;;) {
-      if (offset + PAGE_LIMIT > MAX_OFFSET_WINDOW) throw new PagerDutyWindowExceededError(path, total);
-      const page = await this.get<PdPage & Record<string, unknown>>(path, { ...base, limit: PAGE_LIMIT, offset, ...(offset === 0 ? { total: 'true' } : {}) }, o);
+      // The last page before the window's end is read with a smaller limit (offset + limit may reach 10,000).
+      const limit = Math.min(PAGE_LIMIT, MAX_OFFSET_WINDOW - offset);
+      if (limit <= 0) throw new PagerDutyWindowExceededError(path, total);
+      const page = await this.get<PdPage & Record<string, unknown>>(path, { ...base, limit, offset, ...(offset === start ? { total: 'true' } : {}) }, o);
       const items = Array.isArray(page?.[key]) ? (page[key] as T[]) : [];
-      if (offset === 0 && typeof page.total === 'number') total = page.total;
+      if (offset === start && typeof page.total === 'number') total = page.total;
       fetched += items.length;
       o.onPage?.({ fetched, total });
       yield items;
       if (!page.more || items.length === 0) return;
-      offset += typeof page.limit === 'number' && page.limit > 0 ? page.limit : PAGE_LIMIT;
+      offset += typeof page.limit === 'number' && page.limit > 0 ? Math.min(page.limit, limit) : limit;
     }
   }
 
