@@ -35,6 +35,16 @@ export class SlackStore {
     return (await this.byIncident(incidentId))!;
   }
 
+  /** Who declared the incident from Slack and where: one statement (the row may exist already, from a job). */
+  async recordDeclaration(incidentId: string, declarerSlackId: string, originChannelId: string | null): Promise<void> {
+    const now = nowIso();
+    await this.db
+      .insertInto('slack_incidents')
+      .values({ incident_id: incidentId, channel_id: null, channel_name: null, header_ts: null, header_pinned: 0, announced_ts: null, declarer_slack_id: declarerSlackId, origin_channel_id: originChannelId, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('incident_id').doUpdateSet({ declarer_slack_id: declarerSlackId, origin_channel_id: originChannelId, updated_at: now }))
+      .execute();
+  }
+
   async update(incidentId: string, patch: Partial<Omit<SlackIncidentRow, 'incident_id' | 'created_at' | 'updated_at'>>): Promise<void> {
     await this.db.updateTable('slack_incidents').set({ ...patch, updated_at: nowIso() }).where('incident_id', '=', incidentId).execute();
   }

@@ -64,8 +64,7 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
         );
         if (created) {
           const meta = readMeta(view.private_metadata);
-          await ctx.store.ensure(incident.id);
-          await ctx.store.update(incident.id, { declarer_slack_id: body.user.id, origin_channel_id: meta.channelId ?? null });
+          await ctx.store.recordDeclaration(incident.id, body.user.id, meta.channelId ?? null);
           // Confirm where the command was typed (through its response_url: the bot need not be in that channel).
           if (meta.responseUrl) {
             await ctx.jobs.enqueue(SLACK_JOBS.respond, {
