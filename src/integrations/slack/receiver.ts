@@ -106,15 +106,49 @@ export class FastifySlackReceiver implements Receiver {
     }
     if (this.seen.has(signature)) return false;
     this.seen.set(signature, nowMs);
-    const insert = db
-      .insertInto('slack_seen_requests')
-      .values({ signature, seen_at: new Date(nowMs).toISOString() })
-      .onConflict((oc) => oc.column('signature').doNothing())
-      .returning('signature')
-      .executeTakeFirst();
-    if (this.opts.sharedReplayCheck) return !!(await insert);
+    const insert = this.record(signature, nowMs);
+    if (this.opts.sharedReplayCheck) return insert;
     this.background(insert);
     return true;
+  }
+
+  private pending: { signature: string; seenAt: string; done: (fresh: boolean) => void; fail: (err: unknown) => void }[] | null = null;
+
+  /**
+   * Stores a signature; true when no process had stored it before. Signatures received in the same turn of the
+   * event loop are written by one multi-row insert: when 50 requests arrive at once that is a few statements
+   * instead of 50, each of which (on PostgreSQL) every ack had to wait for.
+   */
+  private record(signature: string, nowMs: number): Promise<boolean> {
+    return new Promise((done, fail) => {
+      if (!this.pending) {
+        this.pending = [];
+        setImmediate(() => this.flushSignatures());
+      }
+      this.pending.push({ signature, seenAt: new Date(nowMs).toISOString(), done, fail });
+      if (this.pending.length >= 500) this.flushSignatures(); // bounded statement size
+    });
+  }
+
+  private flushSignatures(): void {
+    const batch = this.pending ?? [];
+    this.pending = null;
+    if (!batch.length) return;
+    this.opts.db
+      .insertInto('slack_seen_requests')
+      .values(batch.map((b) => ({ signature: b.signature, seen_at: b.seenAt })))
+      .onConflict((oc) => oc.column('signature').doNothing())
+      .returning('signature')
+      .execute()
+      .then(
+        (rows) => {
+          const fresh = new Set(rows.map((r) => r.signature));
+          for (const b of batch) b.done(fresh.delete(b.signature));
+        },
+        (err: unknown) => {
+          for (const b of batch) b.fail(err);
+        },
+      );
   }
 
   private background(p: Promise<unknown>): void {
