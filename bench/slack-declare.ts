@@ -49,7 +49,7 @@ const dist = (v: number[]) => `p50 ${ms(pct(v, 50))}  p99 ${ms(pct(v, 99))}  max
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** Server-side handling time of POST /slack/events from Firebreak's Prometheus histogram: bucket bounds at p50 / p99. */
-async function serverSide(baseUrl: string): Promise<{ count: number; p50: string; p99: string }> {
+async function serverSide(baseUrl: string): Promise<{ count: number; p50: string; p99: string; jobs: string }> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
   const buckets = new Map<number, number>();
   for (const line of text.split('\n')) {
@@ -62,7 +62,15 @@ async function serverSide(baseUrl: string): Promise<{ count: number; p50: string
     const hit = sorted.find(([, n]) => n >= (p / 100) * count);
     return hit ? (hit[0] === Infinity ? '> 5 s' : `≤ ${hit[0] * 1000} ms`) : '?';
   };
-  return { count, p50: at(50), p99: at(99) };
+  const jobs = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^firebreak_jobs_processed_total\{name="([^"]+)",outcome="([^"]+)"\} (\d+)/.exec(line);
+    if (m) {
+      const key = m[2] === 'completed' ? m[1]! : `${m[1]} (${m[2]})`;
+      jobs.set(key, (jobs.get(key) ?? 0) + Number(m[3]));
+    }
+  }
+  return { count, p50: at(50), p99: at(99), jobs: [...jobs].sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n} ${c}`).join(', ') };
 }
 
 interface Timed {
@@ -261,6 +269,7 @@ async function main() {
     console.log(`  CPU                  ${Math.round(cpuMs)} ms (user ${Math.round(fb.cpuUserMs)}, system ${Math.round(fb.cpuSystemMs)}) = ${(cpuMs / PEOPLE).toFixed(1)} ms per declaration (command + modal + channel set-up jobs)`);
     console.log(`  event-loop delay     p50 ${ms(fb.loopDelay.p50)}  p99 ${ms(fb.loopDelay.p99)}  max ${ms(fb.loopDelay.max)}`);
     console.log(`  server handling      p50 ${server.p50}  p99 ${server.p99}   (Fastify's timer, ${server.count} /slack/events requests in all, from /metrics: starts after the request is read, so it leaves out queueing)`);
+    console.log(`  jobs run            ${server.jobs}   (since start, the warm-up's included)`);
     console.log(`  GET /healthz         ${dist(health)}   (${health.length} probes from this thread during the burst)`);
     console.log(`  all acks sent within ${ms((Math.max(lastAckUs(cmds), lastAckUs(subs)) - startedUs) / 1000)} of the burst's start; slash commands within ${ms((lastAckUs(cmds) - startedUs) / 1000)}`);
     console.log(`The people (emulator worker thread: the driver, and Slack's Web API serving Firebreak):`);
