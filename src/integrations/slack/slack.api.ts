@@ -91,12 +91,16 @@ export interface SlackIdentity {
 
 export class SlackApi {
   private readonly base: URL;
-  private readonly agent: HttpAgent;
+  private readonly agents: { http?: HttpAgent; https?: HttpsAgent } = {};
 
   constructor(private readonly opts: SlackApiOptions) {
     this.base = new URL(opts.apiUrl ?? 'https://slack.com/api/');
     if (!this.base.pathname.endsWith('/')) this.base.pathname += '/';
-    this.agent = this.base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  }
+
+  private agentFor(url: URL): HttpAgent {
+    if (url.protocol === 'https:') return (this.agents.https ??= new HttpsAgent({ keepAlive: true }));
+    return (this.agents.http ??= new HttpAgent({ keepAlive: true }));
   }
 
   private async call<T = Record<string, any>>(method: string, args: Args = {}): Promise<T> {
@@ -105,7 +109,7 @@ export class SlackApi {
     for (let attempt = 0; ; attempt++) {
       let res: { status: number; retryAfter: string | undefined; text: string };
       try {
-        res = await this.post(method, args);
+        res = await this.post(new URL(method, this.base), formBody(args), 'application/x-www-form-urlencoded', true);
       } catch (err) {
         throw new SlackApiError(method, 'request_failed', { message: (err as Error).message ?? String(err) });
       }
@@ -130,26 +134,20 @@ export class SlackApi {
     }
   }
 
-  /** One POST of form fields (objects as JSON, as WebClient sends them). A reused idle connection that the
-   * server had just closed (ECONNRESET before any answer) is retried once on a fresh one. */
-  private post(method: string, args: Args, retried = false): Promise<{ status: number; retryAfter: string | undefined; text: string }> {
-    const form = new URLSearchParams();
-    for (const [k, v] of Object.entries(args)) {
-      if (v === undefined) continue;
-      form.append(k, typeof v === 'string' ? v : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
-    }
-    const body = form.toString();
-    const url = new URL(method, this.base);
+  /** One POST (Web API calls carry the bot token). A reused idle connection that the server had just closed
+   * (ECONNRESET before any answer) is retried once on a fresh one. */
+  private post(url: URL, body: string, contentType: string, authorized: boolean, retried = false): Promise<{ status: number; retryAfter: string | undefined; text: string }> {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const method = authorized ? url.pathname.slice(this.base.pathname.length) : 'the response_url post'; // never log a response_url
     return new Promise((resolve, reject) => {
       const req = send(
         url,
         {
           method: 'POST',
-          agent: this.agent,
+          agent: this.agentFor(url),
           headers: {
-            authorization: `Bearer ${this.opts.token}`,
-            'content-type': 'application/x-www-form-urlencoded',
+            ...(authorized ? { authorization: `Bearer ${this.opts.token}` } : {}),
+            'content-type': contentType,
             'content-length': Buffer.byteLength(body),
             'user-agent': 'firebreak',
             accept: 'application/json',
@@ -168,7 +166,7 @@ export class SlackApi {
       );
       req.on('timeout', () => req.destroy(new Error(`Slack did not answer ${method} within ${this.opts.timeoutMs ?? 10_000} ms`)));
       req.on('error', (err: NodeJS.ErrnoException) => {
-        if (!retried && req.reusedSocket && err.code === 'ECONNRESET') this.post(method, args, true).then(resolve, reject);
+        if (!retried && req.reusedSocket && err.code === 'ECONNRESET') this.post(url, body, contentType, authorized, true).then(resolve, reject);
         else reject(err);
       });
       req.end(body);
@@ -267,13 +265,28 @@ export class SlackApi {
     const allowed = u.protocol === 'https:' && (u.hostname === 'hooks.slack.com' || u.hostname.endsWith('.slack.com'));
     const sameAsApi = this.opts.apiUrl ? new URL(this.opts.apiUrl).origin === u.origin : false;
     if (!allowed && !sameAsApi) throw new SlackApiError('response_url', 'invalid_response_url', { host: u.host });
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
+    let res: { status: number };
+    try {
+      res = await this.post(u, JSON.stringify(body), 'application/json', false);
+    } catch (err) {
+      throw new SlackApiError('response_url', 'request_failed', { message: (err as Error).message ?? String(err) });
+    }
     if (res.status === 404) throw new SlackApiError('response_url', 'expired_url');
-    if (!res.ok) throw new SlackApiError('response_url', `http_${res.status}`);
+    if (res.status < 200 || res.status > 299) throw new SlackApiError('response_url', `http_${res.status}`);
   }
 
   async openView(triggerId: string, view: Record<string, unknown>): Promise<string> {
     const r = await this.call('views.open', { trigger_id: triggerId, view });
     return r.view.id;
   }
+}
+
+/** Form fields as WebClient sends them: strings as they are, objects and arrays as JSON, the rest as text. */
+function formBody(args: Args): string {
+  const form = new URLSearchParams();
+  for (const [k, v] of Object.entries(args)) {
+    if (v === undefined) continue;
+    form.append(k, typeof v === 'string' ? v : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+  }
+  return form.toString();
 }
