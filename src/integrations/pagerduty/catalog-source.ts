@@ -310,7 +310,7 @@ export class PagerDutyCatalogSource implements CatalogSource {
     }
     const warnings = [
       `${fmt(u.missing)} of ${fmt(u.total)} users are in no team and past PagerDuty's 10,000-item listing limit, so no listing reaches them; ` +
-        (found.size > 0 ? `${fmt(found.size)} of them are in the catalog because they were looked up one by one (${fmt(byEmail)} by a Firebreak person's email), the other ${fmt(Math.max(0, u.missing - found.size))} are not` : 'they are not in the catalog'),
+        (found.size > 0 ? `they are not in the catalog, except ${fmt(found.size)} looked up one by one (${fmt(byEmail)} found by a Firebreak person's email)` : 'they are not in the catalog'),
     ];
     if (wanted.length > MAX_EMAIL_LOOKUPS) warnings.push(`${fmt(wanted.length - MAX_EMAIL_LOOKUPS)} Firebreak people who match no listed PagerDuty user were not looked up by email (a run looks up at most ${MAX_EMAIL_LOOKUPS})`);
     if (unchecked > 0) warnings.push(`${fmt(unchecked)} look-ups failed; those users were kept as they were`);
