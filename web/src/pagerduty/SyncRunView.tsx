@@ -39,7 +39,14 @@ const STATUS_TEXT: Record<SyncRun['status'], string> = {
   failed: 'Failed',
   stopped: 'Stopped for safety',
   abandoned: 'Abandoned',
+  cancelled: 'Cancelled',
 };
+
+/** "users: 991 of 20,000 users are…" → the type's label and the sentence. */
+function warningParts(w: string): { label: string | null; text: string } {
+  const m = /^([a-z_]+): (.*)$/s.exec(w);
+  return m ? { label: TYPE_LABELS[m[1]!] ?? m[1]!, text: m[2]! } : { label: null, text: w };
+}
 
 export function SyncRunView({ run }: { run: SyncRun }) {
   const live = LIVE.has(run.status);
@@ -55,6 +62,15 @@ export function SyncRunView({ run }: { run: SyncRun }) {
         </span>
       </p>
       {run.stop_reason ? <p className="notice notice-warn">{run.stop_reason}</p> : null}
+      {(run.warnings ?? []).map((w) => {
+        const { label, text } = warningParts(w);
+        return (
+          <p key={w} className="notice notice-warn" data-warning>
+            {label ? <strong>{label}: </strong> : null}
+            {text}
+          </p>
+        );
+      })}
       {run.errors.map((e) => (
         <p key={e} className="notice notice-error">
           {e}
@@ -73,6 +89,7 @@ export function SyncRunView({ run }: { run: SyncRun }) {
                   <th scope="col">Archived</th>
                   <th scope="col">Unchanged</th>
                   <th scope="col">Skipped by marker</th>
+                  <th scope="col" title="Entries the listing could not reach, checked one by one">Looked up</th>
                 </>
               )}
             </tr>
@@ -94,6 +111,7 @@ export function SyncRunView({ run }: { run: SyncRun }) {
                       <td>{s?.archived ?? 0}</td>
                       <td>{s?.unchanged ?? 0}</td>
                       <td>{s?.skipped_by_marker ?? 0}</td>
+                      <td>{s?.looked_up ?? 0}</td>
                     </>
                   )}
                 </tr>

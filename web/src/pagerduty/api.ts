@@ -15,15 +15,18 @@ export interface TypeStats {
   archived: number;
   unchanged: number;
   skipped_by_marker: number;
+  /** Entries the listing could not reach, checked one by one. */
+  looked_up: number;
   complete: boolean;
   error: string | null;
+  warnings: string[];
 }
 
 export interface SyncRun {
   id: string;
   source: string;
   trigger: string;
-  status: 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'stopped' | 'abandoned';
+  status: 'queued' | 'running' | 'succeeded' | 'partial' | 'failed' | 'stopped' | 'abandoned' | 'cancelled';
   forced: boolean;
   types: string[];
   stats: Record<string, TypeStats>;
@@ -31,6 +34,8 @@ export interface SyncRun {
   requests: number;
   rows_written: number | null;
   errors: string[];
+  /** Known limits of a run that still succeeded, each prefixed with its type key. */
+  warnings: string[];
   stop_reason: string | null;
   created_at: string;
   started_at: string | null;
