@@ -188,6 +188,25 @@ describe('Socket Mode lifecycle', () => {
     }
   });
 
+  it('when Slack goes away it keeps trying (status reconnecting) and still stops at once', async () => {
+    const s = await startSocketStack('sqlite');
+    try {
+      await s.emu.socketMode.waitForConnection({ timeoutMs: 10_000 });
+      await s.emu.stop();
+      const st = await waitFor('reconnecting status', async () => {
+        const x = await socketStatus(s);
+        return x.socket_mode.state === 'reconnecting' && x.socket_mode.error ? x : undefined;
+      });
+      expect(st.socket_mode).toMatchObject({ connected: false, connected_at: null, error: expect.stringMatching(/could not connect/) });
+      expect(s.fb.logs.text()).toContain('Slack Socket Mode: disconnected, reconnecting');
+      const t0 = Date.now();
+      await s.fb.stop();
+      expect(Date.now() - t0).toBeLessThan(4000);
+    } finally {
+      await s.fb.destroy();
+    }
+  });
+
   it('events sent while Firebreak is away wait, and are handled once it connects', async () => {
     const emu = await startSlackEmulator({ socketMode: true });
     const alice = person(emu, 'Alice Early');
