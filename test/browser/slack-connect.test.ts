@@ -88,3 +88,53 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack in the web ap
     }
   });
 });
+
+describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack over Socket Mode in the web app (Chromium)', () => {
+  let dataDir: string;
+  let fb: Running;
+  let slack: SlackEmulator;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    slack = await startSlackEmulator({ teamName: 'Acme Ops', botName: 'firebreak' });
+    dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-slack-socket-'));
+    // No public URL: Slack is reached through the socket Firebreak opens with the app-level token.
+    fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', slack: { botToken: slack.botToken, signingSecret: null, appToken: slack.appToken, apiUrl: slack.apiUrl, announcementsChannel: null } });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await fb?.stop();
+    await slack?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('shows that Slack reaches Firebreak over Socket Mode, and whether the socket is up', async () => {
+    const context = await browser.newContext({ baseURL: fb.baseUrl, viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    try {
+      await page.goto(fb.initialLoginUrl!);
+      await page.getByRole('link', { name: 'Declare incident' }).first().waitFor();
+      await expect.poll(() => slack.socketMode.connections().length, { timeout: 10_000 }).toBe(1);
+      await page.goto('/settings/integrations/slack');
+      await page.getByText('Socket Mode: connected', { exact: true }).waitFor();
+      await page.getByText('environment variables (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)').waitFor();
+      await page.getByText('Acme Ops').waitFor();
+      // No request URL to copy: Slack does not send HTTP requests to an app in Socket Mode.
+      expect(await page.getByText('Request URL for commands, interactivity and events').count()).toBe(0);
+      // The app token is never on the page.
+      expect(await page.content()).not.toContain(slack.appToken);
+      expect(errors).toEqual([]);
+    } catch (err) {
+      await page.screenshot({ path: '/tmp/fb-slack-socket-failure.png', fullPage: true }).catch(() => {});
+      throw err;
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+});

@@ -14,6 +14,9 @@ export interface SlackStatus {
   signing_secret: string | null;
   announcements_channel: string | null;
   events_url: string;
+  /** How Slack reaches Firebreak: POSTs to events_url, or a Socket Mode connection Firebreak opens (SLACK_APP_TOKEN). */
+  transport: 'http' | 'socket_mode';
+  socket_mode: { state: 'connecting' | 'connected' | 'reconnecting' | 'error' | 'stopped'; connected: boolean; connected_at: string | null; connections: number; error: string | null } | null;
   error: string | null;
 }
 

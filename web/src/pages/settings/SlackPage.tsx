@@ -31,6 +31,14 @@ export function SlackPage() {
   );
 }
 
+const SOCKET_STATE: Record<NonNullable<SlackStatus['socket_mode']>['state'], string> = {
+  connecting: 'connecting…',
+  connected: 'connected',
+  reconnecting: 'reconnecting…',
+  error: 'refused (see the error above)',
+  stopped: 'not running',
+};
+
 function Connected({ status, onChange, reload }: { status: SlackStatus; onChange: (s: SlackStatus) => void; reload: () => void }) {
   const session = useSession();
   const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
@@ -62,9 +70,11 @@ function Connected({ status, onChange, reload }: { status: SlackStatus; onChange
         <dt>Announcements channel</dt>
         <dd>{status.announcements_channel ?? <span className="muted">none</span>}</dd>
         <dt>Configured by</dt>
-        <dd>{status.source === 'environment' ? 'environment variables (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)' : 'this page'}</dd>
+        <dd>{status.source === 'environment' ? `environment variables (SLACK_BOT_TOKEN, ${status.transport === 'socket_mode' ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET'})` : 'this page'}</dd>
+        <dt>Slack reaches Firebreak by</dt>
+        <dd>{status.transport === 'socket_mode' ? `Socket Mode: ${SOCKET_STATE[status.socket_mode?.state ?? 'stopped']}` : 'HTTP requests to the URL below'}</dd>
       </dl>
-      <CopyField label="Request URL for commands, interactivity and events" value={status.events_url} />
+      {status.transport === 'http' ? <CopyField label="Request URL for commands, interactivity and events" value={status.events_url} /> : null}
       {isAdmin && status.source === 'integration' ? (
         <div className="form-actions">
           {confirming ? (
