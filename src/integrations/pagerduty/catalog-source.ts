@@ -100,6 +100,18 @@ function slimUser(u: PdUser): PdUser {
   return { id: u.id, type: 'user', name: u.name, email: u.email, role: u.role, job_title: u.job_title, time_zone: u.time_zone, html_url: u.html_url, teams: ids(u.teams).map((id) => ({ id, type: 'team_reference' })) };
 }
 
+const refsOf = (refs: PdRef[] | undefined | null, type: string) => ids(refs).map((id) => ({ id, type }));
+function slimTeam(t: PdTeam): PdTeam {
+  return { id: t.id, type: 'team', name: t.name, description: t.description, html_url: t.html_url };
+}
+function slimService(x: PdService): PdService {
+  const ep = x.escalation_policy?.id;
+  return { id: x.id, type: 'service', name: x.name, description: x.description, status: x.status, html_url: x.html_url, escalation_policy: ep ? { id: ep, type: 'escalation_policy_reference' } : null, teams: refsOf(x.teams, 'team_reference') };
+}
+function slimPolicy(p: PdEscalationPolicy): PdEscalationPolicy {
+  return { id: p.id, type: 'escalation_policy', name: p.name, description: p.description, html_url: p.html_url, teams: refsOf(p.teams, 'team_reference') };
+}
+
 const hasMarker = (s: unknown) => typeof s === 'string' && s.toLowerCase().includes(IGNORE_MARKER);
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -119,10 +131,12 @@ export class PagerDutyCatalogSource implements CatalogSource {
   async fetch(typeKeys: string[], ctx: FetchContext): Promise<Record<string, FetchedType>> {
     const want = new Set(typeKeys);
     const out: Record<string, FetchedType> = {};
-    const collect = async <T>(key: string, gen: AsyncGenerator<T[], void, void>): Promise<{ items: T[]; error: string | null }> => {
+    // Each page is cut down to what the catalog needs as it arrives, so a large account's raw objects (policies
+    // with their rules and targets, services with their integrations) are never all held at once.
+    const collect = async <T>(key: string, gen: AsyncGenerator<T[], void, void>, slim: (x: T) => T): Promise<{ items: T[]; error: string | null }> => {
       const items: T[] = [];
       try {
-        for await (const page of gen) items.push(...page);
+        for await (const page of gen) for (const x of page) items.push(slim(x));
         return { items, error: null };
       } catch (err) {
         ctx.signal.throwIfAborted();
@@ -134,14 +148,14 @@ export class PagerDutyCatalogSource implements CatalogSource {
     const opts = (key: string) => ({ signal: ctx.signal, priority: 'background' as const, onPage: progress(key) });
 
     // The types are independent lists; fetch them side by side (the request budget paces them).
-    const teams = want.has('teams') ? collect('teams', this.client.listTeams(opts('teams'))) : null;
+    const teams = want.has('teams') ? collect('teams', this.client.listTeams(opts('teams')), slimTeam) : null;
     const teamIds = async () => {
-      const t = teams ? await teams : await collect('teams', this.client.listTeams({ signal: ctx.signal, priority: 'background' }));
+      const t = teams ? await teams : await collect('teams', this.client.listTeams({ signal: ctx.signal, priority: 'background' }), slimTeam);
       return t.error === null ? t.items.map((x) => x.id) : null;
     };
     const users = want.has('users') || want.has('teams') ? this.fetchUsers(ctx, want.has('users') ? opts('users') : { signal: ctx.signal, priority: 'background' as const }, teamIds) : null;
-    const services = want.has('services') ? collect('services', this.client.listServices(opts('services'))) : null;
-    const priorities = want.has('priorities') ? collect('priorities', this.client.listPriorities(opts('priorities'))) : null;
+    const services = want.has('services') ? collect('services', this.client.listServices(opts('services')), slimService) : null;
+    const priorities = want.has('priorities') ? collect('priorities', this.client.listPriorities(opts('priorities')), (x) => x) : null;
     const policies = want.has('escalation_policies') ? this.fetchPolicies(ctx, opts('escalation_policies')) : null;
 
     // Let every fetch finish (or fail) before reading any, so an abort leaves no promise unobserved.
@@ -338,7 +352,7 @@ export class PagerDutyCatalogSource implements CatalogSource {
     try {
       const [, tagged] = await Promise.all([
         (async () => {
-          for await (const page of this.client.listEscalationPolicies(o)) items.push(...page);
+          for await (const page of this.client.listEscalationPolicies(o)) for (const p of page) items.push(slimPolicy(p));
         })(),
         (async () => {
           const tags = await this.client.findTagsByLabel(IGNORE_MARKER, { signal: ctx.signal, priority: 'background' });
