@@ -161,14 +161,7 @@ export class PagerDutyCatalogSource implements CatalogSource {
     // Let every fetch finish (or fail) before reading any, so an abort leaves no promise unobserved.
     await Promise.allSettled([users, teams, services, priorities, policies].filter(Boolean));
     ctx.signal.throwIfAborted();
-    if (users && want.has('users')) {
-      const u = await users;
-      const missing = u.error === null && u.total !== null ? Math.max(0, u.total - u.items.length) : 0;
-      if (missing > 0) {
-        this.unlisted = { missing, total: u.total!, listedIds: new Set(u.items.map((x) => x.id)), listedEmails: new Set(u.items.map((x) => normalizeEmailKey(text(x.email))).filter(Boolean)) };
-      }
-      out.users = { items: u.items.map(userItem), complete: u.error === null && missing === 0, skipped: [], error: u.error, lookUp: missing > 0 };
-    }
+    // Teams first: their members come from the users' own `teams`.
     if (teams) {
       const t = await teams;
       const u = users ? await users : null;
@@ -186,6 +179,15 @@ export class PagerDutyCatalogSource implements CatalogSource {
       const items = t.items.map((x: PdTeam) => ({ externalId: x.id, name: text(x.name) || x.id, externalUrl: url(x), values: { name: text(x.name), description: text(x.description), members: members.get(x.id) ?? [] } }));
       const error = t.error ?? memberError;
       out.teams = { items, complete: error === null, skipped: [], error };
+    }
+    if (users && want.has('users')) {
+      const u = await users;
+      const missing = u.error === null && u.total !== null ? Math.max(0, u.total - u.items.length) : 0;
+      if (missing > 0) {
+        this.unlisted = { missing, total: u.total!, listedIds: new Set(u.items.map((x) => x.id)), listedEmails: new Set(u.items.map((x) => normalizeEmailKey(text(x.email))).filter(Boolean)) };
+      }
+      out.users = { items: u.items.map(userItem), complete: u.error === null && missing === 0, skipped: [], error: u.error, lookUp: missing > 0 };
+      u.items = []; // converted: let the PagerDuty objects go before the engine loads what is stored
     }
     if (services) {
       const s = await services;
@@ -328,6 +330,7 @@ export class PagerDutyCatalogSource implements CatalogSource {
     ];
     if (wanted.length > MAX_EMAIL_LOOKUPS) warnings.push(`${fmt(wanted.length - MAX_EMAIL_LOOKUPS)} Firebreak people who match no listed PagerDuty user were not looked up by email (a run looks up at most ${MAX_EMAIL_LOOKUPS})`);
     if (unchecked > 0) warnings.push(`${fmt(unchecked)} look-ups failed; those users were kept as they were`);
+    this.unlisted = null;
     return { items, gone, warnings };
   }
 
