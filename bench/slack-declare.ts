@@ -141,6 +141,29 @@ async function startRelay(target: () => URL) {
   };
 }
 
+/** CPU time (ms) of the PostgreSQL backends serving `url`'s database, by pid, from /proc (Linux, same host). */
+async function postgresCpu(url: string): Promise<Map<number, number>> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    const tick = 1000 / 100; // USER_HZ
+    const out = new Map<number, number>();
+    for (const { pid } of rows) {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        out.set(pid, (Number(f[11]) + Number(f[12])) * tick);
+      } catch {
+        /* gone, or not on this host */
+      }
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
 interface ProbeReading {
   at: number;
   cpuUserMs: number;
@@ -226,6 +249,8 @@ async function main() {
     let probing = true;
     relay.record(true);
     lag.enable();
+    const pgBefore = POSTGRES ? await postgresCpu(POSTGRES) : null;
+    const benchCpu = process.cpuUsage();
     const startedUs = nowUs();
     const started = performance.now();
     tell({ kind: 'run', from: 1, count: PEOPLE });
@@ -239,12 +264,15 @@ async function main() {
     })();
     const done = await next();
     const wall = performance.now() - started;
+    const benchCpuMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(benchCpu));
     lag.disable();
     relay.record(false);
     probing = false;
     await probeLoop;
     if (done.kind !== 'done') throw new Error('worker failed');
     const fb = await probe(child.pid!, probeFile);
+    const pgAfter = POSTGRES ? await postgresCpu(POSTGRES) : null;
+    const pgCpuMs = pgAfter ? [...pgAfter].reduce((sum, [pid, cpu]) => sum + cpu - (pgBefore!.get(pid) ?? 0), 0) : null;
     const server = await serverSide(baseUrl);
 
     const results: PersonResult[] = done.results;
@@ -280,6 +308,8 @@ async function main() {
     console.log(`  acks as the driver saw them: command ${dist(results.map((r) => r.cmdDriverMs))}; submit ${dist(results.map((r) => r.submitDriverMs))}   (adds the relay hop and the worker's scheduling)`);
     console.log(`  worker event-loop delay p99 ${ms(done.loopDelay.p99)}  max ${ms(done.loopDelay.max)}`);
     console.log(`  Web API calls        ${calls}`);
+    console.log(`  bench process CPU    ${Math.round(benchCpuMs)} ms during the burst (this thread, the emulator worker and the healthz probe), competing with Firebreak for the same CPUs`);
+    if (pgCpuMs !== null) console.log(`  PostgreSQL CPU       ${Math.round(pgCpuMs)} ms in the backends serving Firebreak's database (/proc, 10 ms ticks), on the same CPUs`);
     console.log(`  wall time            ${ms(wall)}\n`);
     if (missed > 0 || channels.length < PEOPLE) process.exitCode = 1;
 
