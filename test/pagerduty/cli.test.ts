@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { integrationFor, pagerDutyCli } from '../../src/integrations/pagerduty/cli.js';
+import { integrationFor, pagerDutyCli, runSummary } from '../../src/integrations/pagerduty/cli.js';
 import { setup, type Setup } from './helpers.js';
 
 describe('firebreak pagerduty (CLI)', () => {
@@ -55,6 +55,19 @@ describe('firebreak pagerduty (CLI)', () => {
     expect(audit).toEqual([
       { action: 'pagerduty.connected', actor_id: 'cli' },
       { action: 'pagerduty.disconnected', actor_id: 'cli' },
+    ]);
+  });
+});
+
+describe('the CLI sync summary', () => {
+  const stats = { fetched: 10_000, created: 10_000, updated: 0, archived: 2, unchanged: 0, skippedByMarker: 0, lookedUp: 3, complete: false, error: null, warnings: ['991 of 20,000 users are in no team and past the listing limit'] };
+  it('names the looked-up count, each warning and why a run stopped', () => {
+    const text = runSummary({ id: 'R1', source: 'pagerduty', trigger: 'cli', status: 'cancelled', forced: false, types: ['users'], stats: { users: stats }, progress: {}, requests: 120, errors: [], stopReason: 'PagerDuty was disconnected', requestedBy: 'cli', createdAt: '', startedAt: '', finishedAt: '' });
+    expect(text.split('\n')).toEqual([
+      'Sync R1: cancelled (120 PagerDuty requests)',
+      '  users                fetched 10000, created 10000, updated 0, archived 2, unchanged 0, skipped by marker 0, looked up 3',
+      '                       warning: 991 of 20,000 users are in no team and past the listing limit',
+      '  Stopped: PagerDuty was disconnected',
     ]);
   });
 });

@@ -55,7 +55,8 @@ export function progressLine(progress: SyncRun['progress'], width = 24): string 
 export function runSummary(run: SyncRun): string {
   const lines = [`Sync ${run.id}: ${run.status} (${run.requests} PagerDuty requests${run.rowsWritten !== undefined ? `, ${run.rowsWritten} rows written` : ''})`];
   for (const [k, s] of Object.entries(run.stats)) {
-    lines.push(`  ${k.padEnd(20)} fetched ${s.fetched}, created ${s.created}, updated ${s.updated}, archived ${s.archived}, unchanged ${s.unchanged}, skipped by marker ${s.skippedByMarker}${s.error ? ` — error: ${s.error}` : ''}`);
+    lines.push(`  ${k.padEnd(20)} fetched ${s.fetched}, created ${s.created}, updated ${s.updated}, archived ${s.archived}, unchanged ${s.unchanged}, skipped by marker ${s.skippedByMarker}${s.lookedUp ? `, looked up ${s.lookedUp}` : ''}${s.error ? ` — error: ${s.error}` : ''}`);
+    for (const w of s.warnings) lines.push(`  ${''.padEnd(20)} warning: ${w}`);
   }
   if (run.stopReason) lines.push(`  Stopped: ${run.stopReason}`);
   for (const e of run.errors) lines.push(`  Error: ${e}`);
