@@ -1,14 +1,9 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { ErrorCode, WebClient } from '@slack/web-api';
 import type { Logger } from '../../platform/logger.js';
 
 // The Web API as Firebreak uses it: one private `call` turns every failure into a typed SlackApiError (Slack's
 // own error code, or `ratelimited` / `request_failed`), waits out 429s for as long as Slack's Retry-After says
 // (within a bound), and joins a public channel and tries again when Slack answers `not_in_channel`.
-// Calls are plain form posts over node:http(s) with keep-alive connections, the same requests @slack/web-api's
-// WebClient sends (Bearer token, form fields, objects as JSON). WebClient cost about 0.4 ms of CPU per call in
-// its queue, retry and fetch layers: with 50 people declaring at once that was the largest share of Firebreak's
-// CPU (3.5 ms of 16 per declaration), taken from the event loop that answers Slack's 3-second acks.
 
 export class SlackApiError extends Error {
   constructor(
@@ -90,87 +85,45 @@ export interface SlackIdentity {
 }
 
 export class SlackApi {
-  private readonly base: URL;
-  private readonly agents: { http?: HttpAgent; https?: HttpsAgent } = {};
+  private readonly client: WebClient;
 
   constructor(private readonly opts: SlackApiOptions) {
-    this.base = new URL(opts.apiUrl ?? 'https://slack.com/api/');
-    if (!this.base.pathname.endsWith('/')) this.base.pathname += '/';
-  }
-
-  private agentFor(url: URL): HttpAgent {
-    if (url.protocol === 'https:') return (this.agents.https ??= new HttpsAgent({ keepAlive: true }));
-    return (this.agents.http ??= new HttpAgent({ keepAlive: true }));
+    this.client = new WebClient(opts.token, {
+      ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
+      // Our own loop below handles 429s (respecting Retry-After); other failures surface at once and the
+      // job that made the call decides whether to retry.
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: opts.timeoutMs ?? 10_000,
+      logLevel: undefined,
+      logger: quietLogger,
+    });
   }
 
   private async call<T = Record<string, any>>(method: string, args: Args = {}): Promise<T> {
     const maxWait = this.opts.maxRateLimitWaitSec ?? 30;
     const maxRetries = this.opts.maxRateLimitRetries ?? 5;
     for (let attempt = 0; ; attempt++) {
-      let res: { status: number; retryAfter: string | undefined; text: string };
       try {
-        res = await this.post(new URL(method, this.base), formBody(args), 'application/x-www-form-urlencoded', true);
+        return (await this.client.apiCall(method, args)) as T;
       } catch (err) {
-        throw new SlackApiError(method, 'request_failed', { message: (err as Error).message ?? String(err) });
-      }
-      if (res.status === 429) {
-        const retryAfter = Math.max(0, Number(res.retryAfter) || 1);
-        if (attempt < maxRetries && retryAfter <= maxWait) {
-          this.opts.logger.warn({ method, retryAfter, attempt: attempt + 1 }, 'Slack rate limited the call; waiting Retry-After before trying again');
-          await new Promise((r) => setTimeout(r, retryAfter * 1000));
-          continue;
+        const e = err as { code?: string; data?: Record<string, unknown>; retryAfter?: number; message?: string };
+        if (e.code === ErrorCode.RateLimitedError) {
+          const retryAfter = Math.max(0, e.retryAfter ?? 1);
+          if (attempt < maxRetries && retryAfter <= maxWait) {
+            this.opts.logger.warn({ method, retryAfter, attempt: attempt + 1 }, 'Slack rate limited the call; waiting Retry-After before trying again');
+            await new Promise((r) => setTimeout(r, retryAfter * 1000));
+            continue;
+          }
+          throw new SlackRateLimitedError(method, retryAfter);
         }
-        throw new SlackRateLimitedError(method, retryAfter);
+        if (e.code === ErrorCode.PlatformError) {
+          const data = e.data ?? {};
+          throw new SlackApiError(method, String(data.error ?? 'unknown_error'), data);
+        }
+        throw new SlackApiError(method, 'request_failed', { message: e.message ?? String(err) });
       }
-      if (res.status !== 200) throw new SlackApiError(method, 'request_failed', { message: `An HTTP protocol error occurred: statusCode = ${res.status}`, status: res.status });
-      let data: Record<string, unknown>;
-      try {
-        data = JSON.parse(res.text) as Record<string, unknown>;
-      } catch {
-        throw new SlackApiError(method, 'request_failed', { message: 'Slack answered with something other than JSON' });
-      }
-      if (data.ok !== true) throw new SlackApiError(method, String(data.error ?? 'unknown_error'), data);
-      return data as T;
     }
-  }
-
-  /** One POST (Web API calls carry the bot token). A reused idle connection that the server had just closed
-   * (ECONNRESET before any answer) is retried once on a fresh one. */
-  private post(url: URL, body: string, contentType: string, authorized: boolean, retried = false): Promise<{ status: number; retryAfter: string | undefined; text: string }> {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const method = authorized ? url.pathname.slice(this.base.pathname.length) : 'the response_url post'; // never log a response_url
-    return new Promise((resolve, reject) => {
-      const req = send(
-        url,
-        {
-          method: 'POST',
-          agent: this.agentFor(url),
-          headers: {
-            ...(authorized ? { authorization: `Bearer ${this.opts.token}` } : {}),
-            'content-type': contentType,
-            'content-length': Buffer.byteLength(body),
-            'user-agent': 'firebreak',
-            accept: 'application/json',
-          },
-          timeout: this.opts.timeoutMs ?? 10_000,
-        },
-        (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const ra = res.headers['retry-after'];
-            resolve({ status: res.statusCode ?? 0, retryAfter: Array.isArray(ra) ? ra[0] : ra, text: Buffer.concat(chunks).toString('utf8') });
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`Slack did not answer ${method} within ${this.opts.timeoutMs ?? 10_000} ms`)));
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (!retried && req.reusedSocket && err.code === 'ECONNRESET') this.post(url, body, contentType, authorized, true).then(resolve, reject);
-        else reject(err);
-      });
-      req.end(body);
-    });
   }
 
   /** Runs a call that needs the bot in a public channel; on `not_in_channel` the bot joins and tries once more. */
@@ -265,14 +218,9 @@ export class SlackApi {
     const allowed = u.protocol === 'https:' && (u.hostname === 'hooks.slack.com' || u.hostname.endsWith('.slack.com'));
     const sameAsApi = this.opts.apiUrl ? new URL(this.opts.apiUrl).origin === u.origin : false;
     if (!allowed && !sameAsApi) throw new SlackApiError('response_url', 'invalid_response_url', { host: u.host });
-    let res: { status: number };
-    try {
-      res = await this.post(u, JSON.stringify(body), 'application/json', false);
-    } catch (err) {
-      throw new SlackApiError('response_url', 'request_failed', { message: (err as Error).message ?? String(err) });
-    }
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
     if (res.status === 404) throw new SlackApiError('response_url', 'expired_url');
-    if (res.status < 200 || res.status > 299) throw new SlackApiError('response_url', `http_${res.status}`);
+    if (!res.ok) throw new SlackApiError('response_url', `http_${res.status}`);
   }
 
   async openView(triggerId: string, view: Record<string, unknown>): Promise<string> {
@@ -281,12 +229,5 @@ export class SlackApi {
   }
 }
 
-/** Form fields as WebClient sends them: strings as they are, objects and arrays as JSON, the rest as text. */
-function formBody(args: Args): string {
-  const form = new URLSearchParams();
-  for (const [k, v] of Object.entries(args)) {
-    if (v === undefined) continue;
-    form.append(k, typeof v === 'string' ? v : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
-  }
-  return form.toString();
-}
+const noop = () => {};
+const quietLogger = { debug: noop, info: noop, warn: noop, error: noop, setLevel: noop, getLevel: () => 'error' as never, setName: noop };
