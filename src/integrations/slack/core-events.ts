@@ -1,6 +1,5 @@
 import type { DomainEvent } from '../../platform/events.js';
 import { incidentQueue, SLACK_JOBS, type CreateChannelJob, type PostNoteJob, type UpdateHeaderJob } from './jobs.js';
-import { afterPendingSlackAcks } from './receiver.js';
 import type { SlackContext } from './slack.context.js';
 
 // Reacting to the core: whatever changed an incident (Slack, the web app, the API, a workflow), its channel
@@ -15,7 +14,7 @@ export function subscribeToIncidentEvents(ctx: SlackContext): void {
     'slack',
     ['incident.created', 'incident.updated', 'incident.status_changed', 'incident.severity_changed', 'incident.lead_changed', 'incident.timeline_item_added'],
     async (event: DomainEvent) => {
-      await afterPendingSlackAcks(ctx.db); // Slack's acks first (see jobs.ts)
+      await ctx.afterPendingAcks(); // Slack's acks first (see jobs.ts)
       const incidentId = event.incidentId;
       if (!incidentId || !(await ctx.connection.credentials())) return; // Slack not connected: nothing to mirror
       const queue = incidentQueue(incidentId);

@@ -39,6 +39,7 @@ export interface SlackIntegration {
 export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIntegration {
   const logger = fb.logger.child({ module: 'slack' });
   const connection = new SlackConnection(fb.config.slack, fb.connections, logger, { maxRateLimitWaitSec: opts.maxRateLimitWaitSec });
+  const receiver = new FastifySlackReceiver({ db: fb.database.db, sharedReplayCheck: fb.database.dialect === 'postgres', signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
   const ctx: SlackContext = {
     db: fb.database.db,
     incidents: fb.incidents,
@@ -50,11 +51,11 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
     connection,
     people: new SlackPeople(fb.users, connection),
     store: new SlackStore(fb.database.db),
+    afterPendingAcks: () => receiver.afterPendingAcks(),
     escalations: opts.escalations,
     pagerdutyLinks: opts.pagerdutyLinks,
   };
 
-  const receiver = new FastifySlackReceiver({ db: fb.database.db, sharedReplayCheck: fb.database.dialect === 'postgres', signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
   const bolt = new BoltApp({
     receiver,
     logger: boltLogger(logger),

@@ -26,7 +26,7 @@ import './slack.tables.js';
 // next request is even read, delaying every later ack by the sum of that work. So `await ack()` returns only
 // once the other requests already received have been acknowledged (bounded by AFTER_ACKS_MAX_MS), after a turn
 // of the event loop so that requests waiting on the socket are read first. Slack's jobs wait likewise
-// (afterPendingSlackAcks) before starting.
+// (SlackContext.afterPendingAcks) before starting.
 
 const MAX_SKEW_SEC = 5 * 60;
 const SEEN_TTL_MS = 10 * 60_000;
@@ -46,25 +46,11 @@ export interface SlackReceiverOptions {
 
 type Verdict = { ok: true } | { ok: false; status: number; code: string; reason: string };
 
-/**
- * The receiver of each Firebreak instance, by its database handle: Slack's background work (jobs.ts,
- * core-events.ts) runs after the acks of requests already received. Keyed by the Db because that is what the
- * Slack context and the receiver share; a field of SlackContext set in index.ts would say it more plainly.
- */
-const receivers = new WeakMap<object, FastifySlackReceiver>();
-
-/** Resolves at once when no Slack request awaits its ack, else once they are answered (at most 250 ms). */
-export function afterPendingSlackAcks(db: object): Promise<void> {
-  return receivers.get(db)?.afterPendingAcks() ?? Promise.resolve();
-}
-
 export class FastifySlackReceiver implements Receiver {
   private bolt: BoltApp | null = null;
   private lastPurge = 0;
 
-  constructor(private readonly opts: SlackReceiverOptions) {
-    receivers.set(opts.db, this);
-  }
+  constructor(private readonly opts: SlackReceiverOptions) {}
 
   init(app: BoltApp): void {
     this.bolt = app;
@@ -198,6 +184,7 @@ export class FastifySlackReceiver implements Receiver {
     setImmediate(() => this.releaseOne());
   }
 
+  /** Resolves at once when no Slack request awaits its ack, else once they are answered (at most 250 ms). */
   afterPendingAcks(): Promise<void> {
     return this.awaitingAck === 0 ? Promise.resolve() : this.otherAcksSent();
   }

@@ -22,6 +22,11 @@ export interface SlackContext {
   connection: SlackConnection;
   people: SlackPeople;
   store: SlackStore;
+  /**
+   * Resolves once the Slack requests already received have their acks (at once when none waits; at most
+   * 250 ms): background Slack work (jobs, the domain-event subscriber) starts after them. See receiver.ts.
+   */
+  afterPendingAcks: () => Promise<void>;
   /** Paging people (PagerDuty), when an escalation provider is wired in. */
   escalations?: EscalationPort;
   /** Related PagerDuty incidents and acknowledgement offers, when wired in. */
