@@ -119,6 +119,10 @@ for (const backend of backends) {
         await emu.driver.clickButton({ userId: who.id, channelId: announcements.id, messageTs: msgB.ts, actionId: 'pd_triage_decline' });
         await waitFor('merged', async () => (await s.owner.get(`/api/v1/incidents/${incA.id}`)).body.incident.status.category === 'merged');
         await waitFor('declined', async () => (await s.owner.get(`/api/v1/incidents/${incB.id}`)).body.incident.status.category === 'declined');
+        // Each incident opened from PagerDuty is announced once, by the message with the triage actions.
+        await s.settle();
+        expect(emu.messagesIn(announcements.id).filter((m) => m.text.includes('Merge me'))).toHaveLength(1);
+        expect(emu.messagesIn(announcements.id).filter((m) => m.text.includes('Decline me'))).toHaveLength(1);
       } finally {
         await s.owner.del(`/api/v1/integrations/pagerduty/auto_create_rules/${rule.body.rule.id}`);
       }

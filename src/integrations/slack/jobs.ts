@@ -5,7 +5,6 @@ import type { Actor } from '../../platform/events.js';
 import type { JobContext } from '../../platform/jobs/types.js';
 import { announcementMessage, esc, headerMessage } from './messages/header.js';
 import { actorFor } from './people.js';
-import { afterPendingSlackAcks } from './receiver.js';
 import { SlackApiError, type SlackApi } from './slack.api.js';
 import type { SlackContext } from './slack.context.js';
 
@@ -83,7 +82,7 @@ export function defineSlackJobs(ctx: SlackContext): void {
   const jobs = {
     define<T>(name: string, handler: (payload: T, jctx: JobContext) => Promise<void>, opts?: { maxAttempts?: number }) {
       ctx.jobs.define<T>(name, async (payload, jctx) => {
-        await afterPendingSlackAcks(ctx.db);
+        await ctx.afterPendingAcks();
         return handler(payload, jctx);
       }, opts);
     },
@@ -170,7 +169,10 @@ export function defineSlackJobs(ctx: SlackContext): void {
         return failOrRetry(api, jctx, err, declarer, `Firebreak declared ${incident.reference} but could not set up its Slack channel`);
       }
       const announce = creds?.announcementsChannel;
-      if (announce && !row.announced_ts) {
+      // An incident opened from PagerDuty is announced by the PagerDuty module instead, with Accept / Decline /
+      // Merge (pagerduty-links.handlers.ts): one announcement per incident, not two.
+      const announcedElsewhere = incident.source === 'pagerduty' && !!ctx.pagerdutyLinks;
+      if (announce && !row.announced_ts && !announcedElsewhere) {
         try {
           const posted = await api.postMessage(announce, announcementMessage(incident, ctx.publicUrl(), row.channel_id!));
           await store.update(incidentId, { announced_ts: posted.ts });
