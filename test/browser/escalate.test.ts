@@ -64,8 +64,9 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Escalating from the
       await page.getByText('Synced', { exact: true }).first().waitFor();
       await page.getByRole('heading', { name: 'Escalation', exact: true }).waitFor();
       const fallback = services[1] ?? services[0]!;
-      await page.getByPlaceholder('Search services').fill(fallback.name);
-      await page.getByRole('button', { name: fallback.name, exact: true }).click();
+      const escalationSettings = page.getByRole('region', { name: 'Escalation', exact: true });
+      await escalationSettings.getByPlaceholder('Search services').fill(fallback.name);
+      await escalationSettings.getByRole('button', { name: fallback.name, exact: true }).click();
       await page.getByText(`Now: ${fallback.name}`).waitFor();
 
       const incident = (await call('POST', '/api/v1/incidents', { name: 'Payments API returns 502s' })) as { incident: { reference: string } };
