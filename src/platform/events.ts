@@ -70,12 +70,8 @@ export class EventBus {
       .execute();
     for (const sub of this.subs.values()) {
       if (sub.types !== 'all' && !sub.types.has(event.type)) continue;
-      await this.jobs.enqueue(
-        jobName(sub.name),
-        event,
-        { jobKey: `event:${sub.name}:${event.id}`, queue: event.incidentId ? `ev:${sub.name}:${event.incidentId}` : undefined },
-        tx,
-      );
+      // No job key: the event id is new, so a key would dedupe nothing and cost the queue a statement per job.
+      await this.jobs.enqueue(jobName(sub.name), event, { queue: event.incidentId ? `ev:${sub.name}:${event.incidentId}` : undefined }, tx);
     }
     return event;
   }
