@@ -2,46 +2,27 @@
 // escalation service on the PagerDuty settings page, then a responder opens an incident, uses the Escalate
 // form to page one escalation policy and one PagerDuty user, and sees both targets paged on the incident page.
 // PagerDuty's side is checked in the emulator: one incident per target, with the right policy or assignee.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
-import { startFirebreak } from '../../src/main.js';
-import { ensureWebBuilt, launchChromium } from './web-build.js';
-
-type Running = Awaited<ReturnType<typeof startFirebreak>>;
+import { inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Escalating from the incident page (Chromium)', () => {
-  let dataDir: string;
-  let fb: Running;
+  let stack: BrowserStack;
   let pd: PagerDutyEmulator;
-  let browser: Browser;
 
   beforeAll(async () => {
-    ensureWebBuilt();
     pd = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false });
-    dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-esc-'));
-    fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' });
-    browser = await launchChromium();
+    stack = await startBrowserStack();
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await fb?.stop();
+    await stack?.close();
     await pd?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('pages a policy and a person from the Escalate form', async () => {
-    const context = await browser.newContext({ baseURL: fb.baseUrl, viewport: { width: 1280, height: 1000 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
-    try {
-      await page.goto(fb.initialLoginUrl!);
+    await inPage(stack, 'escalate', async (page) => {
+      await page.goto(stack.fb.initialLoginUrl!);
       await page.getByRole('link', { name: 'Declare incident' }).first().waitFor();
       // Connecting through the form is covered by pagerduty-connect.test.ts; here the API does it, as the owner.
       const csrf = ((await (await page.request.get('/api/v1/session')).json()) as { csrf_token: string }).csrf_token;
@@ -98,12 +79,6 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Escalating from the
       await expect.poll(async () => card.getByRole('cell', { name: 'Paged', exact: true }).count(), { timeout: 20_000 }).toBe(2);
       expect(await card.getByRole('cell', { name: 'Paging…' }).count()).toBe(0);
       await page.screenshot({ path: '/tmp/fb-escalate.png', fullPage: true });
-      expect(errors).toEqual([]);
-    } catch (err) {
-      await page.screenshot({ path: '/tmp/fb-escalate-failure.png', fullPage: true }).catch(() => {});
-      throw err;
-    } finally {
-      await context.close();
-    }
+    }, { height: 1000, timeoutMs: 20_000 });
   }, 90_000);
 });

@@ -1,65 +1,34 @@
 // End to end in a real browser: sign in with the first owner's one-time link, declare an incident into
 // triage, accept it, move it to Fixing, close it, and read each step back from the timeline. Also: a
 // signed-out visitor is sent to the sign-in help page.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { startFirebreak } from '../../src/main.js';
-import { ensureWebBuilt, launchChromium } from './web-build.js';
-
-type Running = Awaited<ReturnType<typeof startFirebreak>>;
+import type { Page } from 'playwright-core';
+import { inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('web app in Chromium', () => {
-  let dataDir: string;
-  let fb: Running;
-  let browser: Browser;
+  let stack: BrowserStack;
 
   beforeAll(async () => {
-    ensureWebBuilt();
-    dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-'));
-    fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' });
-    browser = await launchChromium();
+    stack = await startBrowserStack();
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await fb?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await stack?.close();
   });
 
-  /** A fresh browser profile (no cookies) that fails the test on any uncaught error in the page. */
-  async function newPage(): Promise<{ page: Page; errors: string[] }> {
-    const context = await browser.newContext({ baseURL: fb.baseUrl, viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
-    return { page, errors };
-  }
-
   it('sends a signed-out visitor from / to the sign-in page, which says how to get a link', async () => {
-    const { page, errors } = await newPage();
-    await page.goto('/');
-    await page.waitForURL((u) => u.pathname === '/signin');
-    await page.getByRole('heading', { name: 'Sign in to Firebreak' }).waitFor();
-    expect(await page.locator('main').innerText()).toContain('npm run firebreak -- login-link you@example.com');
-    expect(errors).toEqual([]);
-    await page.context().close();
+    await inPage(stack, 'signin', async (page) => {
+      await page.goto('/');
+      await page.waitForURL((u) => u.pathname === '/signin');
+      await page.getByRole('heading', { name: 'Sign in to Firebreak' }).waitFor();
+      expect(await page.locator('main').innerText()).toContain('npm run firebreak -- login-link you@example.com');
+    }, { timeoutMs: 10_000 });
   });
 
   it('signs in, declares an incident, accepts it, moves it to Fixing, closes it, and shows each step on the timeline', async () => {
-    if (!fb.initialLoginUrl) throw new Error('Firebreak started on an empty database gave no initial sign-in link');
-    const { page, errors } = await newPage();
-    try {
-      await lifecycle(page, fb.initialLoginUrl);
-    } catch (err) {
-      await page.screenshot({ path: '/tmp/fb-failure.png', fullPage: true }).catch(() => {});
-      throw err;
-    }
-    expect(errors).toEqual([]);
-    await page.context().close();
+    const loginUrl = stack.fb.initialLoginUrl;
+    if (!loginUrl) throw new Error('Firebreak started on an empty database gave no initial sign-in link');
+    await inPage(stack, 'lifecycle', (page) => lifecycle(page, loginUrl), { timeoutMs: 10_000 });
   }, 60_000);
 });
 

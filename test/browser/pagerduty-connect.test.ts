@@ -1,46 +1,27 @@
 // In a real browser: an owner connects PagerDuty through the web form against the emulator (key check, bot
 // account search), runs "Sync now" and watches it finish, then opens a team's catalog page and sees its
 // members and the services that reference it.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
-import { startFirebreak } from '../../src/main.js';
-import { ensureWebBuilt, launchChromium } from './web-build.js';
-
-type Running = Awaited<ReturnType<typeof startFirebreak>>;
+import { inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty in the web app (Chromium)', () => {
-  let dataDir: string;
-  let fb: Running;
+  let stack: BrowserStack;
   let pd: PagerDutyEmulator;
-  let browser: Browser;
 
   beforeAll(async () => {
-    ensureWebBuilt();
     pd = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false });
-    dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-pd-'));
-    fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' });
-    browser = await launchChromium();
+    stack = await startBrowserStack();
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await fb?.stop();
+    await stack?.close();
     await pd?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('connects PagerDuty through the form, syncs now, and opens a team page', async () => {
-    const context = await browser.newContext({ baseURL: fb.baseUrl, viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
-    try {
-      await page.goto(fb.initialLoginUrl!);
+    await inPage(stack, 'pagerduty', async (page) => {
+      await page.goto(stack.fb.initialLoginUrl!);
       await page.getByRole('link', { name: 'Settings' }).click();
       await page.getByRole('link', { name: 'Integrations' }).click();
       await page.getByRole('link', { name: 'Connect PagerDuty' }).click();
@@ -87,12 +68,6 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty in the we
         for (const s of services) await refs.getByRole('link', { name: s.name }).waitFor();
       }
       expect(await page.getByRole('link', { name: 'Open in PagerDuty' }).getAttribute('href')).toContain(`/teams/${team.id}`);
-      expect(errors).toEqual([]);
-    } catch (err) {
-      await page.screenshot({ path: '/tmp/fb-pagerduty-failure.png', fullPage: true }).catch(() => {});
-      throw err;
-    } finally {
-      await context.close();
-    }
+    });
   }, 90_000);
 });

@@ -5,48 +5,29 @@
 //  - a responder attaches another PagerDuty incident to an incident by pasting its PagerDuty URL into the card,
 //    sees it listed with its status, and detaches it again.
 // Both are checked against Firebreak's API as well as on the page.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
-import { startFirebreak } from '../../src/main.js';
-import { ensureWebBuilt, launchChromium } from './web-build.js';
-
-type Running = Awaited<ReturnType<typeof startFirebreak>>;
+import { inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 const PD_HEADERS = (key: string) => ({ authorization: `Token token=${key}`, accept: 'application/vnd.pagerduty+json;version=2', 'content-type': 'application/json' });
 
 describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty incidents on the incident page and auto-create rules (Chromium)', () => {
-  let dataDir: string;
-  let fb: Running;
+  let stack: BrowserStack;
   let pd: PagerDutyEmulator;
-  let browser: Browser;
 
   beforeAll(async () => {
-    ensureWebBuilt();
     pd = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false });
-    dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-pdlinks-'));
-    fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' });
-    browser = await launchChromium();
+    stack = await startBrowserStack();
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await fb?.stop();
+    await stack?.close();
     await pd?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('a rule added on the settings page opens a triage incident from a PagerDuty trigger; a PagerDuty URL pasted on an incident attaches it', async () => {
-    const context = await browser.newContext({ baseURL: fb.baseUrl, viewport: { width: 1280, height: 1000 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
-    try {
-      await page.goto(fb.initialLoginUrl!);
+    await inPage(stack, 'pdlinks', async (page) => {
+      await page.goto(stack.fb.initialLoginUrl!);
       await page.getByRole('link', { name: 'Declare incident' }).first().waitFor();
       const csrf = ((await (await page.request.get('/api/v1/session')).json()) as { csrf_token: string }).csrf_token;
       const call = async (method: 'GET' | 'POST' | 'PUT', path: string, data?: unknown) => {
@@ -62,7 +43,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty incidents
       const subRes = await fetch(`${pd.baseUrl}/webhook_subscriptions`, {
         method: 'POST',
         headers: PD_HEADERS(pd.fullAccessKey),
-        body: JSON.stringify({ webhook_subscription: { type: 'webhook_subscription', delivery_method: { type: 'http_delivery_method', url: `${fb.baseUrl}/webhooks/pagerduty` }, events: ['incident.triggered', 'incident.acknowledged', 'incident.resolved'], filter: { type: 'account_reference' } } }),
+        body: JSON.stringify({ webhook_subscription: { type: 'webhook_subscription', delivery_method: { type: 'http_delivery_method', url: `${stack.fb.baseUrl}/webhooks/pagerduty` }, events: ['incident.triggered', 'incident.acknowledged', 'incident.resolved'], filter: { type: 'account_reference' } } }),
       });
       expect(subRes.status).toBe(200);
       const sub = ((await subRes.json()) as any).webhook_subscription;
@@ -126,12 +107,6 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty incidents
       await card2.getByText('No PagerDuty incident is attached.').waitFor();
       const after = (await call('GET', `/api/v1/incidents/${created.incident.id}/pagerduty_incidents`)) as { pagerduty_incidents: any[] };
       expect(after.pagerduty_incidents).toEqual([]);
-      expect(errors).toEqual([]);
-    } catch (err) {
-      await page.screenshot({ path: '/tmp/fb-pdlinks-failure.png', fullPage: true }).catch(() => {});
-      throw err;
-    } finally {
-      await context.close();
-    }
+    }, { height: 1000, timeoutMs: 20_000 });
   }, 120_000);
 });

@@ -1,47 +1,28 @@
 // In a real browser: an owner connects Slack on Settings → Integrations → Slack against the Slack emulator.
 // A token Slack refuses is reported next to the field; a good one shows the workspace and the bot from
 // auth.test, the secrets only masked; afterwards /incident works in Slack; disconnecting takes it away.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import { startSlackEmulator, type SlackEmulator } from '../../emulators/slack/index.js';
-import { startFirebreak } from '../../src/main.js';
-import { ensureWebBuilt, launchChromium } from './web-build.js';
-
-type Running = Awaited<ReturnType<typeof startFirebreak>>;
+import { inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack in the web app (Chromium)', () => {
-  let dataDir: string;
-  let fb: Running;
+  let stack: BrowserStack;
   let slack: SlackEmulator;
-  let browser: Browser;
 
   beforeAll(async () => {
-    ensureWebBuilt();
     slack = await startSlackEmulator({ teamName: 'Acme Ops', botName: 'firebreak' });
-    dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-slack-'));
-    fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', slack: { botToken: null, signingSecret: null, apiUrl: slack.apiUrl, announcementsChannel: null } });
-    slack.setAppUrl(`${fb.baseUrl}/slack/events`);
-    browser = await launchChromium();
+    stack = await startBrowserStack({ slack: { botToken: null, signingSecret: null, apiUrl: slack.apiUrl, announcementsChannel: null } });
+    slack.setAppUrl(`${stack.fb.baseUrl}/slack/events`);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await fb?.stop();
+    await stack?.close();
     await slack?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('connects Slack through the form, shows workspace and bot, and disconnects', async () => {
-    const context = await browser.newContext({ baseURL: fb.baseUrl, viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
-    try {
-      await page.goto(fb.initialLoginUrl!);
+    await inPage(stack, 'slack', async (page) => {
+      await page.goto(stack.fb.initialLoginUrl!);
       await page.getByRole('link', { name: 'Settings' }).click();
       await page.getByRole('link', { name: 'Integrations' }).click();
       await page.getByRole('link', { name: 'Connect Slack' }).click();
@@ -61,7 +42,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack in the web ap
       const main = await page.locator('main').innerText();
       expect(main).toContain('Acme Ops');
       expect(main).toContain('@firebreak');
-      expect(await page.getByLabel('Request URL for commands, interactivity and events').inputValue()).toBe(`${fb.baseUrl}/slack/events`);
+      expect(await page.getByLabel('Request URL for commands, interactivity and events').inputValue()).toBe(`${stack.fb.baseUrl}/slack/events`);
       expect(main).not.toContain(slack.botToken);
       expect(main).not.toContain(slack.signingSecret);
       expect(main).toContain(slack.botToken.slice(-4));
@@ -79,46 +60,28 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack in the web ap
       await page.getByRole('heading', { name: 'Connect Slack' }).waitFor();
       const after = await slack.driver.slashCommand({ userId: person.id, channelId: general.id, command: '/incident', text: 'help' });
       expect(after.status).toBe(503);
-      expect(errors).toEqual([]);
-    } catch (err) {
-      await page.screenshot({ path: '/tmp/fb-slack-failure.png', fullPage: true }).catch(() => {});
-      throw err;
-    } finally {
-      await context.close();
-    }
+    });
   });
 });
 
 describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack over Socket Mode in the web app (Chromium)', () => {
-  let dataDir: string;
-  let fb: Running;
+  let stack: BrowserStack;
   let slack: SlackEmulator;
-  let browser: Browser;
 
   beforeAll(async () => {
-    ensureWebBuilt();
     slack = await startSlackEmulator({ teamName: 'Acme Ops', botName: 'firebreak' });
-    dataDir = mkdtempSync(join(tmpdir(), 'firebreak-browser-slack-socket-'));
     // No public URL: Slack is reached through the socket Firebreak opens with the app-level token.
-    fb = await startFirebreak({ dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent', slack: { botToken: slack.botToken, signingSecret: null, appToken: slack.appToken, apiUrl: slack.apiUrl, announcementsChannel: null } });
-    browser = await launchChromium();
+    stack = await startBrowserStack({ slack: { botToken: slack.botToken, signingSecret: null, appToken: slack.appToken, apiUrl: slack.apiUrl, announcementsChannel: null } });
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await fb?.stop();
+    await stack?.close();
     await slack?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('shows that Slack reaches Firebreak over Socket Mode, and whether the socket is up', async () => {
-    const context = await browser.newContext({ baseURL: fb.baseUrl, viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
-    try {
-      await page.goto(fb.initialLoginUrl!);
+    await inPage(stack, 'slack-socket', async (page) => {
+      await page.goto(stack.fb.initialLoginUrl!);
       await page.getByRole('link', { name: 'Declare incident' }).first().waitFor();
       await expect.poll(() => slack.socketMode.connections().length, { timeout: 10_000 }).toBe(1);
       await page.goto('/settings/integrations/slack');
@@ -129,12 +92,6 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack over Socket M
       expect(await page.getByText('Request URL for commands, interactivity and events').count()).toBe(0);
       // The app token is never on the page.
       expect(await page.content()).not.toContain(slack.appToken);
-      expect(errors).toEqual([]);
-    } catch (err) {
-      await page.screenshot({ path: '/tmp/fb-slack-socket-failure.png', fullPage: true }).catch(() => {});
-      throw err;
-    } finally {
-      await context.close();
-    }
+    });
   }, 60_000);
 });
