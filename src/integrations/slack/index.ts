@@ -1,4 +1,4 @@
-import { App as BoltApp, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App as BoltApp } from '@slack/bolt';
 import type { Firebreak } from '../../app.js';
 import type { Logger } from '../../platform/logger.js';
 import type { IntegrationStatus } from '../registry.js';
@@ -16,6 +16,7 @@ import { registerSlackRoutes, slackIntegrationStatus } from './routes.js';
 import { SlackConnection } from './slack.connection.js';
 import type { SlackContext } from './slack.context.js';
 import { SlackStore } from './slack.store.js';
+import { slackSdkLogger } from './sdk-logger.js';
 import { SlackSocketMode } from './socket-mode.js';
 import { registerViewSubmissions } from './views/submissions.js';
 
@@ -58,7 +59,7 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
 
   const bolt = new BoltApp({
     receiver,
-    logger: boltLogger(logger),
+    logger: slackSdkLogger(logger),
     ...(fb.config.slack.apiUrl ? { clientOptions: { slackApiUrl: fb.config.slack.apiUrl } } : {}),
     // No Slack call here: authorize runs before the ack. The bot's ids arrive from auth.test in the background.
     authorize: async () => {
@@ -86,17 +87,4 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
   const routeDeps = { connection, connections: fb.connections, publicUrl: fb.publicUrl, socketMode: socketMode ? () => socketMode.status() : null };
   registerSlackRoutes(fb.http, { ...routeDeps, apiUrl: fb.config.slack.apiUrl });
   return { status: () => slackIntegrationStatus(routeDeps) };
-}
-
-function boltLogger(l: Logger): BoltLogger {
-  const line = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
-  return {
-    debug: (...m: unknown[]) => l.debug(line(m)),
-    info: (...m: unknown[]) => l.debug(line(m)),
-    warn: (...m: unknown[]) => l.warn(line(m)),
-    error: (...m: unknown[]) => l.error(line(m)),
-    setLevel: () => {},
-    getLevel: () => LogLevel.INFO,
-    setName: () => {},
-  };
 }

@@ -1,7 +1,8 @@
 import type { App as BoltApp } from '@slack/bolt';
-import { LogLevel, SocketModeClient, type Logger as SdkLogger } from '@slack/socket-mode';
+import { SocketModeClient } from '@slack/socket-mode';
 import { WebAPIPlatformError } from '@slack/web-api';
 import type { Logger } from '../../platform/logger.js';
+import { slackSdkLogger } from './sdk-logger.js';
 
 // Socket Mode: for installs without a public URL. With an app-level token (SLACK_APP_TOKEN, xapp-…) Firebreak asks
 // Slack for a WebSocket URL (apps.connections.open), keeps one connection open, and receives every slash command,
@@ -74,7 +75,7 @@ export class SlackSocketMode {
     this.client = new SocketModeClient({
       appToken: opts.appToken,
       autoReconnectEnabled: false,
-      logger: sdkLogger(this.log),
+      logger: slackSdkLogger(this.log, { errorsAs: 'warn' }),
       clientOptions: { ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}), retryConfig: { retries: 1, factor: 1, minTimeout: 500, maxTimeout: 500 } },
     });
     this.client.on('slack_event', (args: SlackEventArgs) => void this.handle(args));
@@ -198,18 +199,4 @@ export class SlackSocketMode {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** The SDK's own lines, at debug (its warnings at warn): our state changes are logged above, in plain words. */
-function sdkLogger(l: Logger): SdkLogger {
-  const line = (m: unknown[]) => m.map((x) => (typeof x === 'string' ? x : x instanceof Error ? x.message : JSON.stringify(x))).join(' ');
-  return {
-    debug: (...m: unknown[]) => l.debug(line(m)),
-    info: (...m: unknown[]) => l.debug(line(m)),
-    warn: (...m: unknown[]) => l.warn(line(m)),
-    error: (...m: unknown[]) => l.warn(line(m)),
-    setLevel: () => {},
-    getLevel: () => LogLevel.INFO,
-    setName: () => {},
-  };
 }
