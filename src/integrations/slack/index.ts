@@ -17,12 +17,12 @@ import { SlackConnection } from './slack.connection.js';
 import type { SlackContext } from './slack.context.js';
 import { SlackStore } from './slack.store.js';
 import { slackSdkLogger } from './sdk-logger.js';
-import { SlackSocketMode } from './socket-mode.js';
+import { SocketModeOwner } from './socket-mode.owner.js';
 import { registerViewSubmissions } from './views/submissions.js';
 
 // The Slack app: Bolt for routing Slack's requests, mounted at POST /slack/events on Firebreak's server through
-// our own receiver, or fed from a Socket Mode connection when SLACK_APP_TOKEN is set (socket-mode.ts: no public
-// URL needed); jobs for every outbound call; a domain-event subscriber so the channel follows changes made anywhere.
+// our own receiver, or fed from a Socket Mode connection when an app-level token is configured (SLACK_APP_TOKEN or
+// the Integrations page; socket-mode.ts, socket-mode.owner.ts: no public URL needed); jobs for every outbound call; a domain-event subscriber so the channel follows changes made anywhere.
 
 export interface SlackSetupOptions {
   /** The escalation provider behind /incident escalate (PagerDuty), passed in by the composition root. */
@@ -77,14 +77,12 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
   registerPinEvents(bolt, ctx);
   defineSlackJobs(ctx);
   subscribeToIncidentEvents(ctx);
-  // Socket Mode: opened once Firebreak listens, closed when its server closes (startFirebreak().stop()).
-  const appToken = fb.config.slack.appToken;
-  const socketMode = appToken ? new SlackSocketMode({ appToken, apiUrl: fb.config.slack.apiUrl, bolt, logger }) : null;
-  if (socketMode) {
-    fb.http.addHook('onListen', async () => socketMode.start());
-    fb.http.addHook('onClose', async () => socketMode.stop());
-  }
-  const routeDeps = { connection, connections: fb.connections, publicUrl: fb.publicUrl, socketMode: socketMode ? () => socketMode.status() : null };
+  // Socket Mode: follows the credentials (SLACK_APP_TOKEN, or the app-level token saved on the Integrations page) once
+  // Firebreak listens; closed when its server closes (startFirebreak().stop()).
+  const socketMode = new SocketModeOwner({ connection, apiUrl: fb.config.slack.apiUrl, bolt, logger });
+  fb.http.addHook('onListen', async () => socketMode.start());
+  fb.http.addHook('onClose', async () => socketMode.close());
+  const routeDeps = { connection, connections: fb.connections, publicUrl: fb.publicUrl, socketMode };
   registerSlackRoutes(fb.http, { ...routeDeps, apiUrl: fb.config.slack.apiUrl });
   return { status: () => slackIntegrationStatus(routeDeps) };
 }

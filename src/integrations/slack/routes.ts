@@ -6,11 +6,14 @@ import type { ConnectionsStore } from '../connections.js';
 import type { IntegrationStatus } from '../registry.js';
 import { SlackApi, SlackApiError, type SlackIdentity } from './slack.api.js';
 import type { SlackConnection, SlackStoredSettings } from './slack.connection.js';
-import type { SocketModeStatus } from './socket-mode.js';
+import { checkAppToken } from './socket-mode.js';
+import type { SocketModeOwner } from './socket-mode.owner.js';
 
 // The Integrations page's Slack card: GET shows the connection (workspace and bot from auth.test, secrets
-// masked to their last 4 characters), PUT connects or replaces it after checking the token with Slack,
-// DELETE disconnects. Admins only. When Slack is configured through the environment the page shows it and
+// masked to their last 4 characters), PUT connects or replaces it after checking the tokens with Slack (the bot
+// token with auth.test, an app-level token with apps.connections.open), DELETE disconnects. With an app-level token
+// Slack is received over Socket Mode and the signing secret is optional; the socket follows the saved credentials
+// (socket-mode.owner.ts), at once on this process. Admins only. When Slack is configured through the environment the page shows it and
 // refuses changes (the environment wins, and would silently override a saved connection).
 
 const mask = (s: string | null | undefined) => (s ? `••••${s.slice(-4)}` : null);
@@ -24,9 +27,10 @@ const slackJson = z.object({
   bot_user_id: z.string().nullable(),
   bot_token: z.string().nullable(),
   signing_secret: z.string().nullable(),
+  app_token: z.string().nullable(),
   announcements_channel: z.string().nullable(),
   events_url: z.string(),
-  /** How Slack reaches Firebreak: POST events_url, or a Socket Mode connection Firebreak opens (SLACK_APP_TOKEN). */
+  /** How Slack reaches Firebreak: POST events_url, or a Socket Mode connection Firebreak opens (with an app-level token). */
   transport: z.enum(['http', 'socket_mode']),
   socket_mode: z
     .object({
@@ -45,8 +49,8 @@ export interface SlackRoutesDeps {
   connection: SlackConnection;
   connections: ConnectionsStore;
   publicUrl: () => string;
-  /** Status of the Socket Mode connection, when Slack is received over Socket Mode. */
-  socketMode?: (() => SocketModeStatus) | null;
+  /** Runs the Socket Mode connection when the credentials have an app-level token. */
+  socketMode?: SocketModeOwner | null;
 }
 
 export async function slackStatus(deps: SlackRoutesDeps): Promise<SlackJson> {
@@ -60,18 +64,28 @@ export async function slackStatus(deps: SlackRoutesDeps): Promise<SlackJson> {
     bot_user_id: null,
     bot_token: null,
     signing_secret: null,
+    app_token: null,
     announcements_channel: null,
     events_url: `${deps.publicUrl()}/slack/events`,
-    transport: deps.socketMode ? 'socket_mode' : 'http',
+    transport: creds?.appToken ? 'socket_mode' : 'http',
     socket_mode: null,
     error: null,
   };
-  if (deps.socketMode) {
-    const sm = deps.socketMode();
+  if (creds?.appToken) {
+    // No connection for this token yet: it starts as soon as this process sees the credentials (another process
+    // saved them a moment ago).
+    const sm = deps.socketMode?.statusFor(creds.appToken) ?? { state: 'connecting' as const, connectedAt: null, connections: 0, error: null };
     base.socket_mode = { state: sm.state, connected: sm.state === 'connected', connected_at: sm.connectedAt, connections: sm.connections, error: sm.error };
   }
   if (!creds) return base;
-  const withCreds = { ...base, source: creds.source, bot_token: mask(creds.botToken), signing_secret: mask(creds.signingSecret), announcements_channel: creds.announcementsChannel };
+  const withCreds = {
+    ...base,
+    source: creds.source,
+    bot_token: mask(creds.botToken),
+    signing_secret: mask(creds.signingSecret),
+    app_token: mask(creds.appToken),
+    announcements_channel: creds.announcementsChannel,
+  };
   let identity: SlackIdentity | null = null;
   let error: string | null = null;
   if (creds.source === 'integration') identity = (await deps.connections.get<SlackStoredSettings>('slack'))?.settings.identity ?? null;
@@ -134,10 +148,19 @@ export function registerSlackRoutes(app: App, deps: SlackRoutesDeps & { apiUrl: 
       preHandler: admin,
       schema: {
         tags: ['integrations'],
-        summary: 'Connect Slack: the bot token is checked with auth.test before it is saved',
+        summary: 'Connect Slack: the bot token (auth.test) and the app-level token (apps.connections.open) are checked before they are saved',
         body: z.strictObject({
           bot_token: z.string().trim().regex(/^xoxb-\S+$/, 'must be a bot token starting with xoxb-'),
-          signing_secret: z.string().trim().min(8, 'must be the Signing Secret from the Basic Information page').max(200),
+          /** Required unless app_token is given (Socket Mode needs none). */
+          signing_secret: z.string().trim().min(8, 'must be the Signing Secret from the Basic Information page').max(200).nullable().optional(),
+          /** Socket Mode: Slack is received over a connection Firebreak opens, no public URL needed. */
+          app_token: z
+            .string()
+            .trim()
+            .regex(/^xapp-\S+$/, 'must be an app-level token starting with xapp- (Basic Information → App-Level Tokens, with the connections:write scope)')
+            .max(300)
+            .nullable()
+            .optional(),
           announcements_channel: z.string().trim().min(1).max(80).nullable().optional(),
         }),
         response: { 200: z.object({ slack: slackJson }) },
@@ -146,6 +169,13 @@ export function registerSlackRoutes(app: App, deps: SlackRoutesDeps & { apiUrl: 
     async (req) => {
       fromEnv();
       const b = req.body;
+      const appToken = b.app_token || null;
+      const signingSecret = b.signing_secret || null;
+      if (!appToken && !signingSecret) {
+        throw new ValidationError('A signing secret is required unless an app-level token is given (Socket Mode).', [
+          { path: 'signing_secret', message: 'required without an app-level token: the Signing Secret from the Basic Information page' },
+        ]);
+      }
       let identity: SlackIdentity;
       try {
         identity = await new SlackApi({ token: b.bot_token, apiUrl: deps.apiUrl, logger: req.log, maxRateLimitWaitSec: 5 }).identity();
@@ -155,22 +185,41 @@ export function registerSlackRoutes(app: App, deps: SlackRoutesDeps & { apiUrl: 
         }
         throw new UpstreamError(`Could not reach Slack to check the token: ${(err as Error).message}`);
       }
+      if (appToken) {
+        let refused: string | null;
+        try {
+          refused = await checkAppToken(appToken, deps.apiUrl);
+        } catch (err) {
+          throw new UpstreamError(`Could not reach Slack to check the app-level token: ${(err as Error).message}`);
+        }
+        if (refused) {
+          throw new ValidationError(`Slack does not accept this app-level token (${refused}): it must be an app-level token from Basic Information → App-Level Tokens, with the connections:write scope.`, [
+            { path: 'app_token', message: `Slack answered ${refused} to apps.connections.open` },
+          ]);
+        }
+      }
       const settings: SlackStoredSettings = { announcementsChannel: b.announcements_channel ?? null, identity };
       const principal = req.principal;
       await deps.connections.save('slack', {
         settings: settings as unknown as Record<string, unknown>,
-        secrets: { bot_token: b.bot_token, signing_secret: b.signing_secret },
+        secrets: { bot_token: b.bot_token, ...(signingSecret ? { signing_secret: signingSecret } : {}), ...(appToken ? { app_token: appToken } : {}) },
         connectedBy: principal?.kind === 'session' ? principal.user.id : null,
       });
       deps.connection.invalidate();
+      // The socket follows at once: started, restarted with the new token, or stopped when there is none now.
+      if (deps.socketMode) {
+        await deps.socketMode.reconcile();
+        await deps.socketMode.settled(5000);
+      }
       return { slack: await slackStatus(deps) };
     },
   );
 
-  app.delete('/api/v1/integrations/slack', { preHandler: admin, schema: { tags: ['integrations'], summary: 'Disconnect Slack (deletes the stored token and secret)' } }, async (_req, reply) => {
+  app.delete('/api/v1/integrations/slack', { preHandler: admin, schema: { tags: ['integrations'], summary: 'Disconnect Slack (deletes the stored tokens and secret, closes a Socket Mode connection)' } }, async (_req, reply) => {
     fromEnv();
     await deps.connections.delete('slack');
     deps.connection.invalidate();
+    await deps.socketMode?.reconcile();
     return reply.status(204).send();
   });
 }

@@ -4,7 +4,8 @@ import type { Logger } from '../../platform/logger.js';
 import { SlackApi, type SlackIdentity } from './slack.api.js';
 
 // Where Slack credentials come from: the environment (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET for HTTP, or with
-// SLACK_APP_TOKEN for Socket Mode) or, when those are unset, the connection saved on the Integrations page (secrets encrypted by ConnectionsStore). Read
+// SLACK_APP_TOKEN for Socket Mode) or, when those are unset, the connection saved on the Integrations page (bot token
+// with a signing secret, an app-level token or both; secrets encrypted by ConnectionsStore). Read
 // through a short cache so every request does not decrypt; a save or delete on this process invalidates it,
 // other processes pick the change up within CACHE_MS.
 
@@ -56,8 +57,8 @@ export class SlackConnection {
     const conn = await this.store.get<SlackStoredSettings>('slack');
     let value: SlackCredentials | null = null;
     if (conn) {
-      const [botToken, signingSecret] = await Promise.all([this.store.secret('slack', 'bot_token'), this.store.secret('slack', 'signing_secret')]);
-      if (botToken && signingSecret) value = { source: 'integration', botToken, signingSecret, appToken: null, announcementsChannel: conn.settings.announcementsChannel ?? null };
+      const [botToken, signingSecret, appToken] = await Promise.all([this.store.secret('slack', 'bot_token'), this.store.secret('slack', 'signing_secret'), this.store.secret('slack', 'app_token')]);
+      if (botToken && (signingSecret || appToken)) value = { source: 'integration', botToken, signingSecret, appToken, announcementsChannel: conn.settings.announcementsChannel ?? null };
     }
     this.cached = { at: Date.now(), value };
     return value;

@@ -1,6 +1,6 @@
 import type { App as BoltApp } from '@slack/bolt';
 import { SocketModeClient } from '@slack/socket-mode';
-import { WebAPIPlatformError } from '@slack/web-api';
+import { LogLevel, WebAPIPlatformError, WebClient } from '@slack/web-api';
 import type { Logger } from '../../platform/logger.js';
 import { slackSdkLogger } from './sdk-logger.js';
 
@@ -45,6 +45,8 @@ export interface SlackSocketModeOptions {
   apiUrl: string | null;
   bolt: BoltApp;
   logger: Logger;
+  /** Where the token was configured, so a refused token's message says where to fix it (SLACK_APP_TOKEN by default). */
+  tokenSource?: 'environment' | 'integration';
   ackDeadlineMs?: number;
   reconnectDelaysMs?: number[];
 }
@@ -130,7 +132,8 @@ export class SlackSocketMode {
       if (code && REFUSED_TOKEN.has(code)) {
         this.stateValue = 'error';
         this.connectedAt = null;
-        this.lastError = `Slack refused the app-level token (${code}) when opening a Socket Mode connection: check SLACK_APP_TOKEN (Basic Information → App-Level Tokens, with the connections:write scope).`;
+        const where = this.opts.tokenSource === 'integration' ? 'the app-level token on Settings → Integrations → Slack' : 'SLACK_APP_TOKEN';
+        this.lastError = `Slack refused the app-level token (${code}) when opening a Socket Mode connection: check ${where} (Basic Information → App-Level Tokens, with the connections:write scope).`;
         this.log.error({ code }, `Slack Socket Mode: ${this.lastError} Not retrying.`);
         return;
       }
@@ -196,6 +199,24 @@ export class SlackSocketMode {
     }
   }
 }
+
+/**
+ * Asks Slack for a Socket Mode URL with an app-level token, without connecting to it: what the Integrations page
+ * does before saving a token. Resolves to null when Slack accepts it, or to Slack's error code; throws when Slack
+ * cannot be reached.
+ */
+export async function checkAppToken(appToken: string, apiUrl: string | null): Promise<string | null> {
+  const client = new WebClient(appToken, { ...(apiUrl ? { slackApiUrl: apiUrl } : {}), retryConfig: { retries: 0 }, timeout: 10_000, logger: silentLogger });
+  try {
+    await client.apps.connections.open({});
+    return null;
+  } catch (err) {
+    if (err instanceof WebAPIPlatformError) return String(err.data.error);
+    throw new Error(`could not reach Slack: ${describe(err)}`);
+  }
+}
+
+const silentLogger = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => LogLevel.ERROR, setName() {} };
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
