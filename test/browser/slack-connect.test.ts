@@ -95,3 +95,41 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack over Socket M
     });
   }, 60_000);
 });
+
+describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Socket Mode connected from the web app (Chromium)', () => {
+  let stack: BrowserStack;
+  let slack: SlackEmulator;
+
+  beforeAll(async () => {
+    slack = await startSlackEmulator({ teamName: 'Acme Ops', botName: 'firebreak' });
+    stack = await startBrowserStack({ slack: { botToken: null, signingSecret: null, appToken: null, apiUrl: slack.apiUrl, announcementsChannel: null } });
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+    await slack?.stop();
+  });
+
+  it('connects with the bot token and an app-level token, no signing secret, and the socket comes up', async () => {
+    await inPage(stack, 'slack-socket-form', async (page) => {
+      await page.goto(stack.fb.initialLoginUrl!);
+      await page.getByRole('link', { name: 'Declare incident' }).first().waitFor();
+      await page.goto('/settings/integrations/slack');
+      await page.getByRole('heading', { name: 'Connect Slack' }).waitFor();
+      await page.getByLabel('Bot token').fill(slack.botToken);
+      await page.getByLabel('App-level token (Socket Mode, for installs without a public URL)').fill(slack.appToken);
+      await page.getByRole('button', { name: 'Connect Slack' }).click();
+      await page.getByText('Socket Mode: connected', { exact: true }).waitFor();
+      await page.getByText('Acme Ops').waitFor();
+      expect(slack.socketMode.connections()).toHaveLength(1);
+      expect(await page.getByText('Request URL for commands, interactivity and events').count()).toBe(0);
+      expect(await page.content()).not.toContain(slack.appToken);
+      expect(await page.locator('main').innerText()).toContain(slack.appToken.slice(-4));
+
+      await page.getByRole('button', { name: 'Disconnect Slack' }).click();
+      await page.getByRole('button', { name: 'Yes, disconnect' }).click();
+      await page.getByRole('heading', { name: 'Connect Slack' }).waitFor();
+      await expect.poll(() => slack.socketMode.connections().length, { timeout: 10_000 }).toBe(0);
+    });
+  }, 60_000);
+});

@@ -12,9 +12,11 @@ export interface SlackStatus {
   /** Masked: only the last four characters. */
   bot_token: string | null;
   signing_secret: string | null;
+  /** Masked app-level token (Socket Mode), or null. */
+  app_token: string | null;
   announcements_channel: string | null;
   events_url: string;
-  /** How Slack reaches Firebreak: POSTs to events_url, or a Socket Mode connection Firebreak opens (SLACK_APP_TOKEN). */
+  /** How Slack reaches Firebreak: POSTs to events_url, or a Socket Mode connection Firebreak opens (with an app-level token). */
   transport: 'http' | 'socket_mode';
   socket_mode: { state: 'connecting' | 'connected' | 'reconnecting' | 'error' | 'stopped'; connected: boolean; connected_at: string | null; connections: number; error: string | null } | null;
   error: string | null;
@@ -22,7 +24,10 @@ export interface SlackStatus {
 
 export interface SlackConnectInput {
   bot_token: string;
-  signing_secret: string;
+  /** Required unless app_token is given. */
+  signing_secret: string | null;
+  /** App-level token (xapp-…): Slack is received over Socket Mode, no public URL needed. */
+  app_token: string | null;
   announcements_channel: string | null;
 }
 

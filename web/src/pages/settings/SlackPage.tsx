@@ -1,5 +1,6 @@
-// Settings → Integrations → Slack: connect with the bot token and signing secret of the Slack app made from
-// the manifest, see the connected workspace and bot, and disconnect. Secrets are shown masked only.
+// Settings → Integrations → Slack: connect with the bot token and the signing secret (HTTP) or an app-level token
+// (Socket Mode, no public URL needed) of the Slack app made from the manifest, see the connected workspace, the bot
+// and the socket's state, and disconnect. Secrets are shown masked only.
 import { useState, type FormEvent } from 'react';
 import { ApiError } from '../../api.js';
 import { CopyField, ErrorMessage, Field, Loading } from '../../components/ui.js';
@@ -48,7 +49,7 @@ function Connected({ status, onChange, reload }: { status: SlackStatus; onChange
     setError(null);
     try {
       await slackApi.disconnect();
-      onChange({ ...status, status: 'not_connected', team: null, bot_name: null, bot_token: null, signing_secret: null });
+      onChange({ ...status, status: 'not_connected', team: null, bot_name: null, bot_token: null, signing_secret: null, app_token: null, transport: 'http', socket_mode: null });
       reload();
     } catch (err) {
       setError(err);
@@ -67,6 +68,8 @@ function Connected({ status, onChange, reload }: { status: SlackStatus; onChange
         <dd className="mono">{status.bot_token ?? '—'}</dd>
         <dt>Signing secret</dt>
         <dd className="mono">{status.signing_secret ?? '—'}</dd>
+        <dt>App-level token</dt>
+        <dd className="mono">{status.app_token ?? '—'}</dd>
         <dt>Announcements channel</dt>
         <dd>{status.announcements_channel ?? <span className="muted">none</span>}</dd>
         <dt>Configured by</dt>
@@ -79,7 +82,7 @@ function Connected({ status, onChange, reload }: { status: SlackStatus; onChange
         <div className="form-actions">
           {confirming ? (
             <>
-              <span>Disconnect Slack? The stored token and secret are deleted; channels and messages stay in Slack.</span>
+              <span>Disconnect Slack? The stored tokens and secret are deleted; channels and messages stay in Slack.</span>
               <button type="button" className="button-danger" onClick={() => void disconnect()}>
                 Yes, disconnect
               </button>
@@ -104,6 +107,7 @@ function ConnectForm({ status, onConnected }: { status: SlackStatus; onConnected
   const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
   const [botToken, setBotToken] = useState('');
   const [signingSecret, setSigningSecret] = useState('');
+  const [appToken, setAppToken] = useState('');
   const [channel, setChannel] = useState(status.announcements_channel ?? '');
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -114,9 +118,12 @@ function ConnectForm({ status, onConnected }: { status: SlackStatus; onConnected
     setSaving(true);
     setError(null);
     try {
-      onConnected(await slackApi.connect({ bot_token: botToken.trim(), signing_secret: signingSecret.trim(), announcements_channel: channel.trim() || null }));
+      onConnected(
+        await slackApi.connect({ bot_token: botToken.trim(), signing_secret: signingSecret.trim() || null, app_token: appToken.trim() || null, announcements_channel: channel.trim() || null }),
+      );
       setBotToken('');
       setSigningSecret('');
+      setAppToken('');
     } catch (err) {
       setError(err);
     } finally {
@@ -132,20 +139,35 @@ function ConnectForm({ status, onConnected }: { status: SlackStatus; onConnected
           At api.slack.com/apps choose <em>Create New App → From an app manifest</em> and paste <code>src/integrations/slack/manifest.yaml</code> from
           the Firebreak repository, with your Firebreak address in place of the example one.
         </li>
-        <li>Install the app to your workspace, then copy the <em>Bot User OAuth Token</em> and, from <em>Basic Information</em>, the <em>Signing Secret</em>.</li>
+        <li>
+          Install the app to your workspace, then copy the <em>Bot User OAuth Token</em> and, from <em>Basic Information</em>, the <em>Signing Secret</em>. Without a
+          public URL, use <code>manifest.socket-mode.yaml</code> instead and create an <em>App-Level Token</em> with the <code>connections:write</code> scope (
+          <em>Basic Information → App-Level Tokens</em>).
+        </li>
       </ol>
       <form className="form" onSubmit={(e) => void submit(e)} aria-label="Slack credentials">
         <Field label="Bot token" hint="Starts with xoxb-. Firebreak checks it with Slack before saving, stores it encrypted and never shows it again." error={fieldError?.field('bot_token')}>
           {(p) => <input {...p} name="bot_token" type="password" autoComplete="off" required value={botToken} onChange={(e) => setBotToken(e.target.value)} />}
         </Field>
-        <Field label="Signing secret" hint="Firebreak uses it to check that requests really come from Slack." error={fieldError?.field('signing_secret')}>
-          {(p) => <input {...p} name="signing_secret" type="password" autoComplete="off" required value={signingSecret} onChange={(e) => setSigningSecret(e.target.value)} />}
+        <Field
+          label="Signing secret"
+          hint="Firebreak uses it to check that requests really come from Slack. Not needed when an app-level token is given (Socket Mode)."
+          error={fieldError?.field('signing_secret')}
+        >
+          {(p) => <input {...p} name="signing_secret" type="password" autoComplete="off" required={!appToken.trim()} value={signingSecret} onChange={(e) => setSigningSecret(e.target.value)} />}
+        </Field>
+        <Field
+          label="App-level token (Socket Mode, for installs without a public URL)"
+          hint="Optional. Starts with xapp-, from Basic Information → App-Level Tokens with the connections:write scope. With it Firebreak opens the connection to Slack itself; checked with Slack before saving, stored encrypted, never shown again."
+          error={fieldError?.field('app_token')}
+        >
+          {(p) => <input {...p} name="app_token" type="password" autoComplete="off" value={appToken} onChange={(e) => setAppToken(e.target.value)} />}
         </Field>
         <Field label="Announcements channel (optional)" hint="The ID of the channel where new incidents are announced, e.g. C0123ABCD." error={fieldError?.field('announcements_channel')}>
           {(p) => <input {...p} name="announcements_channel" value={channel} onChange={(e) => setChannel(e.target.value)} />}
         </Field>
         <div className="form-actions">
-          <button type="submit" className="button-primary" disabled={saving || !botToken.trim() || !signingSecret.trim()}>
+          <button type="submit" className="button-primary" disabled={saving || !botToken.trim() || (!signingSecret.trim() && !appToken.trim())}>
             {saving ? 'Checking with Slack…' : 'Connect Slack'}
           </button>
         </div>
