@@ -4,7 +4,7 @@
 // PagerDuty's side is checked in the emulator: one incident per target, with the right policy or assignee.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
-import { inPage, startBrowserStack, type BrowserStack } from './stack.js';
+import { apiAs, inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Escalating from the incident page (Chromium)', () => {
   let stack: BrowserStack;
@@ -25,12 +25,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Escalating from the
       await page.goto(stack.fb.initialLoginUrl!);
       await page.getByRole('link', { name: 'Declare incident' }).first().waitFor();
       // Connecting through the form is covered by pagerduty-connect.test.ts; here the API does it, as the owner.
-      const csrf = ((await (await page.request.get('/api/v1/session')).json()) as { csrf_token: string }).csrf_token;
-      const call = async (method: 'POST' | 'PUT', path: string, data: unknown) => {
-        const r = await page.request.fetch(path, { method, data, headers: { 'x-csrf-token': csrf } });
-        expect(r.status(), `${method} ${path}: ${await r.text()}`).toBeLessThan(300);
-        return r.json();
-      };
+      const call = await apiAs(page);
       const ignoredPolicies = new Set([...pd.state.tags.values()].filter((t) => t.label === 'incident-io-ignore').flatMap((t) => t.escalation_policies));
       const services = [...pd.state.services.values()].filter((s) => !s.description.includes('incident-io-ignore') && !ignoredPolicies.has(s.escalation_policy_id));
       const policy = pd.state.escalationPolicies.get(services[0]!.escalation_policy_id)!;

@@ -7,7 +7,7 @@
 // Both are checked against Firebreak's API as well as on the page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
-import { inPage, startBrowserStack, type BrowserStack } from './stack.js';
+import { apiAs, inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 const PD_HEADERS = (key: string) => ({ authorization: `Token token=${key}`, accept: 'application/vnd.pagerduty+json;version=2', 'content-type': 'application/json' });
 
@@ -29,12 +29,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty incidents
     await inPage(stack, 'pdlinks', async (page) => {
       await page.goto(stack.fb.initialLoginUrl!);
       await page.getByRole('link', { name: 'Declare incident' }).first().waitFor();
-      const csrf = ((await (await page.request.get('/api/v1/session')).json()) as { csrf_token: string }).csrf_token;
-      const call = async (method: 'GET' | 'POST' | 'PUT', path: string, data?: unknown) => {
-        const r = await page.request.fetch(path, { method, ...(data === undefined ? {} : { data }), headers: { 'x-csrf-token': csrf } });
-        expect(r.status(), `${method} ${path}: ${await r.text()}`).toBeLessThan(300);
-        return r.json();
-      };
+      const call = await apiAs(page);
       // Connecting and syncing through the form is covered by pagerduty-connect.test.ts; here the API does it.
       const bot = [...pd.state.users.values()][0]!;
       await call('PUT', '/api/v1/integrations/pagerduty', { region: 'us', base_url: pd.baseUrl, api_key: pd.fullAccessKey, bot_user_id: bot.id });
