@@ -22,6 +22,7 @@ const envSchema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  FIREBREAK_PAGING_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   SECURE_COOKIES: z.enum(['auto', 'true', 'false'], { message: 'must be auto, true or false' }).default('auto'),
   FIREBREAK_MASTER_KEY: z
     .string()
@@ -54,6 +55,8 @@ export interface Config {
   jobConcurrency: number;
   sessionTtlHours: number;
   shutdownTimeoutMs: number;
+  /** How long a worker holds an escalation target while paging it (renewed while it works); a crashed worker's targets are taken over after this. */
+  pagingLeaseMs: number;
   secureCookies: 'auto' | 'true' | 'false';
   /** Encrypts secrets at rest. From FIREBREAK_MASTER_KEY; null means (SQLite only) dataDir/master.key. */
   masterKey: Buffer | null;
@@ -102,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobConcurrency: e.JOB_CONCURRENCY,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    pagingLeaseMs: e.FIREBREAK_PAGING_LEASE_MS,
     secureCookies: e.SECURE_COOKIES,
     masterKey: null,
     slack: {
