@@ -6,7 +6,8 @@
 //    sees it listed with its status, and detaches it again.
 // Both are checked against Firebreak's API as well as on the page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { startCheckedPagerDuty } from '../pagerduty-requests.js';
 import { apiAs, inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 const PD_HEADERS = (key: string) => ({ authorization: `Token token=${key}`, accept: 'application/vnd.pagerduty+json;version=2', 'content-type': 'application/json' });
@@ -16,7 +17,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty incidents
   let pd: PagerDutyEmulator;
 
   beforeAll(async () => {
-    pd = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false });
+    pd = await startCheckedPagerDuty({ seed: 'small', rateLimitPerMinute: false });
     stack = await startBrowserStack();
   });
 
