@@ -60,6 +60,10 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty incidents
       await page.getByRole('list', { name: 'Auto-create rules' }).getByText(`Checkout pages — services ${watched.name}, teams any, urgencies any, priorities any → triage`).waitFor();
       await page.reload();
       await page.getByRole('list', { name: 'Auto-create rules' }).getByText(`Checkout pages — services ${watched.name}, teams any`).waitFor();
+      // The card says that ignored services never open an incident and can still be attached by hand.
+      const note = page.getByRole('note', { name: 'Ignored services' });
+      await note.getByText('never open an incident, whatever the rule says').waitFor();
+      expect(await note.textContent()).toContain('You can still attach such a PagerDuty incident to an incident by hand');
       const rules = (await call('GET', '/api/v1/integrations/pagerduty/auto_create_rules')) as { rules: any[] };
       expect(rules.rules.map((r: any) => ({ name: r.name, service_ids: r.service_ids, create_as: r.create_as }))).toEqual([{ name: 'Checkout pages', service_ids: [watched.id], create_as: 'triage' }]);
 
