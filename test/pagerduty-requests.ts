@@ -19,7 +19,7 @@ export async function startCheckedPagerDuty(opts: PagerDutyEmulatorOptions = {})
   const all = () => [...earlier, ...pd.requestLog()];
   const violations = async (): Promise<string[]> => {
     if (!haveSpec()) {
-      if (inCi) return [`CI: the official PagerDuty spec ${specDir}/rest-api-v2.openapi.json is absent, so requests to PagerDuty cannot be checked`];
+      if (inCi) throw new PagerDutyRequestsError(`CI: the official PagerDuty spec ${specDir}/rest-api-v2.openapi.json is absent, so the requests sent to PagerDuty cannot be checked`);
       console.warn(`[pagerduty requests] not checked: ${specDir} is absent`);
       return [];
     }
@@ -37,8 +37,7 @@ export async function startCheckedPagerDuty(opts: PagerDutyEmulatorOptions = {})
     },
     requestViolations: violations,
     async stop() {
-      const found = await violations();
-      await pd.stop();
+      const found = await violations().finally(() => pd.stop());
       if (found.length) {
         const shown = found.slice(0, 20).join('\n');
         throw new PagerDutyRequestsError(`${found.length} request(s) to PagerDuty break the official OpenAPI document:\n${shown}${found.length > 20 ? `\n… and ${found.length - 20} more` : ''}`);
