@@ -229,6 +229,15 @@ for (const backend of backends) {
         expect(await createdFrom(notInTeam.id)).toEqual([]);
         expect(row).toMatchObject({ name: 'Team service down' });
       });
+      // A team rule does not open one for the team's service marked incident-io-ignore either.
+      const ignoredWithTeam = ignoredServices().find((x) => x.team_ids.length > 0)!;
+      expect(ignoredWithTeam, 'an ignored service with a team in the seed').toBeTruthy();
+      await withRule({ name: 'Ignored team', team_ids: [ignoredWithTeam.team_ids[0]!] }, async () => {
+        const pd = await s.trigger(ignoredWithTeam.id, { title: 'Ignored team service down', urgency: 'low' });
+        await s.settle();
+        expect(await createdFrom(pd.id)).toEqual([]);
+        expect(skipLogged(pd.id)).toMatchObject({ service: ignoredWithTeam.id, reason: 'service_ignored' });
+      });
     });
 
     it('only admins change rules', async () => {
