@@ -3,7 +3,8 @@
 // form to page one escalation policy and one PagerDuty user, and sees both targets paged on the incident page.
 // PagerDuty's side is checked in the emulator: one incident per target, with the right policy or assignee.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { startCheckedPagerDuty } from '../pagerduty-requests.js';
 import { apiAs, inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Escalating from the incident page (Chromium)', () => {
@@ -11,7 +12,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Escalating from the
   let pd: PagerDutyEmulator;
 
   beforeAll(async () => {
-    pd = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false });
+    pd = await startCheckedPagerDuty({ seed: 'small', rateLimitPerMinute: false });
     stack = await startBrowserStack();
   });
 

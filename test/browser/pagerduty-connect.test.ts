@@ -2,7 +2,8 @@
 // account search), runs "Sync now" and watches it finish, then opens a team's catalog page and sees its
 // members and the services that reference it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { startCheckedPagerDuty } from '../pagerduty-requests.js';
 import { inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty in the web app (Chromium)', () => {
@@ -10,7 +11,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty in the we
   let pd: PagerDutyEmulator;
 
   beforeAll(async () => {
-    pd = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false });
+    pd = await startCheckedPagerDuty({ seed: 'small', rateLimitPerMinute: false });
     stack = await startBrowserStack();
   });
 

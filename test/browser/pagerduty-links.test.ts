@@ -6,7 +6,8 @@
 //    sees it listed with its status, and detaches it again.
 // Both are checked against Firebreak's API as well as on the page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { startCheckedPagerDuty } from '../pagerduty-requests.js';
 import { apiAs, inPage, startBrowserStack, type BrowserStack } from './stack.js';
 
 const PD_HEADERS = (key: string) => ({ authorization: `Token token=${key}`, accept: 'application/vnd.pagerduty+json;version=2', 'content-type': 'application/json' });
@@ -16,7 +17,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty incidents
   let pd: PagerDutyEmulator;
 
   beforeAll(async () => {
-    pd = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false });
+    pd = await startCheckedPagerDuty({ seed: 'small', rateLimitPerMinute: false });
     stack = await startBrowserStack();
   });
 
@@ -59,6 +60,10 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty incidents
       await page.getByRole('list', { name: 'Auto-create rules' }).getByText(`Checkout pages — services ${watched.name}, teams any, urgencies any, priorities any → triage`).waitFor();
       await page.reload();
       await page.getByRole('list', { name: 'Auto-create rules' }).getByText(`Checkout pages — services ${watched.name}, teams any`).waitFor();
+      // The card says that ignored services never open an incident and can still be attached by hand.
+      const note = page.getByRole('note', { name: 'Ignored services' });
+      await note.getByText('never open an incident, whatever the rule says').waitFor();
+      expect(await note.textContent()).toContain('You can still attach such a PagerDuty incident to an incident by hand');
       const rules = (await call('GET', '/api/v1/integrations/pagerduty/auto_create_rules')) as { rules: any[] };
       expect(rules.rules.map((r: any) => ({ name: r.name, service_ids: r.service_ids, create_as: r.create_as }))).toEqual([{ name: 'Checkout pages', service_ids: [watched.id], create_as: 'triage' }]);
 

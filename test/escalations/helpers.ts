@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
-import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { startCheckedPagerDuty } from '../pagerduty-requests.js';
 import type { EscalationsModule } from '../../src/integrations/pagerduty/escalations/index.js';
 import { ownerClient, startTestFirebreak, type Client, type TestFirebreak } from '../helpers.js';
 
@@ -41,7 +42,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
 }
 
 export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { publicUrl?: boolean; seed?: 'small' | 'medium' | 'large' | 'huge'; start?: Record<string, unknown> } = {}): Promise<EscSetup> {
-  const pd = await startPagerDutyEmulator({ port: 0, seed: opts.seed ?? 'medium', rateLimitPerMinute: false, webhookRetryDelaysMs: [50, 100] });
+  const pd = await startCheckedPagerDuty({ port: 0, seed: opts.seed ?? 'medium', rateLimitPerMinute: false, webhookRetryDelaysMs: [50, 100] });
   let extra: Record<string, unknown> = { ...opts.start };
   if (opts.publicUrl) {
     const port = await freePort();

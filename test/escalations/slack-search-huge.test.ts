@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { startCheckedPagerDuty } from '../pagerduty-requests.js';
 import { startSlackEmulator, type SlackEmulator } from '../../emulators/slack/index.js';
 import { newId } from '../../src/platform/ids.js';
 import { declareFromSlack, incidentChannel, person } from '../slack/stack.js';
@@ -16,7 +17,7 @@ describe('/incident escalate search over a huge PagerDuty account', () => {
   let huge: PagerDutyEmulator;
   beforeAll(async () => {
     emu = await startSlackEmulator();
-    huge = await startPagerDutyEmulator({ seed: 'huge', rateLimitPerMinute: false });
+    huge = await startCheckedPagerDuty({ seed: 'huge', rateLimitPerMinute: false });
     const announcements = emu.addChannel('incidents', { botIsMember: true });
     s = await setupEscalations('sqlite', { seed: 'small', start: { slack: { botToken: emu.botToken, signingSecret: emu.signingSecret, apiUrl: emu.apiUrl, announcementsChannel: announcements.id } } });
     emu.setAppUrl(`${s.fb.baseUrl}/slack/events`);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeader } from '../../emulators/pagerduty/index.js';
 import { backends } from '../helpers.js';
-import { setupLinks, timeline, waitFor, type LinksSetup } from './helpers.js';
+import { attach, setupLinks, timeline, waitFor, type LinksSetup } from './helpers.js';
 
 // Incidents opened from PagerDuty: rules by service, urgency and priority; one incident per PagerDuty incident
 // however often PagerDuty delivers the trigger; a triage incident declined when PagerDuty resolves it first; and
@@ -129,6 +129,115 @@ for (const backend of backends) {
       } finally {
         await s.owner.patch('/api/v1/integrations/pagerduty/auto_create_settings', { grouping_window_minutes: 0 });
       }
+    });
+
+    /** A rule made for one test and removed after it, so the other tests keep their one rule. */
+    const withRule = async (body: Record<string, unknown>, fn: () => Promise<void>) => {
+      const r = await s.owner.post('/api/v1/integrations/pagerduty/auto_create_rules', body);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      try {
+        await fn();
+      } finally {
+        expect((await s.owner.del(`/api/v1/integrations/pagerduty/auto_create_rules/${r.body.rule.id}`)).status).toBe(204);
+      }
+    };
+    let markedLater = '';
+    const ignoredServices = () => [...s.pd.state.services.values()].filter((x) => x.description.toLowerCase().includes('incident-io-ignore'));
+    const skipLogged = (pdId: string) => s.fb.logs.lines.map((l) => JSON.parse(l)).find((l) => l.pagerduty === pdId && l.reason === 'service_ignored');
+
+    it('a catch-all rule never opens an incident for a service marked incident-io-ignore: the skip is logged with its reason, and a person can still attach it by hand', async () => {
+      const ignored = ignoredServices()[0]!;
+      expect(ignored, 'the medium seed has services marked incident-io-ignore').toBeTruthy();
+      await withRule({ name: 'Everything', create_as: 'triage' }, async () => {
+        // The same catch-all rule opens one for an ordinary service (so the rule itself works)…
+        const ordinary = await s.trigger(svcB, { title: 'Ordinary service', urgency: 'low' });
+        const skipped = await s.trigger(ignored.id, { title: 'Synthetic check failed', urgency: 'high' });
+        await s.settle();
+        await opened(ordinary.id);
+        // …and none for the ignored service, delivered by the emulator's signed webhook just the same.
+        expect(s.pd.webhooks.deliveries().some((d) => d.ordering_key === skipped.id && d.event_type === 'incident.triggered' && d.status === 'delivered')).toBe(true);
+        expect(await createdFrom(skipped.id)).toEqual([]);
+        expect(await s.fb.app.database.db.selectFrom('pagerduty_incident_links').select('id').where('pd_incident_id', '=', skipped.id).execute()).toEqual([]);
+        const line = skipLogged(skipped.id);
+        expect(line, 'the skip is logged').toMatchObject({ service: ignored.id, reason: 'service_ignored', decided_by: 'pagerduty' });
+        expect(line.msg).toContain('"Everything"');
+        expect(line.msg).toContain('incident-io-ignore');
+
+        // By hand it still attaches: a responder links it to an incident they run.
+        const inc = (await s.owner.post('/api/v1/incidents', { name: 'Synthetic checks flapping' })).body.incident;
+        const link = await attach(s.owner, inc.id, skipped.id);
+        expect(link).toMatchObject({ reason: 'related', pagerduty_incident: { id: skipped.id } });
+      });
+    });
+
+    it('a service marked incident-io-ignore after the last sync (catalog stale) is still left alone; a group window does not offer it either', async () => {
+      const used = new Set([svcA, svcB]);
+      const target = s.policies.flatMap((p) => p.serviceIds).find((x) => !used.has(x))!;
+      markedLater = target;
+      expect((await s.owner.get(`/api/v1/integrations/pagerduty/escalation_options?type=service&query=${target}`)).body.options.map((o: any) => o.id)).toContain(target);
+      const before = s.pd.state.services.get(target)!.description;
+      await s.owner.patch('/api/v1/integrations/pagerduty/auto_create_settings', { grouping_window_minutes: 30 });
+      // PagerDuty's answer is reused for 10 s per service; here the marker is added right after a trigger.
+      const tuning = s.fb.app.pagerdutyLinks!.autoCreate.tuning;
+      tuning.serviceCacheMs = 0;
+      await withRule({ name: 'Everything', create_as: 'live' }, async () => {
+        const first = await s.trigger(target, { title: 'Before marking' });
+        await s.settle();
+        await opened(first.id);
+        // PagerDuty's side changes; no service webhook reaches Firebreak (this subscription has incident events only).
+        s.pd.admin.updateService(target, { description: `${before} (incident-io-ignore)` });
+        const second = await s.trigger(target, { title: 'After marking' });
+        await s.settle();
+        expect(await createdFrom(second.id)).toEqual([]);
+        expect(await s.fb.app.database.db.selectFrom('pagerduty_incident_links').select('id').where('pd_incident_id', '=', second.id).execute()).toEqual([]);
+        expect(skipLogged(second.id)).toMatchObject({ service: target, decided_by: 'pagerduty' });
+      }).finally(async () => {
+        s.pd.admin.updateService(target, { description: before });
+        tuning.serviceCacheMs = 10_000;
+        await s.owner.patch('/api/v1/integrations/pagerduty/auto_create_settings', { grouping_window_minutes: 0 });
+      });
+    });
+
+    it('when PagerDuty cannot say, the catalog decides: a live entry opens, a service the catalog does not have is retried, not opened', async () => {
+      const svc = s.fb.app.pagerdutyLinks!.autoCreate;
+      const synced = s.policies.flatMap((p) => p.serviceIds).at(-1)!;
+      const ignored = ignoredServices().at(-1)!;
+      s.pd.faults.set({ errorRate5xx: 1 });
+      try {
+        expect(await svc.serviceIgnored(synced)).toEqual({ ignored: false, decidedBy: 'catalog' });
+        await expect(svc.serviceIgnored(ignored.id)).rejects.toThrow(/cannot tell whether PagerDuty service .* is marked incident-io-ignore/);
+      } finally {
+        s.pd.faults.clear();
+      }
+      // PagerDuty answers again: decided there.
+      expect(await svc.serviceIgnored(ignored.id)).toEqual({ ignored: true, decidedBy: 'pagerduty' });
+    });
+
+    it('team rules: a PagerDuty incident on a service of a chosen team opens an incident; one on a service of no chosen team does not', async () => {
+      const ignored = new Set(ignoredServices().map((x) => x.id));
+      const candidates = [...s.pd.state.services.values()].filter((x) => !ignored.has(x.id) && ![svcA, svcB, markedLater].includes(x.id));
+      const withTeam = candidates.find((x) => x.team_ids.length > 0)!;
+      const team = withTeam.team_ids[0]!;
+      const outside = candidates.find((x) => !x.team_ids.includes(team))!;
+      expect(withTeam && outside).toBeTruthy();
+      await withRule({ name: `Team ${team}`, team_ids: [team] }, async () => {
+        const inTeam = await s.trigger(withTeam.id, { title: 'Team service down', urgency: 'low' });
+        const notInTeam = await s.trigger(outside.id, { title: 'Other team service down', urgency: 'low' });
+        await s.settle();
+        const row = await opened(inTeam.id);
+        await s.settle();
+        expect(await createdFrom(notInTeam.id)).toEqual([]);
+        expect(row).toMatchObject({ name: 'Team service down' });
+      });
+      // A team rule does not open one for the team's service marked incident-io-ignore either.
+      const ignoredWithTeam = ignoredServices().find((x) => x.team_ids.length > 0)!;
+      expect(ignoredWithTeam, 'an ignored service with a team in the seed').toBeTruthy();
+      await withRule({ name: 'Ignored team', team_ids: [ignoredWithTeam.team_ids[0]!] }, async () => {
+        const pd = await s.trigger(ignoredWithTeam.id, { title: 'Ignored team service down', urgency: 'low' });
+        await s.settle();
+        expect(await createdFrom(pd.id)).toEqual([]);
+        expect(skipLogged(pd.id)).toMatchObject({ service: ignoredWithTeam.id, reason: 'service_ignored' });
+      });
     });
 
     it('only admins change rules', async () => {

@@ -51,6 +51,29 @@ for (const backend of backends) {
       expect((await timeline(s.owner, inc.id)).some((i) => i.kind === 'pagerduty.auto_acknowledged')).toBe(true);
     });
 
+    it('"No, not related" from the paged person never acknowledges in PagerDuty: no write to the PagerDuty incident, no offer, the link marked not related', async () => {
+      const { inc, channel } = await incidentWithChannel('Login slow');
+      const pd = await s.trigger(s.fallbackServiceId, { title: 'Auth latency' });
+      const pagedId = s.assignees(pd.id)[0]!;
+      // The person PagerDuty paged, who a "yes" would acknowledge for (see the first test).
+      const responder = person(emu, 'Noah Notrelated', s.pd.state.users.get(pagedId)!.email.trim().toLowerCase());
+      await emu.driver.slashCommand({ userId: responder.id, channelId: channel.id, command: '/incident', text: `pd link ${pd.id}` });
+      await waitFor('the related question', async () => emu.messagesIn(channel.id).find((m) => m.text.includes('related to this incident')));
+      const click = await emu.driver.clickButton({ userId: responder.id, channelId: channel.id, actionId: 'pd_related_no' });
+      expect(click.status).toBe(200);
+      await waitFor('the answer on the timeline', async () => (await timeline(s.owner, inc.id)).find((i) => i.kind === 'pagerduty.related_answered'));
+      await s.settle();
+      await s.fb.app.jobs.drain(20_000);
+      expect(s.pd.state.incidents.get(pd.id)!.status).toBe('triggered');
+      expect(s.pd.state.incidents.get(pd.id)!.acknowledgements).toEqual([]);
+      expect(s.pd.requestLog().filter((e) => e.method !== 'GET' && e.path.startsWith(`/incidents/${pd.id}`))).toEqual([]);
+      const links = (await s.owner.get(`/api/v1/incidents/${inc.id}/pagerduty_incidents`)).body.pagerduty_incidents;
+      expect(links).toMatchObject([{ related: 'rejected', pagerduty_incident: { id: pd.id } }]);
+      expect((await timeline(s.owner, inc.id)).some((i) => i.kind === 'pagerduty.auto_acknowledged')).toBe(false);
+      expect(dmText(responder.id)).not.toContain("We've acknowledged");
+      expect(dmText(responder.id)).not.toContain('pd_ack_offer');
+    });
+
     it('when the DM cannot be sent the acknowledgement still happens', async () => {
       const { inc, channel } = await incidentWithChannel('Search down');
       const pd = await s.trigger(s.fallbackServiceId);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { startCheckedPagerDuty } from '../pagerduty-requests.js';
 import { backends, userClient } from '../helpers.js';
 import { connect, firstUser, setup, waitForRun, type Setup } from './helpers.js';
 
@@ -9,7 +10,7 @@ for (const backend of backends) {
     let other: PagerDutyEmulator;
     beforeAll(async () => {
       s = await setup(backend, 'small');
-      other = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false });
+      other = await startCheckedPagerDuty({ seed: 'small', rateLimitPerMinute: false });
     });
     afterAll(async () => {
       await s.close();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { startCheckedPagerDuty } from '../pagerduty-requests.js';
 import { integrationFor } from '../../src/integrations/pagerduty/cli.js';
 import { backends, freshPostgresDatabase, ownerClient, startTestFirebreak, type Client, type TestFirebreak } from '../helpers.js';
 import { allEntries, firstUser, waitForRun, type Setup } from './helpers.js';
@@ -51,8 +52,8 @@ for (const backend of backends) {
     let ownerB: Client;
 
     beforeAll(async () => {
-      pd = await startPagerDutyEmulator({ seed: 'large', rateLimitPerMinute: false });
-      other = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false });
+      pd = await startCheckedPagerDuty({ seed: 'large', rateLimitPerMinute: false });
+      other = await startCheckedPagerDuty({ seed: 'small', rateLimitPerMinute: false });
       if (backend === 'postgres') {
         const db = await freshPostgresDatabase();
         dropDb = db.drop;

@@ -1,4 +1,5 @@
-import { startPagerDutyEmulator, type PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { startCheckedPagerDuty } from '../pagerduty-requests.js';
 import { ownerClient, startTestFirebreak, type TestFirebreak } from '../helpers.js';
 
 export interface Setup {
@@ -10,7 +11,7 @@ export interface Setup {
 
 /** Firebreak on a fresh database and a PagerDuty emulator with the given seed. */
 export async function setup(backend: 'sqlite' | 'postgres' = 'sqlite', seed: 'small' | 'medium' | 'none' = 'medium', rateLimitPerMinute: number | false = false): Promise<Setup> {
-  const pd = await startPagerDutyEmulator({ port: 0, seed, rateLimitPerMinute });
+  const pd = await startCheckedPagerDuty({ port: 0, seed, rateLimitPerMinute });
   const fb = await startTestFirebreak(backend);
   const owner = await ownerClient(fb);
   return {

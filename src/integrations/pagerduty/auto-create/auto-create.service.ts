@@ -10,6 +10,9 @@ import { label, summaryFromEvent, type LinksService, type PdIncidentSummary } fr
 import type { PagerDutyAutoCreateRulesTable } from '../links/tables.js';
 import '../links/tables.js';
 import type { PdLinkEvent, PdLinkEventData } from '../links/wire.js';
+import { IGNORE_MARKER } from '../catalog-source.js';
+import { PagerDutyNotFoundError, type PagerDutyClient, type PdService } from '../client/index.js';
+import { TYPE, type PagerDutyDirectory } from '../escalations/directory.js';
 
 // Incidents opened from PagerDuty. Rules say which PagerDuty incidents open one (services: all, chosen, or by
 // team; urgencies; priorities) and as what (triage by default, or live). A matching incident.triggered creates
@@ -18,6 +21,15 @@ import type { PdLinkEvent, PdLinkEventData } from '../links/wire.js';
 // incident attached as its source. One that triggers while another incident already follows the same incident
 // key or service (within the grouping window) is attached there for confirmation instead. A source incident
 // resolved while its incident is still in triage declines it (setting, on by default).
+//
+// Ignored services: auto-create never acts (neither opens nor offers for grouping) on a PagerDuty incident whose
+// service has `incident-io-ignore` in its description, whatever the rule (catch-all and team rules included).
+// The webhook only names the service, so the description is read from PagerDuty (GET /services/{id}, reused for
+// 10 s per service, so a storm costs a read per 10 s; a marker added in PagerDuty counts within those 10 s). When PagerDuty cannot say (not connected, failing, or the
+// service is gone), the synced catalog decides: a live PagerDuty Service entry without the marker means not
+// ignored; no live entry (sync leaves ignored services out, service.updated archives them) means ignored for a
+// service PagerDuty says is gone, and a retry of the event (thrown) while PagerDuty is failing. A skipped incident
+// is logged with its reason. People may still attach such an incident by hand (links.attach does not ask).
 
 export const PD_CREATOR: Actor = { kind: 'integration', ref: 'pagerduty' };
 
@@ -38,6 +50,9 @@ export interface AutoCreateSettings {
   groupingWindowMinutes: number;
   autoDeclineOnResolve: boolean;
 }
+
+/** Whether a PagerDuty service description carries the ignore marker (anywhere, any case). */
+export const isIgnoredDescription = (d: unknown): boolean => typeof d === 'string' && d.toLowerCase().includes(IGNORE_MARKER);
 
 export type RuleInput = Omit<AutoCreateRule, 'id' | 'position'> & { position?: number };
 
@@ -77,7 +92,54 @@ export function ruleMatches(rule: AutoCreateRule, i: { serviceId: string | null;
 export class AutoCreateService {
   private rulesCache: { at: number; rules: AutoCreateRule[]; settings: AutoCreateSettings } | null = null;
 
-  constructor(private readonly deps: { db: Db; incidents: IncidentsService; events: EventBus; links: LinksService; logger: Logger }) {}
+  private serviceCache = new Map<string, { at: number; ignored: boolean }>();
+  /** How long PagerDuty's answer about a service is reused: a storm on one service reads it once per period. */
+  readonly tuning = { serviceCacheMs: 10_000 };
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      incidents: IncidentsService;
+      events: EventBus;
+      links: LinksService;
+      logger: Logger;
+      /** The connected PagerDuty client (null when not connected). */
+      pd: () => Promise<{ client: PagerDutyClient } | null>;
+      /** The synced catalog's PagerDuty entries. */
+      directory: PagerDutyDirectory;
+    },
+  ) {}
+
+  /**
+   * Whether auto-create must leave this service alone (see the module comment for how it is decided), and
+   * what decided it.
+   */
+  async serviceIgnored(serviceId: string): Promise<{ ignored: boolean; decidedBy: 'pagerduty' | 'catalog'; reason?: string }> {
+    const hit = this.serviceCache.get(serviceId);
+    if (hit && Date.now() - hit.at < this.tuning.serviceCacheMs) return { ignored: hit.ignored, decidedBy: 'pagerduty' };
+    let gone = false;
+    let failure: unknown = null;
+    const c = await this.deps.pd().catch((err: unknown) => {
+      failure = err;
+      return null;
+    });
+    if (c) {
+      try {
+        const r = await c.client.get<{ service: PdService }>(`/services/${encodeURIComponent(serviceId)}`, {}, { priority: 'interactive' });
+        const ignored = isIgnoredDescription(r.service?.description);
+        this.serviceCache.set(serviceId, { at: Date.now(), ignored });
+        if (this.serviceCache.size > 5000) this.serviceCache.delete(this.serviceCache.keys().next().value!);
+        return { ignored, decidedBy: 'pagerduty' };
+      } catch (err) {
+        if (err instanceof PagerDutyNotFoundError) gone = true;
+        else failure = err;
+      }
+    }
+    const entry = await this.deps.directory.entry(TYPE.services, serviceId);
+    if (entry) return { ignored: isIgnoredDescription(entry.attributes.description), decidedBy: 'catalog' };
+    if (failure) throw new Error(`cannot tell whether PagerDuty service ${serviceId} is marked ${IGNORE_MARKER}: PagerDuty failed (${failure instanceof Error ? failure.message : String(failure)}) and the catalog has no live entry for it; retrying`);
+    return { ignored: true, decidedBy: 'catalog', reason: gone ? 'PagerDuty no longer has the service and the catalog has no live entry' : 'PagerDuty is not connected and the catalog has no live entry' };
+  }
 
   // ---- rules and settings ----
 
@@ -191,6 +253,17 @@ export class AutoCreateService {
     if (!rule) return;
     // An escalation's own PagerDuty incident never opens another incident.
     if (data.incident_key?.startsWith('firebreak-escalation-')) return;
+    // Nothing opened or offered for a service marked incident-io-ignore, whichever rule matched.
+    if (s.service) {
+      const svc = await this.serviceIgnored(s.service.id);
+      if (svc.ignored) {
+        this.deps.logger.info(
+          { pagerduty: s.id, service: s.service.id, rule: rule.id, reason: 'service_ignored', decided_by: svc.decidedBy, ...(svc.reason ? { detail: svc.reason } : {}) },
+          `PagerDuty incident ${label(s)} not opened by rule "${rule.name}": its service is marked ${IGNORE_MARKER}${svc.reason ? ` (${svc.reason})` : ''}`,
+        );
+        return;
+      }
+    }
     const already = await this.deps.db.selectFrom('incidents').select('id').where('idempotency_key', '=', `pagerduty:${s.id}`).executeTakeFirst();
     if (!already) {
       const grouped = await this.groupInto(s, settings);

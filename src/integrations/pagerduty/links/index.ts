@@ -52,7 +52,7 @@ export function setupPagerDutyLinks(
     publicUrl: fb.publicUrl,
   });
   const ack: AutoAckDeps = { db: fb.database.db, links, users: fb.users, directory: escalations.directory, escalations: escalations.service, logger: logger.child({ use_case: 'autoAcknowledge' }), publicUrl: fb.publicUrl };
-  const autoCreate = new AutoCreateService({ db: fb.database.db, incidents: fb.incidents, events: fb.events, links, logger: logger.child({ use_case: 'autoCreate' }) });
+  const autoCreate = new AutoCreateService({ db: fb.database.db, incidents: fb.incidents, events: fb.events, links, logger: logger.child({ use_case: 'autoCreate' }), pd: () => escalations.service.connectedClient(), directory: escalations.directory });
 
   fb.jobs.define<{ linkId: string }>(SYNC_LINK_JOB, async ({ linkId }) => links.syncLink(linkId), { maxAttempts: 8 });
   fb.jobs.define<LinkNotification>(NOTIFY_JOB, async (n) => links.deliver(n), { maxAttempts: 1 });

@@ -1,6 +1,7 @@
 // PagerDuty settings: auto-create rules. Which PagerDuty incidents open a Firebreak incident (services, teams,
 // urgencies, priorities; none chosen = any) and whether it opens as triage (default) or live. Services and
-// teams are picked by name from the synced catalog; rules store PagerDuty ids, shown here by name again.
+// teams are picked by name from the synced catalog; rules store PagerDuty ids, shown here by name again. A note
+// says that services marked incident-io-ignore never open one, and that attaching them by hand still works.
 import { useEffect, useState, type FormEvent } from 'react';
 import { request } from '../../api.js';
 import { useLoad } from '../../hooks.js';
@@ -132,6 +133,11 @@ export function AutoCreateRulesCard({ isAdmin }: { isAdmin: boolean }) {
     <div className="card">
       <h2>Open incidents from PagerDuty</h2>
       <p className="muted">A PagerDuty incident that triggers and matches a rule opens a Firebreak incident (once), named after it, with its severity mapped from the PagerDuty priority, and posts Accept / Decline in the announcements channel.</p>
+      <p className="muted" role="note" aria-label="Ignored services">
+        Services with <code>incident-io-ignore</code> in their PagerDuty description never open an incident, whatever the rule says (a rule for any service or
+        for a team included); each one skipped is logged with its reason. You can still attach such a PagerDuty incident to an incident by hand, on the
+        incident page or with <code>/incident pd link</code> in Slack.
+      </p>
       {error ? <ErrorMessage error={error} /> : null}
       {rules.error ? <ErrorMessage error={rules.error} title="Could not load the rules." /> : null}
       {!rules.data ? (
