@@ -126,7 +126,10 @@ function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, s
         ? [431, 'headers_too_large', 'The request headers are larger than allowed.']
         : [400, 'bad_request', 'The request is not valid HTTP.'];
   this.log.debug({ err }, 'client error');
-  if (socket.writable) {
+  // Bytes after a request that said `Connection: close`, or an error while a response is under way: the client
+  // already has (or is getting) its answer, and a second one would corrupt the stream.
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+  if (socket.writable && err.code !== 'HPE_CLOSED_CONNECTION' && !answering) {
     const body = JSON.stringify(errorBody(code, message));
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
@@ -221,8 +224,15 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
   const hasWeb = existsSync(resolve(webDist, 'index.html'));
   if (hasWeb) {
     // wildcard: files are looked up per request, so a rebuilt web/dist is served without a restart.
-    // API paths never reach the file system: they fall through to the not-found handler's JSON 404.
-    await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: true, index: false, allowedPath: (path) => !isApiPath(path) });
+    // API paths never reach the file system (a path too long for a route's parameter falls through to the
+    // static wildcard): they get the not-found handler's JSON 404.
+    await app.register(fastifyStatic, { root: webDist, serve: false }); // reply.sendFile for the app's index page
+    await app.register(async (files) => {
+      files.addHook('onRequest', async (req, reply) => {
+        if (isApiPath(req.url)) return reply.callNotFound();
+      });
+      await files.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: true, index: false, decorateReply: false });
+    });
   }
   const sendApp = (reply: import('fastify').FastifyReply) =>
     hasWeb ? reply.type('text/html').sendFile('index.html') : reply.type('text/plain').send('The web app is not built. Run `npm run build:web` (npm start does it for you).');
