@@ -45,7 +45,7 @@ export function linkToJson(l: IncidentLink): z.infer<typeof linkJson> {
 
 const offerJson = z.object({ id: z.string(), link_id: z.string(), pagerduty_incident_id: z.string(), user_id: z.string(), reason: z.string(), status: z.string(), error: z.string().nullable(), created_at: z.string() });
 const params = z.strictObject({ id: z.string().trim().min(1).max(64) });
-const linkParams = z.strictObject({ id: z.string().trim().min(1).max(64), linkId: z.string().trim().min(1).max(64) });
+const linkParams = z.strictObject({ id: z.string().trim().min(1).max(64), link_id: z.string().trim().min(1).max(64) });
 const one = z.object({ pagerduty_incident: linkJson });
 
 export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: AutoAckDeps }): void {
@@ -77,24 +77,24 @@ export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: A
     },
   );
 
-  app.delete(`${base}/:linkId`, { onRequest: write, schema: { tags, summary: 'Detach a PagerDuty incident', params: linkParams } }, async (req, reply) => {
-    await links.detach(req.params.id, req.params.linkId, actorOf(req.principal!));
+  app.delete(`${base}/:link_id`, { onRequest: write, schema: { tags, summary: 'Detach a PagerDuty incident', params: linkParams } }, async (req, reply) => {
+    await links.detach(req.params.id, req.params.link_id, actorOf(req.principal!));
     return reply.status(204).send();
   });
 
   app.patch(
-    `${base}/:linkId`,
+    `${base}/:link_id`,
     { onRequest: write, schema: { tags, summary: 'Turn mirroring of its activity onto the timeline on or off', params: linkParams, body: z.strictObject({ mirror: z.boolean() }), response: { 200: one } } },
-    async (req) => ({ pagerduty_incident: linkToJson(await links.setMirror(req.params.id, req.params.linkId, req.body.mirror)) }),
+    async (req) => ({ pagerduty_incident: linkToJson(await links.setMirror(req.params.id, req.params.link_id, req.body.mirror)) }),
   );
 
   app.post(
-    `${base}/:linkId/related`,
+    `${base}/:link_id/related`,
     {
       onRequest: write,
       schema: { tags, summary: 'Answer "Is this PagerDuty incident related to this incident?" (yes by a person may acknowledge it for them)', params: linkParams, body: z.strictObject({ related: z.boolean() }), response: { 200: one } },
     },
-    async (req) => ({ pagerduty_incident: linkToJson(await links.confirmRelated(req.params.id, req.params.linkId, req.body.related, actorOf(req.principal!))) }),
+    async (req) => ({ pagerduty_incident: linkToJson(await links.confirmRelated(req.params.id, req.params.link_id, req.body.related, actorOf(req.principal!))) }),
   );
 
   app.post(
@@ -118,10 +118,10 @@ export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: A
   );
 
   app.get(
-    `${base}/:linkId/auto_ack_decisions`,
+    `${base}/:link_id/auto_ack_decisions`,
     { onRequest: read, schema: { tags, summary: 'What auto-acknowledgement decided for this PagerDuty incident, and why', params: linkParams } },
     async (req) => {
-      const link = await links.requireLink(req.params.id, req.params.linkId);
+      const link = await links.requireLink(req.params.id, req.params.link_id);
       return { decisions: (await listDecisions(deps.ack.db, link.id)).map((d) => ({ trigger: d.trigger, actor_kind: d.actor_kind, actor_user_id: d.actor_user_id, outcome: d.outcome, detail: d.detail, created_at: d.created_at })) };
     },
   );
