@@ -242,6 +242,8 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
     const isApi = isApiPath(path);
     const looksLikeFile = /\.[a-z0-9]{1,8}$/i.test(path);
     if (!isApi && req.method === 'GET' && !looksLikeFile) return sendApp(reply);
+    // the same answer whether or not a wildcard route caught the over-long segment first (GET vs POST)
+    if (isApi && path.split('/').some((segment) => segment.length > MAX_PARAM_LENGTH)) return sendFrameworkError(Object.assign(new Error(path), { code: 'FST_ERR_MAX_PARAM_LENGTH' }) as FastifyError, req, reply);
     return reply.status(404).send(errorBody('not_found', `No route for ${req.method} ${path}.`));
   });
 
