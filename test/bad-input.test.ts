@@ -81,8 +81,15 @@ describe('bad input at the HTTP boundary', () => {
   it('wrong content type → 415; no credentials → 401; bad bearer → 401', async () => {
     const r = await owner.request('POST', '/api/v1/incidents', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(r.status).toBe(415);
+    expect(r.body).toEqual({ error: { code: 'unsupported_media_type', message: expect.any(String), details: null } });
+    const plain = await owner.request('POST', '/api/v1/incidents', '{"name":"x"}', { 'content-type': 'text/plain' });
+    expect(plain.status).toBe(415);
     const anon = anonymousClient(fb.baseUrl);
-    expect((await anon.get('/api/v1/incidents')).status).toBe(401);
+    const none = await anon.get('/api/v1/incidents');
+    expect(none.status).toBe(401);
+    expect(none.body).toEqual({ error: { code: 'unauthorized', message: expect.any(String), details: null } });
+    // credentials first: an invalid body without credentials is 401, not 400
+    expect((await anon.post('/api/v1/incidents', { name: 42 })).status).toBe(401);
     const bad = await anon.request('GET', '/api/v1/incidents', undefined, { authorization: 'Bearer fbk_not-a-key' });
     expect(bad.status).toBe(401);
     const weird = await anon.request('GET', '/api/v1/incidents', undefined, { authorization: 'Basic abc' });

@@ -118,18 +118,18 @@ export function registerCatalogRoutes(app: App, deps: { catalog: CatalogService;
   const admin = requireAccess('admin');
   const tags = ['catalog'];
 
-  app.get('/api/v1/catalog_types', { preHandler: read, schema: { tags, summary: 'Catalog types with entry counts and last sync', response: { 200: z.object({ catalog_types: z.array(typeJson) }) } } }, async () => ({
+  app.get('/api/v1/catalog_types', { onRequest: read, schema: { tags, summary: 'Catalog types with entry counts and last sync', response: { 200: z.object({ catalog_types: z.array(typeJson) }) } } }, async () => ({
     catalog_types: (await catalog.listTypes()).map(typeToJson),
   }));
 
-  app.get('/api/v1/catalog_types/:id', { preHandler: read, schema: { tags, summary: 'A catalog type by id or type name', params: idParams, response: { 200: z.object({ catalog_type: typeJson }) } } }, async (req) => ({
+  app.get('/api/v1/catalog_types/:id', { onRequest: read, schema: { tags, summary: 'A catalog type by id or type name', params: idParams, response: { 200: z.object({ catalog_type: typeJson }) } } }, async (req) => ({
     catalog_type: typeToJson(await catalog.getType(req.params.id)),
   }));
 
   app.post(
     '/api/v1/catalog_types',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags,
         summary: 'Create a custom catalog type',
@@ -149,7 +149,7 @@ export function registerCatalogRoutes(app: App, deps: { catalog: CatalogService;
     },
   );
 
-  app.delete('/api/v1/catalog_types/:id', { preHandler: admin, schema: { tags, summary: 'Delete a custom catalog type (integration types are read-only)', params: idParams } }, async (req, reply) => {
+  app.delete('/api/v1/catalog_types/:id', { onRequest: admin, schema: { tags, summary: 'Delete a custom catalog type (integration types are read-only)', params: idParams } }, async (req, reply) => {
     await catalog.deleteType(req.params.id);
     return reply.status(204).send();
   });
@@ -157,7 +157,7 @@ export function registerCatalogRoutes(app: App, deps: { catalog: CatalogService;
   app.get(
     '/api/v1/catalog_entries',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: 'Entries, by name; filter by type, search (name, alias or external id) and archived',
@@ -181,7 +181,7 @@ export function registerCatalogRoutes(app: App, deps: { catalog: CatalogService;
   app.get(
     '/api/v1/catalog_entries/:id',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: 'An entry with its attributes resolved and its backlinks',
@@ -211,7 +211,7 @@ export function registerCatalogRoutes(app: App, deps: { catalog: CatalogService;
   app.post(
     '/api/v1/catalog_entries',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags,
         summary: 'Add an entry to a custom type',
@@ -226,17 +226,17 @@ export function registerCatalogRoutes(app: App, deps: { catalog: CatalogService;
     },
   );
 
-  app.post('/api/v1/catalog_entries/:id/actions/archive', { preHandler: admin, schema: { tags, summary: 'Archive an entry of a custom type', params: idParams, response: { 200: z.object({ catalog_entry: entryJson }) } } }, async (req) => ({
+  app.post('/api/v1/catalog_entries/:id/actions/archive', { onRequest: admin, schema: { tags, summary: 'Archive an entry of a custom type', params: idParams, response: { 200: z.object({ catalog_entry: entryJson }) } } }, async (req) => ({
     catalog_entry: entryToJson(await catalog.archiveEntry(req.params.id)),
   }));
 
   app.get(
     '/api/v1/catalog_sync_runs',
-    { preHandler: read, schema: { tags, summary: 'Sync runs, newest first', querystring: z.strictObject({ source: z.string().max(50).optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }), response: { 200: z.object({ sync_runs: z.array(syncRunJson) }) } } },
+    { onRequest: read, schema: { tags, summary: 'Sync runs, newest first', querystring: z.strictObject({ source: z.string().max(50).optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }), response: { 200: z.object({ sync_runs: z.array(syncRunJson) }) } } },
     async (req) => ({ sync_runs: (await runs.list(req.query.source, req.query.limit)).map(toRunJson) }),
   );
 
-  app.get('/api/v1/catalog_sync_runs/:id', { preHandler: read, schema: { tags, summary: 'One sync run (progress while it runs)', params: idParams, response: { 200: z.object({ sync_run: syncRunJson }) } } }, async (req) => ({
+  app.get('/api/v1/catalog_sync_runs/:id', { onRequest: read, schema: { tags, summary: 'One sync run (progress while it runs)', params: idParams, response: { 200: z.object({ sync_run: syncRunJson }) } } }, async (req) => ({
     sync_run: toRunJson(await runs.get(req.params.id)),
   }));
 }

@@ -81,24 +81,24 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
   const admin = requireAccess('admin');
 
   // ---- severities and statuses ----
-  app.get('/api/v1/severities', { preHandler: read, schema: { tags: ['settings'], response: { 200: z.object({ severities: z.array(severityJson) }) } } }, async () => ({
+  app.get('/api/v1/severities', { onRequest: read, schema: { tags: ['settings'], response: { 200: z.object({ severities: z.array(severityJson) }) } } }, async () => ({
     severities: await svc.listSeverities(),
   }));
   app.post(
     '/api/v1/severities',
-    { preHandler: admin, schema: { tags: ['settings'], summary: 'Add a severity (it becomes the most severe; reorder with PATCH rank)', body: z.strictObject({ name: z.string().trim().min(1).max(60), description: z.string().max(1000).optional() }), response: { 201: z.object({ severity: severityJson }) } } },
+    { onRequest: admin, schema: { tags: ['settings'], summary: 'Add a severity (it becomes the most severe; reorder with PATCH rank)', body: z.strictObject({ name: z.string().trim().min(1).max(60), description: z.string().max(1000).optional() }), response: { 201: z.object({ severity: severityJson }) } } },
     async (req, reply) => reply.status(201).send({ severity: await svc.createSeverity(req.body) }),
   );
   app.patch(
     '/api/v1/severities/:id',
-    { preHandler: admin, schema: { tags: ['settings'], params: idParams, body: z.strictObject({ name: z.string().trim().min(1).max(60).optional(), description: z.string().max(1000).optional(), rank: z.number().int().min(1).max(100).optional() }), response: { 200: z.object({ severity: severityJson }) } } },
+    { onRequest: admin, schema: { tags: ['settings'], params: idParams, body: z.strictObject({ name: z.string().trim().min(1).max(60).optional(), description: z.string().max(1000).optional(), rank: z.number().int().min(1).max(100).optional() }), response: { 200: z.object({ severity: severityJson }) } } },
     async (req) => ({ severity: await svc.updateSeverity(req.params.id, req.body) }),
   );
-  app.delete('/api/v1/severities/:id', { preHandler: admin, schema: { tags: ['settings'], params: idParams } }, async (req, reply) => {
+  app.delete('/api/v1/severities/:id', { onRequest: admin, schema: { tags: ['settings'], params: idParams } }, async (req, reply) => {
     await svc.deleteSeverity(req.params.id);
     return reply.status(204).send();
   });
-  app.get('/api/v1/statuses', { preHandler: read, schema: { tags: ['settings'], response: { 200: z.object({ statuses: z.array(statusJson) }) } } }, async () => ({
+  app.get('/api/v1/statuses', { onRequest: read, schema: { tags: ['settings'], response: { 200: z.object({ statuses: z.array(statusJson) }) } } }, async () => ({
     statuses: await svc.listStatuses(),
   }));
 
@@ -106,7 +106,7 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
   app.get(
     '/api/v1/incidents',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags: ['incidents'],
         summary: 'List incidents, newest first',
@@ -134,7 +134,7 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
   app.post(
     '/api/v1/incidents',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags: ['incidents'],
         summary: 'Declare an incident (the same idempotency key returns the same incident)',
@@ -160,20 +160,20 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
     },
   );
 
-  app.get('/api/v1/incidents/:id', { preHandler: read, schema: { tags: ['incidents'], summary: 'Get an incident by id or reference (INC-42)', params: idParams, response: { 200: one } } }, async (req) => ({
+  app.get('/api/v1/incidents/:id', { onRequest: read, schema: { tags: ['incidents'], summary: 'Get an incident by id or reference (INC-42)', params: idParams, response: { 200: one } } }, async (req) => ({
     incident: incidentToJson(await svc.getIncident(req.params.id)),
   }));
 
   app.patch(
     '/api/v1/incidents/:id',
-    { preHandler: write, schema: { tags: ['incidents'], params: idParams, body: z.strictObject({ name: name.optional(), summary: summary.optional() }), response: { 200: one } } },
+    { onRequest: write, schema: { tags: ['incidents'], params: idParams, body: z.strictObject({ name: name.optional(), summary: summary.optional() }), response: { 200: one } } },
     async (req) => ({ incident: incidentToJson(await svc.updateIncident(req.params.id, req.body, actorOf(req.principal!))) }),
   );
 
   const action = <S extends z.ZodType>(path: string, summaryText: string, body: S, run: (incidentId: string, body: z.output<S>, actor: Actor) => Promise<Incident>) => {
     app.post(
       `/api/v1/incidents/:id/actions/${path}`,
-      { preHandler: write, schema: { tags: ['incidents'], summary: summaryText, params: idParams, body, response: { 200: one } } },
+      { onRequest: write, schema: { tags: ['incidents'], summary: summaryText, params: idParams, body, response: { 200: one } } },
       async (req) => ({ incident: incidentToJson(await run(req.params.id, req.body as z.output<S>, actorOf(req.principal!))) }),
     );
   };
@@ -189,12 +189,12 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
   action('lead', 'Set or clear the incident lead', z.strictObject({ user_id: id.nullable() }), (i, b, a) => svc.setLead(i, b.user_id, a));
 
   // ---- timeline ----
-  app.get('/api/v1/incidents/:id/timeline', { preHandler: read, schema: { tags: ['timeline'], params: idParams, response: { 200: z.object({ items: z.array(timelineJson) }) } } }, async (req) => ({
+  app.get('/api/v1/incidents/:id/timeline', { onRequest: read, schema: { tags: ['timeline'], params: idParams, response: { 200: z.object({ items: z.array(timelineJson) }) } } }, async (req) => ({
     items: (await svc.timeline(req.params.id)).map(itemToJson),
   }));
   app.post(
     '/api/v1/incidents/:id/timeline/notes',
-    { preHandler: write, schema: { tags: ['timeline'], params: idParams, body: z.strictObject({ text: z.string().trim().min(1, 'must not be empty').max(10_000) }), response: { 201: z.object({ item: timelineJson }) } } },
+    { onRequest: write, schema: { tags: ['timeline'], params: idParams, body: z.strictObject({ text: z.string().trim().min(1, 'must not be empty').max(10_000) }), response: { 201: z.object({ item: timelineJson }) } } },
     async (req, reply) => {
       const item = await svc.addNote(req.params.id, req.body.text, actorOf(req.principal!));
       return reply.status(201).send({ item: itemToJson(item!) });

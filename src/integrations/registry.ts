@@ -22,7 +22,7 @@ const json = z.object({
 });
 
 export function registerIntegrationRoutes(app: App, deps: { list: () => Promise<IntegrationStatus[]> }): void {
-  app.get('/api/v1/integrations', { preHandler: requireAccess('read'), schema: { tags: ['integrations'], response: { 200: z.object({ integrations: z.array(json) }) } } }, async () => ({
+  app.get('/api/v1/integrations', { onRequest: requireAccess('read'), schema: { tags: ['integrations'], response: { 200: z.object({ integrations: z.array(json) }) } } }, async () => ({
     integrations: await deps.list(),
   }));
 }

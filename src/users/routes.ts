@@ -23,7 +23,7 @@ export function userToJson(u: User) {
   return { id: u.id, name: u.name, email: u.email, role: u.role, slack_user_id: u.slackUserId, created_at: u.createdAt };
 }
 function apiKeyToJson(k: ApiKey) {
-  return { id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, created_at: k.createdAt, last_used_at: k.lastUsedAt, revoked_at: k.revokedAt, created_by: k.createdBy };
+  return { id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, created_at: k.createdAt, last_used_at: k.lastUsedAt, revoked_at: k.revokedAt, created_by: { id: k.createdBy.id, name: k.createdBy.name } };
 }
 
 function sessionUser(p: Principal | null): User {
@@ -60,7 +60,7 @@ export function registerUserRoutes(app: App, deps: { users: UsersService; public
 
   app.get(
     '/api/v1/session',
-    { preHandler: requireAccess('read'), schema: { tags: ['users'], summary: 'The signed-in person and their CSRF token', response: { 200: z.object({ user: userJson, csrf_token: z.string() }) } } },
+    { onRequest: requireAccess('read'), schema: { tags: ['users'], summary: 'The signed-in person and their CSRF token', response: { 200: z.object({ user: userJson, csrf_token: z.string() }) } } },
     async (req) => {
       const p = req.principal!;
       if (p.kind !== 'session') throw new ForbiddenError('API keys have no session.');
@@ -68,14 +68,14 @@ export function registerUserRoutes(app: App, deps: { users: UsersService; public
     },
   );
 
-  app.get('/api/v1/users', { preHandler: requireAccess('read'), schema: { tags: ['users'], response: { 200: z.object({ users: z.array(userJson) }) } } }, async () => ({
+  app.get('/api/v1/users', { onRequest: requireAccess('read'), schema: { tags: ['users'], response: { 200: z.object({ users: z.array(userJson) }) } } }, async () => ({
     users: (await users.list()).map(userToJson),
   }));
 
   app.post(
     '/api/v1/users',
     {
-      preHandler: requireAccess('admin'),
+      onRequest: requireAccess('admin'),
       schema: { tags: ['users'], body: z.strictObject({ name, email, role: z.enum(roles).default('responder') }), response: { 201: z.object({ user: userJson }) } },
     },
     async (req, reply) => {
@@ -88,7 +88,7 @@ export function registerUserRoutes(app: App, deps: { users: UsersService; public
   app.patch(
     '/api/v1/users/:id',
     {
-      preHandler: requireAccess('admin'),
+      onRequest: requireAccess('admin'),
       schema: { tags: ['users'], params: idParams, body: z.strictObject({ name: name.optional(), email: email.optional(), role: z.enum(roles).optional() }), response: { 200: z.object({ user: userJson }) } },
     },
     async (req) => {
@@ -99,21 +99,21 @@ export function registerUserRoutes(app: App, deps: { users: UsersService; public
 
   app.post(
     '/api/v1/users/:id/login_link',
-    { preHandler: requireAccess('admin'), schema: { tags: ['users'], summary: 'A one-time sign-in link for a person (valid 24 hours)', params: idParams, response: { 200: z.object({ url: z.string(), expires_at: z.string() }) } } },
+    { onRequest: requireAccess('admin'), schema: { tags: ['users'], summary: 'A one-time sign-in link for a person (valid 24 hours)', params: idParams, response: { 200: z.object({ url: z.string(), expires_at: z.string() }) } } },
     async (req) => {
       const link = await users.createLoginLink(req.params.id, deps.publicUrl(), actorOf(req.principal!), req.ip);
       return { url: link.url, expires_at: link.expiresAt };
     },
   );
 
-  app.get('/api/v1/api_keys', { preHandler: requireAccess('admin'), schema: { tags: ['api keys'], response: { 200: z.object({ api_keys: z.array(apiKeyJson) }) } } }, async () => ({
+  app.get('/api/v1/api_keys', { onRequest: requireAccess('admin'), schema: { tags: ['api keys'], response: { 200: z.object({ api_keys: z.array(apiKeyJson) }) } } }, async () => ({
     api_keys: (await users.listApiKeys()).map(apiKeyToJson),
   }));
 
   app.post(
     '/api/v1/api_keys',
     {
-      preHandler: requireAccess('admin'),
+      onRequest: requireAccess('admin', { sessionOnly: true }),
       schema: {
         tags: ['api keys'],
         summary: 'Create an API key; the token is in this response only',
@@ -128,7 +128,7 @@ export function registerUserRoutes(app: App, deps: { users: UsersService; public
     },
   );
 
-  app.delete('/api/v1/api_keys/:id', { preHandler: requireAccess('admin'), schema: { tags: ['api keys'], params: idParams } }, async (req, reply) => {
+  app.delete('/api/v1/api_keys/:id', { onRequest: requireAccess('admin', { sessionOnly: true }), schema: { tags: ['api keys'], params: idParams } }, async (req, reply) => {
     await users.revokeApiKey(req.params.id, sessionUser(req.principal), req.ip);
     return reply.status(204).send();
   });

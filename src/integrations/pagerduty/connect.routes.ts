@@ -53,12 +53,12 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
     };
   };
 
-  app.get(base, { preHandler: read, schema: { tags, summary: 'The PagerDuty connection (the key only masked)', response: { 200: statusJson } } }, status);
+  app.get(base, { onRequest: read, schema: { tags, summary: 'The PagerDuty connection (the key only masked)', response: { 200: statusJson } } }, status);
 
   app.post(
     `${base}/check_key`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags,
         summary: 'Check a key (valid, right region, full access) without saving it or changing the account; returns users to choose the bot account from',
@@ -76,7 +76,7 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
   app.put(
     base,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags,
         summary: 'Connect PagerDuty, or reconnect it with a new key',
@@ -93,7 +93,7 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
   app.patch(
     base,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags,
         summary: 'Change the bot account or the sync settings',
@@ -122,14 +122,14 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
     },
   );
 
-  app.delete(base, { preHandler: admin, schema: { tags, summary: 'Disconnect: delete the key, stop syncing, keep synced entries' } }, async (req, reply) => {
+  app.delete(base, { onRequest: admin, schema: { tags, summary: 'Disconnect: delete the key, stop syncing, keep synced entries' } }, async (req, reply) => {
     await pd.disconnect(actorOf(req.principal!), req.ip);
     return reply.status(204).send();
   });
 
   app.get(
     `${base}/users`,
-    { preHandler: admin, schema: { tags, summary: "Search the connected account's users (for changing the bot account)", querystring: z.strictObject({ query: z.string().max(200).optional() }), response: { 200: z.object({ users: z.array(pdUser), more: z.boolean() }) } } },
+    { onRequest: admin, schema: { tags, summary: "Search the connected account's users (for changing the bot account)", querystring: z.strictObject({ query: z.string().max(200).optional() }), response: { 200: z.object({ users: z.array(pdUser), more: z.boolean() }) } } },
     async (req) => {
       const client = await pd.client();
       if (!client) return { users: [], more: false };
@@ -140,7 +140,7 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
   app.post(
     `${base}/sync`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags,
         summary: 'Sync now (all types unless `types` says otherwise); `force` applies a run the safety rules would stop',

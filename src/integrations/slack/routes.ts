@@ -138,14 +138,14 @@ export function registerSlackRoutes(app: App, deps: SlackRoutesDeps & { apiUrl: 
     }
   };
 
-  app.get('/api/v1/integrations/slack', { preHandler: admin, schema: { tags: ['integrations'], summary: 'The Slack connection (secrets masked)', response: { 200: z.object({ slack: slackJson }) } } }, async () => ({
+  app.get('/api/v1/integrations/slack', { onRequest: admin, schema: { tags: ['integrations'], summary: 'The Slack connection (secrets masked)', response: { 200: z.object({ slack: slackJson }) } } }, async () => ({
     slack: await slackStatus(deps),
   }));
 
   app.put(
     '/api/v1/integrations/slack',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags: ['integrations'],
         summary: 'Connect Slack: the bot token (auth.test) and the app-level token (apps.connections.open) are checked before they are saved',
@@ -215,7 +215,7 @@ export function registerSlackRoutes(app: App, deps: SlackRoutesDeps & { apiUrl: 
     },
   );
 
-  app.delete('/api/v1/integrations/slack', { preHandler: admin, schema: { tags: ['integrations'], summary: 'Disconnect Slack (deletes the stored tokens and secret, closes a Socket Mode connection)' } }, async (_req, reply) => {
+  app.delete('/api/v1/integrations/slack', { onRequest: admin, schema: { tags: ['integrations'], summary: 'Disconnect Slack (deletes the stored tokens and secret, closes a Socket Mode connection)' } }, async (_req, reply) => {
     fromEnv();
     await deps.connections.delete('slack');
     deps.connection.invalidate();

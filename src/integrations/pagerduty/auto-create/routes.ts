@@ -50,28 +50,28 @@ export function registerAutoCreateRoutes(app: App, svc: AutoCreateService): void
   const base = '/api/v1/integrations/pagerduty/auto_create_rules';
   const params = z.strictObject({ id: z.string().trim().min(1).max(64) });
 
-  app.get(base, { preHandler: read, schema: { tags, summary: 'Which PagerDuty incidents open a Firebreak incident, in order', response: { 200: z.object({ rules: z.array(ruleJson) }) } } }, async () => ({ rules: (await svc.listRules()).map(toJson) }));
-  app.post(base, { preHandler: admin, schema: { tags, summary: 'Add a rule (empty lists mean any)', body: ruleBody, response: { 201: z.object({ rule: ruleJson }) } } }, async (req, reply) => {
+  app.get(base, { onRequest: read, schema: { tags, summary: 'Which PagerDuty incidents open a Firebreak incident, in order', response: { 200: z.object({ rules: z.array(ruleJson) }) } } }, async () => ({ rules: (await svc.listRules()).map(toJson) }));
+  app.post(base, { onRequest: admin, schema: { tags, summary: 'Add a rule (empty lists mean any)', body: ruleBody, response: { 201: z.object({ rule: ruleJson }) } } }, async (req, reply) => {
     const b = req.body;
     const rule = await svc.createRule({ name: b.name, enabled: b.enabled, position: b.position, serviceIds: b.service_ids, teamIds: b.team_ids, urgencies: b.urgencies, priorityIds: b.priority_ids, createAs: b.create_as });
     return reply.status(201).send({ rule: toJson(rule) });
   });
-  app.patch(`${base}/:id`, { preHandler: admin, schema: { tags, params, body: ruleBody.partial(), response: { 200: z.object({ rule: ruleJson }) } } }, async (req) => {
+  app.patch(`${base}/:id`, { onRequest: admin, schema: { tags, params, body: ruleBody.partial(), response: { 200: z.object({ rule: ruleJson }) } } }, async (req) => {
     const b = req.body;
     const rule = await svc.updateRule(req.params.id, { name: b.name, enabled: b.enabled, position: b.position, serviceIds: b.service_ids, teamIds: b.team_ids, urgencies: b.urgencies, priorityIds: b.priority_ids, createAs: b.create_as });
     return { rule: toJson(rule) };
   });
-  app.delete(`${base}/:id`, { preHandler: admin, schema: { tags, params } }, async (req, reply) => {
+  app.delete(`${base}/:id`, { onRequest: admin, schema: { tags, params } }, async (req, reply) => {
     await svc.deleteRule(req.params.id);
     return reply.status(204).send();
   });
 
   const sbase = '/api/v1/integrations/pagerduty/auto_create_settings';
-  app.get(sbase, { preHandler: read, schema: { tags, response: { 200: settingsJson } } }, async () => settingsToJson(await svc.getSettings()));
+  app.get(sbase, { onRequest: read, schema: { tags, response: { 200: settingsJson } } }, async () => settingsToJson(await svc.getSettings()));
   app.patch(
     sbase,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags,
         summary: 'Severity per PagerDuty priority id, grouping window (minutes; 0 = off), auto-decline of triage incidents resolved in PagerDuty',

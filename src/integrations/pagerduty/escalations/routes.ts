@@ -97,7 +97,7 @@ export function registerEscalationRoutes(
   app.post(
     '/api/v1/incidents/:id/escalations',
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags,
         summary: 'Page PagerDuty escalation policies and people (one PagerDuty incident per target); the same idempotency key returns the same escalation',
@@ -136,20 +136,20 @@ export function registerEscalationRoutes(
     },
   );
 
-  app.get('/api/v1/incidents/:id/escalations', { preHandler: read, schema: { tags, summary: "An incident's escalations, newest first", params: idParams, response: { 200: z.object({ escalations: z.array(escalationJson) }) } } }, async (req) => ({
+  app.get('/api/v1/incidents/:id/escalations', { onRequest: read, schema: { tags, summary: "An incident's escalations, newest first", params: idParams, response: { 200: z.object({ escalations: z.array(escalationJson) }) } } }, async (req) => ({
     escalations: (await escalations.listForIncident(req.params.id)).map(escalationToJson),
   }));
 
-  app.get('/api/v1/escalations/:id', { preHandler: read, schema: { tags, params: idParams, response: { 200: one } } }, async (req) => ({ escalation: escalationToJson(await escalations.get(req.params.id)) }));
+  app.get('/api/v1/escalations/:id', { onRequest: read, schema: { tags, params: idParams, response: { 200: one } } }, async (req) => ({ escalation: escalationToJson(await escalations.get(req.params.id)) }));
 
-  app.post('/api/v1/escalations/:id/retry', { preHandler: write, schema: { tags, summary: 'Page again every target that has no PagerDuty incident yet (failed ones, and pending ones a crashed process left)', params: idParams, response: { 200: one } } }, async (req) => ({
+  app.post('/api/v1/escalations/:id/retry', { onRequest: write, schema: { tags, summary: 'Page again every target that has no PagerDuty incident yet (failed ones, and pending ones a crashed process left)', params: idParams, response: { 200: one } } }, async (req) => ({
     escalation: escalationToJson(await escalations.retryFailed(req.params.id, actorOf(req.principal!))),
   }));
 
   app.get(
     '/api/v1/integrations/pagerduty/escalation_options',
     {
-      preHandler: read,
+      onRequest: read,
       schema: {
         tags,
         summary: 'Search what can be paged (policies, users), priorities, services and teams in the synced catalog (by name, or exactly by PagerDuty id; items marked incident-io-ignore never appear)',
@@ -183,11 +183,11 @@ export function registerEscalationRoutes(
     };
   };
   const base = '/api/v1/integrations/pagerduty';
-  app.get(`${base}/escalation_settings`, { preHandler: read, schema: { tags, summary: 'Escalation settings: fallback service, bot account, webhook', response: { 200: settingsJson } } }, settingsOut);
+  app.get(`${base}/escalation_settings`, { onRequest: read, schema: { tags, summary: 'Escalation settings: fallback service, bot account, webhook', response: { 200: settingsJson } } }, settingsOut);
   app.patch(
     `${base}/escalation_settings`,
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         tags,
         summary: 'The fallback escalation service is used to page people directly, and policies no service uses',
@@ -210,13 +210,13 @@ export function registerEscalationRoutes(
   );
   app.put(
     `${base}/webhook_secret`,
-    { preHandler: admin, schema: { tags, summary: 'The signing secret of a webhook subscription created by hand in PagerDuty (the previous one stays valid until the next)', body: z.strictObject({ secret: z.string().trim().min(8).max(500) }), response: { 200: settingsJson } } },
+    { onRequest: admin, schema: { tags, summary: 'The signing secret of a webhook subscription created by hand in PagerDuty (the previous one stays valid until the next)', body: z.strictObject({ secret: z.string().trim().min(8).max(500) }), response: { 200: settingsJson } } },
     async (req) => {
       await settings.addWebhookSecret(req.body.secret, { subscriptionId: null, url: webhookUrl(deps.publicUrl()) });
       return settingsOut();
     },
   );
-  app.delete(`${base}/webhook_secret`, { preHandler: admin, schema: { tags, summary: 'Forget the webhook secrets (deliveries are refused; escalations are polled)' } }, async (_req, reply) => {
+  app.delete(`${base}/webhook_secret`, { onRequest: admin, schema: { tags, summary: 'Forget the webhook secrets (deliveries are refused; escalations are polled)' } }, async (_req, reply) => {
     await settings.clearWebhook();
     return reply.status(204).send();
   });

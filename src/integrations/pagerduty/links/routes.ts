@@ -45,7 +45,7 @@ export function linkToJson(l: IncidentLink): z.infer<typeof linkJson> {
 
 const offerJson = z.object({ id: z.string(), link_id: z.string(), pagerduty_incident_id: z.string(), user_id: z.string(), reason: z.string(), status: z.string(), error: z.string().nullable(), created_at: z.string() });
 const params = z.strictObject({ id: z.string().trim().min(1).max(64) });
-const linkParams = z.strictObject({ id: z.string().trim().min(1).max(64), linkId: z.string().trim().min(1).max(64) });
+const linkParams = z.strictObject({ id: z.string().trim().min(1).max(64), link_id: z.string().trim().min(1).max(64) });
 const one = z.object({ pagerduty_incident: linkJson });
 
 export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: AutoAckDeps }): void {
@@ -55,14 +55,14 @@ export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: A
   const tags = ['pagerduty incidents'];
   const base = '/api/v1/incidents/:id/pagerduty_incidents';
 
-  app.get(base, { preHandler: read, schema: { tags, summary: 'PagerDuty incidents attached to the incident', params, response: { 200: z.object({ pagerduty_incidents: z.array(linkJson) }) } } }, async (req) => ({
+  app.get(base, { onRequest: read, schema: { tags, summary: 'PagerDuty incidents attached to the incident', params, response: { 200: z.object({ pagerduty_incidents: z.array(linkJson) }) } } }, async (req) => ({
     pagerduty_incidents: (await links.list(req.params.id)).map(linkToJson),
   }));
 
   app.post(
     base,
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags,
         summary: 'Attach a PagerDuty incident by its URL or id (fetched from PagerDuty); asks whether it is related',
@@ -77,30 +77,30 @@ export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: A
     },
   );
 
-  app.delete(`${base}/:linkId`, { preHandler: write, schema: { tags, summary: 'Detach a PagerDuty incident', params: linkParams } }, async (req, reply) => {
-    await links.detach(req.params.id, req.params.linkId, actorOf(req.principal!));
+  app.delete(`${base}/:link_id`, { onRequest: write, schema: { tags, summary: 'Detach a PagerDuty incident', params: linkParams } }, async (req, reply) => {
+    await links.detach(req.params.id, req.params.link_id, actorOf(req.principal!));
     return reply.status(204).send();
   });
 
   app.patch(
-    `${base}/:linkId`,
-    { preHandler: write, schema: { tags, summary: 'Turn mirroring of its activity onto the timeline on or off', params: linkParams, body: z.strictObject({ mirror: z.boolean() }), response: { 200: one } } },
-    async (req) => ({ pagerduty_incident: linkToJson(await links.setMirror(req.params.id, req.params.linkId, req.body.mirror)) }),
+    `${base}/:link_id`,
+    { onRequest: write, schema: { tags, summary: 'Turn mirroring of its activity onto the timeline on or off', params: linkParams, body: z.strictObject({ mirror: z.boolean() }), response: { 200: one } } },
+    async (req) => ({ pagerduty_incident: linkToJson(await links.setMirror(req.params.id, req.params.link_id, req.body.mirror)) }),
   );
 
   app.post(
-    `${base}/:linkId/related`,
+    `${base}/:link_id/related`,
     {
-      preHandler: write,
+      onRequest: write,
       schema: { tags, summary: 'Answer "Is this PagerDuty incident related to this incident?" (yes by a person may acknowledge it for them)', params: linkParams, body: z.strictObject({ related: z.boolean() }), response: { 200: one } },
     },
-    async (req) => ({ pagerduty_incident: linkToJson(await links.confirmRelated(req.params.id, req.params.linkId, req.body.related, actorOf(req.principal!))) }),
+    async (req) => ({ pagerduty_incident: linkToJson(await links.confirmRelated(req.params.id, req.params.link_id, req.body.related, actorOf(req.principal!))) }),
   );
 
   app.post(
     `${base}/resolve`,
     {
-      preHandler: write,
+      onRequest: write,
       schema: {
         tags,
         summary: 'Resolve attached PagerDuty incidents in PagerDuty (the chosen ones, or every open one), with a note linking back; offered when the incident is closed, never done on its own',
@@ -118,22 +118,22 @@ export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: A
   );
 
   app.get(
-    `${base}/:linkId/auto_ack_decisions`,
-    { preHandler: read, schema: { tags, summary: 'What auto-acknowledgement decided for this PagerDuty incident, and why', params: linkParams } },
+    `${base}/:link_id/auto_ack_decisions`,
+    { onRequest: read, schema: { tags, summary: 'What auto-acknowledgement decided for this PagerDuty incident, and why', params: linkParams } },
     async (req) => {
-      const link = await links.requireLink(req.params.id, req.params.linkId);
+      const link = await links.requireLink(req.params.id, req.params.link_id);
       return { decisions: (await listDecisions(deps.ack.db, link.id)).map((d) => ({ trigger: d.trigger, actor_kind: d.actor_kind, actor_user_id: d.actor_user_id, outcome: d.outcome, detail: d.detail, created_at: d.created_at })) };
     },
   );
 
-  app.get('/api/v1/incidents/:id/pagerduty_ack_offers', { preHandler: read, schema: { tags, summary: 'Offers to acknowledge PagerDuty incidents made to people who were not paged', params, response: { 200: z.object({ offers: z.array(offerJson) }) } } }, async (req) => {
+  app.get('/api/v1/incidents/:id/pagerduty_ack_offers', { onRequest: read, schema: { tags, summary: 'Offers to acknowledge PagerDuty incidents made to people who were not paged', params, response: { 200: z.object({ offers: z.array(offerJson) }) } } }, async (req) => {
     const incidentId = await links.deps.incidents.findIncidentId(req.params.id);
     return { offers: (await listOffers(deps.ack.db, incidentId)).map((o) => ({ id: o.id, link_id: o.link_id, pagerduty_incident_id: o.pd_incident_id, user_id: o.user_id, reason: o.reason, status: o.status, error: o.error, created_at: o.created_at })) };
   });
 
   app.post(
     '/api/v1/pagerduty_ack_offers/:id/acknowledge',
-    { preHandler: write, schema: { tags, summary: '"Acknowledge this PagerDuty incident?" — yes: acknowledges it in PagerDuty as the person it was offered to', params, response: { 200: z.object({ status: z.string() }) } } },
+    { onRequest: write, schema: { tags, summary: '"Acknowledge this PagerDuty incident?" — yes: acknowledges it in PagerDuty as the person it was offered to', params, response: { 200: z.object({ status: z.string() }) } } },
     async (req) => acknowledgeOffer(deps.ack, req.params.id, actorOf(req.principal!)),
   );
 }
