@@ -234,6 +234,22 @@ describe.each(backends)('role-escalation matrix (%s)', (backend) => {
     }
   });
 
+  it("a raise ends the person's sessions and unused links, so what an admin got for a responder never becomes an owner's", async () => {
+    const admin = callers.find((c) => c.name === 'admin session')!;
+    const target = await person('responder');
+    const held = await admin.client.post(`/api/v1/users/${target.id}/login_link`);
+    const used = await admin.client.post(`/api/v1/users/${target.id}/login_link`);
+    expect([held.status, used.status]).toEqual([200, 200]);
+    const session = await signInWithLink(fb.baseUrl, used.body.url);
+    expect((await session.get('/api/v1/session')).status).toBe(200);
+
+    expect((await owner.patch(`/api/v1/users/${target.id}`, { role: 'owner' })).status).toBe(200);
+    expect((await session.get('/api/v1/session')).status).toBe(401);
+    const late = await fetch(held.body.url, { redirect: 'manual' });
+    expect(late.status).toBe(400);
+    expect(late.headers.get('set-cookie')).toBeNull();
+  });
+
   it('an admin may step down; afterwards they manage nobody', async () => {
     const { client, user } = await userClient(fb, owner, 'admin');
     const down = await client.patch(`/api/v1/users/${user.id}`, { role: 'responder' });

@@ -197,6 +197,12 @@ export class UsersService {
       await tx.updateTable('users').set(patch).where('id', '=', id).execute();
       // Their API keys are capped by their role: forget what this process remembers about them.
       if (changesRole) for (const [hash, entry] of this.keyCache) if (entry.apiKey.createdBy.id === id) this.keyCache.delete(hash);
+      // A raise ends their sessions and unused sign-in links: those may have been made by someone allowed to
+      // act for the person as they were (an admin holding a responder's link), not as they are now.
+      if (changesRole && roleRank[input.role!] > roleRank[current.role]) {
+        await tx.deleteFrom('sessions').where('user_id', '=', id).execute();
+        await tx.deleteFrom('login_tokens').where('user_id', '=', id).where('used_at', 'is', null).execute();
+      }
       await recordAudit(tx, { actor, action: 'user.updated', target: { kind: 'user', id }, details: { ...input, previousRole: current.role }, ip });
       return toUser({ ...current, ...patch });
     });
