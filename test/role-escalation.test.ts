@@ -216,6 +216,9 @@ describe.each(backends)('role-escalation matrix (%s)', (backend) => {
         const listed = ((await owner.get('/api/v1/api_keys')).body.api_keys as any[]).find((k) => k.name === name);
         if (expected === 201) {
           if (JSON.stringify(listed?.scopes) !== JSON.stringify([scope])) problems.push(`${cell}: listed as ${JSON.stringify(listed)}`);
+          if (JSON.stringify(r.body.api_key.created_by) !== JSON.stringify({ id: listed?.created_by.id, name: listed?.created_by.name })) {
+            problems.push(`${cell}: created_by answered as ${JSON.stringify(r.body.api_key.created_by)}`);
+          }
           if ((await apiKeyClient(fb.baseUrl, r.body.token).get('/api/v1/users')).status !== 200) problems.push(`${cell}: the new key does not work`);
         } else {
           if (!isForbiddenShape(r.body)) problems.push(`${cell}: refusal not in the error shape`);

@@ -370,7 +370,7 @@ export class UsersService {
       await recordAudit(tx, { actor: { kind: 'user', userId: caller.userId }, action: 'api_key.created', target: { kind: 'api_key', id: row.id }, details: { name: row.name, scopes: wanted }, ip });
       return me.user!;
     });
-    return { apiKey: toApiKey(row, by), token: secret };
+    return { apiKey: toApiKey(row, { id: by.id, name: by.name }), token: secret };
   }
 
   async listApiKeys(): Promise<ApiKey[]> {
