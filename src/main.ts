@@ -37,7 +37,7 @@ export async function startFirebreak(opts: StartOptions = {}): Promise<RunningFi
   let initialLoginUrl: string | null = null;
   const { user, created } = await app.users.ensureFirstOwner(ownerEmail ?? process.env.FIREBREAK_OWNER_EMAIL ?? 'owner@localhost');
   if (created || (await app.users.nobodyHasSignedIn())) {
-    const link = await app.users.createLoginLink(user.id, baseUrl, { kind: 'system', ref: 'first-start' });
+    const link = await app.users.createLoginLink(user.id, baseUrl, { kind: 'system', ref: 'first-start' }, { kind: 'system', ref: 'first-start' });
     initialLoginUrl = link.url;
     logger.info({ user: user.email }, 'first owner sign-in link created (printed on stdout, valid 24 hours, single use)');
   }
@@ -111,7 +111,8 @@ async function cli(argv: string[]): Promise<number> {
           return 1;
         }
         const base = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
-        const link = await users.createLoginLink(user.id, base, { kind: 'system', ref: 'cli' });
+        // The operator on the server may sign in as anyone (that is how a lost owner gets back in).
+        const link = await users.createLoginLink(user.id, base, { kind: 'system', ref: 'cli' }, { kind: 'system', ref: 'cli' });
         console.log(`Sign-in link for ${user.name} <${user.email}> (valid until ${link.expiresAt}, works once):\n  ${link.url}`);
       } finally {
         await handle.destroy();

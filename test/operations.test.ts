@@ -90,7 +90,7 @@ describe('operations', () => {
 
 async function mintLink(fb: { app: { users: any }; baseUrl: string }): Promise<string> {
   const owner = (await fb.app.users.list()).find((u: any) => u.role === 'owner');
-  return (await fb.app.users.createLoginLink(owner.id, fb.baseUrl, { kind: 'system' })).url;
+  return (await fb.app.users.createLoginLink(owner.id, fb.baseUrl, { kind: 'system' }, { kind: 'system', ref: 'test' })).url;
 }
 
 describe('web app serving', () => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { App } from '../platform/http/server.js';
 import { ForbiddenError } from '../platform/errors.js';
 import { actorOf, requireAccess, SESSION_COOKIE, userOf, type Principal } from './auth.js';
-import { roles, scopes, type ApiKey, type User, type UsersService } from './users.service.js';
+import { roles, scopes, type ApiKey, type Caller, type User, type UsersService } from './users.service.js';
 
 const userJson = z.object({ id: z.string(), name: z.string(), email: z.string(), role: z.enum(roles), slack_user_id: z.string().nullable(), created_at: z.string() });
 const apiKeyJson = z.object({
@@ -24,6 +24,11 @@ export function userToJson(u: User) {
 }
 function apiKeyToJson(k: ApiKey) {
   return { id: k.id, name: k.name, prefix: k.prefix, scopes: k.scopes, created_at: k.createdAt, last_used_at: k.lastUsedAt, revoked_at: k.revokedAt, created_by: { id: k.createdBy.id, name: k.createdBy.name } };
+}
+
+/** Who asks, for the role rule in UsersService (which reads their current role itself). */
+function callerOf(p: Principal): Caller {
+  return p.kind === 'session' ? { kind: 'user', userId: p.user.id } : { kind: 'api_key', apiKeyId: p.apiKey.id };
 }
 
 function sessionUser(p: Principal | null): User {
@@ -80,7 +85,7 @@ export function registerUserRoutes(app: App, deps: { users: UsersService; public
     },
     async (req, reply) => {
       const p = req.principal!;
-      const user = await users.create(req.body, actorOf(p), userOf(p), req.ip);
+      const user = await users.create(req.body, actorOf(p), callerOf(p), req.ip);
       return reply.status(201).send({ user: userToJson(user) });
     },
   );
@@ -93,7 +98,7 @@ export function registerUserRoutes(app: App, deps: { users: UsersService; public
     },
     async (req) => {
       const p = req.principal!;
-      return { user: userToJson(await users.update(req.params.id, req.body, actorOf(p), userOf(p), req.ip)) };
+      return { user: userToJson(await users.update(req.params.id, req.body, actorOf(p), callerOf(p), req.ip)) };
     },
   );
 
@@ -101,7 +106,7 @@ export function registerUserRoutes(app: App, deps: { users: UsersService; public
     '/api/v1/users/:id/login_link',
     { onRequest: requireAccess('admin'), schema: { tags: ['users'], summary: 'A one-time sign-in link for a person (valid 24 hours)', params: idParams, response: { 200: z.object({ url: z.string(), expires_at: z.string() }) } } },
     async (req) => {
-      const link = await users.createLoginLink(req.params.id, deps.publicUrl(), actorOf(req.principal!), req.ip);
+      const link = await users.createLoginLink(req.params.id, deps.publicUrl(), actorOf(req.principal!), callerOf(req.principal!), req.ip);
       return { url: link.url, expires_at: link.expiresAt };
     },
   );
@@ -123,7 +128,7 @@ export function registerUserRoutes(app: App, deps: { users: UsersService; public
     },
     async (req, reply) => {
       const by = sessionUser(req.principal);
-      const { apiKey, token } = await users.createApiKey(req.body, by, req.ip);
+      const { apiKey, token } = await users.createApiKey(req.body, { kind: 'user', userId: by.id }, req.ip);
       return reply.status(201).send({ api_key: apiKeyToJson(apiKey), token });
     },
   );

@@ -1,10 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { recordAudit } from '../audit/audit.js';
-import type { Db } from '../platform/db/index.js';
+import type { Db, Executor } from '../platform/db/index.js';
+import type { UsersTable } from '../platform/db/schema.js';
 import { inTransaction } from '../platform/db/index.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../platform/errors.js';
+import { AppError, ConflictError, ForbiddenError, NotFoundError } from '../platform/errors.js';
 import type { Actor } from '../platform/events.js';
 import { newId, nowIso } from '../platform/ids.js';
+
+// People, roles, sign-in links, sessions and API keys, and the one role rule every change to them goes through
+// (`authorize`): nobody acts for, or makes credentials above, a role higher than their own.
 
 export type Role = 'owner' | 'admin' | 'responder' | 'viewer';
 export type Scope = 'read' | 'write' | 'admin';
@@ -29,6 +33,38 @@ export interface ApiKey {
   lastUsedAt: string | null;
   revokedAt: string | null;
   createdBy: { id: string; name: string };
+}
+
+/**
+ * Who asks for a change to people or credentials, resolved to a role inside the change's transaction (so a
+ * demotion in flight counts). `system` is a server-side path with nobody signed in: the first start, the
+ * `firebreak login-link` CLI run by the operator on the server, Slack's matching of accounts by email.
+ */
+export type Caller = { kind: 'user'; userId: string } | { kind: 'api_key'; apiKeyId: string } | { kind: 'system'; ref: string };
+
+/** A refusal by the role rule: 403 with both roles in the details. */
+export class RoleRuleError extends AppError {
+  constructor(message: string, details: Record<string, unknown>) {
+    super(403, 'forbidden', message, details);
+  }
+}
+
+/** Higher acts for lower, never the other way. */
+const roleRank: Record<Role, number> = { viewer: 0, responder: 1, admin: 2, owner: 3 };
+/** The role whose rights a scope stands for. */
+const scopeRole: Record<Scope, Role> = { read: 'viewer', write: 'responder', admin: 'admin' };
+
+function aRole(role: Role): string {
+  return `${role === 'owner' || role === 'admin' ? 'an' : 'a'} ${role}`;
+}
+
+/**
+ * What an API key may do now: each granted scope capped by its creator's current role, so a key never does
+ * more than the person who made it could today (a demoted admin's admin key works as a write key).
+ */
+export function scopesInForce(granted: Scope[], creatorRole: Role): Scope[] {
+  const capped = granted.map((s) => (roleRank[scopeRole[s]] <= roleRank[creatorRole] ? s : creatorRole === 'viewer' ? 'read' : 'write'));
+  return scopes.filter((s) => capped.includes(s));
 }
 
 /** Emails match Slack and PagerDuty accounts: compared without case and surrounding spaces. */
@@ -116,9 +152,9 @@ export class UsersService {
     return Number(r.n);
   }
 
-  async create(input: { name: string; email: string; role: Role; slackUserId?: string | null }, actor: Actor, by?: User | null, ip?: string | null): Promise<User> {
-    if (input.role === 'owner' && by && by.role !== 'owner') throw new ForbiddenError('Only an owner can make another owner.');
+  async create(input: { name: string; email: string; role: Role; slackUserId?: string | null }, actor: Actor, caller: Caller, ip?: string | null): Promise<User> {
     return inTransaction(this.db, async (tx) => {
+      await this.authorize(tx, caller, null, () => ({ act: `add ${aRole(input.role)}`, after: input.role }));
       const clash = await tx.selectFrom('users').select('email').where('email_normalized', '=', normalizeEmail(input.email)).executeTakeFirst();
       if (clash) throw new ConflictError('email_taken', `A user with email ${clash.email} already exists.`);
       const now = nowIso();
@@ -138,17 +174,16 @@ export class UsersService {
     });
   }
 
-  async update(id: string, input: { name?: string; email?: string; role?: Role }, actor: Actor, by: User | null, ip?: string | null): Promise<User> {
+  async update(id: string, input: { name?: string; email?: string; role?: Role }, actor: Actor, caller: Caller, ip?: string | null): Promise<User> {
     return inTransaction(this.db, async (tx) => {
-      const current = await tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!current) throw new NotFoundError('User', id);
-      if (input.role && input.role !== current.role) {
-        if ((input.role === 'owner' || current.role === 'owner') && by?.role !== 'owner') throw new ForbiddenError('Only an owner can grant or remove the owner role.');
-        if (current.role === 'owner') {
-          const owners = await tx.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).where('role', '=', 'owner').executeTakeFirstOrThrow();
-          if (Number(owners.n) <= 1) throw new ConflictError('last_owner', 'This is the only owner; make someone else an owner first.');
-        }
-      }
+      const { target, owners } = await this.authorize(tx, caller, id, (role) => ({
+        act: input.role && input.role !== role ? `make ${aRole(role)} ${aRole(input.role)}` : `change ${aRole(role)}`,
+        before: role,
+        after: input.role ?? role,
+      }));
+      const current = target!;
+      const changesRole = !!input.role && input.role !== current.role;
+      if (changesRole && current.role === 'owner' && owners <= 1) throw new ConflictError('last_owner', 'This is the only owner; make someone else an owner first.');
       if (input.email && normalizeEmail(input.email) !== current.email_normalized) {
         const clash = await tx.selectFrom('users').select('id').where('email_normalized', '=', normalizeEmail(input.email)).executeTakeFirst();
         if (clash) throw new ConflictError('email_taken', `A user with email ${input.email.trim()} already exists.`);
@@ -160,6 +195,14 @@ export class UsersService {
         updated_at: nowIso(),
       };
       await tx.updateTable('users').set(patch).where('id', '=', id).execute();
+      // Their API keys are capped by their role: forget what this process remembers about them.
+      if (changesRole) for (const [hash, entry] of this.keyCache) if (entry.apiKey.createdBy.id === id) this.keyCache.delete(hash);
+      // A raise ends their sessions and unused sign-in links: those may have been made by someone allowed to
+      // act for the person as they were (an admin holding a responder's link), not as they are now.
+      if (changesRole && roleRank[input.role!] > roleRank[current.role]) {
+        await tx.deleteFrom('sessions').where('user_id', '=', id).execute();
+        await tx.deleteFrom('login_tokens').where('user_id', '=', id).where('used_at', 'is', null).execute();
+      }
       await recordAudit(tx, { actor, action: 'user.updated', target: { kind: 'user', id }, details: { ...input, previousRole: current.role }, ip });
       return toUser({ ...current, ...patch });
     });
@@ -169,7 +212,7 @@ export class UsersService {
   async ensureFirstOwner(email: string): Promise<{ user: User; created: boolean }> {
     const owner = await this.db.selectFrom('users').selectAll().where('role', '=', 'owner').orderBy('created_at').executeTakeFirst();
     if (owner) return { user: toUser(owner), created: false };
-    const user = await this.create({ name: 'Owner', email, role: 'owner' }, { kind: 'system', ref: 'first-start' });
+    const user = await this.create({ name: 'Owner', email, role: 'owner' }, { kind: 'system', ref: 'first-start' }, { kind: 'system', ref: 'first-start' });
     return { user, created: true };
   }
 
@@ -179,14 +222,76 @@ export class UsersService {
     return !used;
   }
 
+  // ---- the role rule --------------------------------------------------------------------------------------
+
+  /**
+   * The one rule for every way to add or change a person, act as them (sign-in links) or make credentials:
+   * the caller manages people (an admin or owner, or an admin-scope key whose creator still is one), and
+   * neither the person's role before the change nor after it is above the caller's own. An API key counts as
+   * the lower of its highest scope and its creator's current role, so no key ever acts for an owner.
+   *
+   * It first touches, in one statement, the rows of every owner, of the caller (or their key's creator) and
+   * of the person acted on: on PostgreSQL that locks them to the end of the change, so concurrent changes to
+   * people apply one after the other (two owners demoting each other: the second sees one owner left; a
+   * demotion of the caller lands before or after, never between). SQLite transactions are serialised anyway.
+   * Returns the person acted on as of now and how many owners there are.
+   */
+  private async authorize(
+    tx: Executor,
+    caller: Caller,
+    targetId: string | null,
+    describe: (targetRole: Role) => { act: string; before?: Role; after?: Role },
+  ): Promise<{ user: User | null; target: UsersTable | null; owners: number }> {
+    let key: { scopes: string; revoked_at: string | null; created_by: string } | undefined;
+    if (caller.kind === 'api_key') {
+      key = await tx.selectFrom('api_keys').select(['scopes', 'revoked_at', 'created_by']).where('id', '=', caller.apiKeyId).executeTakeFirst();
+      if (!key || key.revoked_at) throw new ForbiddenError('This API key has been revoked.');
+    }
+    const callerId = caller.kind === 'user' ? caller.userId : key ? key.created_by : null;
+    const ids = [callerId, targetId].filter((x): x is string => !!x);
+    const rows = await tx
+      .updateTable('users')
+      .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+      .where((eb) => eb.or([eb('role', '=', 'owner'), ...(ids.length ? [eb('id', 'in', ids)] : [])]))
+      .returningAll()
+      .execute();
+    const target = (targetId ? rows.find((r) => r.id === targetId) : null) ?? null;
+    if (targetId && !target) throw new NotFoundError('User', targetId);
+    const owners = rows.filter((r) => r.role === 'owner').length;
+    const change = describe(target ? target.role : 'viewer');
+    if (caller.kind === 'system') return { user: null, target, owners };
+
+    const me = rows.find((r) => r.id === callerId);
+    if (!me) throw new ForbiddenError(caller.kind === 'user' ? 'The signed-in person no longer exists.' : 'The person who made this API key no longer exists.');
+    let role: Role;
+    let who: string;
+    if (caller.kind === 'user') {
+      role = me.role;
+      who = `You are ${aRole(role)}, so you cannot`;
+    } else {
+      const inForce = scopesInForce(JSON.parse(key!.scopes) as Scope[], me.role);
+      role = inForce.reduce<Role>((top, s) => (roleRank[scopeRole[s]] > roleRank[top] ? scopeRole[s] : top), 'viewer');
+      who = `This API key acts as at most ${aRole(role)} (scopes ${inForce.join(', ')}; made by ${aRole(me.role)}), so it cannot`;
+    }
+    const details = { caller_role: role, target_role: change.before ?? null, new_role: change.after ?? null };
+    if (roleRank[role] < roleRank.admin) throw new RoleRuleError(`${who} ${change.act}: only admins and owners manage people and credentials.`, details);
+    for (const r of [change.before, change.after]) {
+      if (r && roleRank[r] > roleRank[role]) {
+        throw new RoleRuleError(`${who} ${change.act}: nobody acts for, or gives, a role above their own. Only owners act for owners.`, details);
+      }
+    }
+    return { user: caller.kind === 'user' ? toUser(me) : null, target, owners };
+  }
+
   // ---- sign-in links and sessions --------------------------------------------------------------------------
 
-  async createLoginLink(userId: string, publicUrl: string, actor: Actor, ip?: string | null): Promise<{ url: string; expiresAt: string }> {
-    await this.get(userId);
+  /** A one-time link that signs in as the person: only for someone whose role is not above the caller's. */
+  async createLoginLink(userId: string, publicUrl: string, actor: Actor, caller: Caller, ip?: string | null): Promise<{ url: string; expiresAt: string }> {
     const t = token();
     const now = Date.now();
     const expiresAt = new Date(now + LOGIN_LINK_TTL_MS).toISOString();
     await inTransaction(this.db, async (tx) => {
+      await this.authorize(tx, caller, userId, (role) => ({ act: `create a sign-in link for ${aRole(role)}`, before: role }));
       await tx.insertInto('login_tokens').values({ token_hash: sha256(t), user_id: userId, created_at: new Date(now).toISOString(), expires_at: expiresAt, used_at: null }).execute();
       await recordAudit(tx, { actor, action: 'user.login_link_created', target: { kind: 'user', id: userId }, ip });
     });
@@ -242,24 +347,30 @@ export class UsersService {
 
   // ---- API keys ------------------------------------------------------------------------------------------
 
-  async createApiKey(input: { name: string; scopes: Scope[] }, by: User, ip?: string | null): Promise<{ apiKey: ApiKey; token: string }> {
+  /** A key belongs to the signed-in person who makes it; its scopes never exceed their role. Keys cannot make keys. */
+  async createApiKey(input: { name: string; scopes: Scope[] }, caller: Caller, ip?: string | null): Promise<{ apiKey: ApiKey; token: string }> {
+    if (caller.kind !== 'user') throw new ForbiddenError('API keys are created by a signed-in person, not by an API key or the system.');
     const secret = `fbk_${token(30)}`;
+    const wanted = scopes.filter((s) => input.scopes.includes(s));
     const row = {
       id: newId(),
       name: input.name.trim(),
       prefix: secret.slice(0, 12),
       key_hash: sha256(secret),
-      scopes: JSON.stringify([...new Set(input.scopes)]),
-      created_by: by.id,
+      scopes: JSON.stringify(wanted),
+      created_by: caller.userId,
       created_at: nowIso(),
       last_used_at: null,
       revoked_at: null,
     };
-    await inTransaction(this.db, async (tx) => {
+    const by = await inTransaction(this.db, async (tx) => {
+      const highest = wanted.reduce<Scope>((top, s) => (roleRank[scopeRole[s]] > roleRank[scopeRole[top]] ? s : top), 'read');
+      const me = await this.authorize(tx, caller, null, () => ({ act: `create an API key with scope ${highest}`, after: scopeRole[highest] }));
       await tx.insertInto('api_keys').values(row).execute();
-      await recordAudit(tx, { actor: { kind: 'user', userId: by.id }, action: 'api_key.created', target: { kind: 'api_key', id: row.id }, details: { name: row.name, scopes: input.scopes }, ip });
+      await recordAudit(tx, { actor: { kind: 'user', userId: caller.userId }, action: 'api_key.created', target: { kind: 'api_key', id: row.id }, details: { name: row.name, scopes: wanted }, ip });
+      return me.user!;
     });
-    return { apiKey: toApiKey(row, by), token: secret };
+    return { apiKey: toApiKey(row, { id: by.id, name: by.name }), token: secret };
   }
 
   async listApiKeys(): Promise<ApiKey[]> {
@@ -285,9 +396,10 @@ export class UsersService {
   }
 
   /**
-   * Resolves a bearer key; records when it was last used (at most once a minute, to keep reads cheap). Valid
-   * keys are remembered for a few seconds: a revocation here takes effect at once, one made by another
-   * process within API_KEY_CACHE_MS.
+   * Resolves a bearer key; records when it was last used (at most once a minute, to keep reads cheap). The
+   * returned key's `scopes` are those in force: granted scopes capped by the creator's current role. Valid
+   * keys are remembered for a few seconds: a revocation or a change of the creator's role here takes effect
+   * at once, one made by another process within API_KEY_CACHE_MS.
    */
   async authenticateApiKey(secret: string): Promise<{ apiKey: ApiKey } | null> {
     if (!secret.startsWith('fbk_')) return null;
@@ -307,7 +419,7 @@ export class UsersService {
       .selectFrom('api_keys as k')
       .innerJoin('users as u', 'u.id', 'k.created_by')
       .selectAll('k')
-      .select(['u.name as creator_name'])
+      .select(['u.name as creator_name', 'u.role as creator_role'])
       .where('k.key_hash', '=', sha256(secret))
       .executeTakeFirst();
     if (!row || row.revoked_at) return null;
@@ -316,7 +428,9 @@ export class UsersService {
       await this.db.updateTable('api_keys').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
       row.last_used_at = now.toISOString();
     }
-    return { apiKey: toApiKey(row, { id: row.created_by, name: row.creator_name }) };
+    // The caller's key carries the scopes in force now, so every route guard applies the creator's current role.
+    const apiKey = toApiKey(row, { id: row.created_by, name: row.creator_name });
+    return { apiKey: { ...apiKey, scopes: scopesInForce(apiKey.scopes, row.creator_role) } };
   }
 }
 

@@ -60,7 +60,7 @@ export class SlackPeople {
     const existing = await this.users.findByEmail(info.email);
     if (existing) return this.users.linkSlackUser(existing.id, slackUserId, slackActor);
     try {
-      return await this.users.create({ name: info.realName || info.name || info.email, email: info.email, role: 'responder', slackUserId }, slackActor);
+      return await this.users.create({ name: info.realName || info.name || info.email, email: info.email, role: 'responder', slackUserId }, slackActor, { kind: 'system', ref: 'slack' });
     } catch (err) {
       // Created by another request in the meantime (same email or same Slack id): use that one.
       if (err instanceof ConflictError || /UNIQUE|unique/.test((err as Error).message)) {

@@ -26,6 +26,12 @@ export function ApiKeysPage() {
         Keys let scripts and other systems use the Firebreak REST API. Send one as <code>Authorization: Bearer &lt;token&gt;</code>.
       </p>
       {!admin && !list.error ? <p className="notice">Only owners and admins can create or revoke keys.</p> : null}
+      {admin ? (
+        <p className="hint">
+          A key never does more than the person who created it can do today: if they lose the admin role, their admin keys work as write keys; keys
+          never act for owners.
+        </p>
+      ) : null}
       {admin ? <CreateKey onCreated={list.reload} /> : null}
       {list.loading && !list.data ? (
         <Loading label="Loading API keys…" />

@@ -1,11 +1,16 @@
 // Users: who can sign in and what they may do. Admins add people, change roles and names, and create
-// one-time sign-in links (shown once, to pass on to the person).
+// one-time sign-in links (shown once, to pass on to the person), for people whose role is not above their own;
+// the server refuses the rest, so the page offers only what it would allow and says why for owners.
 import { useState, type FormEvent } from 'react';
 import { ApiError, api } from '../../api.js';
 import { useLoad, useTitle } from '../../hooks.js';
 import { isAdmin, useSession } from '../../session.js';
 import { CopyField, DateTime, Empty, ErrorMessage, Field, Loading, titleCase } from '../../components/ui.js';
 import { ROLES, type Role, type User } from '../../types.js';
+
+const RANK: Record<Role, number> = { viewer: 0, responder: 1, admin: 2, owner: 3 };
+/** The roles `me` may act for or give: their own and below (the server's rule; see README, Roles). */
+const rolesUpTo = (me: Role): Role[] => ROLES.filter((r) => RANK[r] <= RANK[me]);
 
 const ROLE_HINTS: Record<Role, string> = {
   owner: 'Everything, including managing admins.',
@@ -26,6 +31,9 @@ export function UsersPage() {
       <h1>Users</h1>
       <p className="lead-text">People who can sign in to Firebreak. Emails match their Slack and PagerDuty accounts.</p>
       {!admin && !list.error ? <p className="notice">Only owners and admins can add people or change roles.</p> : null}
+      {admin && session.user.role !== 'owner' && !list.error ? (
+        <p className="notice">Only owners can change owners, make someone an owner or create sign-in links for owners.</p>
+      ) : null}
       {list.loading && !list.data ? (
         <Loading label="Loading users…" />
       ) : list.error && !list.data ? (
@@ -47,18 +55,20 @@ export function UsersPage() {
             </thead>
             <tbody>
               {users.map((u) => (
-                <UserRow key={u.id} user={u} admin={admin} self={u.id === session.user.id} onChanged={list.reload} />
+                <UserRow key={u.id} user={u} admin={admin} me={session.user.role} self={u.id === session.user.id} onChanged={list.reload} />
               ))}
             </tbody>
           </table>
         </div>
       )}
-      {admin ? <AddUser onAdded={list.reload} /> : null}
+      {admin ? <AddUser me={session.user.role} onAdded={list.reload} /> : null}
     </>
   );
 }
 
-function UserRow({ user, admin, self, onChanged }: { user: User; admin: boolean; self: boolean; onChanged: () => void }) {
+function UserRow({ user, admin, me, self, onChanged }: { user: User; admin: boolean; me: Role; self: boolean; onChanged: () => void }) {
+  // Only people whose role is not above mine can be renamed, given a role or sent a sign-in link.
+  const manage = admin && RANK[user.role] <= RANK[me];
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [link, setLink] = useState<{ url: string; expires_at: string } | null>(null);
@@ -103,7 +113,7 @@ function UserRow({ user, admin, self, onChanged }: { user: User; admin: boolean;
             <>
               <strong>{user.name}</strong>
               {self ? <span className="muted"> (you)</span> : null}
-              {admin ? (
+              {manage ? (
                 <button type="button" className="button-link" onClick={() => (setName(user.name), setEditingName(true))} aria-label={`Rename ${user.name}`}>
                   Rename
                 </button>
@@ -113,7 +123,7 @@ function UserRow({ user, admin, self, onChanged }: { user: User; admin: boolean;
         </td>
         <td>{user.email}</td>
         <td>
-          {admin ? (
+          {manage ? (
             <select
               aria-label={`Role of ${user.name}`}
               value={user.role}
@@ -126,7 +136,7 @@ function UserRow({ user, admin, self, onChanged }: { user: User; admin: boolean;
                 });
               }}
             >
-              {ROLES.map((r) => (
+              {rolesUpTo(me).map((r) => (
                 <option key={r} value={r}>
                   {titleCase(r)}
                 </option>
@@ -140,7 +150,9 @@ function UserRow({ user, admin, self, onChanged }: { user: User; admin: boolean;
         <td className="nowrap">
           <DateTime value={user.created_at} />
         </td>
-        {admin ? (
+        {admin && !manage ? (
+          <td className="muted">Owners only</td>
+        ) : admin ? (
           <td>
             <button
               type="button"
@@ -176,7 +188,7 @@ function UserRow({ user, admin, self, onChanged }: { user: User; admin: boolean;
   );
 }
 
-function AddUser({ onAdded }: { onAdded: () => void }) {
+function AddUser({ me, onAdded }: { me: Role; onAdded: () => void }) {
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('responder');
@@ -215,7 +227,7 @@ function AddUser({ onAdded }: { onAdded: () => void }) {
           <Field label="Role" hint={ROLE_HINTS[role]} error={apiError?.field('role')}>
             {(p) => (
               <select {...p} value={role} onChange={(e) => setRole(e.target.value as Role)}>
-                {ROLES.map((r) => (
+                {rolesUpTo(me).map((r) => (
                   <option key={r} value={r}>
                     {titleCase(r)}
                   </option>
