@@ -42,7 +42,7 @@ const envSchema = z.object({
 });
 
 /** Secrets whose values never appear in error messages (a mistyped token is still a token). */
-const hiddenValues = new Set(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN']);
+const hiddenValues = new Set(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'FIREBREAK_MASTER_KEY']);
 
 export interface Config {
   port: number;

@@ -84,7 +84,9 @@ describe('operations', () => {
     const key = Buffer.alloc(32, 7).toString('base64');
     expect(loadConfig({ DATABASE_URL: 'postgres://h/db', FIREBREAK_MASTER_KEY: key }).database).toMatchObject({ kind: 'postgres', url: 'postgres://h/db' });
     expect(() => loadConfig({ DATABASE_URL: 'postgres://h/db' })).toThrow(/FIREBREAK_MASTER_KEY is required with DATABASE_URL/);
-    expect(() => loadConfig({ FIREBREAK_MASTER_KEY: 'short' })).toThrow(/FIREBREAK_MASTER_KEY="short": must be 32 random bytes/);
+    expect(() => loadConfig({ FIREBREAK_MASTER_KEY: 'short' })).toThrow(/FIREBREAK_MASTER_KEY=\(value hidden\): must be 32 random bytes/);
+    // A mistyped key is still a key: it never appears in the message.
+    expect(() => loadConfig({ FIREBREAK_MASTER_KEY: 'not-a-real-key-but-secret' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('not-a-real-key-but-secret') }));
   });
 });
 
