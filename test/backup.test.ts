@@ -93,11 +93,57 @@ type Op =
   | { kind: 'entry'; writer: number; sentAt: number; ackedAt: number; entry: { id: string; name: string; attribute_values: unknown } }
   | { kind: 'archive'; writer: number; sentAt: number; ackedAt: number; entryId: string };
 
+/**
+ * Starts Firebreak on a restored data directory, reads incidents, timelines and the catalog type over the REST
+ * API, checks they are exactly the writes of `ops` found there (nothing else, same content), and returns which
+ * writes were found.
+ */
+async function readBack(dataDir: string, token: string, typeId: string, ops: Op[], more?: (c: Client, state: { incidents: any[] }) => Promise<void>): Promise<(o: Op) => boolean> {
+  const server = await startServer(dataDir, false);
+  try {
+    expect(server.loginUrl).toBeNull(); // the owner had signed in: same people, same keys
+    const r = apiKeyClient(server.baseUrl, token);
+    const incidents = await allPages<any>(r, '/api/v1/incidents', 'incidents');
+    const timelines = new Map<string, any[]>();
+    for (const i of incidents) timelines.set(i.id, (await r.get(`/api/v1/incidents/${i.id}/timeline`)).body.items);
+    const entries = await allPages<any>(r, `/api/v1/catalog_entries?catalog_type_id=${typeId}&archived=include`, 'catalog_entries');
+
+    const incidentById = new Map(incidents.map((i) => [i.id, i]));
+    const entryById = new Map(entries.map((e) => [e.id, e]));
+    const present = (o: Op): boolean => {
+      if (o.kind === 'declare') return incidentById.has(o.incident.id);
+      if (o.kind === 'note') return !!timelines.get(o.incidentId)?.some((t) => t.id === o.itemId);
+      if (o.kind === 'entry') return entryById.has(o.entry.id);
+      return entryById.get(o.entryId)?.archived_at != null;
+    };
+    // Exactly what was acknowledged: same incidents, notes and entries, nothing else.
+    const kept = ops.filter(present);
+    expect(incidents.map((i) => ({ id: i.id, reference: i.reference, number: i.number, name: i.name })).sort((a, b) => a.number - b.number)).toEqual(
+      kept.flatMap((o) => (o.kind === 'declare' ? [o.incident] : [])).sort((a, b) => a.number - b.number),
+    );
+    for (const i of incidents) {
+      const notes = timelines.get(i.id)!.filter((t) => t.kind === 'note_added').map((t) => ({ id: t.id, text: t.text }));
+      expect(notes).toEqual(kept.flatMap((o) => (o.kind === 'note' && o.incidentId === i.id ? [{ id: o.itemId, text: o.text }] : [])));
+      expect(timelines.get(i.id)!.filter((t) => t.kind !== 'note_added').length).toBeGreaterThan(0); // written with the incident
+    }
+    expect(entries.map((e) => ({ id: e.id, name: e.name, attribute_values: e.attribute_values, archived: e.archived_at !== null })).sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+      kept
+        .flatMap((o) => (o.kind === 'entry' ? [{ ...o.entry, archived: kept.some((a) => a.kind === 'archive' && a.entryId === o.entry.id) }] : []))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    );
+    await more?.(r, { incidents });
+    return present;
+  } finally {
+    await server.stop();
+  }
+}
+
 describe('backup and restore (SQLite, Firebreak running in its own process)', () => {
-  it('a backup taken during a stream of writes restores exactly one moment of it', { timeout: 180_000 }, async () => {
+  it('a backup taken during a stream of writes restores exactly one moment of it', { timeout: 300_000 }, async () => {
     const source = join(tmp, 'source');
     const server = await startServer(source, true);
     let stopped = false;
+    let stopWriters = async () => {};
     try {
       const owner = await signInWithLink(server.baseUrl, server.loginUrl!);
       const key = await owner.post('/api/v1/api_keys', { name: 'stream', scopes: ['admin'] });
@@ -149,6 +195,10 @@ describe('backup and restore (SQLite, Firebreak running in its own process)', ()
         }
       };
       const writers = Promise.all([0, 1, 2, 3].map(writer));
+      stopWriters = async () => {
+        running = false;
+        await writers.catch(() => {});
+      };
 
       await new Promise((r) => setTimeout(r, 2500));
       const file = join(tmp, 'during-writes.sqlite');
@@ -169,6 +219,18 @@ describe('backup and restore (SQLite, Firebreak running in its own process)', ()
       running = false;
       await writers;
       expect(failures).toEqual([]);
+
+      // Firebreak still running, the stream over: the last writes (still only in the WAL, most likely) and a second
+      // backup, which must then hold every acknowledged write, exactly.
+      const last = await api.post('/api/v1/incidents', { name: 'last word' });
+      expect(last.status).toBe(201);
+      ops.push({ kind: 'declare', writer: 4, sentAt: Date.now(), ackedAt: Date.now(), incident: { id: last.body.incident.id, reference: last.body.incident.reference, number: last.body.incident.number, name: 'last word' } });
+      const lastNote = await api.post(`/api/v1/incidents/${last.body.incident.id}/timeline/notes`, { text: 'written just before the quiet backup' });
+      expect(lastNote.status).toBe(201);
+      ops.push({ kind: 'note', writer: 4, sentAt: Date.now(), ackedAt: Date.now(), incidentId: last.body.incident.id, itemId: lastNote.body.item.id, text: 'written just before the quiet backup' });
+      const quietFile = join(tmp, 'quiet.sqlite');
+      const quiet = await firebreak(['backup', quietFile], envFor(source));
+      expect(quiet.code).toBe(0);
       await server.stop();
       stopped = true;
 
@@ -183,55 +245,32 @@ describe('backup and restore (SQLite, Firebreak running in its own process)', ()
       const restore = await firebreak(['restore', file], envFor(target));
       expect(restore.err).toBe('');
       expect(restore.code).toBe(0);
-      const restored = await startServer(target, false);
-      try {
-        expect(restored.loginUrl).toBeNull(); // the owner had signed in: same people, same keys
-        const r = apiKeyClient(restored.baseUrl, key.body.token);
-        const incidents = await allPages<any>(r, '/api/v1/incidents', 'incidents');
-        const timelines = new Map<string, any[]>();
-        for (const i of incidents) timelines.set(i.id, (await r.get(`/api/v1/incidents/${i.id}/timeline`)).body.items);
-        const entries = await allPages<any>(r, `/api/v1/catalog_entries?catalog_type_id=${typeId}&archived=include`, 'catalog_entries');
-
-        const incidentById = new Map(incidents.map((i) => [i.id, i]));
-        const entryById = new Map(entries.map((e) => [e.id, e]));
-        const present = (o: Op): boolean => {
-          if (o.kind === 'declare') return incidentById.has(o.incident.id);
-          if (o.kind === 'note') return !!timelines.get(o.incidentId)?.some((t) => t.id === o.itemId);
-          if (o.kind === 'entry') return entryById.has(o.entry.id);
-          return entryById.get(o.entryId)?.archived_at != null;
-        };
-
-        // Everything acknowledged before the backup began is there; nothing sent after it ended is.
-        expect(before.filter((o) => !present(o)).map((o) => o.kind)).toEqual([]);
-        expect(after.filter((o) => present(o)).map((o) => o.kind)).toEqual([]);
-        // One moment: each writer's restored operations are a prefix of what it did (no hole, nothing torn).
-        for (const w of [0, 1, 2, 3]) {
-          const seq = ops.filter((o) => o.writer === w).map(present);
-          const firstMissing = seq.indexOf(false);
-          expect(firstMissing === -1 ? [] : seq.slice(firstMissing).filter(Boolean), `writer ${w}`).toEqual([]);
-        }
-        // And exactly what was acknowledged: same incidents, notes and entries, nothing else.
-        const kept = ops.filter(present);
-        expect(incidents.map((i) => ({ id: i.id, reference: i.reference, number: i.number, name: i.name })).sort((a, b) => a.number - b.number)).toEqual(
-          kept.flatMap((o) => (o.kind === 'declare' ? [o.incident] : [])).sort((a, b) => a.number - b.number),
-        );
-        for (const i of incidents) {
-          const notes = timelines.get(i.id)!.filter((t) => t.kind === 'note_added').map((t) => ({ id: t.id, text: t.text }));
-          expect(notes).toEqual(kept.flatMap((o) => (o.kind === 'note' && o.incidentId === i.id ? [{ id: o.itemId, text: o.text }] : [])));
-          expect(timelines.get(i.id)!.filter((t) => t.kind !== 'note_added').length).toBeGreaterThan(0); // declared in the same transaction
-        }
-        expect(entries.map((e) => ({ id: e.id, name: e.name, attribute_values: e.attribute_values, archived: e.archived_at !== null })).sort((a, b) => a.name.localeCompare(b.name))).toEqual(
-          kept
-            .flatMap((o) => (o.kind === 'entry' ? [{ ...o.entry, archived: kept.some((a) => a.kind === 'archive' && a.entryId === o.entry.id) }] : []))
-            .sort((a, b) => a.name.localeCompare(b.name)),
-        );
+      const present = await readBack(target, key.body.token, typeId, ops, async (r, state) => {
         // The restored installation keeps working: numbering continues after the restored incidents.
         const next = await r.post('/api/v1/incidents', { name: 'after restore' });
         expect(next.status).toBe(201);
-        expect(next.body.incident.number).toBe(Math.max(...incidents.map((i) => i.number)) + 1);
-      } finally {
-        await restored.stop();
+        expect(next.body.incident.number).toBe(Math.max(...state.incidents.map((i: any) => i.number)) + 1);
+      });
+      // Everything acknowledged before the backup began is there; nothing sent after it ended is.
+      expect(before.filter((o) => !present(o)).map((o) => o.kind)).toEqual([]);
+      expect(after.filter((o) => present(o)).map((o) => o.kind)).toEqual([]);
+      // One moment: no write is there while one acknowledged before it was sent is missing (within a writer: its
+      // restored operations are a prefix of what it did; across writers: the same, by the clock).
+      const missing = ops.filter((o) => !present(o));
+      const firstAckMissing = Math.min(...missing.map((o) => o.ackedAt));
+      expect(ops.filter((o) => present(o) && o.sentAt > firstAckMissing).map((o) => `${o.kind} by writer ${o.writer}`)).toEqual([]);
+      for (const w of [0, 1, 2, 3]) {
+        const seq = ops.filter((o) => o.writer === w).map(present);
+        const firstMissing = seq.indexOf(false);
+        expect(firstMissing === -1 ? [] : seq.slice(firstMissing).filter(Boolean), `writer ${w}`).toEqual([]);
       }
+      console.info(`backup during writes: ${ops.length} writes acknowledged, ${before.length} before the backup began, ${after.length} sent after it ended, ${ops.filter(present).length} in the backup; backup took ${backupEnded - backupStarted} ms (process start included)`);
+
+      // The quiet backup: all of it.
+      const quietTarget = join(tmp, 'restored-quiet');
+      expect((await firebreak(['restore', quietFile], envFor(quietTarget))).code).toBe(0);
+      const inQuiet = await readBack(quietTarget, key.body.token, typeId, ops);
+      expect(ops.filter((o) => !inQuiet(o)).map((o) => `${o.kind} by writer ${o.writer}`)).toEqual([]);
 
       // A data directory with a database is not overwritten without --force (and is left as it was).
       const dbFile = join(target, 'firebreak.sqlite');
@@ -244,6 +283,7 @@ describe('backup and restore (SQLite, Firebreak running in its own process)', ()
       expect(forced.code).toBe(0);
       expect(forced.out).toContain('Replaced: firebreak.sqlite');
     } finally {
+      await stopWriters(); // a failed expectation must not leave requests running into a stopped server
       if (!stopped) await server.stop();
     }
   });
