@@ -3,6 +3,7 @@
 // exactly a moment of that stream (everything acknowledged before the backup began, nothing sent after it ended,
 // no writer's sequence with a hole). Also the refusals, and the master key that goes (or not) with a backup.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -399,6 +400,18 @@ describe('backup and restore refusals', () => {
     expect(r.err).toContain('pg_restore');
     expect(existsSync(join(tmp, 'pg.sqlite'))).toBe(false);
     expect(existsSync(join(tmp, 'pg-unused'))).toBe(false);
+  });
+
+  it('with FIREBREAK_MASTER_KEY, --with-key saves that key, and restore says the environment wins', { timeout: 60_000 }, async () => {
+    const envKey = randomBytes(32).toString('base64');
+    const file = join(tmp, 'env-key.sqlite');
+    const b = await firebreak(['backup', file, '--with-key'], envFor(dataDir, { FIREBREAK_MASTER_KEY: envKey }));
+    expect(b.code).toBe(0);
+    expect(readFileSync(`${file}.key`, 'utf8').trim()).toBe(envKey);
+    const r = await firebreak(['restore', file], envFor(join(tmp, 'env-key-target'), { FIREBREAK_MASTER_KEY: envKey }));
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('FIREBREAK_MASTER_KEY is set and wins');
+    for (const x of [b, r]) expect(x.out + x.err).not.toContain(envKey);
   });
 
   it('help lists backup and restore', async () => {
