@@ -5,9 +5,10 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase } from './platform/db/index.js';
 import { createLogger } from './platform/logger.js';
 import { runPagerDutyCli } from './integrations/pagerduty/cli.js';
+import { runBackupCli, runRestoreCli } from './platform/db/backup.cli.js';
 import { UsersService } from './users/users.service.js';
 
-// Composition root and CLI: `firebreak start | migrate | login-link <email> | help`.
+// Composition root and CLI: `firebreak start | migrate | login-link <email> | backup | restore | pagerduty | help`.
 
 export interface StartOptions extends Partial<Config> {
   /** Tests capture log lines here (to assert that secrets never appear). */
@@ -94,6 +95,8 @@ async function cli(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'pagerduty') return await runPagerDutyCli(rest);
+    if (command === 'backup') return await runBackupCli(rest);
+    if (command === 'restore') return await runRestoreCli(rest);
     if (command === 'login-link') {
       const email = rest[0];
       if (!email) {
@@ -125,6 +128,8 @@ async function cli(argv: string[]): Promise<number> {
         '  start               run Firebreak (HTTP API, web app, jobs); the default',
         '  migrate             apply database migrations and exit',
         '  login-link <email>  print a one-time sign-in link for a user',
+        '  backup <file> [--with-key] [--force]     consistent copy of the SQLite database, safe while running',
+        '  restore <file> [--key-file <key>] [--force]  check a backup and make it the database of DATA_DIR',
         '  pagerduty <connect|sync|status|disconnect>  connect PagerDuty and sync its catalog (firebreak pagerduty help)',
         'Configuration comes from the environment; see README.md.',
       ].join('\n'),
