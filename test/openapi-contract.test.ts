@@ -87,7 +87,7 @@ describe('the OpenAPI document', () => {
   it('every operation declares the errors it can answer with, each referring to the Error component', () => {
     const missing: string[] = [];
     for (const { method, path, op } of operations) {
-      const expected = [401, 403, 500];
+      const expected = [401, 403, 500, 503];
       if (op.parameters?.length || op.requestBody) expected.push(400);
       if (path.includes('{')) expected.push(404);
       if (method !== 'GET') expected.push(409);
@@ -100,6 +100,22 @@ describe('the OpenAPI document', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it('operations that ask PagerDuty or Slack while answering declare 502, and answer it in the Error shape when the peer is down', async () => {
+    const upstream = operations.filter((o) => o.op.responses?.[502]).map((o) => `${o.method} ${o.path}`).sort();
+    expect(upstream).toEqual([
+      'PATCH /api/v1/integrations/pagerduty',
+      'POST /api/v1/incidents/{id}/pagerduty_incidents',
+      'POST /api/v1/integrations/pagerduty/check_key',
+      'PUT /api/v1/integrations/pagerduty',
+      'PUT /api/v1/integrations/slack',
+    ]);
+    // Nothing listens on port 9 of the loopback: PagerDuty cannot be reached.
+    const r = await owner.post('/api/v1/integrations/pagerduty/check_key', { region: 'us', base_url: 'http://127.0.0.1:9', api_key: 'u+abcdefghijklmnopqrst' });
+    expect(r.status).toBe(502);
+    expect(r.body.error.code).toBe('upstream_failed');
+    expect(r.body.error.details === null || typeof r.body.error.details === 'object').toBe(true);
   });
 
   it('every field of every request and response schema is snake_case', () => {

@@ -58,6 +58,7 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
   app.post(
     `${base}/check_key`,
     {
+      config: { upstream: true },
       onRequest: admin,
       schema: {
         tags,
@@ -76,6 +77,7 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
   app.put(
     base,
     {
+      config: { upstream: true },
       onRequest: admin,
       schema: {
         tags,
@@ -93,6 +95,7 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
   app.patch(
     base,
     {
+      config: { upstream: true },
       onRequest: admin,
       schema: {
         tags,

@@ -145,6 +145,7 @@ export function registerSlackRoutes(app: App, deps: SlackRoutesDeps & { apiUrl: 
   app.put(
     '/api/v1/integrations/slack',
     {
+      config: { upstream: true },
       onRequest: admin,
       schema: {
         tags: ['integrations'],

@@ -19,6 +19,15 @@ import { redactUrl, type Logger } from '../logger.js';
 import { AppError } from '../errors.js';
 import type { Metrics } from './metrics.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** An `/api/v1` route meant to be open to anyone (no access guard). */
+    public?: boolean;
+    /** The route calls PagerDuty or Slack while answering, so it can answer 502 (declared in OpenAPI). */
+    upstream?: boolean;
+  }
+}
+
 export type App = FastifyInstance<any, any, any, Logger, ZodTypeProvider>;
 
 export interface HttpOptions {
@@ -53,6 +62,8 @@ const errorMeaning: Record<number, string> = {
   413: 'The body is larger than the configured limit',
   415: 'The body is not application/json',
   500: 'Something went wrong on the server; the error was logged',
+  502: 'PagerDuty or Slack, asked while answering, failed or could not be reached (the message says which and why)',
+  503: 'This process is shutting down; try again (another process may answer)',
 };
 
 /**
@@ -68,12 +79,16 @@ export function declareErrorResponses(route: Pick<RouteOptions, 'schema'>, statu
   }
 }
 
-/** The statuses any route can answer with from what it declares; the access guard adds 401/403 (users/auth.ts). */
+/**
+ * The statuses any route can answer with from what it declares; the access guard adds 401/403 (users/auth.ts).
+ * A route that calls PagerDuty or Slack while answering says so with `config: { upstream: true }` (502).
+ */
 function errorStatusesOf(route: RouteOptions): number[] {
   const methods = ([] as string[]).concat(route.method);
   const hasBody = methods.some((m) => m === 'POST' || m === 'PUT' || m === 'PATCH');
   const s = route.schema as Record<string, unknown> | undefined;
-  const statuses = [500];
+  const statuses = [500, 503];
+  if (route.config?.upstream) statuses.push(502);
   if (hasBody || s?.body || s?.querystring || s?.params || s?.headers) statuses.push(400);
   if (route.url.includes(':')) statuses.push(404);
   if (methods.some((m) => m !== 'GET' && m !== 'HEAD')) statuses.push(409);

@@ -62,6 +62,7 @@ export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: A
   app.post(
     base,
     {
+      config: { upstream: true },
       onRequest: write,
       schema: {
         tags,
