@@ -23,6 +23,7 @@ const envSchema = z.object({
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  FIREBREAK_PAGING_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   SECURE_COOKIES: z.enum(['auto', 'true', 'false'], { message: 'must be auto, true or false' }).default('auto'),
   FIREBREAK_MASTER_KEY: z
     .string()
@@ -57,6 +58,8 @@ export interface Config {
   jobLockTimeoutMs: number;
   sessionTtlHours: number;
   shutdownTimeoutMs: number;
+  /** How long a worker holds an escalation target while paging it (renewed while it works); a crashed worker's targets are taken over after this. */
+  pagingLeaseMs: number;
   secureCookies: 'auto' | 'true' | 'false';
   /** Encrypts secrets at rest. From FIREBREAK_MASTER_KEY; null means (SQLite only) dataDir/master.key. */
   masterKey: Buffer | null;
@@ -106,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobLockTimeoutMs: e.JOB_LOCK_TIMEOUT_MS,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    pagingLeaseMs: e.FIREBREAK_PAGING_LEASE_MS,
     secureCookies: e.SECURE_COOKIES,
     masterKey: null,
     slack: {

@@ -27,9 +27,16 @@ import type { PdIncidentWire, PdLogEntryWire } from './wire.js';
 // Targets are paged concurrently: the jobs are recorded in the escalation's transaction, and the process that
 // took the request starts every target at once instead of waiting for free job slots. A lease on the target
 // row makes sure one worker at a time talks to PagerDuty for it; the job is the safety net when that fails.
+//
+// Crashes: a worker renews its lease while it pages, so a live worker (however long PagerDuty's 429s make it
+// wait) is never taken over, and a dead one is after `leaseMs`. A job that finds the target held does not spend
+// an attempt: it queues its own follow-up for the moment the lease runs out, so no lease outlives the jobs
+// waiting on it. A sweep re-queues any pending target nobody has touched for two leases (a job lost or dead).
 
 export const PAGE_JOB = 'pagerduty.escalation.page';
 export const REFRESH_JOB = 'pagerduty.escalation.refresh';
+export const SWEEP_JOB = 'pagerduty.escalation.sweep';
+export const SWEEP_SCHEDULE = 'pagerduty.escalation.sweep';
 export const PAGE_PRIORITY = -10;
 
 export type Urgency = 'high' | 'low';
@@ -101,9 +108,13 @@ export interface EscalationTuning {
   /** First poll of an open PagerDuty incident when no webhook subscription exists; doubles each time. */
   pollBaseMs: number;
   pollCapMs: number;
-  /** How long a worker holds a target while talking to PagerDuty. */
+  /** How long a worker holds a target while talking to PagerDuty (renewed every third of it while it works). */
   leaseMs: number;
-  faults: { afterCreate?: (targetId: string) => void | Promise<void> };
+  faults: {
+    afterCreate?: (targetId: string) => void | Promise<void>;
+    /** Tests: return true to stop paging the target at that point as a killed process would (no release, no renewal). */
+    crash?: (targetId: string, point: 'before_create' | 'after_create') => boolean;
+  };
 }
 
 export interface EscalationDeps {
@@ -132,8 +143,8 @@ interface PagingContext {
 /** The jobs wait this long, so the request's own paging (which starts at once) normally leaves them nothing to do. */
 const JOB_GRACE_MS = 2000;
 
-/** Another worker holds the target; the job tries again later. */
-export class TargetBusyError extends Error {}
+/** Tests: thrown where `tuning.faults.crash` asks paging to stop as a killed process would. */
+export class SimulatedCrash extends Error {}
 
 const PAGERDUTY_ACTOR: Actor = { kind: 'integration', ref: 'pagerduty' };
 const STATUS_RANK: Record<TargetStatus, number> = { pending: 0, failed: 0, triggered: 1, acknowledged: 2, resolved: 3 };
@@ -204,7 +215,7 @@ function reasonOf(err: PagerDutyError): string {
 
 export class EscalationsService {
   private readonly listeners: EscalationListener[] = [];
-  readonly tuning: EscalationTuning = { maxRateLimitRetries: 3, clientTimeoutMs: 15_000, pollBaseMs: 15_000, pollCapMs: 300_000, leaseMs: 90_000, faults: {} };
+  readonly tuning: EscalationTuning = { maxRateLimitRetries: 3, clientTimeoutMs: 15_000, pollBaseMs: 15_000, pollCapMs: 300_000, leaseMs: 30_000, faults: {} };
   /** Fast-path pages still running in this process (shutdown and tests wait for them). */
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -417,29 +428,38 @@ export class EscalationsService {
     return row ? this.get(row.id) : null;
   }
 
-  /** Pages the failed targets of an escalation again (same incident keys, so still never twice). */
+  /**
+   * Pages again every target that has no PagerDuty incident yet: failed ones, and pending ones (say, left by a
+   * crashed process). Same incident keys, so still never twice; a pending target another worker holds is paged
+   * by the new job once that worker lets go (or its lease runs out).
+   */
   async retryFailed(escalationId: string, actor: Actor): Promise<Escalation> {
     const esc = await this.get(escalationId);
-    const failed = esc.targets.filter((t) => t.status === 'failed');
-    if (failed.length === 0) throw new ConflictError('nothing_to_retry', 'No target of this escalation failed; there is nothing to retry.');
+    const open = esc.targets.filter((t) => t.status === 'failed' || (t.status === 'pending' && !t.pagerduty));
+    if (open.length === 0) throw new ConflictError('nothing_to_retry', 'Every target of this escalation already has its PagerDuty incident; there is nothing to page again.');
     const fallback = (await this.deps.settings.get()).fallbackService;
     // Looked up before the transaction: on SQLite the catalog shares the one connection the transaction holds.
     const services = new Map<string, { id: string; name: string } | null>();
-    for (const t of failed) {
+    for (const t of open) {
       let service = t.service;
       if (!service && t.kind === 'escalation_policy') service = (await this.deps.directory.servicesUsingPolicy(t.targetId))[0] ?? null;
       services.set(t.id, service ?? fallback);
     }
     const ids: string[] = [];
     await inTransaction(this.deps.db, async (tx) => {
-      for (const t of failed) {
+      for (const t of open) {
         const service = services.get(t.id);
         if (!service) continue;
         const row = await tx
           .updateTable('pagerduty_escalation_targets')
-          .set((eb) => ({ status: 'pending', error: null, failed_at: null, lease_until: null, service_id: service.id, service_name: service.name, retries: eb('retries', '+', 1), updated_at: nowIso() }))
+          .set((eb) =>
+            t.status === 'failed'
+              ? { status: 'pending', error: null, failed_at: null, lease_until: null, service_id: service.id, service_name: service.name, retries: eb('retries', '+', 1), updated_at: nowIso() }
+              : { retries: eb('retries', '+', 1), updated_at: nowIso() },
+          )
           .where('id', '=', t.id)
-          .where('status', '=', 'failed')
+          .where('status', '=', t.status)
+          .where('pd_incident_id', 'is', null)
           .returning(['retries'])
           .executeTakeFirst();
         if (!row) continue;
@@ -447,7 +467,7 @@ export class EscalationsService {
         ids.push(t.id);
       }
       if (ids.length === 0) throw new ConflictError('no_service', 'The failed targets still have no PagerDuty service to page through: choose a fallback escalation service in Settings → Integrations → PagerDuty first.');
-      const names = failed.filter((t) => ids.includes(t.id)).map((t) => t.name);
+      const names = open.filter((t) => ids.includes(t.id)).map((t) => t.name);
       await addTimelineItem(tx, this.deps.events, { incidentId: esc.incidentId, kind: 'pagerduty.escalation_retried', actor, payload: { escalationId, targets: names, text: `Paging ${names.join(', ')} again` } });
       await this.changed(escalationId, tx);
     });
@@ -474,8 +494,9 @@ export class EscalationsService {
     await Promise.all(
       rows.map(async (row) => {
         try {
-          await this.page(row, ctx);
+          await this.pageHeld(row, ctx);
         } catch (err) {
+          if (err instanceof SimulatedCrash) return;
           await this.release(row.id);
           this.deps.logger.warn({ target: row.id, error: (err as Error).message }, 'paging a target failed; its job will retry');
         }
@@ -520,6 +541,28 @@ export class EscalationsService {
       .execute();
   }
 
+  /** Pages a claimed target, renewing its lease while PagerDuty is being talked to. */
+  private async pageHeld(row: PagerDutyEscalationTargetsTable, ctx: PagingContext): Promise<void> {
+    const renew = setInterval(() => {
+      // Only this claim's lease (attempts fences it): a lease taken over after a stall is not extended.
+      this.deps.db
+        .updateTable('pagerduty_escalation_targets')
+        .set({ lease_until: new Date(Date.now() + this.tuning.leaseMs).toISOString() })
+        .where('id', '=', row.id)
+        .where('status', '=', 'pending')
+        .where('attempts', '=', row.attempts)
+        .where('lease_until', 'is not', null)
+        .execute()
+        .catch((err: unknown) => this.deps.logger.warn({ target: row.id, error: (err as Error).message }, 'could not renew the paging lease'));
+    }, Math.max(200, Math.floor(this.tuning.leaseMs / 3)));
+    renew.unref();
+    try {
+      await this.page(row, ctx);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
   private async release(targetId: string): Promise<void> {
     await this.deps.db.updateTable('pagerduty_escalation_targets').set({ lease_until: null }).where('id', '=', targetId).where('status', '=', 'pending').execute();
   }
@@ -530,18 +573,23 @@ export class EscalationsService {
     return { pd: c, esc, incident: { reference: incident.reference, name: incident.name, slackChannelId: incident.slackChannelId } };
   }
 
-  /** The job: pages one target unless it is done or another worker holds it. */
+  /**
+   * The job: pages one target unless it is done. When another worker holds it, the job spends no attempt: it
+   * queues a follow-up for when that lease runs out (a live worker renews it; a dead one does not).
+   */
   async pageTarget(targetId: string, job?: { attempt: number; maxAttempts: number }): Promise<void> {
     const [claimed] = await this.claim([targetId]);
     if (!claimed) {
-      const row = await this.deps.db.selectFrom('pagerduty_escalation_targets').select('status').where('id', '=', targetId).executeTakeFirst();
-      if (!row || row.status !== 'pending') return;
-      if (job) throw new TargetBusyError(`target ${targetId} is being paged by another worker`);
+      const row = await this.deps.db.selectFrom('pagerduty_escalation_targets').select(['status', 'lease_until', 'retries']).where('id', '=', targetId).executeTakeFirst();
+      if (!row || row.status !== 'pending' || !job) return;
+      const until = Math.max(Date.now(), row.lease_until ? Date.parse(row.lease_until) : 0);
+      await this.deps.jobs.enqueue(PAGE_JOB, { targetId }, { jobKey: `pd-page:${targetId}:${row.retries}:after:${until}`, runAt: new Date(until + 250), priority: PAGE_PRIORITY, maxAttempts: 6 });
       return;
     }
     try {
-      await this.page(claimed, await this.loadContext(claimed.escalation_id));
+      await this.pageHeld(claimed, await this.loadContext(claimed.escalation_id));
     } catch (err) {
+      if (err instanceof SimulatedCrash) throw err;
       await this.release(targetId);
       if (job && job.attempt >= job.maxAttempts) {
         await this.markFailed(claimed, `Could not reach PagerDuty after ${job.attempt} attempts: ${(err as Error).message}`);
@@ -555,6 +603,7 @@ export class EscalationsService {
     const c = ctx.pd;
     if (!c) return this.markFailed(row, 'PagerDuty is not connected any more. An admin can connect it in Settings → Integrations → PagerDuty.');
     if (!row.service_id) return this.markFailed(row, 'No PagerDuty service to page through.');
+    if (this.tuning.faults.crash?.(row.id, 'before_create')) throw new SimulatedCrash(`simulated crash before creating ${row.id}`);
     // A previous attempt may have created the incident and died before recording it.
     if (Number(row.attempts) > 1) {
       const found = await this.findByKey(c.client, row.incident_key);
@@ -588,6 +637,7 @@ export class EscalationsService {
       try {
         const r = await c.client.post<{ incident: PdIncidentWire }>('/incidents', body, { from, priority: 'interactive' });
         await this.tuning.faults.afterCreate?.(row.id);
+        if (this.tuning.faults.crash?.(row.id, 'after_create')) throw new SimulatedCrash(`simulated crash after creating ${row.id}`);
         return await this.recordIncident({ ...row, from_email: from }, r.incident);
       } catch (err) {
         if (!(err instanceof PagerDutyError)) throw err;
@@ -606,6 +656,26 @@ export class EscalationsService {
         return this.markFailed(row, reasonOf(err));
       }
     }
+  }
+
+  /**
+   * The sweep (a schedule): a pending target nobody has claimed for two leases has lost its jobs (dead, or never
+   * committed by a queue that failed); queue one again. Returns how many were queued.
+   */
+  async sweep(): Promise<number> {
+    const now = Date.now();
+    const rows = await this.deps.db
+      .selectFrom('pagerduty_escalation_targets')
+      .select(['id', 'retries'])
+      .where('status', '=', 'pending')
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', new Date(now).toISOString())]))
+      .where('updated_at', '<', new Date(now - 2 * this.tuning.leaseMs).toISOString())
+      .execute();
+    for (const r of rows) {
+      await this.deps.jobs.enqueue(PAGE_JOB, { targetId: r.id }, { jobKey: `pd-page:${r.id}:${r.retries}:sweep`, priority: PAGE_PRIORITY, maxAttempts: 6 });
+    }
+    if (rows.length > 0) this.deps.logger.warn({ targets: rows.map((r) => r.id) }, 'escalation targets were left pending with nobody paging them; queued them again');
+    return rows.length;
   }
 
   private async findByKey(client: PagerDutyClient, key: string): Promise<PdIncidentWire | null> {

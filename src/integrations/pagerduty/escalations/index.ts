@@ -3,7 +3,7 @@ import type { PagerDutyIntegration } from '../connect.js';
 import { DRAIN_JOB, DRAIN_SCHEDULE, WebhookIntake } from '../webhooks/intake.js';
 import { ensureSubscription, SUBSCRIBE_JOB } from '../webhooks/subscription.js';
 import { PagerDutyDirectory } from './directory.js';
-import { EscalationsService, PAGE_JOB, REFRESH_JOB, TargetBusyError, type EscalateInput, type Escalation, type EscalationListener } from './escalations.service.js';
+import { EscalationsService, PAGE_JOB, REFRESH_JOB, SWEEP_JOB, SWEEP_SCHEDULE, type EscalateInput, type Escalation, type EscalationListener } from './escalations.service.js';
 import { registerEscalationRoutes } from './routes.js';
 import { EscalationSettingsStore } from './settings.js';
 
@@ -62,6 +62,11 @@ export async function setupEscalations(
   const intake = new WebhookIntake({ db: fb.database.db, jobs: fb.jobs, settings, escalations: service, catalog: fb.catalog.service, logger });
 
   fb.jobs.define<{ targetId: string }>(PAGE_JOB, async ({ targetId }, ctx) => service.pageTarget(targetId, { attempt: ctx.attempt, maxAttempts: ctx.maxAttempts }), { maxAttempts: 6 });
+  service.tuning.leaseMs = fb.config.pagingLeaseMs;
+  fb.jobs.define(SWEEP_JOB, async () => {
+    await service.sweep();
+  }, { maxAttempts: 3 });
+  await fb.jobs.schedule(SWEEP_SCHEDULE, SWEEP_JOB, 60_000);
   fb.jobs.define<{ targetId: string; poll: boolean; step: number }>(REFRESH_JOB, async ({ targetId, poll, step }) => service.refresh(targetId, poll, step), { maxAttempts: 5 });
   fb.jobs.define(DRAIN_JOB, async () => {
     await intake.drain();
@@ -115,4 +120,3 @@ export async function setupEscalations(
   return { service, directory, settings, intake, port };
 }
 
-export { TargetBusyError };

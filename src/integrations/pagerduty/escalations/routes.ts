@@ -142,7 +142,7 @@ export function registerEscalationRoutes(
 
   app.get('/api/v1/escalations/:id', { preHandler: read, schema: { tags, params: idParams, response: { 200: one } } }, async (req) => ({ escalation: escalationToJson(await escalations.get(req.params.id)) }));
 
-  app.post('/api/v1/escalations/:id/retry', { preHandler: write, schema: { tags, summary: 'Page the failed targets again', params: idParams, response: { 200: one } } }, async (req) => ({
+  app.post('/api/v1/escalations/:id/retry', { preHandler: write, schema: { tags, summary: 'Page again every target that has no PagerDuty incident yet (failed ones, and pending ones a crashed process left)', params: idParams, response: { 200: one } } }, async (req) => ({
     escalation: escalationToJson(await escalations.retryFailed(req.params.id, actorOf(req.principal!))),
   }));
 
