@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run chaos -- --rounds N [--seed S]`: the chaos suite (test/chaos/chaos.test.ts) with more rounds than
+// `npm run chaos -- --rounds N [--seed S] [--workloads a,b]`: the chaos suite (test/chaos/chaos.test.ts) with more rounds than
 // `npm test` runs, through scripts/test.mjs so that it gets its fresh PostgreSQL database.
 import { spawnSync } from 'node:child_process';
 
@@ -10,8 +10,9 @@ for (let i = 0; i < args.length; i++) {
   const value = inline ?? args[++i];
   if (flag === '--rounds' && /^\d+$/.test(value ?? '') && Number(value) > 0) env.CHAOS_ROUNDS = value;
   else if (flag === '--seed' && /^\d+$/.test(value ?? '')) env.CHAOS_SEED = value;
+  else if (flag === '--workloads' && /^[a-z,]+$/.test(value ?? '')) env.CHAOS_WORKLOADS = value;
   else {
-    console.error(`usage: npm run chaos -- [--rounds N] [--seed S]   (unknown or invalid: ${args.join(' ')})`);
+    console.error(`usage: npm run chaos -- [--rounds N] [--seed S] [--workloads escalations,webhooks,storm,sync]   (unknown or invalid: ${args.join(' ')})`);
     process.exit(2);
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { postgresAvailable } from '../helpers.js';
-import { runChaos } from './chaos.js';
+import { runChaos, WORKLOADS, type WorkloadName } from './chaos.js';
 
 // The chaos suite (issue 11): two Firebreak processes on PostgreSQL, one PagerDuty emulator injecting latency,
 // 5xx and 429s, a SIGKILL per round at a chosen or a random point during escalations, webhook drains,
@@ -10,6 +10,8 @@ import { runChaos } from './chaos.js';
 const rounds = Number(process.env.CHAOS_ROUNDS ?? 4);
 const seed = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ci = process.env.CI === 'true';
+const workloads = (process.env.CHAOS_WORKLOADS ?? WORKLOADS.join(',')).split(',').map((w) => w.trim()) as WorkloadName[];
+for (const w of workloads) if (!WORKLOADS.includes(w)) throw new Error(`CHAOS_WORKLOADS: unknown workload ${w} (known: ${WORKLOADS.join(', ')})`);
 
 if (!postgresAvailable) {
   const why = 'chaos suite needs PostgreSQL (TEST_DATABASE_URL and FIREBREAK_TEST_POSTGRES=1, as scripts/test.mjs sets them)';
@@ -33,7 +35,7 @@ if (!postgresAvailable) {
         lines.push(s);
         console.log(s);
       };
-      const results = await runChaos({ rounds, seed, print });
+      const results = await runChaos({ rounds, seed, workloads, print });
       expect(results).toHaveLength(rounds);
       const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `round ${r.round} (${r.workload}, kill ${r.kill.process} ${r.kill.point}): ${c.name}: ${c.detail}`));
       expect(failed, `seed ${seed}\n${lines.join('\n')}`).toEqual([]);
