@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,8 +95,15 @@ describe('paging after kill -9 (SQLite, real process)', () => {
     }, 30_000);
     await fb.kill();
     pd.faults.clear();
-    // Firebreak never recorded them.
+    // PagerDuty has one incident per key, and the dead process recorded none of them (its database says so).
     for (const k of keys) expect([...pd.state.incidents.values()].filter((i) => i.incident_key === k)).toHaveLength(1);
+    const file = new Database(join(dataDir, 'firebreak.sqlite'), { fileMustExist: true });
+    try {
+      const rows = file.prepare('select status, pd_incident_id from pagerduty_escalation_targets where escalation_id = ?').all(escalation.id) as { status: string; pd_incident_id: string | null }[];
+      expect(rows.map((r) => [r.status, r.pd_incident_id])).toEqual(keys.map(() => ['pending', null]));
+    } finally {
+      file.close();
+    }
     await fb.start();
     const final = await escalationWhen(owner, escalation.id, (t) => t.status !== 'pending', LEASE_MS + ONE_RETRY_MS);
     expect(final.settled, `targets still pending ${final.ms} ms after the restart: ${JSON.stringify(final.escalation.targets.map((t: any) => [t.name, t.status, t.error]))}\n${fb.tail(25)}`).toBe(true);
