@@ -359,7 +359,8 @@ export class ChaosCluster {
   async round(round: number, random: () => number, workloads: WorkloadName[] = WORKLOADS): Promise<RoundResult> {
     const workload = workloads[round % workloads.length]!;
     const variant = Math.floor(round / workloads.length);
-    const mode: 'chosen' | 'random' = (round + variant) % 2 === 0 ? 'chosen' : 'random';
+    // Chosen and random kills alternate for each workload (and across workloads within a cycle).
+    const mode: 'chosen' | 'random' = (variant + (round % workloads.length)) % 2 === 0 ? 'chosen' : 'random';
     const victim = this.procs[random() < 0.5 ? 0 : 1]!;
     const faults = {
       latencyMs: 10 + Math.floor(random() * 90),
@@ -369,7 +370,8 @@ export class ChaosCluster {
     const randomAt = random();
     this.roundStartedAt = Date.now();
     this.pd.faults.set(faults);
-    const w = await this.startWorkload(workload, round, victim, variant);
+    // A workload's chosen rounds come every other time it runs: alternate its chosen points over those.
+    const w = await this.startWorkload(workload, round, victim, Math.floor(variant / 2));
     // Kill points count from here: the workload's own set-up (an incident to escalate, targets to follow) is done.
     const started = Date.now();
     let point: string;
