@@ -52,7 +52,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     await database.destroy();
     throw err;
   }
-  const jobs = createJobQueue(database, { concurrency: config.jobConcurrency, logger: logger.child({ module: 'jobs' }) });
+  const jobs = createJobQueue(database, { concurrency: config.jobConcurrency, lockTimeoutMs: config.jobLockTimeoutMs, logger: logger.child({ module: 'jobs' }) });
   const events = new EventBus(jobs);
   const incidents = new IncidentsService(database.db, events, database.dialect);
   const users = new UsersService(database.db, config.sessionTtlHours);

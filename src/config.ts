@@ -19,6 +19,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(', ')}` }).default('info'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  JOB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(24 * 14),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
@@ -53,6 +54,8 @@ export interface Config {
   logLevel: (typeof logLevels)[number];
   bodyLimitBytes: number;
   jobConcurrency: number;
+  /** After how long a job held by a process that died (no heartbeat) is run again. */
+  jobLockTimeoutMs: number;
   sessionTtlHours: number;
   shutdownTimeoutMs: number;
   /** How long a worker holds an escalation target while paging it (renewed while it works); a crashed worker's targets are taken over after this. */
@@ -103,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     jobConcurrency: e.JOB_CONCURRENCY,
+    jobLockTimeoutMs: e.JOB_LOCK_TIMEOUT_MS,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     pagingLeaseMs: e.FIREBREAK_PAGING_LEASE_MS,

@@ -156,6 +156,7 @@ export class EmulatorServer {
       else result = { status: 500, body: { error: { message: 'Internal Server Error', code: 2000 } } };
     }
     entry.status = result.status;
+    if (f.answerDelayMs) await new Promise((r) => setTimeout(r, f.answerDelayMs));
     if (result.raw !== undefined) this.sendRaw(res, result.status, result.raw, extraHeaders);
     else this.send(res, result.status, result.body, extraHeaders);
   }
@@ -324,10 +325,10 @@ export class EmulatorServer {
         throw invalidInput(`${name} must be a number${max !== undefined ? ` between 0 and ${max}` : ' >= 0'}.`);
       }
     };
-    check(f.latencyMs, 'latencyMs'); check(f.errorRate5xx, 'errorRate5xx', 1); check(f.rateLimitBurst, 'rateLimitBurst');
+    check(f.latencyMs, 'latencyMs'); check(f.answerDelayMs, 'answerDelayMs'); check(f.errorRate5xx, 'errorRate5xx', 1); check(f.rateLimitBurst, 'rateLimitBurst');
     check(f.dropConnectionRate, 'dropConnectionRate', 1); check(f.webhookReceiverTimeoutMs, 'webhookReceiverTimeoutMs');
     const next: Faults = replace ? {} : { ...this.faults };
-    for (const k of ['latencyMs', 'errorRate5xx', 'rateLimitBurst', 'dropConnectionRate', 'webhookReceiverTimeoutMs'] as const) {
+    for (const k of ['latencyMs', 'answerDelayMs', 'errorRate5xx', 'rateLimitBurst', 'dropConnectionRate', 'webhookReceiverTimeoutMs'] as const) {
       if (f[k] !== undefined) next[k] = f[k];
     }
     if (f.rateLimitBurstHeaders !== undefined) {

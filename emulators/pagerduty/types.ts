@@ -277,6 +277,8 @@ export interface DeliveryRecord {
 
 export interface Faults {
   latencyMs?: number;
+  /** Delays each answer after the request was applied (PagerDuty made the change; the caller is still waiting). */
+  answerDelayMs?: number;
   errorRate5xx?: number;
   rateLimitBurst?: number;
   /** Whether burst 429s carry ratelimit-* headers (default true; PagerDuty sometimes omits them). */
