@@ -338,12 +338,16 @@ export class ChaosCluster {
     return { name: 'sync completes or changes nothing', ok: problems.length === 0, detail: problems.length ? `${problems.join('; ')} (${detail})` : detail };
   }
 
-  /** No job is held by a process that is gone; job counts for the record. */
+  /**
+   * No job is held by a process that is gone for longer than the queue promises: a dead pool's jobs are unlocked
+   * by the next sweep of a live process (every JOB_LOCK_MS / 4) once its heartbeat is JOB_LOCK_MS old, so a job
+   * whose holder stopped beating JOB_LOCK_MS + one sweep + 1 s ago is orphaned. Job counts for the record.
+   */
   private async checkJobs(): Promise<Check> {
     const orphans = await this.q(
       `select t.identifier, j.locked_by from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
        where j.locked_by is not null and not exists (select 1 from graphile_worker._firebreak_workers w where w.pool_id = j.locked_by and w.heartbeat_at >= now() - $1 * interval '1 millisecond')`,
-      [JOB_LOCK_MS],
+      [JOB_LOCK_MS + JOB_LOCK_MS / 4 + 1000],
     );
     const [s] = await this.q(
       `select count(*) filter (where locked_at is null and attempts < max_attempts) as pending, count(*) filter (where locked_at is not null) as running,
