@@ -203,17 +203,8 @@ export class Balancer {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A small seeded PRNG (mulberry32), so a chaos run can be repeated from its printed seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The emulator's seeded PRNG (mulberry32), so a chaos run can be repeated from its printed seed. */
+export { createPrng as rng } from '../../emulators/pagerduty/seed.js';
 
 export interface PagingSetup {
   /** Escalation policies some synced service uses. */
