@@ -126,3 +126,12 @@ export async function manualWebhook(s: EscSetup): Promise<{ id: string; secret: 
   if (put.status !== 200) throw new Error(`webhook secret: ${put.status} ${JSON.stringify(put.body)}`);
   return { id: sub.id, secret: sub.delivery_method.secret };
 }
+
+/** Between tests: whatever an earlier test started is finished, and PagerDuty's log, faults and crash hooks are clear. */
+export async function quiesce(s: EscSetup): Promise<void> {
+  await s.esc.service.settle();
+  await s.fb.app.jobs.drain();
+  s.pd.clearRequestLog();
+  s.pd.faults.clear();
+  s.esc.service.tuning.faults = {};
+}

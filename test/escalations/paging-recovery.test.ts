@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from '../helpers.js';
-import { createsByKey, declare, setupEscalations, waitForTargets, type EscSetup } from './helpers.js';
+import { createsByKey, declare, quiesce, setupEscalations, waitForTargets, type EscSetup } from './helpers.js';
 
 // A worker that stops in the middle of paging (its process killed) must not leave anybody unpaged: whoever
 // comes next takes the targets over once the lease runs out, finds incidents PagerDuty already created by their
@@ -22,11 +22,7 @@ for (const backend of backends) {
       await s?.close();
     });
     beforeEach(async () => {
-      await s.esc.service.settle();
-      await s.fb.app.jobs.drain();
-      s.pd.clearRequestLog();
-      s.pd.faults.clear();
-      s.esc.service.tuning.faults = {};
+      await quiesce(s);
       s.esc.service.tuning.leaseMs = 2000;
     });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, userClient } from '../helpers.js';
-import { createsByKey, declare, setupEscalations, waitForTargets, type EscSetup } from './helpers.js';
+import { createsByKey, declare, quiesce, setupEscalations, waitForTargets, type EscSetup } from './helpers.js';
 
 // A responder asks for help through the REST API; PagerDuty (the emulator) gets one incident per target with
 // the right service, policy or assignee, urgency, priority, From and incident_key, and nobody is paged twice.
@@ -16,11 +16,7 @@ for (const backend of backends) {
     });
     beforeEach(async () => {
       // Whatever an earlier test started is finished before this one looks at PagerDuty's request log.
-      await s.esc.service.settle();
-      await s.fb.app.jobs.drain();
-      s.pd.clearRequestLog();
-      s.pd.faults.clear();
-      s.esc.service.tuning.faults = {};
+      await quiesce(s);
     });
 
     const escalate = (incidentId: string, body: Record<string, unknown>) => s.owner.post(`/api/v1/incidents/${incidentId}/escalations`, body);
