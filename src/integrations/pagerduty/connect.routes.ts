@@ -134,9 +134,9 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
     `${base}/users`,
     { onRequest: admin, schema: { tags, summary: "Search the connected account's users (for changing the bot account)", querystring: z.strictObject({ query: z.string().max(200).optional() }), response: { 200: z.object({ users: z.array(pdUser), more: z.boolean() }) } } },
     async (req) => {
-      const client = await pd.client();
-      if (!client) return { users: [], more: false };
-      return pd.searchUsers(client, req.query.query ?? '');
+      const c = await pd.connected('background');
+      if (!c) return { users: [], more: false };
+      return pd.searchUsers(c.client, req.query.query ?? '');
     },
   );
 

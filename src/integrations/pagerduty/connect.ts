@@ -40,6 +40,12 @@ export interface PagerDutySettings {
   rateLimitPerMinute: number;
 }
 
+/** A client for the stored connection and the settings it was made from. */
+export interface ConnectedPagerDuty {
+  client: PagerDutyClient;
+  settings: PagerDutySettings;
+}
+
 export interface KeyInput {
   region: PagerDutyRegion;
   baseUrl?: string | null;
@@ -111,7 +117,14 @@ export class PagerDutyIntegration {
     return b;
   }
 
-  private makeClient(k: KeyInput, onRequest?: () => void, limitPerMinute = 960): PagerDutyClient {
+  /**
+   * Retries of clients made for people and features that act now (paging, links, acknowledging): a few 429 waits
+   * and 5xx retries, then the caller reports or retries as a job. Syncs use the client defaults (patient).
+   * Tests and benchmarks turn these.
+   */
+  readonly interactiveTuning = { maxRateLimitRetries: 3, timeoutMs: 15_000, maxRetries: 2 };
+
+  private makeClient(k: KeyInput, onRequest?: () => void, limitPerMinute = 960, tuning?: { maxRateLimitRetries: number; timeoutMs: number; maxRetries: number }): PagerDutyClient {
     const observe = this.deps.observeRequest;
     return new PagerDutyClient({
       apiKey: k.apiKey,
@@ -119,6 +132,7 @@ export class PagerDutyIntegration {
       baseUrl: k.baseUrl ?? null,
       budget: this.budget(limitPerMinute),
       ...this.deps.clientOptions,
+      ...tuning,
       onRequest: (info) => {
         onRequest?.();
         observe?.(info);
@@ -131,12 +145,16 @@ export class PagerDutyIntegration {
     return c ? c.settings : null;
   }
 
-  /** A client for the stored connection (null when not connected). */
-  async client(onRequest?: () => void): Promise<PagerDutyClient | null> {
+  /**
+   * The one place a client for the stored connection is made (null when not connected), with the settings it was
+   * made from (the bot account for `From`). `interactive` (the default) gives up sooner than `background`.
+   */
+  async connected(mode: 'interactive' | 'background' = 'interactive'): Promise<ConnectedPagerDuty | null> {
     const s = await this.settings();
     const key = s ? await this.deps.connections.secret(KIND, 'api_key') : null;
     if (!s || !key) return null;
-    return this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey: key }, onRequest, s.rateLimitPerMinute);
+    const client = this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey: key }, undefined, s.rateLimitPerMinute, mode === 'interactive' ? this.interactiveTuning : undefined);
+    return { client, settings: s };
   }
 
   /** Valid key, right region, full access. Changes nothing in the account. Returns a client for the key. */
@@ -235,7 +253,7 @@ export class PagerDutyIntegration {
     const next: PagerDutySettings = { ...s };
     const details: Record<string, unknown> = {};
     if (patch.botUserId || patch.botEmail) {
-      const client = (await this.client())!;
+      const client = (await this.connected('background'))!.client;
       next.botUser = await this.findBot(client, { id: patch.botUserId, email: patch.botEmail });
       details.bot_user = { from: s.botUser, to: next.botUser };
     }

@@ -3,12 +3,16 @@ import {
   PagerDutyBadRequestError, PagerDutyError, PagerDutyForbiddenError, PagerDutyInvalidKeyError, PagerDutyNetworkError,
   PagerDutyNotFoundError, PagerDutyRateLimitedError, PagerDutyReadOnlyKeyError, PagerDutyServerError, parseErrorBody,
 } from './errors.js';
-import type { PdEscalationPolicy, PdPage, PdPriority, PdRef, PdService, PdTag, PdTeam, PdTeamMember, PdUser } from './wire.js';
+import type {
+  PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdPage, PdPriority, PdRef, PdService, PdTag, PdTeam, PdTeamMember, PdUser,
+  PdWebhookSubscription,
+} from './wire.js';
 
 // A typed PagerDuty REST API v2 client over fetch, one instance per connection. Every request goes through
 // `request`: the connection's request budget, `Token token=` auth, the version Accept header, a per-request
 // timeout, typed errors, waits on 429 exactly as long as `ratelimit-reset` says, and jittered backoff on 5xx,
-// timeouts and dropped connections. Writes take the `From` email as a required argument.
+// timeouts and dropped connections. Writes take the `From` email as a required argument. Firebreak's features
+// call the named methods below (one per PagerDuty operation they use), never raw paths.
 
 export type PagerDutyRegion = 'us' | 'eu';
 export const REGION_BASE_URLS: Record<PagerDutyRegion, string> = { us: 'https://api.pagerduty.com', eu: 'https://api.eu.pagerduty.com' };
@@ -289,6 +293,64 @@ export class PagerDutyClient {
     return this.list<PdRef>(`/tags/${encodeURIComponent(tagId)}/${entityType}`, entityType, o);
   }
 
+  // ---- incidents ----
+
+  /** `POST /incidents`. A second open incident with the same `incident_key` is refused with 400. */
+  async createIncident(incident: PdIncidentCreate, o: WriteOptions): Promise<PdIncident> {
+    return (await this.post<{ incident: PdIncident }>('/incidents', { incident }, { ...o, priority: o.priority ?? 'interactive' })).incident;
+  }
+
+  async getIncident(id: string, o: ReadOptions = {}): Promise<PdIncident> {
+    return (await this.get<{ incident: PdIncident }>(`/incidents/${encodeURIComponent(id)}`, {}, o)).incident;
+  }
+
+  /** The incident created with `incident_key` (any status, any date), or null. */
+  async findByIncidentKey(key: string, o: ReadOptions = {}): Promise<PdIncident | null> {
+    const r = await this.get<{ incidents?: PdIncident[] }>('/incidents', { incident_key: key, date_range: 'all', limit: 1 }, o);
+    return r.incidents?.[0] ?? null;
+  }
+
+  /** Every log entry of an incident (PagerDuty lists them newest first). */
+  listLogEntries(id: string, o: PaginateOptions = {}): Promise<PdLogEntry[]> {
+    return this.list<PdLogEntry>(`/incidents/${encodeURIComponent(id)}/log_entries`, 'log_entries', o);
+  }
+
+  /** `PUT /incidents/{id}` with a new status. 400 code 1001: already resolved; 1002: already acknowledged. */
+  async setIncidentStatus(id: string, status: 'acknowledged' | 'resolved', o: WriteOptions): Promise<void> {
+    await this.put(`/incidents/${encodeURIComponent(id)}`, { incident: { type: 'incident_reference', status } }, o);
+  }
+
+  acknowledge(id: string, o: WriteOptions): Promise<void> {
+    return this.setIncidentStatus(id, 'acknowledged', o);
+  }
+
+  resolve(id: string, o: WriteOptions): Promise<void> {
+    return this.setIncidentStatus(id, 'resolved', o);
+  }
+
+  /** A note on the incident. Not idempotent: a resend after a timeout could add it twice. */
+  async addNote(id: string, content: string, o: WriteOptions & { idempotent?: boolean }): Promise<void> {
+    await this.post(`/incidents/${encodeURIComponent(id)}/notes`, { note: { content } }, o);
+  }
+
+  async getService(id: string, o: ReadOptions = {}): Promise<PdService> {
+    return (await this.get<{ service: PdService }>(`/services/${encodeURIComponent(id)}`, {}, o)).service;
+  }
+
+  /** An account-wide webhook subscription (HTTP delivery) for the given events; the answer holds its secret. */
+  async createWebhookSubscription(sub: { url: string; description: string; events: readonly string[] }, o: WriteOptions): Promise<PdWebhookSubscription> {
+    const body = {
+      webhook_subscription: {
+        type: 'webhook_subscription',
+        delivery_method: { type: 'http_delivery_method', url: sub.url },
+        description: sub.description,
+        events: sub.events,
+        filter: { type: 'account_reference' },
+      },
+    };
+    return (await this.post<{ webhook_subscription: PdWebhookSubscription }>('/webhook_subscriptions', body, o)).webhook_subscription;
+  }
+
   /**
    * Whether the key may write, without changing anything: PagerDuty checks a key's scope before looking the
    * object up, so an update of an incident that cannot exist answers 403 to a read-only key and 404 to a
@@ -296,7 +358,7 @@ export class PagerDutyClient {
    */
   async probeWriteAccess(from: string, o: ReadOptions = {}): Promise<'full' | 'read_only'> {
     try {
-      await this.put('/incidents/PFIREBREAKPROBE', { incident: { type: 'incident_reference', status: 'acknowledged' } }, { from, ...o, idempotent: true });
+      await this.acknowledge('PFIREBREAKPROBE', { from, ...o });
       throw new PagerDutyError('bad_request', 'PagerDuty accepted an update of an incident that should not exist', 200);
     } catch (err) {
       if (err instanceof PagerDutyReadOnlyKeyError) return 'read_only';

@@ -59,3 +59,52 @@ export interface PdPage {
   more?: boolean;
   total?: number | null;
 }
+
+// ---- incidents and their log (REST) ----
+
+export type PdIncidentStatus = 'triggered' | 'acknowledged' | 'resolved';
+
+export interface PdIncident extends PdRef {
+  incident_number: number;
+  title: string;
+  status: PdIncidentStatus;
+  urgency?: 'high' | 'low';
+  incident_key?: string | null;
+  created_at: string;
+  last_status_change_at?: string;
+  service?: PdRef | null;
+  priority?: PdRef | null;
+  teams?: PdRef[];
+  assignments?: { at: string; assignee: PdRef }[];
+  acknowledgements?: { at: string; acknowledger: PdRef }[];
+}
+
+/** What `POST /incidents` takes: one escalation policy or assignments, never both. */
+export interface PdIncidentCreate {
+  type: 'incident';
+  title: string;
+  service: { id: string; type: 'service_reference' };
+  urgency?: 'high' | 'low';
+  incident_key?: string;
+  body?: { type: 'incident_body'; details: string };
+  priority?: { id: string; type: 'priority_reference' };
+  escalation_policy?: { id: string; type: 'escalation_policy_reference' };
+  assignments?: { assignee: { id: string; type: 'user_reference' } }[];
+}
+
+export interface PdLogEntry extends PdRef {
+  type: string;
+  created_at: string;
+  agent: PdRef | null;
+  channel?: { type?: string; summary?: string; [k: string]: unknown } | null;
+  user?: PdRef;
+  assignees?: PdRef[];
+  note?: string;
+  event_details?: { description?: string };
+}
+
+/** A webhook subscription as `POST /webhook_subscriptions` answers it (the secret only comes back here). */
+export interface PdWebhookSubscription {
+  id: string;
+  delivery_method: { secret?: string | null; url?: string };
+}

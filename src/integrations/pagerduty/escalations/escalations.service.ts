@@ -18,6 +18,8 @@ import { TYPE, type PagerDutyDirectory } from './directory.js';
 import type { EscalationSettingsStore } from './settings.js';
 import type { PagerDutyEscalationTargetsTable, PagerDutyEscalationsTable, TargetKind, TargetStatus } from './tables.js';
 import type { PdIncidentWire, PdLogEntryWire } from './wire.js';
+import { escalationFromRows, mergePeople, parsePeople, personOf, type EscalateInput, type Escalation, type PersonAt, type Urgency } from './model.js';
+export type { EscalateInput, Escalation, EscalationTarget, PersonAt, Urgency } from './model.js';
 
 // Escalating an incident to PagerDuty. PagerDuty takes one escalation policy or one assignee per incident, so
 // each target becomes its own PagerDuty incident, created by its own durable job whose idempotency key is also
@@ -38,64 +40,6 @@ export const REFRESH_JOB = 'pagerduty.escalation.refresh';
 export const SWEEP_JOB = 'pagerduty.escalation.sweep';
 export const SWEEP_SCHEDULE = 'pagerduty.escalation.sweep';
 export const PAGE_PRIORITY = -10;
-
-export type Urgency = 'high' | 'low';
-
-export interface PersonAt {
-  id: string;
-  name: string;
-  at: string;
-}
-
-export interface EscalationTarget {
-  id: string;
-  kind: TargetKind;
-  targetId: string;
-  name: string;
-  service: { id: string; name: string } | null;
-  incidentKey: string;
-  from: string | null;
-  status: TargetStatus;
-  error: string | null;
-  pagerduty: { incidentId: string; number: number | null; htmlUrl: string | null } | null;
-  paged: PersonAt[];
-  acknowledgedBy: PersonAt[];
-  triggeredAt: string | null;
-  acknowledgedAt: string | null;
-  resolvedAt: string | null;
-  failedAt: string | null;
-}
-
-export interface Escalation {
-  id: string;
-  incidentId: string;
-  requester: { kind: Actor['kind']; userId: string | null; name: string };
-  message: string;
-  urgency: Urgency;
-  priority: { id: string; name: string } | null;
-  source: string;
-  slack: { channelId: string; messageTs: string | null } | null;
-  createdAt: string;
-  updatedAt: string;
-  targets: EscalationTarget[];
-}
-
-export interface EscalateInput {
-  /** Id or reference (INC-42). */
-  incident: string;
-  /** PagerDuty escalation policy ids. */
-  policyIds?: string[];
-  /** PagerDuty user ids. */
-  userIds?: string[];
-  /** People to page by email (e.g. Slack users), mapped to their PagerDuty user. */
-  emails?: string[];
-  message: string;
-  urgency?: Urgency;
-  priorityId?: string | null;
-  idempotencyKey?: string;
-  source: 'api' | 'web' | 'slack';
-  slackChannelId?: string | null;
-}
 
 /** Called in the transaction that changed an escalation (e.g. Slack queues an update of its message). */
 export type EscalationListener = (escalationId: string, tx: Executor) => Promise<void>;
@@ -148,52 +92,6 @@ export class SimulatedCrash extends Error {}
 
 const PAGERDUTY_ACTOR: Actor = { kind: 'integration', ref: 'pagerduty' };
 const STATUS_RANK: Record<TargetStatus, number> = { pending: 0, failed: 0, triggered: 1, acknowledged: 2, resolved: 3 };
-
-const parsePeople = (s: string): PersonAt[] => JSON.parse(s) as PersonAt[];
-const personOf = (r: PdRef | null | undefined, at: string): PersonAt | null => (r?.id ? { id: r.id, name: r.summary ?? r.id, at } : null);
-
-function mergePeople(a: PersonAt[], b: PersonAt[]): PersonAt[] {
-  const out = [...a];
-  for (const p of b) if (!out.some((x) => x.id === p.id)) out.push(p);
-  return out;
-}
-
-function targetFromRow(r: PagerDutyEscalationTargetsTable): EscalationTarget {
-  return {
-    id: r.id,
-    kind: r.kind,
-    targetId: r.target_id,
-    name: r.target_name,
-    service: r.service_id ? { id: r.service_id, name: r.service_name ?? r.service_id } : null,
-    incidentKey: r.incident_key,
-    from: r.from_email,
-    status: r.status,
-    error: r.error,
-    pagerduty: r.pd_incident_id ? { incidentId: r.pd_incident_id, number: r.pd_incident_number === null ? null : Number(r.pd_incident_number), htmlUrl: r.pd_html_url } : null,
-    paged: parsePeople(r.paged),
-    acknowledgedBy: parsePeople(r.acknowledged_by),
-    triggeredAt: r.triggered_at,
-    acknowledgedAt: r.acknowledged_at,
-    resolvedAt: r.resolved_at,
-    failedAt: r.failed_at,
-  };
-}
-
-function escalationFromRows(e: PagerDutyEscalationsTable, targets: PagerDutyEscalationTargetsTable[]): Escalation {
-  return {
-    id: e.id,
-    incidentId: e.incident_id,
-    requester: { kind: e.requester_kind, userId: e.requester_user_id, name: e.requester_name },
-    message: e.message,
-    urgency: e.urgency,
-    priority: e.priority_id ? { id: e.priority_id, name: e.priority_name ?? e.priority_id } : null,
-    source: e.source,
-    slack: e.slack_channel_id ? { channelId: e.slack_channel_id, messageTs: e.slack_message_ts } : null,
-    createdAt: e.created_at,
-    updatedAt: e.updated_at,
-    targets: targets.sort((a, b) => a.position - b.position).map(targetFromRow),
-  };
-}
 
 /** PagerDuty's reason, without our request prefix ("PagerDuty POST /incidents: "). */
 function reasonOf(err: PagerDutyError): string {
