@@ -7,7 +7,7 @@ import { newId, nowIso } from '../../../platform/ids.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { UsersService } from '../../../users/users.service.js';
 import { PagerDutyBadRequestError, PagerDutyError } from '../client/errors.js';
-import type { PagerDutyDirectory } from '../escalations/directory.js';
+import type { PagerDutyDirectory } from '../directory.js';
 import type { EscalationsService } from '../escalations/escalations.service.js';
 import { label, summaryFromWire, type AutoAckJob, type LinksService, type PdIncidentSummary } from '../links/links.service.js';
 import { pagedUserIds } from '../links/mirror.js';

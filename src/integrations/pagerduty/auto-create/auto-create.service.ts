@@ -12,7 +12,7 @@ import '../links/tables.js';
 import type { PdLinkEvent, PdLinkEventData } from '../links/wire.js';
 import { IGNORE_MARKER } from '../catalog-source.js';
 import { PagerDutyNotFoundError, type PagerDutyClient, type PdService } from '../client/index.js';
-import { TYPE, type PagerDutyDirectory } from '../escalations/directory.js';
+import { TYPE, type PagerDutyDirectory } from '../directory.js';
 
 // Incidents opened from PagerDuty. Rules say which PagerDuty incidents open one (services: all, chosen, or by
 // team; urgencies; priorities) and as what (triage by default, or live). A matching incident.triggered creates

@@ -14,7 +14,7 @@ import { PagerDutyClient } from '../client/client.js';
 import { PagerDutyError } from '../client/errors.js';
 import type { PdRef } from '../client/wire.js';
 import { KIND, type PagerDutyIntegration, type PagerDutySettings } from '../connect.js';
-import { TYPE, type PagerDutyDirectory } from './directory.js';
+import { TYPE, type PagerDutyDirectory } from '../directory.js';
 import type { EscalationSettingsStore } from './settings.js';
 import type { PagerDutyEscalationTargetsTable, PagerDutyEscalationsTable, TargetKind, TargetStatus } from './tables.js';
 import type { PdIncidentWire, PdLogEntryWire } from './wire.js';

@@ -2,7 +2,7 @@ import type { Firebreak } from '../../../app.js';
 import type { PagerDutyIntegration } from '../connect.js';
 import { DRAIN_JOB, DRAIN_SCHEDULE, WebhookIntake } from '../webhooks/intake.js';
 import { ensureSubscription, SUBSCRIBE_JOB } from '../webhooks/subscription.js';
-import { PagerDutyDirectory } from './directory.js';
+import { PagerDutyDirectory } from '../directory.js';
 import { EscalationsService, PAGE_JOB, REFRESH_JOB, SWEEP_JOB, SWEEP_SCHEDULE, type EscalateInput, type Escalation, type EscalationListener } from './escalations.service.js';
 import { registerEscalationRoutes } from './routes.js';
 import { EscalationSettingsStore } from './settings.js';

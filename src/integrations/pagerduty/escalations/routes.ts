@@ -3,7 +3,7 @@ import type { App } from '../../../platform/http/server.js';
 import { ValidationError } from '../../../platform/errors.js';
 import { actorOf, requireAccess } from '../../../users/auth.js';
 import { webhookUrl } from '../webhooks/subscription.js';
-import type { PagerDutyDirectory } from './directory.js';
+import type { PagerDutyDirectory } from '../directory.js';
 import type { Escalation, EscalationsService } from './escalations.service.js';
 import type { EscalationSettingsStore } from './settings.js';
 

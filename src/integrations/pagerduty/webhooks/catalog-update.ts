@@ -2,7 +2,7 @@ import type { CatalogService, EntryWrite } from '../../../catalog/catalog.servic
 import { newId } from '../../../platform/ids.js';
 import { IGNORE_MARKER } from '../catalog-source.js';
 import type { PdRef } from '../client/wire.js';
-import { TYPE } from '../escalations/directory.js';
+import { TYPE } from '../directory.js';
 
 // service.created / service.updated / service.deleted keep the PagerDuty Service catalog entries fresh between
 // syncs. Written through the catalog service's own snapshot/apply functions, in the same shape the sync engine

@@ -1,8 +1,8 @@
-import type { CatalogEntry, CatalogService } from '../../../catalog/catalog.service.js';
-import { normalizeEmailKey } from '../../../catalog/catalog.service.js';
+import type { CatalogEntry, CatalogService } from '../../catalog/catalog.service.js';
+import { normalizeEmailKey } from '../../catalog/catalog.service.js';
 
-// What escalation needs from the synced PagerDuty catalog: searching policies, users and services by name (or
-// email), and finding the services that use a policy. Everything goes through the catalog's exported service;
+// What the PagerDuty features (escalation, links, auto-create, auto-acknowledgement) need from the synced
+// catalog: searching policies, users and services by name (or email), and finding the services that use a policy. Everything goes through the catalog's exported service;
 // entries carrying `incident-io-ignore` never reach the catalog, so they never appear here.
 
 export const TYPE = {
