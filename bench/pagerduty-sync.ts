@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildFirebreak } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { integrationFor } from '../src/integrations/pagerduty/cli.js';
+import { PagerDutyIntegration } from '../src/integrations/pagerduty/index.js';
 import { createLogger } from '../src/platform/logger.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -99,7 +99,16 @@ for (const seed of seeds) {
       const memberPages = exported.teams.reduce((n, t) => n + Math.ceil(t.members.filter((m) => userIds.has(m.user_id)).length / 100), 0);
       const issueMinimum = minimum + memberPages;
       const statuses = new Map<string, number>();
-      const integration = integrationFor(fb, { observeRequest: (i) => statuses.set(String(i.status), (statuses.get(String(i.status)) ?? 0) + 1) });
+      const integration = new PagerDutyIntegration({
+        db: fb.database.db,
+        dialect: fb.database.dialect,
+        connections: fb.connections,
+        catalog: fb.catalog.service,
+        runs: fb.catalog.runs,
+        jobs: fb.jobs,
+        logger: fb.logger,
+        observeRequest: (i) => statuses.set(String(i.status), (statuses.get(String(i.status)) ?? 0) + 1),
+      });
       const bot = ((await (await fetch(`${emu.baseUrl}/users?limit=1`, { headers: { authorization: `Token token=${emu.key}` } })).json()) as { users: { email: string }[] }).users[0]!;
       await integration.connect({ region: 'us', baseUrl: emu.baseUrl, apiKey: emu.key, botEmail: bot.email }, { kind: 'system', ref: 'bench' });
       await fb.connections.updateSettings('pagerduty', { rateLimitPerMinute: mode === 'off' ? 1_000_000 : Number(mode) });

@@ -5,9 +5,7 @@ import { SecretBox } from './platform/crypto/secrets.js';
 import { registerIncidentRoutes } from './incidents/routes.js';
 import { IncidentsService } from './incidents/incidents.service.js';
 import { registerIntegrationRoutes } from './integrations/registry.js';
-import { setupPagerDuty } from './integrations/pagerduty/index.js';
-import { setupEscalations, type EscalationsModule } from './integrations/pagerduty/escalations/index.js';
-import { setupPagerDutyLinks, type PagerDutyLinksModule } from './integrations/pagerduty/links/index.js';
+import { setupPagerDuty, type PagerDutyModule } from './integrations/pagerduty/index.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
 import { setupSlack } from './integrations/slack/index.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
@@ -37,10 +35,8 @@ export interface Firebreak {
   secrets: SecretBox;
   connections: ConnectionsStore;
   catalog: CatalogModule;
-  /** PagerDuty escalations (set while wiring; tests and benchmarks reach the service through it). */
-  escalations?: EscalationsModule;
-  /** Related PagerDuty incidents, auto-create and auto-acknowledgement (set while wiring). */
-  pagerdutyLinks?: PagerDutyLinksModule;
+  /** The PagerDuty wing: connection and sync, webhooks, escalations, links (tests and benchmarks reach it here). */
+  pagerduty: PagerDutyModule;
   publicUrl(): string;
 }
 
@@ -63,21 +59,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const http = await createHttpServer({ logger, bodyLimitBytes: config.bodyLimitBytes, metrics, webDist: resolve(import.meta.dirname, '..', 'web', 'dist') });
 
   let boundUrl: string | null = null;
-  const fb: Firebreak = {
-    config,
-    logger,
-    database,
-    jobs,
-    events,
-    incidents,
-    users,
-    http,
-    metrics,
-    secrets,
-    connections,
-    catalog,
-    publicUrl: () => config.publicUrl ?? boundUrl ?? `http://localhost:${config.port}`,
-  };
+  const publicUrl = () => config.publicUrl ?? boundUrl ?? `http://localhost:${config.port}`;
   http.addHook('onListen', async () => {
     const addr = http.server.address();
     if (addr && typeof addr === 'object') boundUrl = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
@@ -87,18 +69,15 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerOpsRoutes(http, { database, jobs, metrics });
   registerUserRoutes(http, {
     users,
-    publicUrl: fb.publicUrl,
-    secureCookies: (req) => (config.secureCookies === 'auto' ? req.protocol === 'https' || fb.publicUrl().startsWith('https:') : config.secureCookies === 'true'),
+    publicUrl,
+    secureCookies: (req) => (config.secureCookies === 'auto' ? req.protocol === 'https' || publicUrl().startsWith('https:') : config.secureCookies === 'true'),
   });
   registerIncidentRoutes(http, { incidents });
   setupCatalogRoutes(http, catalog);
-  const pagerduty = await setupPagerDuty(fb);
-  let links: PagerDutyLinksModule | undefined;
-  fb.escalations = await setupEscalations(fb, pagerduty.integration, { linkedServiceIds: (id) => links?.links.linkedServiceIds(id) ?? Promise.resolve([]) });
-  links = fb.pagerdutyLinks = setupPagerDutyLinks(fb, fb.escalations);
-  fb.escalations.intake.onApplied((ev) => links!.onWebhookEvent(ev));
-  // Slack reaches escalation through a port, never through PagerDuty's code.
-  const slack = setupSlack(fb, { escalations: fb.escalations.port, pagerdutyLinks: links.port });
+  const pagerduty = await setupPagerDuty({ database, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
+  const fb: Firebreak = { config, logger, database, jobs, events, incidents, users, http, metrics, secrets, connections, catalog, pagerduty, publicUrl };
+  // Slack reaches PagerDuty through ports, never through PagerDuty's code.
+  const slack = setupSlack(fb, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });
   return fb;
 }

@@ -4,7 +4,7 @@ import { buildFirebreak, type Firebreak } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase } from './platform/db/index.js';
 import { createLogger } from './platform/logger.js';
-import { runPagerDutyCli } from './integrations/pagerduty/cli.js';
+import { pagerDutyCli } from './integrations/pagerduty/cli.js';
 import { runBackupCli, runRestoreCli } from './platform/db/backup.cli.js';
 import { UsersService } from './users/users.service.js';
 
@@ -62,6 +62,21 @@ export async function startFirebreak(opts: StartOptions = {}): Promise<RunningFi
   return { app, baseUrl, initialLoginUrl, stop };
 }
 
+/** `firebreak pagerduty ...`: builds Firebreak on the configured database (without serving), runs the command, closes. */
+async function runPagerDuty(args: string[]): Promise<number> {
+  const config = loadConfig();
+  const fb = await buildFirebreak(config, createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr));
+  try {
+    return await pagerDutyCli(fb.pagerduty.integration, args);
+  } catch (err) {
+    process.stderr.write(`firebreak pagerduty ${args[0] ?? ''} failed: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await fb.http.close();
+    await fb.database.destroy();
+  }
+}
+
 async function cli(argv: string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
   try {
@@ -94,7 +109,7 @@ async function cli(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    if (command === 'pagerduty') return await runPagerDutyCli(rest);
+    if (command === 'pagerduty') return await runPagerDuty(rest);
     if (command === 'backup') return await runBackupCli(rest);
     if (command === 'restore') return await runRestoreCli(rest);
     if (command === 'login-link') {

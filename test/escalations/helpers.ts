@@ -58,8 +58,8 @@ export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { p
     const run = (await owner.get(`/api/v1/catalog_sync_runs/${runId}`)).body.sync_run;
     return run && !['queued', 'running'].includes(run.status);
   }, 180_000);
-  const esc = fb.app.escalations!;
-  esc.service.tuning.pollBaseMs = 60_000; // tests that poll turn it down themselves
+  const esc = fb.app.pagerduty.escalations;
+  esc.tuning.pollBaseMs = 60_000; // tests that poll turn it down themselves
 
   // Policies that synced services use, from the emulator's account.
   const synced = new Set<string>((await owner.get('/api/v1/integrations/pagerduty/escalation_options?type=escalation_policy&limit=100')).body.options.map((o: any) => o.id));
@@ -81,7 +81,7 @@ export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { p
     policies,
     fallbackServiceId,
     async close() {
-      await esc.service.settle();
+      await esc.paging.settle();
       await fb.destroy();
       await pd.stop();
     },
@@ -129,9 +129,9 @@ export async function manualWebhook(s: EscSetup): Promise<{ id: string; secret: 
 
 /** Between tests: whatever an earlier test started is finished, and PagerDuty's log, faults and crash hooks are clear. */
 export async function quiesce(s: EscSetup): Promise<void> {
-  await s.esc.service.settle();
+  await s.esc.paging.settle();
   await s.fb.app.jobs.drain();
   s.pd.clearRequestLog();
   s.pd.faults.clear();
-  s.esc.service.tuning.faults = {};
+  s.esc.tuning.faults = {};
 }

@@ -23,7 +23,7 @@ for (const backend of backends) {
     });
     beforeEach(async () => {
       await quiesce(s);
-      s.esc.service.tuning.leaseMs = 2000;
+      s.esc.tuning.leaseMs = 2000;
     });
 
     const fiveTargets = () => ({
@@ -45,7 +45,7 @@ for (const backend of backends) {
 
     it('targets held by a worker that died before creating anything are paged once its lease runs out, each exactly once', async () => {
       const crashed = new Set<string>();
-      s.esc.service.tuning.faults.crash = (id, point) => point === 'before_create' && !crashed.has(id) && !!crashed.add(id);
+      s.esc.tuning.faults.crash = (id, point) => point === 'before_create' && !crashed.has(id) && !!crashed.add(id);
       const inc = await declare(s.owner);
       const r = await s.owner.post(`/api/v1/incidents/${inc.id}/escalations`, { ...fiveTargets(), message: 'crash before create' });
       expect(r.status).toBe(201);
@@ -60,7 +60,7 @@ for (const backend of backends) {
 
     it('when PagerDuty had already created every incident before the crash, the next worker finds them by incident_key instead of paging again', async () => {
       const crashed = new Set<string>();
-      s.esc.service.tuning.faults.crash = (id, point) => point === 'after_create' && !crashed.has(id) && !!crashed.add(id);
+      s.esc.tuning.faults.crash = (id, point) => point === 'after_create' && !crashed.has(id) && !!crashed.add(id);
       const inc = await declare(s.owner);
       const r = await s.owner.post(`/api/v1/incidents/${inc.id}/escalations`, { ...fiveTargets(), message: 'crash after create' });
       const done = await waitForTargets(s.owner, r.body.escalation.id, (t) => t.status === 'triggered', 20_000);
@@ -75,7 +75,7 @@ for (const backend of backends) {
     }, 30_000);
 
     it('a live worker that PagerDuty keeps waiting holds on to its target: the job does not page it a second time', async () => {
-      s.esc.service.tuning.leaseMs = 1000; // far shorter than one PagerDuty round trip below; renewed while it waits
+      s.esc.tuning.leaseMs = 1000; // far shorter than one PagerDuty round trip below; renewed while it waits
       s.pd.faults.set({ latencyMs: 2600 });
       const inc = await declare(s.owner);
       const r = await s.owner.post(`/api/v1/incidents/${inc.id}/escalations`, { escalation_policy_ids: [s.policies[0]!.id], message: 'slow PagerDuty' });
@@ -83,7 +83,7 @@ for (const backend of backends) {
       // Paged once. What follows the page (reading the new incident back) need not wait 2.6 s a request any more;
       // the jobs it queued are given time to finish, so a second worker taking the target over would show below.
       s.pd.faults.clear();
-      await s.esc.service.settle();
+      await s.esc.paging.settle();
       await s.fb.app.jobs.drain(25_000);
       const key = done.targets[0].incident_key;
       expect(createsByKey(s.pd).get(key)).toHaveLength(1);
@@ -92,14 +92,14 @@ for (const backend of backends) {
     }, 60_000);
 
     it('retry pages a target left pending by a crash, without waiting for anything else, and never twice', async () => {
-      s.esc.service.tuning.leaseMs = 600_000; // the dead worker's lease would outlast the test
+      s.esc.tuning.leaseMs = 600_000; // the dead worker's lease would outlast the test
       let crash = true;
-      s.esc.service.tuning.faults.crash = (_id, point) => point === 'before_create' && crash;
+      s.esc.tuning.faults.crash = (_id, point) => point === 'before_create' && crash;
       const inc = await declare(s.owner);
       const user = [...s.pd.state.users.values()][4]!;
       const r = await s.owner.post(`/api/v1/incidents/${inc.id}/escalations`, { user_ids: [user.id], message: 'stuck' });
       const id = r.body.escalation.id;
-      await s.esc.service.settle();
+      await s.esc.paging.settle();
       crash = false;
       expect((await s.owner.get(`/api/v1/escalations/${id}`)).body.escalation.targets[0].status).toBe('pending');
       // The operator takes over the dead worker's target (as after a restart with a long lease).
@@ -116,11 +116,11 @@ for (const backend of backends) {
 
     it('the sweep (on its schedule, registered at start) queues a pending target whose jobs were lost, and it is paged', async () => {
       let crash = true;
-      s.esc.service.tuning.faults.crash = (_id, point) => point === 'before_create' && crash;
+      s.esc.tuning.faults.crash = (_id, point) => point === 'before_create' && crash;
       const inc = await declare(s.owner);
       const r = await s.owner.post(`/api/v1/incidents/${inc.id}/escalations`, { escalation_policy_ids: [s.policies[0]!.id], message: 'lost job' });
       const id = r.body.escalation.id;
-      await s.esc.service.settle();
+      await s.esc.paging.settle();
       const db = s.fb.app.database.db;
       // Lose the job (as a queue that dropped it would), and let the lease and two lease lengths pass.
       if (backend === 'sqlite') await db.deleteFrom('jobs' as any).where('name', '=', PAGE_JOB).execute();
@@ -133,7 +133,7 @@ for (const backend of backends) {
       else await sql`update graphile_worker._firebreak_schedules set next_run_at = now() - interval '1 second' where name = ${SWEEP}`.execute(db);
       const done = await waitForTargets(s.owner, id, (t) => t.status === 'triggered', 15_000);
       expect(createsByKey(s.pd).get(done.targets[0].incident_key)).toHaveLength(1);
-      expect(await s.esc.service.sweep()).toBe(0);
+      expect(await s.esc.paging.sweep()).toBe(0);
     }, 30_000);
   });
 }
@@ -149,9 +149,9 @@ describe('a lease longer than all of a job’s retries (sqlite)', () => {
 
   it('the page job waits for the lease to run out instead of spending its attempts and dying', async () => {
     // Six attempts back off 1 + 2 + 4 + 8 + 16 s after the 2 s grace: 33 s. The lease outlasts them all.
-    s.esc.service.tuning.leaseMs = 36_000;
+    s.esc.tuning.leaseMs = 36_000;
     const crashed = new Set<string>();
-    s.esc.service.tuning.faults.crash = (id, point) => point === 'before_create' && !crashed.has(id) && !!crashed.add(id);
+    s.esc.tuning.faults.crash = (id, point) => point === 'before_create' && !crashed.has(id) && !!crashed.add(id);
     const inc = await declare(s.owner);
     const r = await s.owner.post(`/api/v1/incidents/${inc.id}/escalations`, { escalation_policy_ids: [s.policies[0]!.id], message: 'long lease' });
     const done = await waitForTargets(s.owner, r.body.escalation.id, (t) => t.status === 'triggered', 55_000);

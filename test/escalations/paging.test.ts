@@ -172,7 +172,7 @@ for (const backend of backends) {
 
     it('a crash between creating the PagerDuty incident and recording it does not page twice on retry', async () => {
       let crashes = 0;
-      s.esc.service.tuning.faults.afterCreate = () => {
+      s.esc.tuning.faults.afterCreate = () => {
         if (crashes++ === 0) throw new Error('simulated crash after PagerDuty answered');
       };
       const inc = await declare(s.owner);
@@ -220,7 +220,7 @@ for (const backend of backends) {
     });
 
     it('429s past the retries are reported per target', async () => {
-      s.esc.service.tuning.maxRateLimitRetries = 1;
+      s.fb.app.pagerduty.integration.interactiveTuning.maxRateLimitRetries = 1;
       try {
         s.pd.faults.set({ rateLimitBurst: 1000 });
         const inc = await declare(s.owner);
@@ -236,7 +236,7 @@ for (const backend of backends) {
         const after = await waitForTargets(s.owner, done.id, (t) => t.status === 'triggered', 30_000);
         expect(after.targets).toHaveLength(2);
       } finally {
-        s.esc.service.tuning.maxRateLimitRetries = 3;
+        s.fb.app.pagerduty.integration.interactiveTuning.maxRateLimitRetries = 3;
       }
     });
 
@@ -258,8 +258,8 @@ for (const backend of backends) {
     });
 
     it('without webhooks, open escalations are polled until resolved', async () => {
-      s.esc.service.tuning.pollBaseMs = 150;
-      s.esc.service.tuning.pollCapMs = 300;
+      s.esc.tuning.pollBaseMs = 150;
+      s.esc.tuning.pollCapMs = 300;
       try {
         const inc = await declare(s.owner);
         const user = [...s.pd.state.users.values()][6]!;
@@ -280,8 +280,8 @@ for (const backend of backends) {
         await new Promise((res) => setTimeout(res, 800));
         expect(s.pd.requestLog().filter((e) => e.path === `/incidents/${pdId}`).length).toBe(polls);
       } finally {
-        s.esc.service.tuning.pollBaseMs = 60_000;
-        s.esc.service.tuning.pollCapMs = 300_000;
+        s.esc.tuning.pollBaseMs = 60_000;
+        s.esc.tuning.pollCapMs = 300_000;
       }
     });
   });

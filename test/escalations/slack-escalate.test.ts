@@ -124,7 +124,7 @@ for (const backend of backends) {
     });
 
     it('a failed target gets a retry button that pages it again', async () => {
-      s.esc.service.tuning.maxRateLimitRetries = 0;
+      s.fb.app.pagerduty.integration.interactiveTuning.maxRateLimitRetries = 0;
       s.pd.faults.set({ rateLimitBurst: 1000 });
       try {
         const view = await openModal(alice);
@@ -133,13 +133,13 @@ for (const backend of backends) {
         const failed = await waitFor('the failure in the channel', async () => emu.messagesIn(channel.id).find((m) => blocksText(m).includes('retry me') && blocksText(m).includes(`Paging ${who.name} failed`)));
         expect(blocksText(failed)).toContain('Retry failed');
         s.pd.faults.clear();
-        s.esc.service.tuning.maxRateLimitRetries = 3;
+        s.fb.app.pagerduty.integration.interactiveTuning.maxRateLimitRetries = 3;
         await new Promise((r) => setTimeout(r, 1100));
         await emu.driver.clickButton({ userId: alice.id, channelId: channel.id, messageTs: failed.ts, actionId: 'escalation_retry' });
         await waitFor('paged after the retry', async () => blocksText(emu.messagesIn(channel.id).find((m) => m.ts === failed.ts)!).includes(`Paged ${who.name}`));
       } finally {
         s.pd.faults.clear();
-        s.esc.service.tuning.maxRateLimitRetries = 3;
+        s.fb.app.pagerduty.integration.interactiveTuning.maxRateLimitRetries = 3;
       }
     });
 

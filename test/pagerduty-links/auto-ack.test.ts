@@ -14,7 +14,7 @@ for (const backend of backends) {
     const notes: any[] = [];
     beforeAll(async () => {
       s = await setupLinks(backend);
-      s.fb.app.pagerdutyLinks!.port.onNotification(async (n) => {
+      s.fb.app.pagerduty.links.port.onNotification(async (n) => {
         notes.push(n);
       });
     }, 120_000);
@@ -138,7 +138,7 @@ for (const backend of backends) {
     it('a failed DM does not fail the acknowledgement', async () => {
       const { inc, pd, link } = await linkedIncident();
       let attempts = 0;
-      s.fb.app.pagerdutyLinks!.port.onNotification(async (n) => {
+      s.fb.app.pagerduty.links.port.onNotification(async (n) => {
         if (n.type === 'acknowledged_for_you' && n.pagerduty.id === pd.id) {
           attempts++;
           throw new Error('Slack is down');
@@ -159,7 +159,7 @@ for (const backend of backends) {
       const pagedId = s.assignees(pd.id)[0]!;
       const person = await s.personFor(pagedId);
       const actor = { kind: 'user' as const, userId: person.user.id };
-      const m = s.fb.app.pagerdutyLinks!;
+      const m = s.fb.app.pagerduty.links;
       const results = await Promise.all([
         autoAcknowledge(m.ack, { linkId: link.id, trigger: 'related_confirmed', actor }),
         autoAcknowledge(m.ack, { linkId: link.id, trigger: 'triage_accepted', actor }),

@@ -178,7 +178,7 @@ for (const backend of backends) {
       const before = s.pd.state.services.get(target)!.description;
       await s.owner.patch('/api/v1/integrations/pagerduty/auto_create_settings', { grouping_window_minutes: 30 });
       // PagerDuty's answer is reused for 10 s per service; here the marker is added right after a trigger.
-      const tuning = s.fb.app.pagerdutyLinks!.autoCreate.tuning;
+      const tuning = s.fb.app.pagerduty.links.autoCreate.tuning;
       tuning.serviceCacheMs = 0;
       await withRule({ name: 'Everything', create_as: 'live' }, async () => {
         const first = await s.trigger(target, { title: 'Before marking' });
@@ -199,7 +199,7 @@ for (const backend of backends) {
     });
 
     it('when PagerDuty cannot say, the catalog decides: a live entry opens, a service the catalog does not have is retried, not opened', async () => {
-      const svc = s.fb.app.pagerdutyLinks!.autoCreate;
+      const svc = s.fb.app.pagerduty.links.autoCreate;
       const synced = s.policies.flatMap((p) => p.serviceIds).at(-1)!;
       const ignored = ignoredServices().at(-1)!;
       s.pd.faults.set({ errorRate5xx: 1 });

@@ -73,7 +73,7 @@ for (const backend of backends) {
       const before = items.length;
       await redeliver(pd.id, false);
       await redeliver(pd.id, true);
-      await s.fb.app.pagerdutyLinks!.links.syncLink(link.id);
+      await s.fb.app.pagerduty.links.links.syncLink(link.id);
       await s.settle();
       const after = pdItems(await timeline(s.owner, inc.id));
       const priorityEvents = s.pd.webhooks.deliveries().filter((d) => d.ordering_key === pd.id && d.event_type === 'incident.priority_updated').length;
@@ -137,7 +137,7 @@ for (const backend of backends) {
 
     it('closing the incident offers to resolve its open PagerDuty incidents, and only resolves them when asked, with a note linking back', async () => {
       const offers: any[] = [];
-      s.fb.app.pagerdutyLinks!.port.onNotification(async (n) => {
+      s.fb.app.pagerduty.links.port.onNotification(async (n) => {
         if (n.type === 'resolve_offer') offers.push(n);
       });
       const inc = await declare(s.owner, 'Batch jobs stuck');

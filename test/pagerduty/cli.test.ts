@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { integrationFor, pagerDutyCli, runSummary } from '../../src/integrations/pagerduty/cli.js';
+import { pagerDutyCli, runSummary } from '../../src/integrations/pagerduty/cli.js';
 import { setup, type Setup } from './helpers.js';
 
 describe('firebreak pagerduty (CLI)', () => {
@@ -20,7 +20,7 @@ describe('firebreak pagerduty (CLI)', () => {
   const run = async (args: string[], isTTY = false) => {
     let out = '';
     let err = '';
-    const code = await pagerDutyCli(integrationFor(s.fb.app), args, { out: (x) => (out += x), err: (x) => (err += x), isTTY });
+    const code = await pagerDutyCli(s.fb.app.pagerduty.integration, args, { out: (x) => (out += x), err: (x) => (err += x), isTTY });
     return { code, out, err };
   };
 

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
 import { startCheckedPagerDuty } from '../pagerduty-requests.js';
-import { integrationFor } from '../../src/integrations/pagerduty/cli.js';
 import { backends, freshPostgresDatabase, ownerClient, startTestFirebreak, type Client, type TestFirebreak } from '../helpers.js';
 import { allEntries, firstUser, waitForRun, type Setup } from './helpers.js';
 
@@ -86,7 +85,7 @@ for (const backend of backends) {
     /** Starts a sync running in instance A's process: directly on PostgreSQL (B's worker could take a queued job), through the API on SQLite. */
     const startSyncOnA = async () => {
       if (backend === 'postgres') {
-        const integration = integrationFor(a.app);
+        const integration = a.app.pagerduty.integration;
         const run = await integration.requestSync({ trigger: 'manual', enqueue: false });
         const result = integration.runSync(run.id);
         result.catch(() => {});

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { integrationFor } from '../../src/integrations/pagerduty/cli.js';
 import { backends } from '../helpers.js';
 import { expectCatalogMatches, expectedCatalog } from './catalog-check.js';
 import { allEntries, connect, setup, syncNow, waitForRun, type Setup } from './helpers.js';
@@ -196,7 +195,7 @@ for (const backend of backends) {
     it('a sync stopped mid-run archives nothing, and the next run completes', async () => {
       const victim = [...s.pd.state.users.values()][30]!;
       s.pd.admin.deleteUser(victim.id);
-      const integration = integrationFor(s.fb.app);
+      const integration = s.fb.app.pagerduty.integration;
       const run = (await s.owner.post('/api/v1/catalog_sync_runs', {})).status; // (no such route: runs are made by "sync now")
       expect(run).toBe(404);
       const recorded = await integration.requestSync({ trigger: 'manual', enqueue: false });
@@ -225,7 +224,7 @@ for (const backend of backends) {
     });
 
     it('schedules: each type syncs when its interval has passed (priorities daily, the rest hourly, configurable)', async () => {
-      const integration = integrationFor(s.fb.app);
+      const integration = s.fb.app.pagerduty.integration;
       expect(await integration.tick()).toBeNull();
       const hourLater = await integration.tick(Date.now() + 61 * 60_000);
       expect(hourLater?.trigger).toBe('schedule');
@@ -245,7 +244,7 @@ for (const backend of backends) {
     });
 
     it('at most one sync at a time: a second run waits for the lock', async () => {
-      const integration = integrationFor(s.fb.app);
+      const integration = s.fb.app.pagerduty.integration;
       const a = await integration.requestSync({ trigger: 'manual', enqueue: false });
       const b = await integration.requestSync({ trigger: 'manual', enqueue: false });
       s.pd.faults.set({ latencyMs: 20 });

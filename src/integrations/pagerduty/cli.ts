@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { buildFirebreak, type Firebreak } from '../../app.js';
-import { loadConfig } from '../../config.js';
-import { createLogger } from '../../platform/logger.js';
-import { PagerDutyIntegration } from './connect.js';
+import type { PagerDutyIntegration } from './connect.js';
 import { SyncBusyError, type SyncRun } from '../../catalog/sync-runs.js';
 import type { Actor } from '../../platform/events.js';
 
-// `firebreak pagerduty connect | sync | status | disconnect`. Runs against the same database as the server;
-// a sync run here takes the same lock as the server's jobs, so the two never sync at once.
+// `firebreak pagerduty connect | sync | status | disconnect`, given the integration of a Firebreak built on the
+// configured database (src/main.ts builds it). Runs against the same database as the server; a sync run here
+// takes the same lock as the server's jobs, so the two never sync at once.
 
 const USAGE = [
   'Usage: firebreak pagerduty <command>',
@@ -19,7 +17,7 @@ const USAGE = [
   '  disconnect             delete the key and stop syncing (synced entries are kept)',
 ].join('\n');
 
-interface Io {
+export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
   isTTY: boolean;
@@ -124,23 +122,4 @@ export async function pagerDutyCli(integration: PagerDutyIntegration, args: stri
   }
   io.err(`${USAGE}\n`);
   return command === undefined || command === 'help' ? 0 : 2;
-}
-
-export function integrationFor(fb: Firebreak, extra: Partial<ConstructorParameters<typeof PagerDutyIntegration>[0]> = {}): PagerDutyIntegration {
-  return new PagerDutyIntegration({ db: fb.database.db, dialect: fb.database.dialect, connections: fb.connections, catalog: fb.catalog.service, runs: fb.catalog.runs, jobs: fb.jobs, logger: fb.logger, ...extra });
-}
-
-/** `firebreak pagerduty ...`: builds Firebreak on the configured database (without serving), runs the command, closes. */
-export async function runPagerDutyCli(args: string[], io: Io = defaultIo): Promise<number> {
-  const config = loadConfig();
-  const fb = await buildFirebreak(config, createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr));
-  try {
-    return await pagerDutyCli(integrationFor(fb), args, io);
-  } catch (err) {
-    io.err(`firebreak pagerduty ${args[0] ?? ''} failed: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    await fb.http.close();
-    await fb.database.destroy();
-  }
 }

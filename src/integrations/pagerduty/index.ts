@@ -1,55 +1,108 @@
-import type { Firebreak } from '../../app.js';
+import type { CatalogModule } from '../../catalog/index.js';
 import { SyncBusyError } from '../../catalog/sync-runs.js';
+import type { IncidentsService } from '../../incidents/incidents.service.js';
+import type { SecretBox } from '../../platform/crypto/secrets.js';
+import type { DatabaseHandle } from '../../platform/db/index.js';
+import type { EventBus } from '../../platform/events.js';
+import type { App } from '../../platform/http/server.js';
+import type { JobQueue } from '../../platform/jobs/types.js';
+import type { Logger } from '../../platform/logger.js';
+import type { UsersService } from '../../users/users.service.js';
+import type { ConnectionsStore } from '../connections.js';
 import type { IntegrationStatus } from '../registry.js';
 import { KIND, PagerDutyIntegration, SYNC_JOB, SYNC_TICK_JOB } from './connect.js';
 import { registerPagerDutyRoutes } from './connect.routes.js';
+import { PagerDutyDirectory } from './directory.js';
+import { setupEscalations, type EscalationsModule } from './escalations/index.js';
+import { setupPagerDutyLinks, type PagerDutyLinksModule } from './links/index.js';
+import { setupWebhooks, type WebhooksModule } from './webhooks/index.js';
 
 export { PagerDutyIntegration } from './connect.js';
-export { pagerDutyCli, runPagerDutyCli } from './cli.js';
+
+// The PagerDuty wing, wired in one place: the connection and catalog sync (connect.ts), the webhooks module,
+// escalations, and links with auto-create and auto-acknowledgement. Dependencies run one way: webhooks know no
+// feature (features subscribe to them); escalations know no links (links ask escalations through
+// `EscalationLookup`); the core knows none of this. Call before jobs start.
+
+/** What the PagerDuty wing needs from Firebreak (declared here, so the wing never imports the composition root). */
+export interface PagerDutyWingDeps {
+  database: DatabaseHandle;
+  connections: ConnectionsStore;
+  secrets: SecretBox;
+  catalog: CatalogModule;
+  incidents: IncidentsService;
+  users: UsersService;
+  events: EventBus;
+  jobs: JobQueue;
+  logger: Logger;
+  http: App;
+  publicUrl: () => string;
+  config: { publicUrl: string | null; pagingLeaseMs: number };
+}
 
 export interface PagerDutyModule {
   integration: PagerDutyIntegration;
+  webhooks: WebhooksModule;
+  escalations: EscalationsModule;
+  links: PagerDutyLinksModule;
   /** The row on the Integrations page. */
   integrationStatus(): Promise<IntegrationStatus>;
 }
 
 const description = 'Page escalation policies and people, mirror PagerDuty incidents onto the timeline, open incidents from PagerDuty and sync its catalog.';
 
-/** Wires PagerDuty into Firebreak: connection API, catalog sync jobs and their schedule. Call before jobs start. */
-export async function setupPagerDuty(fb: Pick<Firebreak, 'database' | 'connections' | 'jobs' | 'logger' | 'http' | 'catalog'>): Promise<PagerDutyModule> {
-  const logger = fb.logger.child({ module: 'pagerduty' });
-  const integration = new PagerDutyIntegration({
-    db: fb.database.db,
-    dialect: fb.database.dialect,
-    connections: fb.connections,
-    catalog: fb.catalog.service,
-    runs: fb.catalog.runs,
-    jobs: fb.jobs,
-    logger,
-  });
+export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDutyModule> {
+  const logger = deps.logger.child({ module: 'pagerduty' });
+  const { db, dialect } = deps.database;
+  const integration = new PagerDutyIntegration({ db, dialect, connections: deps.connections, catalog: deps.catalog.service, runs: deps.catalog.runs, jobs: deps.jobs, logger });
+  await defineSyncJobs(integration, deps.jobs, logger);
+  registerPagerDutyRoutes(deps.http, integration);
 
-  fb.jobs.define<{ runId: string }>(
-    SYNC_JOB,
-    async ({ runId }, ctx) => {
-      try {
-        const run = await integration.runSync(runId, { signal: ctx.signal });
-        logger.info({ run: run.id, status: run.status, requests: run.requests, stop_reason: run.stopReason, errors: run.errors }, 'PagerDuty catalog sync finished');
-      } catch (err) {
-        // Another sync holds the lock, or this process is shutting down: let the queue run it again later.
-        if (err instanceof SyncBusyError || ctx.signal.aborted) throw err;
-        logger.warn({ run: runId, error: (err as Error).message }, 'PagerDuty catalog sync failed; nothing was archived');
-      }
-    },
-    { maxAttempts: 5 },
-  );
-  fb.jobs.define(SYNC_TICK_JOB, async () => {
-    await integration.tick();
+  const directory = new PagerDutyDirectory(deps.catalog.service);
+  const webhooks = await setupWebhooks({ db, jobs: deps.jobs, logger: deps.logger, http: deps.http, secrets: deps.secrets, catalog: deps.catalog.service, integration, publicUrl: deps.config.publicUrl });
+  // Escalation prefers services linked to the incident; links are wired after escalations (they follow them).
+  let links: PagerDutyLinksModule | undefined;
+  const escalations = await setupEscalations({
+    db,
+    dialect,
+    incidents: deps.incidents,
+    users: deps.users,
+    events: deps.events,
+    jobs: deps.jobs,
+    logger: deps.logger,
+    http: deps.http,
+    catalog: deps.catalog.service,
+    integration,
+    directory,
+    webhooks,
+    publicUrl: deps.publicUrl,
+    publicUrlConfigured: !!deps.config.publicUrl,
+    pagingLeaseMs: deps.config.pagingLeaseMs,
+    linkedServiceIds: (id) => links?.links.linkedServiceIds(id) ?? Promise.resolve([]),
   });
-  await fb.jobs.schedule('pagerduty.catalog-sync', SYNC_TICK_JOB, 60_000);
-  registerPagerDutyRoutes(fb.http, integration);
+  links = setupPagerDutyLinks({
+    db,
+    dialect,
+    incidents: deps.incidents,
+    users: deps.users,
+    events: deps.events,
+    jobs: deps.jobs,
+    logger: deps.logger,
+    http: deps.http,
+    publicUrl: deps.publicUrl,
+    integration,
+    directory,
+    escalations: escalations.store,
+  });
+  webhooks.subscribe(async (ev) => {
+    if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);
+  });
 
   return {
     integration,
+    webhooks,
+    escalations,
+    links,
     async integrationStatus() {
       const s = await integration.status();
       return {
@@ -63,4 +116,26 @@ export async function setupPagerDuty(fb: Pick<Firebreak, 'database' | 'connectio
       };
     },
   };
+}
+
+/** The catalog sync: a job per recorded run, and a tick every minute that starts runs that are due. */
+async function defineSyncJobs(integration: PagerDutyIntegration, jobs: JobQueue, logger: Logger): Promise<void> {
+  jobs.define<{ runId: string }>(
+    SYNC_JOB,
+    async ({ runId }, ctx) => {
+      try {
+        const run = await integration.runSync(runId, { signal: ctx.signal });
+        logger.info({ run: run.id, status: run.status, requests: run.requests, stop_reason: run.stopReason, errors: run.errors }, 'PagerDuty catalog sync finished');
+      } catch (err) {
+        // Another sync holds the lock, or this process is shutting down: let the queue run it again later.
+        if (err instanceof SyncBusyError || ctx.signal.aborted) throw err;
+        logger.warn({ run: runId, error: (err as Error).message }, 'PagerDuty catalog sync failed; nothing was archived');
+      }
+    },
+    { maxAttempts: 5 },
+  );
+  jobs.define(SYNC_TICK_JOB, async () => {
+    await integration.tick();
+  });
+  await jobs.schedule('pagerduty.catalog-sync', SYNC_TICK_JOB, 60_000);
 }

@@ -1,25 +1,47 @@
-import type { Firebreak } from '../../../app.js';
+import type { CatalogService } from '../../../catalog/catalog.service.js';
+import type { IncidentsService } from '../../../incidents/incidents.service.js';
+import type { Db, DbDialect } from '../../../platform/db/index.js';
+import type { Actor, EventBus } from '../../../platform/events.js';
+import type { App } from '../../../platform/http/server.js';
+import type { JobQueue } from '../../../platform/jobs/types.js';
+import type { Logger } from '../../../platform/logger.js';
+import type { UsersService } from '../../../users/users.service.js';
 import type { PagerDutyIntegration } from '../connect.js';
-import { DRAIN_JOB, DRAIN_SCHEDULE, WebhookIntake } from '../webhooks/intake.js';
-import { ensureSubscription, SUBSCRIBE_JOB } from '../webhooks/subscription.js';
-import { PagerDutyDirectory } from '../directory.js';
-import { EscalationsService, PAGE_JOB, REFRESH_JOB, SWEEP_JOB, SWEEP_SCHEDULE, type EscalateInput, type Escalation, type EscalationListener } from './escalations.service.js';
+import type { PagerDutyDirectory } from '../directory.js';
+import type { WebhooksModule } from '../webhooks/index.js';
+import { EscalateUseCase } from './escalate.js';
+import { Follower, REFRESH_JOB } from './follow.js';
+import type { EscalateInput, Escalation, EscalationListener, EscalationTuning } from './model.js';
+import { PAGE_JOB, PagingWorker, SWEEP_JOB, SWEEP_SCHEDULE } from './paging.js';
 import { registerEscalationRoutes } from './routes.js';
 import { EscalationSettingsStore } from './settings.js';
+import { EscalationStore } from './store.js';
 
-export { EscalationsService } from './escalations.service.js';
-export type { Escalation, EscalationTarget, EscalateInput } from './escalations.service.js';
+export type { Escalation, EscalationTarget, EscalateInput, EscalationLookup } from './model.js';
 
-// Wires escalation to PagerDuty: the use case, its jobs, its routes, the webhook receiver and the webhook
-// subscription made on connect when Firebreak knows its public URL. Call before jobs start.
+// Wires escalation to PagerDuty: the escalate use case, the paging worker and its jobs (page, sweep), following
+// PagerDuty incidents (refresh job, and the webhooks module's events), the routes, and the port Slack uses.
+// Call before jobs start.
 
-export interface EscalationsModule {
-  service: EscalationsService;
+export interface EscalationsDeps {
+  db: Db;
+  dialect: DbDialect;
+  incidents: IncidentsService;
+  users: UsersService;
+  events: EventBus;
+  jobs: JobQueue;
+  logger: Logger;
+  http: App;
+  catalog: CatalogService;
+  integration: PagerDutyIntegration;
   directory: PagerDutyDirectory;
-  settings: EscalationSettingsStore;
-  intake: WebhookIntake;
-  /** What other integrations (Slack) use; nothing PagerDuty-shaped leaks through it. */
-  port: EscalationPortImpl;
+  webhooks: WebhooksModule;
+  publicUrl: () => string;
+  publicUrlConfigured: boolean;
+  /** How long a worker holds a target while it pages (FIREBREAK_PAGING_LEASE_MS). */
+  pagingLeaseMs: number;
+  /** PagerDuty services linked to an incident (preferred when paging a policy, and suggested). */
+  linkedServiceIds?: (incidentId: string) => Promise<string[]>;
 }
 
 /** The escalation port as PagerDuty implements it (the Slack module declares the shape it needs). */
@@ -29,70 +51,45 @@ export interface EscalationPortImpl {
   searchUsers(query: string): Promise<{ id: string; name: string; email?: string }[]>;
   listPriorities(): Promise<{ id: string; name: string }[]>;
   suggestedPolicies(incidentId: string): Promise<{ id: string; name: string }[]>;
-  escalate(input: EscalateInput, actor: Parameters<EscalationsService['escalate']>[1]): Promise<Escalation>;
+  escalate(input: EscalateInput, actor: Actor): Promise<Escalation>;
   get(id: string): Promise<Escalation>;
-  retry(id: string, actor: Parameters<EscalationsService['retryFailed']>[1]): Promise<Escalation>;
+  retry(id: string, actor: Actor): Promise<Escalation>;
   setSlackMessage(id: string, channelId: string, ts: string): Promise<void>;
   onChange(listener: EscalationListener): void;
 }
 
-export async function setupEscalations(
-  fb: Pick<Firebreak, 'config' | 'database' | 'incidents' | 'users' | 'events' | 'jobs' | 'logger' | 'connections' | 'catalog' | 'http' | 'secrets' | 'publicUrl'>,
-  integration: PagerDutyIntegration,
-  opts: { linkedServiceIds?: (incidentId: string) => Promise<string[]> } = {},
-): Promise<EscalationsModule> {
-  const logger = fb.logger.child({ module: 'pagerduty.escalations' });
-  const directory = new PagerDutyDirectory(fb.catalog.service);
-  const settings = new EscalationSettingsStore(fb.database.db, fb.secrets);
-  const service = new EscalationsService({
-    db: fb.database.db,
-    dialect: fb.database.dialect,
-    incidents: fb.incidents,
-    users: fb.users,
-    events: fb.events,
-    jobs: fb.jobs,
-    logger,
-    integration,
-    connections: fb.connections,
-    directory,
-    settings,
-    publicUrl: fb.publicUrl,
-    linkedServiceIds: opts.linkedServiceIds,
-  });
-  const intake = new WebhookIntake({ db: fb.database.db, jobs: fb.jobs, settings, escalations: service, catalog: fb.catalog.service, logger });
+export interface EscalationsModule {
+  escalate: EscalateUseCase;
+  paging: PagingWorker;
+  follow: Follower;
+  /** Reading escalations, change notifications, and what links and auto-acknowledgement ask (`targetFor`). */
+  store: EscalationStore;
+  settings: EscalationSettingsStore;
+  /** Knobs tests and benchmarks turn (lease, polling, crash faults). */
+  tuning: EscalationTuning;
+  /** What other integrations (Slack) use; nothing PagerDuty-shaped leaks through it. */
+  port: EscalationPortImpl;
+}
 
-  fb.jobs.define<{ targetId: string }>(PAGE_JOB, async ({ targetId }, ctx) => service.pageTarget(targetId, { attempt: ctx.attempt, maxAttempts: ctx.maxAttempts }), { maxAttempts: 6 });
-  service.tuning.leaseMs = fb.config.pagingLeaseMs;
-  fb.jobs.define(SWEEP_JOB, async () => {
-    await service.sweep();
+export async function setupEscalations(deps: EscalationsDeps): Promise<EscalationsModule> {
+  const logger = deps.logger.child({ module: 'pagerduty.escalations' });
+  const { db, jobs, directory, integration } = deps;
+  const tuning: EscalationTuning = { pollBaseMs: 15_000, pollCapMs: 300_000, leaseMs: deps.pagingLeaseMs, faults: {} };
+  const settings = new EscalationSettingsStore(db);
+  const store = new EscalationStore({ db, incidents: deps.incidents });
+  const follow = new Follower({ db, dialect: deps.dialect, events: deps.events, jobs, integration, webhooks: deps.webhooks.store, store, tuning });
+  const paging = new PagingWorker({ db, incidents: deps.incidents, events: deps.events, jobs, logger, integration, store, follow, publicUrl: deps.publicUrl, tuning });
+  const escalate = new EscalateUseCase({ db, incidents: deps.incidents, users: deps.users, events: deps.events, jobs, integration, directory, settings, store, paging, linkedServiceIds: deps.linkedServiceIds });
+
+  jobs.define<{ targetId: string }>(PAGE_JOB, async ({ targetId }, ctx) => paging.pageTarget(targetId, { attempt: ctx.attempt, maxAttempts: ctx.maxAttempts }), { maxAttempts: 6 });
+  jobs.define(SWEEP_JOB, async () => {
+    await paging.sweep();
   }, { maxAttempts: 3 });
-  await fb.jobs.schedule(SWEEP_SCHEDULE, SWEEP_JOB, 60_000);
-  fb.jobs.define<{ targetId: string; poll: boolean; step: number }>(REFRESH_JOB, async ({ targetId, poll, step }) => service.refresh(targetId, poll, step), { maxAttempts: 5 });
-  fb.jobs.define(DRAIN_JOB, async () => {
-    await intake.drain();
-  }, { maxAttempts: 25 });
-  await fb.jobs.schedule(DRAIN_SCHEDULE, DRAIN_JOB, 60_000);
-  fb.jobs.define(
-    SUBSCRIBE_JOB,
-    async () => {
-      const c = await service.connectedClient();
-      if (!c || !fb.config.publicUrl) return;
-      try {
-        const id = await ensureSubscription(c.client, c.settings.botUser.email, settings, fb.config.publicUrl);
-        logger.info({ subscription: id }, 'PagerDuty webhook subscription ready');
-      } catch (err) {
-        await settings.setWebhookError(`Creating the webhook subscription failed: ${(err as Error).message}`);
-        throw err;
-      }
-    },
-    { maxAttempts: 3 },
-  );
-  integration.onConnected(async () => {
-    if (fb.config.publicUrl) await fb.jobs.enqueue(SUBSCRIBE_JOB, {}, { jobKey: 'pd-webhook-subscribe', priority: 0 });
-  });
+  await jobs.schedule(SWEEP_SCHEDULE, SWEEP_JOB, 60_000);
+  jobs.define<{ targetId: string; poll: boolean; step: number }>(REFRESH_JOB, async ({ targetId, poll, step }) => follow.refresh(targetId, poll, step), { maxAttempts: 5 });
+  deps.webhooks.subscribe((ev) => follow.onWebhookEvent(ev));
 
-  intake.register(fb.http);
-  registerEscalationRoutes(fb.http, { escalations: service, directory, settings, publicUrl: fb.publicUrl, publicUrlConfigured: !!fb.config.publicUrl });
+  registerEscalationRoutes(deps.http, { escalate, store, directory, settings, webhooks: deps.webhooks.store, publicUrl: deps.publicUrl, publicUrlConfigured: deps.publicUrlConfigured });
 
   const port: EscalationPortImpl = {
     connected: async () => (await integration.settings()) !== null,
@@ -100,23 +97,22 @@ export async function setupEscalations(
     searchUsers: (q) => directory.searchUsers(q, 100),
     listPriorities: () => directory.listPriorities(),
     async suggestedPolicies(incidentId) {
-      const linked = opts.linkedServiceIds ? await opts.linkedServiceIds(incidentId) : [];
+      const linked = deps.linkedServiceIds ? await deps.linkedServiceIds(incidentId) : [];
       const out: { id: string; name: string }[] = [];
       for (const sid of linked) {
         const svc = await directory.entry('PagerDutyService', sid);
         const policyEntryId = svc?.attributes.escalation_policy;
         if (typeof policyEntryId !== 'string') continue;
-        const pol = await fb.catalog.service.getEntry(policyEntryId).catch(() => null);
+        const pol = await deps.catalog.getEntry(policyEntryId).catch(() => null);
         if (pol && !pol.archivedAt && !out.some((p) => p.id === pol.externalId)) out.push({ id: pol.externalId, name: pol.name });
       }
       return out;
     },
-    escalate: async (input, actor) => (await service.escalate(input, actor)).escalation,
-    get: (id) => service.get(id),
-    retry: (id, actor) => service.retryFailed(id, actor),
-    setSlackMessage: (id, ch, ts) => service.setSlackMessage(id, ch, ts),
-    onChange: (l) => service.onChange(l),
+    escalate: async (input, actor) => (await escalate.escalate(input, actor)).escalation,
+    get: (id) => store.get(id),
+    retry: (id, actor) => escalate.retryFailed(id, actor),
+    setSlackMessage: (id, ch, ts) => store.setSlackMessage(id, ch, ts),
+    onChange: (l) => store.onChange(l),
   };
-  return { service, directory, settings, intake, port };
+  return { escalate, paging, follow, store, settings, tuning, port };
 }
-

@@ -7,6 +7,9 @@ import type { PagerDutyEscalationTargetsTable, PagerDutyEscalationsTable, Target
 // Nothing outside escalations/ reads the escalation tables: other PagerDuty features ask through
 // `EscalationLookup` (who was paged for a PagerDuty incident) and `get`.
 
+/** Who acts when PagerDuty's own news is written to the timeline. */
+export const PAGERDUTY_ACTOR: Actor = { kind: 'integration', ref: 'pagerduty' };
+
 export type Urgency = 'high' | 'low';
 
 export interface PersonAt {
@@ -118,3 +121,20 @@ export function escalationFromRows(e: PagerDutyEscalationsTable, targets: PagerD
   };
 }
 
+
+/** Called in the transaction that changed an escalation (e.g. Slack queues an update of its message). */
+export type EscalationListener = (escalationId: string, tx: Executor) => Promise<void>;
+
+/** Knobs tests and benchmarks turn; production uses the defaults (the lease from FIREBREAK_PAGING_LEASE_MS). */
+export interface EscalationTuning {
+  /** First poll of an open PagerDuty incident when no webhook subscription exists; doubles each time. */
+  pollBaseMs: number;
+  pollCapMs: number;
+  /** How long a worker holds a target while talking to PagerDuty (renewed every third of it while it works). */
+  leaseMs: number;
+  faults: {
+    afterCreate?: (targetId: string) => void | Promise<void>;
+    /** Tests: return true to stop paging the target at that point as a killed process would (no release, no renewal). */
+    crash?: (targetId: string, point: 'before_create' | 'after_create') => boolean;
+  };
+}

@@ -4,8 +4,11 @@ import { ValidationError } from '../../../platform/errors.js';
 import { actorOf, requireAccess } from '../../../users/auth.js';
 import { webhookUrl } from '../webhooks/subscription.js';
 import type { PagerDutyDirectory } from '../directory.js';
-import type { Escalation, EscalationsService } from './escalations.service.js';
+import type { WebhookSecretStore } from '../webhooks/secrets.js';
+import type { EscalateUseCase } from './escalate.js';
+import type { Escalation } from './model.js';
 import type { EscalationSettingsStore } from './settings.js';
+import type { EscalationStore } from './store.js';
 
 // REST: escalate an incident to PagerDuty and follow it; the options lists the modal and the web form search;
 // the escalation settings (fallback service, bot account, webhook secret).
@@ -86,9 +89,9 @@ const settingsJson = z.object({
 
 export function registerEscalationRoutes(
   app: App,
-  deps: { escalations: EscalationsService; directory: PagerDutyDirectory; settings: EscalationSettingsStore; publicUrl: () => string; publicUrlConfigured: boolean },
+  deps: { escalate: EscalateUseCase; store: EscalationStore; directory: PagerDutyDirectory; settings: EscalationSettingsStore; webhooks: WebhookSecretStore; publicUrl: () => string; publicUrlConfigured: boolean },
 ): void {
-  const { escalations, directory, settings } = deps;
+  const { escalate, store, directory, settings, webhooks } = deps;
   const read = requireAccess('read');
   const write = requireAccess('write');
   const admin = requireAccess('admin');
@@ -118,7 +121,7 @@ export function registerEscalationRoutes(
     async (req, reply) => {
       const b = req.body;
       const p = req.principal!;
-      const { escalation, created } = await escalations.escalate(
+      const { escalation, created } = await escalate.escalate(
         {
           incident: req.params.id,
           policyIds: b.escalation_policy_ids,
@@ -137,13 +140,13 @@ export function registerEscalationRoutes(
   );
 
   app.get('/api/v1/incidents/:id/escalations', { onRequest: read, schema: { tags, summary: "An incident's escalations, newest first", params: idParams, response: { 200: z.object({ escalations: z.array(escalationJson) }) } } }, async (req) => ({
-    escalations: (await escalations.listForIncident(req.params.id)).map(escalationToJson),
+    escalations: (await store.listForIncident(req.params.id)).map(escalationToJson),
   }));
 
-  app.get('/api/v1/escalations/:id', { onRequest: read, schema: { tags, params: idParams, response: { 200: one } } }, async (req) => ({ escalation: escalationToJson(await escalations.get(req.params.id)) }));
+  app.get('/api/v1/escalations/:id', { onRequest: read, schema: { tags, params: idParams, response: { 200: one } } }, async (req) => ({ escalation: escalationToJson(await store.get(req.params.id)) }));
 
   app.post('/api/v1/escalations/:id/retry', { onRequest: write, schema: { tags, summary: 'Page again every target that has no PagerDuty incident yet (failed ones, and pending ones a crashed process left)', params: idParams, response: { 200: one } } }, async (req) => ({
-    escalation: escalationToJson(await escalations.retryFailed(req.params.id, actorOf(req.principal!))),
+    escalation: escalationToJson(await escalate.retryFailed(req.params.id, actorOf(req.principal!))),
   }));
 
   app.get(
@@ -175,11 +178,11 @@ export function registerEscalationRoutes(
   );
 
   const settingsOut = async () => {
-    const s = await settings.get();
+    const [s, w] = await Promise.all([settings.get(), webhooks.state()]);
     return {
       fallback_service: s.fallbackService,
       always_use_bot_account: s.alwaysUseBot,
-      webhook: { url: webhookUrl(deps.publicUrl()), subscription_id: s.webhook.subscriptionId, secret_configured: s.webhook.secretCount > 0, automatic: deps.publicUrlConfigured, error: s.webhook.error },
+      webhook: { url: webhookUrl(deps.publicUrl()), subscription_id: w.subscriptionId, secret_configured: w.secretCount > 0, automatic: deps.publicUrlConfigured, error: w.error },
     };
   };
   const base = '/api/v1/integrations/pagerduty';
@@ -212,12 +215,12 @@ export function registerEscalationRoutes(
     `${base}/webhook_secret`,
     { onRequest: admin, schema: { tags, summary: 'The signing secret of a webhook subscription created by hand in PagerDuty (the previous one stays valid until the next)', body: z.strictObject({ secret: z.string().trim().min(8).max(500) }), response: { 200: settingsJson } } },
     async (req) => {
-      await settings.addWebhookSecret(req.body.secret, { subscriptionId: null, url: webhookUrl(deps.publicUrl()) });
+      await webhooks.addSecret(req.body.secret, { subscriptionId: null, url: webhookUrl(deps.publicUrl()) });
       return settingsOut();
     },
   );
   app.delete(`${base}/webhook_secret`, { onRequest: admin, schema: { tags, summary: 'Forget the webhook secrets (deliveries are refused; escalations are polled)' } }, async (_req, reply) => {
-    await settings.clearWebhook();
+    await webhooks.clear();
     return reply.status(204).send();
   });
 }

@@ -54,36 +54,9 @@ export interface PagerDutyEscalationTargetsTable {
   updated_at: string;
 }
 
-export interface PagerDutyEscalationSettingsTable {
-  id: string;
-  fallback_service_id: string | null;
-  fallback_service_name: string | null;
-  always_use_bot: number;
-  webhook_subscription_id: string | null;
-  webhook_url: string | null;
-  webhook_secrets: string; // JSON: encrypted secrets, newest first
-  webhook_error: string | null;
-  updated_at: string;
-}
-
-export interface PagerDutyWebhookEventsTable {
-  delivery_id: string;
-  event_id: string;
-  event_type: string;
-  resource_type: string;
-  resource_id: string | null;
-  occurred_at: string | null;
-  payload: string;
-  received_at: string;
-  applied_at: string | null;
-  outcome: string | null;
-}
-
 declare module '../../../platform/db/schema.js' {
   interface Database {
     pagerduty_escalations: PagerDutyEscalationsTable;
     pagerduty_escalation_targets: PagerDutyEscalationTargetsTable;
-    pagerduty_escalation_settings: PagerDutyEscalationSettingsTable;
-    pagerduty_webhook_events: PagerDutyWebhookEventsTable;
   }
 }

@@ -1,25 +1,14 @@
 import type { CatalogService, EntryWrite } from '../../../catalog/catalog.service.js';
 import { newId } from '../../../platform/ids.js';
 import { IGNORE_MARKER } from '../catalog-source.js';
-import type { PdRef } from '../client/wire.js';
+import type { PdServiceEventData, PdWebhookEvent } from '../client/events.js';
 import { TYPE } from '../directory.js';
 
 // service.created / service.updated / service.deleted keep the PagerDuty Service catalog entries fresh between
 // syncs. Written through the catalog service's own snapshot/apply functions, in the same shape the sync engine
 // writes (so the next sync sees no change), references resolved to the entries the sync created.
 
-export interface ServiceEventData {
-  id: string;
-  name?: string;
-  summary?: string;
-  description?: string | null;
-  status?: string;
-  html_url?: string | null;
-  escalation_policy?: PdRef | null;
-  teams?: PdRef[];
-}
-
-export async function applyServiceEvent(catalog: CatalogService, eventType: string, s: ServiceEventData): Promise<'updated' | 'archived' | 'unchanged' | 'no_catalog'> {
+export async function applyServiceEvent(catalog: CatalogService, eventType: string, s: PdServiceEventData): Promise<'updated' | 'archived' | 'unchanged' | 'no_catalog'> {
   const type = await catalog.findType(TYPE.services);
   if (!type) return 'no_catalog';
   const stored = await catalog.snapshot(type.id);
@@ -67,4 +56,11 @@ export async function applyServiceEvent(catalog: CatalogService, eventType: stri
   if (current && current.archivedAt === null && current.name === w.name && current.attributes === w.attributes && current.externalUrl === w.externalUrl) return 'unchanged';
   await catalog.applyWrites(type.id, [w]);
   return 'updated';
+}
+
+/** The catalog's webhook subscriber: service events keep the PagerDuty Service entries fresh. */
+export function catalogSubscriber(catalog: CatalogService) {
+  return async (ev: PdWebhookEvent): Promise<string | void> => {
+    if (ev.kind === 'service') return `catalog_${await applyServiceEvent(catalog, ev.event_type, ev.data)}`;
+  };
 }

@@ -1,0 +1,255 @@
+import { addTimelineItem } from '../../../incidents/timeline.js';
+import type { IncidentsService } from '../../../incidents/incidents.service.js';
+import { isUniqueViolation } from '../../../incidents/incidents.service.js';
+import type { Db } from '../../../platform/db/index.js';
+import { inTransaction } from '../../../platform/db/index.js';
+import { ConflictError, ValidationError } from '../../../platform/errors.js';
+import type { Actor, EventBus } from '../../../platform/events.js';
+import { newId, nowIso } from '../../../platform/ids.js';
+import type { JobQueue } from '../../../platform/jobs/types.js';
+import type { UsersService } from '../../../users/users.service.js';
+import type { PagerDutyIntegration } from '../connect.js';
+import { TYPE, type PagerDutyDirectory } from '../directory.js';
+import { PAGERDUTY_ACTOR, type EscalateInput, type Escalation } from './model.js';
+import { JOB_GRACE_MS, PAGE_JOB, PAGE_PRIORITY, type PagingWorker } from './paging.js';
+import type { EscalationSettingsStore } from './settings.js';
+import type { EscalationStore } from './store.js';
+import type { TargetStatus } from './tables.js';
+import { planTargets } from './targets.js';
+
+// The escalate use case (API, web, Slack): check what was asked against the synced catalog, choose each target's
+// service (targets.ts), record the escalation, its targets and one durable paging job per target in one
+// transaction, then start paging them all at once in this process (paging.ts). And retry: page again every target
+// that has no PagerDuty incident yet. PagerDuty takes one escalation policy or one assignee per incident, so each
+// target becomes its own PagerDuty incident.
+
+export interface EscalateDeps {
+  db: Db;
+  incidents: IncidentsService;
+  users: UsersService;
+  events: EventBus;
+  jobs: JobQueue;
+  integration: PagerDutyIntegration;
+  directory: PagerDutyDirectory;
+  settings: EscalationSettingsStore;
+  store: EscalationStore;
+  paging: PagingWorker;
+  /** PagerDuty services linked to an incident (preferred when paging a policy). */
+  linkedServiceIds?: (incidentId: string) => Promise<string[]>;
+}
+
+export class EscalateUseCase {
+  constructor(private readonly deps: EscalateDeps) {}
+
+  /** Records the escalation and its targets, queues one paging job per target, and starts paging them all. */
+  async escalate(input: EscalateInput, actor: Actor): Promise<{ escalation: Escalation; created: boolean }> {
+    if (input.idempotencyKey) {
+      const existing = await this.deps.store.byIdempotencyKey(input.idempotencyKey);
+      if (existing) return { escalation: existing, created: false };
+    }
+    const pd = await this.deps.integration.settings();
+    if (!pd) throw new ConflictError('pagerduty_not_connected', 'PagerDuty is not connected. An admin can connect it in Settings → Integrations → PagerDuty.');
+    const incident = await this.deps.incidents.getIncident(input.incident);
+    const message = input.message.trim();
+    if (!message) throw new ValidationError('Say why you need them: it is what the people paged will read.', [{ path: 'message', message: 'must not be empty' }]);
+
+    const { directory } = this.deps;
+    // Lookups run side by side (on PostgreSQL each is a round trip of its own).
+    const policyIds = [...new Set(input.policyIds ?? [])];
+    const userIds = [...new Set(input.userIds ?? [])];
+    const emails = [...new Set((input.emails ?? []).map((x) => x.trim()).filter(Boolean))];
+    const [policyEntries, userEntries, emailUsers] = await Promise.all([
+      Promise.all(policyIds.map((id) => directory.entry(TYPE.policies, id))),
+      Promise.all(userIds.map((id) => directory.entry(TYPE.users, id))),
+      Promise.all(emails.map((e) => directory.userByEmail(e))),
+    ]);
+    const policies: { id: string; name: string }[] = [];
+    for (const [i, id] of policyIds.entries()) {
+      const e = policyEntries[i];
+      if (!e) throw new ValidationError(`No escalation policy ${JSON.stringify(id)} is in the synced PagerDuty catalog (or it is marked incident-io-ignore).`, [{ path: 'escalation_policy_ids', message: `unknown policy ${id}` }]);
+      policies.push({ id, name: e.name });
+    }
+    const people = new Map<string, string>();
+    for (const [i, id] of userIds.entries()) {
+      const e = userEntries[i];
+      if (!e) throw new ValidationError(`No PagerDuty user ${JSON.stringify(id)} is in the synced PagerDuty catalog.`, [{ path: 'user_ids', message: `unknown PagerDuty user ${id}` }]);
+      people.set(id, e.name);
+    }
+    const missing: string[] = [];
+    for (const [i, email] of emails.entries()) {
+      const u = emailUsers[i];
+      if (u) people.set(u.id, u.name);
+      else missing.push(email);
+    }
+    if (missing.length > 0) {
+      throw new ValidationError(
+        `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no PagerDuty account (no PagerDuty user has that email), so PagerDuty cannot page ${missing.length === 1 ? 'them' : 'these people'}. Page an escalation policy instead, or ask a PagerDuty admin to add them.`,
+        missing.map((m) => ({ path: 'emails', message: `${m} has no PagerDuty account` })),
+      );
+    }
+    if (policies.length + people.size === 0) throw new ValidationError('Choose at least one escalation policy or PagerDuty user to page.', [{ path: 'targets', message: 'choose at least one' }]);
+
+    let priority: { id: string; name: string } | null = null;
+    if (input.priorityId) {
+      const e = await directory.entry(TYPE.priorities, input.priorityId);
+      if (!e) throw new ValidationError(`No PagerDuty priority ${JSON.stringify(input.priorityId)} is in the synced catalog.`, [{ path: 'priority_id', message: 'unknown priority' }]);
+      priority = { id: input.priorityId, name: e.name };
+    }
+
+    const settings = await this.deps.settings.get();
+    let requesterName = actor.ref ?? actor.kind;
+    let from: string = pd.botUser.email;
+    if (actor.kind === 'user' && actor.userId) {
+      const u = await this.deps.users.get(actor.userId);
+      requesterName = u.name;
+      if (!settings.alwaysUseBot) {
+        const match = await directory.userByEmail(u.email);
+        if (match?.email) from = match.email;
+      }
+    }
+    const linked = new Set(this.deps.linkedServiceIds ? await this.deps.linkedServiceIds(incident.id) : []);
+    const servicesByPolicy = await Promise.all(policies.map((p) => directory.servicesUsingPolicy(p.id)));
+    const planned = planTargets({
+      policies: policies.map((p, i) => ({ ...p, services: servicesByPolicy[i]! })),
+      people: [...people].map(([id, name]) => ({ id, name })),
+      linkedServiceIds: linked,
+      fallback: settings.fallbackService,
+    });
+
+    const escalationId = newId();
+    const now = nowIso();
+    let targetIds: string[] = [];
+    try {
+      await inTransaction(this.deps.db, async (tx) => {
+        await tx
+          .insertInto('pagerduty_escalations')
+          .values({
+            id: escalationId,
+            incident_id: incident.id,
+            requester_kind: actor.kind,
+            requester_user_id: actor.userId ?? null,
+            requester_ref: actor.ref ?? null,
+            requester_name: requesterName,
+            message,
+            urgency: input.urgency ?? 'high',
+            priority_id: priority?.id ?? null,
+            priority_name: priority?.name ?? null,
+            source: input.source,
+            idempotency_key: input.idempotencyKey ?? null,
+            slack_channel_id: input.slackChannelId ?? null,
+            slack_message_ts: null,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+        const rows = planned.map((p, position) => {
+          const id = newId();
+          return {
+            id,
+            escalation_id: escalationId,
+            position,
+            kind: p.kind,
+            target_id: p.id,
+            target_name: p.name,
+            service_id: p.service?.id ?? null,
+            service_name: p.service?.name ?? null,
+            incident_key: `firebreak-escalation-${id}`,
+            from_email: from,
+            status: (p.error ? 'failed' : 'pending') as TargetStatus,
+            error: p.error,
+            pd_incident_id: null,
+            pd_incident_number: null,
+            pd_html_url: null,
+            paged: '[]',
+            acknowledged_by: '[]',
+            attempts: 0,
+            retries: 0,
+            lease_until: null,
+            status_event_at: null,
+            triggered_at: null,
+            acknowledged_at: null,
+            resolved_at: null,
+            failed_at: p.error ? now : null,
+            created_at: now,
+            updated_at: now,
+          };
+        });
+        await tx.insertInto('pagerduty_escalation_targets').values(rows).execute();
+        const names = planned.map((p) => p.name);
+        await addTimelineItem(tx, this.deps.events, {
+          incidentId: incident.id,
+          kind: 'pagerduty.escalation_requested',
+          actor,
+          occurredAt: now,
+          dedupeKey: `pd-escalation:${escalationId}`,
+          payload: { escalationId, message, urgency: input.urgency ?? 'high', targets: names, text: `${requesterName} paged ${names.join(', ')} through PagerDuty: "${message}"` },
+        });
+        for (const r of rows) {
+          if (r.status === 'failed') {
+            await addTimelineItem(tx, this.deps.events, { incidentId: incident.id, kind: 'pagerduty.escalation_failed', actor: PAGERDUTY_ACTOR, dedupeKey: `pd-target:${r.id}:failed:0`, payload: { escalationId, targetId: r.id, target: r.target_name, error: r.error, text: `Paging ${r.target_name} failed: ${r.error}` } });
+          } else {
+            await this.deps.jobs.enqueue(PAGE_JOB, { targetId: r.id }, { jobKey: `pd-page:${r.id}:0`, priority: PAGE_PRIORITY, maxAttempts: 6, delayMs: JOB_GRACE_MS }, tx);
+          }
+        }
+        await this.deps.store.changed(escalationId, tx);
+        targetIds = rows.filter((r) => r.status === 'pending').map((r) => r.id);
+      });
+    } catch (err) {
+      if (input.idempotencyKey && isUniqueViolation(err)) {
+        const existing = await this.deps.store.byIdempotencyKey(input.idempotencyKey);
+        if (existing) return { escalation: existing, created: false };
+      }
+      throw err;
+    }
+    this.deps.paging.startPaging(targetIds);
+    return { escalation: await this.deps.store.get(escalationId), created: true };
+  }
+
+  /**
+   * Pages again every target that has no PagerDuty incident yet: failed ones, and pending ones (say, left by a
+   * crashed process). Same incident keys, so still never twice; a pending target another worker holds is paged
+   * by the new job once that worker lets go (or its lease runs out).
+   */
+  async retryFailed(escalationId: string, actor: Actor): Promise<Escalation> {
+    const esc = await this.deps.store.get(escalationId);
+    const open = esc.targets.filter((t) => t.status === 'failed' || (t.status === 'pending' && !t.pagerduty));
+    if (open.length === 0) throw new ConflictError('nothing_to_retry', 'Every target of this escalation already has its PagerDuty incident; there is nothing to page again.');
+    const fallback = (await this.deps.settings.get()).fallbackService;
+    // Looked up before the transaction: on SQLite the catalog shares the one connection the transaction holds.
+    const services = new Map<string, { id: string; name: string } | null>();
+    for (const t of open) {
+      let service = t.service;
+      if (!service && t.kind === 'escalation_policy') service = (await this.deps.directory.servicesUsingPolicy(t.targetId))[0] ?? null;
+      services.set(t.id, service ?? fallback);
+    }
+    const ids: string[] = [];
+    await inTransaction(this.deps.db, async (tx) => {
+      for (const t of open) {
+        const service = services.get(t.id);
+        if (!service) continue;
+        const row = await tx
+          .updateTable('pagerduty_escalation_targets')
+          .set((eb) =>
+            t.status === 'failed'
+              ? { status: 'pending', error: null, failed_at: null, lease_until: null, service_id: service.id, service_name: service.name, retries: eb('retries', '+', 1), updated_at: nowIso() }
+              : { retries: eb('retries', '+', 1), updated_at: nowIso() },
+          )
+          .where('id', '=', t.id)
+          .where('status', '=', t.status)
+          .where('pd_incident_id', 'is', null)
+          .returning(['retries'])
+          .executeTakeFirst();
+        if (!row) continue;
+        await this.deps.jobs.enqueue(PAGE_JOB, { targetId: t.id }, { jobKey: `pd-page:${t.id}:${row.retries}`, priority: PAGE_PRIORITY, maxAttempts: 6, delayMs: JOB_GRACE_MS }, tx);
+        ids.push(t.id);
+      }
+      if (ids.length === 0) throw new ConflictError('no_service', 'The failed targets still have no PagerDuty service to page through: choose a fallback escalation service in Settings → Integrations → PagerDuty first.');
+      const names = open.filter((t) => ids.includes(t.id)).map((t) => t.name);
+      await addTimelineItem(tx, this.deps.events, { incidentId: esc.incidentId, kind: 'pagerduty.escalation_retried', actor, payload: { escalationId, targets: names, text: `Paging ${names.join(', ')} again` } });
+      await this.deps.store.changed(escalationId, tx);
+    });
+    this.deps.paging.startPaging(ids);
+    return this.deps.store.get(escalationId);
+  }
+
+}

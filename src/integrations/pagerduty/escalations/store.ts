@@ -1,0 +1,64 @@
+import type { Db, Executor } from '../../../platform/db/index.js';
+import { NotFoundError } from '../../../platform/errors.js';
+import type { IncidentsService } from '../../../incidents/incidents.service.js';
+import { escalationFromRows, type Escalation, type EscalationListener, type EscalationLookup, type EscalationTarget } from './model.js';
+import './tables.js';
+
+// Reading escalations, and the change notification every writer sends in its transaction. The one place that
+// turns the escalation tables into `Escalation`s; also what links and auto-acknowledgement ask (`targetFor`).
+
+export class EscalationStore implements EscalationLookup {
+  private readonly listeners: EscalationListener[] = [];
+
+  constructor(private readonly deps: { db: Db; incidents: IncidentsService }) {}
+
+  onChange(listener: EscalationListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Every writer calls this in the transaction that changed the escalation. */
+  async changed(escalationId: string, tx: Executor): Promise<void> {
+    for (const l of this.listeners) await l(escalationId, tx);
+  }
+
+  async get(id: string, db: Executor = this.deps.db): Promise<Escalation> {
+    const e = await db.selectFrom('pagerduty_escalations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!e) throw new NotFoundError('Escalation', id);
+    const targets = await db.selectFrom('pagerduty_escalation_targets').selectAll().where('escalation_id', '=', id).execute();
+    return escalationFromRows(e, targets);
+  }
+
+  async listForIncident(idOrRef: string): Promise<Escalation[]> {
+    const incidentId = await this.deps.incidents.findIncidentId(idOrRef);
+    const rows = await this.deps.db.selectFrom('pagerduty_escalations').selectAll().where('incident_id', '=', incidentId).orderBy('id', 'desc').execute();
+    if (rows.length === 0) return [];
+    const targets = await this.deps.db.selectFrom('pagerduty_escalation_targets').selectAll().where('escalation_id', 'in', rows.map((r) => r.id)).execute();
+    return rows.map((r) => escalationFromRows(r, targets.filter((t) => t.escalation_id === r.id)));
+  }
+
+  async byIdempotencyKey(key: string): Promise<Escalation | null> {
+    const row = await this.deps.db.selectFrom('pagerduty_escalations').select('id').where('idempotency_key', '=', key).executeTakeFirst();
+    return row ? this.get(row.id) : null;
+  }
+
+  async setSlackMessage(escalationId: string, channelId: string, ts: string): Promise<void> {
+    await this.deps.db.updateTable('pagerduty_escalations').set({ slack_channel_id: channelId, slack_message_ts: ts }).where('id', '=', escalationId).execute();
+  }
+
+  /** The target following a PagerDuty incident, by its id or our incident key. */
+  async findTarget(pdIncidentId: string, incidentKey: string | null): Promise<{ id: string; escalationId: string } | null> {
+    const byId = await this.deps.db.selectFrom('pagerduty_escalation_targets').select(['id', 'escalation_id']).where('pd_incident_id', '=', pdIncidentId).executeTakeFirst();
+    if (byId) return { id: byId.id, escalationId: byId.escalation_id };
+    if (!incidentKey?.startsWith('firebreak-escalation-')) return null;
+    const byKey = await this.deps.db.selectFrom('pagerduty_escalation_targets').select(['id', 'escalation_id']).where('incident_key', '=', incidentKey).executeTakeFirst();
+    return byKey ? { id: byKey.id, escalationId: byKey.escalation_id } : null;
+  }
+
+  async targetFor(pdIncidentId: string, incidentKey: string | null): Promise<{ escalation: Escalation; target: EscalationTarget } | null> {
+    const found = await this.findTarget(pdIncidentId, incidentKey);
+    if (!found) return null;
+    const escalation = await this.get(found.escalationId);
+    const target = escalation.targets.find((t) => t.id === found.id);
+    return target ? { escalation, target } : null;
+  }
+}

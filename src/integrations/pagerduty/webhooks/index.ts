@@ -1,0 +1,77 @@
+import type { CatalogService } from '../../../catalog/catalog.service.js';
+import type { SecretBox } from '../../../platform/crypto/secrets.js';
+import type { Db } from '../../../platform/db/index.js';
+import type { App } from '../../../platform/http/server.js';
+import type { JobQueue } from '../../../platform/jobs/types.js';
+import type { Logger } from '../../../platform/logger.js';
+import type { PagerDutyIntegration } from '../connect.js';
+import { catalogSubscriber } from './catalog-update.js';
+import { WebhookDrain, type WebhookSubscriber } from './drain.js';
+import { DRAIN_JOB, DRAIN_SCHEDULE, WebhookIntake } from './intake.js';
+import { WebhookSecretStore } from './secrets.js';
+import { ensureSubscription, SUBSCRIBE_JOB } from './subscription.js';
+
+export { WebhookSecretStore } from './secrets.js';
+export type { WebhookSubscriber } from './drain.js';
+export { webhookUrl } from './subscription.js';
+
+// PagerDuty webhooks as a module of their own: the receiver and its stored deliveries, the signing secrets, the
+// subscription made on connect when Firebreak knows its public URL, and the drain job that hands each applied
+// event to its subscribers (escalations, links and auto-create, the catalog), which subscribe here; nothing in
+// this folder knows what they do. Call before jobs start.
+
+export interface WebhooksDeps {
+  db: Db;
+  jobs: JobQueue;
+  logger: Logger;
+  http: App;
+  secrets: SecretBox;
+  catalog: CatalogService;
+  integration: PagerDutyIntegration;
+  /** The public URL PagerDuty can reach, when configured (otherwise subscriptions are made by hand). */
+  publicUrl: string | null;
+}
+
+export interface WebhooksModule {
+  store: WebhookSecretStore;
+  /** Adds a subscriber to applied events (in delivery order, every subscriber in the order they subscribed). */
+  subscribe(subscriber: WebhookSubscriber): void;
+  /** Applies every stored delivery not applied yet (the drain job; tests and benchmarks). */
+  drain(): Promise<number>;
+}
+
+export async function setupWebhooks(deps: WebhooksDeps): Promise<WebhooksModule> {
+  const logger = deps.logger.child({ module: 'pagerduty.webhooks' });
+  const store = new WebhookSecretStore(deps.db, deps.secrets);
+  const intake = new WebhookIntake({ db: deps.db, jobs: deps.jobs, secrets: store, logger });
+  const drain = new WebhookDrain({ db: deps.db, logger });
+  drain.subscribe(catalogSubscriber(deps.catalog));
+
+  deps.jobs.define(DRAIN_JOB, async () => {
+    await drain.drain();
+  }, { maxAttempts: 25 });
+  await deps.jobs.schedule(DRAIN_SCHEDULE, DRAIN_JOB, 60_000);
+
+  const publicUrl = deps.publicUrl;
+  deps.jobs.define(
+    SUBSCRIBE_JOB,
+    async () => {
+      const c = await deps.integration.connected();
+      if (!c || !publicUrl) return;
+      try {
+        const id = await ensureSubscription(c.client, c.settings.botUser.email, store, publicUrl);
+        logger.info({ subscription: id }, 'PagerDuty webhook subscription ready');
+      } catch (err) {
+        await store.setError(`Creating the webhook subscription failed: ${(err as Error).message}`);
+        throw err;
+      }
+    },
+    { maxAttempts: 3 },
+  );
+  deps.integration.onConnected(async () => {
+    if (publicUrl) await deps.jobs.enqueue(SUBSCRIBE_JOB, {}, { jobKey: 'pd-webhook-subscribe', priority: 0 });
+  });
+
+  intake.register(deps.http);
+  return { store, subscribe: (s) => drain.subscribe(s), drain: () => drain.drain() };
+}
