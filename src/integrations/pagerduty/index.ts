@@ -1,17 +1,14 @@
 import type { CatalogModule } from '../../catalog/index.js';
 import { SyncBusyError } from '../../catalog/sync-runs.js';
-import type { IncidentsService } from '../../incidents/incidents.service.js';
 import type { SecretBox } from '../../platform/crypto/secrets.js';
 import type { DatabaseHandle } from '../../platform/db/index.js';
-import type { EventBus } from '../../platform/events.js';
-import type { App } from '../../platform/http/server.js';
 import type { JobQueue } from '../../platform/jobs/types.js';
 import type { Logger } from '../../platform/logger.js';
-import type { UsersService } from '../../users/users.service.js';
 import type { ConnectionsStore } from '../connections.js';
 import type { IntegrationStatus } from '../registry.js';
 import { KIND, PagerDutyIntegration, SYNC_JOB, SYNC_TICK_JOB } from './connect.js';
 import { registerPagerDutyRoutes } from './connect.routes.js';
+import type { PagerDutyFeatureDeps } from './deps.js';
 import { PagerDutyDirectory } from './directory.js';
 import { setupEscalations, type EscalationsModule } from './escalations/index.js';
 import { setupPagerDutyLinks, type PagerDutyLinksModule } from './links/index.js';
@@ -25,18 +22,11 @@ export { PagerDutyIntegration } from './connect.js';
 // `EscalationLookup`); the core knows none of this. Call before jobs start.
 
 /** What the PagerDuty wing needs from Firebreak (declared here, so the wing never imports the composition root). */
-export interface PagerDutyWingDeps {
+export interface PagerDutyWingDeps extends Omit<PagerDutyFeatureDeps, 'db' | 'dialect' | 'integration' | 'directory'> {
   database: DatabaseHandle;
   connections: ConnectionsStore;
   secrets: SecretBox;
   catalog: CatalogModule;
-  incidents: IncidentsService;
-  users: UsersService;
-  events: EventBus;
-  jobs: JobQueue;
-  logger: Logger;
-  http: App;
-  publicUrl: () => string;
   config: { publicUrl: string | null; pagingLeaseMs: number };
 }
 
@@ -60,40 +50,18 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
 
   const directory = new PagerDutyDirectory(deps.catalog.service);
   const webhooks = await setupWebhooks({ db, jobs: deps.jobs, logger: deps.logger, http: deps.http, secrets: deps.secrets, catalog: deps.catalog.service, integration, publicUrl: deps.config.publicUrl });
+  const feature: PagerDutyFeatureDeps = { db, dialect, incidents: deps.incidents, users: deps.users, events: deps.events, jobs: deps.jobs, logger: deps.logger, http: deps.http, publicUrl: deps.publicUrl, integration, directory };
   // Escalation prefers services linked to the incident; links are wired after escalations (they follow them).
   let links: PagerDutyLinksModule | undefined;
   const escalations = await setupEscalations({
-    db,
-    dialect,
-    incidents: deps.incidents,
-    users: deps.users,
-    events: deps.events,
-    jobs: deps.jobs,
-    logger: deps.logger,
-    http: deps.http,
+    ...feature,
     catalog: deps.catalog.service,
-    integration,
-    directory,
     webhooks,
-    publicUrl: deps.publicUrl,
     publicUrlConfigured: !!deps.config.publicUrl,
     pagingLeaseMs: deps.config.pagingLeaseMs,
     linkedServiceIds: (id) => links?.links.linkedServiceIds(id) ?? Promise.resolve([]),
   });
-  links = setupPagerDutyLinks({
-    db,
-    dialect,
-    incidents: deps.incidents,
-    users: deps.users,
-    events: deps.events,
-    jobs: deps.jobs,
-    logger: deps.logger,
-    http: deps.http,
-    publicUrl: deps.publicUrl,
-    integration,
-    directory,
-    escalations: escalations.store,
-  });
+  links = setupPagerDutyLinks({ ...feature, escalations: escalations.store });
   webhooks.subscribe(async (ev) => {
     if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);
   });

@@ -1,13 +1,6 @@
 import type { CatalogService } from '../../../catalog/catalog.service.js';
-import type { IncidentsService } from '../../../incidents/incidents.service.js';
-import type { Db, DbDialect } from '../../../platform/db/index.js';
-import type { Actor, EventBus } from '../../../platform/events.js';
-import type { App } from '../../../platform/http/server.js';
-import type { JobQueue } from '../../../platform/jobs/types.js';
-import type { Logger } from '../../../platform/logger.js';
-import type { UsersService } from '../../../users/users.service.js';
-import type { PagerDutyIntegration } from '../connect.js';
-import type { PagerDutyDirectory } from '../directory.js';
+import type { Actor } from '../../../platform/events.js';
+import type { PagerDutyFeatureDeps } from '../deps.js';
 import type { WebhooksModule } from '../webhooks/index.js';
 import { EscalateUseCase } from './escalate.js';
 import { Follower, REFRESH_JOB } from './follow.js';
@@ -23,20 +16,9 @@ export type { Escalation, EscalationTarget, EscalateInput, EscalationLookup } fr
 // PagerDuty incidents (refresh job, and the webhooks module's events), the routes, and the port Slack uses.
 // Call before jobs start.
 
-export interface EscalationsDeps {
-  db: Db;
-  dialect: DbDialect;
-  incidents: IncidentsService;
-  users: UsersService;
-  events: EventBus;
-  jobs: JobQueue;
-  logger: Logger;
-  http: App;
+export interface EscalationsDeps extends PagerDutyFeatureDeps {
   catalog: CatalogService;
-  integration: PagerDutyIntegration;
-  directory: PagerDutyDirectory;
   webhooks: WebhooksModule;
-  publicUrl: () => string;
   publicUrlConfigured: boolean;
   /** How long a worker holds a target while it pages (FIREBREAK_PAGING_LEASE_MS). */
   pagingLeaseMs: number;
