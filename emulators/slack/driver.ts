@@ -3,6 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { ApiError, type WebApi } from './api.js';
 import { slackSignature } from './signing.js';
+import type { DriverResult } from './types.js';
+export type { DriverResult } from './types.js';
 import type { SocketModeHub } from './socket-mode.js';
 import type { SlackChannel, SlackDeliveredEvent, SlackMessage, SlackResponseUrl, SlackUser, SlackView } from './types.js';
 import { nowSec, type Workspace } from './workspace.js';
@@ -12,22 +14,6 @@ export class SlackDriverError extends Error {
   override name = 'SlackDriverError';
 }
 
-export interface DriverResult {
-  /** HTTP status the app answered with; 0 when it did not answer within the ack timeout or could not be reached. */
-  status: number;
-  /** Parsed JSON body, the text body, or undefined for an empty body. */
-  body: any;
-  /** Milliseconds until the app answered. */
-  ackMs: number;
-  /** true when the app did not answer within 3 s: Slack gives up and shows the person an error. */
-  timedOut: boolean;
-  /** Set when the request could not be delivered at all (connection refused, no Socket Mode connection...). */
-  error?: string;
-  /** Socket Mode only: the envelope's id (see `emu.socketMode.envelopes()`). */
-  envelopeId?: string;
-  /** Socket Mode only: an event sent while no app was connected waits for the next connection. */
-  queued?: boolean;
-}
 
 /**
  * Short forms accepted in `submitView({ values })`, per element type (a full Slack value object with a `type`

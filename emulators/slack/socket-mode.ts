@@ -12,7 +12,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { DriverResult } from './driver.js';
+import type { DriverResult } from './types.js';
 
 export type SocketEnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
 

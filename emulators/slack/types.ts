@@ -180,3 +180,21 @@ export interface SlackEmulatorState {
   /** Scopes granted to the bot token (missing ones produce `missing_scope`). */
   scopes: Set<string>;
 }
+
+/** What the driver reports after sending Slack's request to the app (HTTP or Socket Mode). */
+export interface DriverResult {
+  /** HTTP status the app answered with; 0 when it did not answer within the ack timeout or could not be reached. */
+  status: number;
+  /** Parsed JSON body, the text body, or undefined for an empty body. */
+  body: any;
+  /** Milliseconds until the app answered. */
+  ackMs: number;
+  /** true when the app did not answer within 3 s: Slack gives up and shows the person an error. */
+  timedOut: boolean;
+  /** Set when the request could not be delivered at all (connection refused, no Socket Mode connection...). */
+  error?: string;
+  /** Socket Mode only: the envelope's id (see `emu.socketMode.envelopes()`). */
+  envelopeId?: string;
+  /** Socket Mode only: an event sent while no app was connected waits for the next connection. */
+  queued?: boolean;
+}
