@@ -1,6 +1,13 @@
 import { App as BoltApp } from '@slack/bolt';
-import type { Firebreak } from '../../app.js';
+import type { SlackConfig } from '../../config.js';
+import type { IncidentsService } from '../../incidents/incidents.service.js';
+import type { DatabaseHandle } from '../../platform/db/index.js';
+import type { EventBus } from '../../platform/events.js';
+import type { App } from '../../platform/http/server.js';
+import type { JobQueue } from '../../platform/jobs/types.js';
 import type { Logger } from '../../platform/logger.js';
+import type { UsersService } from '../../users/users.service.js';
+import type { ConnectionsStore } from '../connections.js';
 import type { IntegrationStatus } from '../registry.js';
 import { registerIncidentCommand } from './commands/incident.command.js';
 import { registerEscalate } from './escalate/escalate.handlers.js';
@@ -24,6 +31,24 @@ import { registerViewSubmissions } from './views/submissions.js';
 // our own receiver, or fed from a Socket Mode connection when an app-level token is configured (SLACK_APP_TOKEN or
 // the Integrations page; socket-mode.ts, socket-mode.owner.ts: no public URL needed); jobs for every outbound call; a domain-event subscriber so the channel follows changes made anywhere.
 
+/** What the Slack module needs from the rest of Firebreak; the composition root passes it in (its `Firebreak` fits). */
+export interface SlackDeps {
+  config: { slack: SlackConfig };
+  logger: Logger;
+  /** The database, and which backend it is (PostgreSQL shares the replay check between processes). */
+  database: Pick<DatabaseHandle, 'db' | 'dialect'>;
+  jobs: JobQueue;
+  events: EventBus;
+  incidents: IncidentsService;
+  users: UsersService;
+  /** Firebreak's server: /slack/events, the Integrations page's routes, and Socket Mode following its start and close. */
+  http: App;
+  /** Stored connections: the Slack credentials saved on the Integrations page (secrets encrypted). */
+  connections: ConnectionsStore;
+  /** Firebreak's address as people reach it (links in Slack messages); called detached, so a plain function. */
+  publicUrl: () => string;
+}
+
 export interface SlackSetupOptions {
   /** The escalation provider behind /incident escalate (PagerDuty), passed in by the composition root. */
   escalations?: EscalationPort;
@@ -37,21 +62,21 @@ export interface SlackIntegration {
   status(): Promise<IntegrationStatus>;
 }
 
-export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIntegration {
-  const logger = fb.logger.child({ module: 'slack' });
-  const connection = new SlackConnection(fb.config.slack, fb.connections, logger, { maxRateLimitWaitSec: opts.maxRateLimitWaitSec });
-  const receiver = new FastifySlackReceiver({ db: fb.database.db, sharedReplayCheck: fb.database.dialect === 'postgres', signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
+export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): SlackIntegration {
+  const logger = deps.logger.child({ module: 'slack' });
+  const connection = new SlackConnection(deps.config.slack, deps.connections, logger, { maxRateLimitWaitSec: opts.maxRateLimitWaitSec });
+  const receiver = new FastifySlackReceiver({ db: deps.database.db, sharedReplayCheck: deps.database.dialect === 'postgres', signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
   const ctx: SlackContext = {
-    db: fb.database.db,
-    incidents: fb.incidents,
-    users: fb.users,
-    events: fb.events,
-    jobs: fb.jobs,
+    db: deps.database.db,
+    incidents: deps.incidents,
+    users: deps.users,
+    events: deps.events,
+    jobs: deps.jobs,
     logger,
-    publicUrl: fb.publicUrl,
+    publicUrl: deps.publicUrl,
     connection,
-    people: new SlackPeople(fb.users, connection),
-    store: new SlackStore(fb.database.db),
+    people: new SlackPeople(deps.users, connection),
+    store: new SlackStore(deps.database.db),
     afterPendingAcks: () => receiver.afterPendingAcks(),
     escalations: opts.escalations,
     pagerdutyLinks: opts.pagerdutyLinks,
@@ -60,7 +85,7 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
   const bolt = new BoltApp({
     receiver,
     logger: slackSdkLogger(logger),
-    ...(fb.config.slack.apiUrl ? { clientOptions: { slackApiUrl: fb.config.slack.apiUrl } } : {}),
+    ...(deps.config.slack.apiUrl ? { clientOptions: { slackApiUrl: deps.config.slack.apiUrl } } : {}),
     // No Slack call here: authorize runs before the ack. The bot's ids arrive from auth.test in the background.
     authorize: async () => {
       const creds = await connection.credentials();
@@ -69,7 +94,7 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
       return { botToken: creds.botToken, ...(identity ? { botId: identity.botId, botUserId: identity.botUserId, teamId: identity.teamId } : {}) };
     },
   });
-  receiver.register(fb.http);
+  receiver.register(deps.http);
   registerIncidentCommand(bolt, ctx);
   registerViewSubmissions(bolt, ctx);
   registerEscalate(bolt, ctx, opts.escalations);
@@ -79,10 +104,10 @@ export function setupSlack(fb: Firebreak, opts: SlackSetupOptions = {}): SlackIn
   subscribeToIncidentEvents(ctx);
   // Socket Mode: follows the credentials (SLACK_APP_TOKEN, or the app-level token saved on the Integrations page) once
   // Firebreak listens; closed when its server closes (startFirebreak().stop()).
-  const socketMode = new SocketModeOwner({ connection, apiUrl: fb.config.slack.apiUrl, bolt, logger });
-  fb.http.addHook('onListen', async () => socketMode.start());
-  fb.http.addHook('onClose', async () => socketMode.close());
-  const routeDeps = { connection, connections: fb.connections, publicUrl: fb.publicUrl, socketMode };
-  registerSlackRoutes(fb.http, { ...routeDeps, apiUrl: fb.config.slack.apiUrl });
+  const socketMode = new SocketModeOwner({ connection, apiUrl: deps.config.slack.apiUrl, bolt, logger });
+  deps.http.addHook('onListen', async () => socketMode.start());
+  deps.http.addHook('onClose', async () => socketMode.close());
+  const routeDeps = { connection, connections: deps.connections, publicUrl: deps.publicUrl, socketMode };
+  registerSlackRoutes(deps.http, { ...routeDeps, apiUrl: deps.config.slack.apiUrl });
   return { status: () => slackIntegrationStatus(routeDeps) };
 }
