@@ -95,6 +95,31 @@ for (const backend of backends) {
       await waitForTargets(s.owner, escalation.id, (t) => t.status === 'acknowledged');
     });
 
+    it('a signed body that is not a webhook event Firebreak can read is refused with 400 saying what is wrong, and nothing is stored', async () => {
+      const before = await countEvents(s);
+      const send = (event: unknown) => {
+        const body = JSON.stringify(event);
+        return post(s, body, { 'x-pagerduty-signature': sign(body, secret) });
+      };
+      const good = JSON.parse(ackEvent('PNOSUCH1', { id: 'PUSER01', name: 'Ann' })) as { event: Record<string, any> };
+      const noIncidentId = await send({ event: { ...good.event, data: { ...good.event.data, id: undefined } } });
+      expect(noIncidentId.status).toBe(400);
+      expect(noIncidentId.body.error.code).toBe('invalid_event');
+      expect(noIncidentId.body.error.message).toContain('event.data.id');
+      const badNumber = await send({ event: { ...good.event, data: { ...good.event.data, number: 'one' } } });
+      expect(badNumber.status).toBe(400);
+      expect(badNumber.body.error.message).toContain('event.data.number');
+      const noEventType = await send({ event: { ...good.event, event_type: undefined } });
+      expect(noEventType.status).toBe(400);
+      expect(noEventType.body.error.message).toContain('event.event_type');
+      const noteWithoutIncident = await send({ event: { ...good.event, event_type: 'incident.annotated', data: { id: 'PNOTE01', type: 'incident_note', content: 'hello' } } });
+      expect(noteWithoutIncident.status).toBe(400);
+      expect(noteWithoutIncident.body.error.message).toContain('event.data.incident');
+      expect(await countEvents(s)).toBe(before);
+      // PagerDuty's own example of an event (fields Firebreak does not read included) is accepted.
+      expect((await send({ event: { ...good.event, id: randomUUID(), data: { ...good.event.data, incident_type: { name: 'major' }, resolve_reason: null } } })).status).toBe(200);
+    });
+
     it('the same delivery sent five times is stored and applied once', async () => {
       const { inc, escalation, target, user } = await triggeredTarget(5);
       const before = await countEvents(s);
