@@ -1,4 +1,4 @@
-// SQLite-only behaviour beyond the shared contract (queue.contract.test.ts): what start-up does with jobs that
+// SQLite-only behaviour beyond the shared contract (queue.contract.*.test.ts): what start-up does with jobs that
 // a previous process left `running`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
