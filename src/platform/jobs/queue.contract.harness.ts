@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe } from 'vitest';
 import { migrateToLatest, openDatabase, type DatabaseHandle, type Db } from '../db/index.js';
+import { coreMigrations } from '../db/migrations/index.js';
 import { createPostgresJobQueue } from './postgres-queue.js';
 import { createSqliteJobQueue } from './sqlite-queue.js';
 import type { JobQueue } from './types.js';
@@ -51,7 +52,7 @@ const sqliteHarness: Harness = {
     const dir = mkdtempSync(join(tmpdir(), 'fb-jobs-'));
     const file = join(dir, 'jobs.db');
     const main = openDatabase({ kind: 'sqlite', file });
-    await migrateToLatest(main.db);
+    await migrateToLatest(main.db, coreMigrations);
     const handles: DatabaseHandle[] = [main];
     let made = 0;
     return {
