@@ -8,6 +8,7 @@ import { registerIntegrationRoutes } from './integrations/registry.js';
 import { setupPagerDuty, type PagerDutyModule } from './integrations/pagerduty/index.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
 import { setupSlack } from './integrations/slack/index.js';
+import { migrations } from './migrations.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
 import { EventBus } from './platform/events.js';
 import { registerOpsRoutes } from './platform/http/ops.js';
@@ -43,7 +44,7 @@ export interface Firebreak {
 export async function buildFirebreak(config: Config, logger: Logger): Promise<Firebreak> {
   const database = openDatabase(config.database);
   try {
-    await migrateToLatest(database.db);
+    await migrateToLatest(database.db, migrations);
   } catch (err) {
     await database.destroy();
     throw err;

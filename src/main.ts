@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import type pino from 'pino';
 import { buildFirebreak, type Firebreak } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { migrations } from './migrations.js';
 import { migrateToLatest, openDatabase } from './platform/db/index.js';
 import { createLogger } from './platform/logger.js';
 import { pagerDutyCli } from './integrations/pagerduty/cli.js';
@@ -101,7 +102,7 @@ async function cli(argv: string[]): Promise<number> {
       const config = loadConfig();
       const handle = openDatabase(config.database);
       try {
-        const results = await migrateToLatest(handle.db);
+        const results = await migrateToLatest(handle.db, migrations);
         const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
         console.log(applied.length ? `Applied: ${applied.join(', ')}` : `Database ${handle.description} is up to date.`);
       } finally {
@@ -110,8 +111,8 @@ async function cli(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'pagerduty') return await runPagerDuty(rest);
-    if (command === 'backup') return await runBackupCli(rest);
-    if (command === 'restore') return await runRestoreCli(rest);
+    if (command === 'backup') return await runBackupCli(rest, migrations);
+    if (command === 'restore') return await runRestoreCli(rest, migrations);
     if (command === 'login-link') {
       const email = rest[0];
       if (!email) {
@@ -121,7 +122,7 @@ async function cli(argv: string[]): Promise<number> {
       const config = loadConfig();
       const handle = openDatabase(config.database);
       try {
-        await migrateToLatest(handle.db);
+        await migrateToLatest(handle.db, migrations);
         const users = new UsersService(handle.db, config.sessionTtlHours);
         const user = await users.findByEmail(email);
         if (!user) {

@@ -11,7 +11,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kysely, SqliteDialect } from 'kysely';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from '../emulators/pagerduty/index.js';
-import { migrations } from '../src/platform/db/migrations/index.js';
+import { migrations } from '../src/migrations.js';
 import { apiKeyClient, signInWithLink, type Client } from './helpers.js';
 
 const root = resolve(import.meta.dirname, '..');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, freshPostgresDatabase } from '../../test/helpers.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../platform/db/index.js';
+import { coreMigrations } from '../platform/db/migrations/index.js';
 import { CatalogService } from './catalog.service.js';
 import { SyncBusyError, SyncRunsRepository } from './sync-runs.js';
 import { runCatalogSync, type CatalogSource, type FetchedType, type SyncTypeDef } from './sync.js';
@@ -48,7 +49,7 @@ for (const backend of backends) {
           rmSync(dir, { recursive: true, force: true });
         };
       }
-      await migrateToLatest(handle.db);
+      await migrateToLatest(handle.db, coreMigrations);
       catalog = new CatalogService(handle.db, { byNormalizedEmail: async () => new Map(users.map((u) => [u.email.trim().toLowerCase(), u])) });
       runs = new SyncRunsRepository(handle.db);
       for (const t of types) await catalog.ensureIntegrationType({ ...t, source: 'fake', syncIntervalMs: t.defaultIntervalMs });

@@ -1,152 +1,19 @@
-import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db, Executor } from '../platform/db/index.js';
-import { inTransaction } from '../platform/db/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
 import { newId, nowIso } from '../platform/ids.js';
-import type { CatalogEntriesTable, CatalogTypesTable } from './tables.js';
+import { entryFromRow, typeFromRow, type Backlink, type CatalogAttribute, type CatalogEntry, type CatalogType, type ResolvedAttribute, type UserDirectory } from './model.js';
+import { applyWrites, archiveEntries, chunk, CHUNK, snapshot, snapshotDigests, type EntryWrite, type StoredDigest, type StoredEntry, type WriteGuard } from './sync-writes.js';
 import './tables.js';
 
 // The catalog: types with an attribute schema, entries (external id unique per type) and the references
 // between them. Integrations own the types they create (people cannot edit those); custom types are edited
 // through the API. Synced data arrives through the sync engine (sync.ts), which uses the snapshot/apply
-// functions at the bottom of this file.
+// functions of sync-writes.ts (reached through this service).
 
-export type AttributeKind = 'string' | 'text' | 'number' | 'bool' | 'reference' | 'firebreak_user';
-export const attributeKinds: AttributeKind[] = ['string', 'text', 'number', 'bool', 'reference', 'firebreak_user'];
-
-export interface CatalogAttribute {
-  id: string;
-  name: string;
-  type: AttributeKind;
-  array: boolean;
-  /** For references: the `type_name` of the referenced type. */
-  referenceType?: string | null;
-}
-
-export interface CatalogType {
-  id: string;
-  typeName: string;
-  name: string;
-  description: string;
-  source: string;
-  attributes: CatalogAttribute[];
-  syncIntervalMs: number | null;
-  syncing: boolean;
-  lastSyncedAt: string | null;
-  readOnly: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface CatalogEntry {
-  id: string;
-  typeId: string;
-  externalId: string;
-  name: string;
-  aliases: string[];
-  attributes: Record<string, unknown>;
-  externalUrl: string | null;
-  archivedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ResolvedAttribute {
-  attribute: CatalogAttribute;
-  value: unknown;
-  /** References and Firebreak users, resolved for display. */
-  links: { kind: 'entry' | 'user'; id: string; name: string; typeId?: string; archived?: boolean; email?: string }[];
-}
-
-export interface Backlink {
-  type: { id: string; name: string };
-  attribute: { id: string; name: string };
-  entries: { id: string; name: string; archived: boolean }[];
-}
-
-export interface UserDirectory {
-  /** Firebreak users keyed by normalized email (trimmed, lower case). */
-  byNormalizedEmail(): Promise<Map<string, { id: string; name: string; email: string }>>;
-}
-
-export function normalizeEmailKey(email: string): string {
-  return email.trim().toLowerCase();
-}
-
-function typeFromRow(r: CatalogTypesTable): CatalogType {
-  return {
-    id: r.id,
-    typeName: r.type_name,
-    name: r.name,
-    description: r.description,
-    source: r.source,
-    attributes: JSON.parse(r.attributes) as CatalogAttribute[],
-    syncIntervalMs: r.sync_interval_ms === null ? null : Number(r.sync_interval_ms),
-    syncing: Number(r.syncing) === 1,
-    lastSyncedAt: r.last_synced_at,
-    readOnly: r.source !== 'custom',
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-export function entryFromRow(r: CatalogEntriesTable): CatalogEntry {
-  return {
-    id: r.id,
-    typeId: r.type_id,
-    externalId: r.external_id,
-    name: r.name,
-    aliases: JSON.parse(r.aliases) as string[],
-    attributes: JSON.parse(r.attributes) as Record<string, unknown>,
-    externalUrl: r.external_url,
-    archivedAt: r.archived_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-/** What the sync engine compares and writes: an entry as stored, with its JSON kept as text. */
-export interface StoredEntry {
-  id: string;
-  externalId: string;
-  name: string;
-  aliases: string;
-  attributes: string;
-  externalUrl: string | null;
-  archivedAt: string | null;
-}
-
-/**
- * What the sync engine keeps of a stored entry: its ids, whether it is archived, and a digest of what a sync
- * writes (name, aliases, attributes, link). Comparing digests instead of keeping each entry's JSON halves the
- * memory a re-sync of a large account needs.
- */
-export interface StoredDigest {
-  id: string;
-  externalId: string;
-  digest: string;
-  archivedAt: string | null;
-}
-
-export function entryDigest(name: string, aliases: string, attributes: string, externalUrl: string | null): string {
-  return createHash('sha1').update(name).update('\u0000').update(aliases).update('\u0000').update(attributes).update('\u0000').update(externalUrl ?? '\u0001').digest('base64');
-}
-
-/** Checks, inside a write transaction, that the writing may go on (throws to roll it back). */
-export type WriteGuard = (tx: Executor) => Promise<void>;
-
-export interface EntryWrite {
-  id: string;
-  externalId: string;
-  name: string;
-  aliases: string;
-  attributes: string;
-  externalUrl: string | null;
-  /** Reference rows of this entry (attribute id, referenced entry id). */
-  refs: [string, string][];
-  isNew: boolean;
-}
+// Callers import the catalog's shapes and the sync engine's write types from here, as before the split.
+export { attributeKinds, entryFromRow, normalizeEmailKey, type AttributeKind, type Backlink, type CatalogAttribute, type CatalogEntry, type CatalogType, type ResolvedAttribute, type UserDirectory } from './model.js';
+export { chunk, entryDigest, type EntryWrite, type StoredDigest, type StoredEntry, type WriteGuard } from './sync-writes.js';
 
 const encodeCursor = (nameLower: string, id: string) => Buffer.from(JSON.stringify([nameLower, id])).toString('base64url');
 function decodeCursor(c: string): [string, string] {
@@ -158,8 +25,6 @@ function decodeCursor(c: string): [string, string] {
   }
   throw new ValidationError('The cursor is not one this API returned.');
 }
-
-const CHUNK = 200;
 
 export class CatalogService {
   constructor(
@@ -433,32 +298,13 @@ export class CatalogService {
 
   // ---- for the sync engine ----
   /** Every stored entry of a type, archived ones included, keyed by external id. */
-  async snapshot(typeId: string): Promise<Map<string, StoredEntry>> {
-    const rows = await this.db
-      .selectFrom('catalog_entries')
-      .select(['id', 'external_id', 'name', 'aliases', 'attributes', 'external_url', 'archived_at'])
-      .where('type_id', '=', typeId)
-      .execute();
-    return new Map(rows.map((r) => [r.external_id, { id: r.id, externalId: r.external_id, name: r.name, aliases: r.aliases, attributes: r.attributes, externalUrl: r.external_url, archivedAt: r.archived_at }]));
+  snapshot(typeId: string): Promise<Map<string, StoredEntry>> {
+    return snapshot(this.db, typeId);
   }
 
   /** Every stored entry of a type as a digest (see StoredDigest), read in batches, keyed by external id. */
-  async snapshotDigests(typeId: string): Promise<Map<string, StoredDigest>> {
-    const out = new Map<string, StoredDigest>();
-    let after = '';
-    for (;;) {
-      const rows = await this.db
-        .selectFrom('catalog_entries')
-        .select(['id', 'external_id', 'name', 'aliases', 'attributes', 'external_url', 'archived_at'])
-        .where('type_id', '=', typeId)
-        .where('id', '>', after)
-        .orderBy('id')
-        .limit(2000)
-        .execute();
-      for (const r of rows) out.set(r.external_id, { id: r.id, externalId: r.external_id, digest: entryDigest(r.name, r.aliases, r.attributes, r.external_url), archivedAt: r.archived_at });
-      if (rows.length < 2000) return out;
-      after = rows[rows.length - 1]!.id;
-    }
+  snapshotDigests(typeId: string): Promise<Map<string, StoredDigest>> {
+    return snapshotDigests(this.db, typeId);
   }
 
   /** Emails of Firebreak's people, normalized (trimmed, lower case): who a catalog sync should be able to match. */
@@ -466,73 +312,12 @@ export class CatalogService {
     return [...(await this.users.byNormalizedEmail()).keys()];
   }
 
-  /**
-   * Creates and updates (restoring archived entries), with their reference rows, in one transaction. Returns
-   * rows written. `writes` may be a generator: it is consumed in batches, so a large type's changes never all
-   * sit in memory at once (and no transaction is opened when it yields nothing).
-   */
-  async applyWrites(typeId: string, writes: Iterable<EntryWrite>, guard?: WriteGuard): Promise<number> {
-    const it = writes[Symbol.iterator]();
-    const first = it.next();
-    if (first.done) return 0;
-    const now = nowIso();
-    let rows = 0;
-    await inTransaction(this.db, async (tx) => {
-      await guard?.(tx);
-      const flush = async (batch: EntryWrite[]) => {
-        const created = batch.filter((w) => w.isNew);
-        if (created.length > 0) {
-          await tx
-            .insertInto('catalog_entries')
-            .values(created.map((w) => ({ id: w.id, type_id: typeId, external_id: w.externalId, name: w.name, name_lower: w.name.toLowerCase(), aliases: w.aliases, attributes: w.attributes, external_url: w.externalUrl, archived_at: null, created_at: now, updated_at: now })))
-            .execute();
-          rows += created.length;
-        }
-        const updated = batch.filter((w) => !w.isNew);
-        for (const w of updated) {
-          await tx
-            .updateTable('catalog_entries')
-            .set({ name: w.name, name_lower: w.name.toLowerCase(), aliases: w.aliases, attributes: w.attributes, external_url: w.externalUrl, archived_at: null, updated_at: now })
-            .where('id', '=', w.id)
-            .execute();
-          rows++;
-        }
-        if (updated.length > 0) {
-          const r = await tx.deleteFrom('catalog_entry_refs').where('from_entry_id', 'in', updated.map((w) => w.id)).executeTakeFirst();
-          rows += Number(r.numDeletedRows);
-        }
-        const refs = batch.flatMap((w) => w.refs.map(([attr, to]) => ({ from_entry_id: w.id, attribute_id: attr, to_entry_id: to })));
-        for (const part of chunk(refs, CHUNK * 2)) {
-          await tx.insertInto('catalog_entry_refs').values(part).execute();
-          rows += part.length;
-        }
-      };
-      let batch: EntryWrite[] = [first.value];
-      for (let n = it.next(); !n.done; n = it.next()) {
-        batch.push(n.value);
-        if (batch.length >= CHUNK) {
-          await flush(batch);
-          batch = [];
-        }
-      }
-      if (batch.length > 0) await flush(batch);
-    });
-    return rows;
+  /** Creates and updates, with their reference rows, in one transaction (sync-writes.ts). Returns rows written. */
+  applyWrites(typeId: string, writes: Iterable<EntryWrite>, guard?: WriteGuard): Promise<number> {
+    return applyWrites(this.db, typeId, writes, guard);
   }
 
-  async archiveEntries(ids: string[], guard?: WriteGuard): Promise<number> {
-    if (ids.length === 0) return 0;
-    const now = nowIso();
-    await inTransaction(this.db, async (tx) => {
-      await guard?.(tx);
-      for (const part of chunk(ids, CHUNK)) await tx.updateTable('catalog_entries').set({ archived_at: now, updated_at: now }).where('id', 'in', part).execute();
-    });
-    return ids.length;
+  archiveEntries(ids: string[], guard?: WriteGuard): Promise<number> {
+    return archiveEntries(this.db, ids, guard);
   }
-}
-
-export function chunk<T>(xs: T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
 }

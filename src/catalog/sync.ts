@@ -1,6 +1,8 @@
 import type { Executor } from '../platform/db/index.js';
 import { newId, nowIso } from '../platform/ids.js';
-import { entryDigest, type CatalogAttribute, type CatalogService, type CatalogType, type EntryWrite, type StoredDigest } from './catalog.service.js';
+import type { CatalogService } from './catalog.service.js';
+import type { CatalogAttribute, CatalogType } from './model.js';
+import { entryDigest, type EntryWrite, type StoredDigest } from './sync-writes.js';
 import { SyncBusyError, type SyncRun, type SyncRunsRepository, type TypeRunStats } from './sync-runs.js';
 
 // The generic catalog sync engine: fetch every page of every requested type first, then resolve references,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, freshPostgresDatabase } from '../../test/helpers.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../platform/db/index.js';
+import { coreMigrations } from '../platform/db/migrations/index.js';
 import { EventBus, type DomainEvent } from '../platform/events.js';
 import { createJobQueue } from '../platform/jobs/index.js';
 import type { JobQueue } from '../platform/jobs/types.js';
@@ -29,7 +30,7 @@ describe.each(backends)('incidents service on %s', (backend) => {
       handle = openDatabase({ kind: 'sqlite', file: join(dir, 'db.sqlite') });
       cleanup = async () => rmSync(dir, { recursive: true, force: true });
     }
-    await migrateToLatest(handle.db);
+    await migrateToLatest(handle.db, coreMigrations);
     jobs = createJobQueue(handle, { concurrency: 2 });
     const events = new EventBus(jobs);
     events.subscribe('recorder', 'all', async (e) => {

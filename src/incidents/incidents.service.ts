@@ -1,47 +1,21 @@
 import { sql } from 'kysely';
-import type { Db, Executor, Tx } from '../platform/db/index.js';
-import type { IncidentsTable } from '../platform/db/schema.js';
+import type { Db, DbDialect, Executor, Tx } from '../platform/db/index.js';
+import { isUniqueViolation } from '../platform/db/errors.js';
+import { forUpdate } from '../platform/db/locks.js';
 import { inTransaction } from '../platform/db/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
 import type { Actor, EventBus } from '../platform/events.js';
 import { newId, nowIso } from '../platform/ids.js';
-import { availableActions, canChangeSeverity, describeAllowed, liveStatuses, type AvailableAction, type StatusCategory, type StatusRef } from './rules.js';
+import { availableActions, canChangeSeverity, describeAllowed, liveStatuses, type AvailableAction, type StatusCategory } from './rules.js';
+import { toIncidents, type Incident, type IncidentMode } from './incident-view.js';
+import { Severities, type Severity } from './severities.js';
+import { firstOfCategory, requireStatus, Statuses, type Status } from './statuses.js';
 import { addTimelineItem, listTimeline, type TimelineItem } from './timeline.js';
 
-type IncidentRow = IncidentsTable;
-
-export type IncidentMode = 'standard' | 'test' | 'retrospective';
-
-export interface Severity {
-  id: string;
-  name: string;
-  description: string;
-  rank: number;
-}
-
-export interface Status extends StatusRef {
-  description: string;
-}
-
-export interface Incident {
-  id: string;
-  reference: string;
-  number: number;
-  name: string;
-  summary: string;
-  severity: { id: string; name: string; rank: number };
-  status: { id: string; name: string; category: StatusCategory };
-  mode: IncidentMode;
-  source: string;
-  creator: { kind: Actor['kind']; user: { id: string; name: string } | null; ref: string | null };
-  lead: { id: string; name: string } | null;
-  mergedInto: { id: string; reference: string } | null;
-  slackChannelId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  statusTimestamps: { status: { id: string; name: string; category: StatusCategory }; firstAt: string; lastAt: string }[];
-  availableActions: AvailableAction[];
-}
+// Callers import these types from the service, as before the split.
+export type { Incident, IncidentMode } from './incident-view.js';
+export type { Severity } from './severities.js';
+export type { Status } from './statuses.js';
 
 export interface CreateIncidentInput {
   name: string;
@@ -69,87 +43,36 @@ export class IncidentsService {
   constructor(
     private readonly db: Db,
     private readonly events: EventBus,
-    private readonly dialect: 'sqlite' | 'postgres',
-  ) {}
-
-  // ---- severities and statuses -------------------------------------------------------------------------
-
-  async listSeverities(db: Executor = this.db): Promise<Severity[]> {
-    return db.selectFrom('severities').select(['id', 'name', 'description', 'rank']).orderBy('rank', 'desc').execute();
+    private readonly dialect: DbDialect,
+  ) {
+    this.severities = new Severities(db);
+    this.statuses = new Statuses(db);
   }
 
-  async createSeverity(input: { name: string; description?: string }): Promise<Severity> {
-    this.severityCache = null;
-    return inTransaction(this.db, async (tx) => {
-      await this.assertSeverityNameFree(tx, input.name);
-      const max = await tx.selectFrom('severities').select((eb) => eb.fn.max('rank').as('m')).executeTakeFirst();
-      const sev = { id: newId(), name: input.name, description: input.description ?? '', rank: Number(max?.m ?? 0) + 1 };
-      await tx.insertInto('severities').values({ ...sev, created_at: nowIso() }).execute();
-      return sev;
-    });
+  private readonly severities: Severities;
+  private readonly statuses: Statuses;
+
+  // ---- severities and statuses (their own modules; these keep the service's callers working) -------------
+
+  listSeverities(db?: Executor): Promise<Severity[]> {
+    return this.severities.list(db);
   }
 
-  async updateSeverity(id: string, input: { name?: string; description?: string; rank?: number }): Promise<Severity> {
-    this.severityCache = null;
-    return inTransaction(this.db, async (tx) => {
-      const current = await tx.selectFrom('severities').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!current) throw new NotFoundError('Severity', id);
-      if (input.name && input.name !== current.name) await this.assertSeverityNameFree(tx, input.name);
-      if (input.rank !== undefined && input.rank !== current.rank) {
-        // Move within the ordered list: shift the others so ranks stay 1..n without gaps.
-        const all = await tx.selectFrom('severities').select(['id', 'rank']).orderBy('rank').execute();
-        const order = all.filter((s) => s.id !== id);
-        const pos = Math.max(0, Math.min(order.length, input.rank - 1));
-        order.splice(pos, 0, { id, rank: input.rank });
-        for (const [i, s] of order.entries()) {
-          await tx.updateTable('severities').set({ rank: i + 1 }).where('id', '=', s.id).execute();
-        }
-      }
-      const patch = { ...(input.name ? { name: input.name } : {}), ...(input.description !== undefined ? { description: input.description } : {}) };
-      if (Object.keys(patch).length > 0) await tx.updateTable('severities').set(patch).where('id', '=', id).execute();
-      return tx.selectFrom('severities').select(['id', 'name', 'description', 'rank']).where('id', '=', id).executeTakeFirstOrThrow();
-    });
+  createSeverity(input: { name: string; description?: string }): Promise<Severity> {
+    return this.severities.create(input);
   }
 
-  async deleteSeverity(id: string): Promise<void> {
-    this.severityCache = null;
-    await inTransaction(this.db, async (tx) => {
-      const sev = await tx.selectFrom('severities').select('name').where('id', '=', id).executeTakeFirst();
-      if (!sev) throw new NotFoundError('Severity', id);
-      const used = await tx.selectFrom('incidents').select('reference').where('severity_id', '=', id).limit(1).executeTakeFirst();
-      if (used) throw new ConflictError('severity_in_use', `Severity ${sev.name} is used by ${used.reference} and other incidents may use it too; change their severity first.`);
-      const count = await tx.selectFrom('severities').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-      if (Number(count.n) <= 1) throw new ConflictError('last_severity', 'At least one severity must remain.');
-      await tx.deleteFrom('severities').where('id', '=', id).execute();
-      const rest = await tx.selectFrom('severities').select('id').orderBy('rank').execute();
-      for (const [i, s] of rest.entries()) await tx.updateTable('severities').set({ rank: i + 1 }).where('id', '=', s.id).execute();
-    });
+  updateSeverity(id: string, input: { name?: string; description?: string; rank?: number }): Promise<Severity> {
+    return this.severities.update(id, input);
   }
 
-  private async assertSeverityNameFree(tx: Executor, name: string): Promise<void> {
-    const clash = await tx.selectFrom('severities').select('id').where('name', '=', name).executeTakeFirst();
-    if (clash) throw new ConflictError('duplicate_name', `A severity named ${JSON.stringify(name)} already exists.`);
+  deleteSeverity(id: string): Promise<void> {
+    return this.severities.delete(id);
   }
 
-  /** Statuses are defined by migrations and never change while running, so they are read once. */
-  async listStatuses(db: Executor = this.db): Promise<Status[]> {
-    this.statusCache ??= db.selectFrom('incident_statuses').select(['id', 'name', 'description', 'category', 'rank']).orderBy('rank').execute();
-    return this.statusCache;
+  listStatuses(db?: Executor): Promise<Status[]> {
+    return this.statuses.list(db);
   }
-  private statusCache: Promise<Status[]> | null = null;
-
-  /**
-   * Severities for hot paths: cached for a few seconds (other processes may change them), dropped on local
-   * changes, and re-read when an id is not found so a severity added elsewhere is usable at once.
-   */
-  private async cachedSeverities(db: Executor, mustContain?: string): Promise<Severity[]> {
-    const cache = this.severityCache;
-    if (cache && Date.now() - cache.at < 5000 && (!mustContain || cache.list.some((s) => s.id === mustContain))) return cache.list;
-    const list = await this.listSeverities(db);
-    this.severityCache = { at: Date.now(), list };
-    return list;
-  }
-  private severityCache: { at: number; list: Severity[] } | null = null;
 
   // ---- incidents -----------------------------------------------------------------------------------------
 
@@ -162,7 +85,7 @@ export class IncidentsService {
     try {
       const id = await inTransaction(this.db, async (tx) => {
         const statuses = await this.listStatuses(tx);
-        const severities = await this.cachedSeverities(tx, input.severityId);
+        const severities = await this.severities.cached(tx, input.severityId);
         const severity = input.severityId ? severities.find((s) => s.id === input.severityId) : severities[severities.length - 1];
         if (!severity) {
           throw new ValidationError(`Unknown severity ${JSON.stringify(input.severityId)}.`, [
@@ -234,7 +157,7 @@ export class IncidentsService {
     const rows = ref
       ? await db.selectFrom('incidents').selectAll().where('number', '=', Number(ref[1])).execute()
       : await db.selectFrom('incidents').selectAll().where('id', '=', idOrRef).execute();
-    const [incident] = await this.hydrate(db, rows);
+    const [incident] = await toIncidents(db, rows, this.severities, this.statuses);
     if (!incident) throw new NotFoundError('Incident', idOrRef);
     return incident;
   }
@@ -247,7 +170,7 @@ export class IncidentsService {
     if (q.cursor) query = query.where('i.id', '<', q.cursor);
     const rows = await query.orderBy('i.id', 'desc').limit(q.limit + 1).execute();
     const page = rows.slice(0, q.limit);
-    return { incidents: await this.hydrate(this.db, page), nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
+    return { incidents: await toIncidents(this.db, page, this.severities, this.statuses), nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
   }
 
   async updateIncident(idOrRef: string, input: { name?: string; summary?: string }, actor: Actor): Promise<Incident> {
@@ -274,7 +197,7 @@ export class IncidentsService {
 
   async accept(idOrRef: string, input: { statusId?: string }, actor: Actor): Promise<Incident> {
     return this.transition(idOrRef, 'accept', actor, (statuses) => {
-      if (input.statusId) return this.requireStatus(statuses, input.statusId, 'live');
+      if (input.statusId) return requireStatus(statuses, input.statusId, 'live');
       const first = liveStatuses(statuses)[0];
       if (!first) throw new ConflictError('no_status', 'No live status is configured.');
       return first;
@@ -282,20 +205,20 @@ export class IncidentsService {
   }
 
   async decline(idOrRef: string, input: { reason?: string }, actor: Actor): Promise<Incident> {
-    return this.transition(idOrRef, 'decline', actor, (s) => this.firstOfCategory(s, 'declined'), input.reason);
+    return this.transition(idOrRef, 'decline', actor, (s) => firstOfCategory(s, 'declined'), input.reason);
   }
 
   async cancel(idOrRef: string, input: { reason?: string }, actor: Actor): Promise<Incident> {
-    return this.transition(idOrRef, 'cancel', actor, (s) => this.firstOfCategory(s, 'canceled'), input.reason);
+    return this.transition(idOrRef, 'cancel', actor, (s) => firstOfCategory(s, 'canceled'), input.reason);
   }
 
   async close(idOrRef: string, actor: Actor): Promise<Incident> {
-    return this.transition(idOrRef, 'close', actor, (s) => this.firstOfCategory(s, 'closed'));
+    return this.transition(idOrRef, 'close', actor, (s) => firstOfCategory(s, 'closed'));
   }
 
   async changeStatus(idOrRef: string, statusId: string, actor: Actor): Promise<Incident> {
     return this.transition(idOrRef, 'status', actor, (statuses, current) => {
-      const target = this.requireStatus(statuses, statusId);
+      const target = requireStatus(statuses, statusId);
       // Named actions have their own verbs; route them so the same rules apply.
       if (current.category === 'triage' && target.category === 'live') return { ...target, via: 'accept' as const };
       if (target.category === 'closed') return { ...target, via: 'close' as const };
@@ -308,7 +231,7 @@ export class IncidentsService {
 
   async merge(idOrRef: string, intoIdOrRef: string, actor: Actor): Promise<Incident> {
     let intoId = '';
-    const incident = await this.transition(idOrRef, 'merge', actor, (s) => this.firstOfCategory(s, 'merged'), undefined, async (tx, inc, statuses) => {
+    const incident = await this.transition(idOrRef, 'merge', actor, (s) => firstOfCategory(s, 'merged'), undefined, async (tx, inc, statuses) => {
       intoId = await this.findIncidentId(intoIdOrRef, tx);
       if (intoId === inc.id) throw new ConflictError('illegal_merge', 'An incident cannot be merged into itself.');
       const target = await tx.selectFrom('incidents').select(['id', 'reference', 'status_id']).where('id', '=', intoId).executeTakeFirstOrThrow();
@@ -441,30 +364,11 @@ export class IncidentsService {
     return Number(seq.value);
   }
 
-  private requireStatus(statuses: Status[], id: string, category?: StatusCategory): Status {
-    const s = statuses.find((x) => x.id === id);
-    if (!s || (category && s.category !== category)) {
-      const options = statuses.filter((x) => !category || x.category === category);
-      throw new ValidationError(`Unknown ${category ?? ''} status ${JSON.stringify(id)}.`.replace('  ', ' '), [
-        { path: 'status_id', message: `must be one of: ${options.map((x) => x.id).join(', ')}` },
-      ]);
-    }
-    return s;
-  }
-
-  private firstOfCategory(statuses: Status[], category: StatusCategory): Status {
-    const s = statuses.find((x) => x.category === category);
-    if (!s) throw new ConflictError('no_status', `No ${category} status is configured.`);
-    return s;
-  }
-
   private async loadForUpdate(tx: Tx, idOrRef: string) {
     const ref = /^inc-(\d{1,12})$/i.exec(idOrRef.trim());
-    let q = ref ? tx.selectFrom('incidents').selectAll().where('number', '=', Number(ref[1])) : tx.selectFrom('incidents').selectAll().where('id', '=', idOrRef);
-    // PostgreSQL: lock the row so concurrent actions on one incident apply one after the other.
-    // SQLite transactions are already serialised.
-    if (this.dialect === 'postgres') q = q.forUpdate();
-    const row = await q.executeTakeFirst();
+    const q = ref ? tx.selectFrom('incidents').selectAll().where('number', '=', Number(ref[1])) : tx.selectFrom('incidents').selectAll().where('id', '=', idOrRef);
+    // Locked so concurrent actions on one incident apply one after the other.
+    const row = await forUpdate(q, this.dialect).executeTakeFirst();
     if (!row) throw new NotFoundError('Incident', idOrRef);
     return row;
   }
@@ -476,53 +380,4 @@ export class IncidentsService {
       .onConflict((oc) => oc.columns(['incident_id', 'status_id']).doUpdateSet({ last_at: at }))
       .execute();
   }
-
-  private async hydrate(db: Executor, rows: IncidentRow[]): Promise<Incident[]> {
-    if (rows.length === 0) return [];
-    const unknown = rows.find((r) => !this.severityCache?.list.some((s) => s.id === r.severity_id))?.severity_id;
-    const [severities, statuses] = await Promise.all([this.cachedSeverities(db, unknown), this.listStatuses(db)]);
-    const ids = rows.map((r) => r.id);
-    const userIds = [...new Set(rows.flatMap((r) => [r.creator_user_id, r.lead_user_id]).filter((x): x is string => !!x))];
-    const mergedIds = [...new Set(rows.map((r) => r.merged_into_id).filter((x): x is string => !!x))];
-    const [users, merged, stamps] = await Promise.all([
-      userIds.length ? db.selectFrom('users').select(['id', 'name']).where('id', 'in', userIds).execute() : [],
-      mergedIds.length ? db.selectFrom('incidents').select(['id', 'reference']).where('id', 'in', mergedIds).execute() : [],
-      db.selectFrom('incident_status_timestamps').selectAll().where('incident_id', 'in', ids).orderBy('first_at').execute(),
-    ]);
-    const userById = new Map(users.map((u) => [u.id, u]));
-    return rows.map((r) => {
-      const sev = severities.find((s) => s.id === r.severity_id)!;
-      const st = statuses.find((s) => s.id === r.status_id)!;
-      const m = r.merged_into_id ? merged.find((x) => x.id === r.merged_into_id) : undefined;
-      return {
-        id: r.id,
-        reference: r.reference,
-        number: Number(r.number),
-        name: r.name,
-        summary: r.summary,
-        severity: { id: sev.id, name: sev.name, rank: sev.rank },
-        status: { id: st.id, name: st.name, category: st.category },
-        mode: r.mode,
-        source: r.source,
-        creator: { kind: r.creator_kind, user: r.creator_user_id ? (userById.get(r.creator_user_id) ?? null) : null, ref: r.creator_ref },
-        lead: r.lead_user_id ? (userById.get(r.lead_user_id) ?? null) : null,
-        mergedInto: m ? { id: m.id, reference: m.reference } : null,
-        slackChannelId: r.slack_channel_id,
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-        statusTimestamps: stamps
-          .filter((t) => t.incident_id === r.id)
-          .map((t) => {
-            const s = statuses.find((x) => x.id === t.status_id)!;
-            return { status: { id: s.id, name: s.name, category: s.category }, firstAt: t.first_at, lastAt: t.last_at };
-          }),
-        availableActions: availableActions(st, statuses),
-      };
-    });
-  }
-}
-
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
 }

@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../../config.js';
 import { backupDatabase, BackupError, restoreDatabase } from './backup.js';
+import type { Migrations } from './index.js';
 
 // `firebreak backup <file>` and `firebreak restore <file>`: arguments, messages and exit codes around backup.ts.
 // Exit codes: 0 done, 1 refused or failed (the message says why), 2 wrong usage or not applicable (PostgreSQL).
@@ -46,14 +47,15 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>,
   }
 }
 
-export async function runBackupCli(args: string[], io: Io = defaultIo): Promise<number> {
+/** `migrations`: the one ordered list (src/migrations.ts), passed in by main.ts. */
+export async function runBackupCli(args: string[], migrations: Migrations, io: Io = defaultIo): Promise<number> {
   if (args[0] === 'help' || args.includes('--help')) return io.out(BACKUP_USAGE + '\n'), 0;
   if (process.env.DATABASE_URL) return io.err(postgresRefusal('backup') + '\n'), 2;
   const p = parse(args, { 'with-key': { type: 'boolean' }, force: { type: 'boolean' } }, BACKUP_USAGE, io);
   if (!p) return 2;
   const config = loadConfig();
   try {
-    const r = await backupDatabase({ dataDir: config.dataDir, dest: p.file, force: !!p.values.force, withKey: !!p.values['with-key'], envMasterKey: config.masterKey });
+    const r = await backupDatabase({ dataDir: config.dataDir, dest: p.file, force: !!p.values.force, withKey: !!p.values['with-key'], envMasterKey: config.masterKey, migrations });
     io.out(`Backed up ${config.dataDir} to ${r.file} (${r.bytes} bytes, ${r.facts.incidents} incidents, schema ${r.facts.migrations.at(-1)}).\n`);
     const keyName = r.keySource === 'FIREBREAK_MASTER_KEY' ? 'FIREBREAK_MASTER_KEY' : r.keyPath;
     if (r.keyFile) {
@@ -73,14 +75,15 @@ export async function runBackupCli(args: string[], io: Io = defaultIo): Promise<
   }
 }
 
-export async function runRestoreCli(args: string[], io: Io = defaultIo): Promise<number> {
+/** `migrations`: the one ordered list (src/migrations.ts), passed in by main.ts. */
+export async function runRestoreCli(args: string[], migrations: Migrations, io: Io = defaultIo): Promise<number> {
   if (args[0] === 'help' || args.includes('--help')) return io.out(RESTORE_USAGE + '\n'), 0;
   if (process.env.DATABASE_URL) return io.err(postgresRefusal('restore') + '\n'), 2;
   const p = parse(args, { 'key-file': { type: 'string' }, force: { type: 'boolean' } }, RESTORE_USAGE, io);
   if (!p) return 2;
   const config = loadConfig();
   try {
-    const r = await restoreDatabase({ file: p.file, dataDir: config.dataDir, force: !!p.values.force, keyFile: p.values['key-file'] as string | undefined, envMasterKey: config.masterKey });
+    const r = await restoreDatabase({ file: p.file, dataDir: config.dataDir, force: !!p.values.force, keyFile: p.values['key-file'] as string | undefined, envMasterKey: config.masterKey, migrations });
     io.out(`Restored ${p.file} into ${r.dbFile} (${r.facts.incidents} incidents, schema ${r.facts.migrations.at(-1)}).\n`);
     if (r.applied.length) io.out(`The backup came from an older Firebreak; applied migrations: ${r.applied.join(', ')}.\n`);
     if (r.replaced.length) io.out(`Replaced: ${r.replaced.join(', ')}.\n`);

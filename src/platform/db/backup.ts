@@ -3,8 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { parseMasterKey, SecretBox } from '../crypto/secrets.js';
-import { migrateToLatest, type Database } from './index.js';
-import { migrations } from './migrations/index.js';
+import { migrateToLatest, type Database, type Migrations } from './index.js';
 
 // Backup and restore of the embedded SQLite installation (`firebreak backup | restore`). A backup is taken with
 // SQLite's online backup API in one step, i.e. inside one read transaction: it is the database as it was at one
@@ -62,6 +61,8 @@ export interface BackupOptions {
   withKey?: boolean;
   /** FIREBREAK_MASTER_KEY when set. */
   envMasterKey?: Buffer | null;
+  /** Every migration this build knows (src/migrations.ts): a database with any other is from a newer build. */
+  migrations: Migrations;
 }
 
 /** `firebreak backup <dest>`: a consistent copy of DATA_DIR/firebreak.sqlite, safe while Firebreak runs. */
@@ -88,7 +89,7 @@ export async function backupDatabase(opts: BackupOptions): Promise<BackupResult>
   try {
     const source = new SqliteDatabase(dbFile, { readonly: true, fileMustExist: true, timeout: 5000 });
     try {
-      inspect(source, dbFile); // refuse to back up something that is not a Firebreak database
+      inspect(source, dbFile, opts.migrations); // refuse to back up something that is not a Firebreak database
       await source.backup(partial, { progress: () => ALL_PAGES });
     } finally {
       source.close();
@@ -99,7 +100,7 @@ export async function backupDatabase(opts: BackupOptions): Promise<BackupResult>
     try {
       copy.pragma('journal_mode = DELETE');
       checkIntegrity(copy, dest);
-      facts = inspect(copy, dest);
+      facts = inspect(copy, dest, opts.migrations);
     } finally {
       copy.close();
     }
@@ -130,6 +131,8 @@ export interface RestoreOptions {
   /** The master key file to restore with the database; default `<file>.key` when it exists. */
   keyFile?: string;
   envMasterKey?: Buffer | null;
+  /** Every migration this build knows (src/migrations.ts): refuses a backup with others, applies what it lacks. */
+  migrations: Migrations;
 }
 
 export interface RestoreResult {
@@ -164,7 +167,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
   }
   try {
     checkIntegrity(source, file);
-    const facts = inspect(source, file);
+    const facts = inspect(source, file, opts.migrations);
 
     // 2. The master key that goes with it: --key-file, else <file>.key beside the backup.
     const keySourcePath = opts.keyFile ? resolve(opts.keyFile) : isFile(`${file}.key`) ? `${file}.key` : null;
@@ -205,7 +208,7 @@ export async function restoreDatabase(opts: RestoreOptions): Promise<RestoreResu
       const keyInUse = opts.envMasterKey ? 'FIREBREAK_MASTER_KEY' : restoredKey ? 'restored' : Buffer.isBuffer(existingKey) ? 'existing' : null;
       const key = opts.envMasterKey ?? restoredKey ?? (Buffer.isBuffer(existingKey) ? existingKey : null);
       try {
-        applied = (await migrateToLatest(db)).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+        applied = (await migrateToLatest(db, opts.migrations)).filter((r) => r.status === 'Success').map((r) => r.migrationName);
         secrets = checkSecrets(facts.secrets, key);
       } finally {
         await db.destroy();
@@ -280,7 +283,7 @@ function currentKey(dataDir: string, envKey: Buffer | null): Buffer | null {
   return parsed;
 }
 
-function inspect(sqlite: SqliteDatabase.Database, label: string): DatabaseFacts {
+function inspect(sqlite: SqliteDatabase.Database, label: string, migrations: Migrations): DatabaseFacts {
   let tables: Set<string>;
   try {
     tables = new Set((sqlite.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name));

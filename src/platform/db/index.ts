@@ -3,10 +3,11 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationResult, type Transaction } from 'kysely';
 import pg from 'pg';
-import { migrations } from './migrations/index.js';
+import type { Migrations } from './migration-list.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
+export { orderedMigrations, type Migrations } from './migration-list.js';
 export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
 /** Anything queries can run on: the database or an open transaction. */
@@ -83,7 +84,8 @@ export function safeUrl(url: string): string {
   }
 }
 
-export async function migrateToLatest(db: Db): Promise<MigrationResult[]> {
+/** Applies what the database lacks of `migrations`, the one ordered list (src/migrations.ts; tests may pass a part). */
+export async function migrateToLatest(db: Db, migrations: Migrations): Promise<MigrationResult[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -4,6 +4,8 @@ import pg from 'pg';
 import { Logger, run, runMigrations, type Job, type Runner, type TaskList, type WorkerEvents, type WorkerPool } from 'graphile-worker';
 import type { Executor } from '../db/index.js';
 import type { DeadJob, EnqueueOptions, JobEvent, JobHandler, JobQueue, JobStats } from './types.js';
+import { createSchedulesTable, enqueueDueSchedules, saveSchedule } from './postgres-schedules.js';
+import { createWorkersTable, forgetWorker, unlockAbandoned, writeHeartbeat } from './postgres-workers.js';
 import { errorMessage, JobEvents, noopLogger, settlesWithin, sleep, type QueueLogger } from './shared.js';
 
 export interface PostgresJobQueueOptions {
@@ -35,7 +37,6 @@ interface Definition {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 10;
-const ABANDONED_ERROR = 'interrupted: the process running this job stopped before it finished';
 
 /**
  * JobQueue over graphile-worker 0.17 (library mode). Several Firebreak processes share the work through
@@ -142,14 +143,7 @@ class PostgresJobQueue implements JobQueue {
   async schedule(scheduleName: string, task: string, intervalMs: number, payload?: unknown): Promise<void> {
     if (!Number.isFinite(intervalMs) || intervalMs < 1) throw new Error('intervalMs must be positive');
     await this.setup();
-    // Re-registering (every start) keeps the slot already planned.
-    await this.pool.query(
-      `insert into ${this.s}._firebreak_schedules (name, task, payload, interval_ms, next_run_at, updated_at)
-       values ($1, $2, $3::json, $4, now(), now())
-       on conflict (name) do update set task = excluded.task, payload = excluded.payload,
-         interval_ms = excluded.interval_ms, updated_at = now()`,
-      [scheduleName, task, JSON.stringify(payload ?? null), Math.round(intervalMs)],
-    );
+    await saveSchedule(this.pool, this.s, scheduleName, task, intervalMs, payload);
   }
 
   async start(): Promise<void> {
@@ -189,7 +183,7 @@ class PostgresJobQueue implements JobQueue {
     );
     const tick = () => {
       if (this.scheduleTick || !this.running) return;
-      this.scheduleTick = this.runDueSchedules()
+      this.scheduleTick = enqueueDueSchedules(this.pool, this.s, (task) => this.definitions.get(task)?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)
         .catch((err: unknown) => this.logger.error({ err }, 'running due schedules failed'))
         .finally(() => (this.scheduleTick = null));
     };
@@ -234,9 +228,7 @@ class PostgresJobQueue implements JobQueue {
         await settlesWithin(graceful, 5000);
       }
     }
-    await this.pool
-      .query(`delete from ${this.s}._firebreak_workers where pool_id = $1`, [workerPool?.id ?? ''])
-      .catch(() => {});
+    await forgetWorker(this.pool, this.s, workerPool?.id ?? '').catch(() => {});
     if (this.ownsPool) await this.pool.end();
   }
 
@@ -317,18 +309,8 @@ class PostgresJobQueue implements JobQueue {
         await client.query('begin');
         // Serialise concurrent starts: CREATE TABLE IF NOT EXISTS can still collide on the type name.
         await client.query('select pg_advisory_xact_lock(hashtext($1))', [`firebreak-jobs:${this.schema}`]);
-        await client.query(`create table if not exists ${this.s}._firebreak_schedules (
-          name text primary key,
-          task text not null,
-          payload json not null,
-          interval_ms bigint not null,
-          next_run_at timestamptz not null,
-          updated_at timestamptz not null
-        )`);
-        await client.query(`create table if not exists ${this.s}._firebreak_workers (
-          pool_id text primary key,
-          heartbeat_at timestamptz not null
-        )`);
+        await createSchedulesTable(client, this.s);
+        await createWorkersTable(client, this.s);
         await client.query('commit');
       } catch (err) {
         await client.query('rollback').catch(() => {});
@@ -395,82 +377,15 @@ class PostgresJobQueue implements JobQueue {
   private async heartbeat(): Promise<void> {
     const id = this.workerPool?.id;
     if (!id || !this.running) return;
-    await this.pool.query(
-      `insert into ${this.s}._firebreak_workers (pool_id, heartbeat_at) values ($1, now())
-       on conflict (pool_id) do update set heartbeat_at = now()`,
-      [id],
-    );
+    await writeHeartbeat(this.pool, this.s, id);
   }
 
-  /**
-   * Unlock jobs (and their queues) held by worker pools that stopped heartbeating: their process died. The lock
-   * itself must also be older than the timeout, so a pool that has not written its first heartbeat yet is safe.
-   */
+  /** Jobs locked by a process that died go back to the others (postgres-workers.ts). */
   private async sweepAbandoned(): Promise<void> {
-    const { rows } = await this.pool.query<{ n: string }>(
-      `with dead as (
-         select distinct j.locked_by as pool_id from ${this.s}._private_jobs j
-         where j.locked_by is not null and j.locked_at < now() - $1 * interval '1 millisecond'
-           and not exists (select 1 from ${this.s}._firebreak_workers w
-                           where w.pool_id = j.locked_by and w.heartbeat_at >= now() - $1 * interval '1 millisecond')
-       ), unlocked as (
-         update ${this.s}._private_jobs j set locked_by = null, locked_at = null, last_error = $2, updated_at = now()
-         where j.locked_by in (select pool_id from dead)
-         returning j.id
-       ), queues as (
-         update ${this.s}._private_job_queues q set locked_by = null, locked_at = null
-         where q.locked_by in (select pool_id from dead)
-       ), forgotten as (
-         delete from ${this.s}._firebreak_workers where heartbeat_at < now() - 10 * $1 * interval '1 millisecond'
-       )
-       select count(*) as n from unlocked`,
-      [this.lockTimeoutMs, ABANDONED_ERROR],
-    );
-    const n = Number(rows[0]!.n);
+    const n = await unlockAbandoned(this.pool, this.s, this.lockTimeoutMs);
     if (n > 0) {
       this.logger.warn({ jobs: n }, 'unlocked jobs of a worker that stopped heartbeating');
       this.workerPool?.nudge(n);
-    }
-  }
-
-  /** Due schedules: advance and add the run in one transaction; SKIP LOCKED keeps processes off each other. */
-  private async runDueSchedules(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
-      const { rows } = await client.query<{ name: string; task: string; payload: unknown; slot: string }>(
-        `select name, task, payload, next_run_at::text as slot from ${this.s}._firebreak_schedules
-         where next_run_at <= now() for update skip locked`,
-      );
-      for (const r of rows) {
-        await client.query(
-          `update ${this.s}._firebreak_schedules
-           set next_run_at = case
-                 when next_run_at + interval_ms * interval '1 millisecond' > now()
-                   then next_run_at + interval_ms * interval '1 millisecond'
-                 else now() + interval_ms * interval '1 millisecond' -- fell behind: skip missed slots
-               end,
-               updated_at = now()
-           where name = $1`,
-          [r.name],
-        );
-        await client.query(
-          `select 1 from ${this.s}.add_job(identifier => $1::text, payload => $2::json,
-             max_attempts => $3::int, job_key => $4::text, job_key_mode => 'unsafe_dedupe')`,
-          [
-            r.task,
-            JSON.stringify(r.payload),
-            this.definitions.get(r.task)?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-            `schedule:${r.name}:${r.slot}`,
-          ],
-        );
-      }
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
     }
   }
 

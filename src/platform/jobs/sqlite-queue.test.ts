@@ -1,10 +1,11 @@
-// SQLite-only behaviour beyond the shared contract (queue.contract.test.ts): what start-up does with jobs that
+// SQLite-only behaviour beyond the shared contract (queue.contract.*.test.ts): what start-up does with jobs that
 // a previous process left `running`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../db/index.js';
+import { coreMigrations } from '../db/migrations/index.js';
 import { ABANDONED_ERROR, createSqliteJobQueue } from './sqlite-queue.js';
 import type { JobQueue } from './types.js';
 
@@ -16,7 +17,7 @@ describe('SQLite job runner start-up', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fb-sqlite-jobs-'));
     handle = openDatabase({ kind: 'sqlite', file: join(dir, 'db.sqlite') });
-    await migrateToLatest(handle.db);
+    await migrateToLatest(handle.db, coreMigrations);
     queue = undefined;
   });
   afterEach(async () => {

@@ -13,6 +13,8 @@ import {
   type JobStats,
 } from './types.js';
 import { errorMessage, JobEvents, noopLogger, resolveRunAt, settlesWithin, sleep, type QueueLogger } from './shared.js';
+import { readyOrRunningCount, sqliteDeadJobs, sqliteJobStats } from './sqlite-inspect.js';
+import { enqueueDueSchedules, saveSchedule } from './sqlite-schedules.js';
 
 export interface SqliteJobQueueOptions {
   db: Db;
@@ -153,28 +155,7 @@ class SqliteJobQueue implements JobQueue {
   }
 
   async schedule(scheduleName: string, task: string, intervalMs: number, payload?: unknown): Promise<void> {
-    if (!Number.isFinite(intervalMs) || intervalMs < 1) throw new Error('intervalMs must be positive');
-    const now = nowIso();
-    await this.db
-      .insertInto('job_schedules')
-      .values({
-        name: scheduleName,
-        task,
-        payload: JSON.stringify(payload ?? null),
-        interval_ms: Math.round(intervalMs),
-        next_run_at: now,
-        updated_at: now,
-      })
-      // Re-registering (every start) keeps the slot already planned, so a restart does not run it early.
-      .onConflict((oc) =>
-        oc.column('name').doUpdateSet({
-          task: (eb) => eb.ref('excluded.task'),
-          payload: (eb) => eb.ref('excluded.payload'),
-          interval_ms: (eb) => eb.ref('excluded.interval_ms'),
-          updated_at: (eb) => eb.ref('excluded.updated_at'),
-        }),
-      )
-      .execute();
+    await saveSchedule(this.db, scheduleName, task, intervalMs, payload);
     this.wake();
   }
 
@@ -222,35 +203,12 @@ class SqliteJobQueue implements JobQueue {
     this.started = false;
   }
 
-  async stats(): Promise<JobStats> {
-    const rows = await this.db
-      .selectFrom('jobs')
-      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy('state')
-      .execute();
-    const stats: JobStats = { pending: 0, running: 0, dead: 0 };
-    for (const r of rows) {
-      if (r.state === 'pending' || r.state === 'running' || r.state === 'dead') stats[r.state] = Number(r.n);
-    }
-    return stats;
+  stats(): Promise<JobStats> {
+    return sqliteJobStats(this.db);
   }
 
-  async deadJobs(limit = 100): Promise<DeadJob[]> {
-    const rows = await this.db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('state', '=', 'dead')
-      .orderBy('updated_at', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      name: r.name,
-      payload: JSON.parse(r.payload) as unknown,
-      attempts: r.attempts,
-      lastError: r.last_error,
-      failedAt: r.updated_at,
-    }));
+  deadJobs(limit = 100): Promise<DeadJob[]> {
+    return sqliteDeadJobs(this.db, limit);
   }
 
   async healthy(): Promise<boolean> {
@@ -265,14 +223,7 @@ class SqliteJobQueue implements JobQueue {
   async drain(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const row = await this.db
-        .selectFrom('jobs')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where((eb) =>
-          eb.or([eb('state', '=', 'running'), eb.and([eb('state', '=', 'pending'), eb('run_at', '<=', nowIso())])]),
-        )
-        .executeTakeFirstOrThrow();
-      if (Number(row.n) === 0 && this.running.size === 0) return;
+      if ((await readyOrRunningCount(this.db)) === 0 && this.running.size === 0) return;
       if (Date.now() > deadline) throw new Error(`drain: jobs still ready or running after ${timeoutMs} ms`);
       this.wake();
       await sleep(10);
@@ -322,7 +273,7 @@ class SqliteJobQueue implements JobQueue {
       await this.refreshLocks();
       await this.releaseStaleLocks();
     }
-    await this.runDueSchedules();
+    await enqueueDueSchedules(this.db, (task, payload, opts) => this.enqueue(task, payload, opts));
     while (!this.stopping && this.running.size < this.concurrency) {
       const job = await this.claim();
       if (!job) break;
@@ -353,30 +304,6 @@ class SqliteJobQueue implements JobQueue {
       .executeTakeFirst();
     const n = Number(res.numUpdatedRows);
     if (n > 0) this.logger.warn({ jobs: n }, 'released jobs whose runner stopped refreshing its lock');
-  }
-
-  /**
-   * Each due schedule is advanced with a compare-and-set on next_run_at; only the runner whose update matched
-   * enqueues the run, so overlapping polls or several runners never double a slot. The job key names the slot
-   * as a second guard. A crash between the two statements skips that one run (at most once per interval).
-   */
-  private async runDueSchedules(): Promise<void> {
-    const nowMs = Date.now();
-    const now = new Date(nowMs).toISOString();
-    const due = await this.db.selectFrom('job_schedules').selectAll().where('next_run_at', '<=', now).execute();
-    for (const s of due) {
-      const slotMs = Date.parse(s.next_run_at);
-      let nextMs = slotMs + s.interval_ms;
-      if (nextMs <= nowMs) nextMs = nowMs + s.interval_ms; // fell behind (process was down): skip missed slots
-      const res = await this.db
-        .updateTable('job_schedules')
-        .set({ next_run_at: new Date(nextMs).toISOString(), updated_at: now })
-        .where('name', '=', s.name)
-        .where('next_run_at', '=', s.next_run_at)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) continue;
-      await this.enqueue(s.task, JSON.parse(s.payload) as unknown, { jobKey: `schedule:${s.name}:${s.next_run_at}` });
-    }
   }
 
   private async claim(): Promise<JobsTable | undefined> {

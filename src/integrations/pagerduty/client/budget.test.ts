@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshPostgresDatabase, postgresAvailable } from '../../../../test/helpers.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../../../platform/db/index.js';
+import { migrations } from '../../../migrations.js';
 import { PostgresRequestBudget } from './budget.js';
 
 // Two budgets on one row stand for two Firebreak processes sharing a PagerDuty key.
@@ -11,7 +12,7 @@ describe.skipIf(!postgresAvailable)('request budget shared through PostgreSQL', 
     const d = await freshPostgresDatabase();
     drop = d.drop;
     handle = openDatabase({ kind: 'postgres', url: d.url, poolSize: 4 });
-    await migrateToLatest(handle.db);
+    await migrateToLatest(handle.db, migrations);
   });
   afterAll(async () => {
     await handle.destroy();

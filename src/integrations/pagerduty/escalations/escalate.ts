@@ -1,6 +1,6 @@
 import { addTimelineItem } from '../../../incidents/timeline.js';
 import type { IncidentsService } from '../../../incidents/incidents.service.js';
-import { isUniqueViolation } from '../../../incidents/incidents.service.js';
+import { isUniqueViolation } from '../../../platform/db/errors.js';
 import type { Db } from '../../../platform/db/index.js';
 import { inTransaction } from '../../../platform/db/index.js';
 import { ConflictError, ValidationError } from '../../../platform/errors.js';

@@ -1,6 +1,7 @@
 import { addTimelineItem } from '../../../incidents/timeline.js';
 import type { Db, DbDialect, Executor } from '../../../platform/db/index.js';
 import { inTransaction } from '../../../platform/db/index.js';
+import { forUpdate } from '../../../platform/db/locks.js';
 import type { EventBus } from '../../../platform/events.js';
 import { nowIso } from '../../../platform/ids.js';
 import type { JobQueue } from '../../../platform/jobs/types.js';
@@ -86,9 +87,7 @@ export class Follower {
     db: Executor = this.deps.db,
   ): Promise<boolean> {
     return inTransaction(db, async (tx) => {
-      let q = tx.selectFrom('pagerduty_escalation_targets').selectAll().where('id', '=', targetId);
-      if (this.deps.dialect === 'postgres') q = q.forUpdate();
-      const row = await q.executeTakeFirst();
+      const row = await forUpdate(tx.selectFrom('pagerduty_escalation_targets').selectAll().where('id', '=', targetId), this.deps.dialect).executeTakeFirst();
       if (!row) return false;
       const esc = await tx.selectFrom('pagerduty_escalations').select(['id', 'incident_id']).where('id', '=', row.escalation_id).executeTakeFirstOrThrow();
       const now = nowIso();

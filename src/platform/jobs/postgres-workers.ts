@@ -1,0 +1,56 @@
+import type pg from 'pg';
+
+// Crash recovery for the graphile-worker adapter. graphile-worker alone waits 4 hours before it runs a job locked
+// by a process that died; instead every worker pool writes a heartbeat to `<schema>._firebreak_workers`, and jobs
+// (and named queues) locked by a pool whose heartbeat is older than the lock timeout are unlocked for the others.
+// The interrupted run counts as an attempt. `s` is the quoted schema name (safe to splice into SQL).
+
+export const ABANDONED_ERROR = 'interrupted: the process running this job stopped before it finished';
+
+export async function createWorkersTable(client: pg.ClientBase, s: string): Promise<void> {
+  await client.query(`create table if not exists ${s}._firebreak_workers (
+    pool_id text primary key,
+    heartbeat_at timestamptz not null
+  )`);
+}
+
+export async function writeHeartbeat(pool: pg.Pool, s: string, poolId: string): Promise<void> {
+  await pool.query(
+    `insert into ${s}._firebreak_workers (pool_id, heartbeat_at) values ($1, now())
+     on conflict (pool_id) do update set heartbeat_at = now()`,
+    [poolId],
+  );
+}
+
+/** A pool stopping cleanly says so, so nobody waits for its heartbeat to age. */
+export async function forgetWorker(pool: pg.Pool, s: string, poolId: string): Promise<void> {
+  await pool.query(`delete from ${s}._firebreak_workers where pool_id = $1`, [poolId]);
+}
+
+/**
+ * Unlock jobs (and their queues) held by worker pools that stopped heartbeating: their process died. The lock
+ * itself must also be older than the timeout, so a pool that has not written its first heartbeat yet is safe.
+ * Returns how many jobs were unlocked.
+ */
+export async function unlockAbandoned(pool: pg.Pool, s: string, lockTimeoutMs: number): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    `with dead as (
+       select distinct j.locked_by as pool_id from ${s}._private_jobs j
+       where j.locked_by is not null and j.locked_at < now() - $1 * interval '1 millisecond'
+         and not exists (select 1 from ${s}._firebreak_workers w
+                         where w.pool_id = j.locked_by and w.heartbeat_at >= now() - $1 * interval '1 millisecond')
+     ), unlocked as (
+       update ${s}._private_jobs j set locked_by = null, locked_at = null, last_error = $2, updated_at = now()
+       where j.locked_by in (select pool_id from dead)
+       returning j.id
+     ), queues as (
+       update ${s}._private_job_queues q set locked_by = null, locked_at = null
+       where q.locked_by in (select pool_id from dead)
+     ), forgotten as (
+       delete from ${s}._firebreak_workers where heartbeat_at < now() - 10 * $1 * interval '1 millisecond'
+     )
+     select count(*) as n from unlocked`,
+    [lockTimeoutMs, ABANDONED_ERROR],
+  );
+  return Number(rows[0]!.n);
+}

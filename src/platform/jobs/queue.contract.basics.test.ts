@@ -1,0 +1,118 @@
+// The JobQueue contract, run against every adapter (queue.contract.harness.ts): running a job, job keys,
+// delays, the outbox and per-queue order.
+import { expect, it } from 'vitest';
+import { describeContract, sleep, waitFor } from './queue.contract.harness.js';
+import type { JobEvent } from './types.js';
+
+describeContract('basics', (t) => {
+  const { queue } = t;
+
+  it('runs a job with its payload intact and reports it', async () => {
+    const q = queue();
+    const seen: Array<{ payload: unknown; attempt: number; maxAttempts: number; name: string }> = [];
+    const events: JobEvent[] = [];
+    q.onEvent((e) => events.push(e));
+    q.define('echo', async (payload, ctx) => {
+      seen.push({ payload, attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, name: ctx.name });
+    }, { maxAttempts: 3 });
+    await q.start();
+    const payload = { s: 'héllo ✓ "quoted"', n: 42.5, neg: -1, b: false, nil: null, list: [1, 'two', { three: 3 }], nested: { deep: { x: [] } } };
+    await q.enqueue('echo', payload);
+    await q.drain();
+    expect(seen).toEqual([{ payload, attempt: 1, maxAttempts: 3, name: 'echo' }]);
+    expect(events.map((e) => [e.type, e.name, e.attempt])).toEqual([['completed', 'echo', 1]]);
+    expect(await q.stats()).toEqual({ pending: 0, running: 0, dead: 0 });
+    expect(await q.healthy()).toBe(true);
+  });
+
+  it('dedupes by job key while the job is pending or running, and not after it finished', async () => {
+    const q = queue();
+    const runs: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    q.define<{ v: string }>('keyed', async (p) => {
+      runs.push(p.v);
+      if (p.v === 'while-pending-1') await gate;
+    });
+    // Pending: three enqueues with one key before the queue runs anything.
+    await q.enqueue('keyed', { v: 'while-pending-1' }, { jobKey: 'k1' });
+    await q.enqueue('keyed', { v: 'while-pending-2' }, { jobKey: 'k1' });
+    await q.enqueue('keyed', { v: 'while-pending-3' }, { jobKey: 'k1' });
+    expect((await q.stats()).pending).toBe(1);
+    await q.start();
+    await waitFor('the keyed job to start', () => runs.length === 1);
+    // Running: still deduped.
+    await q.enqueue('keyed', { v: 'while-running' }, { jobKey: 'k1' });
+    release();
+    await q.drain();
+    expect(runs).toEqual(['while-pending-1']);
+    // Finished: the key is free again.
+    await q.enqueue('keyed', { v: 'after-done' }, { jobKey: 'k1' });
+    await q.drain();
+    expect(runs).toEqual(['while-pending-1', 'after-done']);
+  });
+
+  it('does not run a delayed job before its time', async () => {
+    const q = queue();
+    const ranAt: Record<string, number> = {};
+    q.define<{ id: string }>('later', async (p) => {
+      ranAt[p.id] = Date.now();
+    });
+    await q.start();
+    const t0 = Date.now();
+    await q.enqueue('later', { id: 'delay' }, { delayMs: 600 });
+    await q.enqueue('later', { id: 'runAt' }, { runAt: new Date(t0 + 900) });
+    await q.enqueue('later', { id: 'now' }, {});
+    await sleep(400);
+    expect(Object.keys(ranAt)).toEqual(['now']);
+    await waitFor('both delayed jobs', () => ranAt.delay !== undefined && ranAt.runAt !== undefined);
+    // 15 ms tolerance: PostgreSQL and Node read the same clock, but round differently.
+    expect(ranAt.delay! - t0).toBeGreaterThanOrEqual(600 - 15);
+    expect(ranAt.runAt! - t0).toBeGreaterThanOrEqual(900 - 15);
+  });
+
+  it('outbox: a job enqueued in a transaction exists exactly when the transaction commits', async () => {
+    const q = queue();
+    const ran: string[] = [];
+    q.define<{ v: string }>('outbox', async (p) => {
+      ran.push(p.v);
+    });
+    await q.start();
+    await expect(
+      t.env.db.transaction().execute(async (tx) => {
+        await q.enqueue('outbox', { v: 'rolled-back' }, {}, tx);
+        throw new Error('abort the transaction');
+      }),
+    ).rejects.toThrow('abort the transaction');
+    await t.env.db.transaction().execute(async (tx) => {
+      await q.enqueue('outbox', { v: 'committed' }, {}, tx);
+      // Not visible (so not runnable) before commit.
+      await sleep(150);
+      expect(ran).toEqual([]);
+    });
+    await waitFor('the committed job', () => ran.length > 0);
+    await sleep(150);
+    await q.drain();
+    expect(ran).toEqual(['committed']);
+    expect(await q.stats()).toEqual({ pending: 0, running: 0, dead: 0 });
+  });
+
+  it('runs jobs of one queue name one at a time, in enqueue order', async () => {
+    const q = queue({ concurrency: 4 });
+    const order: number[] = [];
+    let active = 0;
+    let maxActive = 0;
+    q.define<{ i: number }>('serial', async (p) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      order.push(p.i);
+      await sleep(5 + ((p.i * 7) % 11));
+      active--;
+    });
+    for (let i = 0; i < 12; i++) await q.enqueue('serial', { i }, { queue: 'incident-42' });
+    await q.start();
+    await q.drain(20_000);
+    expect(order).toEqual([...Array(12).keys()]);
+    expect(maxActive).toBe(1);
+  });
+});
