@@ -8,6 +8,7 @@ import { registerIntegrationRoutes } from './integrations/registry.js';
 import { setupPagerDuty } from './integrations/pagerduty/index.js';
 import { setupEscalations, type EscalationsModule } from './integrations/pagerduty/escalations/index.js';
 import { setupPagerDutyLinks, type PagerDutyLinksModule } from './integrations/pagerduty/links/index.js';
+import { parseWebhookEvent, WebhookEventError, type PdWebhookEvent } from './integrations/pagerduty/client/events.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
 import { setupSlack } from './integrations/slack/index.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
@@ -95,8 +96,32 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const pagerduty = await setupPagerDuty(fb);
   let links: PagerDutyLinksModule | undefined;
   fb.escalations = await setupEscalations(fb, pagerduty.integration, { linkedServiceIds: (id) => links?.links.linkedServiceIds(id) ?? Promise.resolve([]) });
-  links = fb.pagerdutyLinks = setupPagerDutyLinks(fb, fb.escalations);
-  fb.escalations.intake.onApplied((ev) => links!.onWebhookEvent(ev));
+  // Until escalations implements EscalationLookup and webhooks publish parsed events: adapters over what is there.
+  const escalationsService = fb.escalations.service;
+  links = fb.pagerdutyLinks = setupPagerDutyLinks({
+    ...fb, db: database.db, dialect: database.dialect, integration: pagerduty.integration, directory: fb.escalations.directory,
+    escalations: {
+      async targetFor(pdIncidentId, incidentKey) {
+        const targetId = await escalationsService.findTarget(pdIncidentId, incidentKey);
+        const row = targetId ? await database.db.selectFrom('pagerduty_escalation_targets').select('escalation_id').where('id', '=', targetId).executeTakeFirst() : undefined;
+        const escalation = row ? await escalationsService.get(row.escalation_id) : null;
+        const target = escalation?.targets.find((t) => t.id === targetId);
+        return escalation && target ? { escalation, target } : null;
+      },
+      get: (id, db) => escalationsService.get(id, db),
+      onChange: (listener) => escalationsService.onChange(listener),
+    },
+  });
+  fb.escalations.intake.onApplied(async (raw) => {
+    let ev: PdWebhookEvent;
+    try {
+      ev = parseWebhookEvent({ event: raw });
+    } catch (err) {
+      if (err instanceof WebhookEventError) return;
+      throw err;
+    }
+    if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);
+  });
   // Slack reaches escalation through a port, never through PagerDuty's code.
   const slack = setupSlack(fb, { escalations: fb.escalations.port, pagerdutyLinks: links.port });
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });

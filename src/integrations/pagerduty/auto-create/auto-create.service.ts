@@ -6,12 +6,14 @@ import { NotFoundError, ValidationError } from '../../../platform/errors.js';
 import type { Actor, EventBus } from '../../../platform/events.js';
 import { newId, nowIso } from '../../../platform/ids.js';
 import type { Logger } from '../../../platform/logger.js';
-import { label, summaryFromEvent, type LinksService, type PdIncidentSummary } from '../links/links.service.js';
+import type { LinksService } from '../links/links.service.js';
+import { label, summaryFromEvent, type PdIncidentSummary } from '../links/summary.js';
 import type { PagerDutyAutoCreateRulesTable } from '../links/tables.js';
 import '../links/tables.js';
-import type { PdLinkEvent, PdLinkEventData } from '../links/wire.js';
 import { IGNORE_MARKER } from '../catalog-source.js';
-import { PagerDutyNotFoundError, type PagerDutyClient, type PdService } from '../client/index.js';
+import { PagerDutyNotFoundError } from '../client/errors.js';
+import type { PdIncidentEvent, PdIncidentEventData } from '../client/events.js';
+import type { ConnectedPagerDuty } from '../connect.js';
 import { TYPE, type PagerDutyDirectory } from '../directory.js';
 
 // Incidents opened from PagerDuty. Rules say which PagerDuty incidents open one (services: all, chosen, or by
@@ -101,10 +103,10 @@ export class AutoCreateService {
       db: Db;
       incidents: IncidentsService;
       events: EventBus;
-      links: LinksService;
+      links: Pick<LinksService, 'insertLink' | 'notify'>;
       logger: Logger;
-      /** The connected PagerDuty client (null when not connected). */
-      pd: () => Promise<{ client: PagerDutyClient } | null>;
+      /** A client for the connected account (`PagerDutyIntegration.connected`); null when not connected. */
+      connected: () => Promise<ConnectedPagerDuty | null>;
       /** The synced catalog's PagerDuty entries. */
       directory: PagerDutyDirectory;
     },
@@ -119,14 +121,14 @@ export class AutoCreateService {
     if (hit && Date.now() - hit.at < this.tuning.serviceCacheMs) return { ignored: hit.ignored, decidedBy: 'pagerduty' };
     let gone = false;
     let failure: unknown = null;
-    const c = await this.deps.pd().catch((err: unknown) => {
+    const c = await this.deps.connected().catch((err: unknown) => {
       failure = err;
       return null;
     });
     if (c) {
       try {
-        const r = await c.client.get<{ service: PdService }>(`/services/${encodeURIComponent(serviceId)}`, {}, { priority: 'interactive' });
-        const ignored = isIgnoredDescription(r.service?.description);
+        const service = await c.client.getService(serviceId, { priority: 'interactive' });
+        const ignored = isIgnoredDescription(service?.description);
         this.serviceCache.set(serviceId, { at: Date.now(), ignored });
         if (this.serviceCache.size > 5000) this.serviceCache.delete(this.serviceCache.keys().next().value!);
         return { ignored, decidedBy: 'pagerduty' };
@@ -239,14 +241,13 @@ export class AutoCreateService {
 
   // ---- webhooks ----
 
-  async onIncidentEvent(ev: PdLinkEvent): Promise<void> {
-    if (ev.event_type === 'incident.triggered') await this.onTriggered(ev);
-    else if (ev.event_type === 'incident.resolved') await this.onResolved(ev);
+  async onIncidentEvent(ev: PdIncidentEvent): Promise<void> {
+    if (ev.kind !== 'incident') return;
+    if (ev.event_type === 'incident.triggered') await this.onTriggered(ev.data);
+    else if (ev.event_type === 'incident.resolved') await this.onResolved(ev.data);
   }
 
-  private async onTriggered(ev: PdLinkEvent): Promise<void> {
-    const data = ev.data as unknown as PdLinkEventData;
-    if (!data.id) return;
+  private async onTriggered(data: PdIncidentEventData): Promise<void> {
     const { rules, settings } = await this.current();
     const s = summaryFromEvent(data);
     const rule = rules.find((r) => ruleMatches(r, { serviceId: s.service?.id ?? null, teamIds: (data.teams ?? []).map((t) => t.id), urgency: s.urgency, priorityId: s.priority?.id ?? null }));
@@ -304,9 +305,7 @@ export class AutoCreateService {
     return row?.incident_id ?? null;
   }
 
-  private async onResolved(ev: PdLinkEvent): Promise<void> {
-    const data = ev.data as unknown as PdLinkEventData;
-    if (!data.id) return;
+  private async onResolved(data: PdIncidentEventData): Promise<void> {
     const { settings } = await this.current();
     if (!settings.autoDeclineOnResolve) return;
     const sources = await this.deps.db.selectFrom('pagerduty_incident_links').select(['incident_id']).where('pd_incident_id', '=', data.id).where('reason', '=', 'source').execute();

@@ -1,5 +1,4 @@
-import type { PdRef } from '../client/wire.js';
-import type { PdLinkLogEntryWire } from './wire.js';
+import type { PdLogEntry, PdRef } from '../client/wire.js';
 
 // PagerDuty activity → timeline items. Log entries are the source of truth (a webhook makes Firebreak read the
 // log again), so each item's dedupe key is the log entry's id: redelivered webhooks and re-reads never double an
@@ -19,7 +18,7 @@ const names = (rs: PdRef[] | undefined) => (rs ?? []).map(nameOf).join(', ') || 
 /** Kinds an escalation's own timeline items already say (escalations/ writes them); not repeated for its links. */
 export const ESCALATION_COVERED = new Set(['pagerduty.triggered', 'pagerduty.acknowledged', 'pagerduty.resolved']);
 
-export function mirrorLogEntries(pd: { id: string; number: number | null }, entries: PdLinkLogEntryWire[]): MirrorItem[] {
+export function mirrorLogEntries(pd: { id: string; number: number | null }, entries: PdLogEntry[]): MirrorItem[] {
   const label = `PagerDuty incident${pd.number ? ` #${pd.number}` : ''}`;
   // PagerDuty lists the log newest first and its times have whole seconds: ties keep PagerDuty's order, reversed.
   const sorted = entries.map((e, i) => ({ e, i })).sort((a, b) => Date.parse(a.e.created_at) - Date.parse(b.e.created_at) || b.i - a.i).map((x) => x.e);
@@ -68,7 +67,7 @@ export function mirrorLogEntries(pd: { id: string; number: number | null }, entr
 }
 
 /** Everyone PagerDuty assigned or notified for the incident, by PagerDuty user id. */
-export function pagedUserIds(assignments: { assignee: PdRef }[] | undefined, entries: PdLinkLogEntryWire[]): Set<string> {
+export function pagedUserIds(assignments: { assignee: PdRef }[] | undefined, entries: PdLogEntry[]): Set<string> {
   const ids = new Set<string>();
   for (const a of assignments ?? []) if (a.assignee?.id) ids.add(a.assignee.id);
   for (const e of entries) {
