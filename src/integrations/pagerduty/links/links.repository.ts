@@ -17,6 +17,12 @@ export interface IncidentLink {
   reason: LinkReason;
   related: RelatedState | null;
   mirror: boolean;
+  /**
+   * Who tells the timeline when this PagerDuty incident is triggered, acknowledged or resolved. An escalation
+   * tells it for the PagerDuty incidents it created (per target, with who it paged); the mirror tells it for
+   * every other link. The rest of the activity (assignments, notifications, notes, ...) is always the mirror's.
+   */
+  statusToldBy: 'escalation' | 'mirror';
   createdAt: string;
   updatedAt: string;
 }
@@ -40,6 +46,7 @@ export function linkFromRow(r: PagerDutyIncidentLinksTable): IncidentLink {
     reason: r.reason,
     related: r.related,
     mirror: Number(r.mirror) === 1,
+    statusToldBy: r.reason === 'escalation' ? 'escalation' : 'mirror',
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -4,7 +4,7 @@ import { newId, nowIso } from '../../../platform/ids.js';
 import type { PdLogEntry } from '../client/wire.js';
 import { fetchIncident, PD_ACTOR, pdQueue, SYNC_LINK_JOB, type LinksContext } from './context.js';
 import { getLink, linksForPd, requireLink, updateLinks, type IncidentLink } from './links.repository.js';
-import { ESCALATION_COVERED, mirrorLogEntries } from './mirror.js';
+import { mirrorLogEntries } from './mirror.js';
 import { summaryFromIncident, type PdIncidentSummary } from './summary.js';
 
 // Mirroring a PagerDuty incident's activity onto the timelines of the incidents it is attached to: read the
@@ -31,13 +31,17 @@ export async function syncLink(ctx: LinksContext, linkId: string): Promise<void>
   await syncPd(ctx, link.pd_incident_id);
 }
 
-/** Adds the log's items to each mirrored link's timeline (an escalation's links skip what it says itself). Returns how many were new. */
+/**
+ * Adds the log's items to each mirrored link's timeline. Status changes only where the mirror tells them
+ * (`statusToldBy`): an escalation's own items already say when its PagerDuty incident was triggered,
+ * acknowledged or resolved. Returns how many items were new.
+ */
 export async function mirror(ctx: LinksContext, links: IncidentLink[], summary: PdIncidentSummary, entries: PdLogEntry[]): Promise<number> {
   const items = mirrorLogEntries({ id: summary.id, number: summary.number }, entries);
   let added = 0;
   for (const link of links) {
     if (!link.mirror) continue;
-    const wanted = link.reason === 'escalation' ? items.filter((i) => !ESCALATION_COVERED.has(i.kind)) : items;
+    const wanted = items.filter((i) => i.status === null || link.statusToldBy === 'mirror');
     if (wanted.length === 0) continue;
     await inTransaction(ctx.db, async (tx) => {
       // Only while still mirrored (the switch may have been turned off meanwhile).
