@@ -102,7 +102,7 @@ export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksMod
   deps.escalations.onChange((escalationId, tx) => links.escalationChanged(escalationId, tx));
 
   registerLinkRoutes(deps.http, { links, incidents: deps.incidents, ack });
-  registerAutoCreateRoutes(deps.http, autoCreate);
+  registerAutoCreateRoutes(deps.http, autoCreate.rules);
 
   // The webhook step only queues: PagerDuty calls happen in a job per event, one PagerDuty incident at a time
   // (in delivery order) and different incidents side by side, so a slow or failing read never holds up the intake.
