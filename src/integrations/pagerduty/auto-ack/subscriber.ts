@@ -1,8 +1,8 @@
 import type { DomainEvent, EventBus } from '../../../platform/events.js';
 import type { Db } from '../../../platform/db/index.js';
 import type { JobQueue } from '../../../platform/jobs/types.js';
-import { AUTO_ACK_JOB, type AutoAckJob } from '../links/links.service.js';
 import '../links/tables.js';
+import { queueAutoAck } from './job.js';
 
 // Trigger: a triage incident opened from a PagerDuty incident is accepted. The accept's actor is passed on
 // untouched, so a workflow or an API key accepting never acknowledges anything. Closing an incident with open
@@ -19,9 +19,6 @@ export function subscribeAutoAckOnAccept(deps: { db: Db; events: EventBus; jobs:
     }
     if (event.data.action !== 'accept' || event.data.fromCategory !== 'triage') return;
     const sources = await deps.db.selectFrom('pagerduty_incident_links').select(['id']).where('incident_id', '=', event.incidentId).where('reason', '=', 'source').execute();
-    for (const s of sources) {
-      const job: AutoAckJob = { linkId: s.id, trigger: 'triage_accepted', actor: event.actor };
-      await deps.jobs.enqueue(AUTO_ACK_JOB, job, { jobKey: `pd-auto-ack:${s.id}:triage_accepted:${event.id}`, priority: -5 });
-    }
+    for (const s of sources) await queueAutoAck(deps.jobs, { linkId: s.id, trigger: 'triage_accepted', actor: event.actor }, event.id);
   });
 }

@@ -2,20 +2,20 @@ import type { IncidentsService } from '../../../incidents/incidents.service.js';
 import { addTimelineItem } from '../../../incidents/timeline.js';
 import type { Db } from '../../../platform/db/index.js';
 import { inTransaction } from '../../../platform/db/index.js';
-import { NotFoundError, ValidationError } from '../../../platform/errors.js';
 import type { Actor, EventBus } from '../../../platform/events.js';
-import { newId, nowIso } from '../../../platform/ids.js';
 import type { Logger } from '../../../platform/logger.js';
-import { label, summaryFromEvent, type LinksService, type PdIncidentSummary } from '../links/links.service.js';
-import type { PagerDutyAutoCreateRulesTable } from '../links/tables.js';
+import type { LinksService } from '../links/links.service.js';
+import { label, summaryFromEvent, type PdIncidentSummary } from '../links/summary.js';
 import '../links/tables.js';
-import type { PdLinkEvent, PdLinkEventData } from '../links/wire.js';
 import { IGNORE_MARKER } from '../catalog-source.js';
-import { PagerDutyNotFoundError, type PagerDutyClient, type PdService } from '../client/index.js';
+import { PagerDutyNotFoundError } from '../client/errors.js';
+import type { PdIncidentEvent, PdIncidentEventData } from '../client/events.js';
+import type { ConnectedPagerDuty } from '../connect.js';
 import { TYPE, type PagerDutyDirectory } from '../directory.js';
+import { AutoCreateRules, ruleMatches, type AutoCreateSettings } from './rules.js';
 
 // Incidents opened from PagerDuty. Rules say which PagerDuty incidents open one (services: all, chosen, or by
-// team; urgencies; priorities) and as what (triage by default, or live). A matching incident.triggered creates
+// team; urgencies; priorities; rules.ts) and as what (triage by default, or live). A matching incident.triggered creates
 // the incident once — the incidents idempotency key `pagerduty:<id>` holds across redeliveries and processes —
 // named after the PagerDuty title, with the severity mapped from the PagerDuty priority, and the PagerDuty
 // incident attached as its source. One that triggers while another incident already follows the same incident
@@ -33,82 +33,31 @@ import { TYPE, type PagerDutyDirectory } from '../directory.js';
 
 export const PD_CREATOR: Actor = { kind: 'integration', ref: 'pagerduty' };
 
-export interface AutoCreateRule {
-  id: string;
-  name: string;
-  enabled: boolean;
-  position: number;
-  serviceIds: string[] | null;
-  teamIds: string[] | null;
-  urgencies: ('high' | 'low')[] | null;
-  priorityIds: string[] | null;
-  createAs: 'triage' | 'live';
-}
-
-export interface AutoCreateSettings {
-  severityMap: Record<string, string>;
-  groupingWindowMinutes: number;
-  autoDeclineOnResolve: boolean;
-}
-
 /** Whether a PagerDuty service description carries the ignore marker (anywhere, any case). */
 export const isIgnoredDescription = (d: unknown): boolean => typeof d === 'string' && d.toLowerCase().includes(IGNORE_MARKER);
 
-export type RuleInput = Omit<AutoCreateRule, 'id' | 'position'> & { position?: number };
-
-const DEFAULTS: AutoCreateSettings = { severityMap: {}, groupingWindowMinutes: 0, autoDeclineOnResolve: true };
-const arr = (s: string | null) => (s === null ? null : (JSON.parse(s) as string[]));
-
-function ruleFromRow(r: PagerDutyAutoCreateRulesTable): AutoCreateRule {
-  return {
-    id: r.id,
-    name: r.name,
-    enabled: Number(r.enabled) === 1,
-    position: Number(r.position),
-    serviceIds: arr(r.service_ids),
-    teamIds: arr(r.team_ids),
-    urgencies: arr(r.urgencies) as AutoCreateRule['urgencies'],
-    priorityIds: arr(r.priority_ids),
-    createAs: r.create_as,
-  };
-}
-
-/** Whether a PagerDuty incident matches a rule. An empty or null list means "any". */
-export function ruleMatches(rule: AutoCreateRule, i: { serviceId: string | null; teamIds: string[]; urgency: string | null; priorityId: string | null }): boolean {
-  if (!rule.enabled) return false;
-  const any = (l: unknown[] | null) => l === null || l.length === 0;
-  const servicePicked = !any(rule.serviceIds);
-  const teamPicked = !any(rule.teamIds);
-  if (servicePicked || teamPicked) {
-    const bySvc = servicePicked && !!i.serviceId && rule.serviceIds!.includes(i.serviceId);
-    const byTeam = teamPicked && i.teamIds.some((t) => rule.teamIds!.includes(t));
-    if (!bySvc && !byTeam) return false;
-  }
-  if (!any(rule.urgencies) && (!i.urgency || !rule.urgencies!.includes(i.urgency as 'high' | 'low'))) return false;
-  if (!any(rule.priorityIds) && (!i.priorityId || !rule.priorityIds!.includes(i.priorityId))) return false;
-  return true;
-}
-
 export class AutoCreateService {
-  private rulesCache: { at: number; rules: AutoCreateRule[]; settings: AutoCreateSettings } | null = null;
-
   private serviceCache = new Map<string, { at: number; ignored: boolean }>();
   /** How long PagerDuty's answer about a service is reused: a storm on one service reads it once per period. */
   readonly tuning = { serviceCacheMs: 10_000 };
+  /** The rules and settings (routes.ts changes them). */
+  readonly rules: AutoCreateRules;
 
   constructor(
     private readonly deps: {
       db: Db;
       incidents: IncidentsService;
       events: EventBus;
-      links: LinksService;
+      links: Pick<LinksService, 'insertLink' | 'notify'>;
       logger: Logger;
-      /** The connected PagerDuty client (null when not connected). */
-      pd: () => Promise<{ client: PagerDutyClient } | null>;
+      /** A client for the connected account (`PagerDutyIntegration.connected`); null when not connected. */
+      connected: () => Promise<ConnectedPagerDuty | null>;
       /** The synced catalog's PagerDuty entries. */
       directory: PagerDutyDirectory;
     },
-  ) {}
+  ) {
+    this.rules = new AutoCreateRules({ db: deps.db, incidents: deps.incidents });
+  }
 
   /**
    * Whether auto-create must leave this service alone (see the module comment for how it is decided), and
@@ -119,14 +68,14 @@ export class AutoCreateService {
     if (hit && Date.now() - hit.at < this.tuning.serviceCacheMs) return { ignored: hit.ignored, decidedBy: 'pagerduty' };
     let gone = false;
     let failure: unknown = null;
-    const c = await this.deps.pd().catch((err: unknown) => {
+    const c = await this.deps.connected().catch((err: unknown) => {
       failure = err;
       return null;
     });
     if (c) {
       try {
-        const r = await c.client.get<{ service: PdService }>(`/services/${encodeURIComponent(serviceId)}`, {}, { priority: 'interactive' });
-        const ignored = isIgnoredDescription(r.service?.description);
+        const service = await c.client.getService(serviceId, { priority: 'interactive' });
+        const ignored = isIgnoredDescription(service?.description);
         this.serviceCache.set(serviceId, { at: Date.now(), ignored });
         if (this.serviceCache.size > 5000) this.serviceCache.delete(this.serviceCache.keys().next().value!);
         return { ignored, decidedBy: 'pagerduty' };
@@ -141,113 +90,16 @@ export class AutoCreateService {
     return { ignored: true, decidedBy: 'catalog', reason: gone ? 'PagerDuty no longer has the service and the catalog has no live entry' : 'PagerDuty is not connected and the catalog has no live entry' };
   }
 
-  // ---- rules and settings ----
-
-  async listRules(): Promise<AutoCreateRule[]> {
-    return (await this.deps.db.selectFrom('pagerduty_auto_create_rules').selectAll().orderBy('position').orderBy('id').execute()).map(ruleFromRow);
-  }
-
-  private validate(r: Partial<RuleInput>): void {
-    if (r.name !== undefined && !r.name.trim()) throw new ValidationError('Give the rule a name.', [{ path: 'name', message: 'must not be empty' }]);
-  }
-
-  async createRule(input: RuleInput): Promise<AutoCreateRule> {
-    this.validate(input);
-    this.rulesCache = null;
-    const now = nowIso();
-    const max = await this.deps.db.selectFrom('pagerduty_auto_create_rules').select((eb) => eb.fn.max('position').as('m')).executeTakeFirst();
-    const id = newId();
-    await this.deps.db
-      .insertInto('pagerduty_auto_create_rules')
-      .values({
-        id,
-        name: input.name.trim(),
-        enabled: input.enabled ? 1 : 0,
-        position: input.position ?? Number(max?.m ?? 0) + 1,
-        service_ids: input.serviceIds ? JSON.stringify(input.serviceIds) : null,
-        team_ids: input.teamIds ? JSON.stringify(input.teamIds) : null,
-        urgencies: input.urgencies ? JSON.stringify(input.urgencies) : null,
-        priority_ids: input.priorityIds ? JSON.stringify(input.priorityIds) : null,
-        create_as: input.createAs,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
-    return this.getRule(id);
-  }
-
-  async getRule(id: string): Promise<AutoCreateRule> {
-    const r = await this.deps.db.selectFrom('pagerduty_auto_create_rules').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!r) throw new NotFoundError('Auto-create rule', id);
-    return ruleFromRow(r);
-  }
-
-  async updateRule(id: string, patch: Partial<RuleInput>): Promise<AutoCreateRule> {
-    await this.getRule(id);
-    this.validate(patch);
-    this.rulesCache = null;
-    const set: Record<string, unknown> = {};
-    if (patch.name !== undefined) set.name = patch.name.trim();
-    if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
-    if (patch.position !== undefined) set.position = patch.position;
-    if (patch.serviceIds !== undefined) set.service_ids = patch.serviceIds ? JSON.stringify(patch.serviceIds) : null;
-    if (patch.teamIds !== undefined) set.team_ids = patch.teamIds ? JSON.stringify(patch.teamIds) : null;
-    if (patch.urgencies !== undefined) set.urgencies = patch.urgencies ? JSON.stringify(patch.urgencies) : null;
-    if (patch.priorityIds !== undefined) set.priority_ids = patch.priorityIds ? JSON.stringify(patch.priorityIds) : null;
-    if (patch.createAs !== undefined) set.create_as = patch.createAs;
-    await this.deps.db.updateTable('pagerduty_auto_create_rules').set({ ...set, updated_at: nowIso() }).where('id', '=', id).execute();
-    return this.getRule(id);
-  }
-
-  async deleteRule(id: string): Promise<void> {
-    this.rulesCache = null;
-    const r = await this.deps.db.deleteFrom('pagerduty_auto_create_rules').where('id', '=', id).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) throw new NotFoundError('Auto-create rule', id);
-  }
-
-  async getSettings(): Promise<AutoCreateSettings> {
-    const r = await this.deps.db.selectFrom('pagerduty_auto_create_settings').selectAll().where('id', '=', 'default').executeTakeFirst();
-    if (!r) return { ...DEFAULTS };
-    return { severityMap: JSON.parse(r.severity_map) as Record<string, string>, groupingWindowMinutes: Number(r.grouping_window_minutes), autoDeclineOnResolve: Number(r.auto_decline_on_resolve) === 1 };
-  }
-
-  async updateSettings(patch: Partial<AutoCreateSettings>): Promise<AutoCreateSettings> {
-    this.rulesCache = null;
-    if (patch.severityMap) {
-      const known = new Set((await this.deps.incidents.listSeverities()).map((s) => s.id));
-      const bad = Object.entries(patch.severityMap).filter(([, sev]) => !known.has(sev));
-      if (bad.length) throw new ValidationError(`Unknown severity ${bad.map(([, s]) => JSON.stringify(s)).join(', ')} in the priority mapping.`, bad.map(([p]) => ({ path: `severity_map.${p}`, message: 'must be a severity id' })));
-    }
-    const s = { ...(await this.getSettings()), ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) } as AutoCreateSettings;
-    const row = { severity_map: JSON.stringify(s.severityMap), grouping_window_minutes: s.groupingWindowMinutes, auto_decline_on_resolve: s.autoDeclineOnResolve ? 1 : 0, updated_at: nowIso() };
-    await this.deps.db
-      .insertInto('pagerduty_auto_create_settings')
-      .values({ id: 'default', ...row })
-      .onConflict((oc) => oc.column('id').doUpdateSet(row))
-      .execute();
-    return s;
-  }
-
-  /** Rules and settings for the webhook path: read at most once a second (storms read them once). */
-  private async current(): Promise<{ rules: AutoCreateRule[]; settings: AutoCreateSettings }> {
-    const c = this.rulesCache;
-    if (c && Date.now() - c.at < 1000) return c;
-    const [rules, settings] = await Promise.all([this.listRules(), this.getSettings()]);
-    this.rulesCache = { at: Date.now(), rules, settings };
-    return this.rulesCache;
-  }
-
   // ---- webhooks ----
 
-  async onIncidentEvent(ev: PdLinkEvent): Promise<void> {
-    if (ev.event_type === 'incident.triggered') await this.onTriggered(ev);
-    else if (ev.event_type === 'incident.resolved') await this.onResolved(ev);
+  async onIncidentEvent(ev: PdIncidentEvent): Promise<void> {
+    if (ev.kind !== 'incident') return;
+    if (ev.event_type === 'incident.triggered') await this.onTriggered(ev.data);
+    else if (ev.event_type === 'incident.resolved') await this.onResolved(ev.data);
   }
 
-  private async onTriggered(ev: PdLinkEvent): Promise<void> {
-    const data = ev.data as unknown as PdLinkEventData;
-    if (!data.id) return;
-    const { rules, settings } = await this.current();
+  private async onTriggered(data: PdIncidentEventData): Promise<void> {
+    const { rules, settings } = await this.rules.current();
     const s = summaryFromEvent(data);
     const rule = rules.find((r) => ruleMatches(r, { serviceId: s.service?.id ?? null, teamIds: (data.teams ?? []).map((t) => t.id), urgency: s.urgency, priorityId: s.priority?.id ?? null }));
     if (!rule) return;
@@ -304,10 +156,8 @@ export class AutoCreateService {
     return row?.incident_id ?? null;
   }
 
-  private async onResolved(ev: PdLinkEvent): Promise<void> {
-    const data = ev.data as unknown as PdLinkEventData;
-    if (!data.id) return;
-    const { settings } = await this.current();
+  private async onResolved(data: PdIncidentEventData): Promise<void> {
+    const { settings } = await this.rules.current();
     if (!settings.autoDeclineOnResolve) return;
     const sources = await this.deps.db.selectFrom('pagerduty_incident_links').select(['incident_id']).where('pd_incident_id', '=', data.id).where('reason', '=', 'source').execute();
     for (const src of sources) {

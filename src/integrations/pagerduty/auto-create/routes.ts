@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { App } from '../../../platform/http/server.js';
 import { requireAccess } from '../../../users/auth.js';
-import type { AutoCreateRule, AutoCreateService, AutoCreateSettings } from './auto-create.service.js';
+import type { AutoCreateRule, AutoCreateRules, AutoCreateSettings } from './rules.js';
 
 // REST: /api/v1/integrations/pagerduty/auto_create_rules (admins change them) and the settings they share
 // (severity per PagerDuty priority, grouping window, auto-decline when resolved in triage).
@@ -43,7 +43,7 @@ const toJson = (r: AutoCreateRule): z.infer<typeof ruleJson> => ({
 });
 const settingsToJson = (s: AutoCreateSettings) => ({ severity_map: s.severityMap, grouping_window_minutes: s.groupingWindowMinutes, auto_decline_on_resolve: s.autoDeclineOnResolve });
 
-export function registerAutoCreateRoutes(app: App, svc: AutoCreateService): void {
+export function registerAutoCreateRoutes(app: App, svc: AutoCreateRules): void {
   const read = requireAccess('read');
   const admin = requireAccess('admin');
   const tags = ['pagerduty auto-create'];

@@ -1,28 +1,61 @@
-import type { Firebreak } from '../../../app.js';
-import { acknowledgeOffer, autoAcknowledge, type AutoAckDeps } from '../auto-ack/auto-acknowledge.js';
+import type { IncidentsService } from '../../../incidents/incidents.service.js';
+import type { Db, DbDialect, Executor } from '../../../platform/db/index.js';
+import type { Actor, EventBus } from '../../../platform/events.js';
+import type { App } from '../../../platform/http/server.js';
+import type { JobQueue } from '../../../platform/jobs/types.js';
+import type { Logger } from '../../../platform/logger.js';
+import type { UsersService } from '../../../users/users.service.js';
+import { acknowledgeOffer } from '../auto-ack/acknowledge-offer.js';
+import { runAutoAckJob } from '../auto-ack/auto-acknowledge.js';
+import type { AutoAckDeps } from '../auto-ack/deps.js';
+import { AUTO_ACK_JOB, type AutoAckJob } from '../auto-ack/job.js';
 import { subscribeAutoAckOnAccept } from '../auto-ack/subscriber.js';
 import { AutoCreateService } from '../auto-create/auto-create.service.js';
 import { registerAutoCreateRoutes } from '../auto-create/routes.js';
-import type { EscalationsModule } from '../escalations/index.js';
-import { AUTO_ACK_JOB, LinksService, NOTIFY_JOB, SYNC_LINK_JOB, type AutoAckJob, type IncidentLink, type LinkNotification, type LinkNotificationListener } from './links.service.js';
+import { incidentIdOf, parseWebhookEvent, WebhookEventError, type PdIncidentEvent } from '../client/events.js';
+import type { PagerDutyIntegration } from '../connect.js';
+import type { PagerDutyDirectory } from '../directory.js';
+import type { EscalationLookup } from '../escalations/model.js';
+import { pdQueue, SYNC_LINK_JOB, type LinksContext } from './context.js';
+import type { IncidentLink } from './links.repository.js';
+import { LinksService } from './links.service.js';
+import { LinkNotifier, NOTIFY_JOB, type LinkNotification, type LinkNotificationListener } from './notifications.js';
 import { registerLinkRoutes } from './routes.js';
-import type { PdLinkEvent } from './wire.js';
 
 const EVENT_JOB = 'pagerduty.links.event';
 
 export { LinksService } from './links.service.js';
-export type { IncidentLink, LinkNotification } from './links.service.js';
+export type { IncidentLink } from './links.repository.js';
+export type { LinkNotification } from './notifications.js';
 
 // Wires related PagerDuty incidents, auto-create and auto-acknowledgement: jobs, routes, the webhook step,
 // the accept subscriber and the escalation listener that attaches escalation incidents. Call before jobs start.
 
+/** What this module needs, passed in by the PagerDuty wing. */
+export interface PagerDutyLinksDeps {
+  db: Db;
+  dialect: DbDialect;
+  incidents: IncidentsService;
+  users: UsersService;
+  events: EventBus;
+  jobs: JobQueue;
+  logger: Logger;
+  http: App;
+  publicUrl: () => string;
+  /** Its `connected()` is the one factory for PagerDuty clients. */
+  integration: PagerDutyIntegration;
+  directory: PagerDutyDirectory;
+  /** Who escalations paged, and a word when an escalation changes (to attach its PagerDuty incidents). */
+  escalations: EscalationLookup & { onChange(listener: (escalationId: string, tx: Executor) => Promise<void>): void };
+}
+
 /** What Slack (or any other front) uses; nothing PagerDuty-shaped beyond the summary leaks through it. */
 export interface PagerDutyLinksPortImpl {
   connected(): Promise<boolean>;
-  attach(incidentId: string, ref: string, actor: Parameters<LinksService['attach']>[2]): Promise<{ link: IncidentLink; created: boolean }>;
-  confirmRelated(incidentId: string, linkId: string, related: boolean, actor: Parameters<LinksService['attach']>[2]): Promise<IncidentLink>;
-  acknowledgeOffer(offerId: string, actor: Parameters<LinksService['attach']>[2]): Promise<{ status: 'acknowledged' | 'already_acknowledged' | 'resolved' }>;
-  resolveInPagerDuty(incidentId: string, actor: Parameters<LinksService['attach']>[2], email: string): Promise<{ resolved: string[]; skipped: { id: string; reason: string }[] }>;
+  attach(incidentId: string, ref: string, actor: Actor): Promise<{ link: IncidentLink; created: boolean }>;
+  confirmRelated(incidentId: string, linkId: string, related: boolean, actor: Actor): Promise<IncidentLink>;
+  acknowledgeOffer(offerId: string, actor: Actor): Promise<{ status: 'acknowledged' | 'already_acknowledged' | 'resolved' }>;
+  resolveInPagerDuty(incidentId: string, actor: Actor, email: string): Promise<{ resolved: string[]; skipped: { id: string; reason: string }[] }>;
   onNotification(listener: (n: LinkNotification) => Promise<void>): void;
 }
 
@@ -31,74 +64,73 @@ export interface PagerDutyLinksModule {
   autoCreate: AutoCreateService;
   ack: AutoAckDeps;
   port: PagerDutyLinksPortImpl;
-  /** The webhook step (escalations' intake calls it for every applied event). */
-  onWebhookEvent(ev: PdLinkEvent): Promise<void>;
+  /** The webhook step: the webhooks module calls it for every applied incident event. */
+  onWebhookEvent(ev: PdIncidentEvent): Promise<void>;
 }
 
-export function setupPagerDutyLinks(
-  fb: Pick<Firebreak, 'database' | 'incidents' | 'users' | 'events' | 'jobs' | 'logger' | 'http' | 'publicUrl'>,
-  escalations: EscalationsModule,
-): PagerDutyLinksModule {
-  const logger = fb.logger.child({ module: 'pagerduty.links' });
-  const links = new LinksService({
-    db: fb.database.db,
-    dialect: fb.database.dialect,
-    incidents: fb.incidents,
-    events: fb.events,
-    jobs: fb.jobs,
-    logger,
-    escalations: escalations.service,
-    pd: () => escalations.service.connectedClient(),
-    publicUrl: fb.publicUrl,
-  });
-  const ack: AutoAckDeps = { db: fb.database.db, links, users: fb.users, directory: escalations.directory, escalations: escalations.service, logger: logger.child({ use_case: 'autoAcknowledge' }), publicUrl: fb.publicUrl };
-  const autoCreate = new AutoCreateService({ db: fb.database.db, incidents: fb.incidents, events: fb.events, links, logger: logger.child({ use_case: 'autoCreate' }), pd: () => escalations.service.connectedClient(), directory: escalations.directory });
+export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksModule {
+  const logger = deps.logger.child({ module: 'pagerduty.links' });
+  const connected: LinksContext['connected'] = (mode) => deps.integration.connected(mode);
+  const notifier = new LinkNotifier({ jobs: deps.jobs, logger });
+  const links = new LinksService({ db: deps.db, incidents: deps.incidents, events: deps.events, jobs: deps.jobs, logger, publicUrl: deps.publicUrl, connected, escalations: deps.escalations, notifier });
+  const ack: AutoAckDeps = {
+    db: deps.db,
+    users: deps.users,
+    incidents: deps.incidents,
+    events: deps.events,
+    logger: logger.child({ use_case: 'autoAcknowledge' }),
+    publicUrl: deps.publicUrl,
+    connected,
+    directory: deps.directory,
+    escalations: deps.escalations,
+    links,
+  };
+  const autoCreate = new AutoCreateService({ db: deps.db, incidents: deps.incidents, events: deps.events, links, logger: logger.child({ use_case: 'autoCreate' }), connected: () => connected(), directory: deps.directory });
 
-  fb.jobs.define<{ linkId: string }>(SYNC_LINK_JOB, async ({ linkId }) => links.syncLink(linkId), { maxAttempts: 8 });
-  fb.jobs.define<LinkNotification>(NOTIFY_JOB, async (n) => links.deliver(n), { maxAttempts: 1 });
-  fb.jobs.define<AutoAckJob>(AUTO_ACK_JOB, async (job) => {
-    const r = await autoAcknowledge(ack, job);
-    if (r.outcome !== 'claimed_elsewhere') return;
-    // Another run holds the claim: done when it finishes; if it died, a later attempt takes the claim over.
-    const link = await links.get(job.linkId).catch(() => null);
-    const claim = link ? await fb.database.db.selectFrom('pagerduty_auto_acks').select('state').where('pd_incident_id', '=', link.pagerduty.id).executeTakeFirst() : undefined;
-    if (claim?.state === 'claimed') throw new Error('another run is acknowledging this PagerDuty incident; checking again later');
-  }, { maxAttempts: 8 });
+  deps.jobs.define<{ linkId: string }>(SYNC_LINK_JOB, async ({ linkId }) => links.syncLink(linkId), { maxAttempts: 8 });
+  deps.jobs.define<LinkNotification>(NOTIFY_JOB, async (n) => links.deliver(n), { maxAttempts: 1 });
+  deps.jobs.define<AutoAckJob>(AUTO_ACK_JOB, async (job) => runAutoAckJob(ack, job), { maxAttempts: 8 });
   subscribeAutoAckOnAccept({
-    db: fb.database.db,
-    events: fb.events,
-    jobs: fb.jobs,
+    db: deps.db,
+    events: deps.events,
+    jobs: deps.jobs,
     offerResolve: async (incidentId, userId, linkIds, eventId) => {
       const open = await Promise.all(linkIds.map((id) => links.get(id)));
       await links.notify({ type: 'resolve_offer', incidentId, userId, open: open.map((l) => ({ linkId: l.id, pagerduty: l.pagerduty })) }, `resolve-offer:${eventId}`);
     },
   });
-  escalations.service.onChange((escalationId, tx) => links.escalationChanged(escalationId, tx));
+  deps.escalations.onChange((escalationId, tx) => links.escalationChanged(escalationId, tx));
 
-  registerLinkRoutes(fb.http, { links, ack });
-  registerAutoCreateRoutes(fb.http, autoCreate);
+  registerLinkRoutes(deps.http, { links, incidents: deps.incidents, ack });
+  registerAutoCreateRoutes(deps.http, autoCreate.rules);
 
   // The webhook step only queues: PagerDuty calls happen in a job per event, one PagerDuty incident at a time
   // (in delivery order) and different incidents side by side, so a slow or failing read never holds up the intake.
-  fb.jobs.define<PdLinkEvent>(EVENT_JOB, async (ev) => {
+  // The job parses its payload again, so an event queued before an upgrade reads the same as a new one.
+  deps.jobs.define<unknown>(EVENT_JOB, async (payload) => {
+    let ev;
+    try {
+      ev = parseWebhookEvent({ event: payload });
+    } catch (err) {
+      if (!(err instanceof WebhookEventError)) throw err;
+      logger.warn({ error: err.message }, 'a queued PagerDuty event could not be read; skipped');
+      return;
+    }
+    if (ev.kind !== 'incident' && ev.kind !== 'note') return;
     await autoCreate.onIncidentEvent(ev);
     await links.onIncidentEvent(ev);
   }, { maxAttempts: 10 });
-  const onWebhookEvent = async (ev: PdLinkEvent) => {
-    if (ev.resource_type !== 'incident' || !ev.data) return;
-    const d = ev.data as { id?: unknown; incident?: { id?: unknown } };
-    const pdId = ev.event_type === 'incident.annotated' && typeof d.incident?.id === 'string' ? d.incident.id : typeof d.id === 'string' ? d.id : null;
-    if (!pdId) return;
-    await fb.jobs.enqueue(EVENT_JOB, ev, { jobKey: `pd-link-event:${ev.id}`, queue: `pd-link:${pdId}`, priority: -4 });
+  const onWebhookEvent = async (ev: PdIncidentEvent) => {
+    await deps.jobs.enqueue(EVENT_JOB, ev, { jobKey: `pd-link-event:${ev.id}`, queue: pdQueue(incidentIdOf(ev)), priority: -4 });
   };
 
   const port: PagerDutyLinksPortImpl = {
-    connected: async () => (await escalations.service.connectedClient()) !== null,
+    connected: async () => (await connected()) !== null,
     attach: (incidentId, ref, actor) => links.attach(incidentId, ref, actor),
     confirmRelated: (incidentId, linkId, related, actor) => links.confirmRelated(incidentId, linkId, related, actor),
     acknowledgeOffer: (offerId, actor) => acknowledgeOffer(ack, offerId, actor),
     async resolveInPagerDuty(incidentId, actor, email) {
-      return links.resolveInPagerDuty(incidentId, null, actor, (await escalations.directory.userByEmail(email))?.email ?? null);
+      return links.resolveInPagerDuty(incidentId, null, actor, (await deps.directory.userByEmail(email))?.email ?? null);
     },
     onNotification: (l: LinkNotificationListener) => links.onNotification(l),
   };

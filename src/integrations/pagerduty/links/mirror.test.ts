@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ESCALATION_COVERED, mirrorLogEntries, pagedUserIds } from './mirror.js';
+import { mirrorLogEntries, pagedUserIds } from './mirror.js';
 
 // What a responder sees on the timeline for a PagerDuty incident's log: one item per log entry they care about,
 // oldest first, in words, keyed by the log entry so a re-read never doubles it. The inputs are shaped like
@@ -149,10 +149,14 @@ describe('PagerDuty log entries on the timeline', () => {
     expect(byKind('pagerduty.escalated').assignees).toEqual([{ id: 'PZZ9Y8X', name: 'Cy Lead' }]);
   });
 
-  it("an escalation's own items already say triggered, acknowledged and resolved; assignments, notifications and notes are still mirrored", () => {
-    const kinds = mirrorLogEntries(INCIDENT, lifecycle).map((i) => i.kind);
-    expect(kinds.filter((k) => ESCALATION_COVERED.has(k))).toEqual(['pagerduty.triggered', 'pagerduty.acknowledged', 'pagerduty.resolved']);
-    expect(kinds.filter((k) => !ESCALATION_COVERED.has(k))).toEqual(['pagerduty.assigned', 'pagerduty.notified', 'pagerduty.unacknowledged', 'pagerduty.escalated', 'pagerduty.reassigned', 'pagerduty.note']);
+  it("items that tell a status change say which status (an escalation's link leaves those to the escalation); assignments, notifications and notes do not", () => {
+    const items = mirrorLogEntries(INCIDENT, lifecycle);
+    expect(items.filter((i) => i.status !== null).map((i) => [i.kind, i.status])).toEqual([
+      ['pagerduty.triggered', 'triggered'],
+      ['pagerduty.acknowledged', 'acknowledged'],
+      ['pagerduty.resolved', 'resolved'],
+    ]);
+    expect(items.filter((i) => i.status === null).map((i) => i.kind)).toEqual(['pagerduty.assigned', 'pagerduty.notified', 'pagerduty.unacknowledged', 'pagerduty.escalated', 'pagerduty.reassigned', 'pagerduty.note']);
   });
 });
 

@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import type { IncidentsService } from '../../../incidents/incidents.service.js';
 import type { App } from '../../../platform/http/server.js';
 import { actorOf, requireAccess } from '../../../users/auth.js';
-import { acknowledgeOffer, listDecisions, listOffers, type AutoAckDeps } from '../auto-ack/auto-acknowledge.js';
-import type { IncidentLink, LinksService } from './links.service.js';
+import { acknowledgeOffer, listOffers } from '../auto-ack/acknowledge-offer.js';
+import { listDecisions } from '../auto-ack/auto-acknowledge.js';
+import type { AutoAckDeps } from '../auto-ack/deps.js';
+import type { IncidentLink } from './links.repository.js';
+import type { LinksService } from './links.service.js';
 
 // REST: /api/v1/incidents/{id}/pagerduty_incidents — attach by URL or id, list, detach, the "is this related?"
 // answer, the mirroring switch; acknowledgement offers and pressing their button.
@@ -48,7 +52,7 @@ const params = z.strictObject({ id: z.string().trim().min(1).max(64) });
 const linkParams = z.strictObject({ id: z.string().trim().min(1).max(64), link_id: z.string().trim().min(1).max(64) });
 const one = z.object({ pagerduty_incident: linkJson });
 
-export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: AutoAckDeps }): void {
+export function registerLinkRoutes(app: App, deps: { links: LinksService; incidents: IncidentsService; ack: AutoAckDeps }): void {
   const { links } = deps;
   const read = requireAccess('read');
   const write = requireAccess('write');
@@ -128,7 +132,7 @@ export function registerLinkRoutes(app: App, deps: { links: LinksService; ack: A
   );
 
   app.get('/api/v1/incidents/:id/pagerduty_ack_offers', { onRequest: read, schema: { tags, summary: 'Offers to acknowledge PagerDuty incidents made to people who were not paged', params, response: { 200: z.object({ offers: z.array(offerJson) }) } } }, async (req) => {
-    const incidentId = await links.deps.incidents.findIncidentId(req.params.id);
+    const incidentId = await deps.incidents.findIncidentId(req.params.id);
     return { offers: (await listOffers(deps.ack.db, incidentId)).map((o) => ({ id: o.id, link_id: o.link_id, pagerduty_incident_id: o.pd_incident_id, user_id: o.user_id, reason: o.reason, status: o.status, error: o.error, created_at: o.created_at })) };
   });
 

@@ -1,0 +1,71 @@
+import type { Executor } from '../../../platform/db/index.js';
+import { newId, nowIso } from '../../../platform/ids.js';
+import { insertLink } from './attach.js';
+import { PD_ACTOR, pdQueue, SYNC_LINK_JOB, type LinksContext } from './context.js';
+import type { PdIncidentSummary } from './summary.js';
+
+// An escalation's PagerDuty incidents are attached to the incident that paged them, without asking: as soon as
+// the escalation says a target has its PagerDuty incident (escalationChanged, in the escalation's transaction), or
+// when a webhook names a PagerDuty incident no link knows yet that escalations say they created. Escalations are
+// asked through their lookup; their tables are theirs.
+
+/** Attaches the PagerDuty incident of an escalation target, if escalations created it. False when they did not. */
+export async function attachEscalationIncident(ctx: LinksContext, pdId: string, incidentKey: string | null, s: PdIncidentSummary | null): Promise<boolean> {
+  const found = await ctx.escalations.targetFor(pdId, incidentKey);
+  if (!found) return false;
+  const { escalation: esc, target } = found;
+  const summary: PdIncidentSummary = s ?? {
+    id: pdId,
+    number: target.pagerduty?.number ?? null,
+    title: target.name,
+    status: target.status,
+    urgency: esc.urgency,
+    priority: esc.priority,
+    service: target.service ?? null,
+    assignees: [],
+    htmlUrl: target.pagerduty?.htmlUrl ?? null,
+    incidentKey: target.incidentKey,
+  };
+  await insertLink(ctx, esc.incidentId, summary, 'escalation', PD_ACTOR);
+  return true;
+}
+
+/** Escalation listener: attach every target's PagerDuty incident once it exists, and queue its backfill. */
+export async function escalationChanged(ctx: LinksContext, escalationId: string, tx: Executor): Promise<void> {
+  const esc = await ctx.escalations.get(escalationId, tx);
+  for (const t of esc.targets) {
+    if (!t.pagerduty) continue;
+    const exists = await tx.selectFrom('pagerduty_incident_links').select('id').where('incident_id', '=', esc.incidentId).where('pd_incident_id', '=', t.pagerduty.incidentId).executeTakeFirst();
+    if (exists) continue;
+    const now = nowIso();
+    const id = newId();
+    await tx
+      .insertInto('pagerduty_incident_links')
+      .values({
+        id,
+        incident_id: esc.incidentId,
+        pd_incident_id: t.pagerduty.incidentId,
+        pd_number: t.pagerduty.number,
+        title: `[${t.name}] ${esc.message}`.slice(0, 500),
+        service_id: t.service?.id ?? null,
+        service_name: t.service?.name ?? null,
+        status: t.status === 'pending' || t.status === 'failed' ? 'triggered' : t.status,
+        urgency: esc.urgency,
+        priority_id: esc.priority?.id ?? null,
+        priority_name: esc.priority?.name ?? null,
+        assignees: JSON.stringify(t.paged.map((p) => ({ id: p.id, name: p.name }))),
+        html_url: t.pagerduty.htmlUrl,
+        incident_key: t.incidentKey,
+        reason: 'escalation',
+        related: null,
+        mirror: 1,
+        created_by_kind: 'integration',
+        created_by_user_id: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['incident_id', 'pd_incident_id']).doNothing())
+      .execute();
+    await ctx.jobs.enqueue(SYNC_LINK_JOB, { linkId: id }, { jobKey: `pd-link-sync:${id}:initial`, queue: pdQueue(t.pagerduty.incidentId), priority: 5, delayMs: 500 }, tx);
+  }
+}

@@ -1,0 +1,40 @@
+import { addTimelineItem } from '../../../incidents/timeline.js';
+import { inTransaction } from '../../../platform/db/index.js';
+import { incidentIdOf, type PdIncidentEvent } from '../client/events.js';
+import { PD_ACTOR, type LinksContext } from './context.js';
+import { attachEscalationIncident } from './escalation-links.js';
+import { linksForPd, updateLinks } from './links.repository.js';
+import { syncPd } from './mirror-sync.js';
+import { label, nameOf, summaryFromEvent } from './summary.js';
+
+// What links do with one applied webhook event about a PagerDuty incident (run in the event's job, one PagerDuty
+// incident at a time): attach it when an escalation created it, store what the event says on its links, tell a
+// priority change (it has no log entry), and otherwise read the log again to mirror what happened.
+
+export async function onIncidentEvent(ctx: LinksContext, ev: PdIncidentEvent): Promise<void> {
+  const pdId = incidentIdOf(ev);
+  const summary = ev.kind === 'incident' ? summaryFromEvent(ev.data) : null;
+  let links = await linksForPd(ctx.db, pdId);
+  if (links.length === 0) {
+    // An escalation's PagerDuty incident: attach it to the incident that paged it.
+    const attached = await attachEscalationIncident(ctx, pdId, ev.kind === 'incident' ? (ev.data.incident_key ?? null) : null, summary);
+    if (!attached) return;
+    links = await linksForPd(ctx.db, pdId);
+  }
+  if (summary) await updateLinks(ctx.db, pdId, summary);
+  if (ev.kind === 'incident' && ev.event_type === 'incident.priority_updated') {
+    const p = ev.data.priority;
+    const text = `${label({ number: ev.data.number ?? links[0]?.pagerduty.number ?? null })} priority changed to ${p ? nameOf(p) : 'none'}${ev.agent ? ` by ${nameOf(ev.agent)}` : ''}`;
+    for (const link of links.filter((l) => l.mirror)) {
+      await inTransaction(ctx.db, async (tx) => {
+        await addTimelineItem(tx, ctx.events, { incidentId: link.incidentId, kind: 'pagerduty.priority_changed', actor: PD_ACTOR, occurredAt: ev.occurred_at, dedupeKey: `pd-event:${ev.id}`, payload: { pagerdutyIncidentId: pdId, linkId: link.id, priority: p ? { id: p.id, name: nameOf(p) } : null, text } });
+      });
+    }
+    return;
+  }
+  if (!links.some((l) => l.mirror)) return;
+  // A link made for this trigger (auto-create, escalation) reads the log in its own backfill job; reading it here
+  // too would spend the request budget twice during a storm of triggers.
+  if (ev.event_type === 'incident.triggered') return;
+  await syncPd(ctx, pdId);
+}
