@@ -1,7 +1,7 @@
 // One incident: what it is, what can be done to it next (from the server's available_actions), its details,
 // and its timeline with notes.
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { ApiError, api } from '../api.js';
+import { ApiError, api, type ActionBody, type ActionName } from '../api.js';
 import { useLoad, useTitle } from '../hooks.js';
 import { Link } from '../router.js';
 import { canRespond, useSession } from '../session.js';
@@ -189,7 +189,7 @@ function ActionsCard({ incident, onDone }: { incident: Incident; onDone: (i: Inc
   const [into, setInto] = useState('');
   const actions = incident.available_actions;
 
-  const run = async (key: string, action: string, body: Record<string, unknown> = {}) => {
+  const run = async (key: string, action: ActionName, body: ActionBody<ActionName> = {}) => {
     setBusy(key);
     setError(null);
     try {
