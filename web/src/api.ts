@@ -1,19 +1,7 @@
 // A small typed client for the Firebreak REST API. Every non-GET request carries the session's CSRF token
 // and a JSON body. Failures become ApiError, which carries the server's message and per-field messages.
-import type {
-  ApiKey,
-  Incident,
-  Integration,
-  Mode,
-  Role,
-  Scope,
-  Session,
-  Severity,
-  Status,
-  StatusCategory,
-  TimelineItem,
-  User,
-} from './types.js';
+import type { Body, MethodOf, Ok, Path, PathParam, QueryOf } from './api/operations.js';
+import type { Session, StatusCategory } from './types.js';
 
 export interface FieldError {
   path: string;
@@ -127,28 +115,35 @@ export async function request<T>(method: string, path: string, body?: unknown, o
   }
 }
 
-const get = <T>(path: string, query?: Query) => request<T>('GET', withQuery(path, query));
-const post = <T>(path: string, body?: unknown) => request<T>('POST', path, body);
-const patch = <T>(path: string, body: unknown) => request<T>('PATCH', path, body);
-const del = (path: string) => request<void>('DELETE', path, {});
-const seg = encodeURIComponent;
+type QueryValue = string | number | readonly string[] | null | undefined;
 
-export interface IncidentFilters {
-  status_category?: readonly StatusCategory[];
-  severity_id?: string;
-  mode?: Mode;
-  limit?: number;
-  cursor?: string;
+/** Everything a call needs besides method and path: `{…}` segments, query and body, as the operation declares them. */
+export type CallOptions<P extends Path, M extends MethodOf<P>> = ([PathParam<P>] extends [never] ? { params?: undefined } : { params: Record<PathParam<P>, string> }) & {
+  query?: { [K in keyof QueryOf<P, M>]?: QueryValue };
+} & ([Body<P, M>] extends [never] ? { body?: undefined } : { body: Body<P, M> });
+
+/**
+ * One API operation, typed by its path and method as the OpenAPI document names them, so the answer's type is
+ * the server's: `call('get', '/api/v1/incidents/{id}', { params: { id } })`. `{…}` segments are URL-encoded.
+ */
+export function call<P extends Path, M extends MethodOf<P>>(
+  method: M,
+  path: P,
+  ...[options]: {} extends CallOptions<P, M> ? [CallOptions<P, M>?] : [CallOptions<P, M>]
+): Promise<Ok<P, M>> {
+  const params: Record<string, string> = options?.params ?? {};
+  const url = path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? ''));
+  return request<Ok<P, M>>(method.toUpperCase(), withQuery(url, options?.query as Query | undefined), options?.body);
 }
 
-export interface DeclareInput {
-  name: string;
-  summary?: string;
-  severity_id: string;
-  mode: Mode;
-  triage: boolean;
-  idempotency_key: string;
-}
+/** The list's filters; several status categories travel as one comma-separated value. */
+export type IncidentFilters = Omit<QueryOf<'/api/v1/incidents', 'get'>, 'status_category'> & { status_category?: readonly StatusCategory[] };
+export type DeclareInput = Body<'/api/v1/incidents', 'post'>;
+/** The incident actions, each its own operation: accept, decline, merge, status, severity, close, cancel, lead. */
+type ActionPath = Extract<Path, `/api/v1/incidents/{id}/actions/${string}`>;
+export type ActionName = ActionPath extends `/api/v1/incidents/{id}/actions/${infer A}` ? A : never;
+type ActionBodies = { [A in ActionName]: Body<`/api/v1/incidents/{id}/actions/${A}`, 'post'> };
+export type ActionBody<A extends ActionName> = ActionBodies[A];
 
 export const api = {
   /** The signed-in person, or null when nobody is signed in. */
@@ -171,38 +166,33 @@ export const api = {
     if (!res.ok && res.status !== 401) throw await toApiError(res);
   },
 
-  severities: () => get<{ severities: Severity[] }>('/api/v1/severities').then((r) => r.severities),
-  createSeverity: (input: { name: string; description: string }) =>
-    post<{ severity: Severity }>('/api/v1/severities', input).then((r) => r.severity),
-  updateSeverity: (id: string, input: { name?: string; description?: string; rank?: number }) =>
-    patch<{ severity: Severity }>(`/api/v1/severities/${seg(id)}`, input).then((r) => r.severity),
-  deleteSeverity: (id: string) => del(`/api/v1/severities/${seg(id)}`),
+  severities: () => call('get', '/api/v1/severities').then((r) => r.severities),
+  createSeverity: (body: Body<'/api/v1/severities', 'post'>) => call('post', '/api/v1/severities', { body }).then((r) => r.severity),
+  updateSeverity: (id: string, body: Body<'/api/v1/severities/{id}', 'patch'>) =>
+    call('patch', '/api/v1/severities/{id}', { params: { id }, body }).then((r) => r.severity),
+  deleteSeverity: (id: string) => call('delete', '/api/v1/severities/{id}', { params: { id } }),
 
-  statuses: () => get<{ statuses: Status[] }>('/api/v1/statuses').then((r) => r.statuses),
+  statuses: () => call('get', '/api/v1/statuses').then((r) => r.statuses),
 
-  incidents: (filters: IncidentFilters) =>
-    get<{ incidents: Incident[]; next_cursor: string | null }>('/api/v1/incidents', { ...filters }),
-  incident: (idOrRef: string) => get<{ incident: Incident }>(`/api/v1/incidents/${seg(idOrRef)}`).then((r) => r.incident),
-  declare: (input: DeclareInput) => post<{ incident: Incident }>('/api/v1/incidents', input).then((r) => r.incident),
-  updateIncident: (id: string, input: { name?: string; summary?: string }) =>
-    patch<{ incident: Incident }>(`/api/v1/incidents/${seg(id)}`, input).then((r) => r.incident),
-  action: (id: string, action: string, body: Record<string, unknown> = {}) =>
-    post<{ incident: Incident }>(`/api/v1/incidents/${seg(id)}/actions/${seg(action)}`, body).then((r) => r.incident),
-  timeline: (id: string) => get<{ items: TimelineItem[] }>(`/api/v1/incidents/${seg(id)}/timeline`).then((r) => r.items),
-  addNote: (id: string, text: string) =>
-    post<{ item: TimelineItem }>(`/api/v1/incidents/${seg(id)}/timeline/notes`, { text }).then((r) => r.item),
+  incidents: (query: IncidentFilters) => call('get', '/api/v1/incidents', { query }),
+  incident: (idOrRef: string) => call('get', '/api/v1/incidents/{id}', { params: { id: idOrRef } }).then((r) => r.incident),
+  declare: (body: DeclareInput) => call('post', '/api/v1/incidents', { body }).then((r) => r.incident),
+  updateIncident: (id: string, body: Body<'/api/v1/incidents/{id}', 'patch'>) =>
+    call('patch', '/api/v1/incidents/{id}', { params: { id }, body }).then((r) => r.incident),
+  /** Every action answers the incident as it is afterwards; the body is the one that action's operation takes. */
+  action: <A extends ActionName>(id: string, action: A, body: ActionBody<A>) =>
+    call('post', `/api/v1/incidents/{id}/actions/${action}` as ActionPath, { params: { id }, body } as CallOptions<ActionPath, 'post'>).then((r) => r.incident),
+  timeline: (id: string) => call('get', '/api/v1/incidents/{id}/timeline', { params: { id } }).then((r) => r.items),
+  addNote: (id: string, text: string) => call('post', '/api/v1/incidents/{id}/timeline/notes', { params: { id }, body: { text } }).then((r) => r.item),
 
-  users: () => get<{ users: User[] }>('/api/v1/users').then((r) => r.users),
-  createUser: (input: { name: string; email: string; role: Role }) =>
-    post<{ user: User }>('/api/v1/users', input).then((r) => r.user),
-  updateUser: (id: string, input: { name?: string; role?: Role }) =>
-    patch<{ user: User }>(`/api/v1/users/${seg(id)}`, input).then((r) => r.user),
-  loginLink: (id: string) => post<{ url: string; expires_at: string }>(`/api/v1/users/${seg(id)}/login_link`, {}),
+  users: () => call('get', '/api/v1/users').then((r) => r.users),
+  createUser: (body: Body<'/api/v1/users', 'post'>) => call('post', '/api/v1/users', { body }).then((r) => r.user),
+  updateUser: (id: string, body: Body<'/api/v1/users/{id}', 'patch'>) => call('patch', '/api/v1/users/{id}', { params: { id }, body }).then((r) => r.user),
+  loginLink: (id: string) => call('post', '/api/v1/users/{id}/login_link', { params: { id } }),
 
-  apiKeys: () => get<{ api_keys: ApiKey[] }>('/api/v1/api_keys').then((r) => r.api_keys),
-  createApiKey: (input: { name: string; scopes: Scope[] }) =>
-    post<{ api_key: ApiKey; token: string }>('/api/v1/api_keys', input),
-  revokeApiKey: (id: string) => del(`/api/v1/api_keys/${seg(id)}`),
+  apiKeys: () => call('get', '/api/v1/api_keys').then((r) => r.api_keys),
+  createApiKey: (body: Body<'/api/v1/api_keys', 'post'>) => call('post', '/api/v1/api_keys', { body }),
+  revokeApiKey: (id: string) => call('delete', '/api/v1/api_keys/{id}', { params: { id } }),
 
-  integrations: () => get<{ integrations: Integration[] }>('/api/v1/integrations').then((r) => r.integrations),
+  integrations: () => call('get', '/api/v1/integrations').then((r) => r.integrations),
 };

@@ -1,4 +1,6 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+// Hooks the pages share: loading what a page shows, sending what a form or button asks for, the tab's title.
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { ApiError } from './api.js';
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -44,6 +46,48 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
     setDataState((prev) => (typeof update === 'function' ? (update as (p: T | undefined) => T)(prev) : update));
   }, []);
   return { data, error, loading, reload, setData };
+}
+
+export interface Submit {
+  /** A request is running: disable the button that started it. */
+  busy: boolean;
+  /** What the last request failed with (null while one runs and after one succeeds). */
+  error: unknown;
+  setError: (error: unknown) => void;
+  /** The server's message for one input of the last failed request ("name", or a nested path like "scopes.0"). */
+  field: (path: string) => string | undefined;
+  /** Runs `work` (busy meanwhile, the error cleared first and kept if it fails); resolves true when it succeeded. */
+  run: (work: () => Promise<unknown>) => Promise<boolean>;
+  /** A form's onSubmit that stops the browser's own submit and runs `work`. */
+  onSubmit: (work: () => Promise<unknown>) => (e: FormEvent) => void;
+}
+
+/** The state of a form or button that sends one request at a time. */
+export function useSubmit(): Submit {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = useCallback(async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      return true;
+    } catch (err) {
+      setError(err);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  const onSubmit = useCallback(
+    (work: () => Promise<unknown>) => (e: FormEvent) => {
+      e.preventDefault();
+      void run(work);
+    },
+    [run],
+  );
+  const field = (path: string) => (error instanceof ApiError ? error.field(path) : undefined);
+  return { busy, error, setError, field, run, onSubmit };
 }
 
 /** Sets document.title for the page ("INC-3 · Firebreak"). */

@@ -1,123 +1,33 @@
-// Shapes of the REST API (/api/v1) as the web app uses them.
+// The REST API's shapes (/api/v1) under the names the web app uses. Each is taken from the types generated from
+// the server's OpenAPI document (api/schema.d.ts, `npm run api:types`), so a change to a route's schema shows
+// up here as a type error instead of a page that silently reads a missing field.
+import type { Ok } from './api/operations.js';
 
-export type Role = 'owner' | 'admin' | 'responder' | 'viewer';
-export const ROLES: readonly Role[] = ['owner', 'admin', 'responder', 'viewer'];
-
-export type StatusCategory = 'triage' | 'live' | 'closed' | 'declined' | 'merged' | 'canceled';
-export const STATUS_CATEGORIES: readonly StatusCategory[] = ['triage', 'live', 'closed', 'declined', 'merged', 'canceled'];
-
-export type Mode = 'standard' | 'test' | 'retrospective';
-export const MODES: readonly Mode[] = ['standard', 'test', 'retrospective'];
-
-export interface SessionUser {
-  id: string;
-  name: string;
-  email: string;
-  role: Role;
+/** Every value of the union T, in the order the UI shows them; the compiler refuses a list that misses one. */
+function everyOf<T extends string>() {
+  return <const L extends readonly T[]>(list: L & ([Exclude<T, L[number]>] extends [never] ? unknown : { missing: Exclude<T, L[number]> })): readonly T[] => list;
 }
 
-export interface Session {
-  user: SessionUser;
-  csrf_token: string;
-}
+export type Session = Ok<'/api/v1/session', 'get'>;
 
-export interface Severity {
-  id: string;
-  name: string;
-  description: string;
-  rank: number;
-}
+export type User = Ok<'/api/v1/users', 'get'>['users'][number];
+export type Role = User['role'];
+export const ROLES = everyOf<Role>()(['owner', 'admin', 'responder', 'viewer']);
 
-export interface Status {
-  id: string;
-  name: string;
-  description: string;
-  category: StatusCategory;
-  rank: number;
-}
+export type Severity = Ok<'/api/v1/severities', 'get'>['severities'][number];
 
-export interface StatusRef {
-  id: string;
-  name: string;
-  category: StatusCategory;
-}
+export type Incident = Ok<'/api/v1/incidents/{id}', 'get'>['incident'];
+export type StatusCategory = Incident['status']['category'];
+export const STATUS_CATEGORIES = everyOf<StatusCategory>()(['triage', 'live', 'closed', 'declined', 'merged', 'canceled']);
+export type Mode = Incident['mode'];
+export const MODES = everyOf<Mode>()(['standard', 'test', 'retrospective']);
+export type Actor = Incident['creator'];
+export type AvailableAction = Incident['available_actions'][number];
 
-export interface UserRef {
-  id: string;
-  name: string;
-}
+export type TimelineItem = Ok<'/api/v1/incidents/{id}/timeline', 'get'>['items'][number];
 
-export type ActorKind = 'user' | 'integration' | 'workflow' | 'system';
+export type ApiKey = Ok<'/api/v1/api_keys', 'get'>['api_keys'][number];
+export type Scope = ApiKey['scopes'][number];
+export const SCOPES = everyOf<Scope>()(['read', 'write', 'admin']);
 
-export interface Actor {
-  kind: ActorKind;
-  user: UserRef | null;
-  ref: string | null;
-}
-
-export type IncidentActionName = 'accept' | 'decline' | 'merge' | 'status' | 'close' | 'cancel';
-
-export interface AvailableAction {
-  action: IncidentActionName;
-  status?: StatusRef;
-}
-
-export interface Incident {
-  id: string;
-  reference: string;
-  number: number;
-  name: string;
-  summary: string | null;
-  severity: { id: string; name: string; rank: number };
-  status: StatusRef;
-  mode: Mode;
-  source: string;
-  creator: Actor;
-  lead: UserRef | null;
-  merged_into: { id: string; reference: string } | null;
-  slack_channel_id: string | null;
-  created_at: string;
-  updated_at: string;
-  status_timestamps: Array<{ status: StatusRef; first_at: string; last_at: string }>;
-  available_actions: AvailableAction[];
-}
-
-export interface TimelineItem {
-  id: string;
-  kind: string;
-  occurred_at: string;
-  actor: Actor;
-  text: string;
-  payload: Record<string, unknown>;
-}
-
-export interface User {
-  id: string;
-  name: string;
-  email: string;
-  role: Role;
-  slack_user_id: string | null;
-  created_at: string;
-}
-
-export type Scope = 'read' | 'write' | 'admin';
-export const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: Scope[];
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  created_by: UserRef;
-}
-
-export interface Integration {
-  kind: 'slack' | 'pagerduty';
-  name: string;
-  description: string;
-  status: 'not_connected' | 'connected' | 'error';
-  details: Record<string, unknown> | null;
-}
+export type Integration = Ok<'/api/v1/integrations', 'get'>['integrations'][number];

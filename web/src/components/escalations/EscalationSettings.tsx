@@ -1,23 +1,19 @@
 // Escalation settings for the PagerDuty settings page: the fallback escalation service, whether to always page
 // as the bot account, and the webhook (the URL to give PagerDuty and the secret of a subscription made by hand).
 import { useState, type FormEvent } from 'react';
-import { ApiError, request } from '../../api.js';
+import { ApiError, call } from '../../api.js';
+import type { Ok } from '../../api/operations.js';
 import { useLoad } from '../../hooks.js';
 import { CopyField, ErrorMessage, Field, Loading } from '../ui.js';
 
-interface Settings {
-  fallback_service: { id: string; name: string } | null;
-  always_use_bot_account: boolean;
-  webhook: { url: string; subscription_id: string | null; secret_configured: boolean; automatic: boolean; error: string | null };
-}
-
+type Settings = Ok<'/api/v1/integrations/pagerduty/escalation_settings', 'get'>;
 
 const base = '/api/v1/integrations/pagerduty';
 
 export function EscalationSettings({ admin }: { admin: boolean }) {
-  const settings = useLoad(() => request<Settings>('GET', `${base}/escalation_settings`), []);
+  const settings = useLoad(() => call('get', `${base}/escalation_settings`), []);
   const [query, setQuery] = useState('');
-  const services = useLoad(() => request<{ options: { id: string; name: string }[] }>('GET', `${base}/escalation_options?type=service&limit=20${query.trim() ? `&query=${encodeURIComponent(query.trim())}` : ''}`).then((r) => r.options), [query]);
+  const services = useLoad(() => call('get', `${base}/escalation_options`, { query: { type: 'service', limit: 20, query: query.trim() } }).then((r) => r.options), [query]);
   const [secret, setSecret] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -36,7 +32,7 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
   };
   const saveSecret = (e: FormEvent) => {
     e.preventDefault();
-    void save(() => request<Settings>('PUT', `${base}/webhook_secret`, { secret: secret.trim() })).then(() => setSecret(''));
+    void save(() => call('put', `${base}/webhook_secret`, { body: { secret: secret.trim() } })).then(() => setSecret(''));
   };
 
   if (!settings.data) return settings.loading ? <Loading label="Loading escalation settings…" /> : <ErrorMessage error={settings.error} />;
@@ -61,7 +57,7 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
               <ul style={{ listStyle: 'none', padding: 0 }}>
                 {(services.data ?? []).slice(0, 8).map((o) => (
                   <li key={o.id}>
-                    <button type="button" className="button-quiet button-small" disabled={busy || o.id === s.fallback_service?.id} onClick={() => void save(() => request<Settings>('PATCH', `${base}/escalation_settings`, { fallback_service_id: o.id }))}>
+                    <button type="button" className="button-quiet button-small" disabled={busy || o.id === s.fallback_service?.id} onClick={() => void save(() => call('patch', `${base}/escalation_settings`, { body: { fallback_service_id: o.id } }))}>
                       {o.name}
                     </button>
                   </li>
@@ -77,7 +73,7 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
           type="checkbox"
           checked={s.always_use_bot_account}
           disabled={!admin || busy}
-          onChange={(e) => void save(() => request<Settings>('PATCH', `${base}/escalation_settings`, { always_use_bot_account: e.target.checked }))}
+          onChange={(e) => void save(() => call('patch', `${base}/escalation_settings`, { body: { always_use_bot_account: e.target.checked } }))}
         />{' '}
         Always page as the bot account (otherwise the person who escalates, when they have a PagerDuty account with the same email)
       </label>

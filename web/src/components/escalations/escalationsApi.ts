@@ -1,53 +1,19 @@
 // The escalation endpoints, for the incident page, through the app's one request helper (session CSRF token,
 // error shape, sign-out on 401).
-import { request } from '../../api.js';
+import { call } from '../../api.js';
+import type { Body, Ok, QueryOf } from '../../api/operations.js';
 
-export type TargetStatus = 'pending' | 'triggered' | 'acknowledged' | 'resolved' | 'failed';
-
-export interface PersonAt {
-  id: string;
-  name: string;
-  at: string;
-}
-
-export interface EscalationTarget {
-  id: string;
-  type: 'escalation_policy' | 'user';
-  pagerduty_id: string;
-  name: string;
-  service: { id: string; name: string } | null;
-  status: TargetStatus;
-  error: string | null;
-  pagerduty_incident: { id: string; number: number | null; html_url: string | null } | null;
-  paged: PersonAt[];
-  acknowledged_by: PersonAt[];
-  triggered_at: string | null;
-  acknowledged_at: string | null;
-  resolved_at: string | null;
-}
-
-export interface Escalation {
-  id: string;
-  requester: { name: string };
-  message: string;
-  urgency: 'high' | 'low';
-  priority: { id: string; name: string } | null;
-  created_at: string;
-  targets: EscalationTarget[];
-}
-
-export interface EscalationOption {
-  id: string;
-  name: string;
-  email?: string;
-}
-
+export type Escalation = Ok<'/api/v1/incidents/{id}/escalations', 'get'>['escalations'][number];
+export type EscalationTarget = Escalation['targets'][number];
+export type EscalationOption = Ok<'/api/v1/integrations/pagerduty/escalation_options', 'get'>['options'][number];
+export type EscalateInput = Body<'/api/v1/incidents/{id}/escalations', 'post'>;
+type OptionType = QueryOf<'/api/v1/integrations/pagerduty/escalation_options', 'get'>['type'];
 
 export const escalationsApi = {
-  list: async (incidentId: string) => (await request<{ escalations: Escalation[] }>('GET', `/api/v1/incidents/${encodeURIComponent(incidentId)}/escalations`)).escalations,
-  escalate: async (incidentId: string, body: { escalation_policy_ids: string[]; user_ids: string[]; message: string; urgency: 'high' | 'low'; priority_id: string | null; idempotency_key: string }) =>
-    (await request<{ escalation: Escalation }>('POST', `/api/v1/incidents/${encodeURIComponent(incidentId)}/escalations`, body)).escalation,
-  retry: async (escalationId: string) => (await request<{ escalation: Escalation }>('POST', `/api/v1/escalations/${encodeURIComponent(escalationId)}/retry`)).escalation,
-  options: async (type: 'escalation_policy' | 'user' | 'priority', query: string) =>
-    (await request<{ options: EscalationOption[] }>('GET', `/api/v1/integrations/pagerduty/escalation_options?type=${type}&limit=20${query ? `&query=${encodeURIComponent(query)}` : ''}`)).options,
+  list: async (id: string) => (await call('get', '/api/v1/incidents/{id}/escalations', { params: { id } })).escalations,
+  escalate: async (id: string, body: EscalateInput) => (await call('post', '/api/v1/incidents/{id}/escalations', { params: { id }, body })).escalation,
+  retry: async (id: string) => (await call('post', '/api/v1/escalations/{id}/retry', { params: { id } })).escalation,
+  /** Policies, users, priorities, services or teams from the synced catalog, by name (or exactly by PagerDuty id). */
+  options: async (type: OptionType, query: string, limit = 20) =>
+    (await call('get', '/api/v1/integrations/pagerduty/escalation_options', { query: { type, limit, query } })).options,
 };

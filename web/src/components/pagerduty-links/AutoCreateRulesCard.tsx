@@ -3,19 +3,14 @@
 // teams are picked by name from the synced catalog; rules store PagerDuty ids, shown here by name again. A note
 // says that services marked incident-io-ignore never open one, and that attaching them by hand still works.
 import { useEffect, useState, type FormEvent } from 'react';
-import { request } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { Empty, ErrorMessage, Loading } from '../ui.js';
+import { escalationsApi, type EscalationOption as Option } from '../escalations/escalationsApi.js';
 import { pagerdutyLinksApi, type AutoCreateRule } from './pagerdutyLinksApi.js';
 
-interface Option {
-  id: string;
-  name: string;
-}
 type Kind = 'service' | 'team';
 
-const options = async (type: Kind | 'priority', query: string, limit = 8) =>
-  (await request<{ options: Option[] }>('GET', `/api/v1/integrations/pagerduty/escalation_options?type=${type}&limit=${limit}${query ? `&query=${encodeURIComponent(query)}` : ''}`)).options;
+const options = (type: Kind | 'priority', query: string, limit = 8) => escalationsApi.options(type, query, limit);
 
 /** Names of the PagerDuty ids the rules use (the catalog finds an entry by its exact PagerDuty id). */
 function useNames(rules: AutoCreateRule[] | null, picked: Map<string, string>): Map<string, string> {

@@ -1,48 +1,23 @@
 // The related-PagerDuty-incident endpoints, for the incident page and the PagerDuty settings page.
-import { request } from '../../api.js';
+import { call } from '../../api.js';
+import type { Body, Ok } from '../../api/operations.js';
 
-export interface PdLink {
-  id: string;
-  incident_id: string;
-  pagerduty_incident: {
-    id: string;
-    number: number | null;
-    title: string;
-    status: string;
-    urgency: string | null;
-    priority: { id: string; name: string } | null;
-    service: { id: string; name: string } | null;
-    assignees: { id: string; name: string }[];
-    html_url: string | null;
-  };
-  reason: 'escalation' | 'related' | 'source' | 'grouped';
-  related: 'pending' | 'confirmed' | 'rejected' | null;
-  mirror: boolean;
-}
+export type PdLink = Ok<'/api/v1/incidents/{id}/pagerduty_incidents', 'get'>['pagerduty_incidents'][number];
+export type AutoCreateRule = Ok<'/api/v1/integrations/pagerduty/auto_create_rules', 'get'>['rules'][number];
 
-export interface AutoCreateRule {
-  id: string;
-  name: string;
-  enabled: boolean;
-  service_ids: string[] | null;
-  team_ids: string[] | null;
-  urgencies: ('high' | 'low')[] | null;
-  priority_ids: string[] | null;
-  create_as: 'triage' | 'live';
-}
-
-
-const base = (incidentId: string) => `/api/v1/incidents/${encodeURIComponent(incidentId)}/pagerduty_incidents`;
+const links = '/api/v1/incidents/{id}/pagerduty_incidents';
+const link = '/api/v1/incidents/{id}/pagerduty_incidents/{link_id}';
+const rules = '/api/v1/integrations/pagerduty/auto_create_rules';
 
 export const pagerdutyLinksApi = {
-  list: async (incidentId: string) => (await request<{ pagerduty_incidents: PdLink[] }>('GET', base(incidentId))).pagerduty_incidents,
-  attach: async (incidentId: string, ref: string) => (await request<{ pagerduty_incident: PdLink }>('POST', base(incidentId), { pagerduty_incident: ref })).pagerduty_incident,
-  detach: (incidentId: string, linkId: string) => request<void>('DELETE', `${base(incidentId)}/${encodeURIComponent(linkId)}`),
-  related: (incidentId: string, linkId: string, related: boolean) => request<{ pagerduty_incident: PdLink }>('POST', `${base(incidentId)}/${encodeURIComponent(linkId)}/related`, { related }),
-  mirror: (incidentId: string, linkId: string, mirror: boolean) => request<{ pagerduty_incident: PdLink }>('PATCH', `${base(incidentId)}/${encodeURIComponent(linkId)}`, { mirror }),
-  resolveOpen: (incidentId: string) => request<{ resolved: string[]; skipped: { id: string; reason: string }[] }>('POST', `${base(incidentId)}/resolve`, {}),
-  rules: async () => (await request<{ rules: AutoCreateRule[] }>('GET', '/api/v1/integrations/pagerduty/auto_create_rules')).rules,
-  addRule: (body: Partial<AutoCreateRule> & { name: string }) => request<{ rule: AutoCreateRule }>('POST', '/api/v1/integrations/pagerduty/auto_create_rules', body),
-  updateRule: (id: string, body: Partial<AutoCreateRule>) => request<{ rule: AutoCreateRule }>('PATCH', `/api/v1/integrations/pagerduty/auto_create_rules/${encodeURIComponent(id)}`, body),
-  deleteRule: (id: string) => request<void>('DELETE', `/api/v1/integrations/pagerduty/auto_create_rules/${encodeURIComponent(id)}`),
+  list: async (id: string) => (await call('get', links, { params: { id } })).pagerduty_incidents,
+  attach: async (id: string, ref: string) => (await call('post', links, { params: { id }, body: { pagerduty_incident: ref } })).pagerduty_incident,
+  detach: (id: string, linkId: string) => call('delete', link, { params: { id, link_id: linkId } }),
+  related: (id: string, linkId: string, related: boolean) => call('post', `${link}/related`, { params: { id, link_id: linkId }, body: { related } }),
+  mirror: (id: string, linkId: string, mirror: boolean) => call('patch', link, { params: { id, link_id: linkId }, body: { mirror } }),
+  resolveOpen: (id: string) => call('post', `${links}/resolve`, { params: { id }, body: {} }),
+  rules: async () => (await call('get', rules)).rules,
+  addRule: (body: Body<typeof rules, 'post'>) => call('post', rules, { body }),
+  updateRule: (id: string, body: Body<`${typeof rules}/{id}`, 'patch'>) => call('patch', `${rules}/{id}`, { params: { id }, body }),
+  deleteRule: (id: string) => call('delete', `${rules}/{id}`, { params: { id } }),
 };

@@ -1,9 +1,10 @@
 // API keys for scripts and other systems. A new key's token is shown once; Firebreak keeps only a hash.
-import { useState, type FormEvent } from 'react';
-import { ApiError, api } from '../../api.js';
-import { useLoad, useTitle } from '../../hooks.js';
+import { useState } from 'react';
+import { api } from '../../api.js';
+import { useLoad, useSubmit } from '../../hooks.js';
 import { isAdmin, useSession } from '../../session.js';
-import { CopyField, DateTime, Empty, ErrorMessage, Field, Loading } from '../../components/ui.js';
+import { CopyField, DateTime, Empty, ErrorMessage, Field } from '../../components/ui.js';
+import { LoadGate, SettingsPage } from '../../components/settings.js';
 import { SCOPES, type ApiKey, type Scope } from '../../types.js';
 
 const SCOPE_HINTS: Record<Scope, string> = {
@@ -12,19 +13,23 @@ const SCOPE_HINTS: Record<Scope, string> = {
   admin: 'Change settings, users and keys.',
 };
 
+/** Active keys first, then revoked ones; newest first within each. */
+const activeFirstNewestFirst = (a: ApiKey, b: ApiKey) => Number(a.revoked_at !== null) - Number(b.revoked_at !== null) || b.created_at.localeCompare(a.created_at);
+
 export function ApiKeysPage() {
-  useTitle('API keys');
   const session = useSession();
   const admin = isAdmin(session.user.role);
-  const list = useLoad(() => api.apiKeys(), []);
-  const keys = [...(list.data ?? [])].sort((a, b) => Number(a.revoked_at !== null) - Number(b.revoked_at !== null) || b.created_at.localeCompare(a.created_at));
+  const list = useLoad(() => api.apiKeys().then((all) => [...all].sort(activeFirstNewestFirst)), []);
 
   return (
-    <>
-      <h1>API keys</h1>
-      <p className="lead-text">
-        Keys let scripts and other systems use the Firebreak REST API. Send one as <code>Authorization: Bearer &lt;token&gt;</code>.
-      </p>
+    <SettingsPage
+      title="API keys"
+      lead={
+        <>
+          Keys let scripts and other systems use the Firebreak REST API. Send one as <code>Authorization: Bearer &lt;token&gt;</code>.
+        </>
+      }
+    >
       {!admin && !list.error ? <p className="notice">Only owners and admins can create or revoke keys.</p> : null}
       {admin ? (
         <p className="hint">
@@ -33,54 +38,42 @@ export function ApiKeysPage() {
         </p>
       ) : null}
       {admin ? <CreateKey onCreated={list.reload} /> : null}
-      {list.loading && !list.data ? (
-        <Loading label="Loading API keys…" />
-      ) : list.error && !list.data ? (
-        <ErrorMessage error={list.error} title="Could not load API keys." />
-      ) : keys.length === 0 ? (
-        <Empty title="No API keys yet." />
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key starts with</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((k) => (
-                <KeyRow key={k.id} apiKey={k} admin={admin} onRevoked={list.reload} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </>
+      <LoadGate state={list} loading="Loading API keys…" failed="Could not load API keys." empty={<Empty title="No API keys yet." />}>
+        {(keys) => (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Key starts with</th>
+                  <th scope="col">Scopes</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {keys.map((k) => (
+                  <KeyRow key={k.id} apiKey={k} admin={admin} onRevoked={list.reload} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </LoadGate>
+    </SettingsPage>
   );
 }
 
 function KeyRow({ apiKey, admin, onRevoked }: { apiKey: ApiKey; admin: boolean; onRevoked: () => void }) {
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const revoke = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, setError, run } = useSubmit();
+  const revoke = () =>
+    run(async () => {
       await api.revokeApiKey(apiKey.id);
       setConfirming(false);
       onRevoked();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <tr className={apiKey.revoked_at ? 'row-revoked' : undefined}>
       <td>
@@ -129,27 +122,16 @@ function KeyRow({ apiKey, admin, onRevoked }: { apiKey: ApiKey; admin: boolean; 
 function CreateKey({ onCreated }: { onCreated: () => void }) {
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<Scope[]>(['read']);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, field, onSubmit } = useSubmit();
   const [created, setCreated] = useState<{ api_key: ApiKey; token: string } | null>(null);
-  const apiError = error instanceof ApiError ? error : null;
 
   const toggle = (s: Scope, on: boolean) => setScopes((cur) => (on ? SCOPES.filter((x) => x === s || cur.includes(x)) : cur.filter((x) => x !== s)));
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      setCreated(await api.createApiKey({ name: name.trim(), scopes }));
-      setName('');
-      setScopes(['read']);
-      onCreated();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const submit = onSubmit(async () => {
+    setCreated(await api.createApiKey({ name: name.trim(), scopes }));
+    setName('');
+    setScopes(['read']);
+    onCreated();
+  });
 
   return (
     <section className="card" aria-labelledby="create-key">
@@ -165,8 +147,8 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
           </button>
         </div>
       ) : (
-        <form className="form" onSubmit={(e) => void submit(e)}>
-          <Field label="Name" hint="What uses this key, e.g. “Deploy pipeline”." error={apiError?.field('name')}>
+        <form className="form" onSubmit={submit}>
+          <Field label="Name" hint="What uses this key, e.g. “Deploy pipeline”." error={field('name')}>
             {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />}
           </Field>
           <fieldset className="field">
@@ -179,7 +161,7 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
                 </span>
               </label>
             ))}
-            {apiError?.field('scopes') ? <span className="field-error">{apiError.field('scopes')}</span> : null}
+            {field('scopes') ? <span className="field-error">{field('scopes')}</span> : null}
           </fieldset>
           <ErrorMessage error={error} title="No key was created." />
           <div className="form-actions">

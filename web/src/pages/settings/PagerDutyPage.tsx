@@ -1,9 +1,9 @@
 // Settings → Integrations → PagerDuty: connect (region, key, bot account), then the connection, "Sync now"
 // with live progress, the recent sync runs, changing the bot account and disconnecting.
-import { useState, type FormEvent } from 'react';
-import { ApiError } from '../../api.js';
-import { DateTime, ErrorMessage, Field, Loading } from '../../components/ui.js';
-import { useLoad, useTitle } from '../../hooks.js';
+import { useState } from 'react';
+import { DateTime, ErrorMessage, Field } from '../../components/ui.js';
+import { LoadGate, SettingsPage } from '../../components/settings.js';
+import { useLoad, useSubmit } from '../../hooks.js';
 import { Link } from '../../router.js';
 import { useSession } from '../../session.js';
 import { pdApi, type KeyInput, type PagerDutyStatus, type PdUser } from '../../pagerduty/api.js';
@@ -12,24 +12,13 @@ import { EscalationSettings } from '../../components/escalations/EscalationSetti
 import { AutoCreateRulesCard } from '../../components/pagerduty-links/AutoCreateRulesCard.js';
 
 export function PagerDutyPage() {
-  useTitle('PagerDuty');
   const status = useLoad(() => pdApi.status(), []);
   return (
-    <>
-      <p className="muted small">
-        <Link to="/settings/integrations">Integrations</Link> / PagerDuty
-      </p>
-      <h1>PagerDuty</h1>
-      {status.loading && !status.data ? (
-        <Loading label="Loading the PagerDuty connection…" />
-      ) : status.error && !status.data ? (
-        <ErrorMessage error={status.error} title="Could not load the PagerDuty connection." />
-      ) : status.data?.connected ? (
-        <Connected status={status.data} reload={status.reload} />
-      ) : (
-        <ConnectForm onConnected={(s) => status.setData(s)} />
-      )}
-    </>
+    <SettingsPage title="PagerDuty" integration>
+      <LoadGate state={status} loading="Loading the PagerDuty connection…" failed="Could not load the PagerDuty connection.">
+        {(pd) => (pd.connected ? <Connected status={pd} reload={status.reload} /> : <ConnectForm onConnected={(s) => status.setData(s)} />)}
+      </LoadGate>
+    </SettingsPage>
   );
 }
 
@@ -46,58 +35,40 @@ function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => voi
   const [region, setRegion] = useState<'us' | 'eu'>('us');
   const [baseUrl, setBaseUrl] = useState('');
   const [apiKey, setApiKey] = useState('');
-  const [checking, setChecking] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  // Checking the key and connecting are two steps with their own busy state and one error between them.
+  const checking = useSubmit();
+  const connecting = useSubmit();
+  const error = checking.error ?? connecting.error;
   const [users, setUsers] = useState<PdUser[] | null>(null);
   const [query, setQuery] = useState('');
   const [bot, setBot] = useState<string>('');
-  const [connecting, setConnecting] = useState(false);
   const key = (): KeyInput => ({ region, base_url: baseUrl.trim() || null, api_key: apiKey });
   const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
 
-  const check = async (e: FormEvent) => {
-    e.preventDefault();
-    setChecking(true);
-    setError(null);
+  const check = checking.onSubmit(async () => {
+    connecting.setError(null);
     setUsers(null);
-    try {
-      const r = await pdApi.checkKey(key());
-      setUsers(r.users);
-      setBot(r.users[0]?.id ?? '');
-    } catch (err) {
-      setError(err);
-    } finally {
-      setChecking(false);
-    }
-  };
-  const search = async (q: string) => {
+    const r = await pdApi.checkKey(key());
+    setUsers(r.users);
+    setBot(r.users[0]?.id ?? '');
+  });
+  const search = (q: string) => {
     setQuery(q);
-    try {
-      setUsers((await pdApi.checkKey(key(), q)).users);
-    } catch (err) {
-      setError(err);
-    }
+    // A failed search shows its error but leaves the list as it was; a search does not clear an earlier error.
+    pdApi.checkKey(key(), q).then((r) => setUsers(r.users), checking.setError);
   };
-  const connect = async (e: FormEvent) => {
-    e.preventDefault();
-    setConnecting(true);
-    setError(null);
-    try {
-      onConnected(await pdApi.connect(key(), bot));
-      setApiKey('');
-    } catch (err) {
-      setError(err);
-    } finally {
-      setConnecting(false);
-    }
-  };
+  const connect = connecting.onSubmit(async () => {
+    checking.setError(null);
+    onConnected(await pdApi.connect(key(), bot));
+    setApiKey('');
+  });
 
   if (!isAdmin) return <p className="notice">PagerDuty is not connected. Ask an admin to connect it.</p>;
-  const fieldError = error instanceof ApiError ? error : null;
+  const field = (path: string) => checking.field(path) ?? connecting.field(path);
   return (
     <div className="card">
       <h2>Connect PagerDuty</h2>
-      <form className="form" onSubmit={(e) => void check(e)} aria-label="PagerDuty API key">
+      <form className="form" onSubmit={check} aria-label="PagerDuty API key">
         <Field label="Service region" hint="The region your PagerDuty account lives in.">
           {(p) => (
             <select {...p} name="region" value={region} onChange={(e) => setRegion(e.target.value as 'us' | 'eu')}>
@@ -106,7 +77,7 @@ function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => voi
             </select>
           )}
         </Field>
-        <Field label="API base URL (optional)" hint="Only to use a PagerDuty emulator or proxy instead of the region's host." error={fieldError?.field('base_url')}>
+        <Field label="API base URL (optional)" hint="Only to use a PagerDuty emulator or proxy instead of the region's host." error={field('base_url')}>
           {(p) => <input {...p} name="base_url" type="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder="https://api.pagerduty.com" />}
         </Field>
         <Field
@@ -116,19 +87,19 @@ function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => voi
               In PagerDuty, go to Integrations → API Access Keys → Create New API Key. Firebreak needs write access: leave "Read-only API Key" unchecked. The key is stored encrypted and never shown again.
             </>
           }
-          error={fieldError?.field('api_key')}
+          error={field('api_key')}
         >
           {(p) => <input {...p} name="api_key" type="password" autoComplete="off" required value={apiKey} onChange={(e) => setApiKey(e.target.value)} />}
         </Field>
         <div className="form-actions">
-          <button type="submit" className="button-primary" disabled={checking || !apiKey.trim()}>
-            {checking ? 'Checking the key…' : 'Check key'}
+          <button type="submit" className="button-primary" disabled={checking.busy || !apiKey.trim()}>
+            {checking.busy ? 'Checking the key…' : 'Check key'}
           </button>
         </div>
       </form>
       {error ? <ErrorMessage error={error} /> : null}
       {users ? (
-        <form className="form" onSubmit={(e) => void connect(e)} aria-label="Bot account">
+        <form className="form" onSubmit={connect} aria-label="Bot account">
           <h3>Choose the bot account</h3>
           <BotExplanation />
           <Field label="Search users">{(p) => <input {...p} name="bot_search" type="search" value={query} onChange={(e) => void search(e.target.value)} placeholder="Name or email" />}</Field>
@@ -142,8 +113,8 @@ function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => voi
             ))}
           </fieldset>
           <div className="form-actions">
-            <button type="submit" className="button-primary" disabled={!bot || connecting}>
-              {connecting ? 'Connecting…' : 'Connect PagerDuty'}
+            <button type="submit" className="button-primary" disabled={!bot || connecting.busy}>
+              {connecting.busy ? 'Connecting…' : 'Connect PagerDuty'}
             </button>
           </div>
         </form>
@@ -157,27 +128,16 @@ function Connected({ status, reload }: { status: PagerDutyStatus; reload: () => 
   const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
   const runs = useLoad(() => pdApi.runs('pagerduty', 10), []);
   const [current, setCurrent] = useState(status.last_run ?? null);
-  const [error, setError] = useState<unknown>(null);
+  const { error, run } = useSubmit();
   const [confirming, setConfirming] = useState(false);
   const [changingBot, setChangingBot] = useState(false);
 
-  const syncNow = async (force = false) => {
-    setError(null);
-    try {
-      setCurrent((await pdApi.syncNow(force)).run);
-    } catch (err) {
-      setError(err);
-    }
-  };
-  const disconnect = async () => {
-    setError(null);
-    try {
+  const syncNow = (force = false) => run(async () => setCurrent((await pdApi.syncNow(force)).run));
+  const disconnect = () =>
+    run(async () => {
       await pdApi.disconnect();
       reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
+    });
 
   return (
     <>
@@ -263,14 +223,8 @@ function ChangeBot({ onDone }: { onDone: () => void }) {
   const [query, setQuery] = useState('');
   const users = useLoad(() => pdApi.users(query), [query]);
   const [error, setError] = useState<unknown>(null);
-  const choose = async (id: string) => {
-    try {
-      await pdApi.update({ bot_user_id: id });
-      onDone();
-    } catch (err) {
-      setError(err);
-    }
-  };
+  // A failed choice stays on screen until another one fails or succeeds.
+  const choose = (id: string) => pdApi.update({ bot_user_id: id }).then(onDone, setError);
   return (
     <div className="form">
       <h3>Choose another bot account</h3>

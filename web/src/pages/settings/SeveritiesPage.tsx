@@ -1,46 +1,37 @@
 // Severities: the ordered scale incidents are rated on. Most severe first; admins add, rename, reorder and
 // delete them (the server refuses to delete one that incidents still use, and we show why).
-import { useState, type FormEvent } from 'react';
-import { ApiError, api } from '../../api.js';
-import { useLoad, useTitle } from '../../hooks.js';
+import { useState } from 'react';
+import { api } from '../../api.js';
+import { useLoad, useSubmit } from '../../hooks.js';
 import { isAdmin, useSession } from '../../session.js';
-import { Empty, ErrorMessage, Field, Loading } from '../../components/ui.js';
+import { Empty, ErrorMessage, Field } from '../../components/ui.js';
+import { LoadGate, SettingsPage } from '../../components/settings.js';
 import type { Severity } from '../../types.js';
 
 export function SeveritiesPage() {
-  useTitle('Severities');
   const session = useSession();
   const admin = isAdmin(session.user.role);
-  const list = useLoad(() => api.severities(), []);
-  const sorted = [...(list.data ?? [])].sort((a, b) => b.rank - a.rank);
+  const list = useLoad(() => api.severities().then((all) => [...all].sort((a, b) => b.rank - a.rank)), []);
 
   return (
-    <>
-      <h1>Severities</h1>
-      <p className="lead-text">How bad an incident is. The list runs from most to least severe.</p>
+    <SettingsPage title="Severities" lead="How bad an incident is. The list runs from most to least severe.">
       {!admin && !list.error ? <p className="notice">Only owners and admins can change severities.</p> : null}
-      {list.loading && !list.data ? (
-        <Loading label="Loading severities…" />
-      ) : list.error && !list.data ? (
-        <ErrorMessage error={list.error} title="Could not load severities." />
-      ) : sorted.length === 0 ? (
-        <Empty title="No severities yet.">{admin ? <p>Add one below; incidents need at least one.</p> : null}</Empty>
-      ) : (
-        <ul className="rows" aria-label="Severities, most severe first">
-          {sorted.map((s, i) => (
-            <SeverityRow
-              key={s.id}
-              severity={s}
-              admin={admin}
-              above={sorted[i - 1]}
-              below={sorted[i + 1]}
-              onChanged={list.reload}
-            />
-          ))}
-        </ul>
-      )}
+      <LoadGate
+        state={list}
+        loading="Loading severities…"
+        failed="Could not load severities."
+        empty={<Empty title="No severities yet.">{admin ? <p>Add one below; incidents need at least one.</p> : null}</Empty>}
+      >
+        {(sorted) => (
+          <ul className="rows" aria-label="Severities, most severe first">
+            {sorted.map((s, i) => (
+              <SeverityRow key={s.id} severity={s} admin={admin} above={sorted[i - 1]} below={sorted[i + 1]} onChanged={list.reload} />
+            ))}
+          </ul>
+        )}
+      </LoadGate>
       {admin ? <AddSeverity onAdded={list.reload} /> : null}
-    </>
+    </SettingsPage>
   );
 }
 
@@ -60,37 +51,29 @@ function SeverityRow({
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(severity.name);
   const [description, setDescription] = useState(severity.description);
-  const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const apiError = error instanceof ApiError ? error : null;
+  const { busy, error, setError, field, run, onSubmit } = useSubmit();
 
-  const act = async (fn: () => Promise<unknown>, after?: () => void) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const act = (fn: () => Promise<unknown>, after?: () => void) =>
+    run(async () => {
       await fn();
       after?.();
       onChanged();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const save = (e: FormEvent) => {
-    e.preventDefault();
-    void act(() => api.updateSeverity(severity.id, { name: name.trim(), description: description.trim() }), () => setEditing(false));
-  };
+    });
+  const save = onSubmit(async () => {
+    await api.updateSeverity(severity.id, { name: name.trim(), description: description.trim() });
+    setEditing(false);
+    onChanged();
+  });
 
   return (
     <li className="row">
       {editing ? (
         <form className="form" onSubmit={save}>
-          <Field label="Name" error={apiError?.field('name')}>
+          <Field label="Name" error={field('name')}>
             {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} />}
           </Field>
-          <Field label="Description" error={apiError?.field('description')}>
+          <Field label="Description" error={field('description')}>
             {(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} />}
           </Field>
           <ErrorMessage error={error} title="Not saved." />
@@ -171,33 +154,22 @@ function SeverityRow({
 function AddSeverity({ onAdded }: { onAdded: () => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const apiError = error instanceof ApiError ? error : null;
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await api.createSeverity({ name: name.trim(), description: description.trim() });
-      setName('');
-      setDescription('');
-      onAdded();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, field, onSubmit } = useSubmit();
+  const submit = onSubmit(async () => {
+    await api.createSeverity({ name: name.trim(), description: description.trim() });
+    setName('');
+    setDescription('');
+    onAdded();
+  });
   return (
     <section className="card" aria-labelledby="add-severity">
       <h2 id="add-severity">Add a severity</h2>
       <p className="muted">After adding it, move it up or down to put it in its place on the scale.</p>
-      <form className="form" onSubmit={(e) => void submit(e)}>
-        <Field label="Name" error={apiError?.field('name')}>
+      <form className="form" onSubmit={submit}>
+        <Field label="Name" error={field('name')}>
           {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Critical" />}
         </Field>
-        <Field label="Description" error={apiError?.field('description')}>
+        <Field label="Description" error={field('description')}>
           {(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} placeholder="When to use it" />}
         </Field>
         <ErrorMessage error={error} title="Not added." />

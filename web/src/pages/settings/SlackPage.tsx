@@ -1,34 +1,26 @@
 // Settings → Integrations → Slack: connect with the bot token and the signing secret (HTTP) or an app-level token
 // (Socket Mode, no public URL needed) of the Slack app made from the manifest, see the connected workspace, the bot
 // and the socket's state, and disconnect. Secrets are shown masked only.
-import { useState, type FormEvent } from 'react';
-import { ApiError } from '../../api.js';
-import { CopyField, ErrorMessage, Field, Loading } from '../../components/ui.js';
-import { useLoad, useTitle } from '../../hooks.js';
-import { Link } from '../../router.js';
+import { useState } from 'react';
+import { CopyField, ErrorMessage, Field } from '../../components/ui.js';
+import { LoadGate, SettingsPage } from '../../components/settings.js';
+import { useLoad, useSubmit } from '../../hooks.js';
 import { useSession } from '../../session.js';
 import { slackApi, type SlackStatus } from '../../slack/api.js';
 
 export function SlackPage() {
-  useTitle('Slack');
   const status = useLoad(() => slackApi.status(), []);
   return (
-    <>
-      <p className="muted small">
-        <Link to="/settings/integrations">Integrations</Link> / Slack
-      </p>
-      <h1>Slack</h1>
-      {status.loading && !status.data ? (
-        <Loading label="Loading the Slack connection…" />
-      ) : status.error && !status.data ? (
-        <ErrorMessage error={status.error} title="Could not load the Slack connection." />
-      ) : status.data ? (
-        <>
-          {status.data.status === 'not_connected' ? null : <Connected status={status.data} onChange={status.setData} reload={status.reload} />}
-          {status.data.source === 'environment' ? null : <ConnectForm status={status.data} onConnected={status.setData} />}
-        </>
-      ) : null}
-    </>
+    <SettingsPage title="Slack" integration>
+      <LoadGate state={status} loading="Loading the Slack connection…" failed="Could not load the Slack connection.">
+        {(slack) => (
+          <>
+            {slack.status === 'not_connected' ? null : <Connected status={slack} onChange={status.setData} reload={status.reload} />}
+            {slack.source === 'environment' ? null : <ConnectForm status={slack} onConnected={status.setData} />}
+          </>
+        )}
+      </LoadGate>
+    </SettingsPage>
   );
 }
 
@@ -43,18 +35,14 @@ const SOCKET_STATE: Record<NonNullable<SlackStatus['socket_mode']>['state'], str
 function Connected({ status, onChange, reload }: { status: SlackStatus; onChange: (s: SlackStatus) => void; reload: () => void }) {
   const session = useSession();
   const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
-  const [error, setError] = useState<unknown>(null);
+  const { error, run } = useSubmit();
   const [confirming, setConfirming] = useState(false);
-  const disconnect = async () => {
-    setError(null);
-    try {
+  const disconnect = () =>
+    run(async () => {
       await slackApi.disconnect();
       onChange({ ...status, status: 'not_connected', team: null, bot_name: null, bot_token: null, signing_secret: null, app_token: null, transport: 'http', socket_mode: null });
       reload();
-    } catch (err) {
-      setError(err);
-    }
-  };
+    });
   return (
     <div className="card">
       <h2>Connection</h2>
@@ -109,28 +97,17 @@ function ConnectForm({ status, onConnected }: { status: SlackStatus; onConnected
   const [signingSecret, setSigningSecret] = useState('');
   const [appToken, setAppToken] = useState('');
   const [channel, setChannel] = useState(status.announcements_channel ?? '');
-  const [saving, setSaving] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy: saving, error, field, onSubmit } = useSubmit();
 
   if (!isAdmin) return status.status === 'not_connected' ? <p className="notice">Slack is not connected. Ask an admin to connect it.</p> : null;
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setSaving(true);
-    setError(null);
-    try {
-      onConnected(
-        await slackApi.connect({ bot_token: botToken.trim(), signing_secret: signingSecret.trim() || null, app_token: appToken.trim() || null, announcements_channel: channel.trim() || null }),
-      );
-      setBotToken('');
-      setSigningSecret('');
-      setAppToken('');
-    } catch (err) {
-      setError(err);
-    } finally {
-      setSaving(false);
-    }
-  };
-  const fieldError = error instanceof ApiError ? error : null;
+  const submit = onSubmit(async () => {
+    onConnected(
+      await slackApi.connect({ bot_token: botToken.trim(), signing_secret: signingSecret.trim() || null, app_token: appToken.trim() || null, announcements_channel: channel.trim() || null }),
+    );
+    setBotToken('');
+    setSigningSecret('');
+    setAppToken('');
+  });
   return (
     <div className="card">
       <h2>{status.status === 'not_connected' ? 'Connect Slack' : 'Replace the Slack credentials'}</h2>
@@ -145,25 +122,25 @@ function ConnectForm({ status, onConnected }: { status: SlackStatus; onConnected
           <em>Basic Information → App-Level Tokens</em>).
         </li>
       </ol>
-      <form className="form" onSubmit={(e) => void submit(e)} aria-label="Slack credentials">
-        <Field label="Bot token" hint="Starts with xoxb-. Firebreak checks it with Slack before saving, stores it encrypted and never shows it again." error={fieldError?.field('bot_token')}>
+      <form className="form" onSubmit={submit} aria-label="Slack credentials">
+        <Field label="Bot token" hint="Starts with xoxb-. Firebreak checks it with Slack before saving, stores it encrypted and never shows it again." error={field('bot_token')}>
           {(p) => <input {...p} name="bot_token" type="password" autoComplete="off" required value={botToken} onChange={(e) => setBotToken(e.target.value)} />}
         </Field>
         <Field
           label="Signing secret"
           hint="Firebreak uses it to check that requests really come from Slack. Not needed when an app-level token is given (Socket Mode)."
-          error={fieldError?.field('signing_secret')}
+          error={field('signing_secret')}
         >
           {(p) => <input {...p} name="signing_secret" type="password" autoComplete="off" required={!appToken.trim()} value={signingSecret} onChange={(e) => setSigningSecret(e.target.value)} />}
         </Field>
         <Field
           label="App-level token (Socket Mode, for installs without a public URL)"
           hint="Optional. Starts with xapp-, from Basic Information → App-Level Tokens with the connections:write scope. With it Firebreak opens the connection to Slack itself; checked with Slack before saving, stored encrypted, never shown again."
-          error={fieldError?.field('app_token')}
+          error={field('app_token')}
         >
           {(p) => <input {...p} name="app_token" type="password" autoComplete="off" value={appToken} onChange={(e) => setAppToken(e.target.value)} />}
         </Field>
-        <Field label="Announcements channel (optional)" hint="The ID of the channel where new incidents are announced, e.g. C0123ABCD." error={fieldError?.field('announcements_channel')}>
+        <Field label="Announcements channel (optional)" hint="The ID of the channel where new incidents are announced, e.g. C0123ABCD." error={field('announcements_channel')}>
           {(p) => <input {...p} name="announcements_channel" value={channel} onChange={(e) => setChannel(e.target.value)} />}
         </Field>
         <div className="form-actions">

@@ -1,11 +1,12 @@
 // Users: who can sign in and what they may do. Admins add people, change roles and names, and create
 // one-time sign-in links (shown once, to pass on to the person), for people whose role is not above their own;
 // the server refuses the rest, so the page offers only what it would allow and says why for owners.
-import { useState, type FormEvent } from 'react';
-import { ApiError, api } from '../../api.js';
-import { useLoad, useTitle } from '../../hooks.js';
+import { useState } from 'react';
+import { api } from '../../api.js';
+import { useLoad, useSubmit } from '../../hooks.js';
 import { isAdmin, useSession } from '../../session.js';
-import { CopyField, DateTime, Empty, ErrorMessage, Field, Loading, titleCase } from '../../components/ui.js';
+import { CopyField, DateTime, Empty, ErrorMessage, Field, titleCase } from '../../components/ui.js';
+import { LoadGate, SettingsPage } from '../../components/settings.js';
 import { ROLES, type Role, type User } from '../../types.js';
 
 const RANK: Record<Role, number> = { viewer: 0, responder: 1, admin: 2, owner: 3 };
@@ -20,80 +21,57 @@ const ROLE_HINTS: Record<Role, string> = {
 };
 
 export function UsersPage() {
-  useTitle('Users');
   const session = useSession();
   const admin = isAdmin(session.user.role);
-  const list = useLoad(() => api.users(), []);
-  const users = [...(list.data ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  const list = useLoad(() => api.users().then((all) => [...all].sort((a, b) => a.name.localeCompare(b.name))), []);
 
   return (
-    <>
-      <h1>Users</h1>
-      <p className="lead-text">People who can sign in to Firebreak. Emails match their Slack and PagerDuty accounts.</p>
+    <SettingsPage title="Users" lead="People who can sign in to Firebreak. Emails match their Slack and PagerDuty accounts.">
       {!admin && !list.error ? <p className="notice">Only owners and admins can add people or change roles.</p> : null}
       {admin && session.user.role !== 'owner' && !list.error ? (
         <p className="notice">Only owners can change owners, make someone an owner or create sign-in links for owners.</p>
       ) : null}
-      {list.loading && !list.data ? (
-        <Loading label="Loading users…" />
-      ) : list.error && !list.data ? (
-        <ErrorMessage error={list.error} title="Could not load users." />
-      ) : users.length === 0 ? (
-        <Empty title="No users yet." />
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Slack</th>
-                <th scope="col">Added</th>
-                {admin ? <th scope="col">Sign-in link</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {users.map((u) => (
-                <UserRow key={u.id} user={u} admin={admin} me={session.user.role} self={u.id === session.user.id} onChanged={list.reload} />
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <LoadGate state={list} loading="Loading users…" failed="Could not load users." empty={<Empty title="No users yet." />}>
+        {(users) => (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Email</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Slack</th>
+                  <th scope="col">Added</th>
+                  {admin ? <th scope="col">Sign-in link</th> : null}
+                </tr>
+              </thead>
+              <tbody>
+                {users.map((u) => (
+                  <UserRow key={u.id} user={u} admin={admin} me={session.user.role} self={u.id === session.user.id} onChanged={list.reload} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </LoadGate>
       {admin ? <AddUser me={session.user.role} onAdded={list.reload} /> : null}
-    </>
+    </SettingsPage>
   );
 }
 
 function UserRow({ user, admin, me, self, onChanged }: { user: User; admin: boolean; me: Role; self: boolean; onChanged: () => void }) {
   // Only people whose role is not above mine can be renamed, given a role or sent a sign-in link.
   const manage = admin && RANK[user.role] <= RANK[me];
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run, onSubmit } = useSubmit();
   const [link, setLink] = useState<{ url: string; expires_at: string } | null>(null);
   const [editingName, setEditingName] = useState(false);
   const [name, setName] = useState(user.name);
 
-  const run = async (fn: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await fn();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const saveName = (e: FormEvent) => {
-    e.preventDefault();
-    void run(async () => {
-      await api.updateUser(user.id, { name: name.trim() });
-      setEditingName(false);
-      onChanged();
-    });
-  };
+  const saveName = onSubmit(async () => {
+    await api.updateUser(user.id, { name: name.trim() });
+    setEditingName(false);
+    onChanged();
+  });
 
   return (
     <>
@@ -192,39 +170,28 @@ function AddUser({ me, onAdded }: { me: Role; onAdded: () => void }) {
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('responder');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, field, onSubmit } = useSubmit();
   const [added, setAdded] = useState<User | null>(null);
-  const apiError = error instanceof ApiError ? error : null;
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
+  const submit = onSubmit(async () => {
     setAdded(null);
-    try {
-      const user = await api.createUser({ name: name.trim(), email: email.trim(), role });
-      setAdded(user);
-      setName('');
-      setEmail('');
-      onAdded();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    const user = await api.createUser({ name: name.trim(), email: email.trim(), role });
+    setAdded(user);
+    setName('');
+    setEmail('');
+    onAdded();
+  });
   return (
     <section className="card" aria-labelledby="add-user">
       <h2 id="add-user">Add a person</h2>
-      <form className="form" onSubmit={(e) => void submit(e)}>
+      <form className="form" onSubmit={submit}>
         <div className="form-row">
-          <Field label="Name" error={apiError?.field('name')}>
+          <Field label="Name" error={field('name')}>
             {(p) => <input {...p} required value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />}
           </Field>
-          <Field label="Email" error={apiError?.field('email')}>
+          <Field label="Email" error={field('email')}>
             {(p) => <input {...p} type="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />}
           </Field>
-          <Field label="Role" hint={ROLE_HINTS[role]} error={apiError?.field('role')}>
+          <Field label="Role" hint={ROLE_HINTS[role]} error={field('role')}>
             {(p) => (
               <select {...p} value={role} onChange={(e) => setRole(e.target.value as Role)}>
                 {rolesUpTo(me).map((r) => (
