@@ -50,7 +50,7 @@ async function generate(doc: Record<string, unknown>): Promise<string> {
   } catch (err) {
     throw new MissingTool(`openapi-typescript is not installed (it is a devDependency; run npm ci): ${(err as Error).message}`);
   }
-  const ast = await oat.default(doc as Parameters<typeof oat.default>[0]);
+  const ast = await oat.default(doc as unknown as Parameters<typeof oat.default>[0]);
   return HEADER + oat.astToString(ast);
 }
 
