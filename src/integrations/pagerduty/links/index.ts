@@ -1,10 +1,6 @@
-import type { IncidentsService } from '../../../incidents/incidents.service.js';
-import type { Db, DbDialect, Executor } from '../../../platform/db/index.js';
-import type { Actor, EventBus } from '../../../platform/events.js';
-import type { App } from '../../../platform/http/server.js';
-import type { JobQueue } from '../../../platform/jobs/types.js';
-import type { Logger } from '../../../platform/logger.js';
-import type { UsersService } from '../../../users/users.service.js';
+import type { Executor } from '../../../platform/db/index.js';
+import type { Actor } from '../../../platform/events.js';
+import type { PagerDutyFeatureDeps } from '../deps.js';
 import { acknowledgeOffer } from '../auto-ack/acknowledge-offer.js';
 import { runAutoAckJob } from '../auto-ack/auto-acknowledge.js';
 import type { AutoAckDeps } from '../auto-ack/deps.js';
@@ -13,8 +9,6 @@ import { subscribeAutoAckOnAccept } from '../auto-ack/subscriber.js';
 import { AutoCreateService } from '../auto-create/auto-create.service.js';
 import { registerAutoCreateRoutes } from '../auto-create/routes.js';
 import { incidentIdOf, parseWebhookEvent, WebhookEventError, type PdIncidentEvent } from '../client/events.js';
-import type { PagerDutyIntegration } from '../connect.js';
-import type { PagerDutyDirectory } from '../directory.js';
 import type { EscalationLookup } from '../escalations/model.js';
 import { pdQueue, SYNC_LINK_JOB, type LinksContext } from './context.js';
 import type { IncidentLink } from './links.repository.js';
@@ -32,19 +26,7 @@ export type { LinkNotification } from './notifications.js';
 // the accept subscriber and the escalation listener that attaches escalation incidents. Call before jobs start.
 
 /** What this module needs, passed in by the PagerDuty wing. */
-export interface PagerDutyLinksDeps {
-  db: Db;
-  dialect: DbDialect;
-  incidents: IncidentsService;
-  users: UsersService;
-  events: EventBus;
-  jobs: JobQueue;
-  logger: Logger;
-  http: App;
-  publicUrl: () => string;
-  /** Its `connected()` is the one factory for PagerDuty clients. */
-  integration: PagerDutyIntegration;
-  directory: PagerDutyDirectory;
+export interface PagerDutyLinksDeps extends PagerDutyFeatureDeps {
   /** Who escalations paged, and a word when an escalation changes (to attach its PagerDuty incidents). */
   escalations: EscalationLookup & { onChange(listener: (escalationId: string, tx: Executor) => Promise<void>): void };
 }
