@@ -12,7 +12,7 @@ const CHANNEL_NOTE_KINDS = new Set(['status_changed', 'severity_changed', 'name_
 export function subscribeToIncidentEvents(ctx: SlackContext): void {
   ctx.events.subscribe(
     'slack',
-    ['incident.created', 'incident.updated', 'incident.status_changed', 'incident.severity_changed', 'incident.lead_changed', 'incident.timeline_item_added'],
+    ['incident.created', 'incident.updated', 'incident.status_changed', 'incident.severity_changed', 'incident.lead_changed', 'incident.custom_field_changed', 'incident.timeline_item_added'],
     async (event: DomainEvent) => {
       await ctx.afterPendingAcks(); // Slack's acks first (see jobs.ts)
       const incidentId = event.incidentId;
