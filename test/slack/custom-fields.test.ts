@@ -148,6 +148,8 @@ for (const backend of backends) {
       const declaredItem = items.find((i) => i.kind === 'incident_declared');
       const fields = declaredItem.payload.customFields as { key: string; labels: string[] }[];
       expect(fields.find((f) => f.key === 'affected_services')!.labels.sort()).toEqual([a.name, b.name].sort());
+      expect(declaredItem.text).toContain(a.name);
+      expect(declaredItem.text).toContain(b.name);
       expect(JSON.stringify(declaredItem)).not.toContain(a.id);
 
       // The channel header shows the fields of the declare form by name; a field not in it (Postmortem doc) is not shown.
@@ -201,7 +203,9 @@ for (const backend of backends) {
       expect(inc.custom_fields.find((v: any) => v.field.key === 'region').display[0].label).toBe('US');
       expect(inc.custom_fields.find((v: any) => v.field.key === 'affected_services').value).toEqual([services[0]!.id, services[1]!.id]);
       const { header } = await incidentChannel(stack, declared.number);
+      const channelTexts = (id: string) => emu.messagesIn(id).map((m) => m.text);
       await waitFor('the header to follow', () => header().text.includes('Region: US'));
+      await waitFor('the change told in the channel', () => channelTexts(channel.id).some((m) => m.includes('Region changed from EU to US')));
 
       // Submitting again without touching anything changes nothing.
       const again = await openFields(alice, channel.id, 'fields');

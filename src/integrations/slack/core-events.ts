@@ -7,7 +7,7 @@ import type { SlackContext } from './slack.context.js';
 // jobs on the incident's queue, so the channel exists before its header is updated or notes are posted.
 
 /** Timeline kinds that are worth a line in the incident channel. */
-const CHANNEL_NOTE_KINDS = new Set(['status_changed', 'severity_changed', 'name_changed', 'summary_updated', 'lead_changed', 'note_added', 'incident_merged_in']);
+const CHANNEL_NOTE_KINDS = new Set(['status_changed', 'severity_changed', 'name_changed', 'summary_updated', 'lead_changed', 'note_added', 'incident_merged_in', 'custom_field_changed']);
 
 export function subscribeToIncidentEvents(ctx: SlackContext): void {
   ctx.events.subscribe(
