@@ -244,6 +244,43 @@ for (const backend of backends) {
       expect(byKey.region).toBeUndefined();
     });
 
+    it('a catalog field over a custom type: at most 100 options, search narrows, default prefilled by name, one entry picked', async () => {
+      const type = await owner.post('/api/v1/catalog_types', { type_name: 'Customer', name: 'Customer', attributes: [] });
+      expect(type.status).toBe(201);
+      const entries: { id: string; name: string }[] = [];
+      for (let i = 1; i <= 120; i++) {
+        const r = await owner.post('/api/v1/catalog_entries', { catalog_type_id: 'Customer', name: `Customer ${String(i).padStart(3, '0')}` });
+        expect(r.status).toBe(201);
+        entries.push(r.body.catalog_entry);
+      }
+      const archived = entries[109]!; // Customer 110
+      expect((await owner.post(`/api/v1/catalog_entries/${archived.id}/actions/archive`, {})).status).toBe(200);
+      const preset = entries[6]!; // Customer 007
+      const made = await owner.post('/api/v1/custom_fields', { key: 'customer', name: 'Customer', type: 'catalog', catalog_type: 'Customer', multiple: false, show_in_declare: true, default_value: preset.id });
+      expect(made.status).toBe(201);
+      const customer = made.body.custom_field ?? made.body;
+
+      const view = await openDeclare(alice);
+      const b = block(view, customer);
+      expect(b.element.type).toBe('external_select');
+      expect(b.element.initial_option).toEqual({ text: { type: 'plain_text', text: 'Customer 007' }, value: preset.id });
+      const ask = (value: string) => emu.driver.optionsRequest({ userId: alice.id, viewId: view.id, blockId: b.block_id, actionId: b.element.action_id, value });
+      const all = await ask('');
+      expect(all.body.options).toHaveLength(100);
+      expect(all.body.options[0].text.text).toBe('Customer 001');
+      const eleven = await ask('customer 11');
+      // Customer 110 is archived: left out.
+      expect(eleven.body.options.map((o: any) => o.text.text)).toEqual(Array.from({ length: 9 }, (_, i) => `Customer ${111 + i}`));
+
+      const picked = entries[114]!; // Customer 115
+      const submit = await emu.driver.submitView({ userId: alice.id, viewId: view.id, values: { name: { value: 'Invoices late' }, [b.block_id]: { [b.element.action_id]: { value: picked.id, text: picked.name } } } });
+      expect(submit.body?.response_action).toBeUndefined();
+      const inc = await waitFor('the incident', async () => ((await owner.get('/api/v1/incidents')).body.incidents as any[]).find((i) => i.name === 'Invoices late'));
+      const value = inc.custom_fields?.find((v: any) => v.field.key === 'customer') ?? (await owner.get(`/api/v1/incidents/${inc.id}`)).body.incident.custom_fields.find((v: any) => v.field.key === 'customer');
+      expect(value.value).toBe(picked.id);
+      expect(value.display.map((d: any) => d.label)).toEqual(['Customer 115']);
+    }, 60_000);
+
     it('outside an incident channel /incident field says where it works; help lists it', async () => {
       const bob = person(emu, 'Bob Dev');
       await emu.driver.slashCommand({ userId: bob.id, channelId: general.id, command: '/incident', text: 'field' });
