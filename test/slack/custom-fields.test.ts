@@ -281,13 +281,33 @@ for (const backend of backends) {
       expect(value.display.map((d: any) => d.label)).toEqual(['Customer 115']);
     }, 60_000);
 
+    it('a viewer cannot change fields: refused on submit, then at once', async () => {
+      const made = await owner.post('/api/v1/users', { name: 'Vera Viewer', email: 'vera.viewer@example.com', role: 'viewer' });
+      expect(made.status).toBe(201);
+      const vera = person(emu, 'Vera', 'vera.viewer@example.com');
+      const { channel } = await incidentChannel(stack, declared.number);
+      // Not matched to a Firebreak user yet: the form opens while Firebreak looks her up, and the submit is refused.
+      const view = await openFields(vera, channel.id);
+      const before = (await timeline(declared.id)).length;
+      const r = await emu.driver.submitView({ userId: vera.id, viewId: view.id, values: { [`cf:${postmortem.id}`]: { value: 'https://docs.example.com/vera' } } });
+      expect(r.body.response_action).toBe('errors');
+      expect(Object.values(r.body.errors).join(' ')).toContain('You are a viewer in Firebreak');
+      expect((await timeline(declared.id)).length).toBe(before);
+      await emu.driver.closeView({ userId: vera.id, viewId: view.id });
+      // Known now: told at once, no form.
+      await emu.driver.slashCommand({ userId: vera.id, channelId: channel.id, command: '/incident', text: 'field' });
+      expect(await waitFor('answer', () => ephemeralText(stack, vera.id))).toContain('You are a viewer in Firebreak');
+      expect(emu.openViews(vera.id)).toHaveLength(0);
+    });
+
     it('outside an incident channel /incident field says where it works; help lists it', async () => {
       const bob = person(emu, 'Bob Dev');
       await emu.driver.slashCommand({ userId: bob.id, channelId: general.id, command: '/incident', text: 'field' });
       expect(await waitFor('answer', () => ephemeralText(stack, bob.id))).toContain("`/incident field` works in an incident's channel");
       expect(emu.openViews(bob.id)).toHaveLength(0);
       await emu.driver.slashCommand({ userId: bob.id, channelId: general.id, command: '/incident', text: 'help' });
-      expect(await waitFor('help', () => ephemeralText(stack, bob.id).includes('runs incidents') && ephemeralText(stack, bob.id))).toContain('`/incident field`');
+      const help = await waitFor('help', () => emu.ephemeralsFor(bob.id).find((e) => e.text.includes('runs incidents')));
+      expect(help.text).toMatch(/`\/incident field` set the incident's custom fields/);
     });
   });
 }
