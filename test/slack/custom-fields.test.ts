@@ -279,6 +279,18 @@ for (const backend of backends) {
       const value = inc.custom_fields?.find((v: any) => v.field.key === 'customer') ?? (await owner.get(`/api/v1/incidents/${inc.id}`)).body.incident.custom_fields.find((v: any) => v.field.key === 'customer');
       expect(value.value).toBe(picked.id);
       expect(value.display.map((d: any) => d.label)).toEqual(['Customer 115']);
+
+      // Archived later, the entry stays on the incident, marked archived in the modal; saving unchanged is fine.
+      expect((await owner.post(`/api/v1/catalog_entries/${picked.id}/actions/archive`, {})).status).toBe(200);
+      const { channel } = await incidentChannel(stack, inc.number);
+      const edit = await openFields(alice, channel.id);
+      expect(block(edit, customer).element.initial_option).toEqual({ text: { type: 'plain_text', text: 'Customer 115 (archived)' }, value: picked.id });
+      const items = (await timeline(inc.id)).length;
+      const saved = await emu.driver.submitView({ userId: alice.id, viewId: edit.id, values: {} });
+      expect(saved.body?.response_action).toBeUndefined();
+      expect((await timeline(inc.id)).length).toBe(items);
+      const after = (await owner.get(`/api/v1/incidents/${inc.id}`)).body.incident.custom_fields.find((v: any) => v.field.key === 'customer');
+      expect(after.display).toMatchObject([{ label: 'Customer 115', archived: true }]);
     }, 60_000);
 
     it('a viewer cannot change fields: refused on submit, then at once', async () => {
