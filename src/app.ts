@@ -83,7 +83,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const pagerduty = await setupPagerDuty({ database, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
   const fb: Firebreak = { config, logger, database, jobs, events, incidents, users, http, metrics, secrets, connections, catalog, customFields, pagerduty, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
-  const slack = setupSlack(fb, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
+  const slack = setupSlack({ ...fb, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });
   return fb;
 }

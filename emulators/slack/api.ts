@@ -147,6 +147,33 @@ const INTERACTIVE = new Set([
   'rich_text_input', 'workflow_button', 'file_input',
 ]);
 
+/**
+ * Slack's limits on an input block and its element that apps trip over: label and hint length, number_input's
+ * required is_decimal_allowed, select menus' option count and option text length, and an initial option that
+ * must be one of the options.
+ */
+function checkInputBlock(b: any, at: string, errs: string[]): void {
+  const textMax = (t: any, max: number, where: string) => {
+    if (t && typeof t.text === 'string' && t.text.length > max) errs.push(`must be less than ${max + 1} characters [json-pointer:${where}/text]`);
+  };
+  textMax(b.label, 2000, `${at}/label`);
+  textMax(b.hint, 2000, `${at}/hint`);
+  const el = b.element;
+  if (!el || typeof el !== 'object') return;
+  if (el.type === 'number_input' && typeof el.is_decimal_allowed !== 'boolean') errs.push(`missing required field: is_decimal_allowed [json-pointer:${at}/element]`);
+  if ((el.type === 'static_select' || el.type === 'multi_static_select') && Array.isArray(el.options)) {
+    if (el.options.length > 100) errs.push(`no more than 100 items allowed [json-pointer:${at}/element/options]`);
+    el.options.forEach((o: any, j: number) => textMax(o?.text, 75, `${at}/element/options/${j}`));
+    const values = new Set(el.options.map((o: any) => o?.value));
+    const initial = [...(el.initial_option ? [el.initial_option] : []), ...(Array.isArray(el.initial_options) ? el.initial_options : [])];
+    if (initial.some((o: any) => !values.has(o?.value))) errs.push(`initial options must match the options [json-pointer:${at}/element]`);
+  }
+  if (el.type === 'external_select' || el.type === 'multi_external_select') {
+    const initial = [...(el.initial_option ? [el.initial_option] : []), ...(Array.isArray(el.initial_options) ? el.initial_options : [])];
+    initial.forEach((o: any, j: number) => textMax(o?.text, 75, `${at}/element/initial_options/${j}`));
+  }
+}
+
 const REACTION_NAME = /^[a-z0-9_+'-]+(::skin-tone-[2-6])?$/;
 
 export interface ApiHooks {
@@ -295,9 +322,7 @@ export class WebApi {
         for (const el of candidates) {
           if (el && typeof el === 'object' && INTERACTIVE.has(el.type) && el.action_id === undefined) el.action_id = randomShortId();
         }
-        if (b.type === 'input' && b.element?.type === 'static_select' && Array.isArray(b.element.options) && b.element.options.length > 100) {
-          errs.push(`no more than 100 items allowed [json-pointer:/view/blocks/${i}/element/options]`);
-        }
+        if (b.type === 'input') checkInputBlock(b, `/view/blocks/${i}`, errs);
       });
     }
     if (expectType === 'modal' && hasInput && !view.submit) errs.push('submit is required when an input block is present [json-pointer:/view/submit]');

@@ -338,6 +338,24 @@ describe('views', () => {
     const noSubmit = await slackError(client.views.open({ trigger_id: issue(), view: modal({ submit: undefined }) as never }));
     expect(noSubmit.error).toBe('invalid_arguments');
   });
+  it('rejects input blocks past Slack limits: labels, option counts and texts, initial options, number inputs', async () => {
+    const issue = () => emu.issueTriggerId(alice.id);
+    const opt = (v: string, text = v) => ({ text: { type: 'plain_text', text }, value: v });
+    const withInput = (element: Record<string, unknown>, label = 'Field') => modal({ blocks: [{ type: 'input', block_id: 'f', label: { type: 'plain_text', text: label }, element: { action_id: 'v', ...element } }] });
+    const refused = async (view: unknown, pointer: string) => {
+      const r = await slackError(client.views.open({ trigger_id: issue(), view: view as never }));
+      expect(r.error).toBe('invalid_arguments');
+      expect(r.response_metadata?.messages?.join(' ')).toContain(pointer);
+    };
+    const many = Array.from({ length: 101 }, (_, i) => opt(`o${i}`));
+    await refused(withInput({ type: 'multi_static_select', options: many }), '/view/blocks/0/element/options');
+    await refused(withInput({ type: 'static_select', options: [opt('a', 'x'.repeat(76))] }), '/view/blocks/0/element/options/0/text');
+    await refused(withInput({ type: 'static_select', options: [opt('a')], initial_option: opt('b') }), '/view/blocks/0/element');
+    await refused(withInput({ type: 'number_input' }), 'is_decimal_allowed');
+    await refused(withInput({ type: 'plain_text_input' }, 'L'.repeat(2001)), '/view/blocks/0/label/text');
+    const ok = await client.views.open({ trigger_id: issue(), view: withInput({ type: 'multi_static_select', options: many.slice(0, 100), initial_options: [opt('o99')] }, 'L'.repeat(2000)) as never });
+    expect(ok.ok).toBe(true);
+  });
   it('views.update keeps state, checks hash; views.push stacks', async () => {
     const issue = () => emu.issueTriggerId(alice.id);
     const opened = await client.views.open({ trigger_id: issue(), view: modal() as never });

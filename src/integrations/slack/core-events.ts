@@ -7,12 +7,12 @@ import type { SlackContext } from './slack.context.js';
 // jobs on the incident's queue, so the channel exists before its header is updated or notes are posted.
 
 /** Timeline kinds that are worth a line in the incident channel. */
-const CHANNEL_NOTE_KINDS = new Set(['status_changed', 'severity_changed', 'name_changed', 'summary_updated', 'lead_changed', 'note_added', 'incident_merged_in']);
+const CHANNEL_NOTE_KINDS = new Set(['status_changed', 'severity_changed', 'name_changed', 'summary_updated', 'lead_changed', 'note_added', 'incident_merged_in', 'custom_field_changed']);
 
 export function subscribeToIncidentEvents(ctx: SlackContext): void {
   ctx.events.subscribe(
     'slack',
-    ['incident.created', 'incident.updated', 'incident.status_changed', 'incident.severity_changed', 'incident.lead_changed', 'incident.timeline_item_added'],
+    ['incident.created', 'incident.updated', 'incident.status_changed', 'incident.severity_changed', 'incident.lead_changed', 'incident.custom_field_changed', 'incident.timeline_item_added'],
     async (event: DomainEvent) => {
       await ctx.afterPendingAcks(); // Slack's acks first (see jobs.ts)
       const incidentId = event.incidentId;

@@ -1,5 +1,6 @@
 import { App as BoltApp } from '@slack/bolt';
 import type { SlackConfig } from '../../config.js';
+import type { CustomFieldsService } from '../../custom-fields/index.js';
 import type { IncidentsService } from '../../incidents/incidents.service.js';
 import type { DatabaseHandle } from '../../platform/db/index.js';
 import type { EventBus } from '../../platform/events.js';
@@ -25,6 +26,7 @@ import type { SlackContext } from './slack.context.js';
 import { SlackStore } from './slack.store.js';
 import { slackSdkLogger } from './sdk-logger.js';
 import { SocketModeOwner } from './socket-mode.owner.js';
+import { registerCatalogOptions } from './views/custom-fields.handlers.js';
 import { registerViewSubmissions } from './views/submissions.js';
 
 // The Slack app: Bolt for routing Slack's requests, mounted at POST /slack/events on Firebreak's server through
@@ -41,6 +43,8 @@ export interface SlackDeps {
   events: EventBus;
   incidents: IncidentsService;
   users: UsersService;
+  /** Custom field definitions: the declare modal's fields and /incident field (values go through `incidents`). */
+  customFields: CustomFieldsService;
   /** Firebreak's server: /slack/events, the Integrations page's routes, and Socket Mode following its start and close. */
   http: App;
   /** Stored connections: the Slack credentials saved on the Integrations page (secrets encrypted). */
@@ -77,6 +81,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
     connection,
     people: new SlackPeople(deps.users, connection),
     store: new SlackStore(deps.database.db),
+    customFields: deps.customFields,
     afterPendingAcks: () => receiver.afterPendingAcks(),
     escalations: opts.escalations,
     pagerdutyLinks: opts.pagerdutyLinks,
@@ -97,6 +102,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   receiver.register(deps.http);
   registerIncidentCommand(bolt, ctx);
   registerViewSubmissions(bolt, ctx);
+  registerCatalogOptions(bolt, ctx);
   registerEscalate(bolt, ctx, opts.escalations);
   registerPagerDutyLinks(bolt, ctx, opts.pagerdutyLinks);
   registerPinEvents(bolt, ctx);

@@ -119,7 +119,9 @@ export function defineSlackJobs(ctx: SlackContext): void {
     throw err;
   };
 
-  const header = async (incident: Incident) => headerMessage(incident, ctx.publicUrl(), await slackIdOf(incident.lead?.id));
+  // Custom fields shown in the declare form are the ones worth a place in the header too.
+  const shownFields = async () => new Set((await ctx.customFields.listFields()).filter((f) => f.showInDeclare).map((f) => f.id));
+  const header = async (incident: Incident) => headerMessage(incident, ctx.publicUrl(), await slackIdOf(incident.lead?.id), await shownFields());
 
   jobs.define<CreateChannelJob>(
     SLACK_JOBS.createChannel,

@@ -9,6 +9,7 @@ import type { PagerDutyLinksPort } from './pagerduty-links/port.js';
 import type { SlackPeople } from './people.js';
 import type { SlackConnection } from './slack.connection.js';
 import type { SlackStore } from './slack.store.js';
+import type { CustomFieldsService } from '../../custom-fields/index.js';
 
 /** What the Slack module's parts share; built once in setupSlack. */
 export interface SlackContext {
@@ -22,6 +23,8 @@ export interface SlackContext {
   connection: SlackConnection;
   people: SlackPeople;
   store: SlackStore;
+  /** Custom field definitions (the declare and /incident field modals). */
+  customFields: Pick<CustomFieldsService, 'listFields'>;
   /**
    * Resolves once the Slack requests already received have their acks (at once when none waits; at most
    * 250 ms): background Slack work (jobs, the domain-event subscriber) starts after them. See receiver.ts.

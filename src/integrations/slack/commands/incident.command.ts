@@ -6,14 +6,16 @@ import { runPagerDutyCommand } from '../pagerduty-links/pagerduty-links.handlers
 import { helpText, outsideChannelText, viewerText } from '../messages/replies.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
-import { declareView } from '../views/declare.view.js';
+import { declareFieldBlocksFor, fieldsModalFor, noFieldsText } from '../views/custom-fields.handlers.js';
+import { MAX_BLOCKS } from '../views/custom-fields.view.js';
+import { DECLARE_BUILTIN_BLOCKS, declareView } from '../views/declare.view.js';
 import { updateView } from '../views/update.view.js';
 
 // `/incident` (alias `/inc`). Every command is acknowledged first, with an empty body, well inside Slack's
 // 3 seconds; modals open right after with the trigger id; everything else answers the person through the
 // response_url (ephemeral) while the channel learns about changes from the domain events (core-events.ts).
 
-const IN_CHANNEL = new Set(['update', 'resolve', 'close', 'lead', 'note', 'accept', 'decline']);
+const IN_CHANNEL = new Set(['update', 'field', 'fields', 'resolve', 'close', 'lead', 'note', 'accept', 'decline']);
 
 type Say = (text: string) => Promise<void>;
 
@@ -57,6 +59,7 @@ async function run(ctx: SlackContext, cmd: SlashCommand, say: Say): Promise<void
   const incidentId = row.incident_id;
 
   if (sub === 'update') return openUpdate(ctx, cmd, incidentId, say);
+  if (sub === 'field' || sub === 'fields') return openFields(ctx, cmd, incidentId, say);
 
   const user = await ctx.people.resolve(cmd.user_id);
   if (!roleAllows(user.role, 'write')) return say(viewerText(user));
@@ -106,8 +109,16 @@ async function openModal(ctx: SlackContext, cmd: SlashCommand, known: User | nul
 async function openDeclare(ctx: SlackContext, cmd: SlashCommand, say: Say, name: string): Promise<void> {
   const { refused, known } = await refuseKnownViewer(ctx, cmd.user_id, say);
   if (refused) return;
-  const severities = await ctx.incidents.listSeverities();
-  await openModal(ctx, cmd, known, declareView(severities, { channelId: cmd.channel_id, responseUrl: cmd.response_url }, name), say);
+  const [severities, fieldBlocks] = await Promise.all([ctx.incidents.listSeverities(), declareFieldBlocksFor(ctx, MAX_BLOCKS - DECLARE_BUILTIN_BLOCKS)]);
+  await openModal(ctx, cmd, known, declareView(severities, { channelId: cmd.channel_id, responseUrl: cmd.response_url }, name, fieldBlocks), say);
+}
+
+async function openFields(ctx: SlackContext, cmd: SlashCommand, incidentId: string, say: Say): Promise<void> {
+  const { refused, known } = await refuseKnownViewer(ctx, cmd.user_id, say);
+  if (refused) return;
+  const view = await fieldsModalFor(ctx, await ctx.incidents.getIncident(incidentId));
+  if (!view) return say(noFieldsText(ctx.publicUrl()));
+  await openModal(ctx, cmd, known, view, say);
 }
 
 async function openUpdate(ctx: SlackContext, cmd: SlashCommand, incidentId: string, say: Say): Promise<void> {

@@ -1,6 +1,8 @@
 import type { Severity } from '../../../incidents/incidents.service.js';
 
 // The declare modal and the reading of its submission. Block ids double as the keys of validation errors.
+// Custom fields (shown in the declare form, or required at declaration) follow the built-in inputs; their blocks
+// come from custom-fields.view.ts.
 
 export const DECLARE_CALLBACK = 'firebreak_declare';
 
@@ -13,8 +15,10 @@ export interface DeclareInput {
 
 const NAME_MAX = 250;
 const SUMMARY_MAX = 3000;
+/** Blocks the modal has before its custom fields (name, summary, severity, triage): the rest of Slack's 100 is theirs. */
+export const DECLARE_BUILTIN_BLOCKS = 4;
 
-export function declareView(severities: Severity[], meta: { channelId: string; responseUrl?: string }, initialName = ''): Record<string, unknown> {
+export function declareView(severities: Severity[], meta: { channelId: string; responseUrl?: string }, initialName = '', fieldBlocks: Record<string, unknown>[] = []): Record<string, unknown> {
   const option = (s: Severity) => ({ text: { type: 'plain_text', text: s.name.slice(0, 75) }, value: s.id, ...(s.description ? { description: { type: 'plain_text', text: s.description.slice(0, 75) } } : {}) });
   const lowest = severities[severities.length - 1];
   return {
@@ -40,6 +44,7 @@ export function declareView(severities: Severity[], meta: { channelId: string; r
         label: { type: 'plain_text', text: 'Triage' },
         element: { type: 'checkboxes', action_id: 'value', options: [{ text: { type: 'plain_text', text: 'Start in triage (not confirmed yet)' }, value: 'triage' }] },
       },
+      ...fieldBlocks,
     ],
   };
 }

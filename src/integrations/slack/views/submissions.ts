@@ -1,11 +1,13 @@
 import type { App as BoltApp, ViewResponseAction } from '@slack/bolt';
-import { AppError } from '../../../platform/errors.js';
+import { AppError, ValidationError } from '../../../platform/errors.js';
 import { roleAllows, type User } from '../../../users/users.service.js';
 import { explain } from '../errors.js';
 import { viewerText } from '../messages/replies.js';
 import { SLACK_JOBS, type RespondJob } from '../jobs.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
+import { currentValues } from './custom-fields.handlers.js';
+import { changedValues, errorsForBlocks, FIELDS_CALLBACK, readFieldValues, type FieldDef } from './custom-fields.view.js';
 import { DECLARE_CALLBACK, readDeclare, readMeta } from './declare.view.js';
 import { readUpdate, UPDATE_CALLBACK } from './update.view.js';
 
@@ -48,21 +50,43 @@ async function writer(ctx: SlackContext, slackUserId: string): Promise<{ user: U
   return { user };
 }
 
+/** The input blocks of a submitted view (the only keys Slack accepts in `response_action: errors`). */
+function inputBlocks(view: { blocks?: unknown[] }): string[] {
+  return ((view.blocks ?? []) as { type?: string; block_id?: string }[]).filter((b) => b.type === 'input' && b.block_id).map((b) => b.block_id!);
+}
+
+/** An incidents-service error as modal errors: field problems next to their field, the rest on `fallback`. */
+function modalErrors(err: AppError, fields: FieldDef[], blocks: string[], fallback: string): Errors {
+  if (!(err instanceof ValidationError)) return { [fallback]: err.message };
+  const problems = ((err.details?.fields as { path: string; message: string }[] | undefined) ?? []).filter((p) => typeof p?.path === 'string');
+  return errorsForBlocks(problems, fields, new Set(blocks), fallback, err.message);
+}
+
 export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void {
   bolt.view(DECLARE_CALLBACK, async ({ ack, body, view }) => {
     // Slack's own bookkeeping (who declared, from where, the confirmation) is not needed for the answer: it
     // runs after the ack, so the ack waits only for the incident itself (two statements fewer on its path).
     let afterAck: (() => Promise<void>) | null = null;
     const work = (async (): Promise<Errors | null> => {
-      const severities = await ctx.incidents.listSeverities();
+      const [severities, fields] = await Promise.all([ctx.incidents.listSeverities(), ctx.customFields.listFields()]);
       const read = readDeclare(view.state.values, severities);
-      if (!read.ok) return read.errors;
+      // Custom fields in this modal (left empty: null, so a cleared default stays cleared).
+      const custom = readFieldValues(view.state.values, fields);
+      if (!read.ok || Object.keys(custom.errors).length) return { ...(read.ok ? {} : read.errors), ...custom.errors };
       const who = await writer(ctx, body.user.id);
       if ('refusal' in who) return { name: who.refusal };
       try {
         // The view id is the idempotency key: a double submit (or Slack resending it) declares one incident.
         const { incident, created } = await ctx.incidents.createIncident(
-          { name: read.input.name, summary: read.input.summary, severityId: read.input.severityId, triage: read.input.triage, idempotencyKey: `slack:view:${view.id}`, source: 'slack' },
+          {
+            name: read.input.name,
+            summary: read.input.summary,
+            severityId: read.input.severityId,
+            triage: read.input.triage,
+            customFieldValues: custom.values,
+            idempotencyKey: `slack:view:${view.id}`,
+            source: 'slack',
+          },
           actorFor(who.user),
         );
         if (created) {
@@ -80,7 +104,7 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
           };
         }
       } catch (err) {
-        if (err instanceof AppError) return { name: err.message };
+        if (err instanceof AppError) return modalErrors(err, fields, inputBlocks(view), 'name');
         throw err;
       }
       return null;
@@ -114,5 +138,30 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
       return Object.keys(errors).length ? errors : null;
     })();
     await ackWithin(ctx, ack as Ack, body.user.id, 'Updating the incident', work);
+  });
+
+  // /incident field: only the fields whose value changed are written (one timeline item each); null clears.
+  bolt.view(FIELDS_CALLBACK, async ({ ack, body, view }) => {
+    const blocks = inputBlocks(view);
+    const first = blocks[0] ?? '';
+    const work = (async (): Promise<Errors | null> => {
+      const { incidentId } = readMeta(view.private_metadata);
+      if (!incidentId) return { [first]: 'This form lost track of its incident; run /incident field again.' };
+      const who = await writer(ctx, body.user.id);
+      if ('refusal' in who) return { [first]: who.refusal };
+      const [fields, incident] = await Promise.all([ctx.customFields.listFields(), ctx.incidents.getIncident(incidentId)]);
+      const read = readFieldValues(view.state.values, fields);
+      if (Object.keys(read.errors).length) return read.errors;
+      const changes = changedValues(read.values, fields, currentValues(incident).values);
+      if (!Object.keys(changes).length) return null;
+      try {
+        await ctx.incidents.updateIncident(incidentId, { customFieldValues: changes }, actorFor(who.user));
+      } catch (err) {
+        if (err instanceof AppError) return modalErrors(err, fields, blocks, first);
+        throw err;
+      }
+      return null;
+    })();
+    await ackWithin(ctx, ack as Ack, body.user.id, 'Changing the fields', work);
   });
 }
