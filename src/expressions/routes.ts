@@ -33,6 +33,38 @@ export function registerExpressionRoutes(app: App, deps: { expressions: Expressi
     async (req) => expressions.check(req.body.expression, { expect: req.body.expect }),
   );
 
+  const memberJson = z.object({ name: z.string(), type: z.string(), doc: z.string() });
+  app.get(
+    '/api/v1/expressions/reference',
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        summary: 'What expressions can use now: variables, types with their members (catalog types included), functions',
+        response: {
+          200: z.object({
+            variables: z.array(memberJson),
+            types: z.array(z.object({ name: z.string(), catalog_type: z.string().nullable(), members: z.array(memberJson) })),
+            functions: z.array(z.object({ signature: z.string(), doc: z.string() })),
+          }),
+        },
+      },
+    },
+    async () => {
+      const built = await expressions.environment();
+      const catalogName = new Map([...built.typesById.values()].map((t) => [t.celName, t.type.name]));
+      return {
+        variables: [...built.variables.entries()].map(([name, m]) => ({ name, ...m })),
+        types: [...built.members.entries()].map(([name, members]) => ({
+          name,
+          catalog_type: catalogName.get(name) ?? null,
+          members: [...members.entries()].map(([n, m]) => ({ name: n, ...m })),
+        })),
+        functions: built.functions,
+      };
+    },
+  );
+
   app.post(
     '/api/v1/expressions/preview',
     {
