@@ -2,6 +2,7 @@ import { EvaluationError } from '@marcbachmann/cel-js';
 import type { CatalogModule } from '../catalog/index.js';
 import { typeFromRow } from '../catalog/model.js';
 import '../catalog/tables.js';
+import '../custom-fields/tables.js';
 import type { IncidentsService } from '../incidents/incidents.service.js';
 import type { Db } from '../platform/db/index.js';
 import { AppError } from '../platform/errors.js';
@@ -64,8 +65,8 @@ export function createExpressions(deps: {
 
   async function fieldsVersion(): Promise<string> {
     if (!deps.customFields) return '';
-    const list = await deps.customFields.service.listFields();
-    return list.map((f) => `${f.id}:${(f as { updatedAt?: string }).updatedAt ?? ''}`).join(',');
+    const r = await db.selectFrom('custom_fields').select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('updated_at').as('at')]).executeTakeFirst();
+    return `${r?.n ?? 0}@${r?.at ?? ''}`;
   }
 
   async function loadSchema(): Promise<Schema> {
