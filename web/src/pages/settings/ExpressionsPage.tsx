@@ -151,7 +151,7 @@ function CheckErrorView({ source, error }: { source: string; error: CheckError }
   const pos = error.position;
   const line = pos ? (source.split('\n')[pos.line - 1] ?? '') : '';
   return (
-    <div className="error" role="alert" data-testid="expression-error">
+    <div className="notice notice-error" role="alert" data-testid="expression-error">
       <p>{error.message}</p>
       {pos ? (
         <pre className="small" aria-label={`At line ${pos.line}, column ${pos.column}`}>
