@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anonymousClient, apiKeyClient, backends, userClient } from '../helpers.js';
 import { expectedCatalog } from '../pagerduty/catalog-check.js';
 import { allEntries, connect, setup, syncNow, type Setup } from '../pagerduty/helpers.js';
+import { createExpressions, ExpressionCostError } from '../../src/expressions/index.js';
 
 // Expressions end to end: a synced PagerDuty emulator catalog, an "Affected services" catalog custom field, an
 // incident naming three services, and the check and preview endpoints through the real server.
@@ -127,6 +128,29 @@ for (const backend of backends) {
       expect(Date.now() - started).toBeLessThan(3000);
       // The server still answers at once.
       expect((await preview(POLICIES)).status).toBe(200);
+    });
+
+    it('what the context bounds leave out stops the evaluation instead of answering wrongly', async () => {
+      const app = s.fb.app;
+      // No hop followed: the services the field names are loaded, not their policies.
+      const shallow = createExpressions({ db: app.database.db, catalog: app.catalog, customFields: app.customFields, incidents: app.incidents, bounds: { maxDepth: 0 } });
+      const ctx = await shallow.contextFor(incidentId);
+      expect(ctx.stats.truncated).toBe(true);
+      expect(shallow.evaluate(await shallow.compile('incident.custom_fields.affected_services.map(s, s.name)'), ctx).value).toEqual(chosen.map((c) => c.name));
+      const deep = await shallow.compile('incident.custom_fields.affected_services.map(s, s.escalation_policy.teams.map(t, t.name))');
+      expect(() => shallow.evaluate(deep, ctx)).toThrow(ExpressionCostError);
+      expect(() => shallow.evaluate(deep, ctx)).toThrow(/further into the catalog/);
+      // The default bounds reach it.
+      const full = app.expressions;
+      expect(full.evaluate(await full.compile(deep.source), await full.contextFor(incidentId)).value).toHaveLength(3);
+    });
+
+    it('a new custom field is usable at once: the environment follows the schema', async () => {
+      expect((await s.owner.post('/api/v1/expressions/check', { expression: 'incident.custom_fields.customer_count > 10.0' })).status).toBe(400);
+      expect((await s.owner.post('/api/v1/custom_fields', { key: 'customer_count', name: 'Customers affected', type: 'number' })).status).toBe(201);
+      expect((await s.owner.post('/api/v1/expressions/check', { expression: 'incident.custom_fields.customer_count > 10.0' })).body).toEqual({ type: 'bool' });
+      expect((await s.owner.patch(`/api/v1/incidents/${incidentId}`, { custom_field_values: { customer_count: 42 } })).status).toBe(200);
+      expect((await preview('incident.custom_fields.customer_count > 10.0')).body.value).toBe(true);
     });
 
     it('check and preview need authentication; any role that reads may use them', async () => {
