@@ -190,7 +190,16 @@ function toJson(v: unknown, s: RunState, built: BuiltEnvironment): unknown {
         const e = (o as unknown as { $e: { id: string; name: string; typeId: string } }).$e;
         return { id: e.id, name: e.name, type: built.typesById.get(e.typeId)?.type.name ?? 'Unknown type' };
       }
-      if ('$owner' in o || '$s' in o) return {};
+      if ('$owner' in o) return {}; // an entry's referenced_by: read its members instead
+      if ('$s' in o) {
+        // custom_fields: the fields with a value on this incident
+        const out: Record<string, unknown> = {};
+        for (const key of built.fieldsByKey.keys()) {
+          const x = o[key];
+          if (x !== undefined) out[key] = toJson(x, s, built);
+        }
+        return out;
+      }
       if (v.constructor !== Object && typeof (v as { toString?: unknown }).toString === 'function' && !Object.keys(o).length) return String(v);
       return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, toJson(x, s, built)]));
     }

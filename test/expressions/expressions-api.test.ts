@@ -86,6 +86,9 @@ for (const backend of backends) {
         [policyName(svc.escalation_policy_id), 'PagerDuty Escalation Policy', `incident.custom_fields.affected_services → ${svc.name}.escalation_policy`],
       ]);
       expect(r.body.duration_ms).toBeGreaterThanOrEqual(0);
+      // Values are JSON: the whole custom fields object, entries by name.
+      const all = await preview('incident.custom_fields');
+      expect(all.body.value).toEqual({ affected_services: chosen.map((c) => ({ id: expect.any(String), name: c.name, type: 'PagerDuty Service' })) });
       expect(r.body.context.entries).toBeGreaterThanOrEqual(3);
     });
 
