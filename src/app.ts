@@ -8,6 +8,8 @@ import { registerIntegrationRoutes } from './integrations/registry.js';
 import { setupPagerDuty, type PagerDutyModule } from './integrations/pagerduty/index.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
 import { createCustomFields, setupCustomFieldRoutes, type CustomFieldsModule } from './custom-fields/index.js';
+import { createExpressions, type ExpressionsModule } from './expressions/index.js';
+import { registerExpressionRoutes } from './expressions/routes.js';
 import { setupSlack } from './integrations/slack/index.js';
 import { migrations } from './migrations.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
@@ -39,6 +41,8 @@ export interface Firebreak {
   catalog: CatalogModule;
   /** Custom fields on incidents: definitions, values, filters. */
   customFields: CustomFieldsModule;
+  /** The expression language over incidents and the catalog (check, contextFor, evaluate). */
+  expressions: ExpressionsModule;
   /** The PagerDuty wing: connection and sync, webhooks, escalations, links (tests and benchmarks reach it here). */
   pagerduty: PagerDutyModule;
   publicUrl(): string;
@@ -80,8 +84,10 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerIncidentRoutes(http, { incidents });
   setupCatalogRoutes(http, catalog);
   setupCustomFieldRoutes(http, customFields);
+  const expressions = createExpressions({ db: database.db, catalog, customFields, incidents });
+  registerExpressionRoutes(http, { expressions });
   const pagerduty = await setupPagerDuty({ database, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
-  const fb: Firebreak = { config, logger, database, jobs, events, incidents, users, http, metrics, secrets, connections, catalog, customFields, pagerduty, publicUrl };
+  const fb: Firebreak = { config, logger, database, jobs, events, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...fb, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });

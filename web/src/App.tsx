@@ -18,6 +18,7 @@ import { ApiKeysPage } from './pages/settings/ApiKeysPage.js';
 import { IntegrationsPage } from './pages/settings/IntegrationsPage.js';
 import { PagerDutyPage } from './pages/settings/PagerDutyPage.js';
 import { SlackPage } from './pages/settings/SlackPage.js';
+import { ExpressionsPage } from './pages/settings/ExpressionsPage.js';
 import { CatalogHomePage } from './pages/catalog/CatalogHomePage.js';
 import { CatalogTypePage } from './pages/catalog/CatalogTypePage.js';
 import { CatalogEntryPage } from './pages/catalog/CatalogEntryPage.js';
@@ -174,6 +175,7 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/settings/integrations') content = <SettingsLayout><IntegrationsPage /></SettingsLayout>;
   else if (pathname === '/settings/integrations/pagerduty') content = <SettingsLayout><PagerDutyPage /></SettingsLayout>;
   else if (pathname === '/settings/integrations/slack') content = <SettingsLayout><SlackPage /></SettingsLayout>;
+  else if (pathname === '/settings/expressions') content = <SettingsLayout><ExpressionsPage /></SettingsLayout>;
   else if (pathname === '/catalog') content = <CatalogHomePage />;
   else if ((params = matchPath('/catalog/entries/:id', pathname))) content = <CatalogEntryPage key={params.id} id={params.id ?? ''} />;
   else if ((params = matchPath('/catalog/:type', pathname))) content = <CatalogTypePage key={params.type} typeName={params.type ?? ''} />;

@@ -6,6 +6,7 @@ const SECTIONS = [
   { to: '/settings/users', label: 'Users' },
   { to: '/settings/api-keys', label: 'API keys' },
   { to: '/settings/integrations', label: 'Integrations' },
+  { to: '/settings/expressions', label: 'Expressions' },
 ];
 
 export function SettingsLayout({ children }: { children: ReactNode }) {
