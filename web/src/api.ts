@@ -12,13 +12,16 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly fields: FieldError[];
+  /** The error's details as the server sent them (e.g. `{ incidents: 3 }` with a 409 `field_in_use`). */
+  readonly details: unknown;
 
-  constructor(status: number, code: string, message: string, fields: FieldError[] = []) {
+  constructor(status: number, code: string, message: string, fields: FieldError[] = [], details: unknown = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.details = details;
   }
 
   /** The message for one input, if the server gave one ("severity_id", or a nested path like "scopes.0"). */
@@ -64,7 +67,7 @@ async function toApiError(res: Response): Promise<ApiError> {
   }
   const err = isRecord(body) && isRecord(body.error) ? body.error : null;
   if (err && typeof err.message === 'string') {
-    return new ApiError(res.status, typeof err.code === 'string' ? err.code : 'error', err.message, parseFields(err.details));
+    return new ApiError(res.status, typeof err.code === 'string' ? err.code : 'error', err.message, parseFields(err.details), err.details ?? null);
   }
   return new ApiError(res.status, 'http_error', `The server answered ${res.status} ${res.statusText}.`.replace(' .', '.'));
 }
