@@ -32,7 +32,7 @@ export interface CustomFieldInput {
   description?: string;
   type?: CustomFieldType;
   options?: { id?: string; label: string }[];
-  catalog_type_id?: string | null;
+  catalog_type?: string | null;
   multiple?: boolean;
   required_at_declaration?: boolean;
   required_before_close?: boolean;

@@ -217,6 +217,8 @@ const newOption = (): OptionRow => ({ id: `new:${++tmpCounter}`, label: '' });
 
 function FieldForm({ field, catalogTypes, onSaved, onCancel }: { field?: CustomField; catalogTypes: CatalogTypeSummary[]; onSaved: () => void; onCancel?: () => void }) {
   const editing = field !== undefined;
+  // The server changes a field's type (and catalog type) only while no incident has a value for it.
+  const typeFixed = editing && field.incident_count > 0;
   const [name, setName] = useState(field?.name ?? '');
   const [key, setKey] = useState(field?.key ?? '');
   const [keyTouched, setKeyTouched] = useState(false);
@@ -268,10 +270,11 @@ function FieldForm({ field, catalogTypes, onSaved, onCancel }: { field?: CustomF
       ...(selects ? { options: opts.map((o) => (o.id.startsWith('new:') ? { label: o.label.trim() } : { id: o.id, label: o.label.trim() })) } : {}),
       ...(type === 'catalog' ? { multiple } : {}),
     };
+    const typed = { type, ...(type === 'catalog' ? { catalog_type: catalogTypeId } : {}) };
     if (editing) {
-      await fieldsApi.update(field.id, body);
+      await fieldsApi.update(field.id, typeFixed ? body : { ...body, ...typed });
     } else {
-      await fieldsApi.create({ ...body, key: shownKey, type, ...(type === 'catalog' ? { catalog_type_id: catalogTypeId } : {}) });
+      await fieldsApi.create({ ...body, ...typed, key: shownKey });
       setName('');
       setKey('');
       setKeyTouched(false);
@@ -318,9 +321,9 @@ function FieldForm({ field, catalogTypes, onSaved, onCancel }: { field?: CustomF
         {(p) => <input {...p} maxLength={500} value={description} onChange={(e) => setDescription(e.target.value)} />}
       </Field>
       <div className="form-row">
-        <Field label="Type" hint={editing ? 'A field’s type cannot change once it is added.' : undefined} error={fieldError('type')}>
+        <Field label="Type" hint={typeFixed ? 'Fixed: incidents have values for this field.' : undefined} error={fieldError('type')}>
           {(p) => (
-            <select {...p} value={type} disabled={editing} onChange={(e) => changeType(e.target.value as CustomFieldType)}>
+            <select {...p} value={type} disabled={typeFixed} onChange={(e) => changeType(e.target.value as CustomFieldType)}>
               {FIELD_TYPES.map((t) => (
                 <option key={t.value} value={t.value}>
                   {t.label}
@@ -330,12 +333,12 @@ function FieldForm({ field, catalogTypes, onSaved, onCancel }: { field?: CustomF
           )}
         </Field>
         {type === 'catalog' ? (
-          <Field label="Catalog type" hint={editing ? 'Fixed once the field is added.' : 'People choose entries of this type.'} error={fieldError('catalog_type_id')}>
+          <Field label="Catalog type" hint={typeFixed ? 'Fixed: incidents have values for this field.' : 'People choose entries of this type.'} error={fieldError('catalog_type')}>
             {(p) => (
               <select
                 {...p}
                 required
-                disabled={editing}
+                disabled={typeFixed}
                 value={catalogTypeId}
                 onChange={(e) => {
                   setCatalogTypeId(e.target.value);
