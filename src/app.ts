@@ -7,6 +7,7 @@ import { IncidentsService } from './incidents/incidents.service.js';
 import { registerIntegrationRoutes } from './integrations/registry.js';
 import { setupPagerDuty, type PagerDutyModule } from './integrations/pagerduty/index.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
+import { createCustomFields, setupCustomFieldRoutes, type CustomFieldsModule } from './custom-fields/index.js';
 import { setupSlack } from './integrations/slack/index.js';
 import { migrations } from './migrations.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
@@ -36,6 +37,8 @@ export interface Firebreak {
   secrets: SecretBox;
   connections: ConnectionsStore;
   catalog: CatalogModule;
+  /** Custom fields on incidents: definitions, values, filters. */
+  customFields: CustomFieldsModule;
   /** The PagerDuty wing: connection and sync, webhooks, escalations, links (tests and benchmarks reach it here). */
   pagerduty: PagerDutyModule;
   publicUrl(): string;
@@ -51,7 +54,8 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   }
   const jobs = createJobQueue(database, { concurrency: config.jobConcurrency, lockTimeoutMs: config.jobLockTimeoutMs, logger: logger.child({ module: 'jobs' }) });
   const events = new EventBus(jobs);
-  const incidents = new IncidentsService(database.db, events, database.dialect);
+  const customFields = createCustomFields({ db: database.db });
+  const incidents = new IncidentsService(database.db, events, database.dialect, customFields.service);
   const users = new UsersService(database.db, config.sessionTtlHours);
   const metrics = new Metrics(jobs);
   const secrets = new SecretBox(masterKeyFor(config));
@@ -75,8 +79,9 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   });
   registerIncidentRoutes(http, { incidents });
   setupCatalogRoutes(http, catalog);
+  setupCustomFieldRoutes(http, customFields);
   const pagerduty = await setupPagerDuty({ database, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
-  const fb: Firebreak = { config, logger, database, jobs, events, incidents, users, http, metrics, secrets, connections, catalog, pagerduty, publicUrl };
+  const fb: Firebreak = { config, logger, database, jobs, events, incidents, users, http, metrics, secrets, connections, catalog, customFields, pagerduty, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack(fb, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });

@@ -1,3 +1,4 @@
+import type { CustomFieldsService, CustomFieldValueView } from '../custom-fields/index.js';
 import type { Executor } from '../platform/db/index.js';
 import type { IncidentsTable } from '../platform/db/schema.js';
 import type { Actor } from '../platform/events.js';
@@ -6,7 +7,8 @@ import type { Severities } from './severities.js';
 import type { Statuses } from './statuses.js';
 
 // The Incident as every caller sees it (API, Slack, PagerDuty), and how stored rows become it: severity,
-// status, people, merge target and status times joined in a few queries for a whole page of rows.
+// status, people, merge target, status times and custom field values joined in a few queries for a whole page
+// of rows.
 
 export type IncidentMode = 'standard' | 'test' | 'retrospective';
 
@@ -28,20 +30,23 @@ export interface Incident {
   updatedAt: string;
   statusTimestamps: { status: { id: string; name: string; category: StatusCategory }; firstAt: string; lastAt: string }[];
   availableActions: AvailableAction[];
+  /** Custom fields with a value (deleted fields left out), in field order. */
+  customFields: CustomFieldValueView[];
 }
 
 /** Rows in, incidents out, in the same order. */
-export async function toIncidents(db: Executor, rows: IncidentsTable[], severityList: Severities, statusList: Statuses): Promise<Incident[]> {
+export async function toIncidents(db: Executor, rows: IncidentsTable[], severityList: Severities, statusList: Statuses, customFields: CustomFieldsService): Promise<Incident[]> {
   if (rows.length === 0) return [];
   const unknown = rows.find((r) => !severityList.isCached(r.severity_id))?.severity_id;
   const [severities, statuses] = await Promise.all([severityList.cached(db, unknown), statusList.list(db)]);
   const ids = rows.map((r) => r.id);
   const userIds = [...new Set(rows.flatMap((r) => [r.creator_user_id, r.lead_user_id]).filter((x): x is string => !!x))];
   const mergedIds = [...new Set(rows.map((r) => r.merged_into_id).filter((x): x is string => !!x))];
-  const [users, merged, stamps] = await Promise.all([
+  const [users, merged, stamps, fieldValues] = await Promise.all([
     userIds.length ? db.selectFrom('users').select(['id', 'name']).where('id', 'in', userIds).execute() : [],
     mergedIds.length ? db.selectFrom('incidents').select(['id', 'reference']).where('id', 'in', mergedIds).execute() : [],
     db.selectFrom('incident_status_timestamps').selectAll().where('incident_id', 'in', ids).orderBy('first_at').execute(),
+    customFields.valuesFor(ids, db),
   ]);
   const userById = new Map(users.map((u) => [u.id, u]));
   return rows.map((r) => {
@@ -71,6 +76,7 @@ export async function toIncidents(db: Executor, rows: IncidentsTable[], severity
           return { status: { id: s.id, name: s.name, category: s.category }, firstAt: t.first_at, lastAt: t.last_at };
         }),
       availableActions: availableActions(st, statuses),
+      customFields: fieldValues.get(r.id) ?? [],
     };
   });
 }

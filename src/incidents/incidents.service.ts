@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { CustomFieldsService, type ValueChange } from '../custom-fields/index.js';
 import type { Db, DbDialect, Executor, Tx } from '../platform/db/index.js';
 import { isUniqueViolation } from '../platform/db/errors.js';
 import { forUpdate } from '../platform/db/locks.js';
@@ -25,12 +26,28 @@ export interface CreateIncidentInput {
   triage?: boolean;
   idempotencyKey?: string;
   source?: string;
+  /** Keyed by field key or id, raw values as the API takes them. Defaults apply to fields not given. */
+  customFieldValues?: Record<string, unknown>;
+  /**
+   * Whether fields required at declaration must have a value. By default people and API keys must give them;
+   * incidents opened automatically (e.g. from PagerDuty) cannot, and are held to required-before-close instead.
+   */
+  enforceRequiredFields?: boolean;
+}
+
+export interface UpdateIncidentInput {
+  name?: string;
+  summary?: string;
+  /** Keyed by field key or id; null clears a value. */
+  customFieldValues?: Record<string, unknown>;
 }
 
 export interface ListIncidentsQuery {
   statusCategories?: StatusCategory[];
   severityId?: string;
   mode?: IncidentMode;
+  /** `<key>:<value>` or `<key>:*`; all must match. */
+  customFields?: string[];
   limit: number;
   cursor?: string;
 }
@@ -44,10 +61,14 @@ export class IncidentsService {
     private readonly db: Db,
     private readonly events: EventBus,
     private readonly dialect: DbDialect,
+    customFields?: CustomFieldsService,
   ) {
     this.severities = new Severities(db);
     this.statuses = new Statuses(db);
+    this.customFields = customFields ?? new CustomFieldsService(db);
   }
+
+  private readonly customFields: CustomFieldsService;
 
   private readonly severities: Severities;
   private readonly statuses: Statuses;
@@ -121,12 +142,14 @@ export class IncidentsService {
           })
           .execute();
         await this.touchStatusTimestamp(tx, id, status.id, now);
+        const enforceRequired = input.enforceRequiredFields ?? (actor.kind === 'user' || (actor.ref ?? '').startsWith('api_key:'));
+        const customFields = await this.customFields.setForNewIncident(tx, id, input.customFieldValues ?? {}, { enforceRequired });
         await addTimelineItem(tx, this.events, {
           incidentId: id,
           kind: 'incident_declared',
           actor,
           occurredAt: now,
-          payload: { name: input.name, summary: input.summary ?? '', severity: severity.name, status: status.name, mode: input.mode ?? 'standard', reference: `INC-${number}` },
+          payload: { name: input.name, summary: input.summary ?? '', severity: severity.name, status: status.name, mode: input.mode ?? 'standard', reference: `INC-${number}`, ...(customFields.length ? { customFields } : {}) },
         });
         await this.events.publish(tx, { type: 'incident.created', incidentId: id, actor, data: { reference: `INC-${number}`, status: status.category } });
         return id;
@@ -157,7 +180,7 @@ export class IncidentsService {
     const rows = ref
       ? await db.selectFrom('incidents').selectAll().where('number', '=', Number(ref[1])).execute()
       : await db.selectFrom('incidents').selectAll().where('id', '=', idOrRef).execute();
-    const [incident] = await toIncidents(db, rows, this.severities, this.statuses);
+    const [incident] = await toIncidents(db, rows, this.severities, this.statuses, this.customFields);
     if (!incident) throw new NotFoundError('Incident', idOrRef);
     return incident;
   }
@@ -167,13 +190,14 @@ export class IncidentsService {
     if (q.statusCategories?.length) query = query.where('s.category', 'in', q.statusCategories);
     if (q.severityId) query = query.where('i.severity_id', '=', q.severityId);
     if (q.mode) query = query.where('i.mode', '=', q.mode);
+    for (const f of await this.customFields.parseFilters(q.customFields ?? [])) query = query.where('i.id', 'in', this.customFields.matching(f));
     if (q.cursor) query = query.where('i.id', '<', q.cursor);
     const rows = await query.orderBy('i.id', 'desc').limit(q.limit + 1).execute();
     const page = rows.slice(0, q.limit);
-    return { incidents: await toIncidents(this.db, page, this.severities, this.statuses), nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
+    return { incidents: await toIncidents(this.db, page, this.severities, this.statuses, this.customFields), nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
   }
 
-  async updateIncident(idOrRef: string, input: { name?: string; summary?: string }, actor: Actor): Promise<Incident> {
+  async updateIncident(idOrRef: string, input: UpdateIncidentInput, actor: Actor): Promise<Incident> {
     const id = await inTransaction(this.db, async (tx) => {
       const inc = await this.loadForUpdate(tx, idOrRef);
       const now = nowIso();
@@ -186,9 +210,13 @@ export class IncidentsService {
         changes.summary = input.summary;
         await addTimelineItem(tx, this.events, { incidentId: inc.id, kind: 'summary_updated', actor, payload: { from: inc.summary, to: input.summary } });
       }
+      const fieldChanges = input.customFieldValues ? await this.customFields.setForIncident(tx, inc.id, input.customFieldValues) : [];
+      await this.recordFieldChanges(tx, inc.id, fieldChanges, actor);
       if (Object.keys(changes).length > 0) {
         await tx.updateTable('incidents').set({ ...changes, updated_at: now }).where('id', '=', inc.id).execute();
         await this.events.publish(tx, { type: 'incident.updated', incidentId: inc.id, actor, data: { changed: Object.keys(changes) } });
+      } else if (fieldChanges.length > 0) {
+        await tx.updateTable('incidents').set({ updated_at: now }).where('id', '=', inc.id).execute();
       }
       return inc.id;
     });
@@ -304,6 +332,30 @@ export class IncidentsService {
 
   // ---- internals -----------------------------------------------------------------------------------------
 
+  /** One timeline item and one domain event per changed field, in the caller's transaction. */
+  private async recordFieldChanges(tx: Tx, incidentId: string, changes: ValueChange[], actor: Actor): Promise<void> {
+    for (const c of changes) {
+      await addTimelineItem(tx, this.events, {
+        incidentId,
+        kind: 'custom_field_changed',
+        actor,
+        payload: { field: { id: c.field.id, key: c.field.key, name: c.field.name }, from: c.from, to: c.to },
+      });
+      await this.events.publish(tx, { type: 'incident.custom_field_changed', incidentId, actor, data: { fieldId: c.field.id, key: c.field.key } });
+    }
+  }
+
+  /** Closing needs every field required before close to have a value (409 `required_fields_missing`). */
+  private async assertClosable(tx: Tx, inc: { id: string; reference: string }): Promise<void> {
+    const missing = await this.customFields.missingBeforeClose(inc.id, tx);
+    if (missing.length === 0) return;
+    const names = missing.map((f) => f.name);
+    const list = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
+    throw new ConflictError('required_fields_missing', `${inc.reference} cannot close yet: set ${list} first (required before closing).`, {
+      fields: missing.map((f) => ({ id: f.id, key: f.key, name: f.name })),
+    });
+  }
+
   private async transition(
     idOrRef: string,
     action: Exclude<AvailableAction['action'], never>,
@@ -327,6 +379,7 @@ export class IncidentsService {
           allowed,
         });
       }
+      if (target.category === 'closed') await this.assertClosable(tx, inc);
       const extraPayload = extra ? await extra(tx, inc, statuses) : {};
       const now = nowIso();
       await tx.updateTable('incidents').set({ status_id: target.id, updated_at: now }).where('id', '=', inc.id).execute();

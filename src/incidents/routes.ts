@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { customFieldValueJson, customFieldValueToJson } from '../custom-fields/index.js';
 import type { Actor } from '../platform/events.js';
 import type { App } from '../platform/http/server.js';
 import { actorOf, requireAccess } from '../users/auth.js';
@@ -29,6 +30,7 @@ const incidentJson = z.object({
   updated_at: z.string(),
   status_timestamps: z.array(z.object({ status: statusRef, first_at: z.string(), last_at: z.string() })),
   available_actions: z.array(z.object({ action: z.enum(actions), status: statusRef.optional() })),
+  custom_fields: z.array(customFieldValueJson),
 });
 const timelineJson = z.object({
   id: z.string(),
@@ -47,6 +49,8 @@ const name = z.string().trim().min(1, 'must not be empty').max(250);
 const summary = z.string().max(10_000);
 const reason = z.string().trim().max(2000);
 const one = z.object({ incident: incidentJson });
+/** `{ <field key or id>: value | null }`; each value is checked against its field by the service. */
+const customFieldValues = z.record(z.string().min(1).max(100), z.unknown()).refine((r) => Object.keys(r).length <= 100, 'at most 100 fields');
 
 export function incidentToJson(i: Incident) {
   return {
@@ -67,6 +71,7 @@ export function incidentToJson(i: Incident) {
     updated_at: i.updatedAt,
     status_timestamps: i.statusTimestamps.map((t) => ({ status: t.status, first_at: t.firstAt, last_at: t.lastAt })),
     available_actions: i.availableActions,
+    custom_fields: i.customFields.map(customFieldValueToJson),
   };
 }
 
@@ -118,6 +123,11 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
             .pipe(z.array(z.enum(categories)).optional()),
           severity_id: id.optional(),
           mode: z.enum(modes).optional(),
+          custom_field: z
+            .union([z.string().max(300), z.array(z.string().max(300)).max(20)])
+            .optional()
+            .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]))
+            .describe('<key>:<value> (catalog entry id, option id or label, exact text, number) or <key>:* for any value; repeat to require several'),
           limit: z.coerce.number().int().min(1).max(100).default(25),
           cursor: z.string().max(64).optional(),
         }),
@@ -126,7 +136,7 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
     },
     async (req) => {
       const q = req.query;
-      const page = await svc.listIncidents({ statusCategories: q.status_category, severityId: q.severity_id, mode: q.mode, limit: q.limit, cursor: q.cursor });
+      const page = await svc.listIncidents({ statusCategories: q.status_category, severityId: q.severity_id, mode: q.mode, customFields: q.custom_field, limit: q.limit, cursor: q.cursor });
       return { incidents: page.incidents.map(incidentToJson), next_cursor: page.nextCursor };
     },
   );
@@ -146,6 +156,7 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
           mode: z.enum(modes).optional(),
           triage: z.boolean().optional(),
           idempotency_key: z.string().min(1).max(200).optional(),
+          custom_field_values: customFieldValues.optional(),
         }),
         response: { 200: one, 201: one },
       },
@@ -153,7 +164,7 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
     async (req, reply) => {
       const b = req.body;
       const { incident, created } = await svc.createIncident(
-        { name: b.name, summary: b.summary, severityId: b.severity_id, mode: b.mode, triage: b.triage, idempotencyKey: b.idempotency_key ?? req.headers['idempotency-key'], source: req.principal?.kind === 'api_key' ? 'api' : 'declared' },
+        { name: b.name, summary: b.summary, severityId: b.severity_id, mode: b.mode, triage: b.triage, idempotencyKey: b.idempotency_key ?? req.headers['idempotency-key'], source: req.principal?.kind === 'api_key' ? 'api' : 'declared', customFieldValues: b.custom_field_values },
         actorOf(req.principal!),
       );
       return reply.status(created ? 201 : 200).send({ incident: incidentToJson(incident) });
@@ -166,8 +177,14 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
 
   app.patch(
     '/api/v1/incidents/:id',
-    { onRequest: write, schema: { tags: ['incidents'], params: idParams, body: z.strictObject({ name: name.optional(), summary: summary.optional() }), response: { 200: one } } },
-    async (req) => ({ incident: incidentToJson(await svc.updateIncident(req.params.id, req.body, actorOf(req.principal!))) }),
+    {
+      onRequest: write,
+      schema: { tags: ['incidents'], summary: 'Change name, summary or custom field values (null clears a value)', params: idParams, body: z.strictObject({ name: name.optional(), summary: summary.optional(), custom_field_values: customFieldValues.optional() }), response: { 200: one } },
+    },
+    async (req) => {
+      const b = req.body;
+      return { incident: incidentToJson(await svc.updateIncident(req.params.id, { name: b.name, summary: b.summary, customFieldValues: b.custom_field_values }, actorOf(req.principal!))) };
+    },
   );
 
   const action = <S extends z.ZodType>(path: string, summaryText: string, body: S, run: (incidentId: string, body: z.output<S>, actor: Actor) => Promise<Incident>) => {

@@ -13,7 +13,8 @@ export type CoreTimelineKind =
   | 'summary_updated'
   | 'lead_changed'
   | 'note_added'
-  | 'incident_merged_in';
+  | 'incident_merged_in'
+  | 'custom_field_changed';
 
 export interface TimelineItem {
   id: string;
@@ -96,8 +97,19 @@ export async function listTimeline(db: Executor, incidentId: string): Promise<Ti
 export function timelineText(kind: string, p: Record<string, unknown>): string {
   const s = (k: string) => String(p[k] ?? '');
   switch (kind) {
-    case 'incident_declared':
-      return `Incident declared: "${s('name')}" (${s('severity')}, ${s('status')})`;
+    case 'incident_declared': {
+      const fields = Array.isArray(p.customFields) ? (p.customFields as { name?: unknown; labels?: unknown }[]) : [];
+      const set = fields.map((f) => `${String(f.name ?? '')}: ${labelList(f.labels)}`).join('; ');
+      return `Incident declared: "${s('name')}" (${s('severity')}, ${s('status')})${set ? ` with ${set}` : ''}`;
+    }
+    case 'custom_field_changed': {
+      const field = (p.field as { name?: unknown } | undefined)?.name ?? 'A custom field';
+      const from = labelList(p.from);
+      const to = labelList(p.to);
+      if (!to) return `${String(field)} cleared${from ? ` (was ${from})` : ''}`;
+      if (!from) return `${String(field)} set to ${to}`;
+      return `${String(field)} changed from ${from} to ${to}`;
+    }
     case 'status_changed':
       return `Status changed from ${s('from')} to ${s('to')}${p.reason ? `: ${s('reason')}` : ''}`;
     case 'severity_changed':
@@ -115,4 +127,9 @@ export function timelineText(kind: string, p: Record<string, unknown>): string {
     default:
       return typeof p.text === 'string' ? p.text : kind.replace(/[._]/g, ' ');
   }
+}
+
+/** Labels as a person reads them: "Checkout API, Payments API". */
+function labelList(v: unknown): string {
+  return Array.isArray(v) ? v.map(String).join(', ') : '';
 }

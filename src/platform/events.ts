@@ -21,6 +21,7 @@ export type DomainEventType =
   | 'incident.status_changed'
   | 'incident.severity_changed'
   | 'incident.lead_changed'
+  | 'incident.custom_field_changed'
   | 'incident.timeline_item_added';
 
 export interface DomainEvent<T extends DomainEventType = DomainEventType> {

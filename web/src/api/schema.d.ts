@@ -1315,6 +1315,7 @@ export interface paths {
                     status_category?: string | string[];
                     severity_id?: string;
                     mode?: "standard" | "test" | "retrospective";
+                    custom_field?: string | string[];
                     limit?: number;
                     cursor?: string;
                 };
@@ -1391,6 +1392,24 @@ export interface paths {
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
                                 }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
+                                }[];
                             }[];
                             next_cursor: string | null;
                         };
@@ -1464,6 +1483,9 @@ export interface paths {
                         mode?: "standard" | "test" | "retrospective";
                         triage?: boolean;
                         idempotency_key?: string;
+                        custom_field_values?: {
+                            [key: string]: unknown;
+                        };
                     };
                 };
             };
@@ -1535,6 +1557,24 @@ export interface paths {
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
                                 }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
+                                }[];
                             };
                         };
                     };
@@ -1605,6 +1645,24 @@ export interface paths {
                                         /** @enum {string} */
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
+                                }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
                                 }[];
                             };
                         };
@@ -1776,6 +1834,24 @@ export interface paths {
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
                                 }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
+                                }[];
                             };
                         };
                     };
@@ -1841,6 +1917,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /** Change name, summary or custom field values (null clears a value) */
         patch: {
             parameters: {
                 query?: never;
@@ -1855,6 +1932,9 @@ export interface paths {
                     "application/json": {
                         name?: string;
                         summary?: string;
+                        custom_field_values?: {
+                            [key: string]: unknown;
+                        };
                     };
                 };
             };
@@ -1925,6 +2005,24 @@ export interface paths {
                                         /** @enum {string} */
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
+                                }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
                                 }[];
                             };
                         };
@@ -2108,6 +2206,24 @@ export interface paths {
                                         /** @enum {string} */
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
+                                }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
                                 }[];
                             };
                         };
@@ -2296,6 +2412,24 @@ export interface paths {
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
                                 }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
+                                }[];
                             };
                         };
                     };
@@ -2482,6 +2616,24 @@ export interface paths {
                                         /** @enum {string} */
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
+                                }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
                                 }[];
                             };
                         };
@@ -2670,6 +2822,24 @@ export interface paths {
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
                                 }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
+                                }[];
                             };
                         };
                     };
@@ -2857,6 +3027,24 @@ export interface paths {
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
                                 }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
+                                }[];
                             };
                         };
                     };
@@ -3041,6 +3229,24 @@ export interface paths {
                                         /** @enum {string} */
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
+                                }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
                                 }[];
                             };
                         };
@@ -3229,6 +3435,24 @@ export interface paths {
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
                                 }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
+                                }[];
                             };
                         };
                     };
@@ -3415,6 +3639,24 @@ export interface paths {
                                         /** @enum {string} */
                                         category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
                                     };
+                                }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
                                 }[];
                             };
                         };
@@ -4942,6 +5184,608 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/custom_fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Custom fields, by rank then name (deleted ones with include_deleted=true) */
+        get: {
+            parameters: {
+                query?: {
+                    include_deleted?: "true" | "false";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            custom_fields: {
+                                id: string;
+                                key: string;
+                                name: string;
+                                description: string;
+                                /** @enum {string} */
+                                type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                options: {
+                                    id: string;
+                                    label: string;
+                                }[];
+                                catalog_type: {
+                                    id: string;
+                                    type_name: string;
+                                    name: string;
+                                } | null;
+                                multiple: boolean;
+                                required_at_declaration: boolean;
+                                required_before_close: boolean;
+                                show_in_declare: boolean;
+                                default_value: (string | number | string[]) | null;
+                                rank: number;
+                                deleted_at: string | null;
+                                created_at: string;
+                                updated_at: string;
+                                incident_count: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Define a custom field */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        key: string;
+                        name: string;
+                        description?: string;
+                        /** @enum {string} */
+                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                        options?: {
+                            id?: string;
+                            label: string;
+                        }[];
+                        catalog_type?: string | null;
+                        multiple?: boolean;
+                        required_at_declaration?: boolean;
+                        required_before_close?: boolean;
+                        show_in_declare?: boolean;
+                        default_value?: unknown;
+                        rank?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            custom_field: {
+                                id: string;
+                                key: string;
+                                name: string;
+                                description: string;
+                                /** @enum {string} */
+                                type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                options: {
+                                    id: string;
+                                    label: string;
+                                }[];
+                                catalog_type: {
+                                    id: string;
+                                    type_name: string;
+                                    name: string;
+                                } | null;
+                                multiple: boolean;
+                                required_at_declaration: boolean;
+                                required_before_close: boolean;
+                                show_in_declare: boolean;
+                                default_value: (string | number | string[]) | null;
+                                rank: number;
+                                deleted_at: string | null;
+                                created_at: string;
+                                updated_at: string;
+                                incident_count: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/custom_fields/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A custom field by id or key */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            custom_field: {
+                                id: string;
+                                key: string;
+                                name: string;
+                                description: string;
+                                /** @enum {string} */
+                                type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                options: {
+                                    id: string;
+                                    label: string;
+                                }[];
+                                catalog_type: {
+                                    id: string;
+                                    type_name: string;
+                                    name: string;
+                                } | null;
+                                multiple: boolean;
+                                required_at_declaration: boolean;
+                                required_before_close: boolean;
+                                show_in_declare: boolean;
+                                default_value: (string | number | string[]) | null;
+                                rank: number;
+                                deleted_at: string | null;
+                                created_at: string;
+                                updated_at: string;
+                                incident_count: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a custom field (409 field_in_use unless confirm=true when incidents use it; timelines keep its history) */
+        delete: {
+            parameters: {
+                query?: {
+                    confirm?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a custom field (its key never changes; its type only while no incident has a value) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        key?: string;
+                        name?: string;
+                        description?: string;
+                        /** @enum {string} */
+                        type?: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                        options?: {
+                            id?: string;
+                            label: string;
+                        }[];
+                        catalog_type?: string | null;
+                        multiple?: boolean;
+                        required_at_declaration?: boolean;
+                        required_before_close?: boolean;
+                        show_in_declare?: boolean;
+                        default_value?: unknown;
+                        rank?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            custom_field: {
+                                id: string;
+                                key: string;
+                                name: string;
+                                description: string;
+                                /** @enum {string} */
+                                type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                options: {
+                                    id: string;
+                                    label: string;
+                                }[];
+                                catalog_type: {
+                                    id: string;
+                                    type_name: string;
+                                    name: string;
+                                } | null;
+                                multiple: boolean;
+                                required_at_declaration: boolean;
+                                required_before_close: boolean;
+                                show_in_declare: boolean;
+                                default_value: (string | number | string[]) | null;
+                                rank: number;
+                                deleted_at: string | null;
+                                created_at: string;
+                                updated_at: string;
+                                incident_count: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/v1/integrations/pagerduty": {
