@@ -72,7 +72,7 @@ export function DeclarePage() {
         triage,
         idempotency_key: key,
         ...(Object.keys(customFieldValues).length > 0 ? { custom_field_values: customFieldValues } : {}),
-      } as Parameters<typeof api.declare>[0]);
+      });
       navigate(`/incidents/${encodeURIComponent(incident.reference)}`);
     } catch (err) {
       setError(err);

@@ -8,7 +8,7 @@ import { Link, navigate, useLocation } from '../router.js';
 import { canRespond, useSession } from '../session.js';
 import { DateTime, Empty, ErrorMessage, Loading, SeverityBadge, StatusBadge, titleCase } from '../components/ui.js';
 import { MODES, STATUS_CATEGORIES, type Incident, type Mode, type StatusCategory } from '../types.js';
-import { fieldsApi, listIncidents, type CustomField, type IncidentWithFields } from '../components/custom-fields/api.js';
+import { fieldsApi, listIncidents, type CustomField } from '../components/custom-fields/api.js';
 import { FieldFilterChips, FieldFilterPicker } from '../components/custom-fields/FieldFilter.js';
 
 const PAGE_SIZE = 25;
@@ -236,7 +236,7 @@ export function IncidentsPage() {
 
 /** The values of the listed fields, by name: "Affected services: Payments API, Checkout". */
 function ListedValues({ incident, fields }: { incident: Incident; fields: CustomField[] }) {
-  const values = ((incident as IncidentWithFields).custom_fields ?? []).filter((v) => fields.some((f) => f.id === v.field.id));
+  const values = (incident.custom_fields).filter((v) => fields.some((f) => f.id === v.field.id));
   if (values.length === 0) return null;
   return (
     <ul className="inline-list cf-summary" aria-label="Custom fields">

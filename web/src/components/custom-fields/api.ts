@@ -1,58 +1,19 @@
 // Custom fields over the REST API (/api/v1/custom_fields, custom_field_values on incidents, the incidents list's
 // custom_field filter) and the catalog look-ups their pickers need, through the app's one request helper.
-import { request, type IncidentFilters } from '../../api.js';
-import type { Ok } from '../../api/operations.js';
+import { call, request, type IncidentFilters } from '../../api.js';
+import type { Body, Ok } from '../../api/operations.js';
 import type { Incident } from '../../types.js';
 
-// PROVISIONAL: hand-written from contracts §1 until the server's routes land; replaced by generated types.
-export type CustomFieldType = 'text' | 'number' | 'single_select' | 'multi_select' | 'link' | 'catalog';
-export type CustomFieldValue = string | number | string[];
-export interface CustomField {
-  id: string;
-  key: string;
-  name: string;
-  description: string;
-  type: CustomFieldType;
-  options: { id: string; label: string }[];
-  catalog_type: { id: string; type_name: string; name: string } | null;
-  multiple: boolean;
-  required_at_declaration: boolean;
-  required_before_close: boolean;
-  show_in_declare: boolean;
-  default_value: CustomFieldValue | null;
-  rank: number;
-  deleted_at: string | null;
-  created_at: string;
-  updated_at: string;
-  incident_count: number;
-}
-export interface CustomFieldInput {
-  key?: string;
-  name?: string;
-  description?: string;
-  type?: CustomFieldType;
-  options?: { id?: string; label: string }[];
-  catalog_type?: string | null;
-  multiple?: boolean;
-  required_at_declaration?: boolean;
-  required_before_close?: boolean;
-  show_in_declare?: boolean;
-  default_value?: unknown;
-}
-export type IncidentFieldValue = { field: { id: string; key: string; name: string; type: CustomFieldType; multiple: boolean; catalog_type_name: string | null }; value: CustomFieldValue; display: { id: string | null; label: string; archived: boolean; url: string | null }[] };
-export type IncidentWithFields = Incident & { custom_fields: IncidentFieldValue[] };
-export interface CatalogTypeSummary {
-  id: string;
-  type_name: string;
-  name: string;
-}
-export interface CatalogEntrySummary {
-  id: string;
-  name: string;
-  archived_at: string | null;
-}
+export type CustomField = Ok<'/api/v1/custom_fields', 'get'>['custom_fields'][number];
+export type CustomFieldType = CustomField['type'];
+export type CustomFieldValue = NonNullable<CustomField['default_value']>;
+export type CustomFieldInput = Body<'/api/v1/custom_fields/{id}', 'patch'>;
+export type NewCustomField = Body<'/api/v1/custom_fields', 'post'>;
+export type IncidentFieldValue = Incident['custom_fields'][number];
+export type CatalogTypeSummary = Ok<'/api/v1/catalog_types', 'get'>['catalog_types'][number];
+export type CatalogEntrySummary = Ok<'/api/v1/catalog_entries', 'get'>['catalog_entries'][number];
 
-export const FIELD_TYPES: { value: CustomFieldType; label: string }[] = [
+export const FIELD_TYPES: readonly { value: CustomFieldType; label: string }[] = [
   { value: 'text', label: 'Text' },
   { value: 'number', label: 'Number' },
   { value: 'single_select', label: 'Single select' },
@@ -63,35 +24,23 @@ export const FIELD_TYPES: { value: CustomFieldType; label: string }[] = [
 
 export const typeLabel = (t: CustomFieldType) => FIELD_TYPES.find((x) => x.value === t)?.label ?? t;
 
-const base = '/api/v1/custom_fields';
-const enc = encodeURIComponent;
-
 export const fieldsApi = {
-  list: () => request<{ custom_fields: CustomField[] }>('GET', base).then((r) => r.custom_fields),
-  create: (body: CustomFieldInput) => request<{ custom_field: CustomField }>('POST', base, body).then((r) => r.custom_field),
-  update: (id: string, body: CustomFieldInput) => request<{ custom_field: CustomField }>('PATCH', `${base}/${enc(id)}`, body).then((r) => r.custom_field),
+  list: () => call('get', '/api/v1/custom_fields').then((r) => r.custom_fields),
+  create: (body: NewCustomField) => call('post', '/api/v1/custom_fields', { body }).then((r) => r.custom_field),
+  update: (id: string, body: CustomFieldInput) => call('patch', '/api/v1/custom_fields/{id}', { params: { id }, body }).then((r) => r.custom_field),
   /** Without `confirm`, a field that incidents use is refused with 409 `field_in_use` and their count. */
-  remove: (id: string, confirm: boolean) => request<void>('DELETE', `${base}/${enc(id)}${confirm ? '?confirm=true' : ''}`),
+  remove: (id: string, confirm: boolean) => call('delete', '/api/v1/custom_fields/{id}', { params: { id }, query: confirm ? { confirm: 'true' } : {} }),
 
   /** Sets (or, with null, clears) field values by key; answers the incident as it is afterwards. */
   setValues: (incidentId: string, values: Record<string, unknown>) =>
-    request<{ incident: IncidentWithFields }>('PATCH', `/api/v1/incidents/${enc(incidentId)}`, { custom_field_values: values }).then((r) => r.incident),
+    call('patch', '/api/v1/incidents/{id}', { params: { id: incidentId }, body: { custom_field_values: values as NonNullable<Body<'/api/v1/incidents/{id}', 'patch'>['custom_field_values']> } }).then((r) => r.incident),
 
-  catalogTypes: () => request<{ catalog_types: CatalogTypeSummary[] }>('GET', '/api/v1/catalog_types').then((r) => r.catalog_types),
+  catalogTypes: () => call('get', '/api/v1/catalog_types').then((r) => r.catalog_types),
   /** Current (not archived) entries of one type whose name, alias or external id matches `search`. */
-  searchEntries: (typeId: string, search: string, limit = 20) => {
-    const q = new URLSearchParams({ catalog_type_id: typeId, limit: String(limit) });
-    if (search.trim()) q.set('search', search.trim());
-    return request<{ catalog_entries: CatalogEntrySummary[] }>('GET', `/api/v1/catalog_entries?${q}`).then((r) => r.catalog_entries);
-  },
-  entry: (id: string) => request<{ catalog_entry: CatalogEntrySummary }>('GET', `/api/v1/catalog_entries/${enc(id)}`).then((r) => r.catalog_entry),
+  searchEntries: (typeId: string, search: string, limit = 20) =>
+    call('get', '/api/v1/catalog_entries', { query: { catalog_type_id: typeId, search: search.trim() || undefined, limit } }).then((r) => r.catalog_entries),
+  entry: (id: string) => call('get', '/api/v1/catalog_entries/{id}', { params: { id } }).then((r) => r.catalog_entry),
 };
-
-
-/** A defined field as the value controls see it. */
-export function shapeOf(f: CustomField) {
-  return { key: f.key, name: f.name, description: f.description, type: f.type, options: f.options, catalogTypeId: f.catalog_type?.id ?? null, multiple: f.type === 'multi_select' || f.multiple };
-}
 
 /** The incidents list with `custom_field=<key>:<value>` filters besides the usual ones (status categories joined by commas). */
 export function listIncidents(query: IncidentFilters, fieldFilters: readonly string[]): Promise<Ok<'/api/v1/incidents', 'get'>> {
@@ -112,4 +61,9 @@ export function parseFieldFilter(raw: string): { key: string; value: string } | 
   const i = raw.indexOf(':');
   if (i <= 0 || i === raw.length - 1) return null;
   return { key: raw.slice(0, i), value: raw.slice(i + 1) };
+}
+
+/** A defined field as the value controls see it. */
+export function shapeOf(f: CustomField) {
+  return { key: f.key, name: f.name, description: f.description, type: f.type, options: f.options, catalogTypeId: f.catalog_type?.id ?? null, multiple: f.type === 'multi_select' || f.multiple };
 }

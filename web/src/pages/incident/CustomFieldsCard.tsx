@@ -5,13 +5,13 @@ import { useState } from 'react';
 import { useLoad, useSubmit } from '../../hooks.js';
 import { Link } from '../../router.js';
 import { ErrorMessage, Loading } from '../../components/ui.js';
-import { fieldsApi, shapeOf, type CustomField, type IncidentFieldValue, type IncidentWithFields } from '../../components/custom-fields/api.js';
+import { fieldsApi, shapeOf, type CustomField, type IncidentFieldValue } from '../../components/custom-fields/api.js';
 import { draftFromValue, draftToValue, FieldValueControl, type Draft } from '../../components/custom-fields/FieldValueControl.js';
 import type { Incident } from '../../types.js';
 
 export function CustomFieldsCard({ incident, editable, onChanged }: { incident: Incident; editable: boolean; onChanged: (i: Incident) => void }) {
   const fields = useLoad(() => fieldsApi.list(), []);
-  const values = (incident as IncidentWithFields).custom_fields ?? [];
+  const values = incident.custom_fields;
   if (fields.data && fields.data.length === 0) return null;
   return (
     <section className="card" aria-labelledby="custom-fields-heading">

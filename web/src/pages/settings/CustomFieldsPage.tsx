@@ -260,7 +260,7 @@ function FieldForm({ field, catalogTypes, onSaved, onCancel }: { field?: CustomF
       const byTmp = (id: string) => (id.startsWith('new:') ? (opts.find((o) => o.id === id)?.label.trim() ?? id) : id);
       defaultValue = Array.isArray(defaultValue) ? (defaultValue as string[]).map(byTmp) : byTmp(defaultValue as string);
     }
-    const body: CustomFieldInput = {
+    const body = {
       name: name.trim(),
       description: description.trim(),
       required_at_declaration: requiredAtDeclaration,
