@@ -73,7 +73,8 @@ export function CatalogEntryPicker({ typeId, multiple, value, onChange, id, disa
     const entry = { id: e.id, name: e.name };
     onChange(multiple ? [...value, entry] : [entry]);
     setQuery('');
-    if (!multiple) setOpen(false);
+    // Closed after each pick, so the list never covers what comes next; typing or ↓ opens it again.
+    setOpen(false);
     inputRef.current?.focus();
   };
   const remove = (entryId: string) => {
@@ -142,7 +143,7 @@ export function CatalogEntryPicker({ typeId, multiple, value, onChange, id, disa
           setQuery(e.target.value);
           setOpen(true);
         }}
-        onFocus={() => setOpen(true)}
+        onClick={() => setOpen(true)}
         onBlur={() => setOpen(false)}
         onKeyDown={onKeyDown}
       />

@@ -279,7 +279,13 @@ function FieldForm({ field, catalogTypes, onSaved, onCancel }: { field?: CustomF
       setKey('');
       setKeyTouched(false);
       setDescription('');
+      setType('text');
       setOptions([newOption(), newOption()]);
+      setCatalogTypeId('');
+      setMultiple(false);
+      setRequiredAtDeclaration(false);
+      setRequiredBeforeClose(false);
+      setShowInDeclare(true);
       setDefaultDraft(null);
     }
     onSaved();
