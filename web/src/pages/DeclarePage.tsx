@@ -57,11 +57,12 @@ export function DeclarePage() {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    // Only fields with a value are sent; one left empty gets its default, if it has one, on the server.
+    // Fields with a value are sent by key. A field whose default the person emptied is sent as null (no value);
+    // other empty ones are left out.
     const customFieldValues: Record<string, unknown> = {};
     for (const s of shown) {
       const value = draftToValue(s.shape, draftOf(s));
-      if (value !== null) customFieldValues[s.field.key] = value;
+      if (value !== null || s.field.default_value !== null) customFieldValues[s.field.key] = value;
     }
     try {
       const incident = await api.declare({
