@@ -126,18 +126,21 @@ export class CustomFieldsService {
       if (typeChanges && used > 0) {
         throw new ConflictError('field_type_locked', `The type of ${current.name} can no longer change: ${used} incident${used === 1 ? ' has' : 's have'} a value for it. Create a new field instead.`, { incidents: used });
       }
+      // Between the two select types options (and the default) carry over; other type changes start afresh.
+      const isSelect = (t: CustomFieldType) => t === 'single_select' || t === 'multi_select';
+      const carry = !typeChanges || (isSelect(current.type) && isSelect(patch.type!));
       const merged: FieldInput = {
         key: current.key,
         name: patch.name ?? current.name,
         description: patch.description ?? current.description,
         type: patch.type ?? current.type,
-        options: patch.options ?? (typeChanges ? [] : current.options),
+        options: patch.options ?? (carry ? current.options : []),
         catalogType: patch.catalogType !== undefined ? patch.catalogType : typeChanges ? null : current.catalogTypeId,
         multiple: patch.multiple ?? current.multiple,
         requiredAtDeclaration: patch.requiredAtDeclaration ?? current.requiredAtDeclaration,
         requiredBeforeClose: patch.requiredBeforeClose ?? current.requiredBeforeClose,
         showInDeclare: patch.showInDeclare ?? current.showInDeclare,
-        defaultValue: patch.defaultValue !== undefined ? patch.defaultValue : typeChanges ? null : current.defaultValue,
+        defaultValue: patch.defaultValue !== undefined ? patch.defaultValue : carry ? current.defaultValue : null,
         rank: patch.rank ?? current.rank,
       };
       const def = await this.buildDefinition(tx, merged, current);

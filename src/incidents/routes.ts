@@ -124,7 +124,7 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
           severity_id: id.optional(),
           mode: z.enum(modes).optional(),
           custom_field: z
-            .union([z.string().max(300), z.array(z.string().max(300)).max(20)])
+            .union([z.string().max(2100), z.array(z.string().max(2100)).max(20)])
             .optional()
             .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]))
             .describe('<key>:<value> (catalog entry id, option id or label, exact text, number) or <key>:* for any value; repeat to require several'),
