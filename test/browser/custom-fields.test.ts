@@ -1,6 +1,7 @@
 // Custom fields in the web app, in Chromium: an admin defines a text field (required before closing), a single
 // select (required at declaration) and "Affected services", a catalog field over a custom catalog type made through
-// the API; declares an incident in the web form, picking two services by typing; reads them by name on the incident
+// the API, with a default entry chosen in the same picker; declares an incident in the web form, removing the
+// default and picking two services by typing; reads them by name on the incident
 // page; is refused closing until the required field is set, and setting it writes a timeline item; finds the
 // incident with the list's field filter (and not another); sees an archived service marked archived; and is asked,
 // with the number of incidents, before deleting a field in use. A viewer sees the fields but cannot change them.
@@ -131,12 +132,17 @@ async function defineFields(page: Page): Promise<void> {
   await form.getByLabel('Type', { exact: true }).selectOption({ label: 'Catalog' });
   await form.getByLabel('Catalog type').selectOption({ label: 'Product services' });
   await form.getByLabel('Several entries').check();
+  // Its default, chosen with the same picker: Search.
+  await form.getByRole('combobox', { name: 'Default value (optional)' }).fill('sea');
+  await page.getByRole('listbox', { name: 'Catalog entries' }).getByRole('option', { name: 'Search' }).click();
+  await form.getByRole('list', { name: 'Chosen entries' }).getByText('Search').waitFor();
   await form.getByRole('button', { name: 'Add field' }).click();
   const services = list.locator('[data-field="affected_services"]');
   await services.waitFor();
   expect(await services.innerText()).toContain('of Product services, several entries');
   // The form starts afresh after each field: this one is neither required nor the previous one's type.
   expect(await services.innerText()).not.toContain('Required');
+  await services.getByText('Default: Search').waitFor();
 
   // The key is fixed once the field exists: editing shows it, not as an input.
   await page.getByRole('button', { name: 'Edit Affected services' }).click();
@@ -159,6 +165,12 @@ async function declareInTheForm(page: Page): Promise<string> {
   await page.getByLabel('Affected services').waitFor();
   expect(await page.getByLabel('Customer impact').count()).toBe(0);
 
+  // The default comes filled in, by name; this incident does not affect Search, so it goes.
+  const chosen = page.getByRole('list', { name: 'Chosen entries' });
+  await chosen.getByText('Search').waitFor();
+  await chosen.getByRole('button', { name: 'Remove Search' }).click();
+  expect(await chosen.count()).toBe(0);
+
   // Two services, each found by typing part of its name: one picked with the mouse, one with the keyboard.
   const picker = page.getByRole('combobox', { name: 'Affected services' });
   await picker.fill('pay');
@@ -169,7 +181,6 @@ async function declareInTheForm(page: Page): Promise<string> {
   await picker.fill('checkout');
   await listbox.getByRole('option', { name: 'Checkout web' }).waitFor();
   await picker.press('Enter');
-  const chosen = page.getByRole('list', { name: 'Chosen entries' });
   await chosen.getByText('Checkout web').waitFor();
   expect(await chosen.getByRole('listitem').allInnerTexts()).toEqual([expect.stringContaining('Payments API'), expect.stringContaining('Checkout web')]);
 

@@ -132,6 +132,7 @@ function FieldRow({ field, admin, catalogTypes, onChanged }: { field: CustomFiel
             {field.description ? ` · ${field.description}` : ''}
             {field.type === 'single_select' || field.type === 'multi_select' ? ` · Options: ${field.options.map((o) => o.label).join(', ') || 'none'}` : ''}
             {` · Used by ${plural(field.incident_count, 'incident')}`}
+            {field.default_value !== null ? <DefaultShown field={field} /> : null}
           </p>
           <Flags field={field} />
         </div>
@@ -182,6 +183,15 @@ function FieldRow({ field, admin, catalogTypes, onChanged }: { field: CustomFiel
       <ErrorMessage error={error} title="Not deleted." />
     </li>
   );
+}
+
+/** " · Default: …" by what people read: option labels, entry names, the text itself. */
+function DefaultShown({ field }: { field: CustomField }) {
+  const values = field.default_value === null ? [] : [field.default_value].flat().map(String);
+  const entries = useEntryNames(field.type === 'catalog' ? values : []);
+  const labels =
+    field.type === 'catalog' ? entries.map((e) => e.name) : field.type === 'single_select' || field.type === 'multi_select' ? values.map((v) => field.options.find((o) => o.id === v)?.label ?? v) : values;
+  return <> · Default: {labels.join(', ')}</>;
 }
 
 /** The count in a 409 `field_in_use` (details `{ incidents: n }`), else the first number before "incident" in its message. */
