@@ -122,6 +122,7 @@ async function defineFields(page: Page): Promise<void> {
   await form.getByRole('textbox', { name: 'Option 1' }).fill('EU');
   await form.getByRole('textbox', { name: 'Option 2' }).fill('US');
   await form.getByLabel('Required at declaration').check();
+  await form.screenshot({ path: '/tmp/fieldsweb-settings-options.png' });
   await form.getByRole('button', { name: 'Add field' }).click();
   const region = list.locator('[data-field="region"]');
   await region.waitFor();
@@ -238,6 +239,8 @@ async function listFilter(page: Page, reference: string, otherReference: string)
 
   await page.getByLabel('Custom field', { exact: true }).selectOption({ label: 'Affected services' });
   await page.getByRole('combobox', { name: 'Affected services is' }).fill('Payme');
+  await page.getByRole('option', { name: 'Payments API' }).waitFor();
+  await page.screenshot({ path: '/tmp/fieldsweb-list-picking.png' });
   await page.getByRole('option', { name: 'Payments API' }).click();
   await page.waitForURL((u) => u.searchParams.getAll('custom_field').includes(`affected_services:${entries['Payments API']!.id}`));
   await page.getByRole('list', { name: 'Custom field filters' }).getByText('Affected services: Payments API').waitFor();
