@@ -1,5 +1,5 @@
 // Custom fields in the web app, in Chromium: an admin defines a text field (required before closing), a single
-// select (required at declaration) and "Affected services", a catalog field over a custom catalog type made through
+// select (required at declaration, default EU) and "Affected services", a catalog field over a custom catalog type made through
 // the API, with a default entry chosen in the same picker; declares an incident in the web form, removing the
 // default and picking two services by typing; reads them by name on the incident
 // page; is refused closing until the required field is set, and setting it writes a timeline item; finds the
@@ -122,11 +122,14 @@ async function defineFields(page: Page): Promise<void> {
   await form.getByRole('textbox', { name: 'Option 1' }).fill('EU');
   await form.getByRole('textbox', { name: 'Option 2' }).fill('US');
   await form.getByLabel('Required at declaration').check();
+  // A default naming an option that is not saved yet.
+  await form.getByLabel('Default value (optional)').selectOption({ label: 'EU' });
   await form.screenshot({ path: '/tmp/fieldsweb-settings-options.png' });
   await form.getByRole('button', { name: 'Add field' }).click();
   const region = list.locator('[data-field="region"]');
   await region.waitFor();
   expect(await region.innerText()).toContain('Options: EU, US');
+  expect(await region.innerText()).toContain('Default: EU');
 
   // A catalog field over the custom type, chosen by its name, several entries.
   await form.getByLabel('Name', { exact: true }).fill('Affected services');
@@ -185,14 +188,18 @@ async function declareInTheForm(page: Page): Promise<string> {
   await chosen.getByText('Checkout web').waitFor();
   expect(await chosen.getByRole('listitem').allInnerTexts()).toEqual([expect.stringContaining('Payments API'), expect.stringContaining('Checkout web')]);
 
-  // Region is required at declaration: the server's message shows under it.
+  // Region comes with its default, EU. Emptied, it is sent as "no value" (not left out, which would apply the
+  // default), and as it is required at declaration the server's message shows under it.
+  const regionSelect = page.getByLabel('Region');
+  expect(await regionSelect.locator('option:checked').innerText()).toBe('EU');
+  await regionSelect.selectOption({ label: 'Not set' });
   await page.getByRole('button', { name: 'Declare incident' }).click();
   const regionField = page.locator('[data-field-key="region"]');
   await regionField.locator('.field-error').waitFor();
   expect(page.url()).toMatch(/\/declare$/);
   await page.screenshot({ path: '/tmp/fieldsweb-declare.png', fullPage: true });
 
-  await page.getByLabel('Region').selectOption({ label: 'EU' });
+  await regionSelect.selectOption({ label: 'EU' });
   await page.getByRole('button', { name: 'Declare incident' }).click();
   await page.waitForURL((u) => /^\/incidents\/INC-\d+$/.test(u.pathname));
   return new URL(page.url()).pathname.split('/').pop()!;

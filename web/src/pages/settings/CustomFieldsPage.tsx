@@ -9,7 +9,7 @@ import { isAdmin, useSession } from '../../session.js';
 import { Empty, ErrorMessage, Field } from '../../components/ui.js';
 import { LoadGate, SettingsPage } from '../../components/settings.js';
 import { useEntryNames, type PickedEntry } from '../../components/CatalogEntryPicker.js';
-import { FIELD_TYPES, fieldsApi, typeLabel, type CatalogTypeSummary, type CustomField, type CustomFieldInput, type CustomFieldType } from '../../components/custom-fields/api.js';
+import { FIELD_TYPES, fieldsApi, typeLabel, type CatalogTypeSummary, type CustomField, type CustomFieldType } from '../../components/custom-fields/api.js';
 import { draftFromValue, draftToValue, emptyDraft, FieldValueControl, type Draft, type FieldShape } from '../../components/custom-fields/FieldValueControl.js';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
