@@ -94,7 +94,7 @@ export function registerCustomFieldRoutes(app: App, deps: { customFields: Custom
       description: f.description,
       type: f.type,
       options: f.options,
-      catalog_type: f.catalogTypeId ? { id: f.catalogTypeId, type_name: f.catalogTypeName ?? '', name: types.get(f.catalogTypeId) ?? f.catalogTypeName ?? '' } : null,
+      catalog_type: f.catalogTypeId ? { id: f.catalogTypeId, type_name: f.catalogTypeName ?? '', name: types.get(f.catalogTypeId) ?? '(deleted catalog type)' } : null,
       multiple: f.multiple,
       required_at_declaration: f.requiredAtDeclaration,
       required_before_close: f.requiredBeforeClose,

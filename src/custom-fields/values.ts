@@ -149,7 +149,7 @@ export function displayOf(field: CustomField, value: CustomFieldValue | null, en
       }
       case 'catalog': {
         const e = entries.get(String(item));
-        return { id: String(item), label: e?.name ?? `(missing entry ${String(item)})`, archived: e ? e.archived : true, url: e?.url ?? null };
+        return { id: String(item), label: e?.name ?? '(deleted entry)', archived: e ? e.archived : true, url: e?.url ?? null };
       }
       case 'link':
         return { id: null, label: String(item), archived: false, url: String(item) };

@@ -78,6 +78,33 @@ describe.each(backends)('custom field definitions on %s', (backend) => {
     expect(fieldOf(inc, 'phase').display.map((d: any) => d.label)).toEqual(['Detection']);
   });
 
+  it('a catalog field keeps its catalog type once used, and becomes single only while no incident has several', async () => {
+    await catalogType(owner, 'Region', 'Region', ['EU']);
+    const f = await defineField(owner, { key: 'teams_involved', name: 'Teams involved', type: 'catalog', catalog_type: 'Team', multiple: true });
+    await owner.post('/api/v1/incidents', { name: 'Two teams', custom_field_values: { teams_involved: [teams.entries['Payments'], teams.entries['Search']] } });
+    const retype = await owner.patch(`/api/v1/custom_fields/${f.id}`, { catalog_type: 'Region' });
+    expect(retype.status).toBe(409);
+    expect(retype.body.error.message).toMatch(/Teams involved can no longer change its catalog type: 1 incident has a value/);
+    const single = await owner.patch(`/api/v1/custom_fields/${f.id}`, { multiple: false });
+    expect(single.status).toBe(409);
+    expect(single.body.error.message).toMatch(/1 incident has several/);
+    // A catalog type a field uses can still be deleted by the catalog; the incident stays readable.
+    const region = await defineField(owner, { key: 'region', name: 'Region', type: 'catalog', catalog_type: 'Region' });
+    const regionEntry = (await owner.get('/api/v1/catalog_entries?catalog_type_id=Region')).body.catalog_entries[0];
+    const inRegion = (await owner.post('/api/v1/incidents', { name: 'In EU', custom_field_values: { region: regionEntry.id } })).body.incident;
+    expect((await owner.del('/api/v1/catalog_types/Region')).status).toBe(204);
+    const shown = await owner.get(`/api/v1/incidents/${inRegion.id}`);
+    expect(shown.status).toBe(200);
+    expect(fieldOf(shown.body.incident, 'region').display[0]).toMatchObject({ archived: true, label: '(deleted entry)' });
+    expect((await owner.get(`/api/v1/custom_fields/${region.id}`)).body.custom_field.catalog_type.name).toBe('(deleted catalog type)');
+    const deleted = await owner.request('DELETE', `/api/v1/custom_fields/${f.id}?confirm=true`);
+    expect(deleted.status).toBe(204);
+    const changeDeleted = await owner.patch(`/api/v1/custom_fields/${f.id}`, { name: 'Back' });
+    expect(changeDeleted.status).toBe(409);
+    expect(changeDeleted.body.error.code).toBe('field_deleted');
+    expect((await owner.del(`/api/v1/custom_fields/${f.id}`)).status).toBe(404);
+  });
+
   it('deleting a field incidents use needs confirmation; then it leaves incidents, the timeline keeps its history', async () => {
     const sev = await defineField(owner, { key: 'blast_radius', name: 'Blast radius', type: 'text' });
     const unused = await defineField(owner, { key: 'unused', name: 'Unused', type: 'text' });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { backends, ownerClient, startTestFirebreak, type Client, type TestFirebreak } from '../helpers.js';
+import { apiKeyClient, backends, ownerClient, startTestFirebreak, type Client, type TestFirebreak } from '../helpers.js';
 import { catalogType, defineField, fieldOf } from './helpers.js';
 
 // The rules custom fields add to incidents: required at declaration, required before closing, and the list
@@ -33,11 +33,23 @@ describe.each(backends)('custom field rules on %s', (backend) => {
       const r = await owner.post('/api/v1/incidents', { name: 'No product' });
       expect(r.status).toBe(400);
       expect(r.body.error.details.fields).toEqual([{ path: 'custom_field_values.product', message: 'Product is required when declaring an incident; it takes the ids of Product entries' }]);
+      const key = await owner.post('/api/v1/api_keys', { name: 'declarer', scopes: ['write'] });
+      const viaKey = await apiKeyClient(fb.baseUrl, key.body.token).post('/api/v1/incidents', { name: 'No product by key' });
+      expect(viaKey.status).toBe(400);
+      expect(viaKey.body.error.details.fields[0].path).toBe('custom_field_values.product');
       const empty = await owner.post('/api/v1/incidents', { name: 'Empty product', custom_field_values: { product: [] } });
       expect(empty.status).toBe(400);
       const ok = await owner.post('/api/v1/incidents', { name: 'With product', custom_field_values: { product: products.entries['Checkout'] } });
       expect(ok.status).toBe(201);
       expect(fieldOf(ok.body.incident, 'product').display.map((d: any) => d.label)).toEqual(['Checkout']);
+    });
+
+    it('incidents opened automatically (an integration, not a person or API key) are not held by required-at-declaration', async () => {
+      const { incident } = await fb.app.incidents.createIncident({ name: 'Opened from PagerDuty', source: 'pagerduty' }, { kind: 'integration', ref: 'pagerduty' });
+      expect(incident.customFields).toEqual([]);
+      const refused = await owner.post(`/api/v1/incidents/${incident.id}/actions/close`);
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe('required_fields_missing');
     });
 
     it('a default satisfies a required field', async () => {

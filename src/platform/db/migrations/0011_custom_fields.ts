@@ -11,7 +11,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('description', 'text', (c) => c.notNull())
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('options', 'text', (c) => c.notNull()) // JSON: { id, label }[]
-    .addColumn('catalog_type_id', 'text', (c) => c.references('catalog_types.id'))
+    // No foreign key: the catalog decides whether a type may go; a field whose type went shows its entries as missing.
+    .addColumn('catalog_type_id', 'text')
     .addColumn('multiple', 'integer', (c) => c.notNull())
     .addColumn('required_at_declaration', 'integer', (c) => c.notNull())
     .addColumn('required_before_close', 'integer', (c) => c.notNull())
