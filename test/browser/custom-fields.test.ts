@@ -4,7 +4,7 @@
 // default and picking two services by typing; reads them by name on the incident
 // page; is refused closing until the required field is set, and setting it writes a timeline item; finds the
 // incident with the list's field filter (and not another); sees an archived service marked archived; and is asked,
-// with the number of incidents, before deleting a field in use. A viewer sees the fields but cannot change them.
+// with the number of incidents, before deleting a field in use. A viewer sees the fields and values but cannot change them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { apiAs, inPage, startBrowserStack, type BrowserStack } from './stack.js';
@@ -22,6 +22,8 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('custom fields in th
   let adminLink = '';
   let viewerLink = '';
   let typeId = '';
+  /** The incident the first test declares in the web form. */
+  let declaredRef = '';
 
   beforeAll(async () => {
     stack = await startBrowserStack();
@@ -58,6 +60,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('custom fields in th
       expect(byKey.affected_services).toMatchObject({ type: 'catalog', multiple: true, catalog_type: { id: typeId } });
 
       const reference = await declareInTheForm(page);
+      declaredRef = reference;
       const declared = (await api('GET', `/api/v1/incidents/${reference}`)).incident;
       const stored = declared.custom_fields.find((v: { field: { key: string } }) => v.field.key === 'affected_services');
       expect([...stored.value].sort()).toEqual([entries['Payments API']!.id, entries['Checkout web']!.id].sort());
@@ -91,6 +94,12 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('custom fields in th
       await page.getByRole('list', { name: 'Custom fields' }).getByText('Region', { exact: true }).waitFor();
       expect(await page.getByRole('button', { name: /^(Edit|Delete) / }).count()).toBe(0);
       expect(await page.getByRole('form', { name: 'Add a custom field' }).count()).toBe(0);
+
+      // On an incident they read the values, with nothing to change them.
+      await page.goto(`/incidents/${declaredRef}`);
+      const card = page.getByRole('region', { name: 'Custom fields' });
+      await card.getByText('EU card payments fail at checkout').waitFor();
+      expect(await card.getByRole('button').count()).toBe(0);
     });
   }, 60_000);
 });
