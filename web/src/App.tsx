@@ -13,6 +13,7 @@ import { SignInPage } from './pages/SignInPage.js';
 import { NotFoundPage } from './pages/NotFoundPage.js';
 import { SettingsLayout } from './pages/settings/SettingsLayout.js';
 import { SeveritiesPage } from './pages/settings/SeveritiesPage.js';
+import { CustomFieldsPage } from './pages/settings/CustomFieldsPage.js';
 import { UsersPage } from './pages/settings/UsersPage.js';
 import { ApiKeysPage } from './pages/settings/ApiKeysPage.js';
 import { IntegrationsPage } from './pages/settings/IntegrationsPage.js';
@@ -170,6 +171,7 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/declare') content = <DeclarePage />;
   else if (pathname === '/settings' || pathname === '/settings/') content = <Redirect to="/settings/severities" />;
   else if (pathname === '/settings/severities') content = <SettingsLayout><SeveritiesPage /></SettingsLayout>;
+  else if (pathname === '/settings/custom-fields') content = <SettingsLayout><CustomFieldsPage /></SettingsLayout>;
   else if (pathname === '/settings/users') content = <SettingsLayout><UsersPage /></SettingsLayout>;
   else if (pathname === '/settings/api-keys') content = <SettingsLayout><ApiKeysPage /></SettingsLayout>;
   else if (pathname === '/settings/integrations') content = <SettingsLayout><IntegrationsPage /></SettingsLayout>;

@@ -1,5 +1,6 @@
 // Declare a new incident. The form carries an idempotency key, so a double click or a retry after a
-// network error cannot declare the same incident twice.
+// network error cannot declare the same incident twice. Custom fields shown in the declare form (and every field
+// required at declaration) follow the built-in ones, filled with their defaults.
 import { useState, type FormEvent } from 'react';
 import { ApiError, api } from '../api.js';
 import { useLoad, useTitle } from '../hooks.js';
@@ -7,6 +8,9 @@ import { Link, navigate } from '../router.js';
 import { canRespond, useSession } from '../session.js';
 import { ErrorMessage, Field, Loading, titleCase } from '../components/ui.js';
 import { MODES, type Mode } from '../types.js';
+import { useEntryNames } from '../components/CatalogEntryPicker.js';
+import { fieldsApi, shapeOf } from '../components/custom-fields/api.js';
+import { draftFromValue, draftToValue, FieldValueControl, type Draft } from '../components/custom-fields/FieldValueControl.js';
 
 const MODE_HINTS: Record<Mode, string> = {
   standard: 'A real incident that is happening now.',
@@ -29,6 +33,10 @@ export function DeclarePage() {
   const [severityId, setSeverityId] = useState('');
   const [mode, setMode] = useState<Mode>('standard');
   const [triage, setTriage] = useState(false);
+  const fields = useLoad(() => fieldsApi.list().then((all) => all.filter((f) => f.show_in_declare || f.required_at_declaration)), []);
+  const defaultIds = (fields.data ?? []).flatMap((f) => (f.type === 'catalog' && f.default_value !== null ? [f.default_value].flat().map(String) : []));
+  const defaultEntries = useEntryNames(defaultIds);
+  const [drafts, setDrafts] = useState<Record<string, Draft>>({});
   const [key] = useState(newKey);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -43,10 +51,19 @@ export function DeclarePage() {
   }
 
   const apiError = error instanceof ApiError ? error : null;
+  const shown = (fields.data ?? []).map((f) => ({ field: f, shape: shapeOf(f) }));
+  const draftOf = ({ field, shape }: (typeof shown)[number]): Draft => drafts[field.key] ?? draftFromValue(shape, field.default_value, defaultEntries);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
+    // Fields with a value are sent by key. A field whose default the person emptied is sent as null (no value);
+    // other empty ones are left out.
+    const customFieldValues: Record<string, unknown> = {};
+    for (const s of shown) {
+      const value = draftToValue(s.shape, draftOf(s));
+      if (value !== null || s.field.default_value !== null) customFieldValues[s.field.key] = value;
+    }
     try {
       const incident = await api.declare({
         name: name.trim(),
@@ -55,6 +72,7 @@ export function DeclarePage() {
         mode,
         triage,
         idempotency_key: key,
+        ...(Object.keys(customFieldValues).length > 0 ? { custom_field_values: customFieldValues } : {}),
       });
       navigate(`/incidents/${encodeURIComponent(incident.reference)}`);
     } catch (err) {
@@ -111,6 +129,22 @@ export function DeclarePage() {
             ))}
             {apiError?.field('mode') ? <span className="field-error">{apiError.field('mode')}</span> : null}
           </fieldset>
+          {fields.error ? <ErrorMessage error={fields.error} title="Could not load the custom fields." /> : null}
+          {shown.length > 0 ? (
+            <fieldset className="field custom-fields-group">
+              <legend>Details</legend>
+              {shown.map((s) => (
+                <FieldValueControl
+                  key={s.field.id}
+                  field={s.shape}
+                  draft={draftOf(s)}
+                  required={s.field.required_at_declaration}
+                  onChange={(d) => setDrafts((all) => ({ ...all, [s.field.key]: d }))}
+                  error={apiError?.field(`custom_field_values.${s.field.key}`)}
+                />
+              ))}
+            </fieldset>
+          ) : null}
           <label className="choice">
             <input type="checkbox" name="triage" checked={triage} onChange={(e) => setTriage(e.target.checked)} />
             <span>

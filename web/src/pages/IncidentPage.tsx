@@ -10,6 +10,7 @@ import type { Incident } from '../types.js';
 import { PagerDutyIncidentsCard } from '../components/pagerduty-links/PagerDutyIncidentsCard.js';
 import { ActionsCard } from './incident/ActionsCard.js';
 import { DetailsCard } from './incident/DetailsCard.js';
+import { CustomFieldsCard } from './incident/CustomFieldsCard.js';
 import { SummaryCard } from './incident/SummaryCard.js';
 import { NoteForm, Timeline } from './incident/Timeline.js';
 
@@ -84,6 +85,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
         </div>
         <aside className="incident-side" aria-label="Details">
           <DetailsCard incident={inc} editable={editable} onChanged={updated} />
+          <CustomFieldsCard incident={inc} editable={editable} onChanged={updated} />
           <PagerDutyIncidentsCard incidentId={inc.id} editable={editable} closed={inc.status.category === 'closed'} onChanged={timeline.reload} />
         </aside>
       </div>

@@ -1,5 +1,6 @@
-// The incidents list, newest first, filtered by status category, severity and mode. Filters live in the
-// URL (/?status_category=live&severity_id=…&mode=test), so a filtered view can be bookmarked or shared.
+// The incidents list, newest first, filtered by status category, severity, mode and custom fields. Filters live in
+// the URL (/?status_category=live&severity_id=…&mode=test&custom_field=affected_services:<entry id>), so a filtered
+// view can be bookmarked or shared.
 import { useEffect, useId, useState } from 'react';
 import { api } from '../api.js';
 import { useLoad, useTitle } from '../hooks.js';
@@ -7,6 +8,8 @@ import { Link, navigate, useLocation } from '../router.js';
 import { canRespond, useSession } from '../session.js';
 import { DateTime, Empty, ErrorMessage, Loading, SeverityBadge, StatusBadge, titleCase } from '../components/ui.js';
 import { MODES, STATUS_CATEGORIES, type Incident, type Mode, type StatusCategory } from '../types.js';
+import { fieldsApi, listIncidents, type CustomField } from '../components/custom-fields/api.js';
+import { FieldFilterChips, FieldFilterPicker } from '../components/custom-fields/FieldFilter.js';
 
 const PAGE_SIZE = 25;
 
@@ -32,11 +35,13 @@ export function IncidentsPage() {
   const categories = parseCategories(location.search.get('status_category'));
   const severityId = location.search.get('severity_id') ?? '';
   const mode = parseMode(location.search.get('mode'));
-  const filterKey = `${categories.join(',')}|${severityId}|${mode ?? ''}`;
+  const fieldFilters = location.search.getAll('custom_field');
+  const filterKey = `${categories.join(',')}|${severityId}|${mode ?? ''}|${fieldFilters.join('|')}`;
 
   const severities = useLoad(() => api.severities(), []);
+  const fields = useLoad(() => fieldsApi.list(), []);
   const list = useLoad(
-    () => api.incidents({ status_category: categories, severity_id: severityId || undefined, mode, limit: PAGE_SIZE }),
+    () => listIncidents({ status_category: categories, severity_id: severityId || undefined, mode, limit: PAGE_SIZE }, fieldFilters),
     [filterKey],
   );
   const [more, setMore] = useState<{ items: Incident[]; cursor: string | null } | null>(null);
@@ -54,6 +59,13 @@ export function IncidentsPage() {
     const qs = params.toString();
     navigate(qs ? `/?${qs}` : '/', { replace: true });
   };
+  const setFieldFilters = (next: string[]) => {
+    const params = new URLSearchParams(location.search);
+    params.delete('custom_field');
+    for (const f of next) params.append('custom_field', f);
+    const qs = params.toString();
+    navigate(qs ? `/?${qs}` : '/', { replace: true });
+  };
 
   const incidents = [...(list.data?.incidents ?? []), ...(more?.items ?? [])];
   const cursor = more ? more.cursor : (list.data?.next_cursor ?? null);
@@ -62,7 +74,7 @@ export function IncidentsPage() {
     setMoreLoading(true);
     setMoreError(null);
     try {
-      const page = await api.incidents({ status_category: categories, severity_id: severityId || undefined, mode, limit: PAGE_SIZE, cursor });
+      const page = await listIncidents({ status_category: categories, severity_id: severityId || undefined, mode, limit: PAGE_SIZE, cursor }, fieldFilters);
       setMore((m) => ({ items: [...(m?.items ?? []), ...page.incidents], cursor: page.next_cursor }));
     } catch (e) {
       setMoreError(e);
@@ -72,7 +84,10 @@ export function IncidentsPage() {
   };
 
   const maxRank = Math.max(0, ...(severities.data ?? []).map((s) => s.rank));
-  const filtered = categories.length > 0 || severityId !== '' || mode !== undefined;
+  const filtered = categories.length > 0 || severityId !== '' || mode !== undefined || fieldFilters.length > 0;
+  const definedFields = fields.data ?? [];
+  // Fields shown in the declare form are the ones people fill most; the list shows their values under the name.
+  const listed = definedFields.filter((f) => f.show_in_declare);
   const ids = { status: useId(), severity: useId(), mode: useId() };
 
   return (
@@ -124,11 +139,15 @@ export function IncidentsPage() {
             ))}
           </select>
         </div>
+        {definedFields.length > 0 ? (
+          <FieldFilterPicker fields={definedFields} onAdd={(f) => setFieldFilters(fieldFilters.includes(f) ? fieldFilters : [...fieldFilters, f])} />
+        ) : null}
         {filtered ? (
           <button type="button" className="button-quiet" onClick={() => navigate('/', { replace: true })}>
             Clear filters
           </button>
         ) : null}
+        <FieldFilterChips filters={fieldFilters} fields={definedFields} onRemove={(f) => setFieldFilters(fieldFilters.filter((x) => x !== f))} />
       </form>
 
       <ErrorMessage error={severities.error} title="Could not load severities." />
@@ -184,6 +203,7 @@ export function IncidentsPage() {
                         {i.name}
                       </Link>
                       {i.mode !== 'standard' ? <span className="badge badge-mode">{titleCase(i.mode)}</span> : null}
+                      <ListedValues incident={i} fields={listed} />
                     </td>
                     <td>
                       <SeverityBadge name={i.severity.name} rank={i.severity.rank} maxRank={maxRank || undefined} />
@@ -211,5 +231,20 @@ export function IncidentsPage() {
         </>
       )}
     </>
+  );
+}
+
+/** The values of the listed fields, by name: "Affected services: Payments API, Checkout". */
+function ListedValues({ incident, fields }: { incident: Incident; fields: CustomField[] }) {
+  const values = (incident.custom_fields).filter((v) => fields.some((f) => f.id === v.field.id));
+  if (values.length === 0) return null;
+  return (
+    <ul className="inline-list cf-summary" aria-label="Custom fields">
+      {values.map((v) => (
+        <li key={v.field.id}>
+          <span className="muted">{v.field.name}:</span> {v.display.map((d) => `${d.label}${d.archived ? ' (archived)' : ''}`).join(', ')}
+        </li>
+      ))}
+    </ul>
   );
 }

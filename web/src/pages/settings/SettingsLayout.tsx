@@ -3,6 +3,7 @@ import { Link, useLocation } from '../../router.js';
 
 const SECTIONS = [
   { to: '/settings/severities', label: 'Severities' },
+  { to: '/settings/custom-fields', label: 'Custom fields' },
   { to: '/settings/users', label: 'Users' },
   { to: '/settings/api-keys', label: 'API keys' },
   { to: '/settings/integrations', label: 'Integrations' },
