@@ -12,6 +12,8 @@ const HEARTBEAT_MS = 15_000;
 /** What EventSource waits before reconnecting (the default is about 3 s). */
 const RETRY_MS = 1_000;
 
+const eventId = z.string().regex(/^\d{1,15}$/, 'must be the id of an event this stream sent');
+
 type Guard = (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
 export function registerLiveRoutes(app: App, deps: { live: LiveFeed; read: Guard }): void {
@@ -30,12 +32,14 @@ export function registerLiveRoutes(app: App, deps: { live: LiveFeed; read: Guard
         summary: 'Live changes (server-sent events)',
         description:
           'A `text/event-stream` of changes to what pages show. Each event: `id` (send it back as `Last-Event-ID` to resume), `event: change`, `data` `{"topic": "incidents" | "incident" | "timeline" | "escalations" | "pagerduty_links" | "catalog_sync" | "settings", "incident_id": string | null}`. Reload the resource from the REST API when a matching change arrives. Changes are kept about an hour.',
-        headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,15}$/, 'must be the id of an event this stream sent').optional() }),
+        headers: z.object({ 'last-event-id': eventId.optional() }),
+        querystring: z.object({ last_event_id: eventId.optional().describe('Where to resume when the Last-Event-ID header cannot be sent (a new EventSource); the header wins') }),
       },
     },
     async (req, reply) => {
-      const header = req.headers['last-event-id'];
-      const after = typeof header === 'string' && header !== '' ? Number(header) : null;
+      // The header wins: EventSource reconnects to the same URL, with the newest id in the header.
+      const given = (req.headers['last-event-id'] as string | undefined) || (req.query as { last_event_id?: string }).last_event_id;
+      const after = given ? Number(given) : null;
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
