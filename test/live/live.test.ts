@@ -110,10 +110,13 @@ describe.each(backends)('live feed on %s', (backend) => {
       await fb.app.live.touch(tx, { topic: 'incident', incidentId: 'committed' });
       await held;
     });
-    await new Promise((r) => setTimeout(r, 400));
-    expect(s.events.some((e) => e.data.incident_id === 'committed')).toBe(false);
-    release();
-    await open;
+    try {
+      await new Promise((r) => setTimeout(r, 400));
+      expect(s.events.some((e) => e.data.incident_id === 'committed')).toBe(false);
+    } finally {
+      release();
+      await open;
+    }
     await s.waitFor((e) => e.data.incident_id === 'committed');
     await fb.app.live.touch(null, { topic: 'incident', incidentId: 'after' });
     await s.waitFor((e) => e.data.incident_id === 'after');
