@@ -70,13 +70,23 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1' || !postgresAvailable
       await expect.poll(() => live(pageA).innerText()).toBe('Live');
       await expect.poll(() => live(pageB).innerText()).toBe('Live');
 
-      // Raj watches the incidents list on B; Alice declares in Slack (through A): the list shows it.
+      // Raj watches the incidents list on B; Alice declares in Slack (through A): the list shows it, reloaded
+      // in place (the list never gives way to "Loading incidents…").
+      await pageB.getByText('No incidents yet.').waitFor();
+      await pageB.evaluate(() => {
+        const w = window as unknown as { sawLoading: boolean };
+        w.sawLoading = false;
+        new MutationObserver(() => {
+          if (document.body.innerText.includes('Loading incidents…')) w.sawLoading = true;
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
       const alice: SlackUser = emu.addUser({ name: 'alice', realName: 'Alice Ops', email: 'alice@example.com' });
       const general = [...emu.state.channels.values()].find((c) => c.isGeneral)!;
       await emu.driver.slashCommand({ userId: alice.id, channelId: general.id, command: '/incident', text: 'declare' });
       const view = await waitFor('the declare modal', () => emu.openViews(alice.id).find((v) => v.callbackId === 'firebreak_declare'));
       await emu.driver.submitView({ userId: alice.id, viewId: view.id, values: { name: { value: 'Checkout latency spike' } } });
       await pageB.getByRole('link', { name: /Checkout latency spike/ }).waitFor();
+      expect(await pageB.evaluate(() => (window as unknown as { sawLoading: boolean }).sawLoading)).toBe(false);
       const inc = (await owner.get('/api/v1/incidents')).body.incidents[0];
       const channel = await waitFor('the incident channel', () => [...emu.state.channels.values()].find((c) => c.name.startsWith(`inc-${inc.number}`)));
 
