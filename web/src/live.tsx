@@ -20,6 +20,7 @@ class LiveConnection {
   private retry: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
   private everOpen = false;
+  private retryMs = 1000;
   readonly listeners = new Set<Listener>();
   readonly stateListeners = new Set<(s: LiveState) => void>();
   state: LiveState = 'connecting';
@@ -31,6 +32,7 @@ class LiveConnection {
     es.addEventListener('open', () => {
       const again = this.everOpen;
       this.everOpen = true;
+      this.retryMs = 1000;
       this.setState('live');
       // Back after a gap: changes were resumed from the last id, but reload once anyway in case the server
       // forgot them (kept about an hour) or was restored from a backup.
@@ -51,12 +53,13 @@ class LiveConnection {
       if (this.closed) return;
       this.setState('reconnecting');
       // CONNECTING: the browser reconnects by itself. CLOSED: the server answered with an error (503 while
-      // shutting down, 401 signed out): open a new stream a little later.
+      // shutting down, 401 signed out): open a new stream a little later, backing off to 30 s.
       if (es.readyState === EventSource.CLOSED && !this.retry) {
         this.retry = setTimeout(() => {
           this.retry = null;
           if (!this.closed) this.open();
-        }, 2000);
+        }, this.retryMs);
+        this.retryMs = Math.min(this.retryMs * 2, 30_000);
       }
     });
   }
