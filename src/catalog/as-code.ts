@@ -84,7 +84,7 @@ export function parseCatalogDocument(text: string): ParsedDocument {
     }
   }
   const lines = new LineCounter();
-  const parsed = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const parsed = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   const where = (path: DocPath): Position | null => {
     for (let n = path.length; n >= 0; n--) {
       const node = parsed.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;

@@ -25,7 +25,7 @@ for (const backend of backends) {
 
     let team: any;
     let service: any;
-    const ids: Record<string, string> = {};
+    const ids = {} as Record<'payments' | 'search' | 'db' | 'checkout' | 'indexer', string>;
 
     it('creates types with slug attribute ids, references to other types and to itself', async () => {
       team = (await ok(owner.post('/api/v1/catalog_types', { type_name: 'Squad', name: 'Squad', attributes: [{ name: 'Slack channel', type: 'string' }, { name: 'Lead', type: 'firebreak_user' }] }), 201)).catalog_type;
