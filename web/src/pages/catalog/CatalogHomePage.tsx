@@ -65,7 +65,7 @@ export function CatalogHomePage() {
                     {t.source === 'custom' ? 'Custom' : t.source === 'pagerduty' ? 'PagerDuty' : t.source}
                     {t.read_only && !t.syncing ? <span className="muted small"> (no longer syncing)</span> : null}
                   </td>
-                  <td>{t.last_synced_at ? <DateTime value={t.last_synced_at} /> : <span className="muted">never</span>}</td>
+                  <td>{t.last_synced_at ? <DateTime value={t.last_synced_at} /> : <span className="muted">{t.source === 'custom' ? 'not synced' : 'never'}</span>}</td>
                 </tr>
               ))}
             </tbody>

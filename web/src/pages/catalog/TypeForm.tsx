@@ -183,12 +183,12 @@ export function TypeForm({ types, existing, onSaved, onCancel }: { types: Catalo
                   </Field>
                 ) : null}
                 {a.type !== 'derived' ? (
-                  <label className="choice">
+                  <label className="choice" style={{ alignSelf: 'center' }}>
                     <input type="checkbox" checked={a.array} onChange={(e) => update(a.key, { array: e.target.checked })} />
                     <span>List (several values)</span>
                   </label>
                 ) : null}
-                <button type="button" className="button-small button-quiet" onClick={() => setAttrs((cur) => cur.filter((x) => x.key !== a.key))} aria-label={`Remove attribute ${a.name || ids[i]}`}>
+                <button type="button" className="button-small button-quiet" style={{ alignSelf: 'center', justifySelf: 'end' }} onClick={() => setAttrs((cur) => cur.filter((x) => x.key !== a.key))} aria-label={`Remove attribute ${a.name || ids[i]}`}>
                   Remove
                 </button>
               </div>
@@ -196,7 +196,7 @@ export function TypeForm({ types, existing, onSaved, onCancel }: { types: Catalo
             </li>
           ))}
         </ol>
-        <button type="button" className="button-small" onClick={() => setAttrs((cur) => [...cur, blank()])}>
+        <button type="button" className="button-small" style={{ justifySelf: 'start', alignSelf: 'start', width: 'auto' }} onClick={() => setAttrs((cur) => [...cur, blank()])}>
           Add attribute
         </button>
       </fieldset>
