@@ -98,8 +98,9 @@ export function normalizeAttributes(type: { typeName: string; name: string }, ex
   const names = new Set<string>();
   const draft: CatalogAttribute[] = inputs.map((a, i) => {
     const where = `${fieldPrefix}.${i}`;
+    // Ids are slugs; attributes of types made before that rule keep the ids they have.
     let id = a.id ?? null;
-    if (id !== null && !ATTRIBUTE_ID.test(id)) problems.push({ path: `${where}.id`, message: `Attribute id "${id}" must be lower-case letters, digits and underscores, starting with a letter (at most 63).` });
+    if (id !== null && !ATTRIBUTE_ID.test(id) && !reserved.has(id)) problems.push({ path: `${where}.id`, message: `Attribute id "${id}" must be lower-case letters, digits and underscores, starting with a letter (at most 63).` });
     if (id === null) {
       const same = existing.find((x) => x.name === a.name && !used.has(x.id));
       if (same) id = same.id;

@@ -92,6 +92,16 @@ for (const backend of backends) {
       expect(attr(c, 'dependency_squads').links.map((l: any) => l.name).sort()).toEqual(['Payments', 'Search']);
       expect(attr(c, 'owning_squad').links.map((l: any) => l.name)).toEqual(['Payments']);
 
+      // Two dependencies owned by one squad: the derived list names it once.
+      const gateway = await app('Gateway', { depends_on: [db.id, checkout.id] });
+      const g = await entry(gateway.id);
+      expect(attr(g, 'dependency_squads').value).toEqual([payments.id]);
+      expect(attr(g, 'dependency_squads').links.map((l: any) => l.name)).toEqual(['Payments']);
+      expect(attr(g, 'squad_channel').value).toBeNull();
+      // Emptied, it references nothing any more (no reference rows left behind).
+      expect((await ok(owner.patch(`/api/v1/catalog_entries/${gateway.id}`, { attribute_values: { depends_on: [] } }))).catalog_entry.attribute_values).toEqual({});
+      await ok(owner.post(`/api/v1/catalog_entries/${gateway.id}/actions/archive`));
+
       const p = await entry(payments.id);
       expect(attr(p, 'lead').links[0]).toMatchObject({ kind: 'user', name: expect.any(String), email: 'owner@localhost' });
       const squadBacklinks = p.backlinks.find((b: any) => b.attribute.id === 'owning_squad');
