@@ -72,9 +72,9 @@ export class PathFollower {
         next.set(key, out);
       }
       if (i === path.length - 1) return next;
-      const refType = a.type === 'derived' ? a.referenceType : a.referenceType;
-      if (!refType) return new Map();
-      current = refType;
+      // a reference, or a derived hop ending on one (its referenceType is what its own path ends on)
+      if (!a.referenceType) return new Map();
+      current = a.referenceType;
       sets = new Map([...next].map(([k, v]) => [k, v.map(String)]));
     }
     return new Map();
