@@ -86,6 +86,27 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('the catalog in the 
         await page.getByRole('button', { name: 'Restore' }).click();
         await page.getByRole('button', { name: 'Archive' }).waitFor();
 
+        // Edit the entry: its services are shown by name in the picker; change the tier.
+        await page.getByRole('button', { name: 'Edit' }).click();
+        const edit = page.getByRole('form', { name: 'Edit Checkout' });
+        await edit.locator('[data-picker="services"] .inline-list').getByText(service.name).waitFor();
+        await edit.getByLabel('Tier').fill('platinum');
+        await page.screenshot({ path: '/tmp/fb-catalog-edit-entry.png', fullPage: true });
+        await edit.getByRole('button', { name: 'Save entry' }).click();
+        await page.locator('[data-attribute="tier"] dd', { hasText: 'platinum' }).waitFor();
+        await page.locator('[data-attribute="services"]').getByRole('link', { name: service.name }).waitFor();
+
+        // Rename an attribute of the type: the entry keeps its value (attribute ids are stable).
+        await page.getByRole('link', { name: 'Product', exact: true }).click();
+        await page.getByRole('button', { name: 'Edit type' }).click();
+        const typeForm = page.getByRole('form', { name: 'Edit Product' });
+        await typeForm.locator('[data-attribute-row="0"]').getByLabel('Attribute name').fill('Service tier');
+        await typeForm.getByRole('button', { name: 'Save type' }).click();
+        await typeForm.waitFor({ state: 'detached' });
+        await page.getByRole('link', { name: 'Checkout' }).click();
+        await page.locator('[data-attribute="tier"] dt', { hasText: 'Service tier' }).waitFor();
+        expect(await page.locator('[data-attribute="tier"] dd').innerText()).toBe('platinum');
+
         // The PagerDuty service shows the product that references it.
         await page.locator('[data-attribute="services"]').getByRole('link', { name: service.name }).click();
         await page.locator('[data-backlink="Product:Services"]').getByRole('link', { name: 'Checkout' }).waitFor();
@@ -95,6 +116,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('the catalog in the 
         const href = await page.getByRole('link', { name: 'Export YAML' }).getAttribute('href');
         const exported = await (await page.request.get(href!)).text();
         expect(exported).toContain('external_id: checkout');
+        expect(exported).toContain('tier: platinum');
         expect(exported).toContain(`- ${service.external_id} # ${service.name}`);
         const imported = exported.replace(/^entries:\n/m, `entries:\n  - external_id: search\n    name: Search\n    attributes:\n      services: [${JSON.stringify(service.name)}]\n`);
 
