@@ -161,7 +161,7 @@ export function defineSlackJobs(ctx: SlackContext): void {
 
   /** The Slack time zone of a Firebreak user, when Slack tells us one. */
   const tzOf = async (api: SlackApi, userId: string | null | undefined): Promise<string | null> => {
-    const slackId = await slackIdOf(userId);
+    const slackId = await ctx.people.slackIdFor(userId).catch(() => null);
     if (!slackId) return null;
     return (await api.userInfo(slackId).catch(() => null))?.tz ?? null;
   };
