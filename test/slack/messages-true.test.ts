@@ -46,7 +46,8 @@ describe.each(backends)('Slack messages stay true (%s)', (backend) => {
     const me = (await s.owner.get('/api/v1/users')).body.users.find((u: any) => u.email === 'owner@localhost');
     expect((await s.owner.post(`/api/v1/incidents/${inc.id}/actions/severity`, { severity_id: 'sev-critical' })).status).toBe(200);
     expect((await s.owner.post(`/api/v1/incidents/${inc.id}/actions/lead`, { user_id: me.id })).status).toBe(200);
-    expect((await s.owner.patch(`/api/v1/incidents/${inc.id}`, { name: 'Checkout down' })).status).toBe(200);
+    expect((await s.owner.post('/api/v1/custom_fields', { key: 'blast_radius', name: 'Blast radius', type: 'text', show_in_declare: true })).status).toBe(201);
+    expect((await s.owner.patch(`/api/v1/incidents/${inc.id}`, { name: 'Checkout down', custom_field_values: { blast_radius: 'EU shoppers' } })).status).toBe(200);
     expect((await s.owner.post(`/api/v1/incidents/${inc.id}/actions/close`, {})).status).toBe(200);
 
     const now = await waitFor('announcement reads Closed', () => announcementOf(inc.reference).find((m) => readable(m).includes('Status *Closed*')));
@@ -58,6 +59,7 @@ describe.each(backends)('Slack messages stay true (%s)', (backend) => {
     expect(text).toContain(`${inc.reference}: Checkout down`);
     expect(text).toContain('Severity *Critical*');
     expect(text).toContain('Lead *Owner*');
+    expect(text).toContain('Blast radius: *EU shoppers*'); // a field the header shows
     expect(text).not.toContain('Investigating');
     expect(text).toContain(`<${s.fb.baseUrl}/incidents/${inc.reference}|`);
     expect(text).toContain(`<#${channel.id}>`);

@@ -3,7 +3,7 @@ import { addTimelineItem } from '../../incidents/timeline.js';
 import { inTransaction } from '../../platform/db/index.js';
 import type { Actor } from '../../platform/events.js';
 import type { JobContext } from '../../platform/jobs/types.js';
-import { announcementMessage, esc, headerMessage, topicText } from './messages/header.js';
+import { announcementMessage, esc, headerFields, headerMessage, topicText } from './messages/header.js';
 import { actorName, triageDecision, triageOutcome } from './messages/outcome.js';
 import { triageActions } from './pagerduty-links/triage.js';
 import { actorFor } from './people.js';
@@ -173,6 +173,7 @@ export function defineSlackJobs(ctx: SlackContext): void {
       detail: row.announcement_detail,
       triageActions: incident.status.category === 'triage' && row.announcement_detail ? await triageActions(incidents, incident) : null,
       outcome: decision ? triageOutcome(decision, await tzOf(api, decision.actor.user?.id)) : null,
+      fields: headerFields(incident, await shownFields()),
     });
   };
 

@@ -64,6 +64,8 @@ export interface AnnouncementExtras {
   triageActions?: unknown[] | null;
   /** The triage decision in words ("Accepted by Valentina Ruiz at 13:24 UTC"). */
   outcome?: string | null;
+  /** Custom fields shown in the header (those of the declare form), by name. */
+  fields?: { name: string; value: string }[];
 }
 
 const OPEN = new Set(['triage', 'live']);
@@ -85,6 +87,7 @@ export function announcementMessage(incident: Incident, publicUrl: string, chann
   const head = [
     `${icon} *<${url}|${incident.reference}: ${esc(incident.name)}>* ${verb}`,
     `Status *${esc(incident.status.name)}* · Severity *${esc(incident.severity.name)}* · Lead *${esc(lead)}*`,
+    extras.fields?.length ? extras.fields.map((f) => `${esc(f.name)}: *${esc(f.value)}*`).join(' · ') : null,
     channel ? (open ? `Join ${channel} to help.` : `Channel: ${channel}`) : null,
   ].filter(Boolean);
   const blocks: unknown[] = [{ type: 'section', block_id: 'announcement', text: { type: 'mrkdwn', text: head.join('\n') } }];

@@ -210,7 +210,9 @@ async function deliver(ctx: SlackContext, api: SlackApi, n: PagerDutyNotice): Pr
       const row = await ctx.store.ensure(n.incidentId);
       if (row.announced_ts) return;
       const inc = await ctx.incidents.getIncident(n.incidentId);
-      const detail = `Opened from ${describe(n.pagerduty)}`;
+      // What does not change (its live status and assignees are on the incident page; a kept snapshot would go stale).
+      const p = n.pagerduty;
+      const detail = `Opened from ${pdLink(p)}: *${esc(p.title)}*${p.service || p.urgency ? `\n${[p.service ? `Service: ${esc(p.service.name)}` : null, p.urgency ? `Urgency: ${p.urgency}` : null].filter(Boolean).join(' · ')}` : ''}`;
       const actions = inc.status.category === 'triage' ? await triageActions(ctx.incidents, inc) : null;
       const decision = inc.status.category === 'triage' ? null : triageDecision(await ctx.incidents.timeline(inc.id));
       const posted = await api.postMessage(announce, announcementMessage(inc, ctx.publicUrl(), row.channel_id, { detail, triageActions: actions, outcome: decision ? triageOutcome(decision, null) : null }));
