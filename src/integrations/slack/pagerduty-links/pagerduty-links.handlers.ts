@@ -72,7 +72,7 @@ export function registerPagerDutyLinks(bolt: BoltApp, ctx: SlackContext, port: P
    * A question with buttons, answered once: the first click claims it, acts, and the message is replaced by the
    * outcome in words (a job: chat.update); a later click is told what was answered, by whom and when.
    */
-  const answer = (actionId: string, kind: string, incidentOf: (value: string) => string, run: (value: string, user: Person) => Promise<string>) => {
+  const answer = (actionId: string, kind: string, incidentOf: (value: string) => string, run: (value: string, user: Person) => Promise<{ done: string; note?: string }>) => {
     bolt.action(actionId, async ({ ack, body, action, respond }) => {
       await ack();
       const value = (action as { value?: string }).value ?? '';
@@ -89,14 +89,14 @@ export function registerPagerDutyLinks(bolt: BoltApp, ctx: SlackContext, port: P
           const who = p.answered_by === user.id ? 'You' : ((await ctx.users.get(p.answered_by ?? '').catch(() => null))?.name ?? 'Someone');
           return void (await tell(respond, p.outcome ? `This was already answered: ${p.outcome}.` : `${who} answered this a moment ago; it is being done.`));
         }
-        let outcome: string;
+        let outcome: { done: string; note?: string };
         try {
           outcome = await run(value, user);
         } catch (err) {
           await ctx.store.releasePrompt(channel, ts);
           throw err;
         }
-        const full = `${outcome} by ${user.name} at ${clockTime(new Date().toISOString(), await tzOfSlackUser(ctx, b.user.id))}`;
+        const full = `${outcome.done} by ${user.name} at ${clockTime(new Date().toISOString(), await tzOfSlackUser(ctx, b.user.id))}${outcome.note ? `: ${outcome.note}` : ''}`;
         await ctx.store.settlePrompt(channel, ts, full);
         const kept = (b.message?.blocks ?? []).filter((x) => (x as { type?: string }).type !== 'actions');
         await ctx.jobs.enqueue(SLACK_JOBS.replacePrompt, { incidentId, channel, ts, blocks: kept, text: b.message?.text ?? '', outcome: full } satisfies ReplacePromptJob, { queue: incidentQueue(incidentId) });
@@ -113,21 +113,22 @@ export function registerPagerDutyLinks(bolt: BoltApp, ctx: SlackContext, port: P
   answer(PD_ACTIONS.relatedYes, 'related', (v) => split(v)[0], async (v, user) => {
     const [incidentId, linkId] = split(v);
     await port.confirmRelated(incidentId, linkId, true, actorFor(user));
-    return 'Marked as related';
+    return { done: 'Marked as related' };
   });
   answer(PD_ACTIONS.relatedNo, 'related', (v) => split(v)[0], async (v, user) => {
     const [incidentId, linkId] = split(v);
     await port.confirmRelated(incidentId, linkId, false, actorFor(user));
-    return 'Marked as not related';
+    return { done: 'Marked as not related' };
   });
   answer(PD_ACTIONS.ackOffer, 'ack_offer', (v) => split(v)[1] || split(v)[0], async (v, user) => {
     const r = await port.acknowledgeOffer(split(v)[0], actorFor(user));
-    return r.status === 'acknowledged' ? 'Acknowledged in PagerDuty' : r.status === 'resolved' ? 'Already resolved in PagerDuty; seen' : 'Already acknowledged in PagerDuty; seen';
+    if (r.status === 'acknowledged') return { done: 'Acknowledged in PagerDuty' };
+    return { done: 'Checked', note: `it was already ${r.status === 'resolved' ? 'resolved' : 'acknowledged'} in PagerDuty` };
   });
   answer(PD_ACTIONS.resolve, 'resolve', (v) => v, async (incidentId, user) => {
     const r = await port.resolveInPagerDuty(incidentId, actorFor(user), user.email);
     const n = r.resolved.length;
-    return `Resolved ${n} PagerDuty incident${n === 1 ? '' : 's'}${r.skipped.length ? ` (${r.skipped.length} skipped: ${r.skipped.map((x) => x.reason).join('; ')})` : ''}`;
+    return { done: `Resolved ${n} PagerDuty incident${n === 1 ? '' : 's'}`, ...(r.skipped.length ? { note: `${r.skipped.length} skipped (${r.skipped.map((x) => x.reason).join('; ')})` } : {}) };
   });
 
   /** Accept / Decline / Merge: the announcement follows the incident (jobs.ts); a stale click is told what happened. */
