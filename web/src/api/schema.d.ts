@@ -10742,6 +10742,7 @@ export interface paths {
                                     error: string | null;
                                 } | null;
                                 error: string | null;
+                                archive_after_close_minutes: number | null;
                             };
                         };
                     };
@@ -10835,6 +10836,7 @@ export interface paths {
                                     error: string | null;
                                 } | null;
                                 error: string | null;
+                                archive_after_close_minutes: number | null;
                             };
                         };
                     };
@@ -10980,6 +10982,148 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/slack/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Slack behaviour: archive an incident's channel a while after it closes (null: never) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        archive_after_close_minutes: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            slack: {
+                                /** @enum {string} */
+                                status: "not_connected" | "connected" | "error";
+                                /** @enum {string|null} */
+                                source: "environment" | "integration" | null;
+                                team: string | null;
+                                team_id: string | null;
+                                bot_name: string | null;
+                                bot_user_id: string | null;
+                                bot_token: string | null;
+                                signing_secret: string | null;
+                                app_token: string | null;
+                                announcements_channel: string | null;
+                                events_url: string;
+                                /** @enum {string} */
+                                transport: "http" | "socket_mode";
+                                socket_mode: {
+                                    /** @enum {string} */
+                                    state: "connecting" | "connected" | "reconnecting" | "error" | "stopped";
+                                    connected: boolean;
+                                    connected_at: string | null;
+                                    connections: number;
+                                    error: string | null;
+                                } | null;
+                                error: string | null;
+                                archive_after_close_minutes: number | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
