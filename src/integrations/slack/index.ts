@@ -116,7 +116,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   const socketMode = new SocketModeOwner({ connection, apiUrl: deps.config.slack.apiUrl, bolt, logger });
   deps.http.addHook('onListen', async () => socketMode.start());
   deps.http.addHook('onClose', async () => socketMode.close());
-  const routeDeps = { connection, connections: deps.connections, publicUrl: deps.publicUrl, socketMode };
+  const routeDeps = { connection, connections: deps.connections, publicUrl: deps.publicUrl, socketMode, store: ctx.store };
   registerSlackRoutes(deps.http, { ...routeDeps, apiUrl: deps.config.slack.apiUrl });
   return { status: () => slackIntegrationStatus(routeDeps) };
 }
