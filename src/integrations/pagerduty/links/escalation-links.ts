@@ -66,6 +66,7 @@ export async function escalationChanged(ctx: LinksContext, escalationId: string,
       })
       .onConflict((oc) => oc.columns(['incident_id', 'pd_incident_id']).doNothing())
       .execute();
+    await ctx.live.touch(tx, { topic: 'pagerduty_links', incidentId: esc.incidentId });
     await ctx.jobs.enqueue(SYNC_LINK_JOB, { linkId: id }, { jobKey: `pd-link-sync:${id}:initial`, queue: pdQueue(t.pagerduty.incidentId), priority: 5, delayMs: 500 }, tx);
   }
 }

@@ -1,3 +1,4 @@
+import type { LiveFeed } from '../../../platform/live.js';
 import type { Executor } from '../../../platform/db/index.js';
 import { NotFoundError } from '../../../platform/errors.js';
 import { nowIso } from '../../../platform/ids.js';
@@ -106,7 +107,7 @@ export async function linkedServiceIds(db: Executor, incidentId: string): Promis
 }
 
 /** Stores what PagerDuty says about the incident on all its links (only what `s` says; the rest is kept). */
-export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncidentSummary>): Promise<void> {
+export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncidentSummary>, live: LiveFeed): Promise<void> {
   const set: Record<string, unknown> = {};
   if (s.status) set.status = s.status;
   if (s.number != null) set.pd_number = s.number;
@@ -117,5 +118,6 @@ export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncid
   if (s.assignees) set.assignees = JSON.stringify(s.assignees);
   if (s.htmlUrl) set.html_url = s.htmlUrl;
   if (Object.keys(set).length === 0) return;
-  await db.updateTable('pagerduty_incident_links').set({ ...set, updated_at: nowIso() }).where('pd_incident_id', '=', pdId).execute();
+  const changed = await db.updateTable('pagerduty_incident_links').set({ ...set, updated_at: nowIso() }).where('pd_incident_id', '=', pdId).returning('incident_id').execute();
+  for (const c of changed) await live.touch(db, { topic: 'pagerduty_links', incidentId: c.incident_id });
 }

@@ -3,6 +3,7 @@
 // once the incident is closed, an offer (never automatic) to resolve the open ones in PagerDuty too.
 import { useState, type FormEvent } from 'react';
 import { useLoad } from '../../hooks.js';
+import { useLive } from '../../live.js';
 import { Empty, ErrorMessage, Loading } from '../ui.js';
 import { pagerdutyLinksApi, type PdLink } from './pagerdutyLinksApi.js';
 
@@ -10,6 +11,7 @@ const REASON: Record<PdLink['reason'], string> = { escalation: 'Paged from this 
 
 export function PagerDutyIncidentsCard({ incidentId, editable, closed, onChanged }: { incidentId: string; editable: boolean; closed: boolean; onChanged?: () => void }) {
   const list = useLoad(() => pagerdutyLinksApi.list(incidentId), [incidentId]);
+  useLive(['pagerduty_links'], incidentId, list.refresh);
   const [ref, setRef] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
