@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { html, sendPage } from '../platform/http/page.js';
 import type { App } from '../platform/http/server.js';
 import { ForbiddenError } from '../platform/errors.js';
 import { actorOf, requireAccess, SESSION_COOKIE, userOf, type Principal } from './auth.js';
@@ -40,13 +41,15 @@ function sessionUser(p: Principal | null): User {
 export function registerUserRoutes(app: App, deps: { users: UsersService; publicUrl: () => string; secureCookies: (req: { protocol: string }) => boolean }): void {
   const { users } = deps;
 
-  app.get('/auth/login', { schema: { hide: true, querystring: z.object({ token: z.string().min(1).max(200) }) } }, async (req, reply) => {
-    const s = await users.consumeLoginToken(req.query.token, req.ip);
+  // A browser opens this link: every answer but the redirect is a page a person reads, never JSON.
+  app.get('/auth/login', { schema: { hide: true, querystring: z.object({ token: z.string().max(200).optional() }) } }, async (req, reply) => {
+    const token = req.query.token?.trim();
+    const s = token ? await users.consumeLoginToken(token, req.ip) : null;
     if (!s) {
-      return reply
-        .status(400)
-        .type('text/html')
-        .send('<!doctype html><title>Sign-in link not valid</title><p>This sign-in link has expired or was already used. Ask an admin for a new one (Settings → Users), or run <code>npm run firebreak -- login-link you@example.com</code> on the server.</p><p><a href="/signin">Back to sign in</a></p>');
+      return sendPage(reply, 400, {
+        title: 'Sign-in link not valid',
+        body: html`<p>This sign-in link has expired or was already used. Ask an admin for a new one (Settings → Users), or run <code>npm run firebreak -- login-link you@example.com</code> on the server.</p><p><a href="/signin">Back to sign in</a></p>`,
+      });
     }
     reply.setCookie(SESSION_COOKIE, s.sessionToken, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.secureCookies(req) });
     return reply.redirect('/');

@@ -1308,7 +1308,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List incidents, newest first */
+        /** List incidents (newest first unless sort/order say otherwise), filtered and searched */
         get: {
             parameters: {
                 query?: {
@@ -1316,6 +1316,9 @@ export interface paths {
                     severity_id?: string;
                     mode?: "standard" | "test" | "retrospective";
                     custom_field?: string | string[];
+                    q?: string;
+                    sort?: "created" | "updated" | "severity" | "status";
+                    order?: "asc" | "desc";
                     limit?: number;
                     cursor?: string;
                 };
