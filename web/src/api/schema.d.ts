@@ -9856,6 +9856,24 @@ export interface paths {
                             };
                             grouping_window_minutes: number;
                             auto_decline_on_resolve: boolean;
+                            defaults: {
+                                priorities: {
+                                    id: string;
+                                    name: string;
+                                    severity: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                high_urgency: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                                low_urgency: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                            };
                         };
                     };
                 };
@@ -9902,7 +9920,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Severity per PagerDuty priority id, grouping window (minutes; 0 = off), auto-decline of triage incidents resolved in PagerDuty */
+        /** Severity per PagerDuty priority id (a priority left out opens at its default; an empty map is all defaults), grouping window (minutes; 0 = off), auto-decline of triage incidents resolved in PagerDuty */
         patch: {
             parameters: {
                 query?: never;
@@ -9934,6 +9952,24 @@ export interface paths {
                             };
                             grouping_window_minutes: number;
                             auto_decline_on_resolve: boolean;
+                            defaults: {
+                                priorities: {
+                                    id: string;
+                                    name: string;
+                                    severity: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                high_urgency: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                                low_urgency: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                            };
                         };
                     };
                 };
