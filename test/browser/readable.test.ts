@@ -41,7 +41,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('readable pages (Chr
       await page.getByRole('link', { name: 'Declare incident' }).first().waitFor();
       const call = await apiAs(page);
       const ownerId = (await call('GET', '/api/v1/session')).user.id as string;
-      for (let i = 0; i < 3; i++) links.push((await call('POST', `/api/v1/users/${ownerId}/login_link`)).url);
+      for (let i = 0; i < 4; i++) links.push((await call('POST', `/api/v1/users/${ownerId}/login_link`)).url);
       const bot = [...pd.state.users.values()][0]!;
       await call('PUT', '/api/v1/integrations/pagerduty', { region: 'us', base_url: pd.baseUrl, api_key: pd.fullAccessKey, bot_user_id: bot.id });
       const subRes = await fetch(`${pd.baseUrl}/webhook_subscriptions`, {
@@ -227,6 +227,39 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('readable pages (Chr
         await context.close();
       }
     }
+  }, 120_000);
+
+  it('an admin edits the triage settings of incidents opened from PagerDuty on the settings page', async () => {
+    await inPage(stack, 'readable-triage', async (page) => {
+      await signIn(page);
+      const api = await apiAs(page);
+      await api('POST', '/api/v1/integrations/pagerduty/sync', {});
+      await expect.poll(async () => (await api('GET', '/api/v1/integrations/pagerduty/auto_create_settings')).defaults.priorities.length, { timeout: 30_000, interval: 500 }).toBe(5);
+      const severities = (await api('GET', '/api/v1/severities')).severities as { id: string; name: string }[];
+      const p3 = [...pd.state.priorities.values()].find((p) => p.name === 'P3')!;
+
+      await page.goto('/settings/integrations/pagerduty');
+      const form = page.getByRole('form', { name: 'Triage settings' });
+      // Each priority by name, with what it opens as by default.
+      expect(await form.getByLabel('Severity for P1').locator('option:checked').textContent()).toBe('Default (Critical, or more when high urgency)');
+      await form.getByText('a high-urgency page opens at least as Major', { exact: false }).waitFor();
+      await form.getByLabel('Severity for P3').selectOption({ label: 'Critical' });
+      await form.getByLabel('Grouping window (minutes)').fill('15');
+      await form.getByLabel('Decline a triage incident when PagerDuty resolves it first').uncheck();
+      await form.getByRole('button', { name: 'Save triage settings' }).click();
+      await form.getByRole('status').getByText('Triage settings saved.').waitFor();
+      const saved = await api('GET', '/api/v1/integrations/pagerduty/auto_create_settings');
+      expect({ map: saved.severity_map, window: saved.grouping_window_minutes, decline: saved.auto_decline_on_resolve }).toEqual({
+        map: { [p3.id]: severities.find((v) => v.name === 'Critical')!.id },
+        window: 15,
+        decline: false,
+      });
+      await page.screenshot({ path: '/tmp/readable-triage-settings.png', fullPage: true });
+      await page.reload();
+      expect(await form.getByLabel('Severity for P3').locator('option:checked').textContent()).toBe('Critical');
+      expect(await form.getByLabel('Grouping window (minutes)').inputValue()).toBe('15');
+      expect(await form.getByLabel('Decline a triage incident when PagerDuty resolves it first').isChecked()).toBe(false);
+    }, { height: 1400, timeoutMs: 20_000 });
   }, 120_000);
 
   /** Signs the owner in on a fresh page with one of the links made in the first test. */
