@@ -57,6 +57,9 @@ export interface ListIncidentsQuery {
   cursor?: string;
 }
 
+/** Names of Slack channels by id, given by the Slack integration (the core never imports it). */
+export type ChannelNamePort = (channelIds: string[]) => Promise<Map<string, string>>;
+
 export const INCIDENT_SORTS = ['created', 'updated', 'severity', 'status'] as const;
 export type IncidentSort = (typeof INCIDENT_SORTS)[number];
 
@@ -77,6 +80,7 @@ export class IncidentsService {
   }
 
   private readonly customFields: CustomFieldsService;
+  private channelNames: ChannelNamePort | null = null;
 
   private readonly severities: Severities;
   private readonly statuses: Statuses;
@@ -188,7 +192,7 @@ export class IncidentsService {
     const rows = ref
       ? await db.selectFrom('incidents').selectAll().where('number', '=', Number(ref[1])).execute()
       : await db.selectFrom('incidents').selectAll().where('id', '=', idOrRef).execute();
-    const [incident] = await toIncidents(db, rows, this.severities, this.statuses, this.customFields);
+    const [incident] = await this.withChannelNames(await toIncidents(db, rows, this.severities, this.statuses, this.customFields));
     if (!incident) throw new NotFoundError('Incident', idOrRef);
     return incident;
   }
@@ -227,7 +231,7 @@ export class IncidentsService {
     const last = page[page.length - 1];
     const value = (r: (typeof rows)[number]) => (sort === 'updated' ? r.updated_at : sort === 'severity' ? Number(r.severity_rank) : sort === 'status' ? Number(r.status_rank) : null);
     const nextCursor = rows.length > q.limit && last ? encodeCursor(sort, value(last), last.id) : null;
-    return { incidents: await toIncidents(this.db, page, this.severities, this.statuses, this.customFields), nextCursor };
+    return { incidents: await this.withChannelNames(await toIncidents(this.db, page, this.severities, this.statuses, this.customFields)), nextCursor };
   }
 
   async updateIncident(idOrRef: string, input: UpdateIncidentInput, actor: Actor): Promise<Incident> {
@@ -377,6 +381,18 @@ export class IncidentsService {
 
   async timeline(idOrRef: string): Promise<TimelineItem[]> {
     return listTimeline(this.db, await this.findIncidentId(idOrRef));
+  }
+
+  /** The Slack integration tells how to name channels; until then (or without Slack) incidents carry no channel name. */
+  useChannelNames(port: ChannelNamePort): void {
+    this.channelNames = port;
+  }
+
+  private async withChannelNames(incidents: Incident[]): Promise<Incident[]> {
+    const ids = incidents.map((i) => i.slackChannelId).filter((x): x is string => !!x);
+    if (!this.channelNames || ids.length === 0) return incidents;
+    const names = await this.channelNames(ids);
+    return incidents.map((i) => (i.slackChannelId ? { ...i, slackChannelName: names.get(i.slackChannelId) ?? null } : i));
   }
 
   /** Used by integrations to remember the Slack channel etc. without owning the incidents table. */

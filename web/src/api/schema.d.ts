@@ -1373,6 +1373,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -1538,6 +1542,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -1627,6 +1635,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -1815,6 +1827,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -1987,6 +2003,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -2188,6 +2208,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -2393,6 +2417,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -2598,6 +2626,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -2803,6 +2835,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -3008,6 +3044,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -3211,6 +3251,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -3416,6 +3460,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -3621,6 +3669,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -10336,6 +10388,106 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/slack/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workspace's public channels by name (search: part of the name, a leading # ignored, or the channel id) */
+        get: {
+            parameters: {
+                query?: {
+                    search?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            connected: boolean;
+                            channels: {
+                                id: string;
+                                name: string;
+                                is_member: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description PagerDuty or Slack, asked while answering, failed or could not be reached (the message says which and why) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
