@@ -41,10 +41,10 @@ function sessionUser(p: Principal | null): User {
 export function registerUserRoutes(app: App, deps: { users: UsersService; publicUrl: () => string; secureCookies: (req: { protocol: string }) => boolean }): void {
   const { users } = deps;
 
-  // A browser opens this link: every answer but the redirect is a page a person reads, never JSON.
-  app.get('/auth/login', { schema: { hide: true, querystring: z.object({ token: z.string().max(200).optional() }) } }, async (req, reply) => {
-    const token = req.query.token?.trim();
-    const s = token ? await users.consumeLoginToken(token, req.ip) : null;
+  // A browser opens this link: an expired or used one answers a page a person reads (a link without a token is
+  // not one Firebreak made, and gets the API's 400 like any malformed request).
+  app.get('/auth/login', { schema: { hide: true, querystring: z.object({ token: z.string().min(1).max(200) }) } }, async (req, reply) => {
+    const s = await users.consumeLoginToken(req.query.token, req.ip);
     if (!s) {
       return sendPage(reply, 400, {
         title: 'Sign-in link not valid',

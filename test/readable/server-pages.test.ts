@@ -17,8 +17,10 @@ describe('server-rendered pages', () => {
     return { status: r.status, type: r.headers.get('content-type'), bytes, text: bytes.toString('utf8') };
   };
 
-  it('an invalid or missing sign-in link answers a styled UTF-8 page that reads "Settings → Users"', async () => {
-    for (const path of ['/auth/login?token=not-a-real-token', '/auth/login', '/auth/login?token=']) {
+  it('an unknown or already used sign-in link answers a styled UTF-8 page that reads "Settings → Users"', async () => {
+    const used = new URL(fb.initialLoginUrl!);
+    expect((await get(used.pathname + used.search)).status).toBe(302);
+    for (const path of ['/auth/login?token=not-a-real-token', used.pathname + used.search]) {
       const r = await get(path);
       expect(r.status, path).toBe(400);
       expect(r.type, path).toBe('text/html; charset=utf-8');
