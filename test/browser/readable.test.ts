@@ -283,3 +283,54 @@ function contrast(a: string, b: string): number {
   const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m);
   return (x! + 0.05) / (y! + 0.05);
 }
+
+describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack channels by name on the Slack settings page (Chromium)', () => {
+  let stack: BrowserStack;
+  let slack: import('../../emulators/slack/index.js').SlackEmulator;
+
+  beforeAll(async () => {
+    const { startSlackEmulator } = await import('../../emulators/slack/index.js');
+    slack = await startSlackEmulator({ teamName: 'Acme Ops', botName: 'firebreak' });
+    slack.addChannel('incidents');
+    slack.addChannel('ops-alerts');
+    slack.addChannel('ops-review');
+    stack = await startBrowserStack({ slack: { botToken: null, signingSecret: null, apiUrl: slack.apiUrl, announcementsChannel: null } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await slack?.stop();
+  });
+
+  it('the announcements channel is picked by searching channel names and shown as #name', async () => {
+    await inPage(stack, 'readable-channels', async (page) => {
+      await page.goto(stack.fb.initialLoginUrl!);
+      await page.getByRole('link', { name: 'Declare incident' }).first().waitFor();
+      const api = await apiAs(page);
+      const incidents = [...slack.state.channels.values()].find((c) => c.name === 'incidents')!;
+      await api('PUT', '/api/v1/integrations/slack', { bot_token: slack.botToken, signing_secret: slack.signingSecret, announcements_channel: incidents.id });
+
+      await page.goto('/settings/integrations/slack');
+      await page.getByRole('heading', { name: 'Connection' }).waitFor();
+      const facts = page.locator('dl.facts');
+      await facts.getByText('#incidents', { exact: true }).waitFor();
+      expect(await facts.innerText()).not.toContain(incidents.id);
+
+      const picker = page.getByRole('combobox', { name: 'Announcements channel (optional)' });
+      expect(await picker.inputValue()).toBe('#incidents');
+      await picker.fill('OPS');
+      const found = page.getByRole('listbox', { name: 'Channels found' });
+      await found.getByRole('option', { name: '#ops-alerts' }).waitFor();
+      expect(await found.getByRole('option').allTextContents()).toEqual(['#ops-alerts', '#ops-review']);
+      await page.screenshot({ path: '/tmp/readable-channel-picker.png', fullPage: true });
+      await found.getByRole('option', { name: '#ops-review' }).click();
+      expect(await picker.inputValue()).toBe('#ops-review');
+      const form = page.getByRole('form', { name: 'Slack credentials' });
+      await form.getByLabel('Bot token').fill(slack.botToken);
+      await form.getByLabel('Signing secret').fill(slack.signingSecret);
+      await form.getByRole('button', { name: 'Connect Slack' }).click();
+      await facts.getByText('#ops-review', { exact: true }).waitFor();
+      const opsReview = [...slack.state.channels.values()].find((c) => c.name === 'ops-review')!;
+      expect((await api('GET', '/api/v1/integrations/slack')).slack.announcements_channel).toBe(opsReview.id);
+    }, { height: 1400 });
+  }, 120_000);
+});

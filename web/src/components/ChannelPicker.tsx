@@ -12,6 +12,8 @@ interface Channel {
   is_member: boolean;
 }
 
+const CHANNEL_ID = /^[CG][A-Z0-9]{6,}$/;
+
 async function searchChannels(search: string, limit = 20): Promise<{ connected: boolean; channels: Channel[] }> {
   return call('get', '/api/v1/integrations/slack/channels', { query: { search: search || undefined, limit } });
 }
@@ -52,6 +54,7 @@ export function ChannelPicker({ label, value, onChange, error }: { label: string
   const [found, setFound] = useState<Channel[] | null>(null);
   const [connected, setConnected] = useState(true);
   const [failed, setFailed] = useState<string | null>(null);
+  const [picked, setPicked] = useState<Channel | null>(null);
   const seq = useRef(0);
 
   useEffect(() => {
@@ -74,8 +77,10 @@ export function ChannelPicker({ label, value, onChange, error }: { label: string
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [text, typing]);
 
-  const shown = typing ? text : value ? (current ? `#${current}` : value) : '';
+  const name = picked?.id === value ? picked.name : current;
+  const shown = typing ? text : value ? (name ? `#${name}` : value) : '';
   const choose = (c: Channel) => {
+    setPicked(c);
     onChange(c.id);
     setTyping(false);
     setFound(null);
@@ -106,6 +111,8 @@ export function ChannelPicker({ label, value, onChange, error }: { label: string
           onChange={(e) => {
             setTyping(true);
             setText(e.target.value);
+            // A channel id typed or pasted counts at once (it is what the form sends); a name waits for a pick.
+            if (CHANNEL_ID.test(e.target.value.trim()) || !connected) onChange(e.target.value.trim());
           }}
           onKeyDown={(e) => {
             if (e.key === 'Escape') {
