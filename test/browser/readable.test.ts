@@ -219,6 +219,11 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('readable pages (Chr
         await page.goto('/');
         await page.locator('table.incidents-table').waitFor();
         await page.screenshot({ path: `/tmp/readable-list-${scheme}.png`, fullPage: true });
+        for (const [name, path] of [['declare', '/declare'], ['pagerduty', '/settings/integrations/pagerduty'], ['users', '/settings/users']] as const) {
+          await page.goto(path);
+          await page.locator('main h1').first().waitFor();
+          await page.screenshot({ path: `/tmp/readable-${name}-${scheme}.png`, fullPage: true });
+        }
         expect(errors).toEqual([]);
       } catch (err) {
         await page.screenshot({ path: `/tmp/fb-readable-${scheme}-failure.png`, fullPage: true }).catch(() => {});

@@ -3,7 +3,7 @@
 // urgency, a high-urgency page at least the second most severe), the grouping window (a new PagerDuty incident on
 // the same service or incident key within it is offered to the open incident instead of opening another), and
 // whether a triage incident is declined when PagerDuty resolves it first. Admins change them; others read them.
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { api, call } from '../../api.js';
 import type { Ok } from '../../api/operations.js';
 import { useLoad, useSubmit } from '../../hooks.js';
@@ -15,26 +15,28 @@ type Settings = Ok<typeof path, 'get'>;
 export function AutoCreateSettingsCard({ isAdmin }: { isAdmin: boolean }) {
   const settings = useLoad(() => call('get', path), []);
   const severities = useLoad(() => api.severities(), []);
-  const [map, setMap] = useState<Record<string, string>>({});
-  const [windowMinutes, setWindowMinutes] = useState('0');
-  const [autoDecline, setAutoDecline] = useState(true);
+  if (settings.error) return <ErrorMessage error={settings.error} title="Could not load the triage settings." />;
+  if (!settings.data || !severities.data) return <Loading label="Loading triage settings…" />;
+  return <SettingsForm isAdmin={isAdmin} initial={settings.data} severities={severities.data} />;
+}
+
+/** The form, its fields starting from the settings as loaded (so nothing shows the defaults first). */
+function SettingsForm({ isAdmin, initial, severities }: { isAdmin: boolean; initial: Settings; severities: { id: string; name: string; rank: number }[] }) {
+  const [s, setS] = useState(initial);
+  const [map, setMap] = useState<Record<string, string>>(initial.severity_map);
+  const [windowMinutes, setWindowMinutes] = useState(String(initial.grouping_window_minutes));
+  const [autoDecline, setAutoDecline] = useState(initial.auto_decline_on_resolve);
   const [saved, setSaved] = useState(false);
   const { busy, error, field, run } = useSubmit();
   const ids = { window: useId(), decline: useId() };
+  const ordered = [...severities].sort((a, b) => b.rank - a.rank);
 
-  const reset = (s: Settings) => {
-    setMap(s.severity_map);
-    setWindowMinutes(String(s.grouping_window_minutes));
-    setAutoDecline(s.auto_decline_on_resolve);
+  const reset = (next: Settings) => {
+    setS(next);
+    setMap(next.severity_map);
+    setWindowMinutes(String(next.grouping_window_minutes));
+    setAutoDecline(next.auto_decline_on_resolve);
   };
-  useEffect(() => {
-    if (settings.data) reset(settings.data);
-  }, [settings.data]);
-
-  if (settings.error) return <ErrorMessage error={settings.error} title="Could not load the triage settings." />;
-  if (!settings.data || !severities.data) return <Loading label="Loading triage settings…" />;
-  const s = settings.data;
-  const ordered = [...severities.data].sort((a, b) => b.rank - a.rank);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
