@@ -105,6 +105,7 @@ describe('the OpenAPI document', () => {
   it('operations that ask PagerDuty or Slack while answering declare 502, and answer it in the Error shape when the peer is down', async () => {
     const upstream = operations.filter((o) => o.op.responses?.[502]).map((o) => `${o.method} ${o.path}`).sort();
     expect(upstream).toEqual([
+      'GET /api/v1/integrations/slack/channels',
       'PATCH /api/v1/integrations/pagerduty',
       'POST /api/v1/incidents/{id}/pagerduty_incidents',
       'POST /api/v1/integrations/pagerduty/check_key',

@@ -26,6 +26,8 @@ export interface Incident {
   lead: { id: string; name: string } | null;
   mergedInto: { id: string; reference: string } | null;
   slackChannelId: string | null;
+  /** The channel's name as Slack knows it (without #), when the channel-name port knows it. */
+  slackChannelName: string | null;
   createdAt: string;
   updatedAt: string;
   statusTimestamps: { status: { id: string; name: string; category: StatusCategory }; firstAt: string; lastAt: string }[];
@@ -67,6 +69,7 @@ export async function toIncidents(db: Executor, rows: IncidentsTable[], severity
       lead: r.lead_user_id ? (userById.get(r.lead_user_id) ?? null) : null,
       mergedInto: m ? { id: m.id, reference: m.reference } : null,
       slackChannelId: r.slack_channel_id,
+      slackChannelName: null,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
       statusTimestamps: stamps

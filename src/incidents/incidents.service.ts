@@ -48,9 +48,20 @@ export interface ListIncidentsQuery {
   mode?: IncidentMode;
   /** `<key>:<value>` or `<key>:*`; all must match. */
   customFields?: string[];
+  /** Words matched case-insensitively in the reference, name or summary (all words must match). */
+  q?: string;
+  sort?: IncidentSort;
+  order?: 'asc' | 'desc';
   limit: number;
+  /** Opaque, from a previous page's `nextCursor` with the same sort and order. */
   cursor?: string;
 }
+
+/** Names of Slack channels by id, given by the Slack integration (the core never imports it). */
+export type ChannelNamePort = (channelIds: string[]) => Promise<Map<string, string>>;
+
+export const INCIDENT_SORTS = ['created', 'updated', 'severity', 'status'] as const;
+export type IncidentSort = (typeof INCIDENT_SORTS)[number];
 
 /**
  * Incidents use cases. Every change writes its timeline item and publishes its domain event in the same
@@ -69,6 +80,7 @@ export class IncidentsService {
   }
 
   private readonly customFields: CustomFieldsService;
+  private channelNames: ChannelNamePort | null = null;
 
   private readonly severities: Severities;
   private readonly statuses: Statuses;
@@ -180,21 +192,46 @@ export class IncidentsService {
     const rows = ref
       ? await db.selectFrom('incidents').selectAll().where('number', '=', Number(ref[1])).execute()
       : await db.selectFrom('incidents').selectAll().where('id', '=', idOrRef).execute();
-    const [incident] = await toIncidents(db, rows, this.severities, this.statuses, this.customFields);
+    const [incident] = await this.withChannelNames(await toIncidents(db, rows, this.severities, this.statuses, this.customFields));
     if (!incident) throw new NotFoundError('Incident', idOrRef);
     return incident;
   }
 
   async listIncidents(q: ListIncidentsQuery): Promise<{ incidents: Incident[]; nextCursor: string | null }> {
-    let query = this.db.selectFrom('incidents as i').innerJoin('incident_statuses as s', 's.id', 'i.status_id').selectAll('i');
+    const sort = q.sort ?? 'created';
+    const order = q.order ?? 'desc';
+    let query = this.db
+      .selectFrom('incidents as i')
+      .innerJoin('incident_statuses as s', 's.id', 'i.status_id')
+      .innerJoin('severities as sv', 'sv.id', 'i.severity_id')
+      .selectAll('i')
+      .select(['sv.rank as severity_rank', 's.rank as status_rank']);
     if (q.statusCategories?.length) query = query.where('s.category', 'in', q.statusCategories);
     if (q.severityId) query = query.where('i.severity_id', '=', q.severityId);
     if (q.mode) query = query.where('i.mode', '=', q.mode);
     for (const f of await this.customFields.parseFilters(q.customFields ?? [])) query = query.where('i.id', 'in', this.customFields.matching(f));
-    if (q.cursor) query = query.where('i.id', '<', q.cursor);
-    const rows = await query.orderBy('i.id', 'desc').limit(q.limit + 1).execute();
+    // Case-insensitive on both backends: lower() on both sides (SQLite's lower() folds ASCII letters only).
+    for (const word of (q.q ?? '').trim().toLowerCase().split(/\s+/).filter(Boolean).slice(0, 10)) {
+      const like = `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const pattern = sql<string>`${like} escape '\\'`;
+      query = query.where((eb) => eb.or([eb(sql`lower(i.reference)`, 'like', pattern), eb(sql`lower(i.name)`, 'like', pattern), eb(sql`lower(i.summary)`, 'like', pattern)]));
+    }
+    // Keyset paging over (sort key, id): the cursor carries both, so pages never repeat or skip a row.
+    const key = { created: null, updated: 'i.updated_at', severity: 'sv.rank', status: 's.rank' } as const;
+    const col = key[sort];
+    const cmp = order === 'desc' ? '<' : '>';
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor, sort);
+      if (col === null) query = query.where('i.id', cmp, c.id);
+      else query = query.where((eb) => eb.or([eb(col, cmp, c.value as never), eb.and([eb(col, '=', c.value as never), eb('i.id', cmp, c.id)])]));
+    }
+    if (col !== null) query = query.orderBy(col, order);
+    const rows = await query.orderBy('i.id', order).limit(q.limit + 1).execute();
     const page = rows.slice(0, q.limit);
-    return { incidents: await toIncidents(this.db, page, this.severities, this.statuses, this.customFields), nextCursor: rows.length > q.limit ? (page[page.length - 1]?.id ?? null) : null };
+    const last = page[page.length - 1];
+    const value = (r: (typeof rows)[number]) => (sort === 'updated' ? r.updated_at : sort === 'severity' ? Number(r.severity_rank) : sort === 'status' ? Number(r.status_rank) : null);
+    const nextCursor = rows.length > q.limit && last ? encodeCursor(sort, value(last), last.id) : null;
+    return { incidents: await this.withChannelNames(await toIncidents(this.db, page, this.severities, this.statuses, this.customFields)), nextCursor };
   }
 
   async updateIncident(idOrRef: string, input: UpdateIncidentInput, actor: Actor): Promise<Incident> {
@@ -223,13 +260,34 @@ export class IncidentsService {
     return this.getIncident(id);
   }
 
+  /**
+   * Accepts a triage incident. A person who accepts an incident that has no lead becomes its lead (one
+   * `lead_changed` item and `incident.lead_changed` event in the same transaction); API keys and integrations never do.
+   */
   async accept(idOrRef: string, input: { statusId?: string }, actor: Actor): Promise<Incident> {
-    return this.transition(idOrRef, 'accept', actor, (statuses) => {
-      if (input.statusId) return requireStatus(statuses, input.statusId, 'live');
-      const first = liveStatuses(statuses)[0];
-      if (!first) throw new ConflictError('no_status', 'No live status is configured.');
-      return first;
-    });
+    return this.transition(
+      idOrRef,
+      'accept',
+      actor,
+      (statuses) => {
+        if (input.statusId) return requireStatus(statuses, input.statusId, 'live');
+        const first = liveStatuses(statuses)[0];
+        if (!first) throw new ConflictError('no_status', 'No live status is configured.');
+        return first;
+      },
+      undefined,
+      async (tx, inc) => {
+        if (actor.kind !== 'user' || !actor.userId) return {};
+        const row = await tx.selectFrom('incidents').select('lead_user_id').where('id', '=', inc.id).executeTakeFirstOrThrow();
+        if (row.lead_user_id) return {};
+        const user = await tx.selectFrom('users').select(['id', 'name']).where('id', '=', actor.userId).executeTakeFirst();
+        if (!user) return {};
+        await tx.updateTable('incidents').set({ lead_user_id: user.id }).where('id', '=', inc.id).execute();
+        await addTimelineItem(tx, this.events, { incidentId: inc.id, kind: 'lead_changed', actor, payload: { to: user.name, toUserId: user.id, reason: 'accepted' } });
+        await this.events.publish(tx, { type: 'incident.lead_changed', incidentId: inc.id, actor, data: { to: user.id } });
+        return {};
+      },
+    );
   }
 
   async decline(idOrRef: string, input: { reason?: string }, actor: Actor): Promise<Incident> {
@@ -323,6 +381,18 @@ export class IncidentsService {
 
   async timeline(idOrRef: string): Promise<TimelineItem[]> {
     return listTimeline(this.db, await this.findIncidentId(idOrRef));
+  }
+
+  /** The Slack integration tells how to name channels; until then (or without Slack) incidents carry no channel name. */
+  useChannelNames(port: ChannelNamePort): void {
+    this.channelNames = port;
+  }
+
+  private async withChannelNames(incidents: Incident[]): Promise<Incident[]> {
+    const ids = incidents.map((i) => i.slackChannelId).filter((x): x is string => !!x);
+    if (!this.channelNames || ids.length === 0) return incidents;
+    const names = await this.channelNames(ids);
+    return incidents.map((i) => (i.slackChannelId ? { ...i, slackChannelName: names.get(i.slackChannelId) ?? null } : i));
   }
 
   /** Used by integrations to remember the Slack channel etc. without owning the incidents table. */
@@ -433,4 +503,25 @@ export class IncidentsService {
       .onConflict((oc) => oc.columns(['incident_id', 'status_id']).doUpdateSet({ last_at: at }))
       .execute();
   }
+}
+
+/** A page cursor: base64url of `[sort, value, id]`, checked when read back (400 when it is not one of ours). */
+function encodeCursor(sort: IncidentSort, value: string | number | null, id: string): string {
+  return Buffer.from(JSON.stringify([sort, value, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string, sort: IncidentSort): { value: string | number | null; id: string } {
+  const bad = (message: string) => new ValidationError(message, [{ path: 'cursor', message }]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw bad('must be the next_cursor of a previous page');
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 3 || typeof parsed[2] !== 'string') throw bad('must be the next_cursor of a previous page');
+  const [s, value, id] = parsed as [unknown, unknown, string];
+  if (s !== sort) throw bad(`was made for sort=${String(s)}; ask again from the first page`);
+  const ok = sort === 'created' ? value === null : sort === 'updated' ? typeof value === 'string' : typeof value === 'number';
+  if (!ok) throw bad('must be the next_cursor of a previous page');
+  return { value: value as string | number | null, id };
 }

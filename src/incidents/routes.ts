@@ -3,7 +3,7 @@ import { customFieldValueJson, customFieldValueToJson } from '../custom-fields/i
 import type { Actor } from '../platform/events.js';
 import type { App } from '../platform/http/server.js';
 import { actorOf, requireAccess } from '../users/auth.js';
-import type { Incident, IncidentsService } from './incidents.service.js';
+import { INCIDENT_SORTS, type Incident, type IncidentsService } from './incidents.service.js';
 import type { TimelineItem } from './timeline.js';
 
 const categories = ['triage', 'live', 'closed', 'declined', 'merged', 'canceled'] as const;
@@ -26,6 +26,7 @@ const incidentJson = z.object({
   lead: z.object({ id: z.string(), name: z.string() }).nullable(),
   merged_into: z.object({ id: z.string(), reference: z.string() }).nullable(),
   slack_channel_id: z.string().nullable(),
+  slack_channel: z.object({ id: z.string(), name: z.string().nullable().describe('without the #; null when Firebreak does not know it') }).nullable(),
   created_at: z.string(),
   updated_at: z.string(),
   status_timestamps: z.array(z.object({ status: statusRef, first_at: z.string(), last_at: z.string() })),
@@ -67,6 +68,7 @@ export function incidentToJson(i: Incident) {
     lead: i.lead,
     merged_into: i.mergedInto,
     slack_channel_id: i.slackChannelId,
+    slack_channel: i.slackChannelId ? { id: i.slackChannelId, name: i.slackChannelName } : null,
     created_at: i.createdAt,
     updated_at: i.updatedAt,
     status_timestamps: i.statusTimestamps.map((t) => ({ status: t.status, first_at: t.firstAt, last_at: t.lastAt })),
@@ -114,7 +116,7 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
       onRequest: read,
       schema: {
         tags: ['incidents'],
-        summary: 'List incidents, newest first',
+        summary: 'List incidents (newest first unless sort/order say otherwise), filtered and searched',
         querystring: z.strictObject({
           status_category: z
             .union([z.string(), z.array(z.string())])
@@ -128,15 +130,18 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
             .optional()
             .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]))
             .describe('<key>:<value> (catalog entry id, option id or label, exact text, number) or <key>:* for any value; repeat to require several'),
+          q: z.string().max(200).optional().describe('words matched case-insensitively in the reference, name or summary; all must match'),
+          sort: z.enum(INCIDENT_SORTS).default('created').describe('created (declaration), updated, severity (by rank) or status (by rank)'),
+          order: z.enum(['asc', 'desc']).default('desc').describe('desc: newest, most severe, latest status or most recently updated first'),
           limit: z.coerce.number().int().min(1).max(100).default(25),
-          cursor: z.string().max(64).optional(),
+          cursor: z.string().max(400).optional().describe("a previous page's next_cursor, with the same sort and order"),
         }),
         response: { 200: z.object({ incidents: z.array(incidentJson), next_cursor: z.string().nullable() }) },
       },
     },
     async (req) => {
       const q = req.query;
-      const page = await svc.listIncidents({ statusCategories: q.status_category, severityId: q.severity_id, mode: q.mode, customFields: q.custom_field, limit: q.limit, cursor: q.cursor });
+      const page = await svc.listIncidents({ statusCategories: q.status_category, severityId: q.severity_id, mode: q.mode, customFields: q.custom_field, q: q.q, sort: q.sort, order: q.order, limit: q.limit, cursor: q.cursor });
       return { incidents: page.incidents.map(incidentToJson), next_cursor: page.nextCursor };
     },
   );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { html, sendPage } from '../platform/http/page.js';
 import type { App } from '../platform/http/server.js';
 import { ForbiddenError } from '../platform/errors.js';
 import { actorOf, requireAccess, SESSION_COOKIE, userOf, type Principal } from './auth.js';
@@ -40,13 +41,15 @@ function sessionUser(p: Principal | null): User {
 export function registerUserRoutes(app: App, deps: { users: UsersService; publicUrl: () => string; secureCookies: (req: { protocol: string }) => boolean }): void {
   const { users } = deps;
 
+  // A browser opens this link: an expired or used one answers a page a person reads (a link without a token is
+  // not one Firebreak made, and gets the API's 400 like any malformed request).
   app.get('/auth/login', { schema: { hide: true, querystring: z.object({ token: z.string().min(1).max(200) }) } }, async (req, reply) => {
     const s = await users.consumeLoginToken(req.query.token, req.ip);
     if (!s) {
-      return reply
-        .status(400)
-        .type('text/html')
-        .send('<!doctype html><title>Sign-in link not valid</title><p>This sign-in link has expired or was already used. Ask an admin for a new one (Settings → Users), or run <code>npm run firebreak -- login-link you@example.com</code> on the server.</p><p><a href="/signin">Back to sign in</a></p>');
+      return sendPage(reply, 400, {
+        title: 'Sign-in link not valid',
+        body: html`<p>This sign-in link has expired or was already used. Ask an admin for a new one (Settings → Users), or run <code>npm run firebreak -- login-link you@example.com</code> on the server.</p><p><a href="/signin">Back to sign in</a></p>`,
+      });
     }
     reply.setCookie(SESSION_COOKIE, s.sessionToken, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.secureCookies(req) });
     return reply.redirect('/');

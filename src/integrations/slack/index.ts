@@ -22,6 +22,7 @@ import { SlackPeople } from './people.js';
 import { registerPinEvents } from './pins.js';
 import { FastifySlackReceiver } from './receiver.js';
 import { registerSlackRoutes, slackIntegrationStatus } from './routes.js';
+import { channelNames, registerSlackChannelRoutes, SlackChannelDirectory } from './channels.js';
 import { SlackConnection } from './slack.connection.js';
 import type { SlackContext } from './slack.context.js';
 import { SlackStore } from './slack.store.js';
@@ -118,5 +119,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   deps.http.addHook('onClose', async () => socketMode.close());
   const routeDeps = { connection, connections: deps.connections, publicUrl: deps.publicUrl, socketMode, store: ctx.store };
   registerSlackRoutes(deps.http, { ...routeDeps, apiUrl: deps.config.slack.apiUrl });
+  registerSlackChannelRoutes(deps.http, new SlackChannelDirectory(connection));
+  deps.incidents.useChannelNames(channelNames(deps.database.db));
   return { status: () => slackIntegrationStatus(routeDeps) };
 }

@@ -183,6 +183,13 @@ export class SlackApi {
     }
   }
 
+  /** One page of the workspace's public channels, not archived (conversations.list). */
+  async listChannels(cursor?: string, limit = 200): Promise<{ channels: { id: string; name: string; isMember: boolean }[]; nextCursor: string | null }> {
+    const r = await this.call('conversations.list', { types: 'public_channel', exclude_archived: true, limit, ...(cursor ? { cursor } : {}) });
+    const channels = ((r.channels ?? []) as { id: string; name?: string; is_member?: boolean }[]).map((c) => ({ id: c.id, name: c.name ?? c.id, isMember: c.is_member === true }));
+    return { channels, nextCursor: (r.response_metadata?.next_cursor as string | undefined) || null };
+  }
+
   async createChannel(name: string): Promise<{ id: string; name: string }> {
     const r = await this.call('conversations.create', { name, is_private: false });
     return { id: r.channel.id, name: r.channel.name };

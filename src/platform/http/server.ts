@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { html, HTML_UTF8, sendPage } from './page.js';
 import { resolve } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
@@ -250,7 +251,9 @@ export async function createHttpServer(opts: HttpOptions): Promise<App> {
     });
   }
   const sendApp = (reply: import('fastify').FastifyReply) =>
-    hasWeb ? reply.type('text/html').sendFile('index.html') : reply.type('text/plain').send('The web app is not built. Run `npm run build:web` (npm start does it for you).');
+    hasWeb
+      ? reply.type(HTML_UTF8).sendFile('index.html')
+      : sendPage(reply, 200, { title: 'The web app is not built', body: html`<p>Run <code>npm run build:web</code> (<code>npm start</code> does it for you), then reload this page. The REST API works meanwhile: <a href="/api/docs">/api/docs</a>.</p>` });
   app.get('/', { schema: { hide: true } }, (_req, reply) => sendApp(reply));
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';

@@ -1308,7 +1308,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List incidents, newest first */
+        /** List incidents (newest first unless sort/order say otherwise), filtered and searched */
         get: {
             parameters: {
                 query?: {
@@ -1316,6 +1316,9 @@ export interface paths {
                     severity_id?: string;
                     mode?: "standard" | "test" | "retrospective";
                     custom_field?: string | string[];
+                    q?: string;
+                    sort?: "created" | "updated" | "severity" | "status";
+                    order?: "asc" | "desc";
                     limit?: number;
                     cursor?: string;
                 };
@@ -1370,6 +1373,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -1535,6 +1542,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -1624,6 +1635,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -1812,6 +1827,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -1984,6 +2003,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -2185,6 +2208,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -2390,6 +2417,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -2595,6 +2626,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -2800,6 +2835,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -3005,6 +3044,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -3208,6 +3251,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -3413,6 +3460,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -3618,6 +3669,10 @@ export interface paths {
                                     reference: string;
                                 } | null;
                                 slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
                                 created_at: string;
                                 updated_at: string;
                                 status_timestamps: {
@@ -10615,6 +10670,24 @@ export interface paths {
                             };
                             grouping_window_minutes: number;
                             auto_decline_on_resolve: boolean;
+                            defaults: {
+                                priorities: {
+                                    id: string;
+                                    name: string;
+                                    severity: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                high_urgency: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                                low_urgency: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                            };
                         };
                     };
                 };
@@ -10661,7 +10734,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Severity per PagerDuty priority id, grouping window (minutes; 0 = off), auto-decline of triage incidents resolved in PagerDuty */
+        /** Severity per PagerDuty priority id (a priority left out opens at its default; an empty map is all defaults), grouping window (minutes; 0 = off), auto-decline of triage incidents resolved in PagerDuty */
         patch: {
             parameters: {
                 query?: never;
@@ -10693,6 +10766,24 @@ export interface paths {
                             };
                             grouping_window_minutes: number;
                             auto_decline_on_resolve: boolean;
+                            defaults: {
+                                priorities: {
+                                    id: string;
+                                    name: string;
+                                    severity: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                high_urgency: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                                low_urgency: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                            };
                         };
                     };
                 };
@@ -11201,6 +11292,106 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/slack/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workspace's public channels by name (search: part of the name, a leading # ignored, or the channel id) */
+        get: {
+            parameters: {
+                query?: {
+                    search?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            connected: boolean;
+                            channels: {
+                                id: string;
+                                name: string;
+                                is_member: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description PagerDuty or Slack, asked while answering, failed or could not be reached (the message says which and why) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;

@@ -1,6 +1,7 @@
-// The incidents list, newest first, filtered by status category, severity, mode and custom fields. Filters live in
-// the URL (/?status_category=live&severity_id=…&mode=test&custom_field=affected_services:<entry id>), so a filtered
-// view can be bookmarked or shared.
+// The incidents list: searched (reference, name, summary), sorted, paged and filtered by status category, severity,
+// mode and custom fields. Everything lives in the URL (/?q=checkout&sort=severity&status_category=live&severity_id=…
+// &mode=test&custom_field=affected_services:<entry id>&cursor=…&prev=…), so a view can be bookmarked or shared, and
+// Back returns to the previous page of results.
 import { useEffect, useId, useState } from 'react';
 import { api } from '../api.js';
 import { useLoad, useTitle } from '../hooks.js';
@@ -13,6 +14,19 @@ import { fieldsApi, listIncidents, type CustomField } from '../components/custom
 import { FieldFilterChips, FieldFilterPicker } from '../components/custom-fields/FieldFilter.js';
 
 const PAGE_SIZE = 25;
+
+/** The list's orders, as the URL's `sort` names them, and what they ask the API for. */
+const SORTS = {
+  newest: { label: 'Newest first', sort: 'created', order: 'desc' },
+  oldest: { label: 'Oldest first', sort: 'created', order: 'asc' },
+  severity: { label: 'Most severe first', sort: 'severity', order: 'desc' },
+  status: { label: 'By status (triage first)', sort: 'status', order: 'asc' },
+  updated: { label: 'Recently updated', sort: 'updated', order: 'desc' },
+} as const;
+type SortName = keyof typeof SORTS;
+const parseSort = (v: string | null): SortName => (v && v in SORTS ? (v as SortName) : 'newest');
+/** URL parameters that describe which page of results is shown; any other change starts from the first page. */
+const PAGE_PARAMS = ['cursor', 'prev'];
 
 const CATEGORY_OPTIONS: Array<{ value: string; label: string }> = [
   { value: '', label: 'Any status' },
@@ -37,60 +51,71 @@ export function IncidentsPage() {
   const severityId = location.search.get('severity_id') ?? '';
   const mode = parseMode(location.search.get('mode'));
   const fieldFilters = location.search.getAll('custom_field');
-  const filterKey = `${categories.join(',')}|${severityId}|${mode ?? ''}|${fieldFilters.join('|')}`;
+  const q = location.search.get('q') ?? '';
+  const sortName = parseSort(location.search.get('sort'));
+  const cursor = location.search.get('cursor') ?? '';
+  // The cursors of the pages before this one, oldest first ('' for the first page), so "Previous" works after a reload.
+  const prev = location.search.has('prev') ? (location.search.get('prev') ?? '').split(',') : [];
+  const filterKey = `${categories.join(',')}|${severityId}|${mode ?? ''}|${fieldFilters.join('|')}|${q}|${sortName}|${cursor}`;
 
   const severities = useLoad(() => api.severities(), []);
   const fields = useLoad(() => fieldsApi.list(), []);
+  const { sort, order } = SORTS[sortName];
   const list = useLoad(
-    () => listIncidents({ status_category: categories, severity_id: severityId || undefined, mode, limit: PAGE_SIZE }, fieldFilters),
+    () => listIncidents({ status_category: categories, severity_id: severityId || undefined, mode, q: q || undefined, sort, order, limit: PAGE_SIZE, cursor: cursor || undefined }, fieldFilters),
     [filterKey],
   );
   useLive(['incidents'], null, list.refresh);
-  const [more, setMore] = useState<{ items: Incident[]; cursor: string | null } | null>(null);
-  const [moreLoading, setMoreLoading] = useState(false);
-  const [moreError, setMoreError] = useState<unknown>(null);
-  useEffect(() => {
-    setMore(null);
-    setMoreError(null);
-  }, [filterKey]);
 
-  const setFilter = (name: string, value: string) => {
+  const go = (params: URLSearchParams, replace = true) => {
+    const qs = params.toString();
+    navigate(qs ? `/?${qs}` : '/', { replace });
+  };
+  const fresh = () => {
     const params = new URLSearchParams(location.search);
+    for (const k of PAGE_PARAMS) params.delete(k);
+    return params;
+  };
+  const setFilter = (name: string, value: string) => {
+    const params = fresh();
     if (value) params.set(name, value);
     else params.delete(name);
-    const qs = params.toString();
-    navigate(qs ? `/?${qs}` : '/', { replace: true });
+    go(params);
   };
   const setFieldFilters = (next: string[]) => {
-    const params = new URLSearchParams(location.search);
+    const params = fresh();
     params.delete('custom_field');
     for (const f of next) params.append('custom_field', f);
-    const qs = params.toString();
-    navigate(qs ? `/?${qs}` : '/', { replace: true });
+    go(params);
   };
+  const nextPage = (next: string) => {
+    const params = new URLSearchParams(location.search);
+    params.set('prev', [...prev, cursor].join(','));
+    params.set('cursor', next);
+    go(params, false);
+  };
+  const previousPage = () => {
+    const params = new URLSearchParams(location.search);
+    const before = prev.slice(0, -1);
+    const target = prev[prev.length - 1] ?? '';
+    if (target) params.set('cursor', target);
+    else params.delete('cursor');
+    if (before.length > 0) params.set('prev', before.join(','));
+    else params.delete('prev');
+    go(params, false);
+  };
+  const firstPage = () => go(fresh(), false);
 
-  const incidents = [...(list.data?.incidents ?? []), ...(more?.items ?? [])];
-  const cursor = more ? more.cursor : (list.data?.next_cursor ?? null);
-  const loadMore = async () => {
-    if (!cursor) return;
-    setMoreLoading(true);
-    setMoreError(null);
-    try {
-      const page = await listIncidents({ status_category: categories, severity_id: severityId || undefined, mode, limit: PAGE_SIZE, cursor }, fieldFilters);
-      setMore((m) => ({ items: [...(m?.items ?? []), ...page.incidents], cursor: page.next_cursor }));
-    } catch (e) {
-      setMoreError(e);
-    } finally {
-      setMoreLoading(false);
-    }
-  };
+  const incidents = list.data?.incidents ?? [];
+  const nextCursor = list.data?.next_cursor ?? null;
+  const pageNumber = prev.length + 1;
 
   const maxRank = Math.max(0, ...(severities.data ?? []).map((s) => s.rank));
-  const filtered = categories.length > 0 || severityId !== '' || mode !== undefined || fieldFilters.length > 0;
+  const filtered = categories.length > 0 || severityId !== '' || mode !== undefined || fieldFilters.length > 0 || q !== '';
   const definedFields = fields.data ?? [];
   // Fields shown in the declare form are the ones people fill most; the list shows their values under the name.
   const listed = definedFields.filter((f) => f.show_in_declare);
-  const ids = { status: useId(), severity: useId(), mode: useId() };
+  const ids = { status: useId(), severity: useId(), mode: useId(), sort: useId() };
 
   return (
     <>
@@ -104,6 +129,7 @@ export function IncidentsPage() {
       </div>
 
       <form className="filters" role="search" aria-label="Filter incidents" onSubmit={(e) => e.preventDefault()}>
+        <SearchBox value={q} onChange={(v) => setFilter('q', v)} />
         <div className="field">
           <label htmlFor={ids.status}>Status</label>
           <select id={ids.status} value={categories.join(',')} onChange={(e) => setFilter('status_category', e.target.value)}>
@@ -141,11 +167,21 @@ export function IncidentsPage() {
             ))}
           </select>
         </div>
+        <div className="field">
+          <label htmlFor={ids.sort}>Sort</label>
+          <select id={ids.sort} value={sortName} onChange={(e) => setFilter('sort', e.target.value === 'newest' ? '' : e.target.value)}>
+            {(Object.keys(SORTS) as SortName[]).map((k) => (
+              <option key={k} value={k}>
+                {SORTS[k].label}
+              </option>
+            ))}
+          </select>
+        </div>
         {definedFields.length > 0 ? (
           <FieldFilterPicker fields={definedFields} onAdd={(f) => setFieldFilters(fieldFilters.includes(f) ? fieldFilters : [...fieldFilters, f])} />
         ) : null}
         {filtered ? (
-          <button type="button" className="button-quiet" onClick={() => navigate('/', { replace: true })}>
+          <button type="button" className="button-quiet" onClick={() => go(new URLSearchParams(sortName === 'newest' ? '' : `sort=${sortName}`))}>
             Clear filters
           </button>
         ) : null}
@@ -162,9 +198,15 @@ export function IncidentsPage() {
             Try again
           </button>
         </>
+      ) : incidents.length === 0 && pageNumber > 1 ? (
+        <Empty title="No more incidents.">
+          <button type="button" className="button-quiet" onClick={firstPage}>
+            Back to the first page
+          </button>
+        </Empty>
       ) : incidents.length === 0 ? (
         filtered ? (
-          <Empty title="No incidents match these filters.">
+          <Empty title={q ? `No incidents match “${q}”${categories.length || severityId || mode || fieldFilters.length ? ' with these filters' : ''}.` : 'No incidents match these filters.'}>
             <button type="button" className="button-quiet" onClick={() => navigate('/', { replace: true })}>
               Clear filters
             </button>
@@ -183,7 +225,7 @@ export function IncidentsPage() {
         <>
           <div className="table-wrap">
             <table className="table incidents-table">
-              <caption className="visually-hidden">Incidents, newest first</caption>
+              <caption className="visually-hidden">Incidents, {SORTS[sortName].label.toLowerCase()}</caption>
               <thead>
                 <tr>
                   <th scope="col">Reference</th>
@@ -222,17 +264,54 @@ export function IncidentsPage() {
               </tbody>
             </table>
           </div>
-          <ErrorMessage error={moreError} title="Could not load more incidents." />
-          {cursor ? (
-            <p className="center">
-              <button type="button" onClick={() => void loadMore()} disabled={moreLoading}>
-                {moreLoading ? 'Loading…' : 'Show more incidents'}
+          <nav className="pager" aria-label="Pages of incidents">
+            <button type="button" onClick={previousPage} disabled={pageNumber === 1}>
+              ← Previous
+            </button>
+            <span className="muted">
+              Page {pageNumber}
+              {list.loading ? '…' : ''}
+            </span>
+            <button type="button" onClick={() => nextCursor && nextPage(nextCursor)} disabled={!nextCursor}>
+              Next →
+            </button>
+            {pageNumber > 2 ? (
+              <button type="button" className="button-quiet" onClick={firstPage}>
+                First page
               </button>
-            </p>
-          ) : null}
+            ) : null}
+          </nav>
         </>
       )}
     </>
+  );
+}
+
+/** The search box: the URL follows what is typed, 300 ms after the last key (and at once on Enter). */
+function SearchBox({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  const id = useId();
+  const [text, setText] = useState(value);
+  useEffect(() => setText(value), [value]);
+  useEffect(() => {
+    if (text.trim() === value) return;
+    const t = setTimeout(() => onChange(text.trim()), 300);
+    return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [text, value]);
+  return (
+    <div className="field field-search">
+      <label htmlFor={id}>Search</label>
+      <input
+        id={id}
+        type="search"
+        value={text}
+        placeholder="Reference, name or summary"
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') onChange(text.trim());
+        }}
+      />
+    </div>
   );
 }
 

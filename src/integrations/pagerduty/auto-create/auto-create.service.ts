@@ -13,11 +13,13 @@ import type { PdIncidentEvent, PdIncidentEventData } from '../client/events.js';
 import type { ConnectedPagerDuty } from '../connect.js';
 import { TYPE, type PagerDutyDirectory } from '../directory.js';
 import { AutoCreateRules, ruleMatches, type AutoCreateSettings } from './rules.js';
+import { severityForPage } from './severity.js';
 
 // Incidents opened from PagerDuty. Rules say which PagerDuty incidents open one (services: all, chosen, or by
 // team; urgencies; priorities; rules.ts) and as what (triage by default, or live). A matching incident.triggered creates
 // the incident once — the incidents idempotency key `pagerduty:<id>` holds across redeliveries and processes —
-// named after the PagerDuty title, with the severity mapped from the PagerDuty priority, and the PagerDuty
+// named after the PagerDuty title, with the severity mapped from the PagerDuty priority or by default from its priority
+// name and urgency (severity.ts), and the PagerDuty
 // incident attached as its source. One that triggers while another incident already follows the same incident
 // key or service (within the grouping window) is attached there for confirmation instead. A source incident
 // resolved while its incident is still in triage declines it (setting, on by default).
@@ -56,7 +58,7 @@ export class AutoCreateService {
       directory: PagerDutyDirectory;
     },
   ) {
-    this.rules = new AutoCreateRules({ db: deps.db, incidents: deps.incidents });
+    this.rules = new AutoCreateRules({ db: deps.db, incidents: deps.incidents, directory: deps.directory });
   }
 
   /**
@@ -125,7 +127,8 @@ export class AutoCreateService {
         return;
       }
     }
-    const severityId = s.priority ? settings.severityMap[s.priority.id] : undefined;
+    const chosen = severityForPage(await this.deps.incidents.listSeverities(), settings.severityMap, { priority: s.priority, urgency: s.urgency });
+    const severityId = chosen.severity?.id;
     const { incident, created } = await this.deps.incidents.createIncident(
       { name: s.title.slice(0, 200) || label(s), summary: `Opened from ${label(s)}${s.service ? ` on ${s.service.name}` : ''}.${s.htmlUrl ? ` ${s.htmlUrl}` : ''}`, severityId, triage: rule.createAs === 'triage', idempotencyKey: `pagerduty:${s.id}`, source: 'pagerduty' },
       PD_CREATOR,

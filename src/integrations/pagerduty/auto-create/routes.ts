@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { App } from '../../../platform/http/server.js';
 import { requireAccess } from '../../../users/auth.js';
-import type { AutoCreateRule, AutoCreateRules, AutoCreateSettings } from './rules.js';
+import type { AutoCreateRule, AutoCreateRules, AutoCreateSettings, SeverityDefaults } from './rules.js';
 
 // REST: /api/v1/integrations/pagerduty/auto_create_rules (admins change them) and the settings they share
 // (severity per PagerDuty priority, grouping window, auto-decline when resolved in triage).
@@ -28,7 +28,15 @@ const ruleBody = z.strictObject({
   priority_ids: ids.default(null),
   create_as: z.enum(['triage', 'live']).default('triage'),
 });
-const settingsJson = z.object({ severity_map: z.record(z.string(), z.string()), grouping_window_minutes: z.number(), auto_decline_on_resolve: z.boolean() });
+const sevRef = z.object({ id: z.string(), name: z.string() }).nullable();
+const settingsJson = z.object({
+  severity_map: z.record(z.string(), z.string()),
+  grouping_window_minutes: z.number(),
+  auto_decline_on_resolve: z.boolean(),
+  defaults: z
+    .object({ priorities: z.array(z.object({ id: z.string(), name: z.string(), severity: sevRef })), high_urgency: sevRef, low_urgency: sevRef })
+    .describe('what opens when severity_map does not name the priority: by priority name (P1 the most severe…) and urgency (high: at least the second most severe), the more severe of the two'),
+});
 
 const toJson = (r: AutoCreateRule): z.infer<typeof ruleJson> => ({
   id: r.id,
@@ -41,7 +49,7 @@ const toJson = (r: AutoCreateRule): z.infer<typeof ruleJson> => ({
   priority_ids: r.priorityIds,
   create_as: r.createAs,
 });
-const settingsToJson = (s: AutoCreateSettings) => ({ severity_map: s.severityMap, grouping_window_minutes: s.groupingWindowMinutes, auto_decline_on_resolve: s.autoDeclineOnResolve });
+const settingsToJson = (s: AutoCreateSettings, defaults: SeverityDefaults) => ({ severity_map: s.severityMap, grouping_window_minutes: s.groupingWindowMinutes, auto_decline_on_resolve: s.autoDeclineOnResolve, defaults });
 
 export function registerAutoCreateRoutes(app: App, svc: AutoCreateRules): void {
   const read = requireAccess('read');
@@ -67,21 +75,21 @@ export function registerAutoCreateRoutes(app: App, svc: AutoCreateRules): void {
   });
 
   const sbase = '/api/v1/integrations/pagerduty/auto_create_settings';
-  app.get(sbase, { onRequest: read, schema: { tags, response: { 200: settingsJson } } }, async () => settingsToJson(await svc.getSettings()));
+  app.get(sbase, { onRequest: read, schema: { tags, response: { 200: settingsJson } } }, async () => settingsToJson(await svc.getSettings(), await svc.defaults()));
   app.patch(
     sbase,
     {
       onRequest: admin,
       schema: {
         tags,
-        summary: 'Severity per PagerDuty priority id, grouping window (minutes; 0 = off), auto-decline of triage incidents resolved in PagerDuty',
+        summary: 'Severity per PagerDuty priority id (a priority left out opens at its default; an empty map is all defaults), grouping window (minutes; 0 = off), auto-decline of triage incidents resolved in PagerDuty',
         body: z.strictObject({ severity_map: z.record(z.string(), z.string()).optional(), grouping_window_minutes: z.number().int().min(0).max(1440).optional(), auto_decline_on_resolve: z.boolean().optional() }),
         response: { 200: settingsJson },
       },
     },
     async (req) => {
       const b = req.body;
-      return settingsToJson(await svc.updateSettings({ severityMap: b.severity_map, groupingWindowMinutes: b.grouping_window_minutes, autoDeclineOnResolve: b.auto_decline_on_resolve }));
+      return settingsToJson(await svc.updateSettings({ severityMap: b.severity_map, groupingWindowMinutes: b.grouping_window_minutes, autoDeclineOnResolve: b.auto_decline_on_resolve }), await svc.defaults());
     },
   );
 }

@@ -4,6 +4,16 @@ import { newId, nowIso } from '../../../platform/ids.js';
 import type { IncidentsService } from '../../../incidents/incidents.service.js';
 import type { PagerDutyAutoCreateRulesTable } from '../links/tables.js';
 import '../links/tables.js';
+import type { PagerDutyDirectory } from '../directory.js';
+import { severityForPriorityName, severityForUrgency, type RankedSeverity } from './severity.js';
+
+type SeverityRef = { id: string; name: string } | null;
+/** The defaults the settings page shows: per synced priority (by its name alone) and per urgency. */
+export interface SeverityDefaults {
+  priorities: { id: string; name: string; severity: SeverityRef }[];
+  high_urgency: SeverityRef;
+  low_urgency: SeverityRef;
+}
 
 // Auto-create's rules (which PagerDuty incidents open an incident, and as what) and the settings they share
 // (severity per PagerDuty priority, grouping window, auto-decline), stored in their tables and changed by admins
@@ -65,7 +75,22 @@ export function ruleMatches(rule: AutoCreateRule, i: { serviceId: string | null;
 export class AutoCreateRules {
   private rulesCache: { at: number; rules: AutoCreateRule[]; settings: AutoCreateSettings } | null = null;
 
-  constructor(private readonly deps: { db: Db; incidents: IncidentsService }) {}
+  constructor(private readonly deps: { db: Db; incidents: IncidentsService; directory?: Pick<PagerDutyDirectory, 'listPriorities'> }) {}
+
+  /**
+   * What each synced PagerDuty priority and each urgency opens as when the mapping does not say (severity.ts),
+   * for the settings page to show beside each choice.
+   */
+  async defaults(): Promise<SeverityDefaults> {
+    const severities = await this.deps.incidents.listSeverities();
+    const priorities = this.deps.directory ? await this.deps.directory.listPriorities() : [];
+    const ref = (s: RankedSeverity | null) => (s ? { id: s.id, name: s.name } : null);
+    return {
+      priorities: priorities.map((p) => ({ id: p.id, name: p.name, severity: ref(severityForPriorityName(severities, p.name)) })),
+      high_urgency: ref(severityForUrgency(severities, 'high')),
+      low_urgency: ref(severityForUrgency(severities, 'low')),
+    };
+  }
 
   async listRules(): Promise<AutoCreateRule[]> {
     return (await this.deps.db.selectFrom('pagerduty_auto_create_rules').selectAll().orderBy('position').orderBy('id').execute()).map(ruleFromRow);

@@ -37,7 +37,7 @@ export function DetailsCard({ incident, editable, onChanged }: { incident: Incid
         {incident.slack_channel_id ? (
           <>
             <dt>Slack channel</dt>
-            <dd className="mono">{incident.slack_channel_id}</dd>
+            <dd>{incident.slack_channel?.name ? `#${incident.slack_channel.name}` : <span className="mono">{incident.slack_channel_id}</span>}</dd>
           </>
         ) : null}
       </dl>

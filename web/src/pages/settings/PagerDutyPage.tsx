@@ -11,6 +11,7 @@ import { pdApi, type KeyInput, type PagerDutyStatus, type PdUser } from '../../p
 import { FollowedRun, SyncRunView } from '../../pagerduty/SyncRunView.js';
 import { EscalationSettings } from '../../components/escalations/EscalationSettings.js';
 import { AutoCreateRulesCard } from '../../components/pagerduty-links/AutoCreateRulesCard.js';
+import { AutoCreateSettingsCard } from '../../components/pagerduty-links/AutoCreateSettingsCard.js';
 
 export function PagerDutyPage() {
   const status = useLoad(() => pdApi.status(), []);
@@ -221,6 +222,7 @@ function Connected({ status, reload }: { status: PagerDutyStatus; reload: () => 
       </div>
       <EscalationSettings admin={isAdmin} />
       <AutoCreateRulesCard isAdmin={isAdmin} />
+      <AutoCreateSettingsCard isAdmin={isAdmin} />
     </>
   );
 }

@@ -2,6 +2,7 @@
 // (Socket Mode, no public URL needed) of the Slack app made from the manifest, see the connected workspace, the bot
 // and the socket's state, and disconnect. Secrets are shown masked only.
 import { useState } from 'react';
+import { ChannelName, ChannelPicker } from '../../components/ChannelPicker.js';
 import { CopyField, ErrorMessage, Field } from '../../components/ui.js';
 import { LoadGate, SettingsPage } from '../../components/settings.js';
 import { useLoad, useSubmit } from '../../hooks.js';
@@ -60,7 +61,7 @@ function Connected({ status, onChange, reload }: { status: SlackStatus; onChange
         <dt>App-level token</dt>
         <dd className="mono">{status.app_token ?? '—'}</dd>
         <dt>Announcements channel</dt>
-        <dd>{status.announcements_channel ?? <span className="muted">none</span>}</dd>
+        <dd><ChannelName id={status.announcements_channel} /></dd>
         <dt>Configured by</dt>
         <dd>{status.source === 'environment' ? `environment variables (SLACK_BOT_TOKEN, ${status.transport === 'socket_mode' ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET'})` : 'this page'}</dd>
         <dt>Slack reaches Firebreak by</dt>
@@ -192,9 +193,7 @@ function ConnectForm({ status, onConnected }: { status: SlackStatus; onConnected
         >
           {(p) => <input {...p} name="app_token" type="password" autoComplete="off" value={appToken} onChange={(e) => setAppToken(e.target.value)} />}
         </Field>
-        <Field label="Announcements channel (optional)" hint="The ID of the channel where new incidents are announced, e.g. C0123ABCD." error={field('announcements_channel')}>
-          {(p) => <input {...p} name="announcements_channel" value={channel} onChange={(e) => setChannel(e.target.value)} />}
-        </Field>
+        <ChannelPicker label="Announcements channel (optional)" value={channel} onChange={setChannel} error={field('announcements_channel')} />
         <div className="form-actions">
           <button type="submit" className="button-primary" disabled={saving || !botToken.trim() || (!signingSecret.trim() && !appToken.trim())}>
             {saving ? 'Checking with Slack…' : 'Connect Slack'}
