@@ -60,6 +60,7 @@ export async function setupEscalations(deps: EscalationsDeps): Promise<Escalatio
   const settings = new EscalationSettingsStore(db);
   const store = new EscalationStore({ db, incidents: deps.incidents });
   const follow = new Follower({ db, dialect: deps.dialect, events: deps.events, jobs, integration, webhooks: deps.webhooks.store, store, tuning });
+  store.applyStatus = (targetId, u, db) => follow.applyUpdate(targetId, u, db);
   const paging = new PagingWorker({ db, incidents: deps.incidents, events: deps.events, jobs, logger, integration, store, follow, publicUrl: deps.publicUrl, tuning });
   const escalate = new EscalateUseCase({ db, incidents: deps.incidents, users: deps.users, events: deps.events, jobs, integration, directory, settings, store, paging, linkedServiceIds: deps.linkedServiceIds });
 

@@ -105,10 +105,12 @@ export async function linkedServiceIds(db: Executor, incidentId: string): Promis
   return [...new Set(rows.map((r) => r.service_id).filter((x): x is string => !!x))];
 }
 
-/** Stores what PagerDuty says about the incident on all its links (only what `s` says; the rest is kept). */
+/**
+ * Stores what PagerDuty says about the incident on all its links (only what `s` says; the rest is kept). The status
+ * of a link an escalation made is the escalation target's (copied by `escalationChanged`), never set here.
+ */
 export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncidentSummary>): Promise<void> {
   const set: Record<string, unknown> = {};
-  if (s.status) set.status = s.status;
   if (s.number != null) set.pd_number = s.number;
   if (s.title) set.title = s.title;
   if (s.urgency) set.urgency = s.urgency;
@@ -116,6 +118,10 @@ export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncid
   if (s.service) Object.assign(set, { service_id: s.service.id, service_name: s.service.name });
   if (s.assignees) set.assignees = JSON.stringify(s.assignees);
   if (s.htmlUrl) set.html_url = s.htmlUrl;
+  const now = nowIso();
+  if (s.status) await db.updateTable('pagerduty_incident_links').set({ ...set, status: s.status, updated_at: now }).where('pd_incident_id', '=', pdId).where('reason', '!=', 'escalation').execute();
   if (Object.keys(set).length === 0) return;
-  await db.updateTable('pagerduty_incident_links').set({ ...set, updated_at: nowIso() }).where('pd_incident_id', '=', pdId).execute();
+  let q = db.updateTable('pagerduty_incident_links').set({ ...set, updated_at: now }).where('pd_incident_id', '=', pdId);
+  if (s.status) q = q.where('reason', '=', 'escalation');
+  await q.execute();
 }
