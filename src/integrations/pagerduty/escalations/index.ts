@@ -19,7 +19,6 @@ export type { Escalation, EscalationTarget, EscalateInput, EscalationLookup } fr
 export interface EscalationsDeps extends PagerDutyFeatureDeps {
   catalog: CatalogService;
   webhooks: WebhooksModule;
-  publicUrlConfigured: boolean;
   /** How long a worker holds a target while it pages (FIREBREAK_PAGING_LEASE_MS). */
   pagingLeaseMs: number;
   /** PagerDuty services linked to an incident (preferred when paging a policy, and suggested). */
@@ -72,7 +71,7 @@ export async function setupEscalations(deps: EscalationsDeps): Promise<Escalatio
   jobs.define<{ targetId: string; poll: boolean; step: number }>(REFRESH_JOB, async ({ targetId, poll, step }) => follow.refresh(targetId, poll, step), { maxAttempts: 5 });
   deps.webhooks.subscribe((ev) => follow.onWebhookEvent(ev));
 
-  registerEscalationRoutes(deps.http, { escalate, store, directory, settings, webhooks: deps.webhooks.store, publicUrl: deps.publicUrl, publicUrlConfigured: deps.publicUrlConfigured });
+  registerEscalationRoutes(deps.http, { escalate, store, directory, settings, webhooks: deps.webhooks.store, placement: deps.webhooks.placement });
 
   const port: EscalationPortImpl = {
     connected: async () => (await integration.settings()) !== null,
