@@ -61,7 +61,7 @@ export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { p
   if (!opts.publicUrl && !opts.autoWebhook) {
     // Connecting to a PagerDuty on this machine subscribes Firebreak to its webhooks; these tests start without one.
     await waitFor('the automatic webhook subscription', async () => (await owner.get('/api/v1/integrations/pagerduty/escalation_settings')).body.webhook.secret_configured);
-    pd.state.webhookSubscriptions.clear();
+    for (const id of [...pd.state.webhookSubscriptions.keys()]) await fetch(`${pd.baseUrl}/webhook_subscriptions/${id}`, { method: 'DELETE', headers: { authorization: `Token token=${pd.fullAccessKey}`, accept: 'application/vnd.pagerduty+json;version=2' } });
     await owner.request('DELETE', '/api/v1/integrations/pagerduty/webhook_secret');
   }
   const esc = fb.app.pagerduty.escalations;
