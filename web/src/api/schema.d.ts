@@ -6187,6 +6187,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 email: string;
+                                role?: string | null;
                             };
                             sync_intervals_minutes?: {
                                 [key: string]: number;
@@ -6314,6 +6315,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 email: string;
+                                role?: string | null;
                             };
                             sync_intervals_minutes?: {
                                 [key: string]: number;
@@ -6542,6 +6544,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 email: string;
+                                role?: string | null;
                             };
                             sync_intervals_minutes?: {
                                 [key: string]: number;
@@ -6720,6 +6723,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 email: string;
+                                role?: string | null;
                             }[];
                             more: boolean;
                         };
@@ -6844,6 +6848,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 email: string;
+                                role?: string | null;
                             }[];
                             more: boolean;
                         };
