@@ -68,10 +68,11 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('the PagerDuty side 
 
       // Webhooks out of the box: PagerDuty is on this machine, so connecting made the subscription.
       const hooks = page.getByRole('group', { name: 'Webhooks' });
-      await expect.poll(async () => {
-        await page.reload();
-        return hooks.getByText('configured', { exact: true }).count();
-      }, { timeout: 20_000, interval: 500 }).toBe(1);
+      const subId = await expect.poll(async () => (await call('GET', '/api/v1/integrations/pagerduty/webhook_health')).subscription_id, { timeout: 20_000, interval: 250 }).toBeTruthy();
+      void subId;
+      await page.reload();
+      const { subscription_id } = await call('GET', '/api/v1/integrations/pagerduty/webhook_health');
+      await hooks.getByText(subscription_id, { exact: true }).waitFor();
       await hooks.getByText('PagerDuty is on this machine (an emulator) and can reach it, so Firebreak created the subscription').waitFor();
       expect(await hooks.getByText('does not know its public URL').count()).toBe(0);
       const subs = [...pd.state.webhookSubscriptions.values()];
@@ -118,8 +119,9 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('the PagerDuty side 
       const pdCard = page.locator('section', { has: page.getByRole('heading', { name: 'PagerDuty incidents' }) });
       await expect.poll(async () => {
         await page.reload();
-        return escCard.getByText(`by ${paged.name}`).count();
-      }, { timeout: 20_000, interval: 500 }).toBeGreaterThan(0);
+        await escCard.getByText('please look').waitFor();
+        return (await escCard.first().textContent()) ?? '';
+      }, { timeout: 20_000, interval: 500 }).toContain(`Acknowledged by ${paged.name}`);
       await pdCard.locator('.badge', { hasText: 'acknowledged' }).waitFor();
       expect(await pdCard.locator('.badge', { hasText: 'triggered' }).count()).toBe(0);
       await page.screenshot({ path: '/tmp/pdside-cards.png', fullPage: true });
