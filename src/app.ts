@@ -14,13 +14,15 @@ import { setupSlack } from './integrations/slack/index.js';
 import { migrations } from './migrations.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
 import { EventBus } from './platform/events.js';
+import { LiveFeed } from './platform/live.js';
+import { registerLiveRoutes } from './platform/live.routes.js';
 import { registerOpsRoutes } from './platform/http/ops.js';
 import { Metrics } from './platform/http/metrics.js';
 import { createHttpServer, type App } from './platform/http/server.js';
 import { createJobQueue } from './platform/jobs/index.js';
 import type { JobQueue } from './platform/jobs/types.js';
 import type { Logger } from './platform/logger.js';
-import { registerAuth } from './users/auth.js';
+import { registerAuth, requireAccess } from './users/auth.js';
 import { registerUserRoutes } from './users/routes.js';
 import { UsersService } from './users/users.service.js';
 
@@ -32,6 +34,8 @@ export interface Firebreak {
   database: DatabaseHandle;
   jobs: JobQueue;
   events: EventBus;
+  /** The live feed: `touch` what a page shows when it changes; served as server-sent events at /api/v1/live. */
+  live: LiveFeed;
   incidents: IncidentsService;
   users: UsersService;
   http: App;
@@ -57,7 +61,8 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     throw err;
   }
   const jobs = createJobQueue(database, { concurrency: config.jobConcurrency, lockTimeoutMs: config.jobLockTimeoutMs, logger: logger.child({ module: 'jobs' }) });
-  const events = new EventBus(jobs);
+  const live = new LiveFeed({ database, pgUrl: config.database.kind === 'postgres' ? config.database.url : null, logger: logger.child({ module: 'live' }) });
+  const events = new EventBus(jobs, live);
   const customFields = createCustomFields({ db: database.db });
   const incidents = new IncidentsService(database.db, events, database.dialect, customFields.service);
   const users = new UsersService(database.db, config.sessionTtlHours);
@@ -74,6 +79,10 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     if (addr && typeof addr === 'object') boundUrl = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   });
 
+  // The LISTEN connection (PostgreSQL) lives while the server listens; streams end before it closes.
+  http.addHook('onListen', async () => live.start());
+  http.addHook('onClose', async () => live.stop());
+
   registerAuth(http, users);
   registerOpsRoutes(http, { database, jobs, metrics });
   registerUserRoutes(http, {
@@ -82,14 +91,16 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     secureCookies: (req) => (config.secureCookies === 'auto' ? req.protocol === 'https' || publicUrl().startsWith('https:') : config.secureCookies === 'true'),
   });
   registerIncidentRoutes(http, { incidents });
+  registerLiveRoutes(http, { live, read: requireAccess('read') });
   setupCatalogRoutes(http, catalog);
   setupCustomFieldRoutes(http, customFields);
   const expressions = createExpressions({ db: database.db, catalog, customFields, incidents });
   registerExpressionRoutes(http, { expressions });
-  const pagerduty = await setupPagerDuty({ database, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
-  const fb: Firebreak = { config, logger, database, jobs, events, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, publicUrl };
+  const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
+  const fb: Firebreak = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...fb, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
+  catalog.runs.onChange(() => live.touch(null, { topic: 'catalog_sync' }));
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });
   return fb;
 }

@@ -5,11 +5,12 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { migrations } from './migrations.js';
 import { migrateToLatest, openDatabase } from './platform/db/index.js';
 import { createLogger } from './platform/logger.js';
+import { catalogCli } from './catalog/cli.js';
 import { pagerDutyCli } from './integrations/pagerduty/cli.js';
 import { runBackupCli, runRestoreCli } from './platform/db/backup.cli.js';
 import { UsersService } from './users/users.service.js';
 
-// Composition root and CLI: `firebreak start | migrate | login-link <email> | backup | restore | pagerduty | help`.
+// Composition root and CLI: `firebreak start | migrate | login-link <email> | backup | restore | pagerduty | catalog | help`.
 
 export interface StartOptions extends Partial<Config> {
   /** Tests capture log lines here (to assert that secrets never appear). */
@@ -78,6 +79,18 @@ async function runPagerDuty(args: string[]): Promise<number> {
   }
 }
 
+/** `firebreak catalog export|apply ...`: builds Firebreak on the configured database (without serving), runs the command, closes. */
+async function runCatalog(args: string[]): Promise<number> {
+  const config = loadConfig();
+  const fb = await buildFirebreak(config, createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr));
+  try {
+    return await catalogCli(fb.catalog.service, args);
+  } finally {
+    await fb.http.close();
+    await fb.database.destroy();
+  }
+}
+
 async function cli(argv: string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
   try {
@@ -111,6 +124,7 @@ async function cli(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'pagerduty') return await runPagerDuty(rest);
+    if (command === 'catalog') return await runCatalog(rest);
     if (command === 'backup') return await runBackupCli(rest, migrations);
     if (command === 'restore') return await runRestoreCli(rest, migrations);
     if (command === 'login-link') {
@@ -147,6 +161,7 @@ async function cli(argv: string[]): Promise<number> {
         '  backup <file> [--with-key] [--force]     consistent copy of the SQLite database, safe while running',
         '  restore <file> [--key-file <key>] [--force]  check a backup and make it the database of DATA_DIR',
         '  pagerduty <connect|sync|status|disconnect>  connect PagerDuty and sync its catalog (firebreak pagerduty help)',
+        '  catalog export <type> | apply -f <file> [--dry-run]  catalog as code (firebreak catalog help)',
         'Configuration comes from the environment; see README.md.',
       ].join('\n'),
     );

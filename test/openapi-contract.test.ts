@@ -146,6 +146,7 @@ describe('the OpenAPI document', () => {
     for (const { method, path } of operations.filter((o) => o.method === 'GET')) {
       if (path.includes('{') && !path.startsWith('/api/v1/incidents/{id}')) continue;
       if (path.includes('{link_id}')) continue;
+      if (path === '/api/v1/live') continue; // a never-ending event stream, not JSON (test/live covers it)
       const r = await owner.get(path.replace('{id}', id) + (path.endsWith('escalation_options') ? '?type=user' : ''));
       calls.push({ method: method.toLowerCase(), path, status: r.status, body: r.body });
     }

@@ -69,7 +69,7 @@ export interface SlackEmulator {
   appId: string;
   setAppUrl(url: string): void;
   state: SlackEmulatorState;
-  addUser(u: { name: string; realName?: string; email?: string; isBot?: boolean; displayName?: string; title?: string; isAdmin?: boolean }): SlackUser;
+  addUser(u: { name: string; realName?: string; email?: string; isBot?: boolean; displayName?: string; title?: string; isAdmin?: boolean; tz?: string }): SlackUser;
   /** Creates a channel directly (no API call). Default: public, created by the first member or the bot; `members` default to the bot only. */
   addChannel(name: string, opts?: { isPrivate?: boolean; members?: string[]; botIsMember?: boolean; creator?: string; topic?: string; purpose?: string; archived?: boolean }): SlackChannel;
   channelByName(name: string): SlackChannel | undefined;

@@ -262,6 +262,11 @@ describe('users', () => {
   it('users.info returns the profile with email', async () => {
     const r = await client.users.info({ user: alice.id });
     expect(r.user).toMatchObject({ id: alice.id, name: 'alice', real_name: 'Alice Archer', is_bot: false, profile: { email: 'alice@example.com', real_name: 'Alice Archer' } });
+    expect(r.user?.tz).toBe('America/Los_Angeles'); // the default; addUser({ tz }) gives another
+    const madrid = emu.addUser({ name: 'tz-madrid', tz: 'Europe/Madrid' });
+    expect((await client.users.info({ user: madrid.id })).user?.tz).toBe('Europe/Madrid');
+    emu.state.users.delete(madrid.id);
+    for (const c of emu.state.channels.values()) c.members = c.members.filter((m) => m !== madrid.id);
     expect((await slackError(client.users.info({ user: 'U0NOBODY' }))).error).toBe('user_not_found');
   });
   it('users.list pages through everyone, bot and Slackbot included', async () => {

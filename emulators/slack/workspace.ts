@@ -139,7 +139,7 @@ export class Workspace {
   }
 
   // ---------- users ----------
-  addUser(u: { name: string; realName?: string; email?: string; isBot?: boolean; displayName?: string; title?: string; isAdmin?: boolean; id?: string }): SlackUser {
+  addUser(u: { name: string; realName?: string; email?: string; isBot?: boolean; displayName?: string; title?: string; isAdmin?: boolean; id?: string; tz?: string }): SlackUser {
     const user: SlackUser = {
       id: u.id ?? this.newId('U'),
       teamId: this.cfg.teamId,
@@ -152,7 +152,7 @@ export class Workspace {
       isAdmin: u.isAdmin ?? false,
       deleted: false,
       title: u.title ?? '',
-      tz: 'America/Los_Angeles',
+      tz: u.tz ?? 'America/Los_Angeles',
       updated: nowSec(),
     };
     this.state.users.set(user.id, user);

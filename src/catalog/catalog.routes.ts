@@ -1,12 +1,50 @@
 import { z } from 'zod';
 import type { App } from '../platform/http/server.js';
 import { requireAccess } from '../users/auth.js';
-import { attributeKinds, type CatalogEntry, type CatalogService, type CatalogType } from './catalog.service.js';
+import { applyCatalogDocument, exportCatalogType } from './as-code.js';
+import { attributeKinds, type AttributeInput, type CatalogEntry, type CatalogService, type CatalogType } from './catalog.service.js';
+import type { AttributeKind } from './model.js';
 import type { SyncRun, SyncRunsRepository } from './sync-runs.js';
 
 // REST API: /api/v1/catalog_types, /api/v1/catalog_entries, /api/v1/catalog_sync_runs.
 
-const attributeJson = z.object({ id: z.string(), name: z.string(), type: z.enum(attributeKinds as [string, ...string[]]), array: z.boolean(), reference_type: z.string().nullable() });
+const attributeJson = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.enum(attributeKinds as [string, ...string[]]),
+  array: z.boolean(),
+  reference_type: z.string().nullable(),
+  /** Derived attributes: the attribute ids followed from this type. */
+  path: z.array(z.string()).nullable(),
+  /** Derived attributes: the kind of what the path ends on. */
+  derived_kind: z.string().nullable(),
+});
+const attributeInput = z.strictObject({
+  id: z.string().max(63).optional(),
+  name: z.string().trim().min(1).max(120),
+  type: z.enum(attributeKinds as [string, ...string[]]),
+  array: z.boolean().default(false),
+  reference_type: z.string().max(64).nullable().optional(),
+  path: z.array(z.string().max(63)).min(1).max(10).optional(),
+});
+const toAttributeInput = (a: z.output<typeof attributeInput>): AttributeInput => ({ id: a.id ?? null, name: a.name, type: a.type as AttributeKind, array: a.array, referenceType: a.reference_type ?? null, path: a.path ?? null });
+const planJson = z.object({
+  dry_run: z.boolean(),
+  changed: z.boolean(),
+  type: z.object({
+    type_name: z.string(),
+    name: z.string(),
+    action: z.enum(['create', 'change', 'unchanged']),
+    changes: z.array(z.object({ kind: z.string(), message: z.string(), entries: z.number() })),
+    values_dropped: z.array(z.object({ id: z.string(), name: z.string(), entries: z.number() })),
+  }),
+  entries: z.object({
+    add: z.array(z.object({ external_id: z.string(), name: z.string() })),
+    change: z.array(z.object({ external_id: z.string(), name: z.string(), restore: z.boolean(), changes: z.array(z.object({ field: z.string(), label: z.string(), from: z.string(), to: z.string() })) })),
+    archive: z.array(z.object({ external_id: z.string(), name: z.string() })),
+    unchanged: z.number(),
+  }),
+});
 const typeJson = z.object({
   id: z.string(),
   type_name: z.string(),
@@ -66,7 +104,7 @@ export function typeToJson(t: CatalogType & { entryCount?: number }) {
     syncing: t.syncing,
     sync_interval_minutes: t.syncIntervalMs === null ? null : Math.round(t.syncIntervalMs / 60_000),
     last_synced_at: t.lastSyncedAt,
-    attributes: t.attributes.map((a) => ({ id: a.id, name: a.name, type: a.type, array: a.array, reference_type: a.referenceType ?? null })),
+    attributes: t.attributes.map((a) => ({ id: a.id, name: a.name, type: a.type, array: a.array, reference_type: a.referenceType ?? null, path: a.type === 'derived' ? (a.path ?? []) : null, derived_kind: a.type === 'derived' ? (a.derivedKind ?? null) : null })),
     ...(t.entryCount !== undefined ? { entry_count: t.entryCount } : {}),
   };
 }
@@ -137,16 +175,71 @@ export function registerCatalogRoutes(app: App, deps: { catalog: CatalogService;
           type_name: z.string().trim().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be letters, digits and underscores, starting with a letter'),
           name: z.string().trim().min(1).max(120),
           description: z.string().max(2000).optional(),
-          attributes: z.array(z.strictObject({ name: z.string().trim().min(1).max(120), type: z.enum(attributeKinds as [string, ...string[]]), array: z.boolean().default(false), reference_type: z.string().max(64).optional() })).max(50).default([]),
+          attributes: z.array(attributeInput).max(50).default([]),
         }),
         response: { 201: z.object({ catalog_type: typeJson }) },
       },
     },
     async (req, reply) => {
       const b = req.body;
-      const t = await catalog.createType({ typeName: b.type_name, name: b.name, description: b.description, attributes: b.attributes.map((a) => ({ name: a.name, type: a.type as never, array: a.array, referenceType: a.reference_type ?? null })) });
+      const t = await catalog.createType({ typeName: b.type_name, name: b.name, description: b.description, attributes: b.attributes.map(toAttributeInput) });
       return reply.status(201).send({ catalog_type: typeToJson(t) });
     },
+  );
+
+  app.patch(
+    '/api/v1/catalog_types/:id',
+    {
+      onRequest: admin,
+      schema: {
+        tags,
+        summary: 'Change a custom type: name, description, attributes (the full list; an attribute keeps its values when given with its id)',
+        description: 'Removing an attribute that entries have values for (or changing its kind, list flag or referenced type) answers 409 attribute_in_use unless confirm=true, which drops those values. The type_name never changes.',
+        params: idParams,
+        querystring: z.strictObject({ confirm: z.enum(['true', 'false']).optional() }),
+        body: z.strictObject({ name: z.string().trim().min(1).max(120).optional(), description: z.string().max(2000).optional(), attributes: z.array(attributeInput).max(50).optional() }),
+        response: { 200: z.object({ catalog_type: typeJson }) },
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      const t = await catalog.updateType(req.params.id, { name: b.name, description: b.description, attributes: b.attributes?.map(toAttributeInput) }, { confirm: req.query.confirm === 'true' });
+      return { catalog_type: typeToJson(t) };
+    },
+  );
+
+  app.get(
+    '/api/v1/catalog_types/:id/export',
+    {
+      onRequest: read,
+      schema: {
+        tags,
+        summary: 'A type with its current entries as a catalog-as-code document (YAML or JSON; docs/catalog-as-code.md)',
+        params: idParams,
+        querystring: z.strictObject({ format: z.enum(['yaml', 'json']).default('yaml'), download: z.enum(['true', 'false']).optional() }),
+        response: { 200: z.string().describe('The document (application/yaml or application/json)') },
+      },
+    },
+    async (req, reply) => {
+      const { typeName, text } = await exportCatalogType(catalog, req.params.id, req.query.format);
+      if (req.query.download === 'true') reply.header('content-disposition', `attachment; filename="${typeName}.${req.query.format}"`);
+      return reply.type(req.query.format === 'json' ? 'application/json; charset=utf-8' : 'application/yaml; charset=utf-8').send(text);
+    },
+  );
+
+  app.post(
+    '/api/v1/catalog/apply',
+    {
+      onRequest: admin,
+      schema: {
+        tags,
+        summary: 'Apply a catalog-as-code document (YAML or JSON text): the plan, written unless dry_run',
+        description: 'Entries are matched by external_id; entries of the type missing from the document are archived. Applying the same document again changes nothing. An invalid document answers 400 invalid_document (details.position: line and column); a reference to no entry answers 400 unknown_reference.',
+        body: z.strictObject({ document: z.string().min(1).max(5_000_000), dry_run: z.boolean().default(false), confirm: z.boolean().default(false) }),
+        response: { 200: z.object({ plan: planJson }) },
+      },
+    },
+    async (req) => ({ plan: await applyCatalogDocument(catalog, req.body.document, { dryRun: req.body.dry_run, confirm: req.body.confirm }) }),
   );
 
   app.delete('/api/v1/catalog_types/:id', { onRequest: admin, schema: { tags, summary: 'Delete a custom catalog type (integration types are read-only)', params: idParams } }, async (req, reply) => {
@@ -163,6 +256,7 @@ export function registerCatalogRoutes(app: App, deps: { catalog: CatalogService;
         summary: 'Entries, by name; filter by type, search (name, alias or external id) and archived',
         querystring: z.strictObject({
           catalog_type_id: z.string().max(100).optional(),
+          type_id: z.string().max(100).optional().describe('The same as catalog_type_id'),
           search: z.string().max(200).optional(),
           archived: z.enum(['exclude', 'include', 'only']).default('exclude'),
           limit: z.coerce.number().int().min(1).max(250).default(50),
@@ -173,7 +267,7 @@ export function registerCatalogRoutes(app: App, deps: { catalog: CatalogService;
     },
     async (req) => {
       const q = req.query;
-      const page = await catalog.listEntries({ typeId: q.catalog_type_id, search: q.search, archived: q.archived, limit: q.limit, cursor: q.cursor });
+      const page = await catalog.listEntries({ typeId: q.catalog_type_id ?? q.type_id, search: q.search, archived: q.archived, limit: q.limit, cursor: q.cursor });
       return { catalog_entries: page.entries.map(entryToJson), next_cursor: page.nextCursor };
     },
   );
@@ -226,8 +320,30 @@ export function registerCatalogRoutes(app: App, deps: { catalog: CatalogService;
     },
   );
 
+  app.patch(
+    '/api/v1/catalog_entries/:id',
+    {
+      onRequest: admin,
+      schema: {
+        tags,
+        summary: 'Change an entry of a custom type (given attribute values replace the stored ones; null clears one)',
+        params: idParams,
+        body: z.strictObject({ external_id: z.string().trim().min(1).max(200).optional(), name: z.string().trim().min(1).max(250).optional(), aliases: z.array(z.string().max(250)).max(50).optional(), attribute_values: z.record(z.string(), z.unknown()).optional() }),
+        response: { 200: z.object({ catalog_entry: entryJson }) },
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      return { catalog_entry: entryToJson(await catalog.updateEntry(req.params.id, { externalId: b.external_id, name: b.name, aliases: b.aliases, attributes: b.attribute_values })) };
+    },
+  );
+
   app.post('/api/v1/catalog_entries/:id/actions/archive', { onRequest: admin, schema: { tags, summary: 'Archive an entry of a custom type', params: idParams, response: { 200: z.object({ catalog_entry: entryJson }) } } }, async (req) => ({
     catalog_entry: entryToJson(await catalog.archiveEntry(req.params.id)),
+  }));
+
+  app.post('/api/v1/catalog_entries/:id/actions/restore', { onRequest: admin, schema: { tags, summary: 'Restore an archived entry of a custom type', params: idParams, response: { 200: z.object({ catalog_entry: entryJson }) } } }, async (req) => ({
+    catalog_entry: entryToJson(await catalog.restoreEntry(req.params.id)),
   }));
 
   app.get(

@@ -3,16 +3,27 @@ import type { CatalogEntriesTable, CatalogTypesTable } from './tables.js';
 // The catalog's shapes as its callers see them (types with an attribute schema, entries, resolved attributes,
 // backlinks) and how stored rows become them.
 
-export type AttributeKind = 'string' | 'text' | 'number' | 'bool' | 'reference' | 'firebreak_user';
-export const attributeKinds: AttributeKind[] = ['string', 'text', 'number', 'bool', 'reference', 'firebreak_user'];
+export type AttributeKind = 'string' | 'text' | 'number' | 'bool' | 'reference' | 'firebreak_user' | 'derived';
+export const attributeKinds: AttributeKind[] = ['string', 'text', 'number', 'bool', 'reference', 'firebreak_user', 'derived'];
+
+/** Attribute ids of custom types: given, or made from the name; unique in their type and stable across renames. */
+export const ATTRIBUTE_ID = /^[a-z][a-z0-9_]{0,62}$/;
 
 export interface CatalogAttribute {
   id: string;
   name: string;
   type: AttributeKind;
+  /** A list of values. For a derived attribute: true when any hop of its path is a list. */
   array: boolean;
-  /** For references: the `type_name` of the referenced type. */
+  /**
+   * For references: the `type_name` of the referenced type. For a derived attribute: the type its path ends on
+   * when the last hop is a reference (else null).
+   */
   referenceType?: string | null;
+  /** Derived attributes only: attribute ids followed from this type, each hop but the last a reference. */
+  path?: string[];
+  /** Derived attributes only: the kind of what the path ends on ('reference' when it ends on entries). */
+  derivedKind?: AttributeKind;
 }
 
 export interface CatalogType {
@@ -45,6 +56,7 @@ export interface CatalogEntry {
 
 export interface ResolvedAttribute {
   attribute: CatalogAttribute;
+  /** Derived attributes: computed when read (entry ids when the path ends on a reference, de-duplicated). */
   value: unknown;
   /** References and Firebreak users, resolved for display. */
   links: { kind: 'entry' | 'user'; id: string; name: string; typeId?: string; archived?: boolean; email?: string }[];

@@ -87,7 +87,16 @@ export class SyncBusyError extends Error {
 }
 
 export class SyncRunsRepository {
+  private readonly listeners: (() => Promise<void>)[] = [];
   constructor(private readonly db: Db) {}
+
+  /** Called after every change to a run (the live feed: sync progress on the settings page). */
+  onChange(listener: () => Promise<void>): void {
+    this.listeners.push(listener);
+  }
+  private async changed(): Promise<void> {
+    for (const l of this.listeners) await l().catch(() => {});
+  }
 
   async create(input: { source: string; trigger: string; types: string[]; forced: boolean; requestedBy: string | null }): Promise<SyncRun> {
     const id = newId();
@@ -112,6 +121,7 @@ export class SyncRunsRepository {
         heartbeat_at: null,
       })
       .execute();
+    await this.changed();
     return this.get(id);
   }
 
@@ -137,10 +147,12 @@ export class SyncRunsRepository {
   async markStarted(id: string): Promise<void> {
     const now = nowIso();
     await this.db.updateTable('catalog_sync_runs').set({ status: 'running', started_at: now, heartbeat_at: now }).where('id', '=', id).execute();
+    await this.changed();
   }
 
   async saveProgress(id: string, progress: SyncRun['progress'], requests: number): Promise<void> {
     await this.db.updateTable('catalog_sync_runs').set({ progress: JSON.stringify(progress), requests, heartbeat_at: nowIso() }).where('id', '=', id).execute();
+    await this.changed();
   }
 
   async finish(id: string, r: { status: RunStatus; stats: Record<string, TypeRunStats>; progress: SyncRun['progress']; requests: number; errors: string[]; stopReason: string | null; rowsWritten: number }): Promise<SyncRun> {
@@ -157,12 +169,14 @@ export class SyncRunsRepository {
       })
       .where('id', '=', id)
       .execute();
+    await this.changed();
     return this.get(id);
   }
 
   /** Queued runs of a source that will never start (it was disconnected) become cancelled. */
   async cancelQueued(source: string, why: string): Promise<void> {
     await this.db.updateTable('catalog_sync_runs').set({ status: 'cancelled', finished_at: nowIso(), stop_reason: why }).where('source', '=', source).where('status', '=', 'queued').execute();
+    await this.changed();
   }
 
   /** Runs left queued or running by a process that is gone (its lease expired) become abandoned. */
@@ -174,6 +188,7 @@ export class SyncRunsRepository {
       .where('id', 'in', ids)
       .where('status', 'in', ['queued', 'running'])
       .execute();
+    await this.changed();
   }
 
   // ---- the lease ----

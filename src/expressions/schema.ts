@@ -1,31 +1,14 @@
 import type { CatalogAttribute, CatalogType } from '../catalog/model.js';
+import type { CustomField } from '../custom-fields/model.js';
 
 // What the expression environment is built from, and how catalog names become CEL names. Pure: no database.
 
-export type CustomFieldType = 'text' | 'number' | 'single_select' | 'multi_select' | 'link' | 'catalog';
+/** The part of a custom field definition the expression language needs. */
+export type FieldDef = Pick<CustomField, 'id' | 'key' | 'name' | 'type' | 'options' | 'catalogTypeId' | 'catalogTypeName' | 'multiple'>;
 
-/** The part of a custom field definition (contracts §1) the expression language needs. */
-export interface FieldDef {
-  id: string;
-  key: string;
-  name: string;
-  type: CustomFieldType;
-  options: { id: string; label: string }[];
-  catalogTypeId: string | null;
-  catalogTypeName: string | null;
-  multiple: boolean;
-}
-
-/** A catalog attribute as the catalog helper extends it (contracts §2): derived attributes follow a path. */
-export type SchemaAttribute = Omit<CatalogAttribute, 'type'> & {
-  type: CatalogAttribute['type'] | 'derived';
-  path?: string[];
-  derivedKind?: CatalogAttribute['type'];
-};
-
-export interface SchemaType extends Omit<CatalogType, 'attributes'> {
-  attributes: SchemaAttribute[];
-}
+/** Catalog attributes and types as the catalog defines them (derived attributes carry their path). */
+export type SchemaAttribute = CatalogAttribute;
+export type SchemaType = CatalogType;
 
 export interface Schema {
   types: SchemaType[];

@@ -1,11 +1,13 @@
 import type { Executor } from './db/index.js';
 import { newId, nowIso } from './ids.js';
 import type { JobQueue } from './jobs/types.js';
+import type { LiveFeed, LiveTopic } from './live.js';
 
 // Domain events: what happened in the core, for integrations to react to. Publishing writes the event and
 // one job per subscriber in the caller's transaction (an outbox): the event is delivered exactly when the
 // change commits, at least once, in order per incident for each subscriber. The core never imports an
-// integration; integrations subscribe at start-up.
+// integration; integrations subscribe at start-up. Publishing also touches the live feed (live.ts) in the same
+// transaction, so pages showing the incident reload when the change commits.
 
 export type ActorKind = 'user' | 'integration' | 'workflow' | 'system';
 export interface Actor {
@@ -45,7 +47,10 @@ export class EventBus {
   private readonly subs = new Map<string, Subscription>();
   private started = false;
 
-  constructor(private readonly jobs: JobQueue) {}
+  constructor(
+    private readonly jobs: JobQueue,
+    private readonly live: LiveFeed | null = null,
+  ) {}
 
   /** Register before start(); `name` is stable (it names the subscriber's job). */
   subscribe(name: string, types: DomainEventType[] | 'all', handler: EventHandler): void {
@@ -69,6 +74,9 @@ export class EventBus {
       .insertInto('domain_events')
       .values({ id: event.id, type: event.type, incident_id: event.incidentId, payload: JSON.stringify(event), created_at: event.occurredAt })
       .execute();
+    if (this.live) {
+      for (const topic of liveTopicsOf(event.type)) await this.live.touch(tx, { topic, incidentId: event.incidentId });
+    }
     for (const sub of this.subs.values()) {
       if (sub.types !== 'all' && !sub.types.has(event.type)) continue;
       // No job key: the event id is new, so a key would dedupe nothing and cost the queue a statement per job.
@@ -76,6 +84,11 @@ export class EventBus {
     }
     return event;
   }
+}
+
+/** What pages an event changes: the incident (and the list it appears in), or its timeline. */
+function liveTopicsOf(type: DomainEventType): LiveTopic[] {
+  return type === 'incident.timeline_item_added' ? ['timeline'] : ['incident', 'incidents'];
 }
 
 function jobName(subscriber: string): string {

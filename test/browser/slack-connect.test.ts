@@ -48,6 +48,15 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Slack in the web ap
       expect(main).toContain(slack.botToken.slice(-4));
       await page.screenshot({ path: '/tmp/fb-slack-settings.png', fullPage: true });
 
+      // Incident channels: archive an hour after close.
+      await page.getByText('Channels are never archived by Firebreak').waitFor();
+      await page.getByLabel("Archive an incident's channel after it closes").check();
+      await page.getByLabel('Minutes after closing').fill('60');
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByText('Saved.').waitFor();
+      await page.getByText('Channels are archived 60 minutes after the incident closes').waitFor();
+      await page.screenshot({ path: '/tmp/fb-slack-channel-settings.png', fullPage: true });
+
       // Slack now works: a person in Slack gets the help from /incident.
       const person = slack.addUser({ name: 'ana', realName: 'Ana Ruiz', email: 'ana@example.com' });
       const help = await slack.driver.slashCommand({ userId: person.id, channelId: general.id, command: '/incident', text: 'help' });

@@ -4,6 +4,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { api, onSignedOut, setCsrfToken } from './api.js';
 import { Link, matchPath, navigate, useLocation } from './router.js';
 import { SessionContext } from './session.js';
+import { LiveIndicator, LiveProvider } from './live.js';
 import { ErrorMessage, Loading } from './components/ui.js';
 import type { Session } from './types.js';
 import { IncidentsPage } from './pages/IncidentsPage.js';
@@ -99,6 +100,7 @@ export function App() {
 
   return (
     <SessionContext.Provider value={session}>
+      <LiveProvider>
       <a className="skip-link" href="#main">
         Skip to content
       </a>
@@ -120,6 +122,7 @@ export function App() {
             </NavLink>
           </nav>
           <div className="topbar-right">
+            <LiveIndicator />
             {session.user.role !== 'viewer' ? (
               <Link to="/declare" className="button button-primary">
                 Declare incident
@@ -140,6 +143,7 @@ export function App() {
         </div>
       ) : null}
       <Page pathname={location.pathname} />
+      </LiveProvider>
     </SessionContext.Provider>
   );
 }

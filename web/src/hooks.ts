@@ -7,6 +7,8 @@ export interface Loaded<T> {
   error: unknown;
   loading: boolean;
   reload: () => void;
+  /** Loads again quietly: what is shown stays until the new data arrives (live updates); a failure keeps it. */
+  refresh: () => void;
   setData: (update: T | ((prev: T | undefined) => T)) => void;
 }
 
@@ -18,11 +20,16 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
+  const quietRef = useRef(false);
 
   useEffect(() => {
     let live = true;
-    setLoading(true);
-    setError(null);
+    const quiet = quietRef.current;
+    quietRef.current = false;
+    if (!quiet) {
+      setLoading(true);
+      setError(null);
+    }
     loadRef.current().then(
       (d) => {
         if (!live) return;
@@ -31,7 +38,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
       },
       (e: unknown) => {
         if (!live) return;
-        setError(e);
+        if (!quiet) setError(e);
         setLoading(false);
       },
     );
@@ -42,10 +49,14 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   }, [...deps, tick]);
 
   const reload = useCallback(() => setTick((t) => t + 1), []);
+  const refresh = useCallback(() => {
+    quietRef.current = true;
+    setTick((t) => t + 1);
+  }, []);
   const setData = useCallback((update: T | ((prev: T | undefined) => T)) => {
     setDataState((prev) => (typeof update === 'function' ? (update as (p: T | undefined) => T)(prev) : update));
   }, []);
-  return { data, error, loading, reload, setData };
+  return { data, error, loading, reload, refresh, setData };
 }
 
 export interface Submit {

@@ -1,6 +1,7 @@
 import type { IncidentsService } from '../../incidents/incidents.service.js';
 import type { Db, DbDialect } from '../../platform/db/index.js';
 import type { EventBus } from '../../platform/events.js';
+import type { LiveFeed } from '../../platform/live.js';
 import type { App } from '../../platform/http/server.js';
 import type { JobQueue } from '../../platform/jobs/types.js';
 import type { Logger } from '../../platform/logger.js';
@@ -18,6 +19,8 @@ export interface PagerDutyFeatureDeps {
   incidents: IncidentsService;
   users: UsersService;
   events: EventBus;
+  /** Touch what a page shows when it changes (escalations, PagerDuty incidents card). */
+  live: LiveFeed;
   jobs: JobQueue;
   logger: Logger;
   http: App;

@@ -50,7 +50,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
 
   const directory = new PagerDutyDirectory(deps.catalog.service);
   const webhooks = await setupWebhooks({ db, jobs: deps.jobs, logger: deps.logger, http: deps.http, secrets: deps.secrets, catalog: deps.catalog.service, integration, publicUrl: deps.publicUrl, publicUrlConfigured: !!deps.config.publicUrl });
-  const feature: PagerDutyFeatureDeps = { db, dialect, incidents: deps.incidents, users: deps.users, events: deps.events, jobs: deps.jobs, logger: deps.logger, http: deps.http, publicUrl: deps.publicUrl, integration, directory };
+  const feature: PagerDutyFeatureDeps = { db, dialect, incidents: deps.incidents, users: deps.users, events: deps.events, live: deps.live, jobs: deps.jobs, logger: deps.logger, http: deps.http, publicUrl: deps.publicUrl, integration, directory };
   // Escalation prefers services linked to the incident; links are wired after escalations (they follow them).
   let links: PagerDutyLinksModule | undefined;
   const escalations = await setupEscalations({
@@ -60,6 +60,8 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     pagingLeaseMs: deps.config.pagingLeaseMs,
     linkedServiceIds: (id) => links?.links.linkedServiceIds(id) ?? Promise.resolve([]),
   });
+  // Live: the escalations card reloads when an escalation or one of its targets changes (every writer calls changed()).
+  escalations.store.onChange(async (id, tx) => deps.live.touch(tx, { topic: 'escalations', incidentId: (await tx.selectFrom('pagerduty_escalations').select('incident_id').where('id', '=', id).executeTakeFirst())?.incident_id }));
   links = setupPagerDutyLinks({ ...feature, escalations: escalations.store });
   webhooks.subscribe(async (ev) => {
     if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);

@@ -1,13 +1,11 @@
 import type { DomainEvent } from '../../platform/events.js';
-import { incidentQueue, SLACK_JOBS, type CreateChannelJob, type PostNoteJob, type UpdateHeaderJob } from './jobs.js';
+import { CHANNEL_NOTE_KINDS, closeCountOf, incidentQueue, SLACK_JOBS, type ArchiveChannelJob, type CreateChannelJob, type PostNoteJob, type UpdateHeaderJob } from './jobs.js';
 import type { SlackContext } from './slack.context.js';
 
 // Reacting to the core: whatever changed an incident (Slack, the web app, the API, a workflow), its channel
 // follows. The core publishes domain events and knows nothing of Slack; this subscriber turns them into Slack
 // jobs on the incident's queue, so the channel exists before its header is updated or notes are posted.
 
-/** Timeline kinds that are worth a line in the incident channel. */
-const CHANNEL_NOTE_KINDS = new Set(['status_changed', 'severity_changed', 'name_changed', 'summary_updated', 'lead_changed', 'note_added', 'incident_merged_in', 'custom_field_changed']);
 
 export function subscribeToIncidentEvents(ctx: SlackContext): void {
   ctx.events.subscribe(
@@ -28,9 +26,22 @@ export function subscribeToIncidentEvents(ctx: SlackContext): void {
           await ctx.jobs.enqueue(SLACK_JOBS.postNote, { incidentId, itemId: String(event.data.itemId) } satisfies PostNoteJob, { jobKey: `slack.note:${String(event.data.itemId)}`, queue });
           return;
         }
-        default:
-          await ctx.jobs.enqueue(SLACK_JOBS.updateHeader, { incidentId, actorUserId: event.actor.userId ?? null, inviteLead: event.type === 'incident.lead_changed' } satisfies UpdateHeaderJob, { queue });
+        default: {
+          // Whoever accepts a triage incident (here, in the web app or through the API) joins its channel.
+          const accepted = event.type === 'incident.status_changed' && event.data.fromCategory === 'triage' && event.data.toCategory === 'live';
+          const inviteUserIds = accepted && event.actor.userId ? [event.actor.userId] : [];
+          await ctx.jobs.enqueue(SLACK_JOBS.updateHeader, { incidentId, actorUserId: event.actor.userId ?? null, inviteLead: event.type === 'incident.lead_changed', inviteUserIds } satisfies UpdateHeaderJob, { queue });
+          if (event.type === 'incident.status_changed' && event.data.toCategory === 'closed') await planArchive(ctx, incidentId, queue);
+        }
       }
     },
   );
+}
+
+/** On close, when the setting asks for it: archive the channel after the delay, unless reopened meanwhile. */
+async function planArchive(ctx: SlackContext, incidentId: string, queue: string): Promise<void> {
+  const minutes = await ctx.store.archiveAfterCloseMinutes();
+  if (minutes === null) return;
+  const closeCount = closeCountOf(await ctx.incidents.timeline(incidentId));
+  await ctx.jobs.enqueue(SLACK_JOBS.archiveChannel, { incidentId, closeCount } satisfies ArchiveChannelJob, { queue, delayMs: Math.round(minutes * 60_000), jobKey: `slack.archive:${incidentId}:${closeCount}` });
 }

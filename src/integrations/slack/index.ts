@@ -4,6 +4,7 @@ import type { CustomFieldsService } from '../../custom-fields/index.js';
 import type { IncidentsService } from '../../incidents/incidents.service.js';
 import type { DatabaseHandle } from '../../platform/db/index.js';
 import type { EventBus } from '../../platform/events.js';
+import type { LiveFeed } from '../../platform/live.js';
 import type { App } from '../../platform/http/server.js';
 import type { JobQueue } from '../../platform/jobs/types.js';
 import type { Logger } from '../../platform/logger.js';
@@ -41,6 +42,8 @@ export interface SlackDeps {
   database: Pick<DatabaseHandle, 'db' | 'dialect'>;
   jobs: JobQueue;
   events: EventBus;
+  /** The live feed: touch what a web page shows when Slack changes it outside a domain event. */
+  live: LiveFeed;
   incidents: IncidentsService;
   users: UsersService;
   /** Custom field definitions: the declare modal's fields and /incident field (values go through `incidents`). */
@@ -113,7 +116,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   const socketMode = new SocketModeOwner({ connection, apiUrl: deps.config.slack.apiUrl, bolt, logger });
   deps.http.addHook('onListen', async () => socketMode.start());
   deps.http.addHook('onClose', async () => socketMode.close());
-  const routeDeps = { connection, connections: deps.connections, publicUrl: deps.publicUrl, socketMode };
+  const routeDeps = { connection, connections: deps.connections, publicUrl: deps.publicUrl, socketMode, store: ctx.store };
   registerSlackRoutes(deps.http, { ...routeDeps, apiUrl: deps.config.slack.apiUrl });
   return { status: () => slackIntegrationStatus(routeDeps) };
 }

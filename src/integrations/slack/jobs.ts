@@ -3,7 +3,9 @@ import { addTimelineItem } from '../../incidents/timeline.js';
 import { inTransaction } from '../../platform/db/index.js';
 import type { Actor } from '../../platform/events.js';
 import type { JobContext } from '../../platform/jobs/types.js';
-import { announcementMessage, esc, headerMessage } from './messages/header.js';
+import { announcementMessage, esc, headerFields, headerMessage, topicText } from './messages/header.js';
+import { actorName, triageDecision, triageOutcome } from './messages/outcome.js';
+import { triageActions } from './pagerduty-links/triage.js';
 import { actorFor } from './people.js';
 import { SlackApiError, type SlackApi } from './slack.api.js';
 import type { SlackContext } from './slack.context.js';
@@ -19,7 +21,34 @@ export const SLACK_JOBS = {
   postNote: 'slack.post_note',
   recordPin: 'slack.record_pin',
   respond: 'slack.respond',
+  replacePrompt: 'slack.replace_prompt',
+  archiveChannel: 'slack.archive_channel',
 } as const;
+
+/** Timeline kinds that are worth a line in the incident channel. */
+export const CHANNEL_NOTE_KINDS = new Set(['status_changed', 'severity_changed', 'name_changed', 'summary_updated', 'lead_changed', 'note_added', 'incident_merged_in', 'custom_field_changed']);
+
+/**
+ * Actor ref of the changes one `/incident update` submission makes (`slack:update:<view id>`): the channel gets
+ * one message for them all, not one per change.
+ */
+export const UPDATE_BATCH_REF = 'slack:update:';
+
+export interface ReplacePromptJob {
+  incidentId: string;
+  channel: string;
+  ts: string;
+  /** The question's blocks without its buttons; the outcome goes below them. */
+  blocks: unknown[];
+  text: string;
+  outcome: string;
+}
+
+export interface ArchiveChannelJob {
+  incidentId: string;
+  /** How many times the incident had been closed when this archive was planned: a reopen (and close) since skips it. */
+  closeCount: number;
+}
 
 export interface RespondJob {
   /** A response_url Slack gave us with a command (valid 30 minutes, 5 uses). */
@@ -35,6 +64,8 @@ export interface UpdateHeaderJob {
   actorUserId: string | null;
   /** The lead changed: bring them into the channel. */
   inviteLead?: boolean;
+  /** Firebreak users to bring into the channel (whoever accepted a triage incident). */
+  inviteUserIds?: string[];
 }
 export interface PostNoteJob {
   incidentId: string;
@@ -47,6 +78,11 @@ export interface RecordPinJob {
   by: string;
   via: 'pin' | 'reaction';
   message: { user: string | null; botId: string | null; text: string } | null;
+}
+
+/** How many times an incident has been closed (status changes into the closed category). */
+export function closeCountOf(timeline: { kind: string; payload: Record<string, unknown> }[]): number {
+  return timeline.filter((i) => i.kind === 'status_changed' && i.payload.toCategory === 'closed').length;
 }
 
 /** Per-incident queue: channel creation, header updates and notes for one incident run in order. */
@@ -123,6 +159,32 @@ export function defineSlackJobs(ctx: SlackContext): void {
   const shownFields = async () => new Set((await ctx.customFields.listFields()).filter((f) => f.showInDeclare).map((f) => f.id));
   const header = async (incident: Incident) => headerMessage(incident, ctx.publicUrl(), await slackIdOf(incident.lead?.id), await shownFields());
 
+  /** The Slack time zone of a Firebreak user, when Slack tells us one. */
+  const tzOf = async (api: SlackApi, userId: string | null | undefined): Promise<string | null> => {
+    const slackId = await ctx.people.slackIdFor(userId).catch(() => null);
+    if (!slackId) return null;
+    return (await api.userInfo(slackId).catch(() => null))?.tz ?? null;
+  };
+
+  /** The announcement as it should read now: current state, triage buttons while in triage, else the decision. */
+  const announcement = async (api: SlackApi, incident: Incident, row: { channel_id: string | null; announcement_detail: string | null }) => {
+    const decision = incident.status.category === 'triage' ? null : triageDecision(await incidents.timeline(incident.id));
+    return announcementMessage(incident, ctx.publicUrl(), row.channel_id, {
+      detail: row.announcement_detail,
+      triageActions: incident.status.category === 'triage' && row.announcement_detail ? await triageActions(incidents, incident) : null,
+      outcome: decision ? triageOutcome(decision, await tzOf(api, decision.actor.user?.id)) : null,
+      fields: headerFields(incident, await shownFields()),
+    });
+  };
+
+  /** Sets the channel topic when it differs from the one last set (each change shows a line in Slack). */
+  const keepTopic = async (api: SlackApi, incident: Incident, row: { channel_id: string | null; topic: string | null }) => {
+    const topic = topicText(incident);
+    if (!row.channel_id || row.topic === topic) return;
+    await api.setTopic(row.channel_id, topic);
+    await store.update(incident.id, { topic });
+  };
+
   jobs.define<CreateChannelJob>(
     SLACK_JOBS.createChannel,
     async ({ incidentId }, jctx) => {
@@ -167,6 +229,7 @@ export function defineSlackJobs(ctx: SlackContext): void {
           await api.pin(channel, row.header_ts!);
           await store.update(incidentId, { header_pinned: 1 });
         }
+        await keepTopic(api, await incidents.getIncident(incidentId), row);
       } catch (err) {
         return failOrRetry(api, jctx, err, declarer, `Firebreak declared ${incident.reference} but could not set up its Slack channel`);
       }
@@ -176,8 +239,8 @@ export function defineSlackJobs(ctx: SlackContext): void {
       const announcedElsewhere = incident.source === 'pagerduty' && !!ctx.pagerdutyLinks;
       if (announce && !row.announced_ts && !announcedElsewhere) {
         try {
-          const posted = await api.postMessage(announce, announcementMessage(incident, ctx.publicUrl(), row.channel_id!));
-          await store.update(incidentId, { announced_ts: posted.ts });
+          const posted = await api.postMessage(announce, await announcement(api, await incidents.getIncident(incidentId), row));
+          await store.update(incidentId, { announced_ts: posted.ts, announced_channel: posted.channel });
         } catch (err) {
           return failOrRetry(api, jctx, err, declarer, `Firebreak could not announce ${incident.reference} in ${announce}`);
         }
@@ -188,17 +251,74 @@ export function defineSlackJobs(ctx: SlackContext): void {
 
   jobs.define<UpdateHeaderJob>(
     SLACK_JOBS.updateHeader,
-    async ({ incidentId, actorUserId, inviteLead }, jctx) => {
+    async ({ incidentId, actorUserId, inviteLead, inviteUserIds }, jctx) => {
       const api = await connection.api();
       const row = await store.byIncident(incidentId);
-      if (!api || !row?.channel_id || !row.header_ts) return; // no channel (yet): channel set-up posts the current state
+      if (!api || !row) return; // no channel (yet): channel set-up posts the current state
       const incident = await incidents.getIncident(incidentId);
+      // The channel: header, topic, people to bring in (not once it is archived: nobody reads it there).
+      if (row.channel_id && row.header_ts && !row.archived_at) {
+        try {
+          const invitees = new Set<string>();
+          const lead = inviteLead ? await slackIdOf(incident.lead?.id) : null;
+          if (lead) invitees.add(lead);
+          for (const id of inviteUserIds ?? []) {
+            const slackId = await ctx.people.slackIdFor(id);
+            if (slackId) invitees.add(slackId);
+          }
+          if (invitees.size) await api.invite(row.channel_id, [...invitees]);
+          await api.updateMessage(row.channel_id, row.header_ts, await header(incident));
+          await keepTopic(api, incident, row);
+        } catch (err) {
+          return failOrRetry(api, jctx, err, await slackIdOf(actorUserId), `${incident.reference} changed, but Firebreak could not update the header message in its Slack channel`);
+        }
+      }
+      // The announcement, in place.
+      const announcedIn = row.announced_channel ?? (await connection.credentials())?.announcementsChannel;
+      if (row.announced_ts && announcedIn) {
+        try {
+          await api.updateMessage(announcedIn, row.announced_ts, await announcement(api, incident, row));
+        } catch (err) {
+          if (err instanceof SlackApiError && (err.code === 'message_not_found' || err.code === 'channel_not_found')) {
+            logger.warn({ incident: incident.reference, code: err.code }, 'the announcement is gone from Slack; nothing to update');
+            return;
+          }
+          return failOrRetry(api, jctx, err, await slackIdOf(actorUserId), `${incident.reference} changed, but Firebreak could not update its announcement in Slack`);
+        }
+      }
+    },
+    { maxAttempts: 8 },
+  );
+
+  jobs.define<ReplacePromptJob>(
+    SLACK_JOBS.replacePrompt,
+    async ({ channel, ts, blocks, text, outcome }, jctx) => {
+      const api = await connection.api();
+      if (!api) return;
       try {
-        const lead = inviteLead ? await slackIdOf(incident.lead?.id) : null;
-        if (lead) await api.invite(row.channel_id, [lead]);
-        await api.updateMessage(row.channel_id, row.header_ts, await header(incident));
+        await api.updateMessage(channel, ts, { text: `${text} ${outcome}.`, blocks: [...blocks, { type: 'context', block_id: 'outcome', elements: [{ type: 'mrkdwn', text: `:white_check_mark: ${esc(outcome)}` }] }] });
       } catch (err) {
-        return failOrRetry(api, jctx, err, await slackIdOf(actorUserId), `${incident.reference} changed, but Firebreak could not update the header message in its Slack channel`);
+        if (err instanceof SlackApiError && (err.code === 'message_not_found' || err.code === 'channel_not_found')) return; // deleted meanwhile
+        return failOrRetry(api, jctx, err, null, `Firebreak could not replace the buttons of a Slack message with "${outcome}"`);
+      }
+    },
+    { maxAttempts: 8 },
+  );
+
+  jobs.define<ArchiveChannelJob>(
+    SLACK_JOBS.archiveChannel,
+    async ({ incidentId, closeCount }, jctx) => {
+      const api = await connection.api();
+      const row = await store.byIncident(incidentId);
+      if (!api || !row?.channel_id || row.archived_at) return;
+      const incident = await incidents.getIncident(incidentId);
+      if (incident.status.category !== 'closed') return; // reopened meanwhile
+      if (closeCountOf(await incidents.timeline(incidentId)) !== closeCount) return; // reopened and closed again: that close's own archive decides
+      try {
+        await api.archive(row.channel_id);
+        await store.update(incidentId, { archived_at: new Date().toISOString() });
+      } catch (err) {
+        return failOrRetry(api, jctx, err, null, `Firebreak could not archive the Slack channel of ${incident.reference}`);
       }
     },
     { maxAttempts: 8 },
@@ -210,10 +330,18 @@ export function defineSlackJobs(ctx: SlackContext): void {
       const api = await connection.api();
       const row = await store.byIncident(incidentId);
       if (!api || !row?.channel_id) return;
-      const item = (await incidents.timeline(incidentId)).find((i) => i.id === itemId);
+      const timeline = await incidents.timeline(incidentId);
+      const item = timeline.find((i) => i.id === itemId);
       if (!item) return;
-      const who = item.actor.user?.name ?? (item.actor.ref ? item.actor.ref.replace(/^api_key:/, 'API key ') : 'Firebreak');
-      const text = item.kind === 'note_added' ? `:memo: *${esc(who)}* added a note: ${esc(item.text)}` : `:arrows_counterclockwise: ${esc(item.text)} (by ${esc(who)})`;
+      const who = actorName(item);
+      let text = item.kind === 'note_added' ? `:memo: *${esc(who)}* added a note: ${esc(item.text)}` : `:arrows_counterclockwise: ${esc(item.text)} (by ${esc(who)})`;
+      // One /incident update, one message: the batch's first item tells every change of the batch (its job runs
+      // after the submission's ack, when all of them are written), the others say nothing.
+      if (item.actor.ref?.startsWith(UPDATE_BATCH_REF)) {
+        const batch = timeline.filter((i) => i.actor.ref === item.actor.ref && CHANNEL_NOTE_KINDS.has(i.kind));
+        if (batch[0]?.id !== item.id) return;
+        text = `:arrows_counterclockwise: ${batch.map((i) => esc(i.text)).join(' · ')} (by ${esc(who)})`;
+      }
       try {
         await api.postMessage(row.channel_id, { text });
       } catch (err) {

@@ -30,6 +30,29 @@ export class SlackPeople {
     return this.users.findBySlackId(slackUserId);
   }
 
+  /**
+   * The Slack user of a Firebreak user: the linked one, else the Slack user with the same email (then linked, so
+   * the next time is one lookup), else null (no Slack account, or Slack hides emails).
+   */
+  async slackIdFor(userId: string | null | undefined): Promise<string | null> {
+    if (!userId) return null;
+    const user = await this.users.get(userId).catch(() => null);
+    if (!user) return null;
+    if (user.slackUserId) return user.slackUserId;
+    const api = await this.connection.api();
+    if (!api) return null;
+    let found: string | null;
+    try {
+      found = await api.lookupByEmail(user.email);
+    } catch (err) {
+      if (err instanceof SlackApiError && err.code === 'missing_scope') return null;
+      throw err;
+    }
+    if (!found) return null;
+    await this.users.linkSlackUser(user.id, found, slackActor);
+    return found;
+  }
+
   /** The Firebreak user behind a Slack user, linking or creating them on first sight. */
   async resolve(slackUserId: string): Promise<User> {
     const known = await this.users.findBySlackId(slackUserId);

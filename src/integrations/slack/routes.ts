@@ -8,6 +8,7 @@ import { SlackApi, SlackApiError, type SlackIdentity } from './slack.api.js';
 import type { SlackConnection, SlackStoredSettings } from './slack.connection.js';
 import { checkAppToken } from './socket-mode.js';
 import type { SocketModeOwner } from './socket-mode.owner.js';
+import type { SlackStore } from './slack.store.js';
 
 // The Integrations page's Slack card: GET shows the connection (workspace and bot from auth.test, secrets
 // masked to their last 4 characters), PUT connects or replaces it after checking the tokens with Slack (the bot
@@ -42,6 +43,8 @@ const slackJson = z.object({
     })
     .nullable(),
   error: z.string().nullable(),
+  /** Archive an incident's channel this many minutes after it closes (skipped if reopened meanwhile); null: never. */
+  archive_after_close_minutes: z.number().nullable(),
 });
 type SlackJson = z.infer<typeof slackJson>;
 
@@ -51,6 +54,8 @@ export interface SlackRoutesDeps {
   publicUrl: () => string;
   /** Runs the Socket Mode connection when the credentials have an app-level token. */
   socketMode?: SocketModeOwner | null;
+  /** Slack settings that hold whatever the credentials' source (the archive delay). */
+  store: Pick<SlackStore, 'archiveAfterCloseMinutes' | 'setArchiveAfterCloseMinutes'>;
 }
 
 export async function slackStatus(deps: SlackRoutesDeps): Promise<SlackJson> {
@@ -70,6 +75,7 @@ export async function slackStatus(deps: SlackRoutesDeps): Promise<SlackJson> {
     transport: creds?.appToken ? 'socket_mode' : 'http',
     socket_mode: null,
     error: null,
+    archive_after_close_minutes: await deps.store.archiveAfterCloseMinutes(),
   };
   if (creds?.appToken) {
     // No connection for this token yet: it starts as soon as this process sees the credentials (another process
@@ -212,6 +218,30 @@ export function registerSlackRoutes(app: App, deps: SlackRoutesDeps & { apiUrl: 
         await deps.socketMode.reconcile();
         await deps.socketMode.settled(5000);
       }
+      return { slack: await slackStatus(deps) };
+    },
+  );
+
+  // Settings of how Slack follows incidents; they apply whether Slack is configured here or by the environment.
+  app.put(
+    '/api/v1/integrations/slack/settings',
+    {
+      onRequest: admin,
+      schema: {
+        tags: ['integrations'],
+        summary: "Slack behaviour: archive an incident's channel a while after it closes (null: never)",
+        body: z.strictObject({
+          archive_after_close_minutes: z
+            .number()
+            .min(0, 'must be 0 (archive right after close) or more minutes')
+            .max(43_200, 'must be at most 43200 minutes (30 days)')
+            .nullable(),
+        }),
+        response: { 200: z.object({ slack: slackJson }) },
+      },
+    },
+    async (req) => {
+      await deps.store.setArchiveAfterCloseMinutes(req.body.archive_after_close_minutes);
       return { slack: await slackStatus(deps) };
     },
   );

@@ -74,6 +74,8 @@ export interface SlackUserInfo {
   email: string | null;
   isBot: boolean;
   deleted: boolean;
+  /** The person's time zone as Slack knows it (`America/Los_Angeles`), if any. */
+  tz: string | null;
 }
 export interface SlackIdentity {
   teamId: string;
@@ -152,7 +154,33 @@ export class SlackApi {
       email: u.profile?.email ?? null,
       isBot: u.is_bot === true,
       deleted: u.deleted === true,
+      tz: typeof u.tz === 'string' && u.tz ? u.tz : null,
     };
+  }
+
+  /** The Slack user with this email, or null (users.lookupByEmail; needs users:read.email). */
+  async lookupByEmail(email: string): Promise<string | null> {
+    try {
+      const r = await this.call('users.lookupByEmail', { email });
+      return r.user?.id ?? null;
+    } catch (err) {
+      if (err instanceof SlackApiError && err.code === 'users_not_found') return null;
+      throw err;
+    }
+  }
+
+  async setTopic(channel: string, topic: string): Promise<void> {
+    await this.inChannel(channel, () => this.call('conversations.setTopic', { channel, topic }));
+  }
+
+  /** Archives a channel; one already archived is fine. */
+  async archive(channel: string): Promise<void> {
+    try {
+      await this.inChannel(channel, () => this.call('conversations.archive', { channel }));
+    } catch (err) {
+      if (err instanceof SlackApiError && err.code === 'already_archived') return;
+      throw err;
+    }
   }
 
   async createChannel(name: string): Promise<{ id: string; name: string }> {

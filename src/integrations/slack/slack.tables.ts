@@ -12,6 +12,14 @@ export interface SlackIncidentsTable {
   /** Slack user who declared the incident from Slack (invited first), and where they typed the command. */
   declarer_slack_id: string | null;
   origin_channel_id: string | null;
+  /** Channel id of the announcement (chat.update needs the id; the setting may be a #name or change later). */
+  announced_channel: string | null;
+  /** What a PagerDuty announcement is about (mrkdwn), kept so each re-render still says it (0016). */
+  announcement_detail: string | null;
+  /** The channel topic Firebreak last set (set again only when it changes). */
+  topic: string | null;
+  /** When the channel was archived after the incident closed. */
+  archived_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -21,9 +29,33 @@ export interface SlackSeenRequestsTable {
   seen_at: string;
 }
 
+/** A message with buttons Firebreak posted; answered once (the first click wins, later ones read the outcome). */
+export interface SlackPromptsTable {
+  channel_id: string;
+  ts: string;
+  incident_id: string;
+  /** 'related' | 'ack_offer' | 'resolve' */
+  kind: string;
+  /** Firebreak user id of who answered. */
+  answered_by: string | null;
+  answered_at: string | null;
+  /** The outcome in words ("Marked as related by Ana Ortiz at 13:24 UTC"), once the answer took effect. */
+  outcome: string | null;
+  created_at: string;
+}
+
+export interface SlackSettingsTable {
+  key: string;
+  /** JSON. */
+  value: string;
+  updated_at: string;
+}
+
 declare module '../../platform/db/schema.js' {
   interface Database {
     slack_incidents: SlackIncidentsTable;
     slack_seen_requests: SlackSeenRequestsTable;
+    slack_prompts: SlackPromptsTable;
+    slack_settings: SlackSettingsTable;
   }
 }

@@ -4004,6 +4004,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live changes (server-sent events)
+         * @description A `text/event-stream` of changes to what pages show. Each event: `id` (send it back as `Last-Event-ID` to resume), `event: change`, `data` `{"topic": "incidents" | "incident" | "timeline" | "escalations" | "pagerduty_links" | "catalog_sync" | "settings", "incident_id": string | null}`. Reload the resource from the REST API when a matching change arrives. Changes are kept about an hour.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    last_event_id?: string;
+                };
+                header?: {
+                    "last-event-id"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/catalog_types": {
         parameters: {
             query?: never;
@@ -4042,9 +4121,11 @@ export interface paths {
                                     id: string;
                                     name: string;
                                     /** @enum {string} */
-                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user";
+                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user" | "derived";
                                     array: boolean;
                                     reference_type: string | null;
+                                    path: string[] | null;
+                                    derived_kind: string | null;
                                 }[];
                                 entry_count?: number;
                             }[];
@@ -4106,12 +4187,14 @@ export interface paths {
                         description?: string;
                         /** @default [] */
                         attributes?: {
+                            id?: string;
                             name: string;
                             /** @enum {string} */
-                            type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user";
+                            type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user" | "derived";
                             /** @default false */
                             array?: boolean;
-                            reference_type?: string;
+                            reference_type?: string | null;
+                            path?: string[];
                         }[];
                     };
                 };
@@ -4138,9 +4221,11 @@ export interface paths {
                                     id: string;
                                     name: string;
                                     /** @enum {string} */
-                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user";
+                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user" | "derived";
                                     array: boolean;
                                     reference_type: string | null;
+                                    path: string[] | null;
+                                    derived_kind: string | null;
                                 }[];
                                 entry_count?: number;
                             };
@@ -4267,9 +4352,11 @@ export interface paths {
                                     id: string;
                                     name: string;
                                     /** @enum {string} */
-                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user";
+                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user" | "derived";
                                     array: boolean;
                                     reference_type: string | null;
+                                    path: string[] | null;
+                                    derived_kind: string | null;
                                 }[];
                                 entry_count?: number;
                             };
@@ -4413,6 +4500,413 @@ export interface paths {
         };
         options?: never;
         head?: never;
+        /**
+         * Change a custom type: name, description, attributes (the full list; an attribute keeps its values when given with its id)
+         * @description Removing an attribute that entries have values for (or changing its kind, list flag or referenced type) answers 409 attribute_in_use unless confirm=true, which drops those values. The type_name never changes.
+         */
+        patch: {
+            parameters: {
+                query?: {
+                    confirm?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        description?: string;
+                        attributes?: {
+                            id?: string;
+                            name: string;
+                            /** @enum {string} */
+                            type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user" | "derived";
+                            /** @default false */
+                            array?: boolean;
+                            reference_type?: string | null;
+                            path?: string[];
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            catalog_type: {
+                                id: string;
+                                type_name: string;
+                                name: string;
+                                description: string;
+                                source: string;
+                                read_only: boolean;
+                                syncing: boolean;
+                                sync_interval_minutes: number | null;
+                                last_synced_at: string | null;
+                                attributes: {
+                                    id: string;
+                                    name: string;
+                                    /** @enum {string} */
+                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user" | "derived";
+                                    array: boolean;
+                                    reference_type: string | null;
+                                    path: string[] | null;
+                                    derived_kind: string | null;
+                                }[];
+                                entry_count?: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/catalog_types/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A type with its current entries as a catalog-as-code document (YAML or JSON; docs/catalog-as-code.md) */
+        get: {
+            parameters: {
+                query?: {
+                    format?: "yaml" | "json";
+                    download?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply a catalog-as-code document (YAML or JSON text): the plan, written unless dry_run
+         * @description Entries are matched by external_id; entries of the type missing from the document are archived. Applying the same document again changes nothing. An invalid document answers 400 invalid_document (details.position: line and column); a reference to no entry answers 400 unknown_reference.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        document: string;
+                        /** @default false */
+                        dry_run?: boolean;
+                        /** @default false */
+                        confirm?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            plan: {
+                                dry_run: boolean;
+                                changed: boolean;
+                                type: {
+                                    type_name: string;
+                                    name: string;
+                                    /** @enum {string} */
+                                    action: "create" | "change" | "unchanged";
+                                    changes: {
+                                        kind: string;
+                                        message: string;
+                                        entries: number;
+                                    }[];
+                                    values_dropped: {
+                                        id: string;
+                                        name: string;
+                                        entries: number;
+                                    }[];
+                                };
+                                entries: {
+                                    add: {
+                                        external_id: string;
+                                        name: string;
+                                    }[];
+                                    change: {
+                                        external_id: string;
+                                        name: string;
+                                        restore: boolean;
+                                        changes: {
+                                            field: string;
+                                            label: string;
+                                            from: string;
+                                            to: string;
+                                        }[];
+                                    }[];
+                                    archive: {
+                                        external_id: string;
+                                        name: string;
+                                    }[];
+                                    unchanged: number;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -4428,6 +4922,7 @@ export interface paths {
             parameters: {
                 query?: {
                     catalog_type_id?: string;
+                    type_id?: string;
                     search?: string;
                     archived?: "exclude" | "include" | "only";
                     limit?: number;
@@ -4692,9 +5187,11 @@ export interface paths {
                                     id: string;
                                     name: string;
                                     /** @enum {string} */
-                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user";
+                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user" | "derived";
                                     array: boolean;
                                     reference_type: string | null;
+                                    path: string[] | null;
+                                    derived_kind: string | null;
                                 }[];
                                 entry_count?: number;
                             };
@@ -4703,9 +5200,11 @@ export interface paths {
                                     id: string;
                                     name: string;
                                     /** @enum {string} */
-                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user";
+                                    type: "string" | "text" | "number" | "bool" | "reference" | "firebreak_user" | "derived";
                                     array: boolean;
                                     reference_type: string | null;
+                                    path: string[] | null;
+                                    derived_kind: string | null;
                                 };
                                 value: unknown;
                                 links: {
@@ -4797,7 +5296,136 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change an entry of a custom type (given attribute values replace the stored ones; null clears one) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        external_id?: string;
+                        name?: string;
+                        aliases?: string[];
+                        attribute_values?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            catalog_entry: {
+                                id: string;
+                                type_id: string;
+                                external_id: string;
+                                name: string;
+                                aliases: string[];
+                                attribute_values: {
+                                    [key: string]: unknown;
+                                };
+                                external_url: string | null;
+                                archived_at: string | null;
+                                created_at: string;
+                                updated_at: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/v1/catalog_entries/{id}/actions/archive": {
@@ -4810,6 +5438,140 @@ export interface paths {
         get?: never;
         put?: never;
         /** Archive an entry of a custom type */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            catalog_entry: {
+                                id: string;
+                                type_id: string;
+                                external_id: string;
+                                name: string;
+                                aliases: string[];
+                                attribute_values: {
+                                    [key: string]: unknown;
+                                };
+                                external_url: string | null;
+                                archived_at: string | null;
+                                created_at: string;
+                                updated_at: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog_entries/{id}/actions/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Restore an archived entry of a custom type */
         post: {
             parameters: {
                 query?: never;
@@ -10288,6 +11050,7 @@ export interface paths {
                                     error: string | null;
                                 } | null;
                                 error: string | null;
+                                archive_after_close_minutes: number | null;
                             };
                         };
                     };
@@ -10381,6 +11144,7 @@ export interface paths {
                                     error: string | null;
                                 } | null;
                                 error: string | null;
+                                archive_after_close_minutes: number | null;
                             };
                         };
                     };
@@ -10526,6 +11290,148 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/slack/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Slack behaviour: archive an incident's channel a while after it closes (null: never) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        archive_after_close_minutes: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            slack: {
+                                /** @enum {string} */
+                                status: "not_connected" | "connected" | "error";
+                                /** @enum {string|null} */
+                                source: "environment" | "integration" | null;
+                                team: string | null;
+                                team_id: string | null;
+                                bot_name: string | null;
+                                bot_user_id: string | null;
+                                bot_token: string | null;
+                                signing_secret: string | null;
+                                app_token: string | null;
+                                announcements_channel: string | null;
+                                events_url: string;
+                                /** @enum {string} */
+                                transport: "http" | "socket_mode";
+                                socket_mode: {
+                                    /** @enum {string} */
+                                    state: "connecting" | "connected" | "reconnecting" | "error" | "stopped";
+                                    connected: boolean;
+                                    connected_at: string | null;
+                                    connections: number;
+                                    error: string | null;
+                                } | null;
+                                error: string | null;
+                                archive_after_close_minutes: number | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;

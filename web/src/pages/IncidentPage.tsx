@@ -2,6 +2,7 @@
 // and its timeline with notes. Each section is its own component in ./incident/.
 import { ApiError, api } from '../api.js';
 import { useLoad, useTitle } from '../hooks.js';
+import { useLive } from '../live.js';
 import { Link } from '../router.js';
 import { canRespond, useSession } from '../session.js';
 import { ErrorMessage, Loading, SeverityBadge, StatusBadge, titleCase } from '../components/ui.js';
@@ -21,6 +22,9 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
   useTitle(inc ? `${inc.reference} ${inc.name}` : idOrRef);
   const timeline = useLoad(async () => (inc ? api.timeline(inc.id) : undefined), [inc?.id]);
   const severities = useLoad(() => api.severities(), []);
+  // Changes made anywhere (Slack, the API, PagerDuty, another page or process) show without a reload.
+  useLive(['incident'], inc?.id ?? null, incident.refresh);
+  useLive(['incident', 'timeline'], inc?.id ?? null, timeline.refresh);
 
   if (incident.loading && !inc) return <Loading label={`Loading ${idOrRef}…`} />;
   if (!inc) {

@@ -4,6 +4,7 @@
 import { useEffect, useId, useState } from 'react';
 import { api } from '../api.js';
 import { useLoad, useTitle } from '../hooks.js';
+import { useLive } from '../live.js';
 import { Link, navigate, useLocation } from '../router.js';
 import { canRespond, useSession } from '../session.js';
 import { DateTime, Empty, ErrorMessage, Loading, SeverityBadge, StatusBadge, titleCase } from '../components/ui.js';
@@ -44,6 +45,7 @@ export function IncidentsPage() {
     () => listIncidents({ status_category: categories, severity_id: severityId || undefined, mode, limit: PAGE_SIZE }, fieldFilters),
     [filterKey],
   );
+  useLive(['incidents'], null, list.refresh);
   const [more, setMore] = useState<{ items: Incident[]; cursor: string | null } | null>(null);
   const [moreLoading, setMoreLoading] = useState(false);
   const [moreError, setMoreError] = useState<unknown>(null);

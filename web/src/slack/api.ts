@@ -17,4 +17,6 @@ export const slackApi = {
   status: async () => (await call('get', path)).slack,
   connect: async (body: SlackConnectInput) => (await call('put', path, { body })).slack,
   disconnect: () => call('delete', path),
+  /** How Slack follows incidents (the archive delay), whatever the credentials' source. */
+  saveSettings: async (body: Body<'/api/v1/integrations/slack/settings', 'put'>) => (await call('put', `${path}/settings`, { body })).slack,
 };

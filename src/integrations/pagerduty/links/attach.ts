@@ -61,6 +61,7 @@ export async function insertLink(ctx: LinksContext, incidentId: string, s: PdInc
         .returning('id')
         .executeTakeFirst();
       if (!row) return false;
+      await ctx.live.touch(tx, { topic: 'pagerduty_links', incidentId });
       await addTimelineItem(tx, ctx.events, {
         incidentId,
         kind: 'pagerduty.linked',
@@ -90,6 +91,7 @@ export async function detach(ctx: LinksContext, incidentRef: string, linkId: str
     const row = await tx.selectFrom('pagerduty_incident_links').selectAll().where('id', '=', linkId).where('incident_id', '=', incidentId).executeTakeFirst();
     if (!row) throw new NotFoundError('PagerDuty incident link', linkId);
     await tx.deleteFrom('pagerduty_incident_links').where('id', '=', linkId).execute();
+    await ctx.live.touch(tx, { topic: 'pagerduty_links', incidentId });
     await addTimelineItem(tx, ctx.events, {
       incidentId,
       kind: 'pagerduty.unlinked',

@@ -14,6 +14,7 @@ export async function confirmRelated(ctx: LinksContext, incidentRef: string, lin
   const link = await requireLink(ctx, incidentRef, linkId);
   await inTransaction(ctx.db, async (tx) => {
     await tx.updateTable('pagerduty_incident_links').set({ related: related ? 'confirmed' : 'rejected', updated_at: nowIso() }).where('id', '=', link.id).execute();
+    await ctx.live.touch(tx, { topic: 'pagerduty_links', incidentId: link.incidentId });
     await addTimelineItem(tx, ctx.events, {
       incidentId: link.incidentId,
       kind: 'pagerduty.related_answered',

@@ -2,6 +2,7 @@ import type { IncidentsService } from '../../../incidents/incidents.service.js';
 import type { Db } from '../../../platform/db/index.js';
 import { ConflictError, UpstreamError, ValidationError } from '../../../platform/errors.js';
 import type { Actor, EventBus } from '../../../platform/events.js';
+import type { LiveFeed } from '../../../platform/live.js';
 import type { JobQueue } from '../../../platform/jobs/types.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { PagerDutyClient } from '../client/client.js';
@@ -18,6 +19,7 @@ export interface LinksContext {
   db: Db;
   incidents: IncidentsService;
   events: EventBus;
+  live: LiveFeed;
   jobs: JobQueue;
   logger: Logger;
   publicUrl: () => string;

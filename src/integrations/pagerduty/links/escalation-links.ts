@@ -50,7 +50,8 @@ export async function escalationChanged(ctx: LinksContext, escalationId: string,
     const now = nowIso();
     if (exists) {
       if (TOLD.has(t.status)) {
-        await tx.updateTable('pagerduty_incident_links').set({ status: t.status, updated_at: now }).where('pd_incident_id', '=', t.pagerduty.incidentId).where('reason', '=', 'escalation').where('status', '!=', t.status).execute();
+        const copied = await tx.updateTable('pagerduty_incident_links').set({ status: t.status, updated_at: now }).where('pd_incident_id', '=', t.pagerduty.incidentId).where('reason', '=', 'escalation').where('status', '!=', t.status).returning('incident_id').execute();
+        for (const c of copied) await ctx.live.touch(tx, { topic: 'pagerduty_links', incidentId: c.incident_id });
       }
       continue;
     }
@@ -82,6 +83,7 @@ export async function escalationChanged(ctx: LinksContext, escalationId: string,
       })
       .onConflict((oc) => oc.columns(['incident_id', 'pd_incident_id']).doNothing())
       .execute();
+    await ctx.live.touch(tx, { topic: 'pagerduty_links', incidentId: esc.incidentId });
     await ctx.jobs.enqueue(SYNC_LINK_JOB, { linkId: id }, { jobKey: `pd-link-sync:${id}:initial`, queue: pdQueue(t.pagerduty.incidentId), priority: 5, delayMs: 500 }, tx);
   }
 }

@@ -1,3 +1,4 @@
+import type { LiveFeed } from '../../../platform/live.js';
 import type { Executor } from '../../../platform/db/index.js';
 import { NotFoundError } from '../../../platform/errors.js';
 import { nowIso } from '../../../platform/ids.js';
@@ -109,7 +110,7 @@ export async function linkedServiceIds(db: Executor, incidentId: string): Promis
  * Stores what PagerDuty says about the incident on all its links (only what `s` says; the rest is kept). The status
  * of a link an escalation made is the escalation target's (copied by `escalationChanged`), never set here.
  */
-export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncidentSummary>): Promise<void> {
+export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncidentSummary>, live: LiveFeed): Promise<void> {
   const set: Record<string, unknown> = {};
   if (s.number != null) set.pd_number = s.number;
   if (s.title) set.title = s.title;
@@ -119,9 +120,15 @@ export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncid
   if (s.assignees) set.assignees = JSON.stringify(s.assignees);
   if (s.htmlUrl) set.html_url = s.htmlUrl;
   const now = nowIso();
-  if (s.status) await db.updateTable('pagerduty_incident_links').set({ ...set, status: s.status, updated_at: now }).where('pd_incident_id', '=', pdId).where('reason', '!=', 'escalation').execute();
-  if (Object.keys(set).length === 0) return;
-  let q = db.updateTable('pagerduty_incident_links').set({ ...set, updated_at: now }).where('pd_incident_id', '=', pdId);
-  if (s.status) q = q.where('reason', '=', 'escalation');
-  await q.execute();
+  const touched = new Set<string>();
+  if (s.status) {
+    const rows = await db.updateTable('pagerduty_incident_links').set({ ...set, status: s.status, updated_at: now }).where('pd_incident_id', '=', pdId).where('reason', '!=', 'escalation').returning('incident_id').execute();
+    for (const c of rows) touched.add(c.incident_id);
+  }
+  if (Object.keys(set).length > 0) {
+    let q = db.updateTable('pagerduty_incident_links').set({ ...set, updated_at: now }).where('pd_incident_id', '=', pdId);
+    if (s.status) q = q.where('reason', '=', 'escalation');
+    for (const c of await q.returning('incident_id').execute()) touched.add(c.incident_id);
+  }
+  for (const incidentId of touched) await live.touch(db, { topic: 'pagerduty_links', incidentId });
 }

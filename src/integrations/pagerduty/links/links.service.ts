@@ -55,7 +55,7 @@ export class LinksService {
   }
   /** Stores what PagerDuty says about the incident on its links. */
   updateLinks(pdId: string, s: Partial<PdIncidentSummary>, db: Executor = this.ctx.db): Promise<void> {
-    return updateLinks(db, pdId, s);
+    return updateLinks(db, pdId, s, this.ctx.live);
   }
 
   // ---- jobs and listeners ----

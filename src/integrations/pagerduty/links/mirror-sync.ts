@@ -18,7 +18,7 @@ export async function syncPd(ctx: LinksContext, pdId: string): Promise<void> {
   const c = await ctx.connected();
   if (!c) return;
   const summary = summaryFromIncident(await fetchIncident(c.client, pdId, 'background'));
-  await updateLinks(ctx.db, pdId, summary);
+  await updateLinks(ctx.db, pdId, summary, ctx.live);
   if (!links.some((l) => l.mirror)) return;
   const entries = await c.client.listLogEntries(pdId, { priority: 'background' });
   await mirror(ctx, links, summary, entries);
@@ -61,6 +61,7 @@ export async function setMirror(ctx: LinksContext, incidentRef: string, linkId: 
   const link = await requireLink(ctx, incidentRef, linkId);
   await inTransaction(ctx.db, async (tx) => {
     await tx.updateTable('pagerduty_incident_links').set({ mirror: on ? 1 : 0, updated_at: nowIso() }).where('id', '=', link.id).execute();
+    await ctx.live.touch(tx, { topic: 'pagerduty_links', incidentId: link.incidentId });
     if (on && !link.mirror) await ctx.jobs.enqueue(SYNC_LINK_JOB, { linkId }, { jobKey: `pd-link-sync:${linkId}:${newId()}`, queue: pdQueue(link.pagerduty.id) }, tx);
   });
   return getLink(ctx.db, linkId);

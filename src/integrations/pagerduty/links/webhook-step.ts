@@ -21,7 +21,7 @@ export async function onIncidentEvent(ctx: LinksContext, ev: PdIncidentEvent): P
     if (!attached) return;
     links = await linksForPd(ctx.db, pdId);
   }
-  if (summary) await updateLinks(ctx.db, pdId, summary);
+  if (summary) await updateLinks(ctx.db, pdId, summary, ctx.live);
   if (ev.kind === 'incident' && ev.event_type === 'incident.priority_updated') {
     const p = ev.data.priority;
     const text = `${label({ number: ev.data.number ?? links[0]?.pagerduty.number ?? null })} priority changed to ${p ? nameOf(p) : 'none'}${ev.agent ? ` by ${nameOf(ev.agent)}` : ''}`;

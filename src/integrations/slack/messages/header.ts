@@ -57,19 +57,50 @@ export function headerMessage(incident: Incident, publicUrl: string, leadSlackId
   return { text, blocks };
 }
 
-export function announcementMessage(incident: Incident, publicUrl: string, channelId: string): SlackText {
+export interface AnnouncementExtras {
+  /** mrkdwn: what the incident was opened from (a PagerDuty incident), kept on every re-render. */
+  detail?: string | null;
+  /** Elements of the Accept / Decline / Merge actions block, shown only while the incident is in triage. */
+  triageActions?: unknown[] | null;
+  /** The triage decision in words ("Accepted by Valentina Ruiz at 13:24 UTC"). */
+  outcome?: string | null;
+  /** Custom fields shown in the header (those of the declare form), by name. */
+  fields?: { name: string; value: string }[];
+}
+
+const OPEN = new Set(['triage', 'live']);
+
+/**
+ * The announcement in the announcements channel, re-rendered with chat.update whenever the incident changes:
+ * current status, severity and lead, a link to the incident page and to its channel, and (for incidents opened
+ * from PagerDuty) the triage buttons while they still mean something, then the decision in words.
+ */
+export function announcementMessage(incident: Incident, publicUrl: string, channelId: string | null, extras: AnnouncementExtras = {}): SlackText {
   const url = incidentUrl(publicUrl, incident);
-  const text = `:rotating_light: ${incident.reference} declared: ${incident.name} (${incident.severity.name}, ${incident.status.name}). Join <#${channelId}> · ${url}`;
-  return {
-    text,
-    blocks: [
-      {
-        type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text: `:rotating_light: *<${url}|${incident.reference}: ${esc(incident.name)}>*\nSeverity *${esc(incident.severity.name)}* · Status *${esc(incident.status.name)}*\nJoin <#${channelId}> to help.`,
-        },
-      },
-    ],
-  };
+  const open = OPEN.has(incident.status.category);
+  const lead = incident.lead ? incident.lead.name : 'nobody yet';
+  const fromPagerDuty = !!extras.detail;
+  const verb = fromPagerDuty ? (incident.status.category === 'triage' ? 'opened from PagerDuty, needs triage' : 'opened from PagerDuty') : 'declared';
+  const icon = open ? ':rotating_light:' : ':white_check_mark:';
+  const channel = channelId ? `<#${channelId}>` : null;
+  const text = `${icon} ${incident.reference} ${verb}: ${incident.name} (${incident.status.name}, ${incident.severity.name}, lead: ${lead}).${channel ? ` Channel ${channel}` : ''} · ${url}`;
+  const head = [
+    `${icon} *<${url}|${incident.reference}: ${esc(incident.name)}>* ${verb}`,
+    `Status *${esc(incident.status.name)}* · Severity *${esc(incident.severity.name)}* · Lead *${esc(lead)}*`,
+    extras.fields?.length ? extras.fields.map((f) => `${esc(f.name)}: *${esc(f.value)}*`).join(' · ') : null,
+    channel ? (open ? `Join ${channel} to help.` : `Channel: ${channel}`) : null,
+  ].filter(Boolean);
+  const blocks: unknown[] = [{ type: 'section', block_id: 'announcement', text: { type: 'mrkdwn', text: head.join('\n') } }];
+  if (extras.detail) blocks.push({ type: 'section', block_id: 'source', text: { type: 'mrkdwn', text: extras.detail.slice(0, 2900) } });
+  if (extras.outcome) blocks.push({ type: 'context', block_id: 'outcome', elements: [{ type: 'mrkdwn', text: esc(extras.outcome) }] });
+  if (incident.status.category === 'triage' && extras.triageActions?.length) blocks.push({ type: 'actions', block_id: 'triage', elements: extras.triageActions });
+  return { text: extras.outcome ? `${text} ${extras.outcome}.` : text, blocks };
+}
+
+const TOPIC_MAX = 250;
+
+/** The incident channel's topic: what people check first, kept current. */
+export function topicText(incident: Incident): string {
+  const t = `Status: ${incident.status.name} | Severity: ${incident.severity.name} | Lead: ${incident.lead ? incident.lead.name : 'nobody yet'}`;
+  return t.length <= TOPIC_MAX ? t : `${t.slice(0, TOPIC_MAX - 1)}…`;
 }

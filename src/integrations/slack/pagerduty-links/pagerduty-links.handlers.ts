@@ -7,21 +7,19 @@ import { actorFor } from '../people.js';
 import type { SlackApi } from '../slack.api.js';
 import type { SlackContext } from '../slack.context.js';
 import type { LinkedIncidentView, PagerDutyLinksPort, PagerDutyNotice } from './port.js';
+import { button, PD_ACTIONS, triageActions } from './triage.js';
+import { incidentQueue, SLACK_JOBS, type ReplacePromptJob, type UpdateHeaderJob } from '../jobs.js';
+import { announcementMessage } from '../messages/header.js';
+import { clockTime, triageDecision, triageOutcome } from '../messages/outcome.js';
+import { ConflictError } from '../../../platform/errors.js';
+import type { User } from '../../../users/users.service.js';
 
 // Slack's side of related PagerDuty incidents: `/incident pd link <url-or-id>`, the "Is this PagerDuty incident
 // related?" buttons, Accept / Decline on incidents opened from PagerDuty (in the announcements channel), the
 // "Acknowledge this PagerDuty incident?" button, "we've acknowledged it for you" DMs and the offer to resolve
 // PagerDuty incidents when an incident is closed. Notices come from the port; a failed post is logged.
 
-export const PD_ACTIONS = {
-  relatedYes: 'pd_related_yes',
-  relatedNo: 'pd_related_no',
-  ackOffer: 'pd_ack_offer',
-  accept: 'pd_triage_accept',
-  decline: 'pd_triage_decline',
-  resolve: 'pd_resolve_linked',
-  merge: 'pd_triage_merge',
-} as const;
+export { PD_ACTIONS };
 
 type Say = (text: string) => Promise<void>;
 
@@ -31,7 +29,6 @@ const describe = (p: LinkedIncidentView) =>
   `${pdLink(p)}: *${esc(p.title)}*\n${[p.service ? `Service: ${esc(p.service.name)}` : null, `Status: ${p.status}`, p.urgency ? `Urgency: ${p.urgency}` : null, p.assignees.length ? `Assigned: ${esc(p.assignees.map((a) => a.name).join(', '))}` : null].filter(Boolean).join(' · ')}`;
 
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
-const button = (text: string, action_id: string, value: string, style?: 'primary' | 'danger') => ({ type: 'button', text: { type: 'plain_text', text }, action_id, value, ...(style ? { style } : {}) });
 
 /** `/incident pd link <url-or-id>` (called by the command router). */
 export async function runPagerDutyCommand(ctx: SlackContext, port: PagerDutyLinksPort | undefined, cmd: SlashCommand, arg: string, say: Say): Promise<void> {
@@ -47,23 +44,64 @@ export async function runPagerDutyCommand(ctx: SlackContext, port: PagerDutyLink
   await say(created ? `Attached ${pdLabel(link.pagerduty)} (${link.pagerduty.title}). Its activity will show on the timeline.` : `${pdLabel(link.pagerduty)} was already attached.`);
 }
 
+type Person = User;
+type Payload = { user: { id: string }; channel?: { id: string }; container?: { channel_id?: string; message_ts?: string }; message?: { ts?: string; text?: string; blocks?: unknown[] } };
+
+/** The Slack time zone of the person who clicked, if Slack gives one. */
+async function tzOfSlackUser(ctx: SlackContext, slackUserId: string): Promise<string | null> {
+  const api = await ctx.connection.api();
+  return (await api?.userInfo(slackUserId).catch(() => null))?.tz ?? null;
+}
+
+/** "INC-4 was already accepted by Valentina Ruiz at 13:24 UTC.", or what the incident is now. */
+async function alreadyTriaged(ctx: SlackContext, incidentId: string): Promise<string> {
+  const inc = await ctx.incidents.getIncident(incidentId);
+  const decision = triageDecision(await ctx.incidents.timeline(inc.id));
+  if (!decision) return `${inc.reference} is ${inc.status.name} now: there is nothing left to triage.`;
+  const tz = await tzOfSlackUser(ctx, (await ctx.users.get(decision.actor.user?.id ?? '').catch(() => null))?.slackUserId ?? '');
+  const outcome = triageOutcome(decision, tz);
+  return `${inc.reference} was already ${outcome.charAt(0).toLowerCase()}${outcome.slice(1)}.`;
+}
+
 export function registerPagerDutyLinks(bolt: BoltApp, ctx: SlackContext, port: PagerDutyLinksPort | undefined): void {
   if (!port) return;
 
-  const act = (actionId: string, run: (value: string, user: Awaited<ReturnType<SlackContext['people']['resolve']>>) => Promise<string | null>) => {
+  const tell = (respond: (m: Record<string, unknown>) => Promise<unknown>, text: string) => respond({ response_type: 'ephemeral', replace_original: false, text }).catch((err: unknown) => ctx.logger.error({ err }, 'could not answer a Slack button'));
+
+  /**
+   * A question with buttons, answered once: the first click claims it, acts, and the message is replaced by the
+   * outcome in words (a job: chat.update); a later click is told what was answered, by whom and when.
+   */
+  const answer = (actionId: string, kind: string, incidentOf: (value: string) => string, run: (value: string, user: Person) => Promise<{ done: string; note?: string }>) => {
     bolt.action(actionId, async ({ ack, body, action, respond }) => {
       await ack();
       const value = (action as { value?: string }).value ?? '';
+      const b = body as unknown as Payload;
+      const channel = b.channel?.id ?? b.container?.channel_id ?? '';
+      const ts = b.container?.message_ts ?? b.message?.ts ?? '';
+      const incidentId = incidentOf(value);
       try {
-        const user = await ctx.people.resolve(body.user.id);
-        if (!roleAllows(user.role, 'write')) {
-          await respond({ response_type: 'ephemeral', replace_original: false, text: viewerText(user) });
-          return;
+        const user = await ctx.people.resolve(b.user.id);
+        if (!roleAllows(user.role, 'write')) return void (await tell(respond, viewerText(user)));
+        const claim = await ctx.store.claimPrompt(channel, ts, incidentId, kind, user.id);
+        if (!claim.claimed) {
+          const p = claim.prompt;
+          const who = p.answered_by === user.id ? 'You' : ((await ctx.users.get(p.answered_by ?? '').catch(() => null))?.name ?? 'Someone');
+          return void (await tell(respond, p.outcome ? `This was already answered: ${p.outcome}.` : `${who} answered this a moment ago; it is being done.`));
         }
-        const text = await run(value, user);
-        if (text) await respond({ response_type: 'ephemeral', replace_original: false, text });
+        let outcome: { done: string; note?: string };
+        try {
+          outcome = await run(value, user);
+        } catch (err) {
+          await ctx.store.releasePrompt(channel, ts);
+          throw err;
+        }
+        const full = `${outcome.done} by ${user.name} at ${clockTime(new Date().toISOString(), await tzOfSlackUser(ctx, b.user.id))}${outcome.note ? `: ${outcome.note}` : ''}`;
+        await ctx.store.settlePrompt(channel, ts, full);
+        const kept = (b.message?.blocks ?? []).filter((x) => (x as { type?: string }).type !== 'actions');
+        await ctx.jobs.enqueue(SLACK_JOBS.replacePrompt, { incidentId, channel, ts, blocks: kept, text: b.message?.text ?? '', outcome: full } satisfies ReplacePromptJob, { queue: incidentQueue(incidentId) });
       } catch (err) {
-        await respond({ response_type: 'ephemeral', replace_original: false, text: explain(err, ctx.logger) }).catch(() => {});
+        await tell(respond, explain(err, ctx.logger));
       }
     });
   };
@@ -72,48 +110,57 @@ export function registerPagerDutyLinks(bolt: BoltApp, ctx: SlackContext, port: P
     return [a, b] as const;
   };
 
-  act(PD_ACTIONS.relatedYes, async (v, user) => {
+  answer(PD_ACTIONS.relatedYes, 'related', (v) => split(v)[0], async (v, user) => {
     const [incidentId, linkId] = split(v);
     await port.confirmRelated(incidentId, linkId, true, actorFor(user));
-    return 'Thanks: marked as related. If PagerDuty paged you for it, Firebreak acknowledges it for you.';
+    return { done: 'Marked as related' };
   });
-  act(PD_ACTIONS.relatedNo, async (v, user) => {
+  answer(PD_ACTIONS.relatedNo, 'related', (v) => split(v)[0], async (v, user) => {
     const [incidentId, linkId] = split(v);
     await port.confirmRelated(incidentId, linkId, false, actorFor(user));
-    return 'Marked as not related.';
+    return { done: 'Marked as not related' };
   });
-  act(PD_ACTIONS.ackOffer, async (offerId, user) => {
-    const r = await port.acknowledgeOffer(offerId, actorFor(user));
-    return r.status === 'acknowledged' ? 'Acknowledged in PagerDuty as you.' : r.status === 'resolved' ? 'It is already resolved in PagerDuty.' : 'Someone has already acknowledged it in PagerDuty.';
+  answer(PD_ACTIONS.ackOffer, 'ack_offer', (v) => split(v)[1] || split(v)[0], async (v, user) => {
+    const r = await port.acknowledgeOffer(split(v)[0], actorFor(user));
+    if (r.status === 'acknowledged') return { done: 'Acknowledged in PagerDuty' };
+    return { done: 'Checked', note: `it was already ${r.status === 'resolved' ? 'resolved' : 'acknowledged'} in PagerDuty` };
   });
-  act(PD_ACTIONS.accept, async (incidentId, user) => {
-    const inc = await ctx.incidents.accept(incidentId, {}, actorFor(user));
-    return `${inc.reference} accepted.`;
-  });
-  act(PD_ACTIONS.decline, async (incidentId, user) => {
-    const inc = await ctx.incidents.decline(incidentId, { reason: 'Declined from the announcement' }, actorFor(user));
-    return `${inc.reference} declined.`;
-  });
-  bolt.action(PD_ACTIONS.merge, async ({ ack, body, action, respond }) => {
-    await ack();
-    const picked = (action as { selected_option?: { value?: string } }).selected_option?.value ?? '';
-    const [incidentId, intoId] = split(picked);
-    try {
-      const user = await ctx.people.resolve(body.user.id);
-      if (!roleAllows(user.role, 'write')) {
-        await respond({ response_type: 'ephemeral', replace_original: false, text: viewerText(user) });
-        return;
-      }
-      const inc = await ctx.incidents.merge(incidentId, intoId, actorFor(user));
-      await respond({ response_type: 'ephemeral', replace_original: false, text: `${inc.reference} merged into ${inc.mergedInto?.reference ?? 'the chosen incident'}.` });
-    } catch (err) {
-      await respond({ response_type: 'ephemeral', replace_original: false, text: explain(err, ctx.logger) }).catch(() => {});
-    }
-  });
-  act(PD_ACTIONS.resolve, async (incidentId, user) => {
+  answer(PD_ACTIONS.resolve, 'resolve', (v) => v, async (incidentId, user) => {
     const r = await port.resolveInPagerDuty(incidentId, actorFor(user), user.email);
-    return `Resolved ${r.resolved.length} PagerDuty incident${r.resolved.length === 1 ? '' : 's'}${r.skipped.length ? ` (${r.skipped.length} skipped: ${r.skipped.map((x) => x.reason).join('; ')})` : ''}.`;
+    const n = r.resolved.length;
+    return { done: `Resolved ${n} PagerDuty incident${n === 1 ? '' : 's'}`, ...(r.skipped.length ? { note: `${r.skipped.length} skipped (${r.skipped.map((x) => x.reason).join('; ')})` } : {}) };
   });
+
+  /** Accept / Decline / Merge: the announcement follows the incident (jobs.ts); a stale click is told what happened. */
+  const triage = (actionId: string, pick: (action: unknown) => string, run: (value: string, user: Person) => Promise<unknown>) => {
+    bolt.action(actionId, async ({ ack, body, action, respond }) => {
+      await ack();
+      const value = pick(action);
+      const incidentId = split(value)[0];
+      try {
+        const user = await ctx.people.resolve(body.user.id);
+        if (!roleAllows(user.role, 'write')) return void (await tell(respond, viewerText(user)));
+        if ((await ctx.incidents.getIncident(incidentId)).status.category !== 'triage') return void (await tell(respond, await alreadyTriaged(ctx, incidentId)));
+        try {
+          await run(value, user);
+        } catch (err) {
+          // Someone else decided a moment earlier: say what they decided rather than which moves are allowed.
+          if (err instanceof ConflictError && (await ctx.incidents.getIncident(incidentId)).status.category !== 'triage') return void (await tell(respond, await alreadyTriaged(ctx, incidentId)));
+          throw err;
+        }
+      } catch (err) {
+        await tell(respond, explain(err, ctx.logger));
+      }
+    });
+  };
+  const buttonValue = (a: unknown) => (a as { value?: string }).value ?? '';
+  triage(PD_ACTIONS.accept, buttonValue, (id, user) => ctx.incidents.accept(id, {}, actorFor(user)));
+  triage(PD_ACTIONS.decline, buttonValue, (id, user) => ctx.incidents.decline(id, { reason: 'Declined from the announcement' }, actorFor(user)));
+  triage(
+    PD_ACTIONS.merge,
+    (a) => (a as { selected_option?: { value?: string } }).selected_option?.value ?? '',
+    (v, user) => ctx.incidents.merge(split(v)[0], split(v)[1], actorFor(user)),
+  );
 
   port.onNotification(async (n) => {
     const api = await ctx.connection.api();
@@ -133,10 +180,11 @@ async function deliver(ctx: SlackContext, api: SlackApi, n: PagerDutyNotice): Pr
       const channel = (await ctx.store.byIncident(n.incidentId))?.channel_id;
       if (!channel) return;
       const v = `${n.incidentId}|${n.linkId}`;
-      await api.postMessage(channel, {
+      const asked = await api.postMessage(channel, {
         text: `Is ${pdLabel(n.pagerduty)} related to this incident?`,
         blocks: [section(`Is this PagerDuty incident related to this incident?\n${describe(n.pagerduty)}`), { type: 'actions', elements: [button('Yes, related', PD_ACTIONS.relatedYes, v, 'primary'), button('No', PD_ACTIONS.relatedNo, v)] }],
       });
+      await ctx.store.recordPrompt(asked.channel, asked.ts, n.incidentId, 'related');
       return;
     }
     case 'ack_offer': {
@@ -144,7 +192,8 @@ async function deliver(ctx: SlackContext, api: SlackApi, n: PagerDutyNotice): Pr
       if (!to) return;
       const text = `${n.explanation} Acknowledge this PagerDuty incident?`;
       const posted = await api.dm(to, text);
-      await api.updateMessage(posted.channel, posted.ts, { text, blocks: [section(`${esc(n.explanation)}\n${describe(n.pagerduty)}`), { type: 'actions', elements: [button('Acknowledge this PagerDuty incident?', PD_ACTIONS.ackOffer, n.offerId, 'primary')] }] });
+      await api.updateMessage(posted.channel, posted.ts, { text, blocks: [section(`${esc(n.explanation)}\n${describe(n.pagerduty)}`), { type: 'actions', elements: [button('Acknowledge this PagerDuty incident?', PD_ACTIONS.ackOffer, `${n.offerId}|${n.incidentId}`, 'primary')] }] });
+      await ctx.store.recordPrompt(posted.channel, posted.ts, n.incidentId, 'ack_offer');
       return;
     }
     case 'acknowledged_for_you': {
@@ -155,34 +204,33 @@ async function deliver(ctx: SlackContext, api: SlackApi, n: PagerDutyNotice): Pr
       return;
     }
     case 'auto_created': {
+      // The one announcement of an incident opened from PagerDuty (jobs.ts skips its own): recorded, so a retry
+      // does not post it twice and every later change updates it in place (jobs.ts, updateHeader).
       const announce = (await ctx.connection.credentials())?.announcementsChannel;
       if (!announce) return;
+      const row = await ctx.store.ensure(n.incidentId);
+      if (row.announced_ts) return;
       const inc = await ctx.incidents.getIncident(n.incidentId);
-      if (inc.status.category !== 'triage') {
-        await api.postMessage(announce, { text: `${inc.reference} was opened from ${pdLabel(n.pagerduty)}: ${inc.name}`, blocks: [section(`*${esc(inc.reference)}* was opened from PagerDuty.\n${describe(n.pagerduty)}`)] });
-        return;
-      }
-      const open = (await ctx.incidents.listIncidents({ statusCategories: ['triage', 'live'], limit: 26 })).incidents.filter((i) => i.id !== inc.id).slice(0, 25);
-      const merge = open.length
-        ? [{ type: 'static_select', action_id: PD_ACTIONS.merge, placeholder: { type: 'plain_text', text: 'Merge into…' }, options: open.map((o) => ({ text: { type: 'plain_text', text: `${o.reference} ${o.name}`.slice(0, 75) }, value: `${inc.id}|${o.id}` })) }]
-        : [];
-      await api.postMessage(announce, {
-        text: `${inc.reference} opened from ${pdLabel(n.pagerduty)} needs triage: ${inc.name}`,
-        blocks: [
-          section(`*${esc(inc.reference)}* was opened from PagerDuty and needs triage.\n${describe(n.pagerduty)}`),
-          { type: 'actions', elements: [button('Accept', PD_ACTIONS.accept, inc.id, 'primary'), button('Decline', PD_ACTIONS.decline, inc.id, 'danger'), ...merge] },
-        ],
-      });
+      // What does not change (its live status and assignees are on the incident page; a kept snapshot would go stale).
+      const p = n.pagerduty;
+      const detail = `Opened from ${pdLink(p)}: *${esc(p.title)}*${p.service || p.urgency ? `\n${[p.service ? `Service: ${esc(p.service.name)}` : null, p.urgency ? `Urgency: ${p.urgency}` : null].filter(Boolean).join(' · ')}` : ''}`;
+      const actions = inc.status.category === 'triage' ? await triageActions(ctx.incidents, inc) : null;
+      const decision = inc.status.category === 'triage' ? null : triageDecision(await ctx.incidents.timeline(inc.id));
+      const posted = await api.postMessage(announce, announcementMessage(inc, ctx.publicUrl(), row.channel_id, { detail, triageActions: actions, outcome: decision ? triageOutcome(decision, null) : null }));
+      await ctx.store.update(n.incidentId, { announced_ts: posted.ts, announced_channel: posted.channel, announcement_detail: detail });
+      // Whatever changed while it was being posted (its channel created, accepted already) shows at once.
+      await ctx.jobs.enqueue(SLACK_JOBS.updateHeader, { incidentId: n.incidentId, actorUserId: null } satisfies UpdateHeaderJob, { queue: incidentQueue(n.incidentId) });
       return;
     }
     case 'resolve_offer': {
       const channel = (await ctx.store.byIncident(n.incidentId))?.channel_id;
       if (!channel) return;
       const list = n.open.map((o) => `• ${describe(o.pagerduty)}`).join('\n');
-      await api.postMessage(channel, {
+      const offer = await api.postMessage(channel, {
         text: `This incident has ${n.open.length} open PagerDuty incident${n.open.length === 1 ? '' : 's'}. Resolve them in PagerDuty too?`,
         blocks: [section(`This incident is closed, but these PagerDuty incidents are still open:\n${list}`), { type: 'actions', elements: [button('Also resolve in PagerDuty', PD_ACTIONS.resolve, n.incidentId)] }],
       });
+      await ctx.store.recordPrompt(offer.channel, offer.ts, n.incidentId, 'resolve');
       return;
     }
   }

@@ -3,7 +3,7 @@ import { AppError, ValidationError } from '../../../platform/errors.js';
 import { roleAllows, type User } from '../../../users/users.service.js';
 import { explain } from '../errors.js';
 import { viewerText } from '../messages/replies.js';
-import { SLACK_JOBS, type RespondJob } from '../jobs.js';
+import { SLACK_JOBS, UPDATE_BATCH_REF, type RespondJob } from '../jobs.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
 import { currentValues } from './custom-fields.handlers.js';
@@ -120,7 +120,8 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
       if (!incidentId) return { status: 'This form lost track of its incident; run /incident update again.' };
       const who = await writer(ctx, body.user.id);
       if ('refusal' in who) return { status: who.refusal };
-      const actor = actorFor(who.user);
+      // One submission, one message in the channel: its changes share an actor ref (see jobs.ts, postNote).
+      const actor = { ...actorFor(who.user), ref: `${UPDATE_BATCH_REF}${view.id}` };
       const input = readUpdate(view.state.values);
       const errors: Errors = {};
       const attempt = async (block: string, fn: () => Promise<unknown>) => {
@@ -133,7 +134,7 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
       };
       const current = await ctx.incidents.getIncident(incidentId);
       if (input.severityId && input.severityId !== current.severity.id) await attempt('severity', () => ctx.incidents.changeSeverity(incidentId, input.severityId, actor));
-      if (input.summary !== current.summary) await attempt('summary', () => ctx.incidents.updateIncident(incidentId, { summary: input.summary }, actor));
+      if (input.summary !== (current.summary ?? '')) await attempt('summary', () => ctx.incidents.updateIncident(incidentId, { summary: input.summary }, actor));
       if (input.statusId && input.statusId !== current.status.id) await attempt('status', () => ctx.incidents.changeStatus(incidentId, input.statusId, actor));
       return Object.keys(errors).length ? errors : null;
     })();

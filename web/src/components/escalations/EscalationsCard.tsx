@@ -4,6 +4,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError } from '../../api.js';
 import { useLoad } from '../../hooks.js';
+import { useLive } from '../../live.js';
 import { DateTime, Empty, ErrorMessage, Field, Loading } from '../ui.js';
 import { escalationsApi, type Escalation, type EscalationOption, type EscalationTarget } from './escalationsApi.js';
 
@@ -20,6 +21,7 @@ const STATUS_TEXT: Record<EscalationTarget['status'], string> = {
 
 export function EscalationsCard({ incidentId, editable, onChanged }: { incidentId: string; editable: boolean; onChanged?: () => void }) {
   const list = useLoad(() => escalationsApi.list(incidentId), [incidentId]);
+  useLive(['escalations'], incidentId, list.refresh);
   const [formOpen, setFormOpen] = useState(false);
   const open = (list.data ?? []).some((e) => e.targets.some((t) => t.status === 'pending' || t.status === 'triggered'));
 

@@ -6,6 +6,7 @@
 import { useState, type FormEvent } from 'react';
 import { useLoad } from '../../hooks.js';
 import { useSession } from '../../session.js';
+import { useLive } from '../../live.js';
 import { Empty, ErrorMessage, Loading } from '../ui.js';
 import { pagerdutyLinksApi, type AckOffer, type PdLink } from './pagerdutyLinksApi.js';
 
@@ -22,6 +23,10 @@ export function PagerDutyIncidentsCard({ incidentId, editable, closed, onChanged
   const session = useSession();
   const offers = useLoad(() => pagerdutyLinksApi.offers(incidentId), [incidentId]);
   const mine = (linkId: string): AckOffer[] => (offers.data ?? []).filter((o) => o.link_id === linkId && o.status === 'open' && o.user_id === session.user.id);
+  useLive(['pagerduty_links'], incidentId, () => {
+    list.refresh();
+    offers.refresh();
+  });
   const [ref, setRef] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);

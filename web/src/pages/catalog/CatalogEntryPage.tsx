@@ -1,27 +1,69 @@
-// One catalog entry: its attributes (references link to their entries, Firebreak users by name), a link to
-// the object in its source, and the entries that refer to it (e.g. a team's services).
+// One catalog entry: its attributes (references link to their entries, Firebreak users by name, derived
+// attributes computed and shown the same way), a link to the object in its source, and the entries that refer
+// to it (e.g. a team's services). Admins edit, archive and restore entries of custom types.
+import { useState } from 'react';
 import { DateTime, ErrorMessage, Loading } from '../../components/ui.js';
-import { useLoad, useTitle } from '../../hooks.js';
+import { useLoad, useSubmit, useTitle } from '../../hooks.js';
 import { Link } from '../../router.js';
 import { catalogApi } from '../../pagerduty/api.js';
+import { isAdmin, useSession } from '../../session.js';
+import { catalogEdit } from './api.js';
 import { formatValue } from './CatalogTypePage.js';
+import { EntryForm } from './EntryForm.js';
 
 export function CatalogEntryPage({ id }: { id: string }) {
   const d = useLoad(() => catalogApi.entry(id), [id]);
   useTitle(d.data?.catalog_entry.name ?? 'Catalog entry');
+  const admin = isAdmin(useSession().user.role);
+  const [editing, setEditing] = useState(false);
+  const action = useSubmit();
   if (d.loading && !d.data) return <Loading label="Loading the entry…" />;
   if (d.error || !d.data) return <ErrorMessage error={d.error} title="Could not load this entry." />;
   const { catalog_entry: e, catalog_type: t, attributes, backlinks } = d.data;
+  const editable = !t.read_only && admin;
+  const archiveOrRestore = () => action.run(async () => (e.archived_at ? catalogEdit.restore(e.id) : catalogEdit.archive(e.id)).then(() => d.reload()));
+  const shownAs = (a: (typeof attributes)[number]['attribute']) => (a.type === 'derived' ? (a.derived_kind ?? 'string') : a.type);
   return (
     <>
       <p className="muted small">
         <Link to="/catalog">Catalog</Link> / <Link to={`/catalog/${encodeURIComponent(t.type_name)}`}>{t.name}</Link>
       </p>
-      <h1>{e.name}</h1>
+      <div className="page-head">
+        <h1>{e.name}</h1>
+        {editable ? (
+          <div className="action-row">
+            <button type="button" onClick={() => setEditing(true)} disabled={editing || !!e.archived_at}>
+              Edit
+            </button>
+            <button type="button" className={e.archived_at ? '' : 'button-danger'} onClick={() => void archiveOrRestore()} disabled={action.busy}>
+              {e.archived_at ? 'Restore' : 'Archive'}
+            </button>
+          </div>
+        ) : null}
+      </div>
+      <ErrorMessage error={action.error} />
       {e.archived_at ? (
         <p className="notice notice-warn">
-          Archived <DateTime value={e.archived_at} />: it is no longer in {t.source === 'pagerduty' ? 'PagerDuty' : 'its source'}, or is excluded from syncing.
+          Archived <DateTime value={e.archived_at} />
+          {t.read_only ? `: it is no longer in ${t.source === 'pagerduty' ? 'PagerDuty' : 'its source'}, or is excluded from syncing.` : '. References to it are kept and shown as archived.'}
         </p>
+      ) : null}
+      {!e.external_url && !t.read_only ? (
+        <p className="muted small">
+          External id <span className="mono">{e.external_id}</span>
+          {e.aliases.length > 0 ? ` · also known as ${e.aliases.join(', ')}` : ''}
+        </p>
+      ) : null}
+      {editing ? (
+        <EntryForm
+          type={t}
+          initial={{ ...e, picked: Object.fromEntries(attributes.filter((a) => a.attribute.type === 'reference').map((a) => [a.attribute.id, a.links.map((l) => ({ id: l.id, name: l.name }))])) }}
+          onSaved={() => {
+            setEditing(false);
+            d.reload();
+          }}
+          onCancel={() => setEditing(false)}
+        />
       ) : null}
       {e.external_url ? (
         <p>
@@ -36,9 +78,12 @@ export function CatalogEntryPage({ id }: { id: string }) {
         <dl className="facts">
           {attributes.map((a) => (
             <div key={a.attribute.id} data-attribute={a.attribute.id}>
-              <dt>{a.attribute.name}</dt>
+              <dt>
+                {a.attribute.name}
+                {a.attribute.type === 'derived' ? <span className="muted small" title="Computed by following references"> (derived)</span> : null}
+              </dt>
               <dd>
-                {a.attribute.type === 'reference' || a.attribute.type === 'firebreak_user' ? (
+                {shownAs(a.attribute) === 'reference' || shownAs(a.attribute) === 'firebreak_user' ? (
                   a.links.length === 0 ? (
                     '—'
                   ) : (

@@ -1,9 +1,14 @@
-// One catalog type: its entries in a searchable table, more loaded on demand (cursor pagination).
+// One catalog type: its entries in a searchable table, more loaded on demand (cursor pagination). For a custom
+// type, admins add entries ("New entry"), change the type ("Edit type") and download it as a catalog file.
 import { useEffect, useState } from 'react';
 import { Empty, ErrorMessage, Loading } from '../../components/ui.js';
 import { useLoad, useTitle } from '../../hooks.js';
-import { Link } from '../../router.js';
+import { Link, navigate } from '../../router.js';
 import { catalogApi, type CatalogEntry } from '../../pagerduty/api.js';
+import { isAdmin, useSession } from '../../session.js';
+import { catalogEdit } from './api.js';
+import { EntryForm } from './EntryForm.js';
+import { TypeForm } from './TypeForm.js';
 
 export function CatalogTypePage({ typeName }: { typeName: string }) {
   const type = useLoad(() => catalogApi.type(typeName), [typeName]);
@@ -15,6 +20,9 @@ export function CatalogTypePage({ typeName }: { typeName: string }) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<unknown>(null);
+  const admin = isAdmin(useSession().user.role);
+  const [panel, setPanel] = useState<'none' | 'entry' | 'type'>('none');
+  const allTypes = useLoad(() => (panel === 'type' ? catalogApi.types() : Promise.resolve(null)), [panel]);
 
   const load = async (more: boolean) => {
     setLoading(true);
@@ -35,14 +43,47 @@ export function CatalogTypePage({ typeName }: { typeName: string }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [typeName, search, archived]);
 
-  const shown = (t?.attributes ?? []).filter((a) => a.type !== 'reference' && a.id !== 'name').slice(0, 3);
+  const shown = (t?.attributes ?? []).filter((a) => a.type !== 'reference' && a.type !== 'derived' && a.id !== 'name').slice(0, 3);
+  const editable = !!t && !t.read_only && admin;
   return (
     <>
       <p className="muted small">
         <Link to="/catalog">Catalog</Link> / {t?.name ?? typeName}
       </p>
-      <h1>{t?.name ?? typeName}</h1>
+      <div className="page-head">
+        <h1>{t?.name ?? typeName}</h1>
+        <div className="action-row">
+          {editable ? (
+            <>
+              <button type="button" className="button-primary" onClick={() => setPanel('entry')} disabled={panel === 'entry'}>
+                New entry
+              </button>
+              <button type="button" onClick={() => setPanel('type')} disabled={panel === 'type'}>
+                Edit type
+              </button>
+            </>
+          ) : null}
+          {t ? (
+            <a className="button" href={catalogEdit.exportUrl(t.type_name)} download={`${t.type_name}.yaml`}>
+              Export YAML
+            </a>
+          ) : null}
+        </div>
+      </div>
+      {t?.description ? <p className="lead-text">{t.description}</p> : null}
       {type.error ? <ErrorMessage error={type.error} title="Could not load this type." /> : null}
+      {t && panel === 'entry' ? <EntryForm type={t} onSaved={(id) => navigate(`/catalog/entries/${id}`)} onCancel={() => setPanel('none')} /> : null}
+      {t && panel === 'type' && allTypes.data ? (
+        <TypeForm
+          types={allTypes.data.catalog_types}
+          existing={t}
+          onSaved={(saved) => {
+            type.setData({ catalog_type: saved });
+            setPanel('none');
+          }}
+          onCancel={() => setPanel('none')}
+        />
+      ) : null}
       {t?.read_only ? <p className="muted small">Synced from {t.source === 'pagerduty' ? 'PagerDuty' : t.source}{t.syncing ? '' : ' (no longer syncing)'}: change these entries there.</p> : null}
       <div className="filters">
         <label className="field">

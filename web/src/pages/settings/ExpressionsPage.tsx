@@ -68,7 +68,7 @@ export function ExpressionsPage() {
 
   const err = checked?.source === source ? checked.error : null;
   return (
-    <SettingsPage title="Expressions" lead="Conditions and values over an incident and the catalog, as workflows and field defaults use them. Checked as you type; preview one against a real incident.">
+    <SettingsPage title="Expressions" lead="Conditions and values over an incident and the catalog: the language workflows are written in. Checked as you type; preview one against a real incident.">
       <div className="form">
         <label htmlFor="expression">Expression</label>
         <textarea

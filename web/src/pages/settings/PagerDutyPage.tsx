@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { DateTime, ErrorMessage, Field } from '../../components/ui.js';
 import { LoadGate, SettingsPage } from '../../components/settings.js';
 import { useLoad, useSubmit } from '../../hooks.js';
+import { useLive } from '../../live.js';
 import { Link } from '../../router.js';
 import { useSession } from '../../session.js';
 import { pdApi, type KeyInput, type PagerDutyStatus, type PdUser } from '../../pagerduty/api.js';
@@ -157,6 +158,11 @@ function Connected({ status, reload }: { status: PagerDutyStatus; reload: () => 
   const { error, run } = useSubmit();
   const [confirming, setConfirming] = useState(false);
   const [changingBot, setChangingBot] = useState(false);
+  // A sync started or moved on anywhere (the hourly tick, another admin): show the newest run and its progress.
+  useLive(['catalog_sync'], null, () => {
+    runs.refresh();
+    void pdApi.runs('pagerduty', 1).then((r) => setCurrent((c) => (r.sync_runs[0] && r.sync_runs[0].id !== c?.id ? r.sync_runs[0] : c)), () => {});
+  });
 
   const syncNow = (force = false) => run(async () => setCurrent((await pdApi.syncNow(force)).run));
   const disconnect = () =>

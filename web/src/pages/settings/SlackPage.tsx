@@ -16,6 +16,7 @@ export function SlackPage() {
         {(slack) => (
           <>
             {slack.status === 'not_connected' ? null : <Connected status={slack} onChange={status.setData} reload={status.reload} />}
+            {slack.status === 'not_connected' ? null : <ChannelSettings status={slack} onSaved={status.setData} />}
             {slack.source === 'environment' ? null : <ConnectForm status={slack} onConnected={status.setData} />}
           </>
         )}
@@ -85,6 +86,57 @@ function Connected({ status, onChange, reload }: { status: SlackStatus; onChange
           )}
         </div>
       ) : null}
+      <ErrorMessage error={error} />
+    </div>
+  );
+}
+
+/** Incident channels: archive a channel a while after its incident closes (never by default). */
+function ChannelSettings({ status, onSaved }: { status: SlackStatus; onSaved: (s: SlackStatus) => void }) {
+  const session = useSession();
+  const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
+  const current = status.archive_after_close_minutes;
+  const [archive, setArchive] = useState(current !== null);
+  const [minutes, setMinutes] = useState(String(current ?? 1440));
+  const [saved, setSaved] = useState(false);
+  const { busy, error, field, onSubmit } = useSubmit();
+  const describe = current === null ? 'never archived by Firebreak' : current === 0 ? 'archived as soon as the incident closes' : `archived ${current} minutes after the incident closes`;
+  if (!isAdmin) {
+    return (
+      <div className="card">
+        <h2>Incident channels</h2>
+        <p>Channels are {describe}, unless the incident is reopened first.</p>
+      </div>
+    );
+  }
+  const submit = onSubmit(async () => {
+    setSaved(false);
+    onSaved(await slackApi.saveSettings({ archive_after_close_minutes: archive ? Number(minutes) : null }));
+    setSaved(true);
+  });
+  return (
+    <div className="card">
+      <h2>Incident channels</h2>
+      <p>
+        Firebreak keeps each incident channel&apos;s topic to its status, severity and lead. Now: channels are {describe}
+        {current === null ? '.' : ', unless the incident is reopened first.'}
+      </p>
+      <form className="form" onSubmit={submit} aria-label="Incident channel settings">
+        <label className="checkbox">
+          <input type="checkbox" name="archive" checked={archive} onChange={(e) => setArchive(e.target.checked)} /> Archive an incident&apos;s channel after it closes
+        </label>
+        {archive ? (
+          <Field label="Minutes after closing" hint="0 archives right away; 1440 is a day. A reopened incident keeps its channel." error={field('archive_after_close_minutes')}>
+            {(p) => <input {...p} name="archive_after_close_minutes" type="number" min={0} max={43200} step="any" required value={minutes} onChange={(e) => setMinutes(e.target.value)} />}
+          </Field>
+        ) : null}
+        <div className="form-actions">
+          <button type="submit" className="button-primary" disabled={busy || (archive && (minutes.trim() === '' || Number.isNaN(Number(minutes))))}>
+            {busy ? 'Saving…' : 'Save'}
+          </button>
+          {saved ? <span role="status">Saved.</span> : null}
+        </div>
+      </form>
       <ErrorMessage error={error} />
     </div>
   );
