@@ -60,7 +60,7 @@ describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
     spec = await SpecValidator.load(specDir);
     pd = await startPagerDutyEmulator({ seed: 'medium', rateLimitPerMinute: false });
     receiver = await startReceiver();
-    from = [...pd.state.users.values()].find((u) => u.email === u.email.trim())!.email;
+    from = [...pd.state.users.values()].find((u) => u.email === u.email.trim() && ['owner', 'admin', 'user'].includes(u.role))!.email;
   });
   afterAll(async () => { await pd?.stop(); await receiver?.close(); });
 
@@ -187,6 +187,7 @@ describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
   });
 
   it('abilities, authentication and read-only errors use declared statuses and the error envelope', async () => {
+    const readOnlyUser = [...pd.state.users.values()].find((u) => u.role === 'read_only_user')!;
     const rs = [
       await call('GET', '/abilities'),
       await call('GET', '/abilities/teams'),
@@ -194,9 +195,13 @@ describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
       await call('GET', '/abilities', { key: null }),
       await call('PUT', '/incidents/PNOSUCH', { key: pd.readOnlyKey, from, body: { incident: { type: 'incident_reference', status: 'resolved' } } }),
       await call('POST', '/webhook_subscriptions', { key: pd.readOnlyKey, body: { webhook_subscription: { type: 'webhook_subscription', delivery_method: { type: 'http_delivery_method', url: receiver.url }, events: ['incident.triggered'], filter: { type: 'account_reference' } } } }),
+      // A full-access key writing as a user whose role may not act (read-only, observer, restricted access).
+      await call('PUT', '/incidents/PNOSUCH', { from: readOnlyUser.email.trim(), body: { incident: { type: 'incident_reference', status: 'acknowledged' } } }),
+      await call('POST', '/incidents', { from: readOnlyUser.email.trim(), body: { incident: { type: 'incident', title: 'as a stakeholder', service: { id: [...pd.state.services.values()][0]!.id, type: 'service_reference' } } } }),
     ];
     for (const r of rs) expect(r.violations, `${r.status} ${r.url.pathname}`).toEqual([]);
-    expect(rs.map((r) => r.status)).toEqual([200, 204, 401, 401, 403, 403]);
+    expect(rs.map((r) => r.status)).toEqual([200, 204, 401, 401, 403, 403, 403, 403]);
+    expect(rs[6]!.json.error).toMatchObject({ code: 2010, message: 'Access Denied' });
   });
 
   it('bad input (malformed JSON, wrong types, unknown ids) gets declared statuses and conforming error bodies', async () => {

@@ -374,8 +374,15 @@ export function fromUser(store: AccountStore, header: string | string[] | undefi
   }
   const u = store.userByEmail(v);
   if (!u) throw pdError(400, 1008, 'Requester User Not Found');
+  // Roles that may look but not act (PagerDuty's read-only "stakeholder" roles, observers, restricted access): the
+  // write is refused as that user lacks the permission, before the object is looked up. PagerDuty's documentation
+  // does not show this answer; the emulator uses the documented envelope for it (403, 2010 Access Denied).
+  if (REFUSED_ROLES.has(u.role)) throw pdError(403, 2010, 'Access Denied', [`The user ${u.email.trim()} (role ${u.role}) does not have permission to perform this action.`]);
   return u;
 }
+
+/** Roles whose writes PagerDuty refuses. */
+export const REFUSED_ROLES: ReadonlySet<string> = new Set(['read_only_user', 'read_only_limited_user', 'observer', 'restricted_access']);
 
 /** Acting as a PagerDuty user: the same lifecycle as the REST API, attributed to `user`. */
 export function actAsOps(store: AccountStore, user: UserRecord, channel: Channel) {

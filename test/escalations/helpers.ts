@@ -41,7 +41,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
   }
 }
 
-export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { publicUrl?: boolean; seed?: 'small' | 'medium' | 'large' | 'huge'; start?: Record<string, unknown> } = {}): Promise<EscSetup> {
+export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { publicUrl?: boolean; autoWebhook?: boolean; seed?: 'small' | 'medium' | 'large' | 'huge'; start?: Record<string, unknown> } = {}): Promise<EscSetup> {
   const pd = await startCheckedPagerDuty({ port: 0, seed: opts.seed ?? 'medium', rateLimitPerMinute: false, webhookRetryDelaysMs: [50, 100] });
   let extra: Record<string, unknown> = { ...opts.start };
   if (opts.publicUrl) {
@@ -58,6 +58,12 @@ export async function setupEscalations(backend: 'sqlite' | 'postgres', opts: { p
     const run = (await owner.get(`/api/v1/catalog_sync_runs/${runId}`)).body.sync_run;
     return run && !['queued', 'running'].includes(run.status);
   }, 180_000);
+  if (!opts.publicUrl && !opts.autoWebhook) {
+    // Connecting to a PagerDuty on this machine subscribes Firebreak to its webhooks; these tests start without one.
+    await waitFor('the automatic webhook subscription', async () => (await owner.get('/api/v1/integrations/pagerduty/escalation_settings')).body.webhook.secret_configured);
+    for (const id of [...pd.state.webhookSubscriptions.keys()]) await fetch(`${pd.baseUrl}/webhook_subscriptions/${id}`, { method: 'DELETE', headers: { authorization: `Token token=${pd.fullAccessKey}`, accept: 'application/vnd.pagerduty+json;version=2' } });
+    await owner.request('DELETE', '/api/v1/integrations/pagerduty/webhook_secret');
+  }
   const esc = fb.app.pagerduty.escalations;
   esc.tuning.pollBaseMs = 60_000; // tests that poll turn it down themselves
 

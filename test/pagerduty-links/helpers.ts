@@ -37,6 +37,9 @@ export async function setupLinks(backend: 'sqlite' | 'postgres', opts: { start?:
   const put = await s.owner.request('PUT', '/api/v1/integrations/pagerduty/webhook_secret', { secret: sub.delivery_method.secret });
   if (put.status !== 200) throw new Error(`webhook secret: ${put.status}`);
   const bot = [...s.pd.state.users.values()][0]!;
+  // These tests act in PagerDuty as whoever it paged; PagerDuty refuses writes from read-only, observer and
+  // restricted-access users (test/pagerduty-side/bot.test.ts), so every seeded user here gets a role that may act.
+  for (const u of [...s.pd.state.users.values()]) if (['read_only_user', 'read_only_limited_user', 'observer', 'restricted_access'].includes(u.role)) s.pd.admin.updateUser(u.id, { role: 'user' });
   const people = new Map<string, { client: Client; user: any }>();
 
   const pdApi: LinksSetup['pdApi'] = async (method, path, body, from) => {

@@ -12,7 +12,7 @@ const region = z.enum(['us', 'eu']);
 const baseUrl = z.url({ message: 'must be an absolute URL such as http://127.0.0.1:8091' }).max(500).nullable().optional();
 const apiKey = z.string().trim().min(1, 'must not be empty').max(200);
 const keyBody = { region: region.default('us'), base_url: baseUrl, api_key: apiKey };
-const pdUser = z.object({ id: z.string(), name: z.string(), email: z.string() });
+const pdUser = z.object({ id: z.string(), name: z.string(), email: z.string(), role: z.string().nullable().optional().describe("PagerDuty's role name (owner, admin, manager, user, limited_user, observer, restricted_access, read_only_user, read_only_limited_user)") });
 const typeKey = z.enum(PD_TYPE_KEYS as [string, ...string[]]);
 
 const statusJson = z.object({

@@ -31,7 +31,7 @@ const NOT_CONNECTED = 'PagerDuty is not connected';
 export interface PagerDutySettings {
   region: PagerDutyRegion;
   baseUrl: string | null;
-  botUser: { id: string; name: string; email: string };
+  botUser: { id: string; name: string; email: string; role?: string | null };
   /** Per catalog type key (users, teams, ...): how often it is synced. */
   syncIntervalsMs: Record<string, number>;
   /** Largest share of a type one run may archive without force. */
@@ -68,6 +68,33 @@ export class PagerDutyReadOnlyKeyError extends AppError {
   }
 }
 
+/** PagerDuty's role names as people read them. */
+export const PD_ROLE_LABELS: Record<string, string> = {
+  owner: 'Account owner',
+  admin: 'Admin',
+  manager: 'Manager',
+  user: 'User',
+  limited_user: 'Limited user',
+  observer: 'Observer',
+  restricted_access: 'Restricted access',
+  read_only_user: 'Read-only user',
+  read_only_limited_user: 'Read-only limited user',
+};
+/** Roles PagerDuty lets look but not act: writes made as them may be refused. */
+export const READ_ONLY_ROLES = new Set(['observer', 'restricted_access', 'read_only_user', 'read_only_limited_user']);
+const roleLabel = (r: string | null) => (r ? (PD_ROLE_LABELS[r] ?? r) : 'unknown');
+
+export class PagerDutyBotRefusedError extends AppError {
+  constructor(bot: { id: string; name: string; email: string; role?: string | null }) {
+    super(
+      400,
+      'pagerduty_bot_refused',
+      `PagerDuty refused a test write made as ${bot.name} (${bot.email}): their PagerDuty role is "${roleLabel(bot.role ?? null)}", which may look at incidents but not create or acknowledge them. Choose a user with the Account owner, Admin, Manager or User role, or give ${bot.name} one of those roles in PagerDuty. Nothing was saved.`,
+      { bot_user: { id: bot.id, role: bot.role ?? null } },
+    );
+  }
+}
+
 export class PagerDutyBotNotFoundError extends AppError {
   constructor(what: string) {
     super(400, 'pagerduty_bot_not_found', `No PagerDuty user ${what} exists in this account. Choose the bot account from the account's users.`);
@@ -82,7 +109,7 @@ function upstream(err: unknown): never {
 }
 
 export function publicUser(u: PdUser) {
-  return { id: u.id, name: u.name, email: typeof u.email === 'string' ? u.email.trim() : '' };
+  return { id: u.id, name: u.name, email: typeof u.email === 'string' ? u.email.trim() : '', role: typeof u.role === 'string' ? u.role : null };
 }
 
 export interface PagerDutyDeps {
@@ -163,7 +190,9 @@ export class PagerDutyIntegration {
     const client = this.makeClient({ ...k, apiKey: k.apiKey.trim() });
     let someone: PdUser | undefined;
     try {
-      someone = (await client.searchUsers('', { priority: 'interactive' })).users[0];
+      // The key's scope is probed as a user who may write, so a refusal can only be the key's.
+      const users = (await client.searchUsers('', { priority: 'interactive' })).users;
+      someone = users.find((u) => u.role === 'owner') ?? users.find((u) => u.role === 'admin') ?? users.find((u) => typeof u.role === 'string' && !READ_ONLY_ROLES.has(u.role)) ?? users[0];
     } catch (err) {
       upstream(err);
     }
@@ -188,7 +217,7 @@ export class PagerDutyIntegration {
     }
   }
 
-  private async findBot(client: PagerDutyClient, bot: { id?: string; email?: string }): Promise<{ id: string; name: string; email: string }> {
+  private async findBot(client: PagerDutyClient, bot: { id?: string; email?: string }): Promise<{ id: string; name: string; email: string; role: string | null }> {
     try {
       if (bot.id) {
         try {
@@ -208,10 +237,27 @@ export class PagerDutyIntegration {
     }
   }
 
+  /**
+   * Checks that PagerDuty accepts writes made as the bot account, without changing anything: an update of an
+   * incident that cannot exist, sent `From` the bot with a key already known to have full access. PagerDuty checks
+   * who is asking before it looks the incident up: 404 means it would act as them, 403 that it refuses them.
+   */
+  private async checkBot(client: PagerDutyClient, bot: { id: string; name: string; email: string; role?: string | null }): Promise<void> {
+    let scope: 'full' | 'read_only';
+    try {
+      scope = await client.probeWriteAccess(bot.email, { priority: 'interactive' });
+    } catch (err) {
+      if (err instanceof PagerDutyError && err.code === 1008) throw new PagerDutyBotNotFoundError(`with email ${bot.email}`);
+      upstream(err);
+    }
+    if (scope === 'read_only') throw new PagerDutyBotRefusedError(bot);
+  }
+
   async connect(input: KeyInput & { botUserId?: string; botEmail?: string }, actor: Actor, ip: string | null = null): Promise<void> {
     const k = { region: input.region, baseUrl: input.baseUrl?.trim() || null, apiKey: input.apiKey.trim() };
     const client = await this.checkKey(k);
     const botUser = await this.findBot(client, { id: input.botUserId, email: input.botEmail });
+    await this.checkBot(client, botUser);
     const previous = await this.settings();
     const settings: PagerDutySettings = {
       region: k.region,
@@ -255,6 +301,7 @@ export class PagerDutyIntegration {
     if (patch.botUserId || patch.botEmail) {
       const client = (await this.connected('background'))!.client;
       next.botUser = await this.findBot(client, { id: patch.botUserId, email: patch.botEmail });
+      await this.checkBot(client, next.botUser);
       details.bot_user = { from: s.botUser, to: next.botUser };
     }
     if (patch.syncIntervalsMs) {

@@ -49,7 +49,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
   registerPagerDutyRoutes(deps.http, integration);
 
   const directory = new PagerDutyDirectory(deps.catalog.service);
-  const webhooks = await setupWebhooks({ db, jobs: deps.jobs, logger: deps.logger, http: deps.http, secrets: deps.secrets, catalog: deps.catalog.service, integration, publicUrl: deps.config.publicUrl });
+  const webhooks = await setupWebhooks({ db, jobs: deps.jobs, logger: deps.logger, http: deps.http, secrets: deps.secrets, catalog: deps.catalog.service, integration, publicUrl: deps.publicUrl, publicUrlConfigured: !!deps.config.publicUrl });
   const feature: PagerDutyFeatureDeps = { db, dialect, incidents: deps.incidents, users: deps.users, events: deps.events, live: deps.live, jobs: deps.jobs, logger: deps.logger, http: deps.http, publicUrl: deps.publicUrl, integration, directory };
   // Escalation prefers services linked to the incident; links are wired after escalations (they follow them).
   let links: PagerDutyLinksModule | undefined;
@@ -57,7 +57,6 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     ...feature,
     catalog: deps.catalog.service,
     webhooks,
-    publicUrlConfigured: !!deps.config.publicUrl,
     pagingLeaseMs: deps.config.pagingLeaseMs,
     linkedServiceIds: (id) => links?.links.linkedServiceIds(id) ?? Promise.resolve([]),
   });

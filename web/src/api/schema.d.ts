@@ -7004,6 +7004,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 email: string;
+                                role?: string | null;
                             };
                             sync_intervals_minutes?: {
                                 [key: string]: number;
@@ -7131,6 +7132,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 email: string;
+                                role?: string | null;
                             };
                             sync_intervals_minutes?: {
                                 [key: string]: number;
@@ -7359,6 +7361,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 email: string;
+                                role?: string | null;
                             };
                             sync_intervals_minutes?: {
                                 [key: string]: number;
@@ -7537,6 +7540,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 email: string;
+                                role?: string | null;
                             }[];
                             more: boolean;
                         };
@@ -7661,6 +7665,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 email: string;
+                                role?: string | null;
                             }[];
                             more: boolean;
                         };
@@ -7850,6 +7855,229 @@ export interface paths {
                 };
                 /** @description Something went wrong on the server; the error was logged */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/pagerduty/webhook_health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhook health: where PagerDuty delivers, the last delivery received, the last signature failure, the test ping */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            url: string;
+                            automatic: boolean;
+                            /** @enum {string} */
+                            reason: "public_url" | "same_machine" | "not_reachable";
+                            subscription_id: string | null;
+                            secret_configured: boolean;
+                            error: string | null;
+                            last_delivery: {
+                                received_at: string;
+                                event_type: string;
+                            } | null;
+                            last_signature_failure_at: string | null;
+                            ping: {
+                                sent_at: string | null;
+                                received_at: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/pagerduty/webhook_test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send test: asks PagerDuty to deliver a test event (pagey.ping) to the subscription; the health shows when it arrived */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            url: string;
+                            automatic: boolean;
+                            /** @enum {string} */
+                            reason: "public_url" | "same_machine" | "not_reachable";
+                            subscription_id: string | null;
+                            secret_configured: boolean;
+                            error: string | null;
+                            last_delivery: {
+                                received_at: string;
+                                event_type: string;
+                            } | null;
+                            last_signature_failure_at: string | null;
+                            ping: {
+                                sent_at: string | null;
+                                received_at: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description PagerDuty or Slack, asked while answering, failed or could not be reached (the message says which and why) */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -8887,6 +9115,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         secret: string;
+                        subscription_id?: string | null;
                     };
                 };
             };

@@ -90,6 +90,7 @@ export async function acknowledgeAs(deps: AutoAckDeps, a: AcknowledgeAs): Promis
   await inTransaction(deps.db, async (tx) => {
     await tx.updateTable('pagerduty_auto_acks').set({ state: 'acknowledged', updated_at: nowIso() }).where('pd_incident_id', '=', pdId).execute();
     await deps.links.updateLinks(pdId, { status: 'acknowledged' }, tx);
+    await deps.escalations.statusChanged(pdId, 'acknowledged', { id: a.pdUser.id, name: a.pdUser.name }, tx);
     await addTimelineItem(tx, deps.events, {
       incidentId: a.incidentId,
       kind: 'pagerduty.auto_acknowledged',

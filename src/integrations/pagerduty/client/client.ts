@@ -351,6 +351,11 @@ export class PagerDutyClient {
     return (await this.post<{ webhook_subscription: PdWebhookSubscription }>('/webhook_subscriptions', body, o)).webhook_subscription;
   }
 
+  /** Asks PagerDuty to deliver a test event (`pagey.ping`) to a webhook subscription (202; no body, no From). */
+  async pingWebhookSubscription(id: string, o: ReadOptions = {}): Promise<void> {
+    await this.request<unknown>('POST', `/webhook_subscriptions/${encodeURIComponent(id)}/ping`, { priority: o.priority ?? 'interactive', signal: o.signal, idempotent: false });
+  }
+
   /**
    * Whether the key may write, without changing anything: PagerDuty checks a key's scope before looking the
    * object up, so an update of an incident that cannot exist answers 403 to a read-only key and 404 to a

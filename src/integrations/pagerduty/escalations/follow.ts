@@ -24,6 +24,15 @@ const STATUS_RANK: Record<TargetStatus, number> = { pending: 0, failed: 0, trigg
 /** Webhook events that say who PagerDuty assigned the incident to. */
 const ASSIGNING_EVENTS = ['incident.triggered', 'incident.reassigned', 'incident.escalated', 'incident.delegated'];
 
+/** Whether a status reported at `at` is older than the one applied at `applied`; `forward`: it moves the status on. */
+function isStale(at: string, applied: string, forward: boolean): boolean {
+  const t = Date.parse(at);
+  const prev = Date.parse(applied);
+  if (!(t < prev)) return false;
+  const toTheSecond = !/\.\d+/.test(at);
+  return !(toTheSecond && t + 999 >= prev && forward);
+}
+
 export interface FollowDeps {
   db: Db;
   dialect: DbDialect;
@@ -106,14 +115,18 @@ export class Follower {
       const hasIncident = firstTime || !!row.pd_incident_id;
       const next = u.status as TargetStatus | undefined;
       const valid = next === 'triggered' || next === 'acknowledged' || next === 'resolved';
-      // PagerDuty's times come with and without milliseconds: compare instants, not strings.
-      const stale = !!(u.statusAt && row.status_event_at && Date.parse(u.statusAt) < Date.parse(row.status_event_at));
+      // PagerDuty's times come with and without milliseconds (REST reads to the second, webhooks to the
+      // millisecond): compare instants, not strings, and a time given to the second may be anywhere in that second.
+      // Within that doubt a status only moves forward (triggered → acknowledged → resolved), and the time kept
+      // never goes back, so a late event from before cannot undo it.
+      const stale = !!(u.statusAt && row.status_event_at && isStale(u.statusAt, row.status_event_at, valid ? STATUS_RANK[next] > STATUS_RANK[row.status] : false));
+      const keptAt = u.statusAt && row.status_event_at && Date.parse(u.statusAt) < Date.parse(row.status_event_at) ? row.status_event_at : u.statusAt;
       let status = row.status;
       if (hasIncident && valid && !stale && next !== row.status) {
         status = next;
         set.status = next;
-        set.status_event_at = u.statusAt ?? now;
-      } else if (hasIncident && valid && !stale && u.statusAt) set.status_event_at = u.statusAt;
+        set.status_event_at = keptAt ?? now;
+      } else if (hasIncident && valid && !stale && keptAt && keptAt !== row.status_event_at) set.status_event_at = keptAt;
       if (hasIncident && (row.status === 'pending' || row.status === 'failed') && status === row.status) {
         status = 'triggered';
         set.status = 'triggered';

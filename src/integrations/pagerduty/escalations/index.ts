@@ -19,7 +19,6 @@ export type { Escalation, EscalationTarget, EscalateInput, EscalationLookup } fr
 export interface EscalationsDeps extends PagerDutyFeatureDeps {
   catalog: CatalogService;
   webhooks: WebhooksModule;
-  publicUrlConfigured: boolean;
   /** How long a worker holds a target while it pages (FIREBREAK_PAGING_LEASE_MS). */
   pagingLeaseMs: number;
   /** PagerDuty services linked to an incident (preferred when paging a policy, and suggested). */
@@ -60,6 +59,7 @@ export async function setupEscalations(deps: EscalationsDeps): Promise<Escalatio
   const settings = new EscalationSettingsStore(db);
   const store = new EscalationStore({ db, incidents: deps.incidents });
   const follow = new Follower({ db, dialect: deps.dialect, events: deps.events, jobs, integration, webhooks: deps.webhooks.store, store, tuning });
+  store.applyStatus = (targetId, u, db) => follow.applyUpdate(targetId, u, db);
   const paging = new PagingWorker({ db, incidents: deps.incidents, events: deps.events, jobs, logger, integration, store, follow, publicUrl: deps.publicUrl, tuning });
   const escalate = new EscalateUseCase({ db, incidents: deps.incidents, users: deps.users, events: deps.events, jobs, integration, directory, settings, store, paging, linkedServiceIds: deps.linkedServiceIds });
 
@@ -71,7 +71,7 @@ export async function setupEscalations(deps: EscalationsDeps): Promise<Escalatio
   jobs.define<{ targetId: string; poll: boolean; step: number }>(REFRESH_JOB, async ({ targetId, poll, step }) => follow.refresh(targetId, poll, step), { maxAttempts: 5 });
   deps.webhooks.subscribe((ev) => follow.onWebhookEvent(ev));
 
-  registerEscalationRoutes(deps.http, { escalate, store, directory, settings, webhooks: deps.webhooks.store, publicUrl: deps.publicUrl, publicUrlConfigured: deps.publicUrlConfigured });
+  registerEscalationRoutes(deps.http, { escalate, store, directory, settings, webhooks: deps.webhooks.store, placement: deps.webhooks.placement });
 
   const port: EscalationPortImpl = {
     connected: async () => (await integration.settings()) !== null,

@@ -73,6 +73,11 @@ export interface EscalationLookup {
   /** The escalation and target that created this PagerDuty incident (by its id, or our incident key), or null. */
   targetFor(pdIncidentId: string, incidentKey: string | null): Promise<{ escalation: Escalation; target: EscalationTarget } | null>;
   get(escalationId: string, db?: Executor): Promise<Escalation>;
+  /**
+   * Firebreak itself acknowledged or resolved this PagerDuty incident and PagerDuty accepted it: the target
+   * following it (if any) records the new status now, in `db`'s transaction, rather than at the next webhook or poll.
+   */
+  statusChanged(pdIncidentId: string, status: 'acknowledged' | 'resolved', by: { id: string; name: string } | null, db?: Executor): Promise<void>;
 }
 
 export const parsePeople = (s: string): PersonAt[] => JSON.parse(s) as PersonAt[];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { App } from '../../../platform/http/server.js';
 import { ValidationError } from '../../../platform/errors.js';
 import { actorOf, requireAccess } from '../../../users/auth.js';
-import { webhookUrl } from '../webhooks/subscription.js';
+import type { WebhookPlacement } from '../webhooks/index.js';
 import type { PagerDutyDirectory } from '../directory.js';
 import type { WebhookSecretStore } from '../webhooks/secrets.js';
 import type { EscalateUseCase } from './escalate.js';
@@ -89,7 +89,7 @@ const settingsJson = z.object({
 
 export function registerEscalationRoutes(
   app: App,
-  deps: { escalate: EscalateUseCase; store: EscalationStore; directory: PagerDutyDirectory; settings: EscalationSettingsStore; webhooks: WebhookSecretStore; publicUrl: () => string; publicUrlConfigured: boolean },
+  deps: { escalate: EscalateUseCase; store: EscalationStore; directory: PagerDutyDirectory; settings: EscalationSettingsStore; webhooks: WebhookSecretStore; placement: () => Promise<WebhookPlacement> },
 ): void {
   const { escalate, store, directory, settings, webhooks } = deps;
   const read = requireAccess('read');
@@ -178,11 +178,11 @@ export function registerEscalationRoutes(
   );
 
   const settingsOut = async () => {
-    const [s, w] = await Promise.all([settings.get(), webhooks.state()]);
+    const [s, w, where] = await Promise.all([settings.get(), webhooks.state(), deps.placement()]);
     return {
       fallback_service: s.fallbackService,
       always_use_bot_account: s.alwaysUseBot,
-      webhook: { url: webhookUrl(deps.publicUrl()), subscription_id: w.subscriptionId, secret_configured: w.secretCount > 0, automatic: deps.publicUrlConfigured, error: w.error },
+      webhook: { url: where.url, subscription_id: w.subscriptionId, secret_configured: w.secretCount > 0, automatic: where.automatic, error: w.error },
     };
   };
   const base = '/api/v1/integrations/pagerduty';
@@ -213,9 +213,9 @@ export function registerEscalationRoutes(
   );
   app.put(
     `${base}/webhook_secret`,
-    { onRequest: admin, schema: { tags, summary: 'The signing secret of a webhook subscription created by hand in PagerDuty (the previous one stays valid until the next)', body: z.strictObject({ secret: z.string().trim().min(8).max(500) }), response: { 200: settingsJson } } },
+    { onRequest: admin, schema: { tags, summary: 'The signing secret of a webhook subscription created by hand in PagerDuty (the previous one stays valid until the next)', body: z.strictObject({ secret: z.string().trim().min(8).max(500), subscription_id: z.string().trim().min(1).max(64).nullable().optional() }), response: { 200: settingsJson } } },
     async (req) => {
-      await webhooks.addSecret(req.body.secret, { subscriptionId: null, url: webhookUrl(deps.publicUrl()) });
+      await webhooks.addSecret(req.body.secret, { subscriptionId: req.body.subscription_id ?? null, url: (await deps.placement()).url });
       return settingsOut();
     },
   );

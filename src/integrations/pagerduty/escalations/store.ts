@@ -9,6 +9,8 @@ import './tables.js';
 
 export class EscalationStore implements EscalationLookup {
   private readonly listeners: EscalationListener[] = [];
+  /** Set by setupEscalations: the follower's update (the one writer of a target's status). */
+  applyStatus: ((targetId: string, u: { status: string; statusAt: string; acknowledgedBy?: { id: string; name: string; at: string }[] }, db?: Executor) => Promise<boolean>) | null = null;
 
   constructor(private readonly deps: { db: Db; incidents: IncidentsService }) {}
 
@@ -52,6 +54,13 @@ export class EscalationStore implements EscalationLookup {
     if (!incidentKey?.startsWith('firebreak-escalation-')) return null;
     const byKey = await this.deps.db.selectFrom('pagerduty_escalation_targets').select(['id', 'escalation_id']).where('incident_key', '=', incidentKey).executeTakeFirst();
     return byKey ? { id: byKey.id, escalationId: byKey.escalation_id } : null;
+  }
+
+  async statusChanged(pdIncidentId: string, status: 'acknowledged' | 'resolved', by: { id: string; name: string } | null, db: Executor = this.deps.db): Promise<void> {
+    const row = await db.selectFrom('pagerduty_escalation_targets').select('id').where('pd_incident_id', '=', pdIncidentId).executeTakeFirst();
+    if (!row || !this.applyStatus) return;
+    const at = new Date().toISOString();
+    await this.applyStatus(row.id, { status, statusAt: at, acknowledgedBy: status === 'acknowledged' && by ? [{ ...by, at }] : [] }, db);
   }
 
   async targetFor(pdIncidentId: string, incidentKey: string | null): Promise<{ escalation: Escalation; target: EscalationTarget } | null> {

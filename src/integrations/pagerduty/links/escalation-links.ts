@@ -8,17 +8,25 @@ import type { PdIncidentSummary } from './summary.js';
 // the escalation says a target has its PagerDuty incident (escalationChanged, in the escalation's transaction), or
 // when a webhook names a PagerDuty incident no link knows yet that escalations say they created. Escalations are
 // asked through their lookup; their tables are theirs.
+//
+// The status of a PagerDuty incident an escalation created has one source: the escalation target (follow.ts
+// applies the create response, webhooks and polls to it, ignoring stale ones). Its link rows copy it here, in the
+// transaction that changed the target, and nothing else writes their status (`updateLinks` leaves it alone), so
+// the "PagerDuty incidents" card and the escalations card never disagree.
+
+const TOLD = new Set(['triggered', 'acknowledged', 'resolved']);
 
 /** Attaches the PagerDuty incident of an escalation target, if escalations created it. False when they did not. */
 export async function attachEscalationIncident(ctx: LinksContext, pdId: string, incidentKey: string | null, s: PdIncidentSummary | null): Promise<boolean> {
   const found = await ctx.escalations.targetFor(pdId, incidentKey);
   if (!found) return false;
   const { escalation: esc, target } = found;
-  const summary: PdIncidentSummary = s ?? {
+  const told = TOLD.has(target.status) ? target.status : 'triggered';
+  const summary: PdIncidentSummary = s ? { ...s, status: told } : {
     id: pdId,
     number: target.pagerduty?.number ?? null,
     title: target.name,
-    status: target.status,
+    status: told,
     urgency: esc.urgency,
     priority: esc.priority,
     service: target.service ?? null,
@@ -30,14 +38,23 @@ export async function attachEscalationIncident(ctx: LinksContext, pdId: string, 
   return true;
 }
 
-/** Escalation listener: attach every target's PagerDuty incident once it exists, and queue its backfill. */
+/**
+ * Escalation listener, in the transaction that changed the escalation: attach every target's PagerDuty incident
+ * once it exists (and queue its backfill), and copy each target's status onto its existing links.
+ */
 export async function escalationChanged(ctx: LinksContext, escalationId: string, tx: Executor): Promise<void> {
   const esc = await ctx.escalations.get(escalationId, tx);
   for (const t of esc.targets) {
     if (!t.pagerduty) continue;
     const exists = await tx.selectFrom('pagerduty_incident_links').select('id').where('incident_id', '=', esc.incidentId).where('pd_incident_id', '=', t.pagerduty.incidentId).executeTakeFirst();
-    if (exists) continue;
     const now = nowIso();
+    if (exists) {
+      if (TOLD.has(t.status)) {
+        const copied = await tx.updateTable('pagerduty_incident_links').set({ status: t.status, updated_at: now }).where('pd_incident_id', '=', t.pagerduty.incidentId).where('reason', '=', 'escalation').where('status', '!=', t.status).returning('incident_id').execute();
+        for (const c of copied) await ctx.live.touch(tx, { topic: 'pagerduty_links', incidentId: c.incident_id });
+      }
+      continue;
+    }
     const id = newId();
     await tx
       .insertInto('pagerduty_incident_links')

@@ -106,10 +106,12 @@ export async function linkedServiceIds(db: Executor, incidentId: string): Promis
   return [...new Set(rows.map((r) => r.service_id).filter((x): x is string => !!x))];
 }
 
-/** Stores what PagerDuty says about the incident on all its links (only what `s` says; the rest is kept). */
+/**
+ * Stores what PagerDuty says about the incident on all its links (only what `s` says; the rest is kept). The status
+ * of a link an escalation made is the escalation target's (copied by `escalationChanged`), never set here.
+ */
 export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncidentSummary>, live: LiveFeed): Promise<void> {
   const set: Record<string, unknown> = {};
-  if (s.status) set.status = s.status;
   if (s.number != null) set.pd_number = s.number;
   if (s.title) set.title = s.title;
   if (s.urgency) set.urgency = s.urgency;
@@ -117,7 +119,16 @@ export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncid
   if (s.service) Object.assign(set, { service_id: s.service.id, service_name: s.service.name });
   if (s.assignees) set.assignees = JSON.stringify(s.assignees);
   if (s.htmlUrl) set.html_url = s.htmlUrl;
-  if (Object.keys(set).length === 0) return;
-  const changed = await db.updateTable('pagerduty_incident_links').set({ ...set, updated_at: nowIso() }).where('pd_incident_id', '=', pdId).returning('incident_id').execute();
-  for (const c of changed) await live.touch(db, { topic: 'pagerduty_links', incidentId: c.incident_id });
+  const now = nowIso();
+  const touched = new Set<string>();
+  if (s.status) {
+    const rows = await db.updateTable('pagerduty_incident_links').set({ ...set, status: s.status, updated_at: now }).where('pd_incident_id', '=', pdId).where('reason', '!=', 'escalation').returning('incident_id').execute();
+    for (const c of rows) touched.add(c.incident_id);
+  }
+  if (Object.keys(set).length > 0) {
+    let q = db.updateTable('pagerduty_incident_links').set({ ...set, updated_at: now }).where('pd_incident_id', '=', pdId);
+    if (s.status) q = q.where('reason', '=', 'escalation');
+    for (const c of await q.returning('incident_id').execute()) touched.add(c.incident_id);
+  }
+  for (const incidentId of touched) await live.touch(db, { topic: 'pagerduty_links', incidentId });
 }

@@ -29,6 +29,7 @@ export async function resolveInPagerDuty(ctx: LinksContext, incidentRef: string,
       await client.addNote(l.pagerduty.id, `Resolved from Firebreak with ${incident.reference} ${incident.name}: ${url}`, { from, priority: 'interactive' });
       resolved.push(l.id);
       await updateLinks(ctx.db, l.pagerduty.id, { status: 'resolved' }, ctx.live);
+      await ctx.escalations.statusChanged(l.pagerduty.id, 'resolved', null);
     } catch (err) {
       if (err instanceof PagerDutyError && err.code === 1001) skipped.push({ id: l.id, reason: 'already resolved' });
       else if (err instanceof PagerDutyError) skipped.push({ id: l.id, reason: err.message });

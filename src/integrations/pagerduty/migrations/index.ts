@@ -3,6 +3,7 @@ import * as m0007 from './0007_pagerduty_budget.js';
 import * as m0008 from './0008_escalations.js';
 import * as m0009 from './0009_pagerduty_links.js';
 import * as m0010 from './0010_webhook_events_pending.js';
+import * as m0014 from './0014_pagerduty_webhook_health.js';
 
 // The PagerDuty integration's migrations (request budget, escalations and webhook deliveries, links and
 // auto-acknowledgement, auto-create), merged into the one ordered list by src/migrations.ts. Names are what
@@ -12,4 +13,5 @@ export const pagerdutyMigrations: Migrations = {
   '0008_escalations': m0008,
   '0009_pagerduty_links': m0009,
   '0010_webhook_events_pending': m0010,
+  '0014_pagerduty_webhook_health': m0014,
 };

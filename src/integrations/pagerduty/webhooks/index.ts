@@ -8,15 +8,19 @@ import type { PagerDutyIntegration } from '../connect.js';
 import { catalogSubscriber } from './catalog-update.js';
 import { WebhookDrain, type WebhookSubscriber } from './drain.js';
 import { DRAIN_JOB, DRAIN_SCHEDULE, WebhookIntake } from './intake.js';
+import { WebhookHealthStore } from './health.js';
+import { registerWebhookRoutes } from './routes.js';
 import { WebhookSecretStore } from './secrets.js';
-import { ensureSubscription, SUBSCRIBE_JOB } from './subscription.js';
+import { ensureSubscription, SUBSCRIBE_JOB, webhookPlacement } from './subscription.js';
 
 export { WebhookSecretStore } from './secrets.js';
 export type { WebhookSubscriber } from './drain.js';
-export { webhookUrl } from './subscription.js';
+export { webhookUrl, webhookPlacement } from './subscription.js';
+export { WebhookHealthStore } from './health.js';
 
 // PagerDuty webhooks as a module of their own: the receiver and its stored deliveries, the signing secrets, the
-// subscription made on connect when Firebreak knows its public URL, and the drain job that hands each applied
+// subscription made on connect when PagerDuty can reach Firebreak (`PUBLIC_URL`, else the listening address when
+// PagerDuty is on this machine), its health and test ping (routes.ts), and the drain job that hands each applied
 // event to its subscribers (escalations, links and auto-create, the catalog), which subscribe here; nothing in
 // this folder knows what they do. Call before jobs start.
 
@@ -28,12 +32,23 @@ export interface WebhooksDeps {
   secrets: SecretBox;
   catalog: CatalogService;
   integration: PagerDutyIntegration;
-  /** The public URL PagerDuty can reach, when configured (otherwise subscriptions are made by hand). */
-  publicUrl: string | null;
+  /** Firebreak's URL: `PUBLIC_URL`, else the listening address. */
+  publicUrl: () => string;
+  /** Whether `PUBLIC_URL` was given. */
+  publicUrlConfigured: boolean;
+}
+
+export interface WebhookPlacement {
+  url: string;
+  automatic: boolean;
+  reason: 'public_url' | 'same_machine' | 'not_reachable';
 }
 
 export interface WebhooksModule {
   store: WebhookSecretStore;
+  health: WebhookHealthStore;
+  /** Where PagerDuty should deliver, and whether Firebreak subscribes itself (for the connection now stored). */
+  placement(): Promise<WebhookPlacement>;
   /** Adds a subscriber to applied events (in delivery order, every subscriber in the order they subscribed). */
   subscribe(subscriber: WebhookSubscriber): void;
   /** Applies every stored delivery not applied yet (the drain job; tests and benchmarks). */
@@ -43,7 +58,9 @@ export interface WebhooksModule {
 export async function setupWebhooks(deps: WebhooksDeps): Promise<WebhooksModule> {
   const logger = deps.logger.child({ module: 'pagerduty.webhooks' });
   const store = new WebhookSecretStore(deps.db, deps.secrets);
-  const intake = new WebhookIntake({ db: deps.db, jobs: deps.jobs, secrets: store, logger });
+  const health = new WebhookHealthStore(deps.db);
+  const intake = new WebhookIntake({ db: deps.db, jobs: deps.jobs, secrets: store, health, logger });
+  const placement = async (): Promise<WebhookPlacement> => webhookPlacement(deps.publicUrl(), deps.publicUrlConfigured, (await deps.integration.settings())?.baseUrl ?? null);
   const drain = new WebhookDrain({ db: deps.db, logger });
   drain.subscribe(catalogSubscriber(deps.catalog));
 
@@ -52,14 +69,14 @@ export async function setupWebhooks(deps: WebhooksDeps): Promise<WebhooksModule>
   }, { maxAttempts: 25 });
   await deps.jobs.schedule(DRAIN_SCHEDULE, DRAIN_JOB, 60_000);
 
-  const publicUrl = deps.publicUrl;
   deps.jobs.define(
     SUBSCRIBE_JOB,
     async () => {
       const c = await deps.integration.connected();
-      if (!c || !publicUrl) return;
+      const where = await placement();
+      if (!c || !where.automatic) return;
       try {
-        const id = await ensureSubscription(c.client, c.settings.botUser.email, store, publicUrl);
+        const id = await ensureSubscription(c.client, c.settings.botUser.email, store, where.url);
         logger.info({ subscription: id }, 'PagerDuty webhook subscription ready');
       } catch (err) {
         await store.setError(`Creating the webhook subscription failed: ${(err as Error).message}`);
@@ -69,9 +86,10 @@ export async function setupWebhooks(deps: WebhooksDeps): Promise<WebhooksModule>
     { maxAttempts: 3 },
   );
   deps.integration.onConnected(async () => {
-    if (publicUrl) await deps.jobs.enqueue(SUBSCRIBE_JOB, {}, { jobKey: 'pd-webhook-subscribe', priority: 0 });
+    if ((await placement()).automatic) await deps.jobs.enqueue(SUBSCRIBE_JOB, {}, { jobKey: 'pd-webhook-subscribe', priority: 0 });
   });
 
   intake.register(deps.http);
-  return { store, subscribe: (s) => drain.subscribe(s), drain: () => drain.drain() };
+  registerWebhookRoutes(deps.http, { store, health, integration: deps.integration, placement });
+  return { store, health, placement, subscribe: (s) => drain.subscribe(s), drain: () => drain.drain() };
 }

@@ -6,6 +6,7 @@ import { nowIso } from '../../../platform/ids.js';
 import type { JobQueue } from '../../../platform/jobs/types.js';
 import type { Logger } from '../../../platform/logger.js';
 import { parseWebhookEvent, WebhookEventError, type PdWebhookEvent } from '../client/events.js';
+import type { WebhookHealthStore } from './health.js';
 import type { WebhookSecretStore } from './secrets.js';
 import { verifySignature } from './signature.js';
 import './tables.js';
@@ -30,6 +31,7 @@ export interface IntakeDeps {
   db: Db;
   jobs: JobQueue;
   secrets: WebhookSecretStore;
+  health: WebhookHealthStore;
   logger: Logger;
 }
 
@@ -52,6 +54,7 @@ export class WebhookIntake {
     const secrets = await this.deps.secrets.secrets();
     if (secrets.length === 0) return reply.status(401).send(errorBody('webhooks_not_configured', 'No PagerDuty webhook secret is configured in Firebreak.'));
     if (!verifySignature(raw, one(req.headers['x-pagerduty-signature']), secrets)) {
+      await this.deps.health.signatureFailed().catch((err: unknown) => this.deps.logger.warn({ error: (err as Error).message }, 'could not record a webhook signature failure'));
       return reply.status(401).send(errorBody('invalid_signature', 'The X-PagerDuty-Signature header does not match the body.'));
     }
     let json: unknown;
@@ -69,6 +72,7 @@ export class WebhookIntake {
     }
     const deliveryId = one(req.headers['x-webhook-id']) || ev.id;
     const duplicate = !(await this.store(deliveryId, ev, raw.toString('utf8')));
+    if (ev.event_type === 'pagey.ping' && !duplicate) await this.deps.health.pingReceived(nowIso());
     return reply.status(200).send({ ok: true, duplicate });
   }
 

@@ -27,9 +27,34 @@ export function webhookUrl(publicUrl: string): string {
   return `${publicUrl.replace(/\/$/, '')}/webhooks/pagerduty`;
 }
 
+const LOCAL_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[?::1\]?|0\.0\.0\.0|\[?::\]?)$/i;
+
+/** Whether a URL's host is this machine (loopback, or the any-address a server listens on). */
+export function isLocalUrl(url: string): boolean {
+  try {
+    return LOCAL_HOST.test(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where PagerDuty should deliver, and whether Firebreak makes the subscription itself on connect. The URL is
+ * `PUBLIC_URL`'s, else the listening address's (an any-address such as 0.0.0.0 named as 127.0.0.1, which is where
+ * a PagerDuty on this machine reaches it). Automatic when PagerDuty can reach that URL: `PUBLIC_URL` is set, the URL
+ * is not on this machine, or PagerDuty itself is on this machine (the emulator).
+ */
+export function webhookPlacement(publicUrl: string, publicUrlConfigured: boolean, pagerDutyBaseUrl: string | null): { url: string; automatic: boolean; reason: 'public_url' | 'same_machine' | 'not_reachable' } {
+  let base = publicUrl;
+  if (!publicUrlConfigured) base = base.replace(/^(https?:\/\/)(0\.0\.0\.0|\[::\])(?=[:/]|$)/i, (_m, scheme: string, host: string) => `${scheme}${host === '0.0.0.0' ? '127.0.0.1' : '[::1]'}`);
+  const url = webhookUrl(base);
+  if (publicUrlConfigured || !isLocalUrl(url)) return { url, automatic: true, reason: 'public_url' };
+  if (pagerDutyBaseUrl && isLocalUrl(pagerDutyBaseUrl)) return { url, automatic: true, reason: 'same_machine' };
+  return { url, automatic: false, reason: 'not_reachable' };
+}
+
 /** Creates the subscription unless one for this URL is already stored. Returns its id. */
-export async function ensureSubscription(client: PagerDutyClient, from: string, store: WebhookSecretStore, publicUrl: string): Promise<string> {
-  const url = webhookUrl(publicUrl);
+export async function ensureSubscription(client: PagerDutyClient, from: string, store: WebhookSecretStore, url: string): Promise<string> {
   const current = await store.state();
   if (current.subscriptionId && current.url === url && current.secretCount > 0) return current.subscriptionId;
   const sub = await client.createWebhookSubscription(

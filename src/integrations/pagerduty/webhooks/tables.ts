@@ -16,6 +16,9 @@ export interface PagerDutyEscalationSettingsTable {
   webhook_url: string | null;
   webhook_secrets: string; // JSON: encrypted secrets, newest first
   webhook_error: string | null;
+  webhook_signature_failed_at: string | null;
+  webhook_ping_sent_at: string | null;
+  webhook_ping_received_at: string | null;
   updated_at: string;
 }
 
@@ -43,7 +46,7 @@ declare module '../../../platform/db/schema.js' {
 export async function ensureSettingsRow(db: Executor): Promise<void> {
   await db
     .insertInto('pagerduty_escalation_settings')
-    .values({ id: SETTINGS_ROW, fallback_service_id: null, fallback_service_name: null, always_use_bot: 0, webhook_subscription_id: null, webhook_url: null, webhook_secrets: '[]', webhook_error: null, updated_at: nowIso() })
+    .values({ id: SETTINGS_ROW, fallback_service_id: null, fallback_service_name: null, always_use_bot: 0, webhook_subscription_id: null, webhook_url: null, webhook_secrets: '[]', webhook_error: null, webhook_signature_failed_at: null, webhook_ping_sent_at: null, webhook_ping_received_at: null, updated_at: nowIso() })
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
 }

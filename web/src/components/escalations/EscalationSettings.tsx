@@ -1,12 +1,15 @@
 // Escalation settings for the PagerDuty settings page: the fallback escalation service, whether to always page
-// as the bot account, and the webhook (the URL to give PagerDuty and the secret of a subscription made by hand).
-import { useState, type FormEvent } from 'react';
+// as the bot account, and the webhook: where PagerDuty delivers (PUBLIC_URL, else the listening address), its
+// health (last delivery, last signature failure), "Send test" (PagerDuty's ping), and the secret of a
+// subscription made by hand.
+import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, call } from '../../api.js';
 import type { Ok } from '../../api/operations.js';
 import { useLoad } from '../../hooks.js';
-import { CopyField, ErrorMessage, Field, Loading } from '../ui.js';
+import { CopyField, DateTime, ErrorMessage, Field, Loading } from '../ui.js';
 
 type Settings = Ok<'/api/v1/integrations/pagerduty/escalation_settings', 'get'>;
+type Health = Ok<'/api/v1/integrations/pagerduty/webhook_health', 'get'>;
 
 const base = '/api/v1/integrations/pagerduty';
 
@@ -77,15 +80,7 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
         />{' '}
         Always page as the bot account (otherwise the person who escalates, when they have a PagerDuty account with the same email)
       </label>
-      <h3>Webhooks</h3>
-      {s.webhook.automatic ? (
-        <p>{s.webhook.subscription_id ? `Firebreak created the subscription (${s.webhook.subscription_id}) when PagerDuty was connected.` : 'Firebreak creates the subscription when PagerDuty is connected.'}</p>
-      ) : (
-        <p className="muted">Firebreak does not know its public URL (PUBLIC_URL), so create a webhook subscription in PagerDuty by hand (incident and service events, for the account) with this URL, and paste its signing secret here. Until then Firebreak polls open escalations.</p>
-      )}
-      <CopyField label="Webhook URL" value={s.webhook.url} />
-      <p>Signing secret: {s.webhook.secret_configured ? 'configured' : <strong>not configured</strong>}</p>
-      {s.webhook.error ? <p className="notice notice-error">{s.webhook.error}</p> : null}
+      <WebhookHealthView admin={admin} secretSaved={s.webhook.secret_configured} />
       {admin ? (
         <form className="inline-form" onSubmit={saveSecret}>
           <Field label="Signing secret of a subscription made by hand" hint="The previous secret keeps working until the next one, so rotating drops nothing." error={apiError?.field('secret')}>
@@ -98,5 +93,77 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
       ) : null}
       <ErrorMessage error={error} title="Not saved." />
     </section>
+  );
+}
+
+/** What PUBLIC_URL means here, in the same words as the README. */
+const WHERE: Record<Health['reason'], string> = {
+  public_url: 'PagerDuty delivers to PUBLIC_URL. Firebreak created the subscription when PagerDuty was connected.',
+  same_machine:
+    'PUBLIC_URL is not set, so this is Firebreak\'s listening address. PagerDuty is on this machine (an emulator) and can reach it, so Firebreak created the subscription when PagerDuty was connected.',
+  not_reachable:
+    'PUBLIC_URL is not set, so this is Firebreak\'s listening address, which PagerDuty cannot reach from the internet. Set PUBLIC_URL to the address PagerDuty can reach and reconnect, or create a webhook subscription in PagerDuty by hand (incident and service events, for the account) with this URL and paste its signing secret below. Until then Firebreak polls open escalations.',
+};
+
+/** Webhooks: where PagerDuty delivers, the last delivery received, the last signature failure, and "Send test". */
+function WebhookHealthView({ admin, secretSaved }: { admin: boolean; secretSaved: boolean }) {
+  const health = useLoad(() => call('get', `${base}/webhook_health`), [secretSaved]);
+  const [error, setError] = useState<unknown>(null);
+  const [sending, setSending] = useState(false);
+  const h = health.data;
+  const waiting = !!h?.ping.sent_at && !h.ping.received_at;
+  // After "Send test", look again every second until the ping arrives (at most 30 s).
+  const [tries, setTries] = useState(0);
+  const reload = health.reload;
+  useEffect(() => {
+    if (!waiting || tries >= 30) return;
+    const t = setTimeout(() => {
+      setTries((n) => n + 1);
+      reload();
+    }, 1000);
+    return () => clearTimeout(t);
+  }, [waiting, tries, reload]);
+  const sendTest = async () => {
+    setSending(true);
+    setError(null);
+    setTries(0);
+    try {
+      health.setData(await call('post', `${base}/webhook_test`));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setSending(false);
+    }
+  };
+  if (!h) return health.loading ? <Loading label="Loading the webhook…" /> : <ErrorMessage error={health.error} />;
+  return (
+    <div aria-label="Webhooks" role="group">
+      <h3>Webhooks</h3>
+      <p className={h.automatic ? undefined : 'muted'}>{WHERE[h.reason]}</p>
+      <CopyField label="Webhook URL" value={h.url} />
+      <dl className="facts">
+        <dt>Subscription</dt>
+        <dd>{h.subscription_id ? <span className="mono">{h.subscription_id}</span> : h.secret_configured ? 'made by hand' : 'none yet'}</dd>
+        <dt>Signing secret</dt>
+        <dd>{h.secret_configured ? 'configured' : <strong>not configured</strong>}</dd>
+        <dt>Last delivery received</dt>
+        <dd>{h.last_delivery ? <><DateTime value={h.last_delivery.received_at} /> <span className="muted">({h.last_delivery.event_type})</span></> : 'none yet'}</dd>
+        <dt>Last signature failure</dt>
+        <dd>{h.last_signature_failure_at ? <DateTime value={h.last_signature_failure_at} /> : 'none'}</dd>
+        <dt>Test</dt>
+        <dd role="status">
+          {!h.ping.sent_at ? 'not sent' : h.ping.received_at ? <>sent <DateTime value={h.ping.sent_at} />, arrived <DateTime value={h.ping.received_at} /></> : tries >= 30 ? <>sent <DateTime value={h.ping.sent_at} />, <strong>has not arrived</strong></> : <>sent <DateTime value={h.ping.sent_at} />, waiting for it to arrive…</>}
+        </dd>
+      </dl>
+      {h.error ? <p className="notice notice-error">{h.error}</p> : null}
+      {admin ? (
+        <div className="form-actions">
+          <button type="button" disabled={sending || !h.subscription_id} onClick={() => void sendTest()} title={h.subscription_id ? undefined : 'Firebreak needs the subscription id to ask PagerDuty for a test'}>
+            {sending ? 'Sending…' : 'Send test'}
+          </button>
+        </div>
+      ) : null}
+      <ErrorMessage error={error} title="The test was not sent." />
+    </div>
   );
 }

@@ -1,17 +1,32 @@
 // The incident page's "PagerDuty incidents" card: attach one by URL or id, each with its status, service,
 // urgency and assignees; "Is this related?" for ones attached by hand or grouped; the mirroring switch; and,
-// once the incident is closed, an offer (never automatic) to resolve the open ones in PagerDuty too.
+// once the incident is closed, an offer (never automatic) to resolve the open ones in PagerDuty too. The person an
+// acknowledgement was offered to (they said "related" or accepted, but PagerDuty had not paged them, or knows no
+// user with their email) sees "Acknowledge this PagerDuty incident?" with its button; nobody else does.
 import { useState, type FormEvent } from 'react';
 import { useLoad } from '../../hooks.js';
+import { useSession } from '../../session.js';
 import { useLive } from '../../live.js';
 import { Empty, ErrorMessage, Loading } from '../ui.js';
-import { pagerdutyLinksApi, type PdLink } from './pagerdutyLinksApi.js';
+import { pagerdutyLinksApi, type AckOffer, type PdLink } from './pagerdutyLinksApi.js';
+
+const OFFER_WHY: Record<string, string> = {
+  not_paged: 'PagerDuty did not page you for it, so Firebreak did not acknowledge it for you.',
+  unmatched: 'Firebreak could not match you to a PagerDuty user, so it did not acknowledge it for you.',
+};
+const OFFER_OUTCOME: Record<string, string> = { acknowledged: 'Acknowledged in PagerDuty as you.', already_acknowledged: 'Someone had already acknowledged it.', resolved: 'It was already resolved.' };
 
 const REASON: Record<PdLink['reason'], string> = { escalation: 'Paged from this incident', related: 'Attached by hand', source: 'Opened this incident', grouped: 'Triggered on the same service' };
 
 export function PagerDutyIncidentsCard({ incidentId, editable, closed, onChanged }: { incidentId: string; editable: boolean; closed: boolean; onChanged?: () => void }) {
   const list = useLoad(() => pagerdutyLinksApi.list(incidentId), [incidentId]);
-  useLive(['pagerduty_links'], incidentId, list.refresh);
+  const session = useSession();
+  const offers = useLoad(() => pagerdutyLinksApi.offers(incidentId), [incidentId]);
+  const mine = (linkId: string): AckOffer[] => (offers.data ?? []).filter((o) => o.link_id === linkId && o.status === 'open' && o.user_id === session.user.id);
+  useLive(['pagerduty_links'], incidentId, () => {
+    list.refresh();
+    offers.refresh();
+  });
   const [ref, setRef] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -23,6 +38,7 @@ export function PagerDutyIncidentsCard({ incidentId, editable, closed, onChanged
     try {
       await f();
       list.reload();
+      offers.reload();
       onChanged?.();
     } catch (err) {
       setError(err);
@@ -74,6 +90,17 @@ export function PagerDutyIncidentsCard({ incidentId, editable, closed, onChanged
               <div className="muted">
                 {[l.pagerduty_incident.service?.name, l.pagerduty_incident.urgency ? `${l.pagerduty_incident.urgency} urgency` : null, l.pagerduty_incident.priority?.name, l.pagerduty_incident.assignees.length ? `assigned to ${l.pagerduty_incident.assignees.map((a) => a.name).join(', ')}` : null, REASON[l.reason]].filter(Boolean).join(' · ')}
               </div>
+              {mine(l.id).map((o) => (
+                <div key={o.id} className="notice" role="group" aria-label={`Acknowledgement offer for #${l.pagerduty_incident.number ?? l.pagerduty_incident.id}`}>
+                  {OFFER_WHY[o.reason] ?? ''} Acknowledge this PagerDuty incident?{' '}
+                  <button type="button" className="button-small" disabled={busy} onClick={() => void run(async () => {
+                    const r = await pagerdutyLinksApi.acceptOffer(o.id);
+                    setNote(OFFER_OUTCOME[r.status] ?? r.status);
+                  })}>
+                    Acknowledge in PagerDuty
+                  </button>
+                </div>
+              ))}
               {editable && l.related === 'pending' ? (
                 <div>
                   Is this PagerDuty incident related to this incident?{' '}

@@ -24,6 +24,23 @@ export function PagerDutyPage() {
   );
 }
 
+/** PagerDuty's roles as people read them; the read-only ones may be refused writes. */
+const ROLE_LABELS: Record<string, string> = {
+  owner: 'Account owner', admin: 'Admin', manager: 'Manager', user: 'User', limited_user: 'Limited user', observer: 'Observer',
+  restricted_access: 'Restricted access', read_only_user: 'Read-only user', read_only_limited_user: 'Read-only limited user',
+};
+const READ_ONLY = new Set(['observer', 'restricted_access', 'read_only_user', 'read_only_limited_user']);
+const roleLabel = (r: string | null | undefined) => (r ? (ROLE_LABELS[r] ?? r) : 'role unknown');
+
+function RoleWarning({ user }: { user: PdUser | undefined }) {
+  if (!user?.role || !READ_ONLY.has(user.role)) return null;
+  return (
+    <p className="notice notice-error" role="alert">
+      {user.name} is a PagerDuty {roleLabel(user.role)}. PagerDuty may refuse incidents and acknowledgements made as them, so Firebreak could not page anyone. Choose a user with the Account owner, Admin, Manager or User role. Connecting checks the choice with PagerDuty.
+    </p>
+  );
+}
+
 function BotExplanation() {
   return (
     <p className="hint">
@@ -45,6 +62,12 @@ function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => voi
   const [query, setQuery] = useState('');
   const [bot, setBot] = useState<string>('');
   const key = (): KeyInput => ({ region, base_url: baseUrl.trim() || null, api_key: apiKey });
+  // The chosen user stays known while a search shows others.
+  const [chosen, setChosen] = useState<PdUser | undefined>(undefined);
+  const choose = (u: PdUser) => {
+    setBot(u.id);
+    setChosen(u);
+  };
   const isAdmin = session.user.role === 'admin' || session.user.role === 'owner';
 
   const check = checking.onSubmit(async () => {
@@ -52,7 +75,8 @@ function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => voi
     setUsers(null);
     const r = await pdApi.checkKey(key());
     setUsers(r.users);
-    setBot(r.users[0]?.id ?? '');
+    setBot('');
+    setChosen(undefined);
   });
   const search = (q: string) => {
     setQuery(q);
@@ -110,10 +134,12 @@ function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => voi
             {users.length === 0 ? <p className="muted">No user matches.</p> : null}
             {users.map((u) => (
               <label key={u.id} className="choice">
-                <input type="radio" name="bot_user" value={u.id} checked={bot === u.id} onChange={() => setBot(u.id)} /> {u.name} <span className="muted">{u.email}</span>
+                <input type="radio" name="bot_user" value={u.id} checked={bot === u.id} onChange={() => choose(u)} /> {u.name} <span className="muted">{u.email}</span>{' '}
+                <span className={`badge${u.role && READ_ONLY.has(u.role) ? ' badge-triage' : ''}`}>{roleLabel(u.role)}</span>
               </label>
             ))}
           </fieldset>
+          <RoleWarning user={chosen} />
           <div className="form-actions">
             <button type="submit" className="button-primary" disabled={!bot || connecting.busy}>
               {connecting.busy ? 'Connecting…' : 'Connect PagerDuty'}
@@ -158,6 +184,7 @@ function Connected({ status, reload }: { status: PagerDutyStatus; reload: () => 
           <dt>Bot account</dt>
           <dd>
             {status.bot_user?.name} <span className="muted">{status.bot_user?.email}</span>
+            {status.bot_user?.role ? <> <span className="badge">{roleLabel(status.bot_user.role)}</span></> : null}
           </dd>
           <dt>Connected</dt>
           <dd>
@@ -231,21 +258,34 @@ function ChangeBot({ onDone }: { onDone: () => void }) {
   const [query, setQuery] = useState('');
   const users = useLoad(() => pdApi.users(query), [query]);
   const [error, setError] = useState<unknown>(null);
+  // A read-only, observer or restricted user is warned about before it is chosen.
+  const [confirming, setConfirming] = useState<PdUser | null>(null);
   // A failed choice stays on screen until another one fails or succeeds.
-  const choose = (id: string) => pdApi.update({ bot_user_id: id }).then(onDone, setError);
+  const choose = (u: PdUser) => {
+    if (u.role && READ_ONLY.has(u.role) && confirming?.id !== u.id) return setConfirming(u);
+    setConfirming(null);
+    pdApi.update({ bot_user_id: u.id }).then(onDone, setError);
+  };
   return (
     <div className="form">
       <h3>Choose another bot account</h3>
       <BotExplanation />
       <Field label="Search users">{(p) => <input {...p} type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="Name or email" />}</Field>
       {error ? <ErrorMessage error={error} /> : null}
+      {confirming ? (
+        <div>
+          <RoleWarning user={confirming} />
+          <button type="button" className="button-small button-danger" onClick={() => choose(confirming)}>Try {confirming.name} anyway</button>{' '}
+          <button type="button" className="button-small button-quiet" onClick={() => setConfirming(null)}>Choose someone else</button>
+        </div>
+      ) : null}
       <ul>
         {(users.data?.users ?? []).map((u) => (
           <li key={u.id}>
-            <button type="button" className="button-small" onClick={() => void choose(u.id)}>
+            <button type="button" className="button-small" onClick={() => choose(u)}>
               Use {u.name}
             </button>{' '}
-            <span className="muted">{u.email}</span>
+            <span className="muted">{u.email}</span> <span className={`badge${u.role && READ_ONLY.has(u.role) ? ' badge-triage' : ''}`}>{roleLabel(u.role)}</span>
           </li>
         ))}
       </ul>
