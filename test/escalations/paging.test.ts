@@ -240,6 +240,29 @@ for (const backend of backends) {
       }
     });
 
+    it('a requester whose PagerDuty role may not write (observer) is paged for by the bot account, once', async () => {
+      const pdUser = [...s.pd.state.users.values()][12]!;
+      const role = pdUser.role;
+      s.pd.admin.updateUser(pdUser.id, { role: 'observer' });
+      try {
+        const { client } = await userClient(s.fb, s.owner, 'responder', pdUser.email.trim());
+        const inc = await declare(s.owner, 'Observer asks for help');
+        const r = await client.post(`/api/v1/incidents/${inc.id}/escalations`, { escalation_policy_ids: [s.policies[0]!.id], message: 'help' });
+        const done = await waitForTargets(s.owner, r.body.escalation.id);
+        expect(done.targets[0].status).toBe('triggered');
+        // PagerDuty refused the write made as the observer; the bot's went through: one PagerDuty incident.
+        const sent = createsByKey(s.pd).get(done.targets[0].incident_key)!;
+        const bot = [...s.pd.state.users.values()][0]!;
+        expect(sent.map((e) => [e.from.trim().toLowerCase(), e.status])).toEqual([
+          [pdUser.email.trim().toLowerCase(), 403],
+          [bot.email.trim().toLowerCase(), 201],
+        ]);
+        expect([...s.pd.state.incidents.values()].filter((i) => i.incident_key === done.targets[0].incident_key)).toHaveLength(1);
+      } finally {
+        s.pd.admin.updateUser(pdUser.id, { role });
+      }
+    });
+
     it('a read-only key fails every target with the reason, and changes nothing in PagerDuty', async () => {
       await s.fb.app.connections.setSecret('pagerduty', 'api_key', s.pd.readOnlyKey);
       try {

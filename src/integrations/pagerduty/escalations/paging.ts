@@ -230,6 +230,13 @@ export class PagingWorker {
         return await this.deps.follow.recordCreated({ ...row, from_email: from }, created);
       } catch (err) {
         if (!(err instanceof PagerDutyError)) throw err;
+        // PagerDuty refuses writes made as a read-only, observer or restricted user (403): page as the bot. A
+        // read-only key is refused again as the bot, and that refusal is the one recorded.
+        if (err.status === 403 && from !== c.settings.botUser.email) {
+          from = c.settings.botUser.email;
+          await this.deps.db.updateTable('pagerduty_escalation_targets').set({ from_email: from }).where('id', '=', row.id).execute();
+          continue;
+        }
         if (err.kind === 'bad_request' && err.status === 400) {
           // PagerDuty refuses a second open incident with our key: the first one exists, record it.
           const found = await c.client.findByIncidentKey(row.incident_key, { priority: 'interactive' }).catch(() => null);
