@@ -74,7 +74,8 @@ export class LiveFeed {
   private readonly touched = new WeakMap<object, Set<string>>();
   private running: Promise<void> | null = null;
   private again = false;
-  private stopped = false;
+  /** Nothing is read until the server listens (start): a Firebreak that never serves (CLI, benchmarks) never reads. */
+  private stopped = true;
   private listener: PgListener | null = null;
   private lastPrune = 0;
 
