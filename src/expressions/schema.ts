@@ -1,4 +1,5 @@
 import type { CatalogAttribute, CatalogType } from '../catalog/model.js';
+import { slugify } from '../catalog/schema-rules.js';
 import type { CustomField } from '../custom-fields/model.js';
 
 // What the expression environment is built from, and how catalog names become CEL names. Pure: no database.
@@ -26,18 +27,10 @@ export function isIdentifier(s: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) && !RESERVED.has(s);
 }
 
-/** A name as an identifier: lower case, runs of anything else as `_`, never starting with a digit. */
+/** A name as an identifier: the catalog's attribute slug, kept clear of CEL's reserved words. */
 export function slug(name: string): string {
-  let s = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-  if (!s) s = 'attribute';
-  if (/^[0-9]/.test(s)) s = `a_${s}`;
-  if (RESERVED.has(s)) s = `${s}_`;
-  return s.slice(0, 63);
+  const s = slugify(name);
+  return RESERVED.has(s) ? `${s}_` : s;
 }
 
 /** Fields every entry has, whatever its type. */
