@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { App } from '../../../platform/http/server.js';
 import { ValidationError } from '../../../platform/errors.js';
 import { actorOf, requireAccess } from '../../../users/auth.js';
-import type { WebhookPlacement } from '../webhooks/index.js';
+import type { WebhookPlacement } from '../webhooks/subscription.js';
 import type { PagerDutyDirectory } from '../directory.js';
 import type { WebhookSecretStore } from '../webhooks/secrets.js';
 import type { EscalateUseCase } from './escalate.js';

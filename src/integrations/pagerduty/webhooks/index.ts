@@ -11,11 +11,11 @@ import { DRAIN_JOB, DRAIN_SCHEDULE, WebhookIntake } from './intake.js';
 import { WebhookHealthStore } from './health.js';
 import { registerWebhookRoutes } from './routes.js';
 import { WebhookSecretStore } from './secrets.js';
-import { ensureSubscription, SUBSCRIBE_JOB, webhookPlacement } from './subscription.js';
+import { ensureSubscription, SUBSCRIBE_JOB, webhookPlacement, type WebhookPlacement } from './subscription.js';
 
 export { WebhookSecretStore } from './secrets.js';
 export type { WebhookSubscriber } from './drain.js';
-export { webhookUrl, webhookPlacement } from './subscription.js';
+export { webhookUrl, webhookPlacement, type WebhookPlacement } from './subscription.js';
 export { WebhookHealthStore } from './health.js';
 
 // PagerDuty webhooks as a module of their own: the receiver and its stored deliveries, the signing secrets, the
@@ -36,12 +36,6 @@ export interface WebhooksDeps {
   publicUrl: () => string;
   /** Whether `PUBLIC_URL` was given. */
   publicUrlConfigured: boolean;
-}
-
-export interface WebhookPlacement {
-  url: string;
-  automatic: boolean;
-  reason: 'public_url' | 'same_machine' | 'not_reachable';
 }
 
 export interface WebhooksModule {

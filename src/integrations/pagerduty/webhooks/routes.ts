@@ -5,7 +5,7 @@ import { requireAccess } from '../../../users/auth.js';
 import { PagerDutyError } from '../client/errors.js';
 import type { PagerDutyIntegration } from '../connect.js';
 import type { WebhookHealthStore } from './health.js';
-import type { WebhookPlacement } from './index.js';
+import type { WebhookPlacement } from './subscription.js';
 import type { WebhookSecretStore } from './secrets.js';
 
 // REST: webhook health for the PagerDuty settings page (last delivery received, last signature failure, the test

@@ -44,7 +44,14 @@ export function isLocalUrl(url: string): boolean {
  * a PagerDuty on this machine reaches it). Automatic when PagerDuty can reach that URL: `PUBLIC_URL` is set, the URL
  * is not on this machine, or PagerDuty itself is on this machine (the emulator).
  */
-export function webhookPlacement(publicUrl: string, publicUrlConfigured: boolean, pagerDutyBaseUrl: string | null): { url: string; automatic: boolean; reason: 'public_url' | 'same_machine' | 'not_reachable' } {
+/** Where PagerDuty should deliver, and whether Firebreak subscribes itself. */
+export interface WebhookPlacement {
+  url: string;
+  automatic: boolean;
+  reason: 'public_url' | 'same_machine' | 'not_reachable';
+}
+
+export function webhookPlacement(publicUrl: string, publicUrlConfigured: boolean, pagerDutyBaseUrl: string | null): WebhookPlacement {
   let base = publicUrl;
   if (!publicUrlConfigured) base = base.replace(/^(https?:\/\/)(0\.0\.0\.0|\[::\])(?=[:/]|$)/i, (_m, scheme: string, host: string) => `${scheme}${host === '0.0.0.0' ? '127.0.0.1' : '[::1]'}`);
   const url = webhookUrl(base);
