@@ -1,5 +1,5 @@
 import type { DomainEvent } from '../../platform/events.js';
-import { CHANNEL_NOTE_KINDS, closeCountOf, incidentQueue, SLACK_JOBS, type ArchiveChannelJob, type CreateChannelJob, type PostNoteJob, type UpdateHeaderJob } from './jobs.js';
+import { CHANNEL_NOTE_KINDS, closeCountOf, incidentQueue, SLACK_JOBS, UPDATE_BATCH_REF, type ArchiveChannelJob, type CreateChannelJob, type PostNoteJob, type UpdateHeaderJob } from './jobs.js';
 import type { SlackContext } from './slack.context.js';
 
 // Reacting to the core: whatever changed an incident (Slack, the web app, the API, a workflow), its channel
@@ -23,6 +23,7 @@ export function subscribeToIncidentEvents(ctx: SlackContext): void {
         case 'incident.timeline_item_added': {
           const kind = String(event.data.kind ?? '');
           if (!CHANNEL_NOTE_KINDS.has(kind)) return;
+          if (event.actor.ref?.startsWith(UPDATE_BATCH_REF)) return; // told once for the whole /incident update (submissions.ts)
           await ctx.jobs.enqueue(SLACK_JOBS.postNote, { incidentId, itemId: String(event.data.itemId) } satisfies PostNoteJob, { jobKey: `slack.note:${String(event.data.itemId)}`, queue });
           return;
         }

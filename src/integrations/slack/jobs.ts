@@ -67,10 +67,8 @@ export interface UpdateHeaderJob {
   /** Firebreak users to bring into the channel (whoever accepted a triage incident). */
   inviteUserIds?: string[];
 }
-export interface PostNoteJob {
-  incidentId: string;
-  itemId: string;
-}
+/** One timeline item (`itemId`), or every change one `/incident update` submission made (`batchRef`). */
+export type PostNoteJob = { incidentId: string; itemId: string; batchRef?: never } | { incidentId: string; batchRef: string; itemId?: never };
 export interface RecordPinJob {
   channelId: string;
   ts: string;
@@ -326,22 +324,18 @@ export function defineSlackJobs(ctx: SlackContext): void {
 
   jobs.define<PostNoteJob>(
     SLACK_JOBS.postNote,
-    async ({ incidentId, itemId }, jctx) => {
+    async ({ incidentId, itemId, batchRef }, jctx) => {
       const api = await connection.api();
       const row = await store.byIncident(incidentId);
       if (!api || !row?.channel_id) return;
       const timeline = await incidents.timeline(incidentId);
-      const item = timeline.find((i) => i.id === itemId);
+      // One /incident update, one message: the submission queues this job once all its changes are written
+      // (their own items queue nothing, see core-events.ts).
+      const items = batchRef ? timeline.filter((i) => i.actor.ref === batchRef && CHANNEL_NOTE_KINDS.has(i.kind)) : timeline.filter((i) => i.id === itemId);
+      const item = items[0];
       if (!item) return;
       const who = actorName(item);
-      let text = item.kind === 'note_added' ? `:memo: *${esc(who)}* added a note: ${esc(item.text)}` : `:arrows_counterclockwise: ${esc(item.text)} (by ${esc(who)})`;
-      // One /incident update, one message: the batch's first item tells every change of the batch (its job runs
-      // after the submission's ack, when all of them are written), the others say nothing.
-      if (item.actor.ref?.startsWith(UPDATE_BATCH_REF)) {
-        const batch = timeline.filter((i) => i.actor.ref === item.actor.ref && CHANNEL_NOTE_KINDS.has(i.kind));
-        if (batch[0]?.id !== item.id) return;
-        text = `:arrows_counterclockwise: ${batch.map((i) => esc(i.text)).join(' · ')} (by ${esc(who)})`;
-      }
+      const text = item.kind === 'note_added' && !batchRef ? `:memo: *${esc(who)}* added a note: ${esc(item.text)}` : `:arrows_counterclockwise: ${items.map((i) => esc(i.text)).join(' · ')} (by ${esc(who)})`;
       try {
         await api.postMessage(row.channel_id, { text });
       } catch (err) {

@@ -3,7 +3,7 @@ import { AppError, ValidationError } from '../../../platform/errors.js';
 import { roleAllows, type User } from '../../../users/users.service.js';
 import { explain } from '../errors.js';
 import { viewerText } from '../messages/replies.js';
-import { SLACK_JOBS, UPDATE_BATCH_REF, type RespondJob } from '../jobs.js';
+import { incidentQueue, SLACK_JOBS, UPDATE_BATCH_REF, type PostNoteJob, type RespondJob } from '../jobs.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
 import { currentValues } from './custom-fields.handlers.js';
@@ -120,7 +120,7 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
       if (!incidentId) return { status: 'This form lost track of its incident; run /incident update again.' };
       const who = await writer(ctx, body.user.id);
       if ('refusal' in who) return { status: who.refusal };
-      // One submission, one message in the channel: its changes share an actor ref (see jobs.ts, postNote).
+      // One submission, one message in the channel: its changes share an actor ref, told by one job queued below.
       const actor = { ...actorFor(who.user), ref: `${UPDATE_BATCH_REF}${view.id}` };
       const input = readUpdate(view.state.values);
       const errors: Errors = {};
@@ -136,6 +136,8 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
       if (input.severityId && input.severityId !== current.severity.id) await attempt('severity', () => ctx.incidents.changeSeverity(incidentId, input.severityId, actor));
       if (input.summary !== (current.summary ?? '')) await attempt('summary', () => ctx.incidents.updateIncident(incidentId, { summary: input.summary }, actor));
       if (input.statusId && input.statusId !== current.status.id) await attempt('status', () => ctx.incidents.changeStatus(incidentId, input.statusId, actor));
+      // Every change is written now: one message in the channel tells them all (none when nothing changed).
+      await ctx.jobs.enqueue(SLACK_JOBS.postNote, { incidentId, batchRef: actor.ref } satisfies PostNoteJob, { jobKey: `slack.note:${actor.ref}`, queue: incidentQueue(incidentId) });
       return Object.keys(errors).length ? errors : null;
     })();
     await ackWithin(ctx, ack as Ack, body.user.id, 'Updating the incident', work);
