@@ -143,7 +143,8 @@ describe('every error has the documented shape', () => {
   it('a seeded fuzz over every route with odd ids, queries, methods, headers and bodies: errors in the shape, never 500', async () => {
     const random = rng(20261204);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-    const urls = [...new Set(registeredRoutes(fb.app.http).map((r) => r.url))];
+    // The live stream answers 200 and never ends while signed in (test/live covers its refusals and its stream).
+    const urls = [...new Set(registeredRoutes(fb.app.http).map((r) => r.url))].filter((u) => u !== '/api/v1/live');
     const odd = ['%ff', '%', '%zz', '%00', 'x'.repeat(101), 'x'.repeat(5000), '..%2f..%2fetc%2fpasswd', '%2e%2e', 'é', '%F0%9F%94%A5', '~', '%20', 'INC-0', 'INC-99999999999999999999', "1'or'1'='1", '<script>'];
     const extra = ['/', '//', '/api', '/api/', '/api/v1', '/api/v1/', '/auth/', '/slack/x', '/webhooks/x', '/assets/', '/assets/%ff', '/.env', '/index.html/..', '/%2e%2e/%2e%2e/etc/passwd', '/api/docs/%ff', '/api/docs/static/%00', '/api/docs/static/x'.repeat(300), '/x.js'];
     const queries = ['', '', '?limit=%ff', '?limit=-1', '?limit=1&limit=2', '?%ff=1', '?a[b][c]=1', '?type=' + 'x'.repeat(3000), `?${'a=1&'.repeat(2000)}`, '?query=%00'];

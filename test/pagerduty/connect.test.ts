@@ -82,7 +82,7 @@ for (const backend of backends) {
       const r = await s.owner.request('PUT', '/api/v1/integrations/pagerduty', body(s.pd.fullAccessKey, { bot_email: `  ${u.email.trim().toUpperCase()} ` }));
       expect(r.status).toBe(200);
       expect(r.body.connected).toBe(true);
-      expect(r.body.bot_user).toEqual({ id: u.id, name: u.name, email: u.email.trim() });
+      expect(r.body.bot_user).toEqual({ id: u.id, name: u.name, email: u.email.trim(), role: u.role });
       expect(r.body.api_key).toBe(`••••${s.pd.fullAccessKey.slice(-4)}`);
       const run = await waitForRun(s, r.body.last_run.id);
       expect(run.status).toBe('succeeded');

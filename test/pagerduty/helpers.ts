@@ -29,11 +29,23 @@ export function firstUser(pd: PagerDutyEmulator) {
   return [...pd.state.users.values()][0]!;
 }
 
-/** Connects through the API and waits for the first sync to finish. */
-export async function connect(s: Setup, opts: { wait?: boolean } = {}) {
+/**
+ * Connects through the API and waits for the first sync to finish. With the emulator on this machine, connecting
+ * subscribes Firebreak to PagerDuty's webhooks; these tests look at what syncs do, so the subscription is removed
+ * unless `webhooks` asks to keep it (webhooks would otherwise archive deleted services before a sync sees them).
+ */
+export async function connect(s: Setup, opts: { wait?: boolean; webhooks?: boolean } = {}) {
   const bot = firstUser(s.pd);
   const r = await s.owner.request('PUT', '/api/v1/integrations/pagerduty', { region: 'us', base_url: s.pd.baseUrl, api_key: s.pd.fullAccessKey, bot_user_id: bot.id });
   if (r.status !== 200) throw new Error(`connect: ${r.status} ${JSON.stringify(r.body)}`);
+  if (!opts.webhooks) {
+    for (const until = Date.now() + 15_000; ; ) {
+      if ((await s.owner.get('/api/v1/integrations/pagerduty/escalation_settings')).body.webhook?.secret_configured) break;
+      if (Date.now() > until) throw new Error('connect: the automatic webhook subscription was never made');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const id of [...s.pd.state.webhookSubscriptions.keys()]) await fetch(`${s.pd.baseUrl}/webhook_subscriptions/${id}`, { method: 'DELETE', headers: { authorization: `Token token=${s.pd.fullAccessKey}`, accept: 'application/vnd.pagerduty+json;version=2' } });
+  }
   if (opts.wait !== false) await waitForRun(s, r.body.last_run.id);
   return r.body;
 }
