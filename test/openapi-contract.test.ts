@@ -109,6 +109,7 @@ describe('the OpenAPI document', () => {
       'PATCH /api/v1/integrations/pagerduty',
       'POST /api/v1/incidents/{id}/pagerduty_incidents',
       'POST /api/v1/integrations/pagerduty/check_key',
+      'POST /api/v1/integrations/pagerduty/webhook_test',
       'PUT /api/v1/integrations/pagerduty',
       'PUT /api/v1/integrations/slack',
     ]);

@@ -33,7 +33,7 @@ export function registerLiveRoutes(app: App, deps: { live: LiveFeed; read: Guard
         description:
           'A `text/event-stream` of changes to what pages show. Each event: `id` (send it back as `Last-Event-ID` to resume), `event: change`, `data` `{"topic": "incidents" | "incident" | "timeline" | "escalations" | "pagerduty_links" | "catalog_sync" | "settings", "incident_id": string | null}`. Reload the resource from the REST API when a matching change arrives. Changes are kept about an hour.',
         headers: z.object({ 'last-event-id': eventId.optional() }),
-        querystring: z.object({ last_event_id: eventId.optional().describe('Where to resume when the Last-Event-ID header cannot be sent (a new EventSource); the header wins') }),
+        querystring: z.strictObject({ last_event_id: eventId.optional().describe('Where to resume when the Last-Event-ID header cannot be sent (a new EventSource); the header wins') }),
       },
     },
     async (req, reply) => {
