@@ -61,9 +61,10 @@ describe('when Slack is slow or refuses for a while', () => {
 
   it('not_in_channel: the bot joins the announcements channel and posts', async () => {
     const inc = (await s.owner.get('/api/v1/incidents')).body.incidents[0];
+    // The announcement is a job of its own, after the channel's: wait for it rather than assume it is done.
+    await waitFor('the announcement', () => s.emu.messagesIn(s.announcements.id).some((m) => m.text.includes(inc.reference)), 15_000);
     const joinCalls = s.emu.calls('conversations.join').filter((c) => c.args.channel === s.announcements.id);
     expect(joinCalls.length).toBeGreaterThanOrEqual(1);
-    expect(s.emu.messagesIn(s.announcements.id).some((m) => m.text.includes(inc.reference))).toBe(true);
   });
 
   it('a failing channel creation is retried, then reported to the declarer', async () => {
