@@ -205,11 +205,18 @@ export class SsoService {
   }
 
   private explain(err: unknown, provider: string): SsoRefusal {
-    const e = err as { code?: string; message?: string; error?: string; cause?: unknown };
-    const message = e.message ?? String(err);
+    // openid-client wraps the check that failed (oauth4webapi's error) in `cause`: read the whole chain.
+    let e = err as { code?: string; message?: string; error?: string; cause?: unknown };
+    const messages: string[] = [];
+    for (let c: unknown = err, i = 0; c && typeof c === 'object' && i < 5; c = (c as { cause?: unknown }).cause, i++) {
+      const m = (c as { message?: unknown }).message;
+      if (typeof m === 'string') messages.push(m);
+      if ((c as { error?: unknown }).error) e = c as typeof e;
+    }
+    const message = messages.join(': ') || String(err);
     this.deps.logger.warn({ err }, 'single sign-on: sign-in refused');
     if (/"state"/.test(message)) return new SsoRefusal('Sign-in not valid', 'The answer from the identity provider does not belong to the sign-in this browser started (state mismatch). Start again from the sign-in page.');
-    if (/nonce/.test(message)) return new SsoRefusal('Sign-in not valid', 'The identity token was not issued for this sign-in (nonce mismatch). Start again from the sign-in page.');
+    if (/"nonce"/.test(message)) return new SsoRefusal('Sign-in not valid', 'The identity token was not issued for this sign-in (nonce mismatch). Start again from the sign-in page.');
     if (e.error === 'invalid_grant') return new SsoRefusal('Sign-in not valid', `The sign-in code from ${provider} has expired or was already used. Start again from the sign-in page.`);
     if (e.code === 'OAUTH_RESPONSE_BODY_ERROR') return new SsoRefusal('Sign-in not valid', `${provider} refused the sign-in (${e.error ?? 'error'}). Start again from the sign-in page.`);
     if (err instanceof TypeError || /fetch|ECONNREFUSED|timed? ?out|abort/i.test(message)) {
