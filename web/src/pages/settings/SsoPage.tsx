@@ -17,7 +17,7 @@ export function SsoPage() {
   return (
     <SettingsPage title="Single sign-on" lead="People sign in through your identity provider (OpenID Connect: Okta, Entra ID, Google, Keycloak, Sign in with Slack…).">
       <LoadGate state={state} loading="Loading single sign-on…" failed="Could not load single sign-on.">
-        {(sso) => <SsoForm key={JSON.stringify(sso)} sso={sso} onSaved={state.setData} />}
+        {(sso) => <SsoForm sso={sso} onSaved={state.setData} />}
       </LoadGate>
     </SettingsPage>
   );
@@ -69,6 +69,7 @@ function SsoForm({ sso, onSaved }: { sso: Sso; onSaved: (s: Sso) => void }) {
       },
     });
     onSaved(next);
+    setSecret('');
     setSaved(true);
   });
   const off = onSubmit(async () => {
@@ -114,7 +115,7 @@ function SsoForm({ sso, onSaved }: { sso: Sso; onSaved: (s: Sso) => void }) {
         <Field label="Roles from groups" hint="One per line: group: role (viewer, responder or admin; the highest match wins; owners are never changed)." error={field('group_roles')}>
           {(p) => <textarea {...p} rows={4} value={mapping} onChange={(e) => setMapping(e.target.value)} />}
         </Field>
-        <label className="checkbox">
+        <label className="choice">
           <input type="checkbox" checked={requireSso} onChange={(e) => setRequireSso(e.target.checked)} /> Require single sign-on for everyone but owners (owners keep sign-in links as the way in when the provider is down)
         </label>
         <div className="form-actions">
