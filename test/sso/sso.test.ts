@@ -19,7 +19,7 @@ for (const backend of backends) {
           { email: 'ada@example.com', email_verified: true, name: 'Ada Lovelace' },
           { email: 'grace@example.com', email_verified: true, name: 'Grace Hopper', groups: ['sre', 'staff'] },
           { email: 'mallory@example.com', email_verified: false, name: 'Mallory' },
-          { email: 'owner@localhost', email_verified: true, name: 'Owner' },
+          { email: 'owner@localhost', email_verified: true, name: 'Owner', groups: ['sre'] },
         ],
       });
       owner = await ownerClient(fb);
