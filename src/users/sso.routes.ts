@@ -48,6 +48,8 @@ export function registerSsoRoutes(app: App, deps: { sso: SsoService; secureCooki
     sendPage(reply, r.status, { title: r.title, body: html`<p>${r.message}</p><p><a href="/signin">Back to sign in</a></p>` });
 
   app.get('/auth/sso/start', { schema: { hide: true } }, async (req, reply) => {
+    // Without a provider there is no sign-in to start: the API's 404, as for any unknown thing.
+    if (!(await sso.view()).enabled) throw new AppError(404, 'not_found', 'Single sign-on is not set up. An admin can set it up on Settings → Single sign-on.');
     try {
       const { url, flowCookie } = await sso.start();
       reply.setCookie(FLOW_COOKIE, flowCookie, { path: '/auth/sso', httpOnly: true, sameSite: 'lax', secure: deps.secureCookies(req), maxAge: 600 });
@@ -58,7 +60,10 @@ export function registerSsoRoutes(app: App, deps: { sso: SsoService; secureCooki
     }
   });
 
-  app.get('/auth/sso/callback', { schema: { hide: true } }, async (req, reply) => {
+  // A provider's answer always carries `state` (Firebreak always sends one): a request without it is not one, and
+  // gets the API's 400 like any malformed request; a real answer that fails a check gets a page a person reads.
+  const callbackQuery = z.object({ state: z.string().min(1).max(2000), code: z.string().max(4000).optional(), error: z.string().max(200).optional() });
+  app.get('/auth/sso/callback', { schema: { hide: true, querystring: callbackQuery } }, async (req, reply) => {
     // The flow cookie is good for one answer from the provider, whatever the outcome.
     reply.clearCookie(FLOW_COOKIE, { path: '/auth/sso' });
     try {
@@ -72,14 +77,11 @@ export function registerSsoRoutes(app: App, deps: { sso: SsoService; secureCooki
     }
   });
 
-  app.get(
-    '/api/v1/sso/status',
-    { config: { public: true }, schema: { tags: ['sso'], summary: 'Whether single sign-on is set up, for the sign-in page', response: { 200: z.object({ enabled: z.boolean(), provider_name: z.string().nullable() }) } } },
-    async () => {
-      const v = await sso.view();
-      return { enabled: v.enabled, provider_name: v.enabled ? v.providerName : null };
-    },
-  );
+  // Open to anyone: the sign-in page asks whether to offer "Sign in with …" before anyone is signed in.
+  app.get('/auth/sso/status', { schema: { hide: true } }, async () => {
+    const v = await sso.view();
+    return { enabled: v.enabled, provider_name: v.enabled ? v.providerName : null };
+  });
 
   app.get('/api/v1/sso', { onRequest: requireAccess('admin'), schema: { tags: ['sso'], summary: 'Single sign-on settings (never the client secret)', response: { 200: ssoJson } } }, async () =>
     toJson(await sso.view(), sso.redirectUri()),

@@ -49,7 +49,7 @@ for (const backend of backends) {
       expect(JSON.stringify(r.body)).not.toContain(idp.clientSecret);
       const row = await fb.app.database.db.selectFrom('integration_connections').select('secrets').where('kind', '=', 'sso').executeTakeFirstOrThrow();
       expect(row.secrets).not.toContain(idp.clientSecret);
-      const status = await fetch(`${fb.baseUrl}/api/v1/sso/status`).then((x) => x.json());
+      const status = await fetch(`${fb.baseUrl}/auth/sso/status`).then((x) => x.json());
       expect(status).toEqual({ enabled: true, provider_name: 'Test IdP' });
     });
 

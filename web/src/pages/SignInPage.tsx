@@ -1,4 +1,3 @@
-import { call } from '../api.js';
 import { useLoad, useTitle } from '../hooks.js';
 import { Link } from '../router.js';
 import type { Session } from '../types.js';
@@ -9,7 +8,8 @@ import type { Session } from '../types.js';
  */
 export function SignInPage({ signedIn }: { signedIn: Session | null }) {
   useTitle('Sign in');
-  const sso = useLoad(() => call('get', '/api/v1/sso/status'), []);
+  // Outside the API (open before anyone signs in): whether to offer "Sign in with …".
+  const sso = useLoad(async () => (await (await fetch('/auth/sso/status')).json()) as { enabled: boolean; provider_name: string | null }, []);
   const provider = sso.data?.enabled ? sso.data.provider_name : null;
   return (
     <main className="page page-narrow signin" id="main">
