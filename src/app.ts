@@ -24,6 +24,8 @@ import type { JobQueue } from './platform/jobs/types.js';
 import type { Logger } from './platform/logger.js';
 import { registerAuth, requireAccess } from './users/auth.js';
 import { registerUserRoutes } from './users/routes.js';
+import { SsoService } from './users/sso.js';
+import { registerSsoRoutes } from './users/sso.routes.js';
 import { UsersService } from './users/users.service.js';
 
 // The composition root's wiring: every module gets what it needs passed in; nothing is global.
@@ -85,11 +87,10 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
 
   registerAuth(http, users);
   registerOpsRoutes(http, { database, jobs, metrics });
-  registerUserRoutes(http, {
-    users,
-    publicUrl,
-    secureCookies: (req) => (config.secureCookies === 'auto' ? req.protocol === 'https' || publicUrl().startsWith('https:') : config.secureCookies === 'true'),
-  });
+  const secureCookies = (req: { protocol: string }) => (config.secureCookies === 'auto' ? req.protocol === 'https' || publicUrl().startsWith('https:') : config.secureCookies === 'true');
+  registerUserRoutes(http, { users, publicUrl, secureCookies });
+  const sso = new SsoService({ db: database.db, connections, box: secrets, users, env: config.oidc, allowHttp: !!config.oidcAllowHttp, publicUrl, logger: logger.child({ module: 'sso' }) });
+  registerSsoRoutes(http, { sso, secureCookies });
   registerIncidentRoutes(http, { incidents });
   registerLiveRoutes(http, { live, read: requireAccess('read') });
   setupCatalogRoutes(http, catalog);

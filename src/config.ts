@@ -40,10 +40,14 @@ const envSchema = z.object({
     .optional(),
   SLACK_API_URL: z.url({ message: 'must be an absolute URL ending in /api/, e.g. http://127.0.0.1:4100/api/ for the Slack emulator' }).optional(),
   SLACK_ANNOUNCEMENTS_CHANNEL: z.string().trim().min(1).max(80).optional(),
+  OIDC_ISSUER: z.url({ message: 'must be the issuer URL of your OpenID Connect provider, e.g. https://accounts.google.com' }).optional(),
+  OIDC_CLIENT_ID: z.string().trim().min(1).max(500).optional(),
+  OIDC_CLIENT_SECRET: z.string().trim().min(1).max(2000).optional(),
+  OIDC_PROVIDER_NAME: z.string().trim().min(1).max(60).optional(),
 });
 
 /** Secrets whose values never appear in error messages (a mistyped token is still a token). */
-const hiddenValues = new Set(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'FIREBREAK_MASTER_KEY']);
+const hiddenValues = new Set(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'FIREBREAK_MASTER_KEY', 'OIDC_CLIENT_SECRET']);
 
 export interface Config {
   port: number;
@@ -65,6 +69,10 @@ export interface Config {
   masterKey: Buffer | null;
   /** Slack from the environment; when botToken is null, Slack can still be connected on the Integrations page. */
   slack: SlackConfig;
+  /** Single sign-on from the environment (all three of issuer, client id and secret), else null: set on Settings → Single sign-on. */
+  oidc: { issuer: string; clientId: string; clientSecret: string; providerName: string | null } | null;
+  /** Lets single sign-on talk to an issuer over plain http (tests' in-process provider only; never from the environment). */
+  oidcAllowHttp?: boolean;
 }
 
 export interface SlackConfig {
@@ -119,6 +127,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiUrl: e.SLACK_API_URL ?? null,
       announcementsChannel: e.SLACK_ANNOUNCEMENTS_CHANNEL ?? null,
     },
+    oidc:
+      e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET
+        ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET, providerName: e.OIDC_PROVIDER_NAME ?? null }
+        : null,
     ...overrides,
   };
   // HTTP: bot token + signing secret. Socket Mode: bot token + app-level token (the socket is authenticated by the
@@ -136,6 +148,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           : 'SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET: Slack needs both the bot token and the signing secret (or neither, to connect Slack on the Integrations page).',
       ]);
     }
+  }
+  if (overrides.oidc === undefined && (e.OIDC_ISSUER || e.OIDC_CLIENT_ID || e.OIDC_CLIENT_SECRET) && !cfg.oidc) {
+    throw new ConfigError(['OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET go together: set all three for single sign-on (or none, to set it up on Settings → Single sign-on).']);
   }
   if (overrides.dataDir && !overrides.database && !e.DATABASE_URL) {
     cfg.database = { kind: 'sqlite', file: resolve(dataDir, 'firebreak.sqlite') };

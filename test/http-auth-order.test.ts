@@ -20,6 +20,9 @@ const openRoutes = new Set([
   'GET /api/openapi.json',
   'GET /auth/login',
   'POST /auth/logout',
+  'GET /auth/sso/start',
+  'GET /auth/sso/callback',
+  'GET /auth/sso/status',
   'POST /slack/events',
   'POST /webhooks/pagerduty',
 ]);

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { html, sendPage } from '../platform/http/page.js';
 import type { App } from '../platform/http/server.js';
@@ -38,6 +39,11 @@ function sessionUser(p: Principal | null): User {
   return u;
 }
 
+/** The session cookie, set the same way for every way of signing in (links, single sign-on). */
+export function setSessionCookie(reply: FastifyReply, sessionToken: string, secure: boolean): void {
+  reply.setCookie(SESSION_COOKIE, sessionToken, { path: '/', httpOnly: true, sameSite: 'lax', secure });
+}
+
 export function registerUserRoutes(app: App, deps: { users: UsersService; publicUrl: () => string; secureCookies: (req: { protocol: string }) => boolean }): void {
   const { users } = deps;
 
@@ -45,13 +51,16 @@ export function registerUserRoutes(app: App, deps: { users: UsersService; public
   // not one Firebreak made, and gets the API's 400 like any malformed request).
   app.get('/auth/login', { schema: { hide: true, querystring: z.object({ token: z.string().min(1).max(200) }) } }, async (req, reply) => {
     const s = await users.consumeLoginToken(req.query.token, req.ip);
+    if (s && 'refused' in s) {
+      return sendPage(reply, 403, { title: 'Sign in with single sign-on', body: html`<p>${s.refused}</p><p><a href="/signin">Back to sign in</a></p>` });
+    }
     if (!s) {
       return sendPage(reply, 400, {
         title: 'Sign-in link not valid',
         body: html`<p>This sign-in link has expired or was already used. Ask an admin for a new one (Settings → Users), or run <code>npm run firebreak -- login-link you@example.com</code> on the server.</p><p><a href="/signin">Back to sign in</a></p>`,
       });
     }
-    reply.setCookie(SESSION_COOKIE, s.sessionToken, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.secureCookies(req) });
+    setSessionCookie(reply, s.sessionToken, deps.secureCookies(req));
     return reply.redirect('/');
   });
 

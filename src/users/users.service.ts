@@ -298,35 +298,69 @@ export class UsersService {
     return { url: `${publicUrl}/auth/login?token=${t}`, expiresAt };
   }
 
-  /** Consumes a one-time token; returns a new session (cookie value and CSRF token) or null. */
-  async consumeLoginToken(t: string, ip?: string | null): Promise<{ sessionToken: string; csrfToken: string; user: User } | null> {
+  /**
+   * A check every sign-in link passes before it is used (single sign-on's "require SSO for everyone but
+   * owners"): a message refuses the link and leaves it unused. Read inside the sign-in's transaction.
+   */
+  setLinkPolicy(policy: (user: User, tx: Executor) => Promise<string | null>): void {
+    this.linkPolicy = policy;
+  }
+  private linkPolicy: ((user: User, tx: Executor) => Promise<string | null>) | null = null;
+
+  /**
+   * Consumes a one-time token; returns a new session (cookie value and CSRF token), null for an unknown, used or
+   * expired token, or `{refused}` when the sign-in policy refuses links for this person (the link stays unused).
+   */
+  async consumeLoginToken(t: string, ip?: string | null): Promise<{ sessionToken: string; csrfToken: string; user: User } | { refused: string } | null> {
+    try {
+      return await inTransaction(this.db, async (tx) => {
+        const now = nowIso();
+        const row = await tx
+          .updateTable('login_tokens')
+          .set({ used_at: now })
+          .where('token_hash', '=', sha256(t))
+          .where('used_at', 'is', null)
+          .where('expires_at', '>', now)
+          .returning('user_id')
+          .executeTakeFirst();
+        if (!row) return null;
+        const user = await tx.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirstOrThrow();
+        const refusal = this.linkPolicy ? await this.linkPolicy(toUser(user), tx) : null;
+        if (refusal) throw new LinkRefused(refusal);
+        return this.startSession(tx, user, ip, { via: 'link' });
+      });
+    } catch (err) {
+      if (err instanceof LinkRefused) return { refused: err.message };
+      throw err;
+    }
+  }
+
+  /** Signs a person in after their identity provider vouched for them (single sign-on): the same session as a link's. */
+  async signInVerified(userId: string, ip: string | null, details: Record<string, unknown>): Promise<{ sessionToken: string; csrfToken: string; user: User }> {
     return inTransaction(this.db, async (tx) => {
-      const now = nowIso();
-      const row = await tx
-        .updateTable('login_tokens')
-        .set({ used_at: now })
-        .where('token_hash', '=', sha256(t))
-        .where('used_at', 'is', null)
-        .where('expires_at', '>', now)
-        .returning('user_id')
-        .executeTakeFirst();
-      if (!row) return null;
-      const user = await tx.selectFrom('users').selectAll().where('id', '=', row.user_id).executeTakeFirstOrThrow();
-      const sessionToken = token();
-      const csrfToken = token(24);
-      await tx
-        .insertInto('sessions')
-        .values({
-          id_hash: sha256(sessionToken),
-          user_id: user.id,
-          csrf_token: csrfToken,
-          created_at: now,
-          expires_at: new Date(Date.now() + this.sessionTtlHours * 3600_000).toISOString(),
-        })
-        .execute();
-      await recordAudit(tx, { actor: { kind: 'user', userId: user.id }, action: 'user.signed_in', target: { kind: 'user', id: user.id }, ip });
-      return { sessionToken, csrfToken, user: toUser(user) };
+      const user = await tx.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+      if (!user) throw new NotFoundError('User', userId);
+      return this.startSession(tx, user, ip, details);
     });
+  }
+
+  /** The one way a session starts: a new cookie token and CSRF token, and the audit entry. */
+  private async startSession(tx: Executor, user: UsersTable, ip: string | null | undefined, details: Record<string, unknown>) {
+    const now = nowIso();
+    const sessionToken = token();
+    const csrfToken = token(24);
+    await tx
+      .insertInto('sessions')
+      .values({
+        id_hash: sha256(sessionToken),
+        user_id: user.id,
+        csrf_token: csrfToken,
+        created_at: now,
+        expires_at: new Date(Date.now() + this.sessionTtlHours * 3600_000).toISOString(),
+      })
+      .execute();
+    await recordAudit(tx, { actor: { kind: 'user', userId: user.id }, action: 'user.signed_in', target: { kind: 'user', id: user.id }, details, ip });
+    return { sessionToken, csrfToken, user: toUser(user) };
   }
 
   async sessionUser(sessionToken: string): Promise<{ user: User; csrfToken: string } | null> {
@@ -433,6 +467,8 @@ export class UsersService {
     return { apiKey: { ...apiKey, scopes: scopesInForce(apiKey.scopes, row.creator_role) } };
   }
 }
+
+class LinkRefused extends Error {}
 
 function toUser(r: { id: string; name: string; email: string; role: string; slack_user_id: string | null; created_at: string }): User {
   return { id: r.id, name: r.name, email: r.email, role: r.role as Role, slackUserId: r.slack_user_id, createdAt: r.created_at };

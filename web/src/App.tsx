@@ -21,6 +21,7 @@ import { IntegrationsPage } from './pages/settings/IntegrationsPage.js';
 import { PagerDutyPage } from './pages/settings/PagerDutyPage.js';
 import { SlackPage } from './pages/settings/SlackPage.js';
 import { ExpressionsPage } from './pages/settings/ExpressionsPage.js';
+import { SsoPage } from './pages/settings/SsoPage.js';
 import { CatalogHomePage } from './pages/catalog/CatalogHomePage.js';
 import { CatalogTypePage } from './pages/catalog/CatalogTypePage.js';
 import { CatalogEntryPage } from './pages/catalog/CatalogEntryPage.js';
@@ -178,6 +179,7 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/settings/custom-fields') content = <SettingsLayout><CustomFieldsPage /></SettingsLayout>;
   else if (pathname === '/settings/users') content = <SettingsLayout><UsersPage /></SettingsLayout>;
   else if (pathname === '/settings/api-keys') content = <SettingsLayout><ApiKeysPage /></SettingsLayout>;
+  else if (pathname === '/settings/sso') content = <SettingsLayout><SsoPage /></SettingsLayout>;
   else if (pathname === '/settings/integrations') content = <SettingsLayout><IntegrationsPage /></SettingsLayout>;
   else if (pathname === '/settings/integrations/pagerduty') content = <SettingsLayout><PagerDutyPage /></SettingsLayout>;
   else if (pathname === '/settings/integrations/slack') content = <SettingsLayout><SlackPage /></SettingsLayout>;

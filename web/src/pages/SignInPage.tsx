@@ -1,10 +1,16 @@
-import { useTitle } from '../hooks.js';
+import { useLoad, useTitle } from '../hooks.js';
 import { Link } from '../router.js';
 import type { Session } from '../types.js';
 
-/** Firebreak has no passwords: people sign in with one-time links. This page says how to get one. */
+/**
+ * Firebreak has no passwords: people sign in through the company's identity provider (single sign-on, when set
+ * up) or with one-time links. This page offers the first and says how to get the second.
+ */
 export function SignInPage({ signedIn }: { signedIn: Session | null }) {
   useTitle('Sign in');
+  // Outside the API (open before anyone signs in): whether to offer "Sign in with …".
+  const sso = useLoad(async () => (await (await fetch('/auth/sso/status')).json()) as { enabled: boolean; provider_name: string | null }, []);
+  const provider = sso.data?.enabled ? sso.data.provider_name : null;
   return (
     <main className="page page-narrow signin" id="main">
       <div className="card signin-card">
@@ -27,7 +33,19 @@ export function SignInPage({ signedIn }: { signedIn: Session | null }) {
         ) : (
           <>
             <h1>Sign in to Firebreak</h1>
-            <p>Firebreak signs you in with a one-time link instead of a password. To get one:</p>
+            {provider ? (
+              <>
+                <p>
+                  {/* A full page load: the server sends the browser on to the identity provider. */}
+                  <a href="/auth/sso/start" className="button button-primary">
+                    Sign in with {provider}
+                  </a>
+                </p>
+                <p className="muted">Or use a one-time sign-in link, if you have one:</p>
+              </>
+            ) : (
+              <p>Firebreak signs you in with a one-time link instead of a password. To get one:</p>
+            )}
             <ul className="steps">
               <li>
                 Ask an admin for a sign-in link (<strong>Settings → Users</strong>).

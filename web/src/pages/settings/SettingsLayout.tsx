@@ -6,6 +6,7 @@ const SECTIONS = [
   { to: '/settings/custom-fields', label: 'Custom fields' },
   { to: '/settings/users', label: 'Users' },
   { to: '/settings/api-keys', label: 'API keys' },
+  { to: '/settings/sso', label: 'Single sign-on' },
   { to: '/settings/integrations', label: 'Integrations' },
   { to: '/settings/expressions', label: 'Expressions' },
 ];
