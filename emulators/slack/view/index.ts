@@ -235,11 +235,12 @@ const JS = `
     function pick(o){
       if(!multi) picked.innerHTML='';
       var s=document.createElement('span');s.textContent=o.text;
-      var h=document.createElement('input');h.type='hidden';h.name=name;h.value=o.value;
-      var h2=document.createElement('input');h2.type='hidden';h2.name=name+'.text.'+o.value;h2.value=o.text;
+      var h=document.createElement('input');h.type='hidden';h.name=name;h.value=o.value;h.setAttribute('form','modal-form');
+      var h2=document.createElement('input');h2.type='hidden';h2.name=name+'.text.'+o.value;h2.value=o.text;h2.setAttribute('form','modal-form');
       s.appendChild(h);s.appendChild(h2);picked.appendChild(s);list.innerHTML='';q.value='';
     }
     q.addEventListener('input',function(){clearTimeout(t);t=setTimeout(load,250)});
+    q.addEventListener('focus',load);
   });
   // Reload when the workspace changes, unless the person is typing or has a dialog open.
   var last=null;
