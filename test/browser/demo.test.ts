@@ -49,6 +49,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('npm run demo, walke
       // Slack view: the banner says what it is; declare from #incidents.
       await page.goto(`${demo.slackViewUrl}?as=${me.slackId}`);
       await page.getByText('Demo — Slack emulator').waitFor();
+      await shot('0-slack-incidents');
       await page.getByRole('textbox', { name: 'Message' }).fill('/incident declare');
       await page.getByRole('button', { name: 'Send' }).click();
       const declare = page.getByRole('dialog');

@@ -35,8 +35,16 @@ export function mrkdwn(src: string, ctx: RenderContext): string {
   s = esc(s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
   s = s.replace(/(^|[\s(])\*([^*\n]+)\*/g, '$1<b>$2</b>').replace(/(^|[\s(])_([^_\n]+)_/g, '$1<i>$2</i>').replace(/(^|[\s(])~([^~\n]+)~/g, '$1<s>$2</s>');
   s = s.replace(/(^|\n)&gt; ?([^\n]*)/g, '$1<q>$2</q>');
+  s = s.replace(/:([a-z0-9_+-]+):/g, (m, name: string) => EMOJI[name] ?? m);
   return s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => tokens[Number(i)]!);
 }
+
+// A few common shortcodes; others stay as written.
+const EMOJI: Record<string, string> = {
+  white_check_mark: '✅', heavy_check_mark: '✔️', warning: '⚠️', rotating_light: '🚨', fire: '🔥', x: '❌', pager: '📟',
+  eyes: '👀', bell: '🔔', memo: '📝', link: '🔗', large_green_circle: '🟢', red_circle: '🔴', large_yellow_circle: '🟡',
+  information_source: 'ℹ️', hourglass_flowing_sand: '⏳', tada: '🎉', thumbsup: '👍', '+1': '👍', arrow_up: '⬆️',
+};
 
 function text(t: any, ctx: RenderContext): string {
   if (!t) return '';
