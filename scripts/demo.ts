@@ -32,6 +32,8 @@ export interface Demo {
   /** One-time sign-in link for the owner. */
   signInUrl: string;
   people: { slackId: string; pagerdutyId: string; name: string; email: string }[];
+  /** PagerDuty services whose incidents open a Firebreak incident (the demo's auto-create rules). */
+  autoCreateServices: { id: string; name: string }[];
   stop(): Promise<void>;
 }
 
@@ -132,6 +134,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       writeFileSync(seededMarker, new Date().toISOString());
     }
 
+    const rules = (await api('GET', '/api/v1/integrations/pagerduty/auto_create_rules')).rules as { service_ids: string[] }[];
+    const autoCreateServices = [...new Set(rules.flatMap((r) => r.service_ids))].map((id) => ({ id, name: pd.state.services.get(id)?.name ?? id }));
     const signIn2 = await fb.app.users.createLoginLink(owner.id, baseUrl, system, system);
     const running = fb;
     const emu = slack;
@@ -147,6 +151,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       pagerdutyViewUrl,
       signInUrl: signIn2.url,
       people,
+      autoCreateServices,
       stop: () =>
         (stopping ??= (async () => {
           await running.stop();

@@ -115,7 +115,46 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('npm run demo, walke
       await context.close();
     }
   }, 180_000);
+
+  it('an alert triggered in the PagerDuty view opens a triage incident; Accept pressed in the Slack view accepts it', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    const shot = (name: string) => page.screenshot({ path: `/tmp/demo-${name}.png`, fullPage: true });
+    try {
+      const service = demo.autoCreateServices[0]!;
+      await page.goto(`${demo.pagerdutyViewUrl}?as=${demo.people[1]!.pagerdutyId}`);
+      await page.getByLabel('Service').selectOption({ label: service.name });
+      await page.getByLabel('Title').fill('Disk full on primary database');
+      await page.getByRole('button', { name: 'Trigger an alert' }).click();
+      await textIn(page.locator('.detail h2'), 'Disk full on primary database');
+      await shot('8-pagerduty-trigger');
+
+      await page.goto(`${demo.slackViewUrl}?as=${demo.people[0]!.slackId}`);
+      const announcement = page.locator('article', { hasText: 'Disk full on primary database' }).first();
+      await waitForLocator(page, announcement);
+      await shot('9-slack-triage-announcement');
+      await announcement.getByRole('button', { name: 'Accept' }).click();
+      // The announcement is redrawn (the page reloads itself) without the triage buttons once Firebreak accepted it.
+      await textIn(page.locator('article', { hasText: 'Disk full on primary database' }).last(), `Accepted by ${demo.people[0]!.name}`);
+      expect(await page.locator('article', { hasText: 'Disk full on primary database' }).last().getByRole('button', { name: 'Accept' }).count()).toBe(0);
+      await page.reload();
+      await shot('10-slack-accepted');
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
 });
+
+async function waitForLocator(page: Page, locator: ReturnType<Page['locator']>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while ((await locator.count()) === 0) {
+    if (Date.now() > end) throw new Error('timed out waiting for the element');
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+}
+
 
 async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
