@@ -228,13 +228,14 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   console.log('Starting the demo (Firebreak, PagerDuty emulator, Slack emulator)…');
   const demo = await startDemo({ ...opts, log: (l) => console.log(`  ${l}`) });
+  if (!existsSync(join(resolve(opts.dataDir ?? 'demo-data'), 'demo-seeded'))) console.log('  (sample incidents were not added)');
   console.log('');
   console.log(`Firebreak:        ${demo.firebreakUrl}`);
   console.log(`Slack view:       ${demo.slackViewUrl}`);
   console.log(`PagerDuty view:   ${demo.pagerdutyViewUrl}`);
   console.log(`Sign in (owner):  ${demo.signInUrl}`);
   console.log('');
-  console.log('Ctrl+C stops everything. Data is kept in ./demo-data (npm run demo -- --reset starts afresh).');
+  console.log(`Ctrl+C stops everything. Data is kept in ${opts.dataDir ?? './demo-data'} (npm run demo -- --reset starts afresh).`);
   const stop = async () => {
     console.log('\nStopping…');
     await demo.stop();
