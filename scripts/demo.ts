@@ -18,8 +18,6 @@ export interface DemoOptions {
   pagerdutyPort?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
-  /** For tests that break the set-up on purpose: skip the webhook subscription. */
-  skipWebhook?: boolean;
 }
 
 export interface Demo {
@@ -119,12 +117,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       return r && !['queued', 'running'].includes(r.status) ? r : null;
     }, 180_000);
     if (run.status !== 'succeeded') log(`catalog sync ended ${run.status}`);
-    if (opts.skipWebhook) {
-      await until('the automatic webhook subscription', async () => (await api('GET', '/api/v1/integrations/pagerduty/escalation_settings')).webhook.secret_configured);
-      for (const id of [...pd.state.webhookSubscriptions.keys()]) await fetch(`${pd.baseUrl}/webhook_subscriptions/${id}`, { method: 'DELETE', headers: { authorization: `Token token=${pd.fullAccessKey}`, accept: 'application/vnd.pagerduty+json;version=2' } });
-    } else {
-      await until('the webhook subscription', () => pd.state.webhookSubscriptions.size > 0 && [...pd.state.webhookSubscriptions.values()]);
-    }
+    // Firebreak subscribes itself to PagerDuty's webhooks when PagerDuty is on this machine.
+    await until('the webhook subscription', () => pd.state.webhookSubscriptions.size > 0 && [...pd.state.webhookSubscriptions.values()]);
     const services = (await api('GET', '/api/v1/integrations/pagerduty/escalation_options?type=service&limit=100')).options as { id: string; name: string }[];
     await api('PATCH', '/api/v1/integrations/pagerduty/escalation_settings', { fallback_service_id: services[0]!.id });
 
