@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 /**
  * A local PagerDuty (REST API v2 + webhooks v3) for tests and for trying Firebreak without an account.
  *
@@ -80,6 +81,8 @@ export interface PagerDutyEmulator {
   webhooks: { flush(): Promise<void>; deliveries(): DeliveryRecord[] };
   /** Reload a seed (default: the one the emulator started with); clears incidents, subscriptions, deliveries, the request log, faults and rate-limit windows. */
   reset(seed?: SeedSize | SeedData): Promise<void>;
+  /** Serves `/view…` with this handler (the demo's browser view). */
+  setViewHandler(fn: ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>) | null): void;
   stop(): Promise<void>;
 }
 
@@ -131,6 +134,7 @@ export async function startPagerDutyEmulator(opts: PagerDutyEmulatorOptions = {}
     faults: { set: (f) => server.setFaults(f), clear: () => server.setFaults({}, true), current: () => ({ ...server.faults }) },
     webhooks: { flush: () => server.webhooks.flush(), deliveries: () => server.webhooks.deliveries() },
     reset: (seed) => load(seed ?? initial),
+    setViewHandler: (fn) => { server.viewHandler = fn; },
     stop: () => server.close(),
   };
 }

@@ -67,6 +67,8 @@ export class EmulatorServer {
   private windows = new Map<string, { start: number; count: number }>();
   baseUrl = '';
 
+  viewHandler: ((req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<void>) | null = null;
+
   constructor(private readonly config: ServerConfig, subdomain?: string) {
     this.store = new AccountStore(subdomain);
     this.webhooks = new WebhookDispatcher(this.store);
@@ -117,6 +119,8 @@ export class EmulatorServer {
     const rawPath = qi === -1 ? rawUrl : rawUrl.slice(0, qi);
     const search = qi === -1 ? '' : rawUrl.slice(qi + 1);
     const path = rawPath.length > 1 ? rawPath.replace(/\/+$/, '') || '/' : rawPath;
+    // The demo's browser view (emulators/pagerduty/view), when installed: not PagerDuty's, never logged.
+    if (this.viewHandler && (path === '/view' || path.startsWith('/view/'))) return this.viewHandler(req, res, new URL(rawUrl, 'http://emulator'));
     let rawBody = '';
     try {
       if (method !== 'GET' && method !== 'HEAD') rawBody = await readBody(req);

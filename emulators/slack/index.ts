@@ -68,6 +68,8 @@ export interface SlackEmulator {
   botId: string;
   appId: string;
   setAppUrl(url: string): void;
+  /** Serves `/view…` with this handler (the demo's browser view). */
+  setViewHandler(fn: ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>) | null): void;
   state: SlackEmulatorState;
   addUser(u: { name: string; realName?: string; email?: string; isBot?: boolean; displayName?: string; title?: string; isAdmin?: boolean; tz?: string }): SlackUser;
   /** Creates a channel directly (no API call). Default: public, created by the first member or the bot; `members` default to the bot only. */
@@ -307,11 +309,13 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     }
   }
 
+  let viewHandler: ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>) | null = null;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const apiMatch = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname);
     const hookMatch = /^\/hooks\/respond\/[^/]+\/([0-9a-f]+)$/.exec(url.pathname);
     const run = async () => {
+      if (viewHandler && (url.pathname === '/view' || url.pathname.startsWith('/view/'))) return viewHandler(req, res, url);
       if (apiMatch) return handleApi(req, res, apiMatch[1]!, url.searchParams);
       if (hookMatch && req.method === 'POST') {
         const [status, body] = driver.handleResponseUrl(hookMatch[1]!, await readBody(req));
@@ -350,6 +354,9 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     botUserId: ws.cfg.botUserId,
     botId: ws.cfg.botId,
     appId: ws.cfg.appId,
+    setViewHandler(fn) {
+      viewHandler = fn;
+    },
     setAppUrl(url) {
       appUrl = url;
     },
