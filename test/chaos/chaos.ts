@@ -107,7 +107,7 @@ export class ChaosCluster {
       if (link.status !== 201 && link.status !== 200) throw new Error(`login link: ${link.status} ${JSON.stringify(link.body)}`);
       c.direct.set(p.name, await signInWithLink(p.baseUrl, link.body.url));
     }
-    c.paging = await connectPagerDuty(c.owner, pd);
+    c.paging = await connectPagerDuty(c.owner, pd, { webhooks: true });
     // Connecting with a PUBLIC_URL subscribes to PagerDuty's webhooks (through the balancer).
     await waitFor('the webhook subscription', async () => (await c.owner.get('/api/v1/integrations/pagerduty/escalation_settings')).body.webhook?.secret_configured, 60_000);
     // Auto-create: a catch-all rule on one service no escalation pages through.

@@ -218,8 +218,9 @@ export interface PagingSetup {
  * Connects PagerDuty through the API (the shared helper), waits for the first sync, and chooses a fallback
  * escalation service: what an admin does before anybody can escalate.
  */
-export async function connectPagerDuty(owner: Client, pd: PagerDutyEmulator): Promise<PagingSetup> {
-  await connect({ owner, pd } as unknown as Setup);
+/** Connects PagerDuty; `webhooks` keeps the subscription connecting makes (the cluster's workloads need it). */
+export async function connectPagerDuty(owner: Client, pd: PagerDutyEmulator, opts: { webhooks?: boolean } = {}): Promise<PagingSetup> {
+  await connect({ owner, pd } as unknown as Setup, { webhooks: opts.webhooks ?? false });
   const options = async (type: string) => (await owner.get(`/api/v1/integrations/pagerduty/escalation_options?type=${type}&limit=100`)).body.options.map((o: any) => o.id as string);
   const syncedPolicies = new Set(await options('escalation_policy'));
   const serviceIds: string[] = await options('service');
