@@ -11,6 +11,7 @@ import { createCustomFields, setupCustomFieldRoutes, type CustomFieldsModule } f
 import { createExpressions, type ExpressionsModule } from './expressions/index.js';
 import { registerExpressionRoutes } from './expressions/routes.js';
 import { setupSlack } from './integrations/slack/index.js';
+import { createWorkflows, setupWorkflowRoutes, type WorkflowsModule } from './workflows/index.js';
 import { migrations } from './migrations.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
 import { EventBus } from './platform/events.js';
@@ -51,6 +52,8 @@ export interface Firebreak {
   expressions: ExpressionsModule;
   /** The PagerDuty wing: connection and sync, webhooks, escalations, links (tests and benchmarks reach it here). */
   pagerduty: PagerDutyModule;
+  /** Workflow definitions (service, store); the engine subscribes to them. */
+  workflows: WorkflowsModule;
   publicUrl(): string;
 }
 
@@ -97,8 +100,10 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   setupCustomFieldRoutes(http, customFields);
   const expressions = createExpressions({ db: database.db, catalog, customFields, incidents });
   registerExpressionRoutes(http, { expressions });
+  const workflows = createWorkflows({ db: database.db, secrets, expressions });
+  setupWorkflowRoutes(http, workflows);
   const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
-  const fb: Firebreak = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, publicUrl };
+  const fb: Firebreak = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...fb, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   catalog.runs.onChange(() => live.touch(null, { topic: 'catalog_sync' }));
