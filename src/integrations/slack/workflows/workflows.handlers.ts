@@ -61,8 +61,9 @@ async function start(ctx: SlackContext, port: WorkflowsPort, w: ManualWorkflow, 
 
 /** The form's field a run error is about (details.path `inputs.<key>` or details.field), if any. */
 function fieldOf(err: AppError, w: ManualWorkflow): string | null {
-  const d = (err.details ?? {}) as { path?: unknown; field?: unknown; key?: unknown };
-  for (const p of [d.path, d.field, d.key]) {
+  const d = (err.details ?? {}) as { path?: unknown; field?: unknown; key?: unknown; fields?: { path?: unknown }[] };
+  const fields = Array.isArray(d.fields) ? d.fields.map((f) => f?.path) : [];
+  for (const p of [d.path, d.field, d.key, ...fields]) {
     if (typeof p !== 'string') continue;
     const key = p.replace(/^inputs[.[]/, '').replace(/]$/, '');
     if (w.form.some((f) => f.key === key)) return blockOf(key);
@@ -84,8 +85,13 @@ async function tell(ctx: SlackContext, meta: { responseUrl: string | null; slack
 }
 
 export function registerWorkflows(bolt: BoltApp, ctx: SlackContext, ref: WorkflowsRef): void {
-  const say = (respond: RespondFn) => async (text: string) => {
-    await respond({ response_type: 'ephemeral', replace_original: false, text }).catch((err: unknown) => ctx.logger.error({ err }, 'could not answer a Run click'));
+  const say = (respond: RespondFn | undefined) => async (text: string) => {
+    try {
+      if (!respond) throw new Error('the click came without a response_url');
+      await respond({ response_type: 'ephemeral', replace_original: false, text });
+    } catch (err) {
+      ctx.logger.error({ err }, 'could not answer a Run click');
+    }
   };
 
   bolt.action(WORKFLOW_RUN_ACTION, async ({ ack, body, action, respond }) => {
