@@ -50,6 +50,7 @@ describe.each(backends)('the workflow Slack port (%s)', (backend) => {
 
   it('posts to the incident channel once per idempotency key, however often the step is retried', async () => {
     const before = posts();
+    const looks = s.emu.calls('conversations.history').length;
     const first = await port.post({ incidentId, destination: { kind: 'incident_channel' }, text: `Paging payments for ${reference}`, idempotencyKey: 'wf:run1:0:0' });
     expect(first.posted).toHaveLength(1);
     expect(first.posted[0]!.channel).toBe(channel.id);
@@ -57,6 +58,8 @@ describe.each(backends)('the workflow Slack port (%s)', (backend) => {
     expect(again).toEqual(first);
     expect(s.emu.messagesIn(channel.id).filter((m) => m.text === `Paging payments for ${reference}`)).toHaveLength(1);
     expect(posts()).toBe(before + 1);
+    // The record answers the retry: Slack is not even asked.
+    expect(s.emu.calls('conversations.history').length).toBe(looks);
   });
 
   it('a retry after Slack accepted but before the record was completed finds the message and does not post again', async () => {
