@@ -149,6 +149,23 @@ describe.each(backends)('the workflow Slack port (%s)', (backend) => {
     expect(s.emu.calls('usergroups.users.list').at(-1)!.args).toMatchObject({ usergroup: group.id });
   });
 
+  it('an incident whose channel is still being made is retried; one without a channel at all fails with the reason', async () => {
+    const created = await s.owner.post('/api/v1/incidents', { name: 'No channel yet' });
+    const inc = created.body.incident ?? created.body;
+    const id = inc.id;
+    const db = s.fb.app.database.db;
+    await incidentChannel(s, inc.number);
+    // As if the channel job had not run yet.
+    await db.updateTable('slack_incidents').set({ channel_id: null }).where('incident_id', '=', id).execute();
+    const fresh = await refusal(port.post({ incidentId: id, destination: { kind: 'incident_channel' }, text: 'x', idempotencyKey: 'wf:nc:0:0' }));
+    expect(fresh).toMatchObject({ code: 'no_incident_channel', retryable: true });
+    expect(fresh.message).toContain('being created');
+    await db.updateTable('incidents').set({ created_at: new Date(Date.now() - 3600_000).toISOString() }).where('id', '=', id).execute();
+    const old = await refusal(port.invite({ incidentId: id, userIds: [], usergroupId: null, idempotencyKey: 'wf:nc:1:0' }));
+    expect(old).toMatchObject({ code: 'no_incident_channel', retryable: false });
+    expect(old.message).toMatch(/^INC-\d+ has no Slack channel/);
+  });
+
   it('an unknown user group is refused with Slack’s code', async () => {
     expect(await refusal(port.invite({ incidentId, userIds: [], usergroupId: 'S0NOPE', idempotencyKey: 'wf:inv:1:0' }))).toMatchObject({ source: 'slack', code: 'no_such_subteam', retryable: false });
   });

@@ -241,7 +241,9 @@ export function createWorkflowSlackPort(deps: WorkflowSlackPortDeps): WorkflowSl
       let errors: { user: string; error: string }[] = [];
       if (wanted.size > 0) {
         try {
-          errors = await api.inviteEach(channelId, [...wanted.keys()]);
+          // Slack takes at most 1000 people per conversations.invite.
+          const ids = [...wanted.keys()];
+          for (let i = 0; i < ids.length; i += 1000) errors.push(...(await api.inviteEach(channelId, ids.slice(i, i + 1000))));
         } catch (err) {
           throw stepErrorFrom(err, 'invite people to the incident channel');
         }
