@@ -20,7 +20,8 @@ import '../slack.tables.js';
 // recent history (conversations.history with include_all_metadata) before posting again. What remains: if that
 // look-up cannot be made (the history scope missing, e.g. im:history for DMs on an install made before it was
 // asked for) the message is posted again, at least once rather than never; and a message someone deleted in
-// between is posted again.
+// between is posted again. Attempts of one step never overlap (the engine claims the step's row before acting), so
+// two attempts racing for the same record is not a case handled here.
 
 /** Slack's message metadata event type marking Firebreak's workflow posts. */
 export const WORKFLOW_POST_EVENT = 'firebreak_workflow_step';
