@@ -10,7 +10,7 @@ import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog
 import { createCustomFields, setupCustomFieldRoutes, type CustomFieldsModule } from './custom-fields/index.js';
 import { createExpressions, type ExpressionsModule } from './expressions/index.js';
 import { registerExpressionRoutes } from './expressions/routes.js';
-import { setupSlack } from './integrations/slack/index.js';
+import { setupSlack, type SlackIntegration } from './integrations/slack/index.js';
 import { createWorkflows, setupWorkflowRoutes, type WorkflowsModule } from './workflows/index.js';
 import { migrations } from './migrations.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
@@ -54,6 +54,8 @@ export interface Firebreak {
   pagerduty: PagerDutyModule;
   /** Workflow definitions (service, store); the engine subscribes to them. */
   workflows: WorkflowsModule;
+  /** Slack: its workflow port and `useWorkflows` (tests give it a WorkflowsPort of their own). */
+  slack: SlackIntegration;
   publicUrl(): string;
 }
 
@@ -103,9 +105,10 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const workflows = createWorkflows({ db: database.db, secrets, expressions });
   setupWorkflowRoutes(http, workflows);
   const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
-  const fb: Firebreak = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, publicUrl };
+  const core = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
-  const slack = setupSlack({ ...fb, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
+  const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
+  const fb: Firebreak = { ...core, slack };
   catalog.runs.onChange(() => live.touch(null, { topic: 'catalog_sync' }));
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });
   return fb;

@@ -42,6 +42,7 @@ export const METHOD_SCOPES: Record<string, string[]> = {
   'users.info': ['users:read'],
   'users.list': ['users:read'],
   'users.lookupByEmail': ['users:read.email'],
+  'usergroups.users.list': ['usergroups:read'],
   'pins.add': ['pins:write'],
   'pins.remove': ['pins:write'],
   'pins.list': ['pins:read'],
@@ -656,8 +657,14 @@ export class WebApi {
         .filter((m) => Number(m.ts) >= oldest && Number(m.ts) <= latest)
         .reverse();
       const page = msgs.slice(0, limit);
+      // Slack returns message metadata only when asked (include_all_metadata).
+      const withMetadata = bool(args, 'include_all_metadata');
       return {
-        messages: page.map((m) => this.ws.messageJson(m)),
+        messages: page.map((m) => {
+          const j = this.ws.messageJson(m);
+          if (!withMetadata) delete j.metadata;
+          return j;
+        }),
         has_more: msgs.length > limit,
         pin_count: this.ws.messagesIn(ch.id).filter((m) => m.pinned).length,
         response_metadata: { next_cursor: '' },
@@ -733,6 +740,14 @@ export class WebApi {
       const u = [...this.st.users.values()].find((x) => x.email?.toLowerCase() === email && !x.deleted);
       if (!u) throw new ApiError('users_not_found');
       return { user: this.ws.userJson(u, true) };
+    },
+
+    // ----- user groups -----
+    'usergroups.users.list': (args) => {
+      const id = reqStr(args, 'usergroup');
+      const group = this.st.usergroups.get(id);
+      if (!group || (group.disabled && !bool(args, 'include_disabled'))) throw new ApiError('no_such_subteam');
+      return { users: [...group.users] };
     },
 
     // ----- pins & reactions -----

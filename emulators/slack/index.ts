@@ -12,6 +12,7 @@ import type {
   SlackEphemeral,
   SlackMessage,
   SlackUser,
+  SlackUsergroup,
   SlackView,
 } from './types.js';
 import { Workspace } from './workspace.js';
@@ -74,6 +75,8 @@ export interface SlackEmulator {
   addUser(u: { name: string; realName?: string; email?: string; isBot?: boolean; displayName?: string; title?: string; isAdmin?: boolean; tz?: string }): SlackUser;
   /** Creates a channel directly (no API call). Default: public, created by the first member or the bot; `members` default to the bot only. */
   addChannel(name: string, opts?: { isPrivate?: boolean; members?: string[]; botIsMember?: boolean; creator?: string; topic?: string; purpose?: string; archived?: boolean }): SlackChannel;
+  /** Creates a user group (`S…`) with these members (no API call). */
+  addUsergroup(name: string, opts?: { handle?: string; users?: string[]; disabled?: boolean }): SlackUsergroup;
   channelByName(name: string): SlackChannel | undefined;
   userByEmail(email: string): SlackUser | undefined;
   /** Messages visible in a channel (threads included), oldest first. */
@@ -376,6 +379,11 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       });
       ch.isArchived = o.archived ?? false;
       return ch;
+    },
+    addUsergroup(name, o = {}) {
+      const group: SlackUsergroup = { id: ws.newId('S'), name, handle: o.handle ?? name.toLowerCase().replace(/[^a-z0-9]+/g, '-'), users: [...(o.users ?? [])], disabled: o.disabled ?? false };
+      ws.state.usergroups.set(group.id, group);
+      return group;
     },
     channelByName: (name) => ws.channelByName(name),
     userByEmail: (email) => [...ws.state.users.values()].find((u) => u.email?.toLowerCase() === email.toLowerCase()),

@@ -164,8 +164,20 @@ export interface SlackDeliveredEvent {
   deliveries: { status: number; retryNum?: number; at: number; requestTs: number; via?: 'socket' }[];
 }
 
+/** A user group (Slack calls them subteams: `S…` ids, mentioned as @handle). */
+export interface SlackUsergroup {
+  id: string;
+  name: string;
+  handle: string;
+  /** Member user ids. */
+  users: string[];
+  /** A disabled group answers only with include_disabled. */
+  disabled: boolean;
+}
+
 export interface SlackEmulatorState {
   users: Map<string, SlackUser>;
+  usergroups: Map<string, SlackUsergroup>;
   channels: Map<string, SlackChannel>;
   messages: SlackMessage[];
   ephemerals: SlackEphemeral[];

@@ -504,3 +504,26 @@ describe('answers have the shapes Slack documents', () => {
     expect(problems).toEqual([]);
   });
 });
+
+describe('user groups and message metadata', () => {
+  it('usergroups.users.list answers the member ids; unknown or disabled groups are no_such_subteam', async () => {
+    const g = emu.addUsergroup('Payments on-call', { users: [alice.id, bob.id] });
+    expect(await client.usergroups.users.list({ usergroup: g.id })).toMatchObject({ ok: true, users: [alice.id, bob.id] });
+    expect((await slackError(client.usergroups.users.list({ usergroup: 'S0NOPE' }))).error).toBe('no_such_subteam');
+    const off = emu.addUsergroup('Old team', { users: [alice.id], disabled: true });
+    expect((await slackError(client.usergroups.users.list({ usergroup: off.id }))).error).toBe('no_such_subteam');
+    expect((await client.usergroups.users.list({ usergroup: off.id, include_disabled: true })).users).toEqual([alice.id]);
+    emu.setScopes(['chat:write']);
+    expect((await slackError(client.usergroups.users.list({ usergroup: g.id }))).error).toBe('missing_scope');
+  });
+
+  it('conversations.history returns message metadata only with include_all_metadata', async () => {
+    const ch = emu.addChannel('meta');
+    const metadata = { event_type: 'firebreak_workflow_step', event_payload: { idempotency_key: 'k1' } };
+    await client.chat.postMessage({ channel: ch.id, text: 'hello', metadata });
+    const plain = await client.conversations.history({ channel: ch.id });
+    expect(plain.messages![0]!.metadata).toBeUndefined();
+    const withMeta = await client.conversations.history({ channel: ch.id, include_all_metadata: true });
+    expect(withMeta.messages![0]!.metadata).toEqual(metadata);
+  });
+});

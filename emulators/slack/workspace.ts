@@ -46,6 +46,7 @@ export const DEFAULT_SCOPES = [
   'bookmarks:read',
   'bookmarks:write',
   'team:read',
+  'usergroups:read',
 ];
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -95,6 +96,7 @@ export class Workspace {
   reset(): void {
     this.state = {
       users: new Map(),
+      usergroups: new Map(),
       channels: new Map(),
       messages: [],
       ephemerals: [],

@@ -9,6 +9,7 @@ import type { App } from '../../platform/http/server.js';
 import type { JobQueue } from '../../platform/jobs/types.js';
 import type { Logger } from '../../platform/logger.js';
 import type { UsersService } from '../../users/users.service.js';
+import type { WorkflowSlackPort, WorkflowsPort } from '../../workflows/ports.js';
 import type { ConnectionsStore } from '../connections.js';
 import type { IntegrationStatus } from '../registry.js';
 import { registerIncidentCommand } from './commands/incident.command.js';
@@ -30,6 +31,8 @@ import { slackSdkLogger } from './sdk-logger.js';
 import { SocketModeOwner } from './socket-mode.owner.js';
 import { registerCatalogOptions } from './views/custom-fields.handlers.js';
 import { registerViewSubmissions } from './views/submissions.js';
+import { createWorkflowSlackPort } from './workflows/port.js';
+import { registerWorkflows, type WorkflowsRef } from './workflows/workflows.handlers.js';
 
 // The Slack app: Bolt for routing Slack's requests, mounted at POST /slack/events on Firebreak's server through
 // our own receiver, or fed from a Socket Mode connection when an app-level token is configured (SLACK_APP_TOKEN or
@@ -62,18 +65,25 @@ export interface SlackSetupOptions {
   escalations?: EscalationPort;
   /** Related PagerDuty incidents, auto-created incidents and acknowledgement offers (PagerDuty), passed in likewise. */
   pagerdutyLinks?: PagerDutyLinksPort;
+  /** Manual workflows for `/incident workflows` (also settable later with `useWorkflows`, as the engine is built after Slack). */
+  workflows?: WorkflowsPort;
   /** Longest Retry-After waited inline before leaving the retry to the job queue (default 30 s). */
   maxRateLimitWaitSec?: number;
 }
 
 export interface SlackIntegration {
   status(): Promise<IntegrationStatus>;
+  /** What workflow steps do in Slack (posts, invites), for the workflow engine. */
+  workflowPort: WorkflowSlackPort;
+  /** Gives `/incident workflows` its manual workflows (the engine is built after Slack, which it uses). */
+  useWorkflows(port: WorkflowsPort): void;
 }
 
 export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): SlackIntegration {
   const logger = deps.logger.child({ module: 'slack' });
   const connection = new SlackConnection(deps.config.slack, deps.connections, logger, { maxRateLimitWaitSec: opts.maxRateLimitWaitSec });
   const receiver = new FastifySlackReceiver({ db: deps.database.db, sharedReplayCheck: deps.database.dialect === 'postgres', signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
+  const workflows: WorkflowsRef = { port: opts.workflows };
   const ctx: SlackContext = {
     db: deps.database.db,
     incidents: deps.incidents,
@@ -89,6 +99,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
     afterPendingAcks: () => receiver.afterPendingAcks(),
     escalations: opts.escalations,
     pagerdutyLinks: opts.pagerdutyLinks,
+    workflows,
   };
 
   const bolt = new BoltApp({
@@ -109,6 +120,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   registerCatalogOptions(bolt, ctx);
   registerEscalate(bolt, ctx, opts.escalations);
   registerPagerDutyLinks(bolt, ctx, opts.pagerdutyLinks);
+  registerWorkflows(bolt, ctx, workflows);
   registerPinEvents(bolt, ctx);
   defineSlackJobs(ctx);
   subscribeToIncidentEvents(ctx);
@@ -121,5 +133,12 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   registerSlackRoutes(deps.http, { ...routeDeps, apiUrl: deps.config.slack.apiUrl });
   registerSlackChannelRoutes(deps.http, new SlackChannelDirectory(connection));
   deps.incidents.useChannelNames(channelNames(deps.database.db));
-  return { status: () => slackIntegrationStatus(routeDeps) };
+  const workflowPort = createWorkflowSlackPort({ db: ctx.db, connection, people: ctx.people, store: ctx.store, users: deps.users, incidents: deps.incidents, logger: logger.child({ part: 'workflows' }) });
+  return {
+    status: () => slackIntegrationStatus(routeDeps),
+    workflowPort,
+    useWorkflows: (port) => {
+      workflows.port = port;
+    },
+  };
 }

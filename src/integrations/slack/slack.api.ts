@@ -206,9 +206,69 @@ export class SlackApi {
     }
   }
 
-  async postMessage(channel: string, msg: { text: string; blocks?: unknown[] }): Promise<SlackMessageRef> {
-    const r = await this.inChannel(channel, () => this.call('chat.postMessage', { channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}), unfurl_links: false }));
+  /** `metadata` is Slack's message metadata (`{event_type, event_payload}`): read back with `findByMetadata`. */
+  async postMessage(channel: string, msg: { text: string; blocks?: unknown[]; metadata?: { event_type: string; event_payload: Record<string, unknown> } }): Promise<SlackMessageRef> {
+    const r = await this.inChannel(channel, () =>
+      this.call('chat.postMessage', { channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}), ...(msg.metadata ? { metadata: msg.metadata } : {}), unfurl_links: false }),
+    );
     return { channel: r.channel, ts: r.ts };
+  }
+
+  /**
+   * The bot's own message in a channel since `oldest` (epoch seconds) whose metadata has this event type and
+   * `event_payload[key] === value` (conversations.history with include_all_metadata), or null. Reads at most 5 pages of 200.
+   */
+  async findByMetadata(channel: string, oldest: number, eventType: string, key: string, value: string): Promise<SlackMessageRef | null> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const r = await this.call('conversations.history', { channel, oldest: oldest.toFixed(6), inclusive: true, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
+      for (const m of (r.messages ?? []) as { ts: string; bot_id?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }[]) {
+        if (m.bot_id && m.metadata?.event_type === eventType && m.metadata.event_payload?.[key] === value) return { channel, ts: m.ts };
+      }
+      cursor = (r.response_metadata?.next_cursor as string | undefined) || undefined;
+      if (!r.has_more || !cursor) return null;
+    }
+    return null;
+  }
+
+  /** The bot's DM channel with a person (conversations.open). */
+  async openDm(user: string): Promise<string> {
+    const r = await this.call('conversations.open', { users: user });
+    return r.channel.id;
+  }
+
+  /** Joins a public channel (conversations.join; a member already is fine). */
+  async join(channel: string): Promise<void> {
+    await this.call('conversations.join', { channel });
+  }
+
+  /** Invites people one call for all, reporting who could not be added (`force`: the others still are). */
+  async inviteEach(channel: string, users: string[]): Promise<{ user: string; error: string }[]> {
+    if (users.length === 0) return [];
+    try {
+      const r = await this.inChannel(channel, () => this.call('conversations.invite', { channel, users: users.join(','), force: true }));
+      return ((r.errors ?? []) as { user: string; error: string }[]).map((e) => ({ user: e.user, error: e.error }));
+    } catch (err) {
+      if (err instanceof SlackApiError && Array.isArray(err.data.errors)) return (err.data.errors as { user: string; error: string }[]).map((e) => ({ user: e.user, error: e.error }));
+      throw err;
+    }
+  }
+
+  /** Members of a user group (usergroups.users.list; needs usergroups:read). */
+  async usergroupMembers(usergroup: string): Promise<string[]> {
+    const r = await this.call('usergroups.users.list', { usergroup });
+    return (r.users ?? []) as string[];
+  }
+
+  /** `#name` of a channel, or null when Slack does not show it to the bot. */
+  async channelName(channel: string): Promise<string | null> {
+    try {
+      const r = await this.call('conversations.info', { channel });
+      return r.channel?.name ? `#${r.channel.name}` : null;
+    } catch (err) {
+      if (err instanceof SlackApiError && err.code === 'channel_not_found') return null;
+      throw err;
+    }
   }
 
   async updateMessage(channel: string, ts: string, msg: { text: string; blocks?: unknown[] }): Promise<void> {

@@ -6,6 +6,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { UsersService } from '../../users/users.service.js';
 import type { EscalationPort } from './escalate/port.js';
 import type { PagerDutyLinksPort } from './pagerduty-links/port.js';
+import type { WorkflowsRef } from './workflows/workflows.handlers.js';
 import type { SlackPeople } from './people.js';
 import type { SlackConnection } from './slack.connection.js';
 import type { SlackStore } from './slack.store.js';
@@ -34,4 +35,6 @@ export interface SlackContext {
   escalations?: EscalationPort;
   /** Related PagerDuty incidents and acknowledgement offers, when wired in. */
   pagerdutyLinks?: PagerDutyLinksPort;
+  /** Manual workflows (`/incident workflows`): the port, once the composition root gives it (`useWorkflows`). */
+  workflows: WorkflowsRef;
 }

@@ -51,11 +51,29 @@ export interface SlackSettingsTable {
   updated_at: string;
 }
 
+/** What a workflow step did in Slack, by its idempotency key and target (0019; see workflows/port.ts). */
+export interface SlackWorkflowPostsTable {
+  idempotency_key: string;
+  /** `channel:<id>`, `incident`, `dm:<slack user id>` or `invite`. */
+  target: string;
+  /** 'post' | 'invite' */
+  kind: string;
+  channel_id: string | null;
+  ts: string | null;
+  /** 'sending' (Slack may or may not have it) | 'done' */
+  status: string;
+  /** JSON: an invite's outcome. */
+  result: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 declare module '../../platform/db/schema.js' {
   interface Database {
     slack_incidents: SlackIncidentsTable;
     slack_seen_requests: SlackSeenRequestsTable;
     slack_prompts: SlackPromptsTable;
     slack_settings: SlackSettingsTable;
+    slack_workflow_posts: SlackWorkflowPostsTable;
   }
 }

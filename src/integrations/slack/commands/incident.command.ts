@@ -4,6 +4,7 @@ import { explain, unescapeSlack } from '../errors.js';
 import { openEscalate } from '../escalate/escalate.handlers.js';
 import { runPagerDutyCommand } from '../pagerduty-links/pagerduty-links.handlers.js';
 import { helpText, outsideChannelText, viewerText } from '../messages/replies.js';
+import { listWorkflows, type Reply } from '../workflows/workflows.handlers.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
 import { declareFieldBlocksFor, fieldsModalFor, noFieldsText } from '../views/custom-fields.handlers.js';
@@ -24,8 +25,15 @@ export function registerIncidentCommand(bolt: BoltApp, ctx: SlackContext): void 
     bolt.command(name, async ({ command, ack, respond }) => {
       await ack();
       const say = sayVia(respond, ctx);
+      const reply: Reply = async (msg) => {
+        try {
+          await respond({ response_type: 'ephemeral', ...msg });
+        } catch (err) {
+          ctx.logger.error({ err }, 'could not answer a Slack command through its response_url');
+        }
+      };
       try {
-        await run(ctx, command, say);
+        await run(ctx, command, say, reply);
       } catch (err) {
         await say(explain(err, ctx.logger));
       }
@@ -43,7 +51,7 @@ function sayVia(respond: RespondFn, ctx: SlackContext): Say {
   };
 }
 
-async function run(ctx: SlackContext, cmd: SlashCommand, say: Say): Promise<void> {
+async function run(ctx: SlackContext, cmd: SlashCommand, say: Say, reply: Reply): Promise<void> {
   const text = unescapeSlack(cmd.text ?? '').trim();
   const first = text.split(/\s+/)[0] ?? '';
   const sub = first.toLowerCase();
@@ -52,6 +60,7 @@ async function run(ctx: SlackContext, cmd: SlashCommand, say: Say): Promise<void
   if (sub === 'help') return say(helpText(cmd.command));
   if (sub === 'escalate') return openEscalate(ctx, ctx.escalations, cmd, say);
   if (sub === 'pd') return runPagerDutyCommand(ctx, ctx.pagerdutyLinks, cmd, arg, say);
+  if (sub === 'workflows' || sub === 'workflow') return listWorkflows(ctx, ctx.workflows, cmd, say, reply);
   if (!IN_CHANNEL.has(sub)) return say(helpText(cmd.command, `I don't know \`${cmd.command} ${first}\`.`));
 
   const row = await ctx.store.byChannel(cmd.channel_id);
