@@ -108,7 +108,7 @@ async function main() {
   }
 
   const cols: (keyof Row)[] = ['bench', 'figure', 'value', 'target', 'limit', 'met'];
-  const widths = cols.map((c) => Math.min(c === 'limit' ? 60 : 90, Math.max(c.length, ...rows.map((r) => r[c].length))));
+  const widths = cols.map((c) => Math.min(c === 'limit' ? 80 : 90, Math.max(c.length, ...rows.map((r) => r[c].length))));
   const cut = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
   console.log('');
   console.log(cols.map((c, i) => cut(c, widths[i]!)).join(' | '));
