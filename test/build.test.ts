@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain JavaScript without declarations (it runs before anything is compiled)
 import { buildServer, checkStamp } from '../scripts/build-lib.mjs';
+import { createRequire } from 'node:module';
 import { migrations } from '../src/migrations.js';
+import { startTestFirebreak } from './helpers.js';
 
 const check = checkStamp as (target: string, opts: { outDir: string }) => { current: boolean; reason: string };
 
@@ -16,7 +18,8 @@ describe('production build', () => {
   let dataDir: string;
 
   beforeAll(async () => {
-    outDir = mkdtempSync(join(tmpdir(), 'firebreak-build-'));
+    // Inside the repository, so that the compiled code finds node_modules as dist/ does (ignored by git).
+    outDir = mkdtempSync(join(import.meta.dirname, '..', '.test-build-'));
     dataDir = mkdtempSync(join(tmpdir(), 'firebreak-build-data-'));
     await buildServer({ outDir });
   }, 120_000);
@@ -72,4 +75,18 @@ describe('production build', () => {
     expect(check('server', { outDir }).current).toBe(false);
     expect(check('server', { outDir }).reason).toMatch(/main\.js is missing or was changed/);
   });
+});
+
+// Idle memory: a Firebreak without Slack never loads Bolt (with Express and OAuth) nor the Socket Mode client (with
+// undici); src/integrations/slack/index.ts makes Bolt on first use.
+it('a Firebreak without Slack serves without loading Bolt or the Socket Mode client', async () => {
+  const fb = await startTestFirebreak('sqlite');
+  try {
+    expect((await fetch(`${fb.baseUrl}/readyz`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200)); // past the after-listen check for Slack credentials
+    const loaded = Object.keys(createRequire(import.meta.url).cache);
+    expect(loaded.filter((f) => /node_modules\/(@slack\/bolt|@slack\/socket-mode|express|undici)\//.test(f))).toEqual([]);
+  } finally {
+    await fb.destroy();
+  }
 });
