@@ -10,6 +10,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setupEscalations } from '../test/escalations/helpers.js';
+import { report, shortRun } from './report.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -17,9 +18,10 @@ const arg = (name: string, def: string) => {
   return i >= 0 ? args[i + 1]! : def;
 };
 const DB = arg('db', 'sqlite') as 'sqlite' | 'postgres';
-const DELIVERIES = Number(arg('deliveries', '500'));
-const SERVICES = Number(arg('services', '50'));
-const SECONDS = Number(arg('seconds', '10'));
+// BENCH_SHORT=1 (npm run bench): 200 deliveries for 20 services in 4 s.
+const DELIVERIES = Number(arg('deliveries', shortRun ? '200' : '500'));
+const SERVICES = Number(arg('services', shortRun ? '20' : '50'));
+const SECONDS = Number(arg('seconds', shortRun ? '4' : '10'));
 const DISTINCT = Math.round(DELIVERIES * 0.8);
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 const pct = (xs: number[], p: number) => {
@@ -118,6 +120,10 @@ async function main() {
     console.log(`duplicates             ${duplicates}`);
     console.log(`webhook response       p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
     console.log(`load average           ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    const tag = `${DB}, ${DELIVERIES} deliveries in ${SECONDS} s`;
+    report({ bench: 'pagerduty-storm', figure: `incidents created, ${tag}`, value: created, unit: 'incidents', target: `= ${expected} (one per matching PagerDuty incident)`, met: created === expected });
+    report({ bench: 'pagerduty-storm', figure: `duplicate incidents, ${tag}`, value: duplicates, unit: '', target: '0', met: duplicates === 0 });
+    report({ bench: 'pagerduty-storm', figure: `last incident exists after the first delivery, ${tag}`, value: lastExists / 1000, unit: 's', target: `≤ ${SECONDS} s (within the deliveries' own window)`, met: lastExists <= SECONDS * 1000 });
     if (created !== expected || duplicates !== 0) process.exitCode = 1;
   } finally {
     await s.close();

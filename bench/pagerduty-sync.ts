@@ -25,9 +25,11 @@ import { buildFirebreak } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { PagerDutyIntegration } from '../src/integrations/pagerduty/index.js';
 import { createLogger } from '../src/platform/logger.js';
+import { report, shortRun } from './report.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const { values } = parseArgs({ options: { seeds: { type: 'string', default: 'large,huge' }, modes: { type: 'string', default: 'off,960' } } });
+// BENCH_SHORT=1 (npm run bench): the large account only, rate limit off (the huge one takes minutes).
+const { values } = parseArgs({ options: { seeds: { type: 'string', default: shortRun ? 'large' : 'large,huge' }, modes: { type: 'string', default: shortRun ? 'off' : 'off,960' } } });
 const seeds = values.seeds!.split(',');
 const modes = values.modes!.split(',');
 
@@ -121,6 +123,10 @@ for (const seed of seeds) {
       console.log(line('first sync', first));
       console.log(line('no-change re-sync', second));
       for (const e of new Set([...first.errors, ...second.errors])) console.log(`  note: ${e}`);
+      const tag = `${seed} account, rate limit ${mode === 'off' ? 'off' : `${mode}/min`}`;
+      report({ bench: 'pagerduty-sync', figure: `first sync, ${tag}`, value: first.seconds, unit: 's', target: 'succeeds', met: first.status === 'succeeded', limit: `${first.requests} requests, ${(first.requests / minimum).toFixed(2)}× the strict minimum` });
+      report({ bench: 'pagerduty-sync', figure: `rows written by a no-change re-sync, ${tag}`, value: second.rows, unit: 'rows', target: '0, and succeeds', met: second.rows === 0 && second.status === 'succeeded' });
+      if (mode !== 'off') report({ bench: 'pagerduty-sync', figure: `429 answers within Firebreak's budget, ${tag}`, value: (first.statuses.get('429') ?? 0) + (second.statuses.get('429') ?? 0), unit: '', target: '0', met: (first.statuses.get('429') ?? 0) + (second.statuses.get('429') ?? 0) === 0 });
     } finally {
       await fb.http.close();
       await fb.database.destroy();

@@ -104,7 +104,8 @@ async function runWorkflows(args: string[]): Promise<number> {
   }
 }
 
-async function cli(argv: string[]): Promise<number> {
+/** Runs one command; -1 means keep running (`start`). bin/firebreak.mjs calls it on the compiled server (dist/main.js). */
+export async function cli(argv: string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
   try {
     if (command === 'start') {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './db/lazy-packages.js';
 import type { DatabaseHandle, Executor } from './db/index.js';
 import { nowIso } from './ids.js';
 import type { Logger } from './logger.js';
@@ -237,7 +238,7 @@ class PgListener {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new (loadPg().Client)({ connectionString: this.url });
     this.client = client;
     let dropped = false;
     const drop = (err?: Error) => {

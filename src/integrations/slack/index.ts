@@ -1,4 +1,5 @@
-import { App as BoltApp } from '@slack/bolt';
+import { createRequire } from 'node:module';
+import type { App as BoltApp } from '@slack/bolt';
 import type { SlackConfig } from '../../config.js';
 import type { CustomFieldsService } from '../../custom-fields/index.js';
 import type { IncidentsService } from '../../incidents/incidents.service.js';
@@ -33,6 +34,10 @@ import { registerCatalogOptions } from './views/custom-fields.handlers.js';
 import { registerViewSubmissions } from './views/submissions.js';
 import { createWorkflowSlackPort } from './workflows/port.js';
 import { registerWorkflows, type WorkflowsRef } from './workflows/workflows.handlers.js';
+
+const require = createRequire(import.meta.url);
+const recordedMethods = ['action', 'command', 'event', 'options', 'view'] as const;
+type RecordedMethod = (typeof recordedMethods)[number];
 
 // The Slack app: Bolt for routing Slack's requests, mounted at POST /slack/events on Firebreak's server through
 // our own receiver, or fed from a Socket Mode connection when an app-level token is configured (SLACK_APP_TOKEN or
@@ -102,32 +107,58 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
     workflows,
   };
 
-  const bolt = new BoltApp({
-    receiver,
-    logger: slackSdkLogger(logger),
-    ...(deps.config.slack.apiUrl ? { clientOptions: { slackApiUrl: deps.config.slack.apiUrl } } : {}),
-    // No Slack call here: authorize runs before the ack. The bot's ids arrive from auth.test in the background.
-    authorize: async () => {
-      const creds = await connection.credentials();
-      if (!creds) throw new Error('Slack is not connected');
-      const identity = connection.identityIfKnown(creds.botToken);
-      return { botToken: creds.botToken, ...(identity ? { botId: identity.botId, botUserId: identity.botUserId, teamId: identity.teamId } : {}) };
-    },
-  });
+  // Bolt (with Express, OAuth and more: about 0.5 s of CPU and 10 MB to load) is made on first use: the first request
+  // from Slack (the receiver calls loadApp), a Socket Mode connection, or right after start when Slack is connected.
+  // A Firebreak without Slack never loads it.
+  // Listeners are registered now, on a recorder that replays them onto Bolt once it is made (registering also
+  // defines jobs, which must happen before the queue starts). A listener kind the recorder lacks fails at setup.
+  const registrations: { method: RecordedMethod; args: unknown[] }[] = [];
+  const recorder = Object.fromEntries(
+    recordedMethods.map((method) => [method, (...args: unknown[]) => (registrations.push({ method, args }), recorder)]),
+  ) as unknown as BoltApp;
+  registerIncidentCommand(recorder, ctx);
+  registerViewSubmissions(recorder, ctx);
+  registerCatalogOptions(recorder, ctx);
+  registerEscalate(recorder, ctx, opts.escalations);
+  registerPagerDutyLinks(recorder, ctx, opts.pagerdutyLinks);
+  registerWorkflows(recorder, ctx, workflows);
+  registerPinEvents(recorder, ctx);
+  let bolt: BoltApp | null = null;
+  const getBolt = (): BoltApp => {
+    if (bolt) return bolt;
+    const { App } = require('@slack/bolt') as typeof import('@slack/bolt');
+    const app = new App({
+      receiver,
+      logger: slackSdkLogger(logger),
+      ...(deps.config.slack.apiUrl ? { clientOptions: { slackApiUrl: deps.config.slack.apiUrl } } : {}),
+      // No Slack call here: authorize runs before the ack. The bot's ids arrive from auth.test in the background.
+      authorize: async () => {
+        const creds = await connection.credentials();
+        if (!creds) throw new Error('Slack is not connected');
+        const identity = connection.identityIfKnown(creds.botToken);
+        return { botToken: creds.botToken, ...(identity ? { botId: identity.botId, botUserId: identity.botUserId, teamId: identity.teamId } : {}) };
+      },
+    });
+    for (const r of registrations) (app[r.method] as (...args: unknown[]) => unknown).apply(app, r.args);
+    return (bolt = app);
+  };
+  receiver.setLoadApp(getBolt);
   receiver.register(deps.http);
-  registerIncidentCommand(bolt, ctx);
-  registerViewSubmissions(bolt, ctx);
-  registerCatalogOptions(bolt, ctx);
-  registerEscalate(bolt, ctx, opts.escalations);
-  registerPagerDutyLinks(bolt, ctx, opts.pagerdutyLinks);
-  registerWorkflows(bolt, ctx, workflows);
-  registerPinEvents(bolt, ctx);
   defineSlackJobs(ctx);
   subscribeToIncidentEvents(ctx);
   // Socket Mode: follows the credentials (SLACK_APP_TOKEN, or the app-level token saved on the Integrations page) once
   // Firebreak listens; closed when its server closes (startFirebreak().stop()).
-  const socketMode = new SocketModeOwner({ connection, apiUrl: deps.config.slack.apiUrl, bolt, logger });
+  const socketMode = new SocketModeOwner({ connection, apiUrl: deps.config.slack.apiUrl, bolt: getBolt, logger });
   deps.http.addHook('onListen', async () => socketMode.start());
+  // Slack connected: make Bolt now, after listening, so that the first request from Slack does not wait for it.
+  deps.http.addHook('onListen', async () => {
+    setImmediate(() => {
+      connection.credentials().then(
+        (creds) => void (creds ? getBolt() : null),
+        () => undefined,
+      );
+    });
+  });
   deps.http.addHook('onClose', async () => socketMode.close());
   const routeDeps = { connection, connections: deps.connections, publicUrl: deps.publicUrl, socketMode, store: ctx.store };
   registerSlackRoutes(deps.http, { ...routeDeps, apiUrl: deps.config.slack.apiUrl });

@@ -56,6 +56,12 @@ export class FastifySlackReceiver implements Receiver {
     this.bolt = app;
   }
 
+  private loadApp: (() => void) | null = null;
+  /** How to make the Bolt app (it calls init()) when a request arrives before anything made it: index.ts makes it on first use. */
+  setLoadApp(load: () => void): void {
+    this.loadApp = load;
+  }
+
   // Firebreak's HTTP server owns the socket: nothing to start or stop here.
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
@@ -230,6 +236,7 @@ export class FastifySlackReceiver implements Receiver {
     }
     if (body.type === 'url_verification') return reply.send({ challenge: body.challenge });
     if (body.ssl_check) return reply.send();
+    if (!this.bolt) this.loadApp?.();
     const bolt = this.bolt;
     if (!bolt) return reply.status(503).send(errorBody('slack_not_ready', 'The Slack app is starting.'));
 

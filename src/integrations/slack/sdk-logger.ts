@@ -1,4 +1,5 @@
-import { LogLevel, type Logger as SlackSdkLogger } from '@slack/bolt';
+import type { Logger as SlackSdkLogger } from '@slack/bolt';
+import { LogLevel } from '@slack/web-api'; // not from Bolt: that would load Bolt at start (see index.ts)
 import type { Logger } from '../../platform/logger.js';
 
 /**

@@ -16,7 +16,8 @@ const RECONCILE_MS = 10_000;
 export interface SocketModeOwnerOptions {
   connection: SlackConnection;
   apiUrl: string | null;
-  bolt: BoltApp;
+  /** Bolt, or how to get it (made on first use, see index.ts): asked for only when a connection starts. */
+  bolt: BoltApp | (() => BoltApp);
   logger: Logger;
   reconcileMs?: number;
 }
@@ -85,7 +86,7 @@ export class SocketModeOwner {
       await old.socket.stop();
     }
     if (!wanted || this.closed) return;
-    const socket = new SlackSocketMode({ appToken: wanted.token, apiUrl: this.opts.apiUrl, bolt: this.opts.bolt, logger: this.opts.logger, tokenSource: wanted.source });
+    const socket = new SlackSocketMode({ appToken: wanted.token, apiUrl: this.opts.apiUrl, bolt: typeof this.opts.bolt === 'function' ? this.opts.bolt() : this.opts.bolt, logger: this.opts.logger, tokenSource: wanted.source });
     this.current = { token: wanted.token, socket };
     socket.start();
   }

@@ -1,8 +1,11 @@
 import type { App as BoltApp } from '@slack/bolt';
-import { SocketModeClient } from '@slack/socket-mode';
+import { createRequire } from 'node:module';
+import type { SocketModeClient } from '@slack/socket-mode';
 import { LogLevel, WebAPIPlatformError, WebClient } from '@slack/web-api';
 import type { Logger } from '../../platform/logger.js';
 import { slackSdkLogger } from './sdk-logger.js';
+
+const require = createRequire(import.meta.url);
 
 // Socket Mode: for installs without a public URL. With an app-level token (SLACK_APP_TOKEN, xapp-…) Firebreak asks
 // Slack for a WebSocket URL (apps.connections.open), keeps one connection open, and receives every slash command,
@@ -74,6 +77,9 @@ export class SlackSocketMode {
 
   constructor(private readonly opts: SlackSocketModeOptions) {
     this.log = opts.logger.child({ transport: 'socket_mode' });
+    // Loaded when a connection is made, not at start: the client brings undici (~110 modules) that a Firebreak
+    // without Socket Mode never needs.
+    const { SocketModeClient } = require('@slack/socket-mode') as typeof import('@slack/socket-mode');
     this.client = new SocketModeClient({
       appToken: opts.appToken,
       autoReconnectEnabled: false,

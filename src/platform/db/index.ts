@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationResult, type Transaction } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './lazy-packages.js';
 import type { Migrations } from './migration-list.js';
 import type { Database } from './schema.js';
 
@@ -40,7 +41,7 @@ export function openDatabase(config: DatabaseConfig): DatabaseHandle {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, dialect: 'sqlite', description: `sqlite:${config.file}`, destroy: () => db.destroy() };
   }
-  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10 });
+  const pool = new (loadPg().Pool)({ connectionString: config.url, max: config.poolSize ?? 10 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
-import { Logger, run, runMigrations, type Job, type Runner, type TaskList, type WorkerEvents, type WorkerPool } from 'graphile-worker';
+import type pg from 'pg';
+import { loadGraphileWorker, loadPg } from '../db/lazy-packages.js';
+import type { Logger, Job, Runner, TaskList, WorkerEvents, WorkerPool } from 'graphile-worker';
 import type { Executor } from '../db/index.js';
 import type { DeadJob, EnqueueOptions, JobEvent, JobHandler, JobQueue, JobStats } from './types.js';
 import { createSchedulesTable, enqueueDueSchedules, saveSchedule } from './postgres-schedules.js';
@@ -87,7 +88,7 @@ class PostgresJobQueue implements JobQueue {
       this.pool = options.pool;
       this.ownsPool = false;
     } else if (options.connectionString) {
-      this.pool = new pg.Pool({ connectionString: options.connectionString });
+      this.pool = new (loadPg().Pool)({ connectionString: options.connectionString });
       this.pool.on('error', () => {});
       this.ownsPool = true;
     } else {
@@ -154,7 +155,7 @@ class PostgresJobQueue implements JobQueue {
       this.abort = new AbortController();
       this.released.clear();
       await this.sweepAbandoned();
-      this.runner = await run({
+      this.runner = await loadGraphileWorker().run({
         pgPool: this.pool,
         schema: this.schema,
         concurrency: this.concurrency,
@@ -303,7 +304,7 @@ class PostgresJobQueue implements JobQueue {
   /** graphile-worker's migrations, then our two tables, once per instance. */
   private setup(): Promise<void> {
     this.setupPromise ??= (async () => {
-      await runMigrations({ pgPool: this.pool, schema: this.schema, logger: this.graphileLogger() });
+      await loadGraphileWorker().runMigrations({ pgPool: this.pool, schema: this.schema, logger: this.graphileLogger() });
       const client = await this.pool.connect();
       try {
         await client.query('begin');
@@ -391,7 +392,7 @@ class PostgresJobQueue implements JobQueue {
 
   private graphileLogger(): Logger {
     const log = this.logger;
-    return new Logger((scope) => (level, message, meta) => {
+    return new (loadGraphileWorker().Logger)((scope) => (level, message, meta) => {
       // Only the scope and an error: graphile-worker's meta carries whole jobs, payloads included.
       const error = meta?.error ?? meta?.fatalError;
       const obj = { ...scope, ...(error === undefined ? {} : { err: error }) };
