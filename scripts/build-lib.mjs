@@ -80,10 +80,9 @@ function writeStamp(target, outDir, inputs, outputs) {
 /** Files that shape both builds besides the sources themselves. */
 const sharedInputs = ['tsconfig.json', 'package-lock.json', 'scripts/build-lib.mjs'].map((f) => join(root, f));
 
-/** esbuild comes with tsx (a dependency); resolved through tsx so that it is found wherever npm placed it. */
+/** esbuild is a dependency of its own (pinned in package.json; tsx and Vite use the same version). */
 async function loadEsbuild() {
-  const fromTsx = createRequire(createRequire(join(root, 'package.json')).resolve('tsx/package.json'));
-  return import(fromTsx.resolve('esbuild'));
+  return import('esbuild');
 }
 
 /**
