@@ -64,7 +64,8 @@ describe.each(backends)('incidents service on %s', (backend) => {
 
   it('writes nothing when any part of a change fails (no incident, no timeline, no event, number not used)', async () => {
     const before = await counts();
-    const downQueue = { define() {}, enqueue: async () => { throw new Error('queue down'); } } as unknown as JobQueue;
+    const down = async () => { throw new Error('queue down'); };
+    const downQueue = { define() {}, enqueue: down, enqueueMany: down } as unknown as JobQueue;
     const failing = new EventBus(downQueue);
     failing.subscribe('boom', 'all', async () => {});
     const broken = new IncidentsService(handle.db, failing, handle.dialect);
