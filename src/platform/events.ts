@@ -4,7 +4,7 @@ import type { JobQueue, NewJob } from './jobs/types.js';
 import type { LiveFeed, LiveTopic } from './live.js';
 
 // Domain events: what happened in the core, for integrations to react to. Publishing writes the event and
-// one job per subscriber in the caller's transaction (an outbox): the event is delivered exactly when the
+// its subscribers' jobs in the caller's transaction (an outbox): the event is delivered exactly when the
 // change commits, at least once, in order per incident for each subscriber. The core never imports an
 // integration; integrations subscribe at start-up. Publishing also touches the live feed (live.ts) in the same
 // transaction, so pages showing the incident reload when the change commits.
