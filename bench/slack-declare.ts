@@ -27,6 +27,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { printSummary, summarize } from './cpuprofile-summary.js';
 import { startFirebreakProcess } from './firebreak-process.js';
+import { report } from './report.js';
 import type { FromWorker, PersonResult, ToWorker, WorkerInit } from './slack-people-worker.js';
 
 const args = process.argv.slice(2);
@@ -311,6 +312,10 @@ async function main() {
     console.log(`  bench process CPU    ${Math.round(benchCpuMs)} ms during the burst (this thread, the emulator worker and the healthz probe), competing with Firebreak for the same CPUs`);
     if (pgCpuMs !== null) console.log(`  PostgreSQL CPU       ${Math.round(pgCpuMs)} ms in the backends serving Firebreak's database (/proc, 10 ms ticks), on the same CPUs`);
     console.log(`  wall time            ${ms(wall)}\n`);
+    for (const [what, list] of [['slash command ack', cmds], ['modal submit ack', subs]] as const) {
+      const p99 = pct(list.map((t) => t.ackMs), 99);
+      report({ bench: 'slack', figure: `${what} p99, ${PEOPLE} people at once, ${db}`, value: p99, unit: 'ms', target: '< 100 ms', met: p99 < 100, limit: "Slack's 3 s" });
+    }
     if (missed > 0 || channels.length < PEOPLE) process.exitCode = 1;
 
     if (PROFILE_DIR) {

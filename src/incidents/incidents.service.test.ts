@@ -60,11 +60,16 @@ describe.each(backends)('incidents service on %s', (backend) => {
       ['incident.status_changed', 'close'],
     ]);
     expect(mine.every((e) => e.actor.kind === 'system')).toBe(true);
+    // One transaction's events reach a subscriber in the order they were published (one job carries them).
+    const all = received.filter((e) => e.incidentId === incident.id).map((e) => e.type);
+    expect(all.slice(0, 2)).toEqual(['incident.timeline_item_added', 'incident.created']);
+    expect(all.slice(2, 4)).toEqual(['incident.timeline_item_added', 'incident.status_changed']);
   });
 
   it('writes nothing when any part of a change fails (no incident, no timeline, no event, number not used)', async () => {
     const before = await counts();
-    const downQueue = { define() {}, enqueue: async () => { throw new Error('queue down'); } } as unknown as JobQueue;
+    const down = async () => { throw new Error('queue down'); };
+    const downQueue = { define() {}, enqueue: down, enqueueMany: down } as unknown as JobQueue;
     const failing = new EventBus(downQueue);
     failing.subscribe('boom', 'all', async () => {});
     const broken = new IncidentsService(handle.db, failing, handle.dialect);

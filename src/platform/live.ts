@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type pg from 'pg';
 import { loadPg } from './db/lazy-packages.js';
-import type { DatabaseHandle, Executor } from './db/index.js';
+import { afterCommit, beforeCommit, type DatabaseHandle, type Executor } from './db/index.js';
 import { nowIso } from './ids.js';
 import type { Logger } from './logger.js';
 
@@ -61,6 +61,7 @@ declare module './db/schema.js' {
     live_changes: LiveChangesTable;
   }
 }
+type LiveRow = { topic: string; incident_id: string | null; created_at: string; seq: null };
 export interface LiveChangesTable {
   id: import('kysely').Generated<number>;
   seq: number | string | null; // bigint: pg returns it as a string
@@ -102,11 +103,61 @@ export class LiveFeed {
       if (seen.has(key)) return;
       seen.add(key);
     }
+    const row = { topic: change.topic, incident_id: incidentId, created_at: nowIso(), seq: null };
+    if (tx && this.queueForCommit(tx, row)) return;
     const exec = tx ?? this.db;
-    await exec.insertInto('live_changes').values({ topic: change.topic, incident_id: incidentId, created_at: nowIso(), seq: null }).execute();
+    await exec.insertInto('live_changes').values(row).execute();
     if (this.postgres) await sql`select pg_notify(${CHANNEL}, '')`.execute(exec);
     // SQLite: the read waits for the transaction's connection, so it runs after the commit (or rollback).
     else setImmediate(() => this.wake());
+  }
+
+  /** Rows touched in a transaction opened by inTransaction, inserted together just before it commits. */
+  private readonly pending = new WeakMap<object, LiveRow[]>();
+
+  /**
+   * In a transaction opened by inTransaction: the row joins the transaction's others, inserted in one statement
+   * just before COMMIT, and the wake-up is sent after COMMIT. A NOTIFY inside a writing transaction takes
+   * PostgreSQL's notification lock from its pre-commit until its commit record is flushed, which makes all such
+   * commits in the cluster wait for one another (no group commit); after COMMIT it costs nobody a wait.
+   */
+  private queueForCommit(tx: Executor, row: LiveRow): boolean {
+    const rows = this.pending.get(tx);
+    if (rows) {
+      rows.push(row);
+      return true;
+    }
+    const batch = [row];
+    const queued = beforeCommit(tx, async () => {
+      this.pending.delete(tx);
+      await tx.insertInto('live_changes').values(batch).execute();
+    });
+    if (!queued) return false;
+    this.pending.set(tx, batch);
+    afterCommit(tx, () => (this.postgres ? this.notifyOthers() : this.wake()));
+    return true;
+  }
+
+  private notifying: Promise<void> | null = null;
+  private notifyAgain = false;
+
+  /** PostgreSQL, after a commit: one NOTIFY at a time (the row is the message; a wake-up says "read"), coalesced. */
+  private notifyOthers(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = (async () => {
+      do {
+        this.notifyAgain = false;
+        try {
+          await sql`select pg_notify(${CHANNEL}, '')`.execute(this.db);
+        } catch (err) {
+          // Readers also read every heartbeat: a lost wake-up delays a change, never loses it.
+          this.deps.logger.debug({ err }, 'live feed: wake-up not sent');
+        }
+      } while (this.notifyAgain);
+    })().finally(() => (this.notifying = null));
   }
 
   /** Starts listening (PostgreSQL) and pruning; called when the server starts listening. */

@@ -96,8 +96,62 @@ export async function migrateToLatest(db: Db, migrations: Migrations): Promise<M
   return results ?? [];
 }
 
-/** Run fn in a transaction, or inside the one already open. */
+interface CommitHooks {
+  before: (() => Promise<void>)[];
+  after: (() => void)[];
+}
+/** Transactions opened by inTransaction, while their callback runs: what to do just before and after commit. */
+const commitHooks = new WeakMap<object, CommitHooks>();
+
+/**
+ * Run fn in a transaction, or inside the one already open. A transaction opened here runs, after fn and before
+ * COMMIT, the work registered with `beforeCommit` (in order, including work registered meanwhile), and after
+ * COMMIT the callbacks registered with `afterCommit`. Nothing of either runs when fn throws (the transaction
+ * rolls back).
+ */
 export async function inTransaction<T>(db: Executor, fn: (tx: Tx) => Promise<T>): Promise<T> {
   if (db.isTransaction) return fn(db as Tx);
-  return (db as Db).transaction().execute(fn);
+  const hooks: CommitHooks = { before: [], after: [] };
+  const result = await (db as Db).transaction().execute(async (tx) => {
+    commitHooks.set(tx, hooks);
+    try {
+      const value = await fn(tx);
+      for (let work = hooks.before.shift(); work; work = hooks.before.shift()) await work();
+      return value;
+    } finally {
+      commitHooks.delete(tx);
+    }
+  });
+  for (const callback of hooks.after) {
+    try {
+      callback();
+    } catch {
+      /* after commit nothing can undo the change; callbacks handle their own errors */
+    }
+  }
+  return result;
+}
+
+/**
+ * Work to run in `tx` just before it commits, so several writes of one kind made during a transaction can be sent
+ * as one statement. Returns false, registering nothing, when `tx` is not a transaction opened by inTransaction
+ * (whose callback is still running): the caller must then do the work at once.
+ */
+export function beforeCommit(tx: Executor, work: () => Promise<void>): boolean {
+  const hooks = commitHooks.get(tx);
+  if (!hooks) return false;
+  hooks.before.push(work);
+  return true;
+}
+
+/**
+ * A callback to run once `tx` has committed (never when it rolls back), e.g. a wake-up that must not be sent
+ * inside the transaction. Returns false, registering nothing, when `tx` is not a transaction opened by
+ * inTransaction (whose callback is still running).
+ */
+export function afterCommit(tx: Executor, callback: () => void): boolean {
+  const hooks = commitHooks.get(tx);
+  if (!hooks) return false;
+  hooks.after.push(callback);
+  return true;
 }

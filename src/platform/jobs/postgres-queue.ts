@@ -3,10 +3,10 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { loadGraphileWorker, loadPg } from '../db/lazy-packages.js';
 import type { Logger, Job, Runner, TaskList, WorkerEvents, WorkerPool } from 'graphile-worker';
-import type { Executor } from '../db/index.js';
-import type { DeadJob, EnqueueOptions, JobEvent, JobHandler, JobQueue, JobStats } from './types.js';
+import { afterCommit, type Executor } from '../db/index.js';
+import type { DeadJob, EnqueueOptions, JobEvent, JobHandler, JobQueue, JobStats, NewJob } from './types.js';
 import { createSchedulesTable, enqueueDueSchedules, saveSchedule } from './postgres-schedules.js';
-import { createWorkersTable, forgetWorker, unlockAbandoned, writeHeartbeat } from './postgres-workers.js';
+import { createAddJobsQuietly, createWorkersTable, forgetWorker, unlockAbandoned, writeHeartbeat } from './postgres-workers.js';
 import { errorMessage, JobEvents, noopLogger, settlesWithin, sleep, type QueueLogger } from './shared.js';
 
 export interface PostgresJobQueueOptions {
@@ -55,6 +55,10 @@ const DEFAULT_MAX_ATTEMPTS = 10;
  * - crash recovery: `<schema>._firebreak_workers` holds a heartbeat per worker pool; jobs locked by a pool whose
  *   heartbeat is older than lockTimeoutMs are unlocked (the interrupted run counts as an attempt).
  */
+function runAtOf(opts: EnqueueOptions): Date | null {
+  return opts.runAt ?? (opts.delayMs !== undefined && opts.delayMs > 0 ? new Date(Date.now() + opts.delayMs) : null);
+}
+
 export function createPostgresJobQueue(options: PostgresJobQueueOptions): JobQueue {
   return new PostgresJobQueue(options);
 }
@@ -118,10 +122,10 @@ class PostgresJobQueue implements JobQueue {
   }
 
   async enqueue(name: string, payload: unknown, opts: EnqueueOptions = {}, executor?: Executor): Promise<void> {
+    if (opts.jobKey === undefined && executor) return this.enqueueMany([{ name, payload, opts }], executor);
     await this.setup();
-    const maxAttempts = opts.maxAttempts ?? this.definitions.get(name)?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error('maxAttempts must be a positive integer');
-    const runAt = opts.runAt ?? (opts.delayMs !== undefined && opts.delayMs > 0 ? new Date(Date.now() + opts.delayMs) : null);
+    const maxAttempts = this.maxAttemptsOf(name, opts);
+    const runAt = runAtOf(opts);
     const exec = executor ?? this.kdb;
     const S = sql.raw(this.s);
     if (opts.jobKey !== undefined) {
@@ -139,6 +143,73 @@ class PostgresJobQueue implements JobQueue {
         priority => ${opts.priority ?? 0}::int,
         job_key_mode => 'unsafe_dedupe'
       )`.execute(exec);
+  }
+
+  /**
+   * Jobs without a key, in one statement. Inside a transaction opened by inTransaction they are inserted by
+   * `_firebreak_add_jobs` (graphile-worker's add_jobs without its NOTIFY) and the workers are told after COMMIT:
+   * a NOTIFY inside a writing transaction holds PostgreSQL's notification lock until the commit record is
+   * flushed, so every such commit in the cluster waits for the one before (no group commit). A wake-up lost to a
+   * crash right after COMMIT delays the jobs until the workers' next poll (pollIntervalMs), never loses them.
+   * Elsewhere graphile-worker's add_jobs (NOTIFY included). Jobs with a key go through enqueue one by one.
+   */
+  async enqueueMany(jobs: NewJob[], executor?: Executor): Promise<void> {
+    const keyed = jobs.filter((j) => j.opts?.jobKey !== undefined);
+    const plain = jobs.filter((j) => j.opts?.jobKey === undefined);
+    if (plain.length > 0) {
+      await this.setup();
+      const exec = executor ?? this.kdb;
+      const S = sql.raw(this.s);
+      const cols = {
+        names: plain.map((j) => j.name),
+        payloads: plain.map((j) => JSON.stringify(j.payload ?? null)),
+        queues: plain.map((j) => j.opts?.queue ?? null),
+        runAts: plain.map((j) => runAtOf(j.opts ?? {})?.toISOString() ?? null),
+        maxAttempts: plain.map((j) => this.maxAttemptsOf(j.name, j.opts ?? {})),
+        priorities: plain.map((j) => j.opts?.priority ?? 0),
+      };
+      const quiet = executor !== undefined && afterCommit(executor, () => this.announce(plain.length));
+      if (quiet) {
+        await sql`select ${S}._firebreak_add_jobs(${cols.names}::text[], ${cols.payloads}::json[], ${cols.queues}::text[],
+          ${cols.runAts}::timestamptz[], ${cols.maxAttempts}::int[], ${cols.priorities}::int[])`.execute(exec);
+      } else {
+        await sql`select count(*) from ${S}.add_jobs(array(
+            select (s.name, s.payload, s.queue, s.run_at, s.max_attempts::smallint, null, s.priority::smallint, null)::${S}.job_spec
+            from unnest(${cols.names}::text[], ${cols.payloads}::json[], ${cols.queues}::text[], ${cols.runAts}::timestamptz[],
+                        ${cols.maxAttempts}::int[], ${cols.priorities}::int[]) with ordinality as s(name, payload, queue, run_at, max_attempts, priority, ord)
+            order by s.ord))`.execute(exec);
+      }
+    }
+    for (const j of keyed) await this.enqueue(j.name, j.payload, j.opts, executor);
+  }
+
+  private maxAttemptsOf(name: string, opts: EnqueueOptions): number {
+    const maxAttempts = opts.maxAttempts ?? this.definitions.get(name)?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error('maxAttempts must be a positive integer');
+    return maxAttempts;
+  }
+
+  private announcing: Promise<void> | null = null;
+  private toAnnounce = 0;
+
+  /**
+   * After a commit that added `count` jobs quietly: graphile-worker's own wake-up (every process's pool LISTENs on
+   * `jobs:insert` and nudges that many idle workers), one NOTIFY at a time, the counts of commits meanwhile summed.
+   */
+  private announce(count: number): void {
+    this.toAnnounce += count;
+    if (this.announcing) return;
+    this.announcing = (async () => {
+      while (this.toAnnounce > 0) {
+        const n = this.toAnnounce;
+        this.toAnnounce = 0;
+        try {
+          await this.pool.query(`select pg_notify('jobs:insert', $1)`, [JSON.stringify({ r: Math.random(), count: n })]);
+        } catch (err) {
+          this.logger.debug({ err }, 'job queue: wake-up not sent; workers find the jobs at their next poll');
+        }
+      }
+    })().finally(() => (this.announcing = null));
   }
 
   async schedule(scheduleName: string, task: string, intervalMs: number, payload?: unknown): Promise<void> {
@@ -312,6 +383,7 @@ class PostgresJobQueue implements JobQueue {
         await client.query('select pg_advisory_xact_lock(hashtext($1))', [`firebreak-jobs:${this.schema}`]);
         await createSchedulesTable(client, this.s);
         await createWorkersTable(client, this.s);
+        await createAddJobsQuietly(client, this.s);
         await client.query('commit');
       } catch (err) {
         await client.query('rollback').catch(() => {});

@@ -54,3 +54,33 @@ export async function unlockAbandoned(pool: pg.Pool, s: string, lockTimeoutMs: n
   );
   return Number(rows[0]!.n);
 }
+
+/**
+ * `_firebreak_add_jobs(...)`: graphile-worker 0.17's add_jobs for jobs without a key, minus its NOTIFY (the caller
+ * sends the wake-up after COMMIT, see PostgresJobQueue.enqueueMany), in the order given. A function rather than
+ * one statement because the tasks and queues it may create must be visible to the insert that follows (each
+ * statement of a plpgsql function takes a new snapshot, as add_jobs relies on). Keep in step with graphile-worker's
+ * add_jobs when upgrading it (the queue contract suite runs against it).
+ */
+export async function createAddJobsQuietly(client: pg.ClientBase, s: string): Promise<void> {
+  await client.query(`create or replace function ${s}._firebreak_add_jobs(
+      names text[], payloads json[], queues text[], run_ats timestamptz[], max_attempts int[], priorities int[]
+    ) returns void language plpgsql volatile as $$
+    begin
+      insert into ${s}._private_tasks as tasks (identifier)
+        select distinct n from unnest(names) n
+        on conflict do nothing;
+      insert into ${s}._private_job_queues as job_queues (queue_name)
+        select distinct q from unnest(queues) q where q is not null
+        on conflict do nothing;
+      insert into ${s}._private_jobs (job_queue_id, task_id, payload, run_at, max_attempts, priority)
+        select job_queues.id, tasks.id, coalesce(spec.payload, '{}'::json), coalesce(spec.run_at, now()),
+               spec.max_attempts::smallint, spec.priority::smallint
+        from unnest(names, payloads, queues, run_ats, max_attempts, priorities) with ordinality
+               as spec(name, payload, queue, run_at, max_attempts, priority, ord)
+        join ${s}._private_tasks as tasks on tasks.identifier = spec.name
+        left join ${s}._private_job_queues as job_queues on job_queues.queue_name = spec.queue
+        order by spec.ord;
+    end
+    $$`);
+}

@@ -1,6 +1,7 @@
 // The JobQueue contract, run against every adapter (queue.contract.harness.ts): running a job, job keys,
 // delays, the outbox and per-queue order.
 import { expect, it } from 'vitest';
+import { inTransaction } from '../db/index.js';
 import { describeContract, sleep, waitFor } from './queue.contract.harness.js';
 import type { JobEvent } from './types.js';
 
@@ -94,6 +95,41 @@ describeContract('basics', (t) => {
     await sleep(150);
     await q.drain();
     expect(ran).toEqual(['committed']);
+    expect(await q.stats()).toEqual({ pending: 0, running: 0, dead: 0 });
+  });
+
+  it('enqueueMany in a transaction (inTransaction): all jobs or none, each queue in the order given, keys deduped', async () => {
+    const q = queue({ concurrency: 4 });
+    const ran: string[] = [];
+    q.define<{ v: string }>('many', async (p) => {
+      ran.push(p.v);
+      await sleep(5);
+    });
+    await q.start();
+    await expect(
+      inTransaction(t.env.db, async (tx) => {
+        await q.enqueueMany([{ name: 'many', payload: { v: 'rolled-back' } }], tx);
+        throw new Error('abort the transaction');
+      }),
+    ).rejects.toThrow('abort the transaction');
+    await inTransaction(t.env.db, async (tx) => {
+      await q.enqueueMany(
+        [
+          ...Array.from({ length: 6 }, (_, i) => ({ name: 'many', payload: { v: `a${i}` }, opts: { queue: 'incident-a' } })),
+          { name: 'many', payload: { v: 'keyed' }, opts: { jobKey: 'once' } },
+          { name: 'many', payload: { v: 'keyed-again' }, opts: { jobKey: 'once' } },
+          ...Array.from({ length: 6 }, (_, i) => ({ name: 'many', payload: { v: `b${i}` }, opts: { queue: 'incident-b' } })),
+        ],
+        tx,
+      );
+      await sleep(150);
+      expect(ran).toEqual([]); // not runnable before commit
+    });
+    await waitFor('the committed jobs', () => ran.length === 13);
+    await q.drain();
+    expect(ran.filter((v) => v.startsWith('a'))).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
+    expect(ran.filter((v) => v.startsWith('b'))).toEqual(['b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
+    expect(ran.filter((v) => v.startsWith('keyed'))).toEqual(['keyed']);
     expect(await q.stats()).toEqual({ pending: 0, running: 0, dead: 0 });
   });
 

@@ -11,6 +11,7 @@ import {
   type JobHandler,
   type JobQueue,
   type JobStats,
+  type NewJob,
 } from './types.js';
 import { errorMessage, JobEvents, noopLogger, resolveRunAt, settlesWithin, sleep, type QueueLogger } from './shared.js';
 import { readyOrRunningCount, sqliteDeadJobs, sqliteJobStats } from './sqlite-inspect.js';
@@ -121,6 +122,10 @@ class SqliteJobQueue implements JobQueue {
     if (this.started) throw new Error(`job "${name}" must be defined before start()`);
     if (this.definitions.has(name)) throw new Error(`job "${name}" is already defined`);
     this.definitions.set(name, { handler: handler as JobHandler<unknown>, maxAttempts: opts?.maxAttempts });
+  }
+
+  async enqueueMany(jobs: NewJob[], executor?: Executor): Promise<void> {
+    for (const j of jobs) await this.enqueue(j.name, j.payload, j.opts, executor);
   }
 
   async enqueue(name: string, payload: unknown, opts: EnqueueOptions = {}, executor?: Executor): Promise<void> {

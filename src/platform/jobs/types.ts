@@ -28,6 +28,12 @@ export interface EnqueueOptions {
   queue?: string;
 }
 
+export interface NewJob {
+  name: string;
+  payload: unknown;
+  opts?: EnqueueOptions;
+}
+
 export interface JobEvent {
   type: 'completed' | 'failed' | 'dead';
   name: string;
@@ -65,6 +71,11 @@ export interface JobQueue {
    * exists exactly when the transaction commits.
    */
   enqueue(name: string, payload: unknown, opts?: EnqueueOptions, executor?: Executor): Promise<void>;
+  /**
+   * Record several jobs at once, in order (one statement on PostgreSQL where it can). Same outbox rule as enqueue.
+   * Jobs sharing a `queue` run in the order given.
+   */
+  enqueueMany(jobs: NewJob[], executor?: Executor): Promise<void>;
   /** A recurring job: `task` runs every intervalMs (at most once per interval across all processes). */
   schedule(scheduleName: string, task: string, intervalMs: number, payload?: unknown): Promise<void>;
   start(): Promise<void>;
