@@ -16,7 +16,7 @@ import './tables.js';
 // within one), so no delivery is applied twice at once nor overtaken by a later one of its resource.
 
 const BATCH = 500;
-const LANES = 8;
+const LANES = 4;
 
 /** Reacts to one applied event; returns what it did (e.g. "escalation_updated"), or nothing when it did not care. */
 export type WebhookSubscriber = (ev: PdWebhookEvent) => Promise<string | void>;
@@ -50,9 +50,15 @@ export class WebhookDrain {
     return did.join(',') || 'ignored';
   }
 
-  /** The drain job's work: applies every stored delivery not applied yet (one drain at a time in this process). */
-  drain(): Promise<number> {
-    const run = this.running.catch(() => {}).then(() => this.drainAll());
+  /** When the last read that found nothing left began (ms): everything stored before then is applied. */
+  private drainedUntil = 0;
+
+  /**
+   * The drain job's work: applies every stored delivery not applied yet (one drain at a time in this process).
+   * With `storedBefore`, a drain in this process that found nothing left after that moment already covered it.
+   */
+  drain(storedBefore?: number): Promise<number> {
+    const run = this.running.catch(() => {}).then(() => (storedBefore !== undefined && storedBefore <= this.drainedUntil ? 0 : this.drainAll()));
     this.running = run;
     return run;
   }
@@ -60,6 +66,7 @@ export class WebhookDrain {
   private async drainAll(): Promise<number> {
     let applied = 0;
     for (;;) {
+      const readAt = Date.now();
       const rows = await this.deps.db
         .selectFrom('pagerduty_webhook_events')
         .select(['delivery_id', 'payload'])
@@ -69,7 +76,10 @@ export class WebhookDrain {
         .orderBy('delivery_id')
         .limit(BATCH)
         .execute();
-      if (rows.length === 0) return applied;
+      if (rows.length === 0) {
+        this.drainedUntil = Math.max(this.drainedUntil, readAt);
+        return applied;
+      }
       applied += await this.applyBatch(rows);
     }
   }
