@@ -46,6 +46,9 @@ for (const backend of backends) {
       const user = [...s.pd.state.users.values()][userIndex]!;
       const r = await s.owner.post(`/api/v1/incidents/${inc.id}/escalations`, { user_ids: [user.id], message: 'help' });
       const done = await waitForTargets(s.owner, r.body.escalation.id);
+      // Paging records the incident from PagerDuty's answer, usually before PagerDuty's own webhook about it
+      // arrives: let that delivery land, so what a test counts afterwards is only what it sent.
+      await s.pd.webhooks.flush();
       return { inc, user, escalation: done, target: done.targets[0] };
     }
 

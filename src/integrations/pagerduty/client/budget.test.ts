@@ -31,6 +31,22 @@ describe.skipIf(!postgresAvailable)('request budget shared through PostgreSQL', 
     expect(Date.now() - t1).toBeGreaterThanOrEqual(700);
   });
 
+  it('interactive calls queued together (an escalation’s targets) take their tokens in one trip to the row, each once', async () => {
+    class Counted extends PostgresRequestBudget {
+      trips = 0;
+      protected override take(need: number, max: number) {
+        this.trips++;
+        return super.take(need, max);
+      }
+    }
+    const budget = new Counted(handle.db, 'pd-batch', { limitPerMinute: 960 });
+    await budget.acquire('interactive'); // the row exists, 59 of 60 tokens left
+    const trips = budget.trips;
+    await Promise.all(Array.from({ length: 10 }, () => budget.acquire('interactive')));
+    // The first waiter goes alone (the pump starts as it arrives); the nine queued behind it go together.
+    expect(budget.trips - trips).toBeLessThanOrEqual(2);
+  });
+
   it('a 429 seen by one process pauses the other', async () => {
     const a = new PostgresRequestBudget(handle.db, 'pd-pause', { limitPerMinute: 960 });
     const b = new PostgresRequestBudget(handle.db, 'pd-pause', { limitPerMinute: 960 });

@@ -39,7 +39,8 @@ interface Waiter {
   onAbort?: () => void;
 }
 
-type TakeResult = { ok: true } | { ok: false; waitMs: number };
+/** `granted`: tokens debited (at least 1, at most the `max` asked for). */
+type TakeResult = { ok: true; granted: number } | { ok: false; waitMs: number };
 
 abstract class QueuedBudget implements RequestBudget {
   protected readonly capacity: number;
@@ -59,7 +60,11 @@ abstract class QueuedBudget implements RequestBudget {
     this.reserve = Math.max(1, Math.floor(this.capacity / 6));
   }
 
-  protected abstract take(need: number): Promise<TakeResult>;
+  /**
+   * Debits up to `max` tokens when at least `need` are there (background calls need the reserve too), so that
+   * waiters queued together cost one trip to the shared store, not one each.
+   */
+  protected abstract take(need: number, max: number): Promise<TakeResult>;
   protected abstract pauseAll(untilMs: number): void;
 
   acquire(priority: RequestPriority, signal?: AbortSignal): Promise<void> {
@@ -107,18 +112,21 @@ abstract class QueuedBudget implements RequestBudget {
         if (!head) return;
         const now = Date.now();
         if (head.prio === 1 && now < this.backgroundPausedUntil) return this.wakeIn(this.backgroundPausedUntil - now);
-        const r = await this.take(head.prio === 0 ? 1 : 1 + this.reserve);
-        const current = this.waiters[0];
+        // Interactive waiters queued together (an escalation's targets) take their tokens in one go.
+        const max = head.prio === 0 ? this.waiters.filter((w) => w.prio === 0).length : 1;
+        const r = await this.take(head.prio === 0 ? 1 : 1 + this.reserve, max);
         if (!r.ok) {
           // A higher-priority waiter may have arrived meanwhile; the next loop serves it.
-          if (current !== head) continue;
+          if (this.waiters[0] !== head) continue;
           return this.wakeIn(r.waitMs);
         }
-        // The token is spent: give it to whoever is first now (an interactive call that arrived wins).
-        if (!current) return;
-        this.waiters.shift();
-        if (current.signal && current.onAbort) current.signal.removeEventListener('abort', current.onAbort);
-        current.resolve();
+        // The tokens are spent: give them to whoever is first now (an interactive call that arrived wins).
+        for (let i = 0; i < r.granted; i++) {
+          const current = this.waiters.shift();
+          if (!current) return;
+          if (current.signal && current.onAbort) current.signal.removeEventListener('abort', current.onAbort);
+          current.resolve();
+        }
       }
     } catch (err) {
       // The shared store failed: fail the waiters rather than leaving them hanging.
@@ -149,14 +157,15 @@ export class MemoryRequestBudget extends QueuedBudget {
     this.tokens = this.capacity;
   }
 
-  protected async take(need: number): Promise<TakeResult> {
+  protected async take(need: number, max: number): Promise<TakeResult> {
     const now = Date.now();
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.updatedMs) * this.ratePerSec) / 1000);
     this.updatedMs = now;
     if (now < this.pausedUntil) return { ok: false, waitMs: this.pausedUntil - now };
     if (this.tokens >= need) {
-      this.tokens -= 1;
-      return { ok: true };
+      const granted = Math.max(1, Math.min(max, Math.floor(this.tokens - need + 1)));
+      this.tokens -= granted;
+      return { ok: true, granted };
     }
     return { ok: false, waitMs: ((need - this.tokens) / this.ratePerSec) * 1000 };
   }
@@ -186,19 +195,26 @@ export class PostgresRequestBudget extends QueuedBudget {
     this.ensured = true;
   }
 
-  protected async take(need: number): Promise<TakeResult> {
+  protected async take(need: number, max: number): Promise<TakeResult> {
     await this.ensureRow();
     const cap = this.capacity;
     const rate = this.ratePerSec / 1000;
-    // One statement: refill from the elapsed time and debit one token only if enough are there and no pause
-    // is in force. Concurrent updates serialise on the row; each re-reads the latest version.
+    // One statement: refill from the elapsed time and debit up to `max` tokens (at least one) only if `need` are
+    // there and no pause is in force. Concurrent updates serialise on the row; each re-reads the latest version.
     const now = sql`(extract(epoch from statement_timestamp()) * 1000)`;
     const refilled = sql`least(${cap}::double precision, tokens + greatest(0, ${now} - updated_ms) * ${rate}::double precision)`;
-    const taken = await sql<{ tokens: number }>`update pagerduty_request_budget
-      set tokens = ${refilled} - 1, updated_ms = greatest(updated_ms, ${now})
-      where connection = ${this.connection} and paused_until_ms <= ${now} and ${refilled} >= ${need}::double precision
-      returning tokens`.execute(this.db);
-    if (taken.rows.length > 0) return { ok: true };
+    // The row is read locked (FOR UPDATE takes the latest version), so the debit and the count returned agree.
+    const granted = sql`greatest(1, least(${max}::int, floor(cur.r - ${need}::double precision + 1)::int))`;
+    const taken = await sql<{ granted: number }>`with cur as (
+        select connection, ${refilled} as r from pagerduty_request_budget
+        where connection = ${this.connection} and paused_until_ms <= ${now} for update
+      )
+      update pagerduty_request_budget b
+      set tokens = cur.r - ${granted}, updated_ms = greatest(b.updated_ms, ${now})
+      from cur
+      where b.connection = cur.connection and cur.r >= ${need}::double precision
+      returning ${granted} as granted`.execute(this.db);
+    if (taken.rows.length > 0) return { ok: true, granted: Number(taken.rows[0]!.granted) };
     const row = await sql<{ tokens: number; wait_pause: number }>`select ${refilled} as tokens, paused_until_ms - ${now} as wait_pause
       from pagerduty_request_budget where connection = ${this.connection}`.execute(this.db);
     const r = row.rows[0];

@@ -11,10 +11,10 @@ import type { UsersService } from '../../../users/users.service.js';
 import type { PagerDutyIntegration } from '../connect.js';
 import { TYPE, type PagerDutyDirectory } from '../directory.js';
 import { PAGERDUTY_ACTOR, type EscalateInput, type Escalation } from './model.js';
-import { JOB_GRACE_MS, PAGE_JOB, PAGE_PRIORITY, type PagingWorker } from './paging.js';
+import { JOB_GRACE_MS, PAGE_JOB, PAGE_PRIORITY, type HeldTargets, type PagingWorker } from './paging.js';
 import type { EscalationSettingsStore } from './settings.js';
 import type { EscalationStore } from './store.js';
-import type { TargetStatus } from './tables.js';
+import type { PagerDutyEscalationTargetsTable, PagerDutyEscalationsTable, TargetStatus } from './tables.js';
 import { planTargets } from './targets.js';
 
 // The escalate use case (API, web, Slack): check what was asked against the synced catalog, choose each target's
@@ -47,7 +47,8 @@ export class EscalateUseCase {
       const existing = await this.deps.store.byIdempotencyKey(input.idempotencyKey);
       if (existing) return { escalation: existing, created: false };
     }
-    const pd = await this.deps.integration.settings();
+    const connected = await this.deps.integration.connected();
+    const pd = connected?.settings;
     if (!pd) throw new ConflictError('pagerduty_not_connected', 'PagerDuty is not connected. An admin can connect it in Settings → Integrations → PagerDuty.');
     const incident = await this.deps.incidents.getIncident(input.incident);
     const message = input.message.trim();
@@ -119,30 +120,31 @@ export class EscalateUseCase {
     const escalationId = newId();
     const now = nowIso();
     let targetIds: string[] = [];
+    let held: HeldTargets | undefined;
     try {
       await inTransaction(this.deps.db, async (tx) => {
-        await tx
-          .insertInto('pagerduty_escalations')
-          .values({
-            id: escalationId,
-            incident_id: incident.id,
-            requester_kind: actor.kind,
-            requester_user_id: actor.userId ?? null,
-            requester_ref: actor.ref ?? null,
-            requester_name: requesterName,
-            message,
-            urgency: input.urgency ?? 'high',
-            priority_id: priority?.id ?? null,
-            priority_name: priority?.name ?? null,
-            source: input.source,
-            idempotency_key: input.idempotencyKey ?? null,
-            slack_channel_id: input.slackChannelId ?? null,
-            slack_message_ts: null,
-            created_at: now,
-            updated_at: now,
-          })
-          .execute();
-        const rows = planned.map((p, position) => {
+        // The targets are recorded already held by this process, which pages them as soon as this commits.
+        const lease = this.deps.paging.leaseForNewTargets();
+        const escRow: PagerDutyEscalationsTable = {
+          id: escalationId,
+          incident_id: incident.id,
+          requester_kind: actor.kind,
+          requester_user_id: actor.userId ?? null,
+          requester_ref: actor.ref ?? null,
+          requester_name: requesterName,
+          message,
+          urgency: input.urgency ?? 'high',
+          priority_id: priority?.id ?? null,
+          priority_name: priority?.name ?? null,
+          source: input.source,
+          idempotency_key: input.idempotencyKey ?? null,
+          slack_channel_id: input.slackChannelId ?? null,
+          slack_message_ts: null,
+          created_at: now,
+          updated_at: now,
+        };
+        await tx.insertInto('pagerduty_escalations').values(escRow).execute();
+        const rows = planned.map((p, position): PagerDutyEscalationTargetsTable => {
           const id = newId();
           return {
             id,
@@ -162,9 +164,9 @@ export class EscalateUseCase {
             pd_html_url: null,
             paged: '[]',
             acknowledged_by: '[]',
-            attempts: 0,
+            attempts: p.error ? 0 : lease.attempts,
             retries: 0,
-            lease_until: null,
+            lease_until: p.error ? null : lease.lease_until,
             status_event_at: null,
             triggered_at: null,
             acknowledged_at: null,
@@ -188,11 +190,15 @@ export class EscalateUseCase {
           if (r.status === 'failed') {
             await addTimelineItem(tx, this.deps.events, { incidentId: incident.id, kind: 'pagerduty.escalation_failed', actor: PAGERDUTY_ACTOR, dedupeKey: `pd-target:${r.id}:failed:0`, payload: { escalationId, targetId: r.id, target: r.target_name, error: r.error, text: `Paging ${r.target_name} failed: ${r.error}` } });
           } else {
-            await this.deps.jobs.enqueue(PAGE_JOB, { targetId: r.id }, { jobKey: `pd-page:${r.id}:0`, priority: PAGE_PRIORITY, maxAttempts: 6, delayMs: JOB_GRACE_MS }, tx);
+            // The safety net: due after the grace (and after the lease when this process dies). No job key: the
+            // target is new, so there is nothing to deduplicate against (and the key would cost a statement).
+            await this.deps.jobs.enqueue(PAGE_JOB, { targetId: r.id }, { priority: PAGE_PRIORITY, maxAttempts: 6, delayMs: JOB_GRACE_MS }, tx);
           }
         }
         await this.deps.store.changed(escalationId, tx);
-        targetIds = rows.filter((r) => r.status === 'pending').map((r) => r.id);
+        const pending = rows.filter((r) => r.status === 'pending');
+        targetIds = pending.map((r) => r.id);
+        held = { rows: pending, context: { pd: connected, esc: escRow, incident: { reference: incident.reference, name: incident.name, slackChannelId: incident.slackChannelId } } };
       });
     } catch (err) {
       if (input.idempotencyKey && isUniqueViolation(err)) {
@@ -201,7 +207,7 @@ export class EscalateUseCase {
       }
       throw err;
     }
-    this.deps.paging.startPaging(targetIds);
+    this.deps.paging.startPaging(targetIds, held);
     return { escalation: await this.deps.store.get(escalationId), created: true };
   }
 

@@ -51,7 +51,13 @@ export interface PagingDeps {
   tuning: EscalationTuning;
 }
 
-interface PagingContext {
+/** Targets recorded held by this process (`leaseForNewTargets`), with what paging them needs. */
+export interface HeldTargets {
+  rows: PagerDutyEscalationTargetsTable[];
+  context: PagingContext;
+}
+
+export interface PagingContext {
   pd: ConnectedPagerDuty | null;
   esc: PagerDutyEscalationsTable;
   incident: { reference: string; name: string; slackChannelId: string | null };
@@ -89,18 +95,19 @@ export class PagingWorker {
    * Starts paging in this process right away, every target at once, with what they share (client, escalation,
    * incident) read once. The queued jobs (due a little later) finish whatever this does not.
    */
-  startPaging(targetIds: string[]): void {
+  startPaging(targetIds: string[], held?: HeldTargets): void {
     if (targetIds.length === 0) return;
-    const p = this.pageMany(targetIds)
+    const p = this.pageMany(targetIds, held)
       .catch((err) => this.deps.logger.warn({ targets: targetIds, error: (err as Error).message }, 'paging failed; the jobs will retry'))
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
   }
 
-  private async pageMany(targetIds: string[]): Promise<void> {
-    const rows = await this.claim(targetIds);
+  private async pageMany(targetIds: string[], held?: HeldTargets): Promise<void> {
+    // Targets recorded already held by this process (see `leaseForNewTargets`) need no claim nor reading back.
+    const rows = held ? held.rows.filter((r) => targetIds.includes(r.id)) : await this.claim(targetIds);
     if (rows.length === 0) return;
-    const ctx = await this.loadContext(rows[0]!.escalation_id);
+    const ctx = held?.context ?? (await this.loadContext(rows[0]!.escalation_id));
     await Promise.all(
       rows.map(async (row) => {
         try {
@@ -112,6 +119,16 @@ export class PagingWorker {
         }
       }),
     );
+  }
+
+  /**
+   * The claim a target gets when it is recorded by the process that will page it at once: the lease and the first
+   * attempt, written in the escalation's own transaction, so paging starts at commit without a claim of its own.
+   * A crash after commit leaves the target held until the lease runs out, then its job pages it (as a crash after
+   * a claim always has).
+   */
+  leaseForNewTargets(): { lease_until: string; attempts: number } {
+    return { lease_until: new Date(Date.now() + this.tuning.leaseMs).toISOString(), attempts: 1 };
   }
 
   /** Waits for paging started in this process (tests, benchmarks, shutdown). */

@@ -4,20 +4,37 @@ import type { Logger } from '../../../platform/logger.js';
 import { parseWebhookEvent, type PdWebhookEvent } from '../client/events.js';
 import './tables.js';
 
-// Applying stored webhook deliveries: the drain job reads deliveries not applied yet, in arrival order, and hands
-// each event to every subscriber (escalations, links and auto-create, the catalog) one after the other, so
-// events of one PagerDuty incident apply in the order they came. The webhooks module knows nothing about what
-// subscribers do with an event; each says what it did (recorded as the delivery's outcome).
+// Applying stored webhook deliveries: the drain reads deliveries not applied yet, in arrival order, and hands
+// each event to every subscriber (escalations, links and auto-create, the catalog) one after the other. The
+// webhooks module knows nothing about what subscribers do with an event; each says what it did (recorded as the
+// delivery's outcome).
+//
+// Order is kept per PagerDuty resource (a PagerDuty incident, its notes included; a service): a batch is split
+// into one lane per resource, each lane applied in arrival order, and up to LANES lanes side by side, so a burst
+// over many incidents applies about LANES times faster than one delivery after the other. A batch finishes
+// before the next is read, and only one drain runs at a time (the drain job's queue across processes, `running`
+// within one), so no delivery is applied twice at once nor overtaken by a later one of its resource.
 
 const BATCH = 500;
+const LANES = 4;
 
 /** Reacts to one applied event; returns what it did (e.g. "escalation_updated"), or nothing when it did not care. */
 export type WebhookSubscriber = (ev: PdWebhookEvent) => Promise<string | void>;
 
+/** The resource whose events must apply in order: notes belong to their incident. */
+export function laneOf(ev: PdWebhookEvent | null, row: { delivery_id: string }): string {
+  if (!ev) return `delivery:${row.delivery_id}`;
+  if (ev.kind === 'note') return `incident:${ev.data.incident.id}`;
+  const id = typeof ev.data.id === 'string' ? ev.data.id : null;
+  return id ? `${ev.resource_type}:${id}` : `delivery:${row.delivery_id}`;
+}
+
 export class WebhookDrain {
   private readonly subscribers: WebhookSubscriber[] = [];
+  /** The drain running in this process; a second caller waits for it, then drains what is left. */
+  private running: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly deps: { db: Db; logger: Logger }) {}
+  constructor(private readonly deps: { db: Db; logger: Logger; lanes?: number }) {}
 
   subscribe(subscriber: WebhookSubscriber): void {
     this.subscribers.push(subscriber);
@@ -33,10 +50,23 @@ export class WebhookDrain {
     return did.join(',') || 'ignored';
   }
 
-  /** The sweep's and each slot's job: applies every stored delivery not applied yet, in arrival order. */
-  async drain(): Promise<number> {
+  /** When the last read that found nothing left began (ms): everything stored before then is applied. */
+  private drainedUntil = 0;
+
+  /**
+   * The drain job's work: applies every stored delivery not applied yet (one drain at a time in this process).
+   * With `storedBefore`, a drain in this process that found nothing left after that moment already covered it.
+   */
+  drain(storedBefore?: number): Promise<number> {
+    const run = this.running.catch(() => {}).then(() => (storedBefore !== undefined && storedBefore <= this.drainedUntil ? 0 : this.drainAll()));
+    this.running = run;
+    return run;
+  }
+
+  private async drainAll(): Promise<number> {
     let applied = 0;
     for (;;) {
+      const readAt = Date.now();
       const rows = await this.deps.db
         .selectFrom('pagerduty_webhook_events')
         .select(['delivery_id', 'payload'])
@@ -46,35 +76,62 @@ export class WebhookDrain {
         .orderBy('delivery_id')
         .limit(BATCH)
         .execute();
-      if (rows.length === 0) return applied;
-      const outcomes = new Map<string, string[]>();
-      const mark = async () => {
-        const now = nowIso();
-        for (const [outcome, ids] of outcomes) {
-          for (let i = 0; i < ids.length; i += 200) {
-            await this.deps.db.updateTable('pagerduty_webhook_events').set({ applied_at: now, outcome }).where('delivery_id', 'in', ids.slice(i, i + 200)).execute();
-          }
-        }
-      };
-      try {
-        for (const r of rows) {
-          let outcome: string;
-          let ev: PdWebhookEvent | null = null;
-          try {
-            ev = parseWebhookEvent(JSON.parse(r.payload));
-          } catch (err) {
-            // Stored before intake parsed events (or by hand): nothing to apply, and it must not block the rest.
-            outcome = `unreadable: ${(err as Error).message}`.slice(0, 500);
-            this.deps.logger.warn({ delivery: r.delivery_id, error: (err as Error).message }, 'stored PagerDuty webhook delivery is not an event Firebreak can read; skipped');
-          }
-          if (ev) outcome = await this.apply(ev);
-          outcomes.set(outcome!, [...(outcomes.get(outcome!) ?? []), r.delivery_id]);
-        }
-      } finally {
-        // What was applied stays applied when a later event fails (the job retries from that one).
-        await mark();
+      if (rows.length === 0) {
+        this.drainedUntil = Math.max(this.drainedUntil, readAt);
+        return applied;
       }
-      applied += rows.length;
+      applied += await this.applyBatch(rows);
     }
+  }
+
+  /** Applies one batch lane by lane; marks what was applied even when a lane fails, then rethrows the failure. */
+  private async applyBatch(rows: { delivery_id: string; payload: string }[]): Promise<number> {
+    const lanes = new Map<string, { delivery_id: string; ev: PdWebhookEvent | null; unreadable?: string }[]>();
+    for (const r of rows) {
+      let ev: PdWebhookEvent | null = null;
+      let unreadable: string | undefined;
+      try {
+        ev = parseWebhookEvent(JSON.parse(r.payload));
+      } catch (err) {
+        // Stored before intake parsed events (or by hand): nothing to apply, and it must not block the rest.
+        unreadable = `unreadable: ${(err as Error).message}`.slice(0, 500);
+        this.deps.logger.warn({ delivery: r.delivery_id, error: (err as Error).message }, 'stored PagerDuty webhook delivery is not an event Firebreak can read; skipped');
+      }
+      const key = laneOf(ev, r);
+      const lane = lanes.get(key) ?? [];
+      lane.push({ delivery_id: r.delivery_id, ev, unreadable });
+      lanes.set(key, lane);
+    }
+    const outcomes = new Map<string, string[]>();
+    const done = (outcome: string, id: string) => {
+      const ids = outcomes.get(outcome) ?? [];
+      ids.push(id);
+      outcomes.set(outcome, ids);
+    };
+    const queue = [...lanes.values()];
+    let failure: unknown = null;
+    const worker = async () => {
+      for (let lane = queue.shift(); lane; lane = queue.shift()) {
+        try {
+          // A lane stops at its first failure: later events of that resource wait for the retry (order kept).
+          for (const d of lane) done(d.ev ? await this.apply(d.ev) : d.unreadable!, d.delivery_id);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(this.deps.lanes ?? LANES, queue.length) }, worker));
+    } finally {
+      // What was applied stays applied when another event fails (the job retries from the ones left).
+      const now = nowIso();
+      for (const [outcome, ids] of outcomes) {
+        for (let i = 0; i < ids.length; i += 200) {
+          await this.deps.db.updateTable('pagerduty_webhook_events').set({ applied_at: now, outcome }).where('delivery_id', 'in', ids.slice(i, i + 200)).execute();
+        }
+      }
+    }
+    if (failure) throw failure;
+    return rows.length;
   }
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../../../platform/logger.js';
 import type { PagerDutyIntegration } from '../connect.js';
 import { catalogSubscriber } from './catalog-update.js';
 import { WebhookDrain, type WebhookSubscriber } from './drain.js';
-import { DRAIN_JOB, DRAIN_SCHEDULE, WebhookIntake } from './intake.js';
+import { DRAIN_JOB, DRAIN_QUEUE, DRAIN_SCHEDULE, DRAIN_SWEEP_JOB, WebhookIntake, type DrainPayload } from './intake.js';
 import { WebhookHealthStore } from './health.js';
 import { registerWebhookRoutes } from './routes.js';
 import { WebhookSecretStore } from './secrets.js';
@@ -49,6 +49,18 @@ export interface WebhooksModule {
   drain(): Promise<number>;
 }
 
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 export async function setupWebhooks(deps: WebhooksDeps): Promise<WebhooksModule> {
   const logger = deps.logger.child({ module: 'pagerduty.webhooks' });
   const store = new WebhookSecretStore(deps.db, deps.secrets);
@@ -58,10 +70,19 @@ export async function setupWebhooks(deps: WebhooksDeps): Promise<WebhooksModule>
   const drain = new WebhookDrain({ db: deps.db, logger });
   drain.subscribe(catalogSubscriber(deps.catalog));
 
-  deps.jobs.define(DRAIN_JOB, async () => {
-    await drain.drain();
+  deps.jobs.define<DrainPayload | null>(DRAIN_JOB, async (payload, ctx) => {
+    // Due at once, read when the slot has ended: every delivery that asked for this slot is stored by then.
+    const wait = (payload?.notBefore ?? 0) - Date.now();
+    if (wait > 0) await sleepUnlessAborted(Math.min(wait, 1000), ctx.signal);
+    if (ctx.signal.aborted) throw new Error('the job queue is stopping; the drain runs again');
+    // A burst leaves one job per slot behind a long drain; those whose deliveries it applied have nothing to read.
+    await drain.drain(payload?.notBefore);
   }, { maxAttempts: 25 });
-  await deps.jobs.schedule(DRAIN_SCHEDULE, DRAIN_JOB, 60_000);
+  // The sweep asks for a drain in the drain queue (never beside another drain).
+  deps.jobs.define(DRAIN_SWEEP_JOB, async () => {
+    await deps.jobs.enqueue(DRAIN_JOB, {}, { jobKey: 'pd-webhook-drain:sweep', queue: DRAIN_QUEUE, priority: -5, maxAttempts: 25 });
+  });
+  await deps.jobs.schedule(DRAIN_SCHEDULE, DRAIN_SWEEP_JOB, 60_000);
 
   deps.jobs.define(
     SUBSCRIBE_JOB,

@@ -16,15 +16,17 @@ import './tables.js';
 // the delivery once by its id (X-Webhook-Id, else event.id; a redelivery is a no-op), answer 2xx at once. One
 // statement per delivery: nothing else stands between PagerDuty and its 2xx.
 //
-// Applying is a job (drain.ts). Intake asks for a drain keyed by a 50 ms time slot and due at the slot's end:
-// every delivery stored during a slot is there when that slot's drain starts, and a burst of deliveries costs one
-// job per slot, not one per delivery. A schedule drains every minute as well, which covers a process that died
-// between storing and asking.
+// Applying is a job (drain.ts). Intake asks for a drain keyed by a 50 ms time slot: every delivery stored during
+// a slot is there when that slot's drain reads, and a burst of deliveries costs one job per slot, not one per
+// delivery. The job is due at once (so the queue's notification starts it, not its next poll) and waits for its
+// slot to end before it reads. All drains run in one named queue, so one at a time across processes. A schedule
+// asks for a drain every minute as well, which covers a process that died between storing and asking.
 
 export const DRAIN_JOB = 'pagerduty.webhook.drain';
 export const DRAIN_SCHEDULE = 'pagerduty.webhook.drain-sweep';
-const DRAIN_QUEUE = 'pd-webhook-drain';
-const SLOT_MS = 50;
+export const DRAIN_SWEEP_JOB = 'pagerduty.webhook.drain-sweep';
+export const DRAIN_QUEUE = 'pd-webhook-drain';
+export const SLOT_MS = 50;
 const MAX_BODY = 512 * 1024;
 
 export interface IntakeDeps {
@@ -33,6 +35,11 @@ export interface IntakeDeps {
   secrets: WebhookSecretStore;
   health: WebhookHealthStore;
   logger: Logger;
+}
+
+/** A drain job's payload: the end of its slot (ms since the epoch), before which it does not read. */
+export interface DrainPayload {
+  notBefore?: number;
 }
 
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
@@ -104,13 +111,13 @@ export class WebhookIntake {
   private lastSlot = -1;
   private asking: Promise<void> | null = null;
 
-  /** One drain job per 50 ms slot, due when the slot ends (deduplicated by its key across processes). */
+  /** One drain job per 50 ms slot, reading once the slot has ended (deduplicated by its key across processes). */
   private async askForDrain(): Promise<void> {
     const slot = Math.floor(Date.now() / SLOT_MS);
     if (slot === this.lastSlot && this.asking) return this.asking;
     this.lastSlot = slot;
     this.asking = this.deps.jobs
-      .enqueue(DRAIN_JOB, {}, { jobKey: `pd-webhook-drain:${slot}`, runAt: new Date((slot + 1) * SLOT_MS), queue: DRAIN_QUEUE, priority: -5, maxAttempts: 25 })
+      .enqueue(DRAIN_JOB, { notBefore: (slot + 1) * SLOT_MS } satisfies DrainPayload, { jobKey: `pd-webhook-drain:${slot}`, queue: DRAIN_QUEUE, priority: -5, maxAttempts: 25 })
       .catch((err: unknown) => {
         // The delivery is stored; the minute sweep applies it.
         this.deps.logger.warn({ error: (err as Error).message }, 'could not queue the webhook drain; the sweep will apply the delivery');
