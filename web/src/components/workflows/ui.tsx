@@ -233,25 +233,27 @@ export function RunRow({ run, show }: { run: WorkflowRun; show: 'workflow' | 'in
   );
 }
 
-/** The PagerDuty incidents a step made, as links, when its outputs name them. */
+/** The PagerDuty incidents a step made (its targets' `pagerduty_incident_id`, or objects with an `html_url`), named. */
 function PagerDutyLinks({ outputs }: { outputs: Record<string, unknown> }) {
   const found: { url: string | null; label: string }[] = [];
   const visit = (v: unknown) => {
     if (Array.isArray(v)) v.forEach(visit);
     else if (isRecord(v)) {
-      if (typeof v.html_url === 'string' && /pagerduty|incidents/.test(v.html_url)) {
-        found.push({ url: v.html_url, label: typeof v.number === 'number' ? `PagerDuty #${v.number}` : typeof v.title === 'string' ? v.title : v.html_url });
+      const url = typeof v.html_url === 'string' ? v.html_url : null;
+      const pdId = typeof v.pagerduty_incident_id === 'string' ? v.pagerduty_incident_id : null;
+      if (pdId || (url && /pagerduty/.test(url))) {
+        const who = typeof v.name === 'string' ? `${v.name}: ` : '';
+        const number = typeof v.number === 'number' ? `#${v.number}` : pdId ?? '';
+        found.push({ url, label: `${who}PagerDuty incident ${number}${typeof v.status === 'string' ? ` (${v.status})` : ''}` });
       } else Object.values(v).forEach(visit);
     }
   };
   visit(outputs);
   if (found.length === 0) return null;
   return (
-    <>
-      {' · '}
+    <ul className="wf-pd-links" data-testid="run-pagerduty">
       {found.map((f, i) => (
-        <Fragment key={i}>
-          {i > 0 ? ', ' : null}
+        <li key={i}>
           {f.url ? (
             <a href={f.url} target="_blank" rel="noreferrer">
               {f.label}
@@ -259,8 +261,8 @@ function PagerDutyLinks({ outputs }: { outputs: Record<string, unknown> }) {
           ) : (
             f.label
           )}
-        </Fragment>
+        </li>
       ))}
-    </>
+    </ul>
   );
 }
