@@ -82,7 +82,7 @@ function Skipped({ evaluations }: { evaluations: WorkflowEvaluation[] }) {
               <li key={s.workflow_id}>
                 <Link to={`/workflows/${encodeURIComponent(s.workflow_id)}`}>{s.workflow_name}</Link>: {SKIP_REASON_WORDS[s.reason] ?? s.reason}
                 {s.message ? ` — ${s.message}` : ''}
-                {s.conditions.some((c) => !c.result) ? (
+                {!s.message && s.conditions.some((c) => !c.result) ? (
                   <ul>
                     {s.conditions
                       .filter((c) => !c.result)

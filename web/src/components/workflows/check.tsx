@@ -1,9 +1,8 @@
 // Checking a workflow as it is edited: the whole definition goes to the save-time checker (POST
 // /api/v1/workflows/check) a moment after the last change; its one message is shown at the part it names
 // (details.path, e.g. "steps[1].policies_expression"), with a caret under the expression's mistake when it has one.
-import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useId, useState, type ReactNode } from 'react';
 import { ApiError } from '../../api.js';
-import { Field } from '../ui.js';
 import { workflowsApi, type WorkflowDefinition } from './api.js';
 
 export interface CheckProblem {
@@ -92,19 +91,21 @@ export function ExpressionField({
   placeholder?: string;
 }) {
   const problem = useProblemAt(path);
+  const id = useId();
+  const describedBy = [hint ? `${id}-hint` : '', problem ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  const props = { id, className: 'mono', spellCheck: false, value, placeholder, 'aria-invalid': problem ? true : undefined, 'aria-describedby': describedBy, 'data-path': path };
   return (
-    <Field label={label} hint={hint} error={problem?.message}>
-      {(p) => (
-        <>
-          {rows > 1 ? (
-            <textarea {...p} className="mono" rows={rows} spellCheck={false} value={value} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} data-path={path} />
-          ) : (
-            <input {...p} className="mono" spellCheck={false} autoComplete="off" value={value} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} data-path={path} />
-          )}
-          {problem?.position ? <Caret source={value} position={problem.position} /> : null}
-          {problem && problem.available.length ? (
+    <div className={`field${problem ? ' field-invalid' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      {rows > 1 ? <textarea {...props} rows={rows} onChange={(e) => onChange(e.target.value)} /> : <input {...props} autoComplete="off" onChange={(e) => onChange(e.target.value)} />}
+      {problem ? (
+        <div id={`${id}-error`} className="wf-problem">
+          <span className="field-error">{problem.message}</span>
+          {problem.position ? <Caret source={value} position={problem.position} /> : null}
+          {problem.available.length ? (
             <span className="hint">
-              Available here: {problem.available.slice(0, 20).map((a, i) => (
+              Available here:{' '}
+              {problem.available.slice(0, 20).map((a, i) => (
                 <span key={a}>
                   {i > 0 ? ', ' : null}
                   <code>{a}</code>
@@ -112,9 +113,14 @@ export function ExpressionField({
               ))}
             </span>
           ) : null}
-        </>
-      )}
-    </Field>
+        </div>
+      ) : null}
+      {hint ? (
+        <span id={`${id}-hint`} className="hint">
+          {hint}
+        </span>
+      ) : null}
+    </div>
   );
 }
 

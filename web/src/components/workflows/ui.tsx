@@ -75,7 +75,8 @@ export function ValueView({ value }: { value: unknown }) {
 
 /** An object's fields, one line each (inputs and outputs of a step). */
 export function ValueTable({ value }: { value: Record<string, unknown> }) {
-  const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+  // Ids are for machines: what a step did is read by the names beside them (PagerDuty incidents are linked apart).
+  const keys = Object.keys(value).filter((k) => value[k] !== undefined && k !== 'id' && !k.endsWith('_id'));
   if (keys.length === 0) return <span className="muted">(nothing)</span>;
   return (
     <dl className="details wf-values">
