@@ -163,7 +163,9 @@ function ValueControl({ subject, condition, data, onChange }: { subject: Subject
   const many = takesList(op);
   const current = condition.value;
   const asList = (Array.isArray(current) ? current : current === undefined || current === '' ? [] : [current]).map(String);
-  const choices = subject?.kind === 'severity' ? data.severities : subject?.kind === 'status' ? data.statuses : subject?.kind === 'options' ? (subject.options ?? []) : null;
+  const known = subject?.kind === 'severity' ? data.severities : subject?.kind === 'status' ? data.statuses : subject?.kind === 'options' ? (subject.options ?? []) : null;
+  // A value that no longer exists (a renamed severity, an option removed) stays shown, so saving keeps what is there.
+  const choices = known ? [...known, ...asList.filter((v) => !known.includes(v))] : null;
 
   if (subject?.kind === 'catalog' && subject.catalogType) {
     return <CatalogValue typeName={subject.catalogType} multiple={many} ids={asList} onChange={(ids) => onChange(many ? ids : (ids[0] ?? ''))} />;

@@ -25,7 +25,7 @@ export function RunStatusBadge({ status }: { status: RunStatus | StepStatus }) {
 
 const SOURCE_WORDS: Record<RunError['source'], string> = { firebreak: 'Firebreak', pagerduty: 'PagerDuty', slack: 'Slack', http: 'The HTTP endpoint' };
 export function RunErrorText({ error }: { error: RunError }) {
-  const code = error.code !== undefined && error.code !== null ? ` (${String(error.code)})` : error.status ? ` (HTTP ${error.status})` : '';
+  const code = error.code !== undefined && error.code !== null && String(error.code) !== error.message ? ` (${String(error.code)})` : error.status ? ` (HTTP ${error.status})` : '';
   return (
     <span className="field-error">
       {SOURCE_WORDS[error.source] ?? error.source} said: {error.message}
