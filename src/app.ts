@@ -27,6 +27,8 @@ import { registerUserRoutes } from './users/routes.js';
 import { SsoService } from './users/sso.js';
 import { registerSsoRoutes } from './users/sso.routes.js';
 import { UsersService } from './users/users.service.js';
+import type { WorkflowSlackPort } from './workflows/ports.js';
+import { setupWorkflowEngine, type WorkflowsEngineModule } from './workflows/setup.js';
 
 // The composition root's wiring: every module gets what it needs passed in; nothing is global.
 
@@ -51,6 +53,9 @@ export interface Firebreak {
   expressions: ExpressionsModule;
   /** The PagerDuty wing: connection and sync, webhooks, escalations, links (tests and benchmarks reach it here). */
   pagerduty: PagerDutyModule;
+  /** Running workflows: engine, runner, run history, preview (tests swap the ports through `workflowPorts`). */
+  workflowEngine: WorkflowsEngineModule;
+  workflowPorts: { slack: WorkflowSlackPort | null };
   publicUrl(): string;
 }
 
@@ -98,9 +103,18 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const expressions = createExpressions({ db: database.db, catalog, customFields, incidents });
   registerExpressionRoutes(http, { expressions });
   const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
-  const fb: Firebreak = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, publicUrl };
+  // Workflows reach PagerDuty and Slack through ports (Slack's is set below, once Slack is set up).
+  const workflowPorts: { slack: WorkflowSlackPort | null } = { slack: null };
+  const workflowEngine = setupWorkflowEngine({ db: database.db, jobs, events, logger, http, expressions, incidents, secrets, escalation: () => pagerduty.escalations.workflowPort, slack: () => workflowPorts.slack });
+  pagerduty.setWorkflowTriggers(workflowEngine.triggers);
+  const fb: Firebreak = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflowEngine, workflowPorts, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...fb, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
+  // Slack's workflow port (posts, invites) and manual runs from /incident workflows, when the Slack module offers them;
+  // without it Slack steps fail with "Slack is not connected".
+  const slackWorkflows = slack as { workflowPort?: WorkflowSlackPort; useWorkflows?: (port: typeof workflowEngine.port) => void };
+  workflowPorts.slack = slackWorkflows.workflowPort ?? null;
+  slackWorkflows.useWorkflows?.(workflowEngine.port);
   catalog.runs.onChange(() => live.touch(null, { topic: 'catalog_sync' }));
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });
   return fb;
