@@ -23,7 +23,7 @@ export function newStep(type: StepType, taken: string[]): Step {
   for (let n = 2; taken.includes(id); n++) id = `${base}-${n}`;
   switch (type) {
     case 'escalate':
-      return { id, type, message: '{{ incident.reference }}: {{ incident.name }}' };
+      return { id, type, message: '{{ incident.name }}' };
     case 'slack_message':
       return { id, type, destination: { kind: 'incident_channel' }, text: '' };
     case 'invite':
