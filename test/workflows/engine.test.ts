@@ -207,9 +207,9 @@ for (const backend of backends) {
         { id: 'page', type: 'escalate', policies_expression: 'incident.custom_fields.affected_services.map(s, s.escalation_policy)', message: 'help' },
         { id: 'note', type: 'timeline_note', text: 'paged' },
       ] }));
-      const inc = await declare('Service gone', [serviceId]);
-      s.pd.admin.deleteService(serviceId);
+      s.pd.admin.deleteService(serviceId); // gone in PagerDuty, still in the synced catalog
       try {
+        const inc = await declare('Service gone', [serviceId]);
         const [run] = await finishedRuns(s.owner, inc.id, wf);
         expect(run!.status).toBe('failed');
         expect(run!.steps.map((x) => x.status)).toEqual(['failed', 'skipped']);
@@ -217,7 +217,7 @@ for (const backend of backends) {
         expect(run!.steps[0]!.error!.message).toMatch(/Service not found/);
         expect(run!.error!.message).toMatch(/^Step 1 \(page\) failed: .*Service not found/);
       } finally {
-        s.pd.state.services.set(serviceId, saved);
+        s.pd.admin.addService({ ...saved });
       }
     });
 
