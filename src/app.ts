@@ -11,6 +11,7 @@ import { createCustomFields, setupCustomFieldRoutes, type CustomFieldsModule } f
 import { createExpressions, type ExpressionsModule } from './expressions/index.js';
 import { registerExpressionRoutes } from './expressions/routes.js';
 import { setupSlack } from './integrations/slack/index.js';
+import { createWorkflows, setupWorkflowRoutes, type WorkflowsModule } from './workflows/index.js';
 import { migrations } from './migrations.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './platform/db/index.js';
 import { EventBus } from './platform/events.js';
@@ -53,6 +54,8 @@ export interface Firebreak {
   expressions: ExpressionsModule;
   /** The PagerDuty wing: connection and sync, webhooks, escalations, links (tests and benchmarks reach it here). */
   pagerduty: PagerDutyModule;
+  /** Workflow definitions (service, store); the engine subscribes to them. */
+  workflows: WorkflowsModule;
   /** Running workflows: engine, runner, run history, preview (tests swap the ports through `workflowPorts`). */
   workflowEngine: WorkflowsEngineModule;
   workflowPorts: { slack: WorkflowSlackPort | null };
@@ -102,12 +105,22 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   setupCustomFieldRoutes(http, customFields);
   const expressions = createExpressions({ db: database.db, catalog, customFields, incidents });
   registerExpressionRoutes(http, { expressions });
+  const workflows = createWorkflows({ db: database.db, secrets, expressions });
+  setupWorkflowRoutes(http, workflows);
   const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
   // Workflows reach PagerDuty and Slack through ports (Slack's is set below, once Slack is set up).
   const workflowPorts: { slack: WorkflowSlackPort | null } = { slack: null };
-  const workflowEngine = setupWorkflowEngine({ db: database.db, jobs, events, logger, http, expressions, incidents, secrets, escalation: () => pagerduty.escalations.workflowPort, slack: () => workflowPorts.slack });
+  const workflowEngine = setupWorkflowEngine({
+    db: database.db, jobs, events, logger, http, expressions, incidents, secrets,
+    escalation: () => pagerduty.escalations.workflowPort,
+    slack: () => workflowPorts.slack,
+    secretFor: (id) => workflows.service.secretFor(id),
+  });
+  workflows.service.onActivated(async (a) => {
+    if (a.applyToExisting) await workflowEngine.engine.applyToExisting(a.workflowId);
+  });
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
-  const fb: Firebreak = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflowEngine, workflowPorts, publicUrl };
+  const fb: Firebreak = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...fb, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows, when the Slack module offers them;
