@@ -34,6 +34,7 @@ for (const backend of backends) {
     afterEach(async () => {
       for (const id of mine.splice(0)) await setState(s.fb, id, 'disabled');
       s.fb.app.workflowEngine.faults.afterClaim = undefined;
+      s.fb.app.workflowEngine.faults.afterExecute = undefined;
     });
 
     const add = async (def: WorkflowDefinition, state: 'active' | 'disabled' = 'active') => {
@@ -109,8 +110,8 @@ for (const backend of backends) {
       const policy = s.policies[1]!;
       const wf = await add(pageAffected('page-once'));
       let crashes = 0;
-      // The first time the step is claimed the "process" dies (the job fails after the escalation was made).
-      s.fb.app.workflowEngine.faults.afterClaim = async () => {
+      // The first time, the "process" dies after the step paged and before it recorded so (the job fails).
+      s.fb.app.workflowEngine.faults.afterExecute = async () => {
         if (crashes++ === 0) {
           throw new Error('killed after claiming the step');
         }
