@@ -54,11 +54,11 @@ export interface Firebreak {
   expressions: ExpressionsModule;
   /** The PagerDuty wing: connection and sync, webhooks, escalations, links (tests and benchmarks reach it here). */
   pagerduty: PagerDutyModule;
+  /** Workflow definitions (service, store); the engine subscribes to them. */
+  workflows: WorkflowsModule;
   /** Running workflows: engine, runner, run history, preview (tests swap the ports through `workflowPorts`). */
   workflowEngine: WorkflowsEngineModule;
   workflowPorts: { slack: WorkflowSlackPort | null };
-  /** Workflow definitions (service, store); the engine subscribes to them. */
-  workflows: WorkflowsModule;
   publicUrl(): string;
 }
 
@@ -110,7 +110,15 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
   // Workflows reach PagerDuty and Slack through ports (Slack's is set below, once Slack is set up).
   const workflowPorts: { slack: WorkflowSlackPort | null } = { slack: null };
-  const workflowEngine = setupWorkflowEngine({ db: database.db, jobs, events, logger, http, expressions, incidents, secrets, escalation: () => pagerduty.escalations.workflowPort, slack: () => workflowPorts.slack });
+  const workflowEngine = setupWorkflowEngine({
+    db: database.db, jobs, events, logger, http, expressions, incidents, secrets,
+    escalation: () => pagerduty.escalations.workflowPort,
+    slack: () => workflowPorts.slack,
+    secretFor: (id) => workflows.service.secretFor(id),
+  });
+  workflows.service.onActivated(async (a) => {
+    if (a.applyToExisting) await workflowEngine.engine.applyToExisting(a.workflowId);
+  });
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
   const fb: Firebreak = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.

@@ -6,11 +6,12 @@ import { migrations } from './migrations.js';
 import { migrateToLatest, openDatabase } from './platform/db/index.js';
 import { createLogger } from './platform/logger.js';
 import { catalogCli } from './catalog/cli.js';
+import { workflowsCli } from './workflows/cli.js';
 import { pagerDutyCli } from './integrations/pagerduty/cli.js';
 import { runBackupCli, runRestoreCli } from './platform/db/backup.cli.js';
 import { UsersService } from './users/users.service.js';
 
-// Composition root and CLI: `firebreak start | migrate | login-link <email> | backup | restore | pagerduty | catalog | help`.
+// Composition root and CLI: `firebreak start | migrate | login-link <email> | backup | restore | pagerduty | catalog | workflows | help`.
 
 export interface StartOptions extends Partial<Config> {
   /** Tests capture log lines here (to assert that secrets never appear). */
@@ -91,6 +92,18 @@ async function runCatalog(args: string[]): Promise<number> {
   }
 }
 
+/** `firebreak workflows export|apply ...`: like catalog, on the configured database. */
+async function runWorkflows(args: string[]): Promise<number> {
+  const config = loadConfig();
+  const fb = await buildFirebreak(config, createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr));
+  try {
+    return await workflowsCli(fb.workflows.service, args);
+  } finally {
+    await fb.http.close();
+    await fb.database.destroy();
+  }
+}
+
 async function cli(argv: string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
   try {
@@ -125,6 +138,7 @@ async function cli(argv: string[]): Promise<number> {
     }
     if (command === 'pagerduty') return await runPagerDuty(rest);
     if (command === 'catalog') return await runCatalog(rest);
+    if (command === 'workflows') return await runWorkflows(rest);
     if (command === 'backup') return await runBackupCli(rest, migrations);
     if (command === 'restore') return await runRestoreCli(rest, migrations);
     if (command === 'login-link') {
@@ -162,6 +176,7 @@ async function cli(argv: string[]): Promise<number> {
         '  restore <file> [--key-file <key>] [--force]  check a backup and make it the database of DATA_DIR',
         '  pagerduty <connect|sync|status|disconnect>  connect PagerDuty and sync its catalog (firebreak pagerduty help)',
         '  catalog export <type> | apply -f <file> [--dry-run]  catalog as code (firebreak catalog help)',
+        '  workflows export [--out dir] | apply -f <dir> [--dry-run] [--prune]  workflows as code (firebreak workflows help)',
         'Configuration comes from the environment; see README.md.',
       ].join('\n'),
     );

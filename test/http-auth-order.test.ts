@@ -98,7 +98,9 @@ describe('authentication and authorisation come before validation, on every rout
     const notRefused: string[] = [];
     for (const c of cases.filter((c) => c.validates)) {
       const r = await owner.request(c.method, c.path, c.body);
-      if (r.status !== 400 || r.body?.error?.code !== 'validation_failed') notRefused.push(`${c.method} ${c.url} → ${r.status}`);
+      // A workflow definition that does not parse is refused like one that does not check: invalid_workflow, naming the part.
+      const code = ['/api/v1/workflows', '/api/v1/workflows/:id', '/api/v1/workflows/check'].includes(c.url) && c.method !== 'GET' && c.method !== 'DELETE' ? 'invalid_workflow' : 'validation_failed';
+      if (r.status !== 400 || r.body?.error?.code !== code) notRefused.push(`${c.method} ${c.url} → ${r.status}`);
     }
     expect(notRefused).toEqual([]);
   });
@@ -118,8 +120,8 @@ describe('authentication and authorisation come before validation, on every rout
   it('a viewer (read-only) on a write or admin route → 403 before validation', async () => {
     const writes = cases.filter((c) => c.need === 'write' || c.need === 'admin');
     // POSTs that change nothing (their body is a question: an expression to check or preview) need only read.
-    const readPosts = ['/api/v1/expressions/check', '/api/v1/expressions/preview'];
-    expect(cases.filter((c) => readPosts.includes(c.url)).map((c) => c.need)).toEqual(['read', 'read']);
+    const readPosts = ['/api/v1/expressions/check', '/api/v1/expressions/preview', '/api/v1/workflows/check'];
+    expect(cases.filter((c) => readPosts.includes(c.url)).map((c) => c.need)).toEqual(['read', 'read', 'read']);
     expect(writes.filter((c) => c.method !== 'GET').length).toBe(cases.filter((c) => c.method !== 'GET' && !readPosts.includes(c.url)).length);
     for (const c of writes) expectErrorShape(await viewer.request(c.method, c.path, c.body), 403, 'forbidden', `${c.method} ${c.url}`);
   });

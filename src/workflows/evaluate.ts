@@ -1,4 +1,4 @@
-import type { EvaluationContext, ExpressionsModule } from '../expressions/index.js';
+import type { CompiledExpression, EvaluationContext, ExpressionsModule } from '../expressions/index.js';
 import type { IncidentsService } from '../incidents/incidents.service.js';
 import type { Db } from '../platform/db/index.js';
 import type { Actor } from '../platform/events.js';
@@ -31,13 +31,31 @@ export interface Evaluator {
   snapshot(): Promise<Record<string, unknown>>;
 }
 
+/**
+ * Compiled expressions per process, by the schema version of the context and the source. The expressions module
+ * checks the schema version (a few queries) on every compile; an evaluation compiles each condition of every active
+ * workflow, so it asks once per context instead (the context was loaded under that version).
+ */
+const compiledCache = new Map<string, CompiledExpression>();
+const CACHE_MAX = 5000;
+
+async function compileFor(expressions: ExpressionsModule, ctx: EvaluationContext, source: string): Promise<CompiledExpression> {
+  const key = `${ctx.version}\u0000${source}`;
+  const hit = compiledCache.get(key);
+  if (hit) return hit;
+  const c = await expressions.compile(source);
+  if (compiledCache.size >= CACHE_MAX) compiledCache.delete(compiledCache.keys().next().value!);
+  compiledCache.set(key, c);
+  return c;
+}
+
 export async function createEvaluator(deps: EvaluatorDeps, incidentId: string, actor: Actor | undefined, inputs: Record<string, unknown> | undefined): Promise<Evaluator> {
   const ctx = await deps.expressions.contextFor(incidentId, actor);
   const bind = (source: string, item?: { forEach: string; index: number }) =>
     withBindings(source, { ...(item ? { forEach: item.forEach, itemIndex: item.index } : {}), ...(inputs ? { inputs } : {}) }).source;
 
   async function evaluate(source: string, item?: { forEach: string; index: number }): Promise<unknown> {
-    const compiled = await deps.expressions.compile(bind(source, item));
+    const compiled = await compileFor(deps.expressions, ctx, bind(source, item));
     return deps.expressions.evaluate(compiled, ctx).value;
   }
 
@@ -58,7 +76,7 @@ export async function createEvaluator(deps: EvaluatorDeps, incidentId: string, a
         try {
           let subjectType: string | undefined;
           if (subject) {
-            const compiled = await deps.expressions.compile(bind(subject));
+            const compiled = await compileFor(deps.expressions, ctx, bind(subject));
             subjectType = compiled.type;
             value = deps.expressions.evaluate(compiled, ctx).value;
           }

@@ -28,7 +28,11 @@ export interface RunnerDeps extends EvaluatorDeps {
   /** The workflow's HTTP signing secret, decrypted (null when it has none). */
   secretFor(workflowId: string): Promise<string | null>;
   /** Tests: called right after a step row is claimed (a crash point). */
-  faults?: { afterClaim?: (runId: string, stepIndex: number, itemIndex: number) => void | Promise<void> };
+  faults?: {
+    afterClaim?: (runId: string, stepIndex: number, itemIndex: number) => void | Promise<void>;
+    /** Tests: called after the step acted, before its success is recorded (a crash point). */
+    afterExecute?: (runId: string, stepIndex: number, itemIndex: number) => void | Promise<void>;
+  };
 }
 
 interface RunRecord {
@@ -156,6 +160,7 @@ export class WorkflowRunner {
           incidents: this.deps.incidents,
           secret: () => this.deps.secretFor(run.workflow_id),
         });
+        await this.deps.faults?.afterExecute?.(runId, row.step_index, row.item_index);
       } catch (err) {
         const { error, retryable } = toRunError(err);
         const finalAttempt = job.attempt >= job.maxAttempts;

@@ -34,6 +34,7 @@ for (const backend of backends) {
     afterEach(async () => {
       for (const id of mine.splice(0)) await setState(s.fb, id, 'disabled');
       s.fb.app.workflowEngine.faults.afterClaim = undefined;
+      s.fb.app.workflowEngine.faults.afterExecute = undefined;
     });
 
     const add = async (def: WorkflowDefinition, state: 'active' | 'disabled' = 'active') => {
@@ -109,8 +110,8 @@ for (const backend of backends) {
       const policy = s.policies[1]!;
       const wf = await add(pageAffected('page-once'));
       let crashes = 0;
-      // The first time the step is claimed the "process" dies (the job fails after the escalation was made).
-      s.fb.app.workflowEngine.faults.afterClaim = async () => {
+      // The first time, the "process" dies after the step paged and before it recorded so (the job fails).
+      s.fb.app.workflowEngine.faults.afterExecute = async () => {
         if (crashes++ === 0) {
           throw new Error('killed after claiming the step');
         }
@@ -207,9 +208,9 @@ for (const backend of backends) {
         { id: 'page', type: 'escalate', policies_expression: 'incident.custom_fields.affected_services.map(s, s.escalation_policy)', message: 'help' },
         { id: 'note', type: 'timeline_note', text: 'paged' },
       ] }));
-      const inc = await declare('Service gone', [serviceId]);
-      s.pd.admin.deleteService(serviceId);
+      s.pd.admin.deleteService(serviceId); // gone in PagerDuty, still in the synced catalog
       try {
+        const inc = await declare('Service gone', [serviceId]);
         const [run] = await finishedRuns(s.owner, inc.id, wf);
         expect(run!.status).toBe('failed');
         expect(run!.steps.map((x) => x.status)).toEqual(['failed', 'skipped']);
@@ -217,7 +218,7 @@ for (const backend of backends) {
         expect(run!.steps[0]!.error!.message).toMatch(/Service not found/);
         expect(run!.error!.message).toMatch(/^Step 1 \(page\) failed: .*Service not found/);
       } finally {
-        s.pd.state.services.set(serviceId, saved);
+        s.pd.admin.addService({ ...saved });
       }
     });
 
