@@ -4,7 +4,7 @@
 // mistyped expression refused at the step as they type, previews it against a real incident (the policy by name,
 // nothing paged), saves it, activates it for new incidents only, declares an incident that matches, and sees the
 // run succeed on the incident page with the PagerDuty incident it made (checked in the emulator: one incident on
-// that policy, sent as the bot account). The History and Audit tabs show the run and who did what.
+// that policy, sent as the bot account), and on an incident without services, why it did not run. The History and Audit tabs show the run and who did what.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
 import { startCheckedPagerDuty } from '../pagerduty-requests.js';
@@ -145,6 +145,18 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('Workflows in the we
         // The earlier incident has no run.
         const earlierRuns = (await api('GET', `/api/v1/incidents/${earlier.id}/workflow_runs`)) as { runs: unknown[] };
         expect(earlierRuns.runs).toEqual([]);
+
+        // An incident without affected services: the card says why the workflow did not run on it.
+        const other = (await api('POST', '/api/v1/incidents', { name: 'Search results stale' })).incident;
+        await page.goto(`/incidents/${other.reference}`);
+        const skipped = page.getByRole('region', { name: 'Workflows' }).getByTestId('workflow-skipped');
+        await skipped.waitFor({ timeout: 20_000 });
+        await skipped.locator('summary').click();
+        const why = await skipped.innerText();
+        expect(why).toContain('Page affected services');
+        expect(why).toContain('Affected services is set');
+        expect(await page.getByRole('region', { name: 'Workflows' }).getByTestId('workflow-run').count()).toBe(0);
+        await page.screenshot({ path: '/tmp/wf-incident-skipped.png', fullPage: true });
 
         // History and audit.
         await page.goto(`${workflowUrl}?tab=history`);

@@ -80,8 +80,7 @@ function Skipped({ evaluations }: { evaluations: WorkflowEvaluation[] }) {
           <ul className="small">
             {e.skipped.map((s) => (
               <li key={s.workflow_id}>
-                <Link to={`/workflows/${encodeURIComponent(s.workflow_id)}`}>{s.workflow_name}</Link>: {SKIP_REASON_WORDS[s.reason] ?? s.reason}
-                {s.message ? ` — ${s.message}` : ''}
+                <Link to={`/workflows/${encodeURIComponent(s.workflow_id)}`}>{s.workflow_name}</Link>: {s.message || (SKIP_REASON_WORDS[s.reason] ?? s.reason)}
                 {!s.message && s.conditions.some((c) => !c.result) ? (
                   <ul>
                     {s.conditions
