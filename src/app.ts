@@ -28,6 +28,8 @@ import { registerUserRoutes } from './users/routes.js';
 import { SsoService } from './users/sso.js';
 import { registerSsoRoutes } from './users/sso.routes.js';
 import { UsersService } from './users/users.service.js';
+import type { WorkflowSlackPort } from './workflows/ports.js';
+import { setupWorkflowEngine, type WorkflowsEngineModule } from './workflows/setup.js';
 
 // The composition root's wiring: every module gets what it needs passed in; nothing is global.
 
@@ -54,6 +56,9 @@ export interface Firebreak {
   pagerduty: PagerDutyModule;
   /** Workflow definitions (service, store); the engine subscribes to them. */
   workflows: WorkflowsModule;
+  /** Running workflows: engine, runner, run history, preview (tests swap the ports through `workflowPorts`). */
+  workflowEngine: WorkflowsEngineModule;
+  workflowPorts: { slack: WorkflowSlackPort | null };
   /** Slack: its workflow port and `useWorkflows` (tests give it a WorkflowsPort of their own). */
   slack: SlackIntegration;
   publicUrl(): string;
@@ -105,9 +110,24 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const workflows = createWorkflows({ db: database.db, secrets, expressions });
   setupWorkflowRoutes(http, workflows);
   const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
-  const core = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, publicUrl };
+  // Workflows reach PagerDuty and Slack through ports (Slack's is set below, once Slack is set up).
+  const workflowPorts: { slack: WorkflowSlackPort | null } = { slack: null };
+  const workflowEngine = setupWorkflowEngine({
+    db: database.db, jobs, events, logger, http, expressions, incidents, secrets,
+    escalation: () => pagerduty.escalations.workflowPort,
+    slack: () => workflowPorts.slack,
+    secretFor: (id) => workflows.service.secretFor(id),
+  });
+  workflows.service.onActivated(async (a) => {
+    if (a.applyToExisting) await workflowEngine.engine.applyToExisting(a.workflowId);
+  });
+  pagerduty.setWorkflowTriggers(workflowEngine.triggers);
+  const core = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
+  // Slack's workflow port (posts, invites) and manual runs from /incident workflows.
+  workflowPorts.slack = slack.workflowPort;
+  slack.useWorkflows(workflowEngine.port);
   const fb: Firebreak = { ...core, slack };
   catalog.runs.onChange(() => live.touch(null, { topic: 'catalog_sync' }));
   registerIntegrationRoutes(http, { list: async () => [await slack.status(), await pagerduty.integrationStatus()] });

@@ -25,6 +25,8 @@ import { SsoPage } from './pages/settings/SsoPage.js';
 import { CatalogHomePage } from './pages/catalog/CatalogHomePage.js';
 import { CatalogTypePage } from './pages/catalog/CatalogTypePage.js';
 import { CatalogEntryPage } from './pages/catalog/CatalogEntryPage.js';
+import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
+import { WorkflowEditorPage } from './pages/workflows/WorkflowEditorPage.js';
 
 type SessionState = { kind: 'loading' } | { kind: 'error'; error: unknown } | { kind: 'signed-out' } | { kind: 'signed-in'; session: Session };
 
@@ -118,6 +120,9 @@ export function App() {
             <NavLink to="/catalog" active={location.pathname.startsWith('/catalog')}>
               Catalog
             </NavLink>
+            <NavLink to="/workflows" active={location.pathname.startsWith('/workflows')}>
+              Workflows
+            </NavLink>
             <NavLink to="/settings/severities" active={location.pathname.startsWith('/settings')}>
               Settings
             </NavLink>
@@ -184,6 +189,9 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/settings/integrations/pagerduty') content = <SettingsLayout><PagerDutyPage /></SettingsLayout>;
   else if (pathname === '/settings/integrations/slack') content = <SettingsLayout><SlackPage /></SettingsLayout>;
   else if (pathname === '/settings/expressions') content = <SettingsLayout><ExpressionsPage /></SettingsLayout>;
+  else if (pathname === '/workflows') content = <WorkflowsPage />;
+  else if (pathname === '/workflows/new') content = <WorkflowEditorPage key="new" idOrKey={null} />;
+  else if ((params = matchPath('/workflows/:id', pathname))) content = <WorkflowEditorPage key={params.id} idOrKey={params.id ?? ''} />;
   else if (pathname === '/catalog') content = <CatalogHomePage />;
   else if ((params = matchPath('/catalog/entries/:id', pathname))) content = <CatalogEntryPage key={params.id} id={params.id ?? ''} />;
   else if ((params = matchPath('/catalog/:type', pathname))) content = <CatalogTypePage key={params.type} typeName={params.type ?? ''} />;

@@ -13,6 +13,7 @@ import { PagerDutyDirectory } from './directory.js';
 import { setupEscalations, type EscalationsModule } from './escalations/index.js';
 import { setupPagerDutyLinks, type PagerDutyLinksModule } from './links/index.js';
 import { setupWebhooks, type WebhooksModule } from './webhooks/index.js';
+import type { WorkflowTriggerPort } from '../../workflows/ports.js';
 
 export { PagerDutyIntegration } from './connect.js';
 
@@ -37,6 +38,8 @@ export interface PagerDutyModule {
   links: PagerDutyLinksModule;
   /** The row on the Integrations page. */
   integrationStatus(): Promise<IntegrationStatus>;
+  /** Workflows' triggers from PagerDuty (a link made, an escalation target acknowledged or resolved); app.ts sets it. */
+  setWorkflowTriggers(port: WorkflowTriggerPort): void;
 }
 
 const description = 'Page escalation policies and people, mirror PagerDuty incidents onto the timeline, open incidents from PagerDuty and sync its catalog.';
@@ -62,12 +65,38 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
   });
   // Live: the escalations card reloads when an escalation or one of its targets changes (every writer calls changed()).
   escalations.store.onChange(async (id, tx) => deps.live.touch(tx, { topic: 'escalations', incidentId: (await tx.selectFrom('pagerduty_escalations').select('incident_id').where('id', '=', id).executeTakeFirst())?.incident_id }));
-  links = setupPagerDutyLinks({ ...feature, escalations: escalations.store });
+  // Workflows hear of links and of targets acknowledged or resolved in the transaction that records them (an outbox).
+  let workflowTriggers: WorkflowTriggerPort | null = null;
+  escalations.store.onChange(async (id, tx) => {
+    if (!workflowTriggers) return;
+    const rows = await tx
+      .selectFrom('pagerduty_escalation_targets as t')
+      .innerJoin('pagerduty_escalations as e', 'e.id', 't.escalation_id')
+      .select(['t.id', 't.status', 't.target_name', 't.pd_incident_id', 'e.incident_id'])
+      .where('t.escalation_id', '=', id)
+      .where('t.status', 'in', ['acknowledged', 'resolved'])
+      .execute();
+    for (const r of rows) {
+      const status = r.status as 'acknowledged' | 'resolved';
+      // One trigger per target and status: repeated changes of the escalation name the same event, which workflows run once.
+      await workflowTriggers.fire(tx, { type: 'pagerduty.escalation_target_changed', incidentId: r.incident_id, eventId: `pd-target:${r.id}:${status}`, data: { status, pagerdutyIncidentId: r.pd_incident_id, targetName: r.target_name } });
+    }
+  });
+  links = setupPagerDutyLinks({
+    ...feature,
+    escalations: escalations.store,
+    onLinked: async (tx, l) => {
+      if (workflowTriggers) await workflowTriggers.fire(tx, { type: 'pagerduty.incident_linked', incidentId: l.incidentId, eventId: `pd-link:${l.linkId}`, data: { pagerdutyIncidentId: l.pagerdutyIncidentId, title: l.title, serviceId: l.serviceId } });
+    },
+  });
   webhooks.subscribe(async (ev) => {
     if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);
   });
 
   return {
+    setWorkflowTriggers(port) {
+      workflowTriggers = port;
+    },
     integration,
     webhooks,
     escalations,

@@ -13788,6 +13788,1129 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/v1/workflows/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What a workflow (saved, or a definition being edited) would do to a real incident; nothing is sent */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        workflow_id?: string;
+                        definition?: {
+                            key: string;
+                            name: string;
+                            description?: string;
+                            /** @enum {string} */
+                            state?: "draft" | "active" | "disabled";
+                            trigger: {
+                                /** @enum {string} */
+                                type: "incident.declared";
+                            } | {
+                                /** @enum {string} */
+                                type: "incident.updated";
+                                changes: ("status" | "severity" | "lead" | "custom_field")[];
+                                custom_field_keys?: string[];
+                            } | {
+                                /** @enum {string} */
+                                type: "incident.triage_accepted";
+                            } | {
+                                /** @enum {string} */
+                                type: "pagerduty.incident_linked";
+                            } | {
+                                /** @enum {string} */
+                                type: "pagerduty.escalation_target_changed";
+                                statuses: ("acknowledged" | "resolved")[];
+                            } | {
+                                /** @enum {string} */
+                                type: "manual";
+                                form?: {
+                                    key: string;
+                                    label: string;
+                                    /** @enum {string} */
+                                    type: "text" | "number" | "select";
+                                    options?: string[];
+                                    required?: boolean;
+                                }[];
+                            };
+                            conditions?: {
+                                all: ({
+                                    subject: string;
+                                    /** @enum {string} */
+                                    operator: "is" | "is_not" | "is_one_of" | "contains" | "is_set" | "is_not_set" | "at_least" | "at_most";
+                                    value?: string | number | boolean | (string | number)[];
+                                } | {
+                                    expression: string;
+                                })[];
+                            }[];
+                            delay_minutes?: number;
+                            dedupe?: {
+                                /** @enum {string} */
+                                mode: "every_time";
+                            } | {
+                                /** @enum {string} */
+                                mode: "once_per_incident";
+                            } | {
+                                /** @enum {string} */
+                                mode: "once_per_value";
+                                expression: string;
+                            };
+                            for_each?: string;
+                            test_mode?: boolean;
+                            apply_to_existing?: boolean;
+                            steps: ({
+                                id: string;
+                                name?: string;
+                                continue_on_error?: boolean;
+                                /** @enum {string} */
+                                type: "escalate";
+                                policy_ids?: string[];
+                                user_ids?: string[];
+                                policies_expression?: string;
+                                users_expression?: string;
+                                message: string;
+                                /** @enum {string} */
+                                urgency?: "high" | "low";
+                            } | {
+                                id: string;
+                                name?: string;
+                                continue_on_error?: boolean;
+                                /** @enum {string} */
+                                type: "slack_message";
+                                destination: {
+                                    /** @enum {string} */
+                                    kind: "incident_channel";
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "channel";
+                                    channel_id: string;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "dm";
+                                    user_ids?: string[];
+                                    users_expression?: string;
+                                };
+                                text: string;
+                            } | {
+                                id: string;
+                                name?: string;
+                                continue_on_error?: boolean;
+                                /** @enum {string} */
+                                type: "invite";
+                                user_ids?: string[];
+                                users_expression?: string;
+                                slack_usergroup_id?: string;
+                            } | {
+                                id: string;
+                                name?: string;
+                                continue_on_error?: boolean;
+                                /** @enum {string} */
+                                type: "set_severity";
+                                severity: string;
+                            } | {
+                                id: string;
+                                name?: string;
+                                continue_on_error?: boolean;
+                                /** @enum {string} */
+                                type: "set_lead";
+                                user_id?: string;
+                                user_expression?: string;
+                            } | {
+                                id: string;
+                                name?: string;
+                                continue_on_error?: boolean;
+                                /** @enum {string} */
+                                type: "set_custom_field";
+                                field_key: string;
+                                value?: unknown;
+                                value_expression?: string;
+                            } | {
+                                id: string;
+                                name?: string;
+                                continue_on_error?: boolean;
+                                /** @enum {string} */
+                                type: "timeline_note";
+                                text: string;
+                            } | {
+                                id: string;
+                                name?: string;
+                                continue_on_error?: boolean;
+                                /** @enum {string} */
+                                type: "http";
+                                /** @enum {string} */
+                                method: "POST" | "PUT" | "PATCH";
+                                url: string;
+                                headers?: {
+                                    [key: string]: string;
+                                };
+                                body?: string;
+                            })[];
+                        };
+                        incident: string;
+                        inputs?: {
+                            [key: string]: (string | number | boolean) | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            matched: boolean;
+                            skip_reason: string | null;
+                            conditions: {
+                                group: number;
+                                index: number;
+                                expression: string;
+                                words: string;
+                                value: unknown;
+                                result: boolean;
+                                error: string | null;
+                            }[];
+                            items: unknown[] | null;
+                            steps: {
+                                step_id: string;
+                                index: number;
+                                item_index: number | null;
+                                type: string;
+                                inputs: {
+                                    [key: string]: unknown;
+                                };
+                                would: string;
+                                error: {
+                                    /** @enum {string} */
+                                    source: "firebreak" | "pagerduty" | "slack" | "http";
+                                    message: string;
+                                    code?: (string | number) | null;
+                                    status?: number | null;
+                                } | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A workflow's runs, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            runs: {
+                                id: string;
+                                workflow_id: string;
+                                workflow_key: string;
+                                workflow_name: string;
+                                workflow_version: number;
+                                incident_id: string | null;
+                                incident_reference: string | null;
+                                trigger: {
+                                    type: string;
+                                    event_id: string | null;
+                                    actor: {
+                                        kind: string;
+                                        name: string | null;
+                                    };
+                                    data: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                depth: number;
+                                /** @enum {string} */
+                                status: "waiting" | "running" | "succeeded" | "failed" | "skipped";
+                                incident_snapshot: {
+                                    [key: string]: unknown;
+                                } | null;
+                                conditions: {
+                                    group: number;
+                                    index: number;
+                                    expression: string;
+                                    words: string;
+                                    value: unknown;
+                                    result: boolean;
+                                    error: string | null;
+                                }[];
+                                skip_reason: string | null;
+                                error: {
+                                    /** @enum {string} */
+                                    source: "firebreak" | "pagerduty" | "slack" | "http";
+                                    message: string;
+                                    code?: (string | number) | null;
+                                    status?: number | null;
+                                } | null;
+                                items: unknown[] | null;
+                                steps: {
+                                    step_id: string;
+                                    index: number;
+                                    item_index: number | null;
+                                    type: string;
+                                    /** @enum {string} */
+                                    status: "pending" | "running" | "succeeded" | "failed" | "skipped";
+                                    inputs: {
+                                        [key: string]: unknown;
+                                    };
+                                    outputs: {
+                                        [key: string]: unknown;
+                                    } | null;
+                                    error: {
+                                        /** @enum {string} */
+                                        source: "firebreak" | "pagerduty" | "slack" | "http";
+                                        message: string;
+                                        code?: (string | number) | null;
+                                        status?: number | null;
+                                    } | null;
+                                    attempts: number;
+                                    started_at: string | null;
+                                    finished_at: string | null;
+                                    duration_ms: number | null;
+                                }[];
+                                created_at: string;
+                                started_at: string | null;
+                                finished_at: string | null;
+                            }[];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflow_runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One run, step by step */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            workflow_id: string;
+                            workflow_key: string;
+                            workflow_name: string;
+                            workflow_version: number;
+                            incident_id: string | null;
+                            incident_reference: string | null;
+                            trigger: {
+                                type: string;
+                                event_id: string | null;
+                                actor: {
+                                    kind: string;
+                                    name: string | null;
+                                };
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            depth: number;
+                            /** @enum {string} */
+                            status: "waiting" | "running" | "succeeded" | "failed" | "skipped";
+                            incident_snapshot: {
+                                [key: string]: unknown;
+                            } | null;
+                            conditions: {
+                                group: number;
+                                index: number;
+                                expression: string;
+                                words: string;
+                                value: unknown;
+                                result: boolean;
+                                error: string | null;
+                            }[];
+                            skip_reason: string | null;
+                            error: {
+                                /** @enum {string} */
+                                source: "firebreak" | "pagerduty" | "slack" | "http";
+                                message: string;
+                                code?: (string | number) | null;
+                                status?: number | null;
+                            } | null;
+                            items: unknown[] | null;
+                            steps: {
+                                step_id: string;
+                                index: number;
+                                item_index: number | null;
+                                type: string;
+                                /** @enum {string} */
+                                status: "pending" | "running" | "succeeded" | "failed" | "skipped";
+                                inputs: {
+                                    [key: string]: unknown;
+                                };
+                                outputs: {
+                                    [key: string]: unknown;
+                                } | null;
+                                error: {
+                                    /** @enum {string} */
+                                    source: "firebreak" | "pagerduty" | "slack" | "http";
+                                    message: string;
+                                    code?: (string | number) | null;
+                                    status?: number | null;
+                                } | null;
+                                attempts: number;
+                                started_at: string | null;
+                                finished_at: string | null;
+                                duration_ms: number | null;
+                            }[];
+                            created_at: string;
+                            started_at: string | null;
+                            finished_at: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/workflow_runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Workflow runs on an incident, and why other workflows did not run */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            runs: {
+                                id: string;
+                                workflow_id: string;
+                                workflow_key: string;
+                                workflow_name: string;
+                                workflow_version: number;
+                                incident_id: string | null;
+                                incident_reference: string | null;
+                                trigger: {
+                                    type: string;
+                                    event_id: string | null;
+                                    actor: {
+                                        kind: string;
+                                        name: string | null;
+                                    };
+                                    data: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                depth: number;
+                                /** @enum {string} */
+                                status: "waiting" | "running" | "succeeded" | "failed" | "skipped";
+                                incident_snapshot: {
+                                    [key: string]: unknown;
+                                } | null;
+                                conditions: {
+                                    group: number;
+                                    index: number;
+                                    expression: string;
+                                    words: string;
+                                    value: unknown;
+                                    result: boolean;
+                                    error: string | null;
+                                }[];
+                                skip_reason: string | null;
+                                error: {
+                                    /** @enum {string} */
+                                    source: "firebreak" | "pagerduty" | "slack" | "http";
+                                    message: string;
+                                    code?: (string | number) | null;
+                                    status?: number | null;
+                                } | null;
+                                items: unknown[] | null;
+                                steps: {
+                                    step_id: string;
+                                    index: number;
+                                    item_index: number | null;
+                                    type: string;
+                                    /** @enum {string} */
+                                    status: "pending" | "running" | "succeeded" | "failed" | "skipped";
+                                    inputs: {
+                                        [key: string]: unknown;
+                                    };
+                                    outputs: {
+                                        [key: string]: unknown;
+                                    } | null;
+                                    error: {
+                                        /** @enum {string} */
+                                        source: "firebreak" | "pagerduty" | "slack" | "http";
+                                        message: string;
+                                        code?: (string | number) | null;
+                                        status?: number | null;
+                                    } | null;
+                                    attempts: number;
+                                    started_at: string | null;
+                                    finished_at: string | null;
+                                    duration_ms: number | null;
+                                }[];
+                                created_at: string;
+                                started_at: string | null;
+                                finished_at: string | null;
+                            }[];
+                            evaluations: {
+                                id: string;
+                                incident_id: string;
+                                trigger_type: string;
+                                event_id: string | null;
+                                evaluated_at: string;
+                                skipped: {
+                                    workflow_id: string;
+                                    workflow_name: string;
+                                    reason: string;
+                                    message: string;
+                                    conditions: {
+                                        group: number;
+                                        index: number;
+                                        expression: string;
+                                        words: string;
+                                        value: unknown;
+                                        result: boolean;
+                                        error: string | null;
+                                    }[];
+                                }[];
+                                run_ids: string[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/workflows/manual": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Workflows that can be run by hand on this incident */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            workflows: {
+                                id: string;
+                                name: string;
+                                description: string | null;
+                                form: {
+                                    key: string;
+                                    label: string;
+                                    /** @enum {string} */
+                                    type: "text" | "number" | "select";
+                                    options?: string[];
+                                    required?: boolean;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/workflows/{workflowId}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a manual workflow on this incident now */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    workflowId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        inputs?: {
+                            [key: string]: (string | number | boolean) | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            run: {
+                                id: string;
+                                workflow_id: string;
+                                workflow_key: string;
+                                workflow_name: string;
+                                workflow_version: number;
+                                incident_id: string | null;
+                                incident_reference: string | null;
+                                trigger: {
+                                    type: string;
+                                    event_id: string | null;
+                                    actor: {
+                                        kind: string;
+                                        name: string | null;
+                                    };
+                                    data: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                                depth: number;
+                                /** @enum {string} */
+                                status: "waiting" | "running" | "succeeded" | "failed" | "skipped";
+                                incident_snapshot: {
+                                    [key: string]: unknown;
+                                } | null;
+                                conditions: {
+                                    group: number;
+                                    index: number;
+                                    expression: string;
+                                    words: string;
+                                    value: unknown;
+                                    result: boolean;
+                                    error: string | null;
+                                }[];
+                                skip_reason: string | null;
+                                error: {
+                                    /** @enum {string} */
+                                    source: "firebreak" | "pagerduty" | "slack" | "http";
+                                    message: string;
+                                    code?: (string | number) | null;
+                                    status?: number | null;
+                                } | null;
+                                items: unknown[] | null;
+                                steps: {
+                                    step_id: string;
+                                    index: number;
+                                    item_index: number | null;
+                                    type: string;
+                                    /** @enum {string} */
+                                    status: "pending" | "running" | "succeeded" | "failed" | "skipped";
+                                    inputs: {
+                                        [key: string]: unknown;
+                                    };
+                                    outputs: {
+                                        [key: string]: unknown;
+                                    } | null;
+                                    error: {
+                                        /** @enum {string} */
+                                        source: "firebreak" | "pagerduty" | "slack" | "http";
+                                        message: string;
+                                        code?: (string | number) | null;
+                                        status?: number | null;
+                                    } | null;
+                                    attempts: number;
+                                    started_at: string | null;
+                                    finished_at: string | null;
+                                    duration_ms: number | null;
+                                }[];
+                                created_at: string;
+                                started_at: string | null;
+                                finished_at: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/integrations/slack": {
         parameters: {
             query?: never;

@@ -9,6 +9,8 @@ export interface PickedEntry {
   id: string;
   name: string;
   archived?: boolean;
+  /** Its id in the source (the PagerDuty id), when picked from a search. */
+  externalId?: string | null;
 }
 
 export interface CatalogEntryPickerProps {
@@ -70,7 +72,7 @@ export function CatalogEntryPicker({ typeId, multiple, value, onChange, id, disa
   const offered = current ? results.entries.filter((e) => !chosen.has(e.id)) : [];
 
   const pick = (e: CatalogEntrySummary) => {
-    const entry = { id: e.id, name: e.name };
+    const entry = { id: e.id, name: e.name, externalId: e.external_id };
     onChange(multiple ? [...value, entry] : [entry]);
     setQuery('');
     // Closed after each pick, so the list never covers what comes next; typing or ↓ opens it again.

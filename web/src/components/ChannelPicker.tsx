@@ -44,7 +44,7 @@ export function ChannelName({ id }: { id: string | null }) {
   return name ? <span title={id}>#{name}</span> : <span className="mono">{id}</span>;
 }
 
-export function ChannelPicker({ label, value, onChange, error }: { label: string; value: string; onChange: (id: string) => void; error?: string | undefined }) {
+export function ChannelPicker({ label, value, onChange, error, hint }: { label: string; value: string; onChange: (id: string) => void; error?: string | undefined; hint?: string }) {
   const id = useId();
   const listId = `${id}-list`;
   const hintId = `${id}-hint`;
@@ -129,7 +129,7 @@ export function ChannelPicker({ label, value, onChange, error }: { label: string
       </div>
       <span id={hintId} className="hint">
         {connected
-          ? 'New incidents are announced in this channel. Type part of its name.'
+          ? (hint ?? 'New incidents are announced in this channel. Type part of its name.')
           : 'Slack is not connected yet, so channels cannot be searched: type the channel ID (e.g. C0123ABCD), or connect first and pick it by name afterwards.'}
       </span>
       {failed ? <span className="field-error">Could not search Slack channels: {failed}</span> : null}

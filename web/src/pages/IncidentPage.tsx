@@ -9,6 +9,7 @@ import { ErrorMessage, Loading, SeverityBadge, StatusBadge, titleCase } from '..
 import { EscalationsCard } from '../components/escalations/EscalationsCard.js';
 import type { Incident } from '../types.js';
 import { PagerDutyIncidentsCard } from '../components/pagerduty-links/PagerDutyIncidentsCard.js';
+import { IncidentWorkflowsCard } from '../components/workflows/IncidentWorkflowsCard.js';
 import { ActionsCard } from './incident/ActionsCard.js';
 import { DetailsCard } from './incident/DetailsCard.js';
 import { CustomFieldsCard } from './incident/CustomFieldsCard.js';
@@ -76,6 +77,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
           <SummaryCard incident={inc} editable={editable} onSaved={updated} />
           {editable ? <ActionsCard incident={inc} onDone={updated} /> : null}
           <EscalationsCard incidentId={inc.id} editable={editable} onChanged={timeline.reload} />
+          <IncidentWorkflowsCard incidentId={inc.id} editable={editable} onRan={timeline.reload} />
           <section className="card" aria-labelledby="timeline-heading">
             <div className="card-head">
               <h2 id="timeline-heading">Timeline</h2>

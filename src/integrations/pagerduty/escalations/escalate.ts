@@ -16,6 +16,7 @@ import type { EscalationSettingsStore } from './settings.js';
 import type { EscalationStore } from './store.js';
 import type { PagerDutyEscalationTargetsTable, PagerDutyEscalationsTable, TargetStatus } from './tables.js';
 import { planTargets } from './targets.js';
+import '../../../workflows/tables.js';
 
 // The escalate use case (API, web, Slack): check what was asked against the synced catalog, choose each target's
 // service (targets.ts), record the escalation, its targets and one durable paging job per target in one
@@ -100,6 +101,7 @@ export class EscalateUseCase {
     const settings = await this.deps.settings.get();
     let requesterName = actor.ref ?? actor.kind;
     let from: string = pd.botUser.email;
+    if (actor.kind === 'workflow') requesterName = await workflowName(this.deps.db, actor.ref ?? null);
     if (actor.kind === 'user' && actor.userId) {
       const u = await this.deps.users.get(actor.userId);
       requesterName = u.name;
@@ -258,4 +260,11 @@ export class EscalateUseCase {
     return this.deps.store.get(escalationId);
   }
 
+}
+
+/** A workflow pages as the bot account; the escalation names the workflow (`workflow:<id>:<runId>` → its name). */
+async function workflowName(db: Db, ref: string | null): Promise<string> {
+  const id = /^workflow:([^:]+)/.exec(ref ?? '')?.[1];
+  const row = id ? await db.selectFrom('workflows').select('name').where('id', '=', id).executeTakeFirst() : undefined;
+  return row ? `Workflow "${row.name}"` : 'A workflow';
 }

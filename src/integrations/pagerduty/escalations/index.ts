@@ -9,6 +9,8 @@ import { PAGE_JOB, PagingWorker, SWEEP_JOB, SWEEP_SCHEDULE } from './paging.js';
 import { registerEscalationRoutes } from './routes.js';
 import { EscalationSettingsStore } from './settings.js';
 import { EscalationStore } from './store.js';
+import { createWorkflowEscalationPort } from './workflow-port.js';
+import type { WorkflowEscalationPort } from '../../../workflows/ports.js';
 
 export type { Escalation, EscalationTarget, EscalateInput, EscalationLookup } from './model.js';
 
@@ -50,6 +52,8 @@ export interface EscalationsModule {
   tuning: EscalationTuning;
   /** What other integrations (Slack) use; nothing PagerDuty-shaped leaks through it. */
   port: EscalationPortImpl;
+  /** What workflows' escalate steps use (app.ts connects it). */
+  workflowPort: WorkflowEscalationPort;
 }
 
 export async function setupEscalations(deps: EscalationsDeps): Promise<EscalationsModule> {
@@ -96,5 +100,6 @@ export async function setupEscalations(deps: EscalationsDeps): Promise<Escalatio
     setSlackMessage: (id, ch, ts) => store.setSlackMessage(id, ch, ts),
     onChange: (l) => store.onChange(l),
   };
-  return { escalate, paging, follow, store, settings, tuning, port };
+  const workflowPort = createWorkflowEscalationPort({ escalate, store, directory, integration });
+  return { escalate, paging, follow, store, settings, tuning, port, workflowPort };
 }

@@ -64,7 +64,8 @@ export interface EscalateInput {
   urgency?: Urgency;
   priorityId?: string | null;
   idempotencyKey?: string;
-  source: 'api' | 'web' | 'slack';
+  /** 'workflow': a workflow's escalate step (actor kind 'workflow'; paged as the bot account). */
+  source: 'api' | 'web' | 'slack' | 'workflow';
   slackChannelId?: string | null;
 }
 

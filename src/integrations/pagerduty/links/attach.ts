@@ -73,6 +73,7 @@ export async function insertLink(ctx: LinksContext, incidentId: string, s: PdInc
       // a storm of triggers opens its incidents first and reads the logs (within the request budget) after.
       const fromWebhook = reason === 'source' || reason === 'grouped';
       await ctx.jobs.enqueue(SYNC_LINK_JOB, { linkId: id }, { jobKey: `pd-link-sync:${id}:initial`, queue: pdQueue(s.id), priority: fromWebhook ? 10 : 2, ...(fromWebhook ? { delayMs: 3000 } : {}) }, tx);
+      if (ctx.onLinked) await ctx.onLinked(tx, { incidentId, linkId: id, pagerdutyIncidentId: s.id, title: s.title ?? null, serviceId: s.service?.id ?? null });
       if (related === 'pending') {
         await ctx.notifier.notify({ type: 'related_question', linkId: id, incidentId, pagerduty: s, askedByUserId: actor.userId ?? null }, `related:${id}`, tx);
       }

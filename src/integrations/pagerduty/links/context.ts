@@ -1,5 +1,5 @@
 import type { IncidentsService } from '../../../incidents/incidents.service.js';
-import type { Db } from '../../../platform/db/index.js';
+import type { Db, Executor } from '../../../platform/db/index.js';
 import { ConflictError, UpstreamError, ValidationError } from '../../../platform/errors.js';
 import type { Actor, EventBus } from '../../../platform/events.js';
 import type { LiveFeed } from '../../../platform/live.js';
@@ -28,6 +28,8 @@ export interface LinksContext {
   /** Who escalations paged for a PagerDuty incident; links never read the escalation tables. */
   escalations: EscalationLookup;
   notifier: LinkNotifier;
+  /** Called in the transaction that attached a PagerDuty incident (workflows' `pagerduty.incident_linked` trigger). */
+  onLinked?: (tx: Executor, link: { incidentId: string; linkId: string; pagerdutyIncidentId: string; title: string | null; serviceId: string | null }) => Promise<void>;
 }
 
 /** Reads one link's PagerDuty incident and mirrors its log (backfill on attach, re-read when switched back on). */

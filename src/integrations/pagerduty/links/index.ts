@@ -29,6 +29,8 @@ export type { LinkNotification } from './notifications.js';
 export interface PagerDutyLinksDeps extends PagerDutyFeatureDeps {
   /** Who escalations paged, and a word when an escalation changes (to attach its PagerDuty incidents). */
   escalations: EscalationLookup & { onChange(listener: (escalationId: string, tx: Executor) => Promise<void>): void };
+  /** Told in the attaching transaction when a PagerDuty incident is linked (workflows' trigger). */
+  onLinked?: LinksContext['onLinked'];
 }
 
 /** What Slack (or any other front) uses; nothing PagerDuty-shaped beyond the summary leaks through it. */
@@ -54,7 +56,7 @@ export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksMod
   const logger = deps.logger.child({ module: 'pagerduty.links' });
   const connected: LinksContext['connected'] = (mode) => deps.integration.connected(mode);
   const notifier = new LinkNotifier({ jobs: deps.jobs, logger });
-  const links = new LinksService({ db: deps.db, incidents: deps.incidents, events: deps.events, live: deps.live, jobs: deps.jobs, logger, publicUrl: deps.publicUrl, connected, escalations: deps.escalations, notifier });
+  const links = new LinksService({ db: deps.db, incidents: deps.incidents, events: deps.events, live: deps.live, jobs: deps.jobs, logger, publicUrl: deps.publicUrl, connected, escalations: deps.escalations, notifier, onLinked: deps.onLinked });
   const ack: AutoAckDeps = {
     db: deps.db,
     users: deps.users,

@@ -22,6 +22,11 @@ export function actorName(actor: Actor, payload: Record<string, unknown> = {}): 
   if (ref.startsWith('api_key:')) return `${ref.slice('api_key:'.length)} (API key)`;
   if (ref === 'slack') return 'Slack';
   if (ref === 'first-start' || ref === 'cli') return 'Firebreak';
+  // A workflow's run acts as `workflow:<workflowId>:<runId>`: its name when the item carries it, never the ids.
+  if (ref.startsWith('workflow:')) {
+    const name = payload.workflowName ?? payload.workflow_name;
+    return typeof name === 'string' && name ? `Workflow “${name}”` : 'A workflow';
+  }
   if (ref) return titleCase(ref.replace(/[-_:]/g, ' '));
   return titleCase(actor.kind);
 }
