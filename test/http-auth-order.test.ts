@@ -120,8 +120,8 @@ describe('authentication and authorisation come before validation, on every rout
   it('a viewer (read-only) on a write or admin route → 403 before validation', async () => {
     const writes = cases.filter((c) => c.need === 'write' || c.need === 'admin');
     // POSTs that change nothing (their body is a question: an expression to check or preview) need only read.
-    const readPosts = ['/api/v1/expressions/check', '/api/v1/expressions/preview', '/api/v1/workflows/check'];
-    expect(cases.filter((c) => readPosts.includes(c.url)).map((c) => c.need)).toEqual(['read', 'read', 'read']);
+    const readPosts = ['/api/v1/expressions/check', '/api/v1/expressions/preview', '/api/v1/workflows/check', '/api/v1/workflows/preview'];
+    expect(cases.filter((c) => readPosts.includes(c.url)).map((c) => c.need)).toEqual(['read', 'read', 'read', 'read']);
     expect(writes.filter((c) => c.method !== 'GET').length).toBe(cases.filter((c) => c.method !== 'GET' && !readPosts.includes(c.url)).length);
     for (const c of writes) expectErrorShape(await viewer.request(c.method, c.path, c.body), 403, 'forbidden', `${c.method} ${c.url}`);
   });

@@ -56,7 +56,8 @@ const evaluationJson = z.object({
 });
 const formFieldJson = z.object({ key: z.string(), label: z.string(), type: z.enum(['text', 'number', 'select']), options: z.array(z.string()).optional(), required: z.boolean().optional() });
 const inputsJson = z.record(z.string().max(63), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()])).refine((r) => Object.keys(r).length <= 20, 'at most 20 form values');
-const idParam = z.string().min(1).max(100);
+// Ids and references: trimmed, 1 to 64 characters (like every id parameter of the API).
+const idParam = z.string().trim().min(1).max(64);
 
 export function registerRunRoutes(app: App, deps: { module: WorkflowsEngineModule }): void {
   const m = deps.module;
@@ -99,32 +100,32 @@ export function registerRunRoutes(app: App, deps: { module: WorkflowsEngineModul
 
   app.get(
     '/api/v1/workflows/:id/runs',
-    { onRequest: read, schema: { tags, summary: "A workflow's runs, newest first", params: z.object({ id: idParam }), querystring: z.object({ cursor: z.string().max(100).optional() }), response: { 200: z.object({ runs: z.array(runJson), next_cursor: z.string().nullable() }) } } },
+    { onRequest: read, schema: { tags, summary: "A workflow's runs, newest first", params: z.strictObject({ id: idParam }), querystring: z.strictObject({ cursor: z.string().max(100).optional() }), response: { 200: z.object({ runs: z.array(runJson), next_cursor: z.string().nullable() }) } } },
     async (req) => {
       const wf = await m.workflow(req.params.id);
       return m.runs.listForWorkflow(wf.id, req.query.cursor ?? null);
     },
   );
 
-  app.get('/api/v1/workflow_runs/:id', { onRequest: read, schema: { tags, summary: 'One run, step by step', params: z.object({ id: idParam }), response: { 200: runJson } } }, async (req) => m.runs.get(req.params.id));
+  app.get('/api/v1/workflow_runs/:id', { onRequest: read, schema: { tags, summary: 'One run, step by step', params: z.strictObject({ id: idParam }), response: { 200: runJson } } }, async (req) => m.runs.get(req.params.id));
 
   app.get(
     '/api/v1/incidents/:id/workflow_runs',
-    { onRequest: read, schema: { tags, summary: "Workflow runs on an incident, and why other workflows did not run", params: z.object({ id: idParam }), response: { 200: z.object({ runs: z.array(runJson), evaluations: z.array(evaluationJson) }) } } },
+    { onRequest: read, schema: { tags, summary: "Workflow runs on an incident, and why other workflows did not run", params: z.strictObject({ id: idParam }), response: { 200: z.object({ runs: z.array(runJson), evaluations: z.array(evaluationJson) }) } } },
     async (req) => m.runs.listForIncident(req.params.id),
   );
 
   app.get(
     '/api/v1/incidents/:id/workflows/manual',
-    { onRequest: read, schema: { tags, summary: 'Workflows that can be run by hand on this incident', params: z.object({ id: idParam }), response: { 200: z.object({ workflows: z.array(z.object({ id: z.string(), name: z.string(), description: z.string().nullable(), form: z.array(formFieldJson) })) }) } } },
+    { onRequest: read, schema: { tags, summary: 'Workflows that can be run by hand on this incident', params: z.strictObject({ id: idParam }), response: { 200: z.object({ workflows: z.array(z.object({ id: z.string(), name: z.string(), description: z.string().nullable(), form: z.array(formFieldJson) })) }) } } },
     async (req) => ({ workflows: await m.port.manualWorkflows(req.params.id) }),
   );
 
   app.post(
-    '/api/v1/incidents/:id/workflows/:workflowId/run',
-    { onRequest: write, schema: { tags, summary: 'Run a manual workflow on this incident now', params: z.object({ id: idParam, workflowId: idParam }), body: z.strictObject({ inputs: inputsJson.optional() }), response: { 202: z.object({ run: runJson }) } } },
+    '/api/v1/incidents/:id/workflows/:workflow_id/run',
+    { onRequest: write, schema: { tags, summary: 'Run a manual workflow on this incident now', params: z.strictObject({ id: idParam, workflow_id: idParam }), body: z.strictObject({ inputs: inputsJson.optional() }), response: { 202: z.object({ run: runJson }) } } },
     async (req, reply) => {
-      const run = await m.port.runManual(req.params.workflowId, req.params.id, req.body?.inputs ?? {}, actorOf(req.principal!));
+      const run = await m.port.runManual(req.params.workflow_id, req.params.id, req.body?.inputs ?? {}, actorOf(req.principal!));
       return reply.status(202).send({ run });
     },
   );

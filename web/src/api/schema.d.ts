@@ -14710,7 +14710,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/incidents/{id}/workflows/{workflowId}/run": {
+    "/api/v1/incidents/{id}/workflows/{workflow_id}/run": {
         parameters: {
             query?: never;
             header?: never;
@@ -14726,7 +14726,7 @@ export interface paths {
                 header?: never;
                 path: {
                     id: string;
-                    workflowId: string;
+                    workflow_id: string;
                 };
                 cookie?: never;
             };
