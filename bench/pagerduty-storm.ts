@@ -42,7 +42,9 @@ async function main() {
     if (rule.status !== 201) throw new Error(`rule: ${rule.status} ${JSON.stringify(rule.body)}`);
 
     // The PagerDuty incidents exist in PagerDuty (the emulator); the storm is their trigger webhooks.
-    const services = [...pd.state.services.values()].slice(0, SERVICES);
+    // Services marked incident-io-ignore never open incidents (by design): the storm uses the others, so every
+    // high-urgency incident in it is one Firebreak must open.
+    const services = [...pd.state.services.values()].filter((svc) => !(svc.description ?? '').includes('incident-io-ignore')).slice(0, SERVICES);
     const bodies: { deliveryId: string; body: string; pdId: string; high: boolean }[] = [];
     for (let i = 0; i < DISTINCT; i++) {
       const svc = services[i % services.length]!;
