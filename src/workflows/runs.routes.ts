@@ -2,8 +2,11 @@ import { z } from 'zod';
 import type { App } from '../platform/http/server.js';
 import { actorOf, requireAccess } from '../users/auth.js';
 import { workflowDefinitionSchema, type WorkflowDefinition } from './model.js';
-import type { WorkflowsEngineModule } from './setup.js';
 import { NotFoundError } from '../platform/errors.js';
+import type { ActiveWorkflow } from './engine.js';
+import type { WorkflowsPort } from './ports.js';
+import type { PreviewResult } from './preview.js';
+import type { WorkflowRuns } from './runs.js';
 
 // REST for running workflows: preview (reading is enough: nothing is sent), run history per workflow and per
 // incident (with why the others did not run), and manual runs (write: it acts on the incident).
@@ -59,7 +62,15 @@ const inputsJson = z.record(z.string().max(63), z.union([z.string().max(2000), z
 // Ids and references: trimmed, 1 to 64 characters (like every id parameter of the API).
 const idParam = z.string().trim().min(1).max(64);
 
-export function registerRunRoutes(app: App, deps: { module: WorkflowsEngineModule }): void {
+/** What the run routes use of the engine (setup.ts passes the engine module). */
+export interface RunRoutesEngine {
+  port: WorkflowsPort;
+  runs: Pick<WorkflowRuns, 'get' | 'listForIncident' | 'listForWorkflow'>;
+  preview(input: { workflowId: string | null; definition: WorkflowDefinition; incident: string; inputs?: Record<string, unknown> }): Promise<PreviewResult>;
+  workflow(idOrKey: string): Promise<ActiveWorkflow & { state: string }>;
+}
+
+export function registerRunRoutes(app: App, deps: { module: RunRoutesEngine }): void {
   const m = deps.module;
   const read = requireAccess('read');
   const write = requireAccess('write');

@@ -26,14 +26,14 @@ import { FastifySlackReceiver } from './receiver.js';
 import { registerSlackRoutes, slackIntegrationStatus } from './routes.js';
 import { channelNames, registerSlackChannelRoutes, SlackChannelDirectory } from './channels.js';
 import { SlackConnection } from './slack.connection.js';
-import type { SlackContext } from './slack.context.js';
+import type { SlackContext, WorkflowsRef } from './slack.context.js';
 import { SlackStore } from './slack.store.js';
 import { slackSdkLogger } from './sdk-logger.js';
 import { SocketModeOwner } from './socket-mode.owner.js';
 import { registerCatalogOptions } from './views/custom-fields.handlers.js';
 import { registerViewSubmissions } from './views/submissions.js';
 import { createWorkflowSlackPort } from './workflows/port.js';
-import { registerWorkflows, type WorkflowsRef } from './workflows/workflows.handlers.js';
+import { registerWorkflows } from './workflows/workflows.handlers.js';
 
 const require = createRequire(import.meta.url);
 const recordedMethods = ['action', 'command', 'event', 'options', 'view'] as const;

@@ -6,7 +6,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { UsersService } from '../../users/users.service.js';
 import type { EscalationPort } from './escalate/port.js';
 import type { PagerDutyLinksPort } from './pagerduty-links/port.js';
-import type { WorkflowsRef } from './workflows/workflows.handlers.js';
+import type { WorkflowsPort } from '../../workflows/ports.js';
 import type { SlackPeople } from './people.js';
 import type { SlackConnection } from './slack.connection.js';
 import type { SlackStore } from './slack.store.js';
@@ -37,4 +37,9 @@ export interface SlackContext {
   pagerdutyLinks?: PagerDutyLinksPort;
   /** Manual workflows (`/incident workflows`): the port, once the composition root gives it (`useWorkflows`). */
   workflows: WorkflowsRef;
+}
+
+/** Where workflows come from; set once the workflow engine exists (it is built after Slack, which it uses). */
+export interface WorkflowsRef {
+  port: WorkflowsPort | undefined;
 }

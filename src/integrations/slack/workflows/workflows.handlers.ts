@@ -5,7 +5,7 @@ import type { WorkflowsPort } from '../../../workflows/ports.js';
 import { explain } from '../errors.js';
 import { outsideChannelText, viewerText } from '../messages/replies.js';
 import { actorFor } from '../people.js';
-import type { SlackContext } from '../slack.context.js';
+import type { SlackContext, WorkflowsRef } from '../slack.context.js';
 import { blockOf, formView, noWorkflowsText, outcomeText, readForm, readFormMeta, readRunValue, WORKFLOW_FORM_CALLBACK, WORKFLOW_RUN_ACTION, workflowsMessage, type FormMeta, type ManualWorkflow } from './workflows.view.js';
 
 // `/incident workflows` in an incident channel: the manual workflows of that incident, each with a Run button;
@@ -19,10 +19,6 @@ type Say = (text: string) => Promise<void>;
 export type Reply = (msg: { text: string; blocks?: unknown[] }) => Promise<void>;
 type Errors = Record<string, string>;
 
-/** Where workflows come from; set once the workflow engine exists (it is built after Slack, which it uses). */
-export interface WorkflowsRef {
-  port: WorkflowsPort | undefined;
-}
 
 const base = (ctx: SlackContext) => ctx.publicUrl().replace(/\/$/, '');
 const unavailableText = 'Workflows are not available in this Firebreak yet.';
