@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { stdio, type CliIo } from '../platform/cli-io.js';
 import { AppError } from '../platform/errors.js';
 import { applyCatalogDocument, exportCatalogType, type ApplyPlan } from './as-code.js';
 import type { CatalogService } from './catalog.service.js';
@@ -6,13 +7,6 @@ import type { CatalogService } from './catalog.service.js';
 // `firebreak catalog export <type> [--format yaml|json]` and `firebreak catalog apply -f <file> [--dry-run]
 // [--confirm]`: catalog as code from the command line (docs/catalog-as-code.md), given the catalog of a
 // Firebreak that main.ts builds on the configured database.
-
-export interface CliIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-const stdio: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 const usage = [
   'Usage: firebreak catalog <command>',

@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stdio, type CliIo } from '../platform/cli-io.js';
 import { AppError } from '../platform/errors.js';
 import { applyWorkflowDocuments, exportWorkflows, joinDocuments, type ApplyResult, type Source } from './as-code.js';
 import type { WorkflowsService } from './service.js';
@@ -7,13 +8,6 @@ import type { WorkflowsService } from './service.js';
 // `firebreak workflows export [--out dir]` and `firebreak workflows apply -f <dir or file> [--dry-run] [--prune]`:
 // workflows as code from the command line (docs/workflows.md), given the workflows of a Firebreak that main.ts
 // builds on the configured database.
-
-export interface CliIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-const stdio: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 const usage = [
   'Usage: firebreak workflows <command>',
