@@ -165,6 +165,72 @@ export interface IntegrationConnectionsTable {
   updated_at: string;
 }
 
+export interface IncidentRolesTable {
+  id: string;
+  name: string;
+  description: string;
+  rank: number;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface IncidentRoleAssignmentsTable {
+  incident_id: string;
+  role_id: string;
+  user_id: string;
+  assigned_at: string;
+}
+
+export interface IncidentUpdatesTable {
+  id: string;
+  incident_id: string;
+  message: string;
+  status_id: string;
+  severity_id: string;
+  summary: string | null;
+  actor_kind: string;
+  actor_user_id: string | null;
+  actor_ref: string | null;
+  idempotency_key: string | null;
+  created_at: string;
+}
+
+export type FollowUpPriority = 'urgent' | 'high' | 'medium' | 'low';
+export type FollowUpStatus = 'open' | 'done' | 'wont_do';
+
+export interface FollowUpsTable {
+  id: string;
+  incident_id: string;
+  title: string;
+  description: string;
+  owner_user_id: string | null;
+  priority: FollowUpPriority;
+  status: FollowUpStatus;
+  link: string | null;
+  source: 'web' | 'api' | 'slack';
+  source_ref: string | null;
+  created_by_kind: string;
+  created_by_user_id: string | null;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+/** In the order they normally happen; durations are derived from them. */
+export const INCIDENT_TIMESTAMP_KINDS = ['reported', 'impact_started', 'identified', 'fixed', 'resolved', 'pagerduty_first_triggered', 'pagerduty_first_acknowledged'] as const;
+export type IncidentTimestampKind = (typeof INCIDENT_TIMESTAMP_KINDS)[number];
+
+export interface IncidentTimestampsTable {
+  incident_id: string;
+  kind: IncidentTimestampKind;
+  at: string;
+  source: 'auto' | 'pagerduty' | 'user';
+  reason: string | null;
+  set_by_user_id: string | null;
+  updated_at: string;
+}
+
 /**
  * Integrations add their own tables by augmenting this interface from their module
  * (`declare module '../../platform/db/schema.js' { interface Database { ... } }`).
@@ -186,4 +252,9 @@ export interface Database {
   settings: SettingsTable;
   jobs: JobsTable;
   job_schedules: JobSchedulesTable;
+  incident_roles: IncidentRolesTable;
+  incident_role_assignments: IncidentRoleAssignmentsTable;
+  incident_updates: IncidentUpdatesTable;
+  follow_ups: FollowUpsTable;
+  incident_timestamps: IncidentTimestampsTable;
 }
