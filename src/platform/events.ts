@@ -24,7 +24,15 @@ export type DomainEventType =
   | 'incident.severity_changed'
   | 'incident.lead_changed'
   | 'incident.custom_field_changed'
-  | 'incident.timeline_item_added';
+  | 'incident.timeline_item_added'
+  /** An update was posted (`data.updateId`, a row of incident_updates). */
+  | 'incident.update_posted'
+  /** A role was given or taken (`data.roleId`, `data.userId` or null when cleared). */
+  | 'incident.role_assigned'
+  /** A follow-up was created or changed (`data.followUpId`, `data.change`: created | updated). */
+  | 'incident.follow_up_changed'
+  /** One of the incident's timestamps was set, changed or cleared (`data.kind`, `data.source`). */
+  | 'incident.timestamp_changed';
 
 export interface DomainEvent<T extends DomainEventType = DomainEventType> {
   id: string;
