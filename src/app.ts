@@ -28,6 +28,8 @@ import { registerUserRoutes } from './users/routes.js';
 import { SsoService } from './users/sso.js';
 import { registerSsoRoutes } from './users/sso.routes.js';
 import { UsersService } from './users/users.service.js';
+import { UpdateDeliveries } from './incidents/updates/deliveries.js';
+import { SettingsStore } from './platform/settings.js';
 import type { WorkflowSlackPort } from './workflows/ports.js';
 import { setupWorkflowEngine, type WorkflowsEngineModule } from './workflows/setup.js';
 
@@ -61,6 +63,10 @@ export interface Firebreak {
   workflowPorts: { slack: WorkflowSlackPort | null };
   /** Slack: its workflow port and `useWorkflows` (tests give it a WorkflowsPort of their own). */
   slack: SlackIntegration;
+  /** Where incident updates went (PagerDuty status updates, Slack posts): integrations report through `use`. */
+  updateDeliveries: UpdateDeliveries;
+  /** Small JSON settings by namespaced key (src/platform/settings.ts). */
+  settings: SettingsStore;
   publicUrl(): string;
 }
 
@@ -81,6 +87,8 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const metrics = new Metrics(jobs);
   const secrets = new SecretBox(masterKeyFor(config));
   const connections = new ConnectionsStore(database.db, secrets);
+  const settings = new SettingsStore(database.db);
+  const updateDeliveries = new UpdateDeliveries();
   const catalog = createCatalog({ db: database.db, listUsers: () => users.list() });
   const http = await createHttpServer({ logger, bodyLimitBytes: config.bodyLimitBytes, metrics, webDist: resolve(import.meta.dirname, '..', 'web', 'dist') });
 
@@ -122,7 +130,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     if (a.applyToExisting) await workflowEngine.engine.applyToExisting(a.workflowId);
   });
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
-  const core = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, publicUrl };
+  const core = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows.

@@ -25,7 +25,7 @@ export type DomainEventType =
   | 'incident.lead_changed'
   | 'incident.custom_field_changed'
   | 'incident.timeline_item_added'
-  /** An update was posted (`data.updateId`, a row of incident_updates). */
+  /** An update was posted: `data` = { updateId (incident_updates row), message, status (name), severity (name), summary (null when unchanged) }. */
   | 'incident.update_posted'
   /** A role was given or taken (`data.roleId`, `data.userId` or null when cleared). */
   | 'incident.role_assigned'
