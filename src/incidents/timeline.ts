@@ -14,7 +14,8 @@ export type CoreTimelineKind =
   | 'lead_changed'
   | 'note_added'
   | 'incident_merged_in'
-  | 'custom_field_changed';
+  | 'custom_field_changed'
+  | 'timestamp_changed';
 
 export interface TimelineItem {
   id: string;
@@ -122,11 +123,23 @@ export function timelineText(kind: string, p: Record<string, unknown>): string {
       return p.to ? `Lead set to ${s('to')}` : 'Lead removed';
     case 'note_added':
       return s('text');
+    case 'timestamp_changed':
+      return timestampChangedText(p);
     case 'incident_merged_in':
       return `${s('reference')} was merged into this incident`;
     default:
       return typeof p.text === 'string' ? p.text : kind.replace(/[._]/g, ' ');
   }
+}
+
+/** "Fixed changed from 10:42 to 10:50 UTC: deploy finished later" (set, changed or cleared). */
+function timestampChangedText(p: Record<string, unknown>): string {
+  const at = (v: unknown) => (typeof v === 'string' ? new Date(v).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '');
+  const what = String(p.label ?? p.kind ?? 'A timestamp');
+  const why = p.reason ? `: ${String(p.reason)}` : '';
+  if (!p.to) return `${what} cleared${p.from ? ` (was ${at(p.from)})` : ''}${why}`;
+  if (!p.from) return `${what} set to ${at(p.to)}${why}`;
+  return `${what} changed from ${at(p.from)} to ${at(p.to)}${why}`;
 }
 
 /** Labels as a person reads them: "Checkout API, Payments API". */
