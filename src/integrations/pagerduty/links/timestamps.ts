@@ -1,0 +1,40 @@
+import { inTransaction } from '../../../platform/db/index.js';
+import type { PdIncident, PdLogEntry } from '../client/wire.js';
+import type { LinksContext } from './context.js';
+import type { IncidentLink } from './links.repository.js';
+
+// PagerDuty's times for the incidents its incidents are linked to: when it was first triggered and first
+// acknowledged, through the core's port (earliest wins; a person's value is never overwritten). A related
+// incident someone said is not related does not count.
+
+export interface PdTimes {
+  triggeredAt?: string | null;
+  acknowledgedAt?: string | null;
+}
+
+export async function recordPdTimes(ctx: Pick<LinksContext, 'db' | 'timestamps'>, links: IncidentLink[], times: PdTimes): Promise<void> {
+  const port = ctx.timestamps;
+  if (!port || (!times.triggeredAt && !times.acknowledgedAt)) return;
+  const incidentIds = [...new Set(links.filter((l) => l.related !== 'rejected').map((l) => l.incidentId))];
+  for (const incidentId of incidentIds) {
+    await inTransaction(ctx.db, async (tx) => {
+      if (times.triggeredAt) await port.recordEarliest(tx, incidentId, 'pagerduty_first_triggered', times.triggeredAt, 'pagerduty');
+      if (times.acknowledgedAt) await port.recordEarliest(tx, incidentId, 'pagerduty_first_acknowledged', times.acknowledgedAt, 'pagerduty');
+    });
+  }
+}
+
+const earliest = (xs: (string | null | undefined)[]) => xs.filter((x): x is string => !!x && !Number.isNaN(Date.parse(x))).sort((a, b) => Date.parse(a) - Date.parse(b))[0] ?? null;
+
+/** From a REST read: its creation, and the earliest acknowledgement it still holds. */
+export function timesFromIncident(i: PdIncident): PdTimes {
+  return { triggeredAt: i.created_at ?? null, acknowledgedAt: earliest((i.acknowledgements ?? []).map((a) => a.at)) };
+}
+
+/** From the log: the first acknowledgement, even one a timeout or reassignment has since undone. */
+export function timesFromLog(entries: PdLogEntry[]): PdTimes {
+  return {
+    triggeredAt: earliest(entries.filter((e) => e.type === 'trigger_log_entry').map((e) => e.created_at)),
+    acknowledgedAt: earliest(entries.filter((e) => e.type === 'acknowledge_log_entry').map((e) => e.created_at)),
+  };
+}
