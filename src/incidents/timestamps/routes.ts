@@ -53,7 +53,7 @@ export function registerTimestampRoutes(app: App, deps: { incidents: IncidentsSe
         tags: ['incidents'],
         summary: 'Set (or with at null clear) one timestamp, with a reason; PagerDuty\'s times are not editable',
         description: 'Order: impact started ≤ identified ≤ fixed ≤ resolved, reported ≤ resolved; none in the future. A time out of order is refused (400 timestamps_out_of_order) naming both.',
-        params: z.strictObject({ incident_id: z.string().trim().min(1).max(64), kind: z.enum(EDITABLE_KINDS as [string, ...string[]]).describe(`one of ${EDITABLE_KINDS.join(', ')}`) }),
+        params: z.strictObject({ incident_id: z.string().trim().min(1).max(64), kind: z.enum(INCIDENT_TIMESTAMP_KINDS).describe(`one of ${EDITABLE_KINDS.join(', ')} (PagerDuty's times are refused)`) }),
         body: z.strictObject({
           at: z.iso.datetime({ offset: true }).nullable().describe('ISO 8601 with a zone (Z or an offset); null clears it'),
           reason: z.string().trim().min(1, 'must not be empty').max(500),
@@ -62,7 +62,7 @@ export function registerTimestampRoutes(app: App, deps: { incidents: IncidentsSe
       },
     },
     async (req) => {
-      const { incidentId } = await ts.set(req.params.incident_id, req.params.kind as (typeof EDITABLE_KINDS)[number], req.body.at, req.body.reason, actorOf(req.principal!));
+      const { incidentId } = await ts.set(req.params.incident_id, req.params.kind, req.body.at, req.body.reason, actorOf(req.principal!));
       return timesToJson(await ts.get(incidentId));
     },
   );
