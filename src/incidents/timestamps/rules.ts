@@ -124,12 +124,13 @@ export function durationWords(seconds: number | null): string {
   if (seconds === null) return '—';
   const units: [string, number][] = [['d', 86_400], ['h', 3600], ['min', 60], ['s', 1]];
   const parts: string[] = [];
-  let rest = seconds;
-  for (const [u, n] of units) {
+  let rest = Math.max(0, Math.round(seconds));
+  let first = -1;
+  units.forEach(([u, n], i) => {
     const v = Math.floor(rest / n);
     rest -= v * n;
-    if (v > 0 || (parts.length > 0 && parts.length < 2)) parts.push(`${v} ${u}`);
-    if (parts.length === 2) break;
-  }
-  return parts.length ? parts.filter((p) => !p.startsWith('0 ')).join(' ') || '0 s' : '0 s';
+    if (v > 0 && first < 0) first = i;
+    if (v > 0 && first >= 0 && i <= first + 1) parts.push(`${v} ${u}`);
+  });
+  return parts.length ? parts.join(' ') : '0 s';
 }
