@@ -26,7 +26,7 @@ describe.each(backends)('/incident role (%s)', (backend) => {
   beforeAll(async () => {
     s = await startSlackStack({ backend });
     roles = {};
-    for (const [name, description] of [['Communications', 'Keeps stakeholders informed'], ['Scribe', 'Keeps the timeline']]) {
+    for (const [name, description] of [['Communications', 'Keeps stakeholders informed'], ['Scribe', 'Keeps the timeline']] as const) {
       const r = await s.owner.post('/api/v1/incident_roles', { name, description });
       expect(r.status).toBe(201);
       roles[name] = r.body.incident_role;
