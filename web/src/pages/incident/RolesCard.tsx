@@ -25,7 +25,7 @@ export function RolesCard({ incident, editable, onChanged, onStale }: { incident
         <dt>Lead</dt>
         <dd>
           {incident.lead?.name ?? <span className="muted">Nobody</span>}
-          {editable && open ? <div className="hint">Changed under Details, or with /incident lead in Slack.</div> : null}
+          {editable && open ? <div className="hint">Change it under Details.</div> : null}
         </dd>
         {incident.roles.map((r) => (
           <RoleEntry key={r.role.id} held={r} incident={incident} users={assignable ? users.data : undefined} onChanged={onChanged} />
