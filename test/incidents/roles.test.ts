@@ -78,6 +78,15 @@ describe.each(backends)('incident roles on %s', (backend) => {
     expect((await audit()).length).toBe(auditBefore);
   });
 
+  it('two admins adding the same name at once: one role, the others the same 409', async () => {
+    const answers = await Promise.all(['Bridge', 'bridge', 'BRIDGE', 'Bridge'].map((name, i) => (i % 2 ? admin.client : owner).post('/api/v1/incident_roles', { name })));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409]);
+    for (const a of answers.filter((x) => x.status === 409)) expect(a.body.error.code).toBe('role_name_taken');
+    const live = (await roleRows()).filter((r) => r.deleted_at === null && r.name.toLowerCase() === 'bridge');
+    expect(live).toHaveLength(1);
+    expect((await owner.del(`/api/v1/incident_roles/${live[0]!.id}`)).status).toBe(204);
+  });
+
   it('refuses bad input in the one error shape, writing nothing', async () => {
     const before = await roleRows();
     const cases: [string, string, unknown, number, string][] = [
@@ -239,7 +248,7 @@ describe.each(backends)('incident roles on %s', (backend) => {
     expect((await owner.del(`/api/v1/incident_roles/${liaison.id}`)).status).toBe(404);
     // Its name is free again.
     await define({ name: 'liaison' });
-    expect((await audit()).filter((e) => e.action === 'incident_role.deleted').map((e) => JSON.parse(e.details))).toEqual([{ name: 'Liaison', incidents: 1 }]);
+    expect((await audit()).filter((e) => e.action === 'incident_role.deleted').map((e) => JSON.parse(e.details))).toEqual([{ name: 'Bridge', incidents: 0 }, { name: 'Liaison', incidents: 1 }]);
   });
 
   it('the incidents list carries roles too', async () => {
