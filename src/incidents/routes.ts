@@ -13,7 +13,7 @@ const actions = ['accept', 'decline', 'merge', 'status', 'close', 'cancel'] as c
 const actorKinds = ['user', 'integration', 'workflow', 'system'] as const;
 
 const statusRef = z.object({ id: z.string(), name: z.string(), category: z.enum(categories) });
-const incidentJson = z.object({
+export const incidentJson = z.object({
   id: z.string(),
   reference: z.string(),
   number: z.number(),
@@ -35,6 +35,7 @@ const incidentJson = z.object({
   custom_fields: z.array(customFieldValueJson),
   timestamps: z.array(timestampJson),
   durations: durationsJson,
+  roles: z.array(z.object({ role: z.object({ id: z.string(), name: z.string(), description: z.string() }), user: z.object({ id: z.string(), name: z.string() }).nullable() })).describe('the lead is `lead`; these are the roles admins define, in rank order'),
 });
 const timelineJson = z.object({
   id: z.string(),
@@ -78,6 +79,7 @@ export function incidentToJson(i: Incident) {
     available_actions: i.availableActions,
     custom_fields: i.customFields.map(customFieldValueToJson),
     ...timesToJson(i),
+    roles: i.roles,
   };
 }
 
