@@ -77,6 +77,7 @@ for (const backend of backends) {
       let t = byKind(await get(inc.id));
       expect(t.pagerduty_first_triggered.at).toBe(iso(late.created_at));
       expect(Date.parse(t.pagerduty_first_acknowledged.at)).toBeGreaterThan(Date.parse(earlyAck));
+      const lateAck = t.pagerduty_first_acknowledged.at;
 
       await attach(s.owner, inc.id, early.id);
       await s.settle();
@@ -86,6 +87,23 @@ for (const backend of backends) {
       expect(t.pagerduty_first_acknowledged.at).toBe(iso(earlyAck));
       // Measured from PagerDuty's first trigger, which came before the declaration.
       expect(incident.durations.time_to_acknowledge_seconds).toBe(Math.round((Date.parse(earlyAck) - Date.parse(early.created_at)) / 1000));
+
+      // Detached (it was attached by mistake): PagerDuty's times are the remaining link's again.
+      const links = (await s.owner.get(`/api/v1/incidents/${inc.id}/pagerduty_incidents`)).body.pagerduty_incidents;
+      const earlyLink = links.find((l: any) => l.pagerduty_incident.id === early.id);
+      expect((await s.owner.del(`/api/v1/incidents/${inc.id}/pagerduty_incidents/${earlyLink.id}`)).status).toBe(204);
+      await s.settle();
+      t = byKind(await get(inc.id));
+      expect(t.pagerduty_first_triggered.at).toBe(iso(late.created_at));
+      expect(t.pagerduty_first_acknowledged.at).toBe(lateAck);
+      // The one left answered "not related": it no longer counts either.
+      const lateLink = links.find((l: any) => l.pagerduty_incident.id === late.id);
+      expect((await s.owner.post(`/api/v1/incidents/${inc.id}/pagerduty_incidents/${lateLink.id}/related`, { related: false })).status).toBe(200);
+      await s.settle();
+      const after = await get(inc.id);
+      expect(byKind(after).pagerduty_first_acknowledged).toMatchObject({ at: null, source: null });
+      expect(byKind(after).pagerduty_first_triggered.at).toBeNull();
+      expect(after.durations.time_to_acknowledge_seconds).toBeNull();
     });
   });
 }

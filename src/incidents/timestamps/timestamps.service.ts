@@ -44,6 +44,8 @@ export interface IncidentTimes {
 /** What the PagerDuty wing is given (the core never imports PagerDuty): record a PagerDuty time, earliest wins. */
 export interface PagerDutyTimestampsPort {
   recordEarliest(tx: Executor, incidentId: string, kind: 'pagerduty_first_triggered' | 'pagerduty_first_acknowledged', at: string, source: 'pagerduty'): Promise<boolean>;
+  /** Forgets every time from this source (a PagerDuty incident was detached: the wing records the rest again). */
+  forgetSource(tx: Executor, incidentId: string, source: 'pagerduty'): Promise<void>;
 }
 
 const iso = (at: string) => new Date(at).toISOString();
@@ -102,6 +104,11 @@ export class IncidentTimestamps implements PagerDutyTimestampsPort {
     if (!changed) return false;
     await this.events.publish(tx, { type: 'incident.timestamp_changed', incidentId, actor: { kind: 'integration', ref: 'pagerduty' }, data: { kind, source } });
     return true;
+  }
+
+  async forgetSource(tx: Executor, incidentId: string, source: 'pagerduty'): Promise<void> {
+    const gone = await tx.deleteFrom('incident_timestamps').where('incident_id', '=', incidentId).where('source', '=', source).returning('kind').execute();
+    for (const g of gone) await this.events.publish(tx, { type: 'incident.timestamp_changed', incidentId, actor: { kind: 'integration', ref: source }, data: { kind: g.kind, source } });
   }
 
   /**

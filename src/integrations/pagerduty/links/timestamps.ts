@@ -1,6 +1,7 @@
-import { inTransaction } from '../../../platform/db/index.js';
+import { inTransaction, type Executor } from '../../../platform/db/index.js';
+import { newId } from '../../../platform/ids.js';
 import type { PdIncident, PdLogEntry } from '../client/wire.js';
-import type { LinksContext } from './context.js';
+import { pdQueue, SYNC_LINK_JOB, type LinksContext } from './context.js';
 import type { IncidentLink } from './links.repository.js';
 
 // PagerDuty's times for the incidents its incidents are linked to: when it was first triggered and first
@@ -21,6 +22,19 @@ export async function recordPdTimes(ctx: Pick<LinksContext, 'db' | 'timestamps'>
       if (times.triggeredAt) await port.recordEarliest(tx, incidentId, 'pagerduty_first_triggered', times.triggeredAt, 'pagerduty');
       if (times.acknowledgedAt) await port.recordEarliest(tx, incidentId, 'pagerduty_first_acknowledged', times.acknowledgedAt, 'pagerduty');
     });
+  }
+}
+
+/**
+ * After a link stops counting (detached, or answered "not related"), in that transaction: forget the incident's
+ * PagerDuty times and read its remaining links again, which record theirs (earliest wins again).
+ */
+export async function recomputePdTimes(ctx: Pick<LinksContext, 'jobs' | 'timestamps'>, tx: Executor, incidentId: string): Promise<void> {
+  if (!ctx.timestamps) return;
+  await ctx.timestamps.forgetSource(tx, incidentId, 'pagerduty');
+  const rest = await tx.selectFrom('pagerduty_incident_links').select(['id', 'pd_incident_id', 'related']).where('incident_id', '=', incidentId).execute();
+  for (const l of rest.filter((r) => r.related !== 'rejected')) {
+    await ctx.jobs.enqueue(SYNC_LINK_JOB, { linkId: l.id }, { jobKey: `pd-link-sync:${l.id}:${newId()}`, queue: pdQueue(l.pd_incident_id) }, tx);
   }
 }
 
