@@ -22,14 +22,16 @@ import { attach, setupLinks, waitFor, type LinksSetup } from './helpers.js';
 /** What the core's postUpdate writes: the update row and its event, in one transaction. Returns the update id. */
 async function postUpdate(db: Db, events: EventBus, incidentId: string, message: string, userId: string | null = null): Promise<string> {
   const id = newId();
+  // Read first, then write only inside the transaction: a test writing into a running process's SQLite file must
+  // not upgrade a read transaction to a write (SQLite answers "database is locked" at once instead of waiting).
+  const inc = await db
+    .selectFrom('incidents as i')
+    .innerJoin('incident_statuses as st', 'st.id', 'i.status_id')
+    .innerJoin('severities as sv', 'sv.id', 'i.severity_id')
+    .select(['i.status_id', 'i.severity_id', 'st.name as status', 'sv.name as severity'])
+    .where('i.id', '=', incidentId)
+    .executeTakeFirstOrThrow();
   await inTransaction(db, async (tx) => {
-    const inc = await tx
-      .selectFrom('incidents as i')
-      .innerJoin('incident_statuses as st', 'st.id', 'i.status_id')
-      .innerJoin('severities as sv', 'sv.id', 'i.severity_id')
-      .select(['i.status_id', 'i.severity_id', 'st.name as status', 'sv.name as severity'])
-      .where('i.id', '=', incidentId)
-      .executeTakeFirstOrThrow();
     await tx
       .insertInto('incident_updates')
       .values({ id, incident_id: incidentId, message, status_id: inc.status_id, severity_id: inc.severity_id, summary: null, actor_kind: userId ? 'user' : 'system', actor_user_id: userId, actor_ref: null, idempotency_key: null, created_at: nowIso() })
