@@ -82,8 +82,12 @@ for (const backend of backends) {
 
     it('a responder posts an update: each linked PagerDuty incident gets it once as a status update from the bot, and the update shows where it went, by name', async () => {
       const { inc, pds } = await linkedIncident('Checkout is down', 2);
+      const liveTimeline = async () => (await app().database.db.selectFrom('live_changes').select('id').where('topic', '=', 'timeline').where('incident_id', '=', inc.id).execute()).map((r) => Number(r.id));
+      const before = Math.max(0, ...(await liveTimeline()));
       const updateId = await post(inc.id, 'Rolled back the deploy; error rate is falling.');
       const d = await settled(updateId, 2);
+      // The page showing the update hears that its deliveries changed (live feed), in the transactions that changed them.
+      expect((await liveTimeline()).filter((id) => id > before).length).toBeGreaterThan(0);
 
       for (const pd of pds) {
         const reqs = statusUpdateRequests(pd.id);
