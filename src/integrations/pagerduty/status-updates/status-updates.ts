@@ -122,6 +122,8 @@ export class StatusUpdates {
       await this.finish(row, { state: 'sent', pd_status_update_id: sent?.id ?? null, error: null, sent_at: nowIso() });
     } catch (err) {
       if (!(err instanceof PagerDutyError)) {
+        // Not PagerDuty's answer (shutting down, a bug): retried like a missing answer; the last attempt says so.
+        if (last && !ctx.signal.aborted) return this.finish(row, { state: 'failed', error: `Not sent: ${pagerDutyWords(err)}` });
         await db.updateTable('pagerduty_status_updates').set({ sending_at: null, error: pagerDutyWords(err), updated_at: nowIso() }).where('id', '=', id).where('state', '=', 'pending').execute();
         throw err;
       }
