@@ -32,6 +32,7 @@ import { UpdateDeliveries } from './incidents/updates/deliveries.js';
 import { SettingsStore } from './platform/settings.js';
 import type { WorkflowSlackPort } from './workflows/ports.js';
 import { setupWorkflowEngine, type WorkflowsEngineModule } from './workflows/setup.js';
+import { createWriteUps, setupWriteUpRoutes, type WriteUpsModule } from './write-ups/index.js';
 
 // The composition root's wiring: every module gets what it needs passed in; nothing is global.
 
@@ -67,6 +68,8 @@ export interface Firebreak {
   updateDeliveries: UpdateDeliveries;
   /** Small JSON settings by namespaced key (src/platform/settings.ts). */
   settings: SettingsStore;
+  /** The post-incident write-up (template, generation, editing, export) and checklist. */
+  writeUps: WriteUpsModule;
   publicUrl(): string;
 }
 
@@ -110,6 +113,8 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const sso = new SsoService({ db: database.db, connections, box: secrets, users, env: config.oidc, allowHttp: !!config.oidcAllowHttp, publicUrl, logger: logger.child({ module: 'sso' }) });
   registerSsoRoutes(http, { sso, secureCookies });
   registerIncidentRoutes(http, { incidents });
+  const writeUps = createWriteUps({ db: database.db, dialect: database.dialect, events, live, settings, publicUrl });
+  setupWriteUpRoutes(http, writeUps);
   registerLiveRoutes(http, { live, read: requireAccess('read') });
   setupCatalogRoutes(http, catalog);
   setupCustomFieldRoutes(http, customFields);
@@ -130,7 +135,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     if (a.applyToExisting) await workflowEngine.engine.applyToExisting(a.workflowId);
   });
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
-  const core = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, publicUrl };
+  const core = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, writeUps, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows.
