@@ -32,7 +32,7 @@ const templateJson = z.object({
   is_default: z.boolean(),
   updated_at: z.string().nullable(),
   updated_by: z.string().nullable().describe('who saved it, by name'),
-  variables: z.array(z.object({ name: z.string(), description: z.string(), list: z.boolean() })),
+  variables: z.array(z.object({ name: z.string(), description: z.string(), list: z.boolean(), inside: z.string().nullable().describe('the list whose section it is used in, by its own name') })),
 });
 const writeUpJson = z.object({
   incident: incidentRef,

@@ -56,12 +56,9 @@ export const TEMPLATE_VARIABLES: Record<string, Var> = {
 
 export const DEFAULT_TEMPLATE = `# {{incident.reference}}: {{incident.name}}
 
-| | |
-| --- | --- |
-| Severity | {{incident.severity}} |
-| Status | {{incident.status}} |
-| Lead | {{incident.lead}} |
-| Declared | {{incident.declared_at}} |
+- **Severity**: {{incident.severity}}
+- **Status**: {{incident.status}}
+- **Declared**: {{incident.declared_at}}
 
 ## Summary
 
@@ -214,6 +211,11 @@ export function checkTemplate(source: string): void {
       }
       const v = lookUp(value, scopes);
       if (!v) unknown.push({ name: value, ...lineColumn(source, start) });
+      else if ((type === 'name' || type === '&') && v !== 'current' && v.kind !== 'text') {
+        const where = lineColumn(source, start);
+        const example = v.kind === 'list' ? `{{#${value}}}…{{/${value}}}` : `{{${value}.${Object.keys(v.fields)[0]}}}`;
+        throw new TemplateError(`{{${value}}} is ${v.kind === 'list' ? 'a list' : 'a group of variables'}, not a value (line ${where.line}, column ${where.column}); use ${example}.`, { reason: 'not_a_value', ...where, name: value });
+      }
       if (type === '#' || type === '^') {
         const inner: Scope = !v || v === 'current' ? null : v.kind === 'list' ? (type === '#' ? v.item : null) : v.kind === 'object' ? v.fields : null;
         walk(t[4] ?? [], [...scopes, inner]);
@@ -236,18 +238,23 @@ export function renderTemplate(source: string, view: TemplateView): string {
   return Mustache.render(source, view, {}, { escape: (v: unknown) => String(v) });
 }
 
-/** The variables as a flat list for people (the template editor's help and the API). */
-export function variableList(): { name: string; description: string; list: boolean }[] {
-  const out: { name: string; description: string; list: boolean }[] = [];
-  const walk = (vars: Record<string, Var>, prefix: string) => {
+/**
+ * The variables as a flat list for people (the template editor's help and the API): each value a template can
+ * print, by the name it is written with; a list's fields by their own name with the list they are used inside.
+ */
+export function variableList(): { name: string; description: string; list: boolean; inside: string | null }[] {
+  const out: { name: string; description: string; list: boolean; inside: string | null }[] = [];
+  const walk = (vars: Record<string, Var>, prefix: string, inside: string | null) => {
     for (const [k, v] of Object.entries(vars)) {
       const name = prefix ? `${prefix}.${k}` : k;
-      out.push({ name, description: v.description, list: v.kind === 'list' });
-      if (v.kind === 'object') walk(v.fields, name);
-      if (v.kind === 'list') walk(v.item, name);
+      if (v.kind === 'object') walk(v.fields, name, inside);
+      else if (v.kind === 'list') {
+        out.push({ name, description: v.description, list: true, inside });
+        walk(v.item, '', name);
+      } else out.push({ name, description: v.description, list: false, inside });
     }
   };
-  walk(TEMPLATE_VARIABLES, '');
+  walk(TEMPLATE_VARIABLES, '', null);
   return out;
 }
 

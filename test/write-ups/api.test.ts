@@ -80,6 +80,7 @@ describe.each(backends)('post-incident write-up API on %s', (backend) => {
     expect(md).toContain(`# ${inc.reference}: Checkout errors after deploy`);
     expect(md).toContain('Card payments failed for 35 minutes.');
     expect(md).toContain('- **Lead**: Grace Hopper');
+    expect(md).toContain('- **Severity**: Low');
     expect(md).toContain(`- **Communications ${backend}**: Ada Lovelace`);
     expect(md).toContain(`- **Scribe ${backend}**: not assigned`);
     expect(md).toContain('- **Reported**: 1 Dec 2026, 14:00 UTC');
@@ -209,7 +210,16 @@ describe.each(backends)('post-incident write-up API on %s', (backend) => {
     const def = await viewer.get('/api/v1/settings/write_up_template');
     expect(def.status).toBe(200);
     expect(def.body.template.is_default).toBe(true);
-    expect(def.body.template.variables.map((v: { name: string }) => v.name)).toEqual(expect.arrayContaining(['incident.reference', 'roles', 'roles.person', 'duration.time_to_resolve', 'follow_ups.owner']));
+    expect(def.body.template.variables).toEqual(expect.arrayContaining([
+      expect.objectContaining({ name: 'incident.reference', list: false, inside: null }),
+      expect.objectContaining({ name: 'roles', list: true, inside: null }),
+      expect.objectContaining({ name: 'person', list: false, inside: 'roles' }),
+      expect.objectContaining({ name: 'duration.time_to_resolve', list: false, inside: null }),
+      expect.objectContaining({ name: 'owner', list: false, inside: 'follow_ups' }),
+    ]));
+    const notAValue = await owner.request('PUT', '/api/v1/settings/write_up_template', { markdown: 'x\n  {{incident}}' });
+    expect(notAValue.body.error).toMatchObject({ code: 'invalid_template', details: { reason: 'not_a_value', line: 2, column: 3, name: 'incident' } });
+    expect(notAValue.body.error.message).toContain('use {{incident.reference}}');
 
     const syntax = await owner.request('PUT', '/api/v1/settings/write_up_template', { markdown: '# {{incident.reference}}\n\n{{#roles}}\n- {{name}}\n' });
     expect(syntax.status).toBe(400);

@@ -4367,6 +4367,7 @@ export interface paths {
                                     name: string;
                                     description: string;
                                     list: boolean;
+                                    inside: string | null;
                                 }[];
                             };
                         };
@@ -4442,6 +4443,7 @@ export interface paths {
                                     name: string;
                                     description: string;
                                     list: boolean;
+                                    inside: string | null;
                                 }[];
                             };
                         };
@@ -4548,6 +4550,7 @@ export interface paths {
                                     name: string;
                                     description: string;
                                     list: boolean;
+                                    inside: string | null;
                                 }[];
                             };
                         };

@@ -139,7 +139,8 @@ function TemplateEditor({ saved, admin, onSaved }: { saved: WriteUpTemplate; adm
       <ul className="small template-variables">
         {saved.variables.map((v) => (
           <li key={v.name}>
-            <code>{v.list ? `{{#${v.name}}}…{{/${v.name}}}` : `{{${v.name}}}`}</code> <span className="muted">{v.description}</span>
+            <code>{v.list ? `{{#${v.name}}}…{{/${v.name}}}` : `{{${v.name}}}`}</code>
+            {v.inside ? <span className="muted"> inside {`{{#${v.inside}}}`}</span> : null} <span className="muted">{v.description}</span>
           </li>
         ))}
       </ul>
