@@ -298,6 +298,9 @@ describe.each(backends)('post-incident write-up API on %s', (backend) => {
     expect(noneNeeded.body.post_incident).toMatchObject({ complete: true, applicable: true });
     expect(noneNeeded.body.post_incident.items[2]).toMatchObject({ done: true, detail: 'None needed, said Owner.', note: 'A one-off typo, fixed for good' });
     expect(noneNeeded.body.post_incident.completed_at).toEqual(expect.any(String));
+    // a further save while complete looks again but records the completion only once
+    const current = (await owner.get(`/api/v1/incidents/${inc.id}/write_up`)).body.write_up;
+    expect((await owner.patch(`/api/v1/incidents/${inc.id}/write_up`, { markdown: `${current.markdown}\n\nOne more thought.`, version: current.version })).status).toBe(200);
     let tl = await timelineKinds(inc.id);
     expect(tl.filter((i) => i.kind === 'post_incident_completed')).toHaveLength(1);
     expect(tl.find((i) => i.kind === 'post_incident_item_changed')!.text).toBe('Post-incident: "Review held" ticked by A responder: Held on Tuesday with the payments team');
