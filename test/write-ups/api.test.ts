@@ -158,6 +158,13 @@ describe.each(backends)('post-incident write-up API on %s', (backend) => {
     expect((await writeUpRow(inc.id))!.markdown).toBe('# Owner’s edit');
     // with the current version it goes through
     expect((await responder.patch(`/api/v1/incidents/${inc.id}/write_up`, { markdown: '# Responder, on top', version: v1 + 1 })).body.write_up.updated_by).toBe('A responder');
+    // five saves over the same version at once: exactly one wins, the others are told who won
+    const v = (await writeUpRow(inc.id))!.version;
+    const racing = await Promise.all([1, 2, 3, 4, 5].map((n) => (n % 2 ? owner : responder).patch(`/api/v1/incidents/${inc.id}/write_up`, { markdown: `# Racer ${n}`, version: v })));
+    expect(racing.map((r) => r.status).sort()).toEqual([200, 409, 409, 409, 409]);
+    const winner = racing.find((r) => r.status === 200)!.body.write_up;
+    expect((await writeUpRow(inc.id))!).toMatchObject({ version: v + 1, markdown: winner.markdown });
+    for (const r of racing.filter((r) => r.status === 409)) expect(r.body.error.details).toMatchObject({ current_version: v + 1, saved_by: winner.updated_by });
     // the page following the incident is told (live feed, in the save's transaction)
     const live = await db().selectFrom('live_changes').select('topic').where('incident_id', '=', inc.id).where('topic', '=', 'incident').execute();
     expect(live.length).toBeGreaterThan(0);
