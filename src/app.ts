@@ -33,6 +33,7 @@ import { UpdateDeliveries } from './incidents/updates/deliveries.js';
 import { SettingsStore } from './platform/settings.js';
 import type { WorkflowSlackPort } from './workflows/ports.js';
 import { setupWorkflowEngine, type WorkflowsEngineModule } from './workflows/setup.js';
+import { createWriteUps, setupWriteUpRoutes, type WriteUpsModule } from './write-ups/index.js';
 
 // The composition root's wiring: every module gets what it needs passed in; nothing is global.
 
@@ -70,6 +71,8 @@ export interface Firebreak {
   updateDeliveries: UpdateDeliveries;
   /** Small JSON settings by namespaced key (src/platform/settings.ts). */
   settings: SettingsStore;
+  /** The post-incident write-up (template, generation, editing, export) and checklist. */
+  writeUps: WriteUpsModule;
   publicUrl(): string;
 }
 
@@ -115,6 +118,8 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerIncidentRoutes(http, { incidents });
   const roles = createRoles({ db: database.db, dialect: database.dialect, events, live, incidents });
   setupRoleRoutes(http, roles);
+  const writeUps = createWriteUps({ db: database.db, dialect: database.dialect, events, live, settings, publicUrl });
+  setupWriteUpRoutes(http, writeUps);
   registerLiveRoutes(http, { live, read: requireAccess('read') });
   setupCatalogRoutes(http, catalog);
   setupCustomFieldRoutes(http, customFields);
@@ -135,7 +140,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     if (a.applyToExisting) await workflowEngine.engine.applyToExisting(a.workflowId);
   });
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
-  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, publicUrl };
+  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, writeUps, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows.

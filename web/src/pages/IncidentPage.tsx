@@ -16,6 +16,7 @@ import { CustomFieldsCard } from './incident/CustomFieldsCard.js';
 import { RolesCard } from './incident/RolesCard.js';
 import { SummaryCard } from './incident/SummaryCard.js';
 import { NoteForm, Timeline } from './incident/Timeline.js';
+import { PostIncidentCard } from './incident/PostIncidentCard.js';
 
 export function IncidentPage({ idOrRef }: { idOrRef: string }) {
   const session = useSession();
@@ -76,6 +77,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
       <div className="incident-grid">
         <div className="incident-main">
           <SummaryCard incident={inc} editable={editable} onSaved={updated} />
+          {inc.status.category === 'closed' ? <PostIncidentCard incident={inc} editable={editable} /> : null}
           {editable ? <ActionsCard incident={inc} onDone={updated} /> : null}
           <EscalationsCard incidentId={inc.id} editable={editable} onChanged={timeline.reload} />
           <IncidentWorkflowsCard incidentId={inc.id} editable={editable} onRan={timeline.reload} />
