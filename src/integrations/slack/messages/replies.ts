@@ -9,6 +9,7 @@ export const SUBCOMMANDS: { usage: string; what: string; inChannel: boolean }[] 
   { usage: 'resolve', what: 'close the incident (also: close)', inChannel: true },
   { usage: 'lead @someone', what: 'make someone the incident lead', inChannel: true },
   { usage: 'note <text>', what: 'add a note to the timeline', inChannel: true },
+  { usage: 'follow-up <text>', what: 'add a follow-up to the incident (or use the message shortcut "Create follow-up")', inChannel: true },
   { usage: 'accept', what: 'accept a triage incident', inChannel: true },
   { usage: 'decline [reason]', what: 'decline a triage incident', inChannel: true },
   { usage: 'escalate', what: 'page escalation policies and people through PagerDuty', inChannel: true },
