@@ -116,7 +116,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerLiveRoutes(http, { live, read: requireAccess('read') });
   setupCatalogRoutes(http, catalog);
   setupCustomFieldRoutes(http, customFields);
-  const followUps = createFollowUps({ db: database.db, events, incidents });
+  const followUps = createFollowUps({ db: database.db, dialect: database.dialect, events, incidents });
   setupFollowUpRoutes(http, followUps);
   const expressions = createExpressions({ db: database.db, catalog, customFields, incidents });
   registerExpressionRoutes(http, { expressions });

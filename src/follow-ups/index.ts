@@ -1,5 +1,5 @@
 import type { IncidentsService } from '../incidents/incidents.service.js';
-import type { Db } from '../platform/db/index.js';
+import type { Db, DbDialect } from '../platform/db/index.js';
 import type { EventBus } from '../platform/events.js';
 import type { App } from '../platform/http/server.js';
 import { registerFollowUpRoutes } from './follow-ups.routes.js';
@@ -12,8 +12,8 @@ export interface FollowUpsModule {
 }
 
 /** Follow-ups (a core module): the work an incident leaves behind, on the incident and across incidents. */
-export function createFollowUps(deps: { db: Db; events: EventBus; incidents: IncidentsService }): FollowUpsModule {
-  return { service: new FollowUpsService(deps.db, deps.events, deps.incidents) };
+export function createFollowUps(deps: { db: Db; dialect: DbDialect; events: EventBus; incidents: IncidentsService }): FollowUpsModule {
+  return { service: new FollowUpsService(deps.db, deps.events, deps.incidents, deps.dialect) };
 }
 
 /** The follow-ups REST API (after authentication is registered). */

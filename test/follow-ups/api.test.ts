@@ -97,6 +97,23 @@ describe.each(backends)('follow-ups API on %s', (backend) => {
     expect(list.map((x: any) => x.title)).toEqual(['Alert on disk usage above 80%', 'Write the runbook', 'Add a canary for payments']);
   });
 
+  it('concurrent changes to one follow-up apply one after the other: each timeline item changes from what the last one left', async () => {
+    const f = (await responder.post(`/api/v1/incidents/${search.id}/follow_ups`, { title: 'Race me' })).body.follow_up;
+    const statuses = ['done', 'open', 'wont_do', 'open', 'done', 'wont_do', 'open', 'done'];
+    const results = await Promise.all(statuses.map((status) => responder.patch(`/api/v1/follow_ups/${f.id}`, { status })));
+    expect(results.map((r) => r.status)).toEqual(statuses.map(() => 200));
+    const items = ((await owner.get(`/api/v1/incidents/${search.id}/timeline`)).body.items as any[]).filter((i) => i.kind === 'follow_up_updated' && i.payload.followUpId === f.id);
+    let current = 'open';
+    for (const item of items) {
+      const change = item.payload.changes.find((c: any) => c.field === 'status');
+      expect(change.from).toBe(current);
+      current = change.to;
+    }
+    expect((await owner.get(`/api/v1/follow_ups/${f.id}`)).body.follow_up.status).toBe(current);
+    // Not part of the lists below.
+    await fb.app.database.db.deleteFrom('follow_ups').where('id', '=', f.id).execute();
+  });
+
   it('closed incidents take follow-ups; merged and canceled ones answer 409 and nothing is written', async () => {
     const closed = (await owner.post('/api/v1/incidents', { name: 'Login outage' })).body.incident;
     expect((await owner.post(`/api/v1/incidents/${closed.id}/actions/close`, {})).status).toBe(200);
