@@ -139,7 +139,7 @@ function AddFollowUp({ incidentId, users, onAdded, onCancel }: { incidentId: str
     onAdded(await followUpsApi.create(incidentId, { title, description: description || undefined, owner_user_id: owner || undefined, priority, link: link.trim() || undefined, status: 'open' }));
   });
   return (
-    <form className="stack" aria-label="Add a follow-up" onSubmit={submit} noValidate>
+    <form className="follow-up-form" aria-label="Add a follow-up" onSubmit={submit} noValidate>
       <Field label="Title" error={field('title')}>
         {(p) => <input {...p} value={title} maxLength={200} required onChange={(e) => setTitle(e.target.value)} placeholder="Alert when a disk passes 80%" />}
       </Field>
