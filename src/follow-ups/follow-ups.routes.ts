@@ -122,8 +122,9 @@ export function registerFollowUpRoutes(app: App, deps: { followUps: FollowUpsSer
       onRequest: write,
       schema: {
         tags,
-        summary: 'Add a follow-up to an incident (closed incidents too; merged or canceled ones answer 409)',
+        summary: 'Add a follow-up to an incident (closed incidents too; merged or canceled ones answer 409); the same idempotency key returns the same follow-up',
         params: z.strictObject({ incident_id: id }),
+        headers: z.object({ 'idempotency-key': z.string().trim().min(1).max(200).optional() }),
         body: z.strictObject({
           title,
           description: description.optional(),
@@ -132,14 +133,15 @@ export function registerFollowUpRoutes(app: App, deps: { followUps: FollowUpsSer
           status: z.enum(FOLLOW_UP_STATUSES).default('open'),
           link: link.nullable().optional(),
         }),
-        response: { 201: one },
+        response: { 200: one, 201: one },
       },
     },
     async (req, reply) => {
       const b = req.body;
       const source = req.principal?.kind === 'api_key' ? 'api' : 'web';
-      const f = await svc.create(req.params.incident_id, { title: b.title, description: b.description, ownerUserId: b.owner_user_id, priority: b.priority, status: b.status, link: b.link, source }, actorOf(req.principal!));
-      return reply.status(201).send({ follow_up: followUpToJson(f) });
+      const input = { title: b.title, description: b.description, ownerUserId: b.owner_user_id, priority: b.priority, status: b.status, link: b.link, source, idempotencyKey: req.headers['idempotency-key'] } as const;
+      const { followUp, created } = await svc.createOnce(req.params.incident_id, input, actorOf(req.principal!));
+      return reply.status(created ? 201 : 200).send({ follow_up: followUpToJson(followUp) });
     },
   );
 

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { IncidentsService } from '../incidents/incidents.service.js';
 import { addTimelineItem } from '../incidents/timeline.js';
-import type { Db, Executor, Tx } from '../platform/db/index.js';
+import type { Db, DbDialect, Executor, Tx } from '../platform/db/index.js';
+import { forUpdate } from '../platform/db/locks.js';
 import { inTransaction } from '../platform/db/index.js';
 import type { FollowUpPriority, FollowUpStatus } from '../platform/db/schema.js';
 import { ConflictError, NotFoundError, ValidationError } from '../platform/errors.js';
@@ -47,6 +48,8 @@ export interface CreateFollowUpInput {
   source: FollowUpSource;
   /** Where it was made from, e.g. the Slack message's permalink. */
   sourceRef?: string | null;
+  /** The same key on the same incident returns the follow-up made first (a double submit makes one). */
+  idempotencyKey?: string;
 }
 
 export interface UpdateFollowUpInput {
@@ -76,13 +79,19 @@ export class FollowUpsService {
     private readonly db: Db,
     private readonly events: EventBus,
     private readonly incidents: Pick<IncidentsService, 'findIncidentId'>,
+    private readonly dialect: DbDialect,
   ) {}
 
   async create(incidentIdOrRef: string, input: CreateFollowUpInput, actor: Actor): Promise<FollowUp> {
+    return (await this.createOnce(incidentIdOrRef, input, actor)).followUp;
+  }
+
+  /** As create; `created` is false when the idempotency key had made one already (that one is returned). */
+  async createOnce(incidentIdOrRef: string, input: CreateFollowUpInput, actor: Actor): Promise<{ followUp: FollowUp; created: boolean }> {
     const title = input.title.trim();
     if (!title) throw new ValidationError('A follow-up needs a title.', [{ path: 'title', message: 'must not be empty' }]);
     if (title.length > TITLE_MAX) throw new ValidationError(`The title is longer than ${TITLE_MAX} characters.`, [{ path: 'title', message: `at most ${TITLE_MAX} characters` }]);
-    const id = await inTransaction(this.db, async (tx) => {
+    const made = await inTransaction(this.db, async (tx) => {
       const incident = await this.incidentIn(tx, incidentIdOrRef);
       if (REFUSING_CATEGORIES.has(incident.category)) {
         const where = incident.mergedInto ? `; add it to ${incident.mergedInto}, which it was merged into` : '';
@@ -93,6 +102,21 @@ export class FollowUpsService {
       const id = newId();
       const status = input.status ?? 'open';
       const priority = input.priority ?? 'medium';
+      // The timeline item's dedupe key carries the idempotency key: written first, it says whether this key
+      // already made a follow-up on this incident (then nothing else is written and that one is returned).
+      const dedupeKey = input.idempotencyKey ? `follow_up:${input.idempotencyKey}` : undefined;
+      const itemId = await addTimelineItem(tx, this.events, {
+        incidentId: incident.id,
+        kind: 'follow_up_created',
+        actor,
+        occurredAt: now,
+        payload: { followUpId: id, title, owner: owner?.name ?? null, ownerUserId: owner?.id ?? null, priority, status, source: input.source },
+        dedupeKey,
+      });
+      if (itemId === null) {
+        const first = await tx.selectFrom('timeline_items').select('payload').where('incident_id', '=', incident.id).where('dedupe_key', '=', dedupeKey!).executeTakeFirstOrThrow();
+        return { id: String((JSON.parse(first.payload) as { followUpId: unknown }).followUpId), created: false };
+      }
       await tx
         .insertInto('follow_ups')
         .values({
@@ -113,22 +137,16 @@ export class FollowUpsService {
           completed_at: status === 'open' ? null : now,
         })
         .execute();
-      await addTimelineItem(tx, this.events, {
-        incidentId: incident.id,
-        kind: 'follow_up_created',
-        actor,
-        occurredAt: now,
-        payload: { followUpId: id, title, owner: owner?.name ?? null, ownerUserId: owner?.id ?? null, priority, status, source: input.source },
-      });
       await this.events.publish(tx, { type: 'incident.follow_up_changed', incidentId: incident.id, actor, data: { followUpId: id, change: 'created' } });
-      return id;
+      return { id, created: true };
     });
-    return this.get(id);
+    return { followUp: await this.get(made.id), created: made.created };
   }
 
   async update(id: string, input: UpdateFollowUpInput, actor: Actor): Promise<FollowUp> {
     await inTransaction(this.db, async (tx) => {
-      const row = await tx.selectFrom('follow_ups').selectAll().where('id', '=', id).executeTakeFirst();
+      // Locked, so concurrent changes to one follow-up apply one after the other and each item says what it changed from.
+      const row = await forUpdate(tx.selectFrom('follow_ups').selectAll().where('id', '=', id), this.dialect).executeTakeFirst();
       if (!row) throw new NotFoundError('Follow-up', id);
       const changes: { field: string; from: unknown; to: unknown }[] = [];
       const set: Record<string, unknown> = {};
@@ -217,6 +235,8 @@ export class FollowUpsService {
   /** The incident and its status category, read in the caller's transaction (by id or reference). */
   private async incidentIn(tx: Tx, idOrRef: string): Promise<{ id: string; reference: string; category: string; statusName: string; mergedInto: string | null }> {
     const id = await this.incidents.findIncidentId(idOrRef, tx);
+    // The incident row is locked (PostgreSQL) so a merge or cancel in flight is seen, not raced.
+    await forUpdate(tx.selectFrom('incidents').select('id').where('id', '=', id), this.dialect).execute();
     const row = await tx
       .selectFrom('incidents as i')
       .innerJoin('incident_statuses as s', 's.id', 'i.status_id')

@@ -114,6 +114,21 @@ describe.each(backends)('follow-ups API on %s', (backend) => {
     await fb.app.database.db.deleteFrom('follow_ups').where('id', '=', f.id).execute();
   });
 
+  it('the same Idempotency-Key makes one follow-up, also under concurrency (a double submit)', async () => {
+    const results = await Promise.all([1, 2, 3, 4, 5].map(() => responder.request('POST', `/api/v1/incidents/${search.id}/follow_ups`, { title: 'Only once' }, { 'idempotency-key': `once-${backend}` })));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 201]);
+    expect(new Set(results.map((r) => r.body.follow_up.id)).size).toBe(1);
+    const id = results[0]!.body.follow_up.id;
+    const items = ((await owner.get(`/api/v1/incidents/${search.id}/timeline`)).body.items as any[]).filter((i) => i.kind === 'follow_up_created' && i.payload.followUpId === id);
+    expect(items).toHaveLength(1);
+    expect((await events()).filter((e) => e.followUpId === id)).toHaveLength(1);
+    // Another key is another follow-up.
+    const other = await responder.request('POST', `/api/v1/incidents/${search.id}/follow_ups`, { title: 'Only once' }, { 'idempotency-key': `twice-${backend}` });
+    expect(other.status).toBe(201);
+    expect(other.body.follow_up.id).not.toBe(id);
+    await fb.app.database.db.deleteFrom('follow_ups').where('id', 'in', [id, other.body.follow_up.id]).execute();
+  });
+
   it('closed incidents take follow-ups; merged and canceled ones answer 409 and nothing is written', async () => {
     const closed = (await owner.post('/api/v1/incidents', { name: 'Login outage' })).body.incident;
     expect((await owner.post(`/api/v1/incidents/${closed.id}/actions/close`, {})).status).toBe(200);

@@ -103,11 +103,11 @@ export function registerFollowUps(bolt: BoltApp, ctx: SlackContext, followUps: F
         }
       }
       const api = await ctx.connection.requireApi();
-      // The message's permalink is where the follow-up came from; without it (a channel the app cannot see) it
+      // The message's permalink is where the follow-up came from (the view id makes a double submit one follow-up); without it (a channel the app cannot see) it
       // is still made.
       const sourceRef = meta.channelId && meta.messageTs ? await api.permalink(meta.channelId, meta.messageTs).catch((err: unknown) => (ctx.logger.warn({ err }, 'no permalink for the follow-up message'), null)) : null;
       try {
-        created = await followUps.create(incidentId, { title: form.title, description: form.description, ownerUserId, priority: form.priority as FollowUp['priority'], source: 'slack', sourceRef }, actorFor(user));
+        created = await followUps.create(incidentId, { title: form.title, description: form.description, ownerUserId, priority: form.priority as FollowUp['priority'], source: 'slack', sourceRef, idempotencyKey: `slack:view:${view.id}` }, actorFor(user));
       } catch (err) {
         if (err instanceof AppError) {
           const path = ((err.details?.fields as { path: string }[] | undefined) ?? [])[0]?.path;
