@@ -7000,11 +7000,13 @@ export interface paths {
             };
         };
         put?: never;
-        /** Add a follow-up to an incident (closed incidents too; merged or canceled ones answer 409) */
+        /** Add a follow-up to an incident (closed incidents too; merged or canceled ones answer 409); the same idempotency key returns the same follow-up */
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
                 path: {
                     incident_id: string;
                 };
@@ -7031,6 +7033,50 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            follow_up: {
+                                id: string;
+                                incident: {
+                                    id: string;
+                                    reference: string;
+                                    name: string;
+                                };
+                                title: string;
+                                description: string;
+                                owner: {
+                                    id: string;
+                                    name: string;
+                                    email: string;
+                                } | null;
+                                /** @enum {string} */
+                                priority: "urgent" | "high" | "medium" | "low";
+                                /** @enum {string} */
+                                status: "open" | "done" | "wont_do";
+                                link: string | null;
+                                /** @enum {string} */
+                                source: "web" | "api" | "slack";
+                                source_ref: string | null;
+                                created_by: {
+                                    /** @enum {string} */
+                                    kind: "user" | "integration" | "workflow" | "system";
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                };
+                                created_at: string;
+                                updated_at: string;
+                                completed_at: string | null;
+                            };
+                        };
+                    };
+                };
                 /** @description Default Response */
                 201: {
                     headers: {
