@@ -4,6 +4,7 @@ import type { SlackConfig } from '../../config.js';
 import type { CustomFieldsService } from '../../custom-fields/index.js';
 import type { FollowUpsModule } from '../../follow-ups/index.js';
 import type { IncidentsService } from '../../incidents/incidents.service.js';
+import type { RolesModule } from '../../incidents/roles/index.js';
 import type { DatabaseHandle } from '../../platform/db/index.js';
 import type { EventBus } from '../../platform/events.js';
 import type { LiveFeed } from '../../platform/live.js';
@@ -34,6 +35,7 @@ import { slackSdkLogger } from './sdk-logger.js';
 import { SocketModeOwner } from './socket-mode.owner.js';
 import { registerCatalogOptions } from './views/custom-fields.handlers.js';
 import { registerViewSubmissions } from './views/submissions.js';
+import { registerRoles } from './roles/roles.handlers.js';
 import { createWorkflowSlackPort } from './workflows/port.js';
 import { registerWorkflows } from './workflows/workflows.handlers.js';
 
@@ -59,6 +61,8 @@ export interface SlackDeps {
   users: UsersService;
   /** Custom field definitions: the declare modal's fields and /incident field (values go through `incidents`). */
   customFields: CustomFieldsService;
+  /** Incident roles besides the lead: `/incident role` and the channel header. */
+  roles: RolesModule;
   /** Follow-ups made from Slack (the command and the message shortcut). */
   followUps: FollowUpsModule;
   /** Firebreak's server: /slack/events, the Integrations page's routes, and Socket Mode following its start and close. */
@@ -105,6 +109,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
     people: new SlackPeople(deps.users, connection),
     store: new SlackStore(deps.database.db),
     customFields: deps.customFields,
+    roles: deps.roles.service,
     followUps: deps.followUps.service,
     afterPendingAcks: () => receiver.afterPendingAcks(),
     escalations: opts.escalations,
@@ -128,6 +133,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   registerPagerDutyLinks(recorder, ctx, opts.pagerdutyLinks);
   registerWorkflows(recorder, ctx, workflows);
   registerPinEvents(recorder, ctx);
+  registerRoles(recorder, ctx);
   registerFollowUps(recorder, ctx, ctx.followUps);
   let bolt: BoltApp | null = null;
   const getBolt = (): BoltApp => {
