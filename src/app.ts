@@ -9,6 +9,7 @@ import { registerIntegrationRoutes } from './integrations/registry.js';
 import { setupPagerDuty, type PagerDutyModule } from './integrations/pagerduty/index.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
 import { createCustomFields, setupCustomFieldRoutes, type CustomFieldsModule } from './custom-fields/index.js';
+import { createFollowUps, setupFollowUpRoutes, type FollowUpsModule } from './follow-ups/index.js';
 import { createExpressions, type ExpressionsModule } from './expressions/index.js';
 import { registerExpressionRoutes } from './expressions/routes.js';
 import { setupSlack, type SlackIntegration } from './integrations/slack/index.js';
@@ -73,6 +74,8 @@ export interface Firebreak {
   settings: SettingsStore;
   /** The post-incident write-up (template, generation, editing, export) and checklist. */
   writeUps: WriteUpsModule;
+  /** Follow-ups on incidents and across them (src/follow-ups). */
+  followUps: FollowUpsModule;
   publicUrl(): string;
 }
 
@@ -123,6 +126,8 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerLiveRoutes(http, { live, read: requireAccess('read') });
   setupCatalogRoutes(http, catalog);
   setupCustomFieldRoutes(http, customFields);
+  const followUps = createFollowUps({ db: database.db, dialect: database.dialect, events, incidents });
+  setupFollowUpRoutes(http, followUps);
   const expressions = createExpressions({ db: database.db, catalog, customFields, incidents });
   registerExpressionRoutes(http, { expressions });
   const workflows = createWorkflows({ db: database.db, secrets, expressions });
@@ -140,7 +145,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     if (a.applyToExisting) await workflowEngine.engine.applyToExisting(a.workflowId);
   });
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
-  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, writeUps, publicUrl };
+  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, writeUps, followUps, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows.

@@ -8,6 +8,7 @@ import { LiveIndicator, LiveProvider } from './live.js';
 import { ErrorMessage, Loading } from './components/ui.js';
 import type { Session } from './types.js';
 import { IncidentsPage } from './pages/IncidentsPage.js';
+import { FollowUpsPage } from './pages/FollowUpsPage.js';
 import { IncidentPage } from './pages/IncidentPage.js';
 import { DeclarePage } from './pages/DeclarePage.js';
 import { SignInPage } from './pages/SignInPage.js';
@@ -120,6 +121,9 @@ export function App() {
             <NavLink to="/" active={location.pathname === '/' || location.pathname.startsWith('/incidents')}>
               Incidents
             </NavLink>
+            <NavLink to="/follow-ups" active={location.pathname.startsWith('/follow-ups')}>
+              Follow-ups
+            </NavLink>
             <NavLink to="/catalog" active={location.pathname.startsWith('/catalog')}>
               Catalog
             </NavLink>
@@ -183,6 +187,7 @@ function Page({ pathname }: { pathname: string }) {
   else if ((params = matchPath('/incidents/:ref', pathname))) content = <IncidentPage key={params.ref} idOrRef={params.ref ?? ''} />;
   else if ((params = matchPath('/incidents/:ref/write-up', pathname))) content = <WriteUpPage key={params.ref} idOrRef={params.ref ?? ''} />;
   else if (pathname === '/declare') content = <DeclarePage />;
+  else if (pathname === '/follow-ups') content = <FollowUpsPage />;
   else if (pathname === '/settings' || pathname === '/settings/') content = <Redirect to="/settings/severities" />;
   else if (pathname === '/settings/severities') content = <SettingsLayout><SeveritiesPage /></SettingsLayout>;
   else if (pathname === '/settings/custom-fields') content = <SettingsLayout><CustomFieldsPage /></SettingsLayout>;
