@@ -9,6 +9,7 @@ import { registerIntegrationRoutes } from './integrations/registry.js';
 import { setupPagerDuty, type PagerDutyModule } from './integrations/pagerduty/index.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
 import { createCustomFields, setupCustomFieldRoutes, type CustomFieldsModule } from './custom-fields/index.js';
+import { createFollowUps, setupFollowUpRoutes, type FollowUpsModule } from './follow-ups/index.js';
 import { createExpressions, type ExpressionsModule } from './expressions/index.js';
 import { registerExpressionRoutes } from './expressions/routes.js';
 import { setupSlack, type SlackIntegration } from './integrations/slack/index.js';
@@ -33,6 +34,7 @@ import { UpdateDeliveries } from './incidents/updates/deliveries.js';
 import { SettingsStore } from './platform/settings.js';
 import type { WorkflowSlackPort } from './workflows/ports.js';
 import { setupWorkflowEngine, type WorkflowsEngineModule } from './workflows/setup.js';
+import { createWriteUps, setupWriteUpRoutes, type WriteUpsModule } from './write-ups/index.js';
 
 // The composition root's wiring: every module gets what it needs passed in; nothing is global.
 
@@ -70,6 +72,10 @@ export interface Firebreak {
   updateDeliveries: UpdateDeliveries;
   /** Small JSON settings by namespaced key (src/platform/settings.ts). */
   settings: SettingsStore;
+  /** The post-incident write-up (template, generation, editing, export) and checklist. */
+  writeUps: WriteUpsModule;
+  /** Follow-ups on incidents and across them (src/follow-ups). */
+  followUps: FollowUpsModule;
   publicUrl(): string;
 }
 
@@ -115,14 +121,18 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerIncidentRoutes(http, { incidents });
   const roles = createRoles({ db: database.db, dialect: database.dialect, events, live, incidents });
   setupRoleRoutes(http, roles);
+  const writeUps = createWriteUps({ db: database.db, dialect: database.dialect, events, live, settings, publicUrl });
+  setupWriteUpRoutes(http, writeUps);
   registerLiveRoutes(http, { live, read: requireAccess('read') });
   setupCatalogRoutes(http, catalog);
   setupCustomFieldRoutes(http, customFields);
+  const followUps = createFollowUps({ db: database.db, dialect: database.dialect, events, incidents });
+  setupFollowUpRoutes(http, followUps);
   const expressions = createExpressions({ db: database.db, catalog, customFields, incidents });
   registerExpressionRoutes(http, { expressions });
   const workflows = createWorkflows({ db: database.db, secrets, expressions });
   setupWorkflowRoutes(http, workflows);
-  const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config, timestamps: incidents.timestamps });
+  const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config, settings, updateDeliveries, timestamps: incidents.timestamps });
   // Workflows reach PagerDuty and Slack through ports (Slack's is set below, once Slack is set up).
   const workflowPorts: { slack: WorkflowSlackPort | null } = { slack: null };
   const workflowEngine = setupWorkflowEngine({
@@ -135,7 +145,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     if (a.applyToExisting) await workflowEngine.engine.applyToExisting(a.workflowId);
   });
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
-  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, publicUrl };
+  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, writeUps, followUps, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows.

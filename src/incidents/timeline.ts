@@ -16,7 +16,9 @@ export type CoreTimelineKind =
   | 'incident_merged_in'
   | 'custom_field_changed'
   | 'timestamp_changed'
-  | 'role_assigned';
+  | 'role_assigned'
+  | 'follow_up_created'
+  | 'follow_up_updated';
 
 export interface TimelineItem {
   id: string;
@@ -131,6 +133,9 @@ export function timelineText(kind: string, p: Record<string, unknown>): string {
       return timestampChangedText(p);
     case 'incident_merged_in':
       return `${s('reference')} was merged into this incident`;
+    case 'follow_up_created':
+    case 'follow_up_updated':
+      return followUpText(kind, p);
     default:
       return typeof p.text === 'string' ? p.text : kind.replace(/[._]/g, ' ');
   }
@@ -144,6 +149,20 @@ function timestampChangedText(p: Record<string, unknown>): string {
   if (!p.to) return `${what} cleared${p.from ? ` (was ${at(p.from)})` : ''}${why}`;
   if (!p.from) return `${what} set to ${at(p.to)}${why}`;
   return `${what} changed from ${at(p.from)} to ${at(p.to)}${why}`;
+}
+
+/** "Follow-up added: "Add disk alerts" (owner Alice, high priority)" / "Follow-up "Add disk alerts": status open → done". */
+function followUpText(kind: string, p: Record<string, unknown>): string {
+  const title = String(p.title ?? '');
+  const word = (v: unknown) => (v === null || v === undefined || v === '' ? 'none' : v === 'wont_do' ? "won't do" : String(v));
+  if (kind === 'follow_up_created') {
+    const parts = [p.owner ? `owner ${String(p.owner)}` : 'no owner', `${String(p.priority ?? 'medium')} priority`];
+    if (p.status && p.status !== 'open') parts.push(word(p.status));
+    return `Follow-up added: "${title}" (${parts.join(', ')})`;
+  }
+  const changes = Array.isArray(p.changes) ? (p.changes as { field?: unknown; from?: unknown; to?: unknown }[]) : [];
+  const said = changes.map((c) => (c.field === 'description' ? 'description edited' : c.field === 'title' ? `renamed from "${String(c.from ?? '')}"` : `${String(c.field)} ${word(c.from)} → ${word(c.to)}`));
+  return `Follow-up "${title}": ${said.join('; ') || 'changed'}`;
 }
 
 /** Labels as a person reads them: "Checkout API, Payments API". */

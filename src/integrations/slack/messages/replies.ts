@@ -10,6 +10,7 @@ export const SUBCOMMANDS: { usage: string; what: string; inChannel: boolean }[] 
   { usage: 'lead @someone', what: 'make someone the incident lead', inChannel: true },
   { usage: 'role [<role> @someone]', what: 'give a role such as Communications or Scribe (a form opens without arguments)', inChannel: true },
   { usage: 'note <text>', what: 'add a note to the timeline', inChannel: true },
+  { usage: 'follow-up <text>', what: 'add a follow-up to the incident (or use the message shortcut "Create follow-up")', inChannel: true },
   { usage: 'accept', what: 'accept a triage incident', inChannel: true },
   { usage: 'decline [reason]', what: 'decline a triage incident', inChannel: true },
   { usage: 'escalate', what: 'page escalation policies and people through PagerDuty', inChannel: true },

@@ -10,6 +10,7 @@ const SECTIONS = [
   { to: '/settings/sso', label: 'Single sign-on' },
   { to: '/settings/integrations', label: 'Integrations' },
   { to: '/settings/expressions', label: 'Expressions' },
+  { to: '/settings/write-up-template', label: 'Write-up template' },
 ];
 
 export function SettingsLayout({ children }: { children: ReactNode }) {
