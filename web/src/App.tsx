@@ -27,6 +27,7 @@ import { CatalogTypePage } from './pages/catalog/CatalogTypePage.js';
 import { CatalogEntryPage } from './pages/catalog/CatalogEntryPage.js';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
 import { WorkflowEditorPage } from './pages/workflows/WorkflowEditorPage.js';
+import { InsightsPage } from './pages/InsightsPage.js';
 
 type SessionState = { kind: 'loading' } | { kind: 'error'; error: unknown } | { kind: 'signed-out' } | { kind: 'signed-in'; session: Session };
 
@@ -123,6 +124,9 @@ export function App() {
             <NavLink to="/workflows" active={location.pathname.startsWith('/workflows')}>
               Workflows
             </NavLink>
+            <NavLink to="/insights" active={location.pathname.startsWith('/insights')}>
+              Insights
+            </NavLink>
             <NavLink to="/settings/severities" active={location.pathname.startsWith('/settings')}>
               Settings
             </NavLink>
@@ -192,6 +196,7 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/workflows') content = <WorkflowsPage />;
   else if (pathname === '/workflows/new') content = <WorkflowEditorPage key="new" idOrKey={null} />;
   else if ((params = matchPath('/workflows/:id', pathname))) content = <WorkflowEditorPage key={params.id} idOrKey={params.id ?? ''} />;
+  else if (pathname === '/insights') content = <InsightsPage />;
   else if (pathname === '/catalog') content = <CatalogHomePage />;
   else if ((params = matchPath('/catalog/entries/:id', pathname))) content = <CatalogEntryPage key={params.id} id={params.id ?? ''} />;
   else if ((params = matchPath('/catalog/:type', pathname))) content = <CatalogTypePage key={params.type} typeName={params.type ?? ''} />;
