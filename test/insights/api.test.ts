@@ -53,7 +53,7 @@ describe.each(backends)('insights API on %s', (backend) => {
     // week of 7 September
     const a = await inc('A', 'sev-critical', '2026-09-08T10:00:00Z', { ack: 120, resolved: 3600 }, { services: [svc1.id, svc2.id], team: team3.id });
     const b = await inc('B', 'sev-low', '2026-09-09T23:30:00Z', { ack: 300, resolved: 7200 }, { services: [svc1.id] });
-    await inc('C', 'sev-critical', '2026-09-13T23:59:00Z', { ack: 60 }, { team: team1.id }); // Sunday night: still that week
+    await inc('C', 'sev-critical', '2026-09-13T23:59:00Z', { ack: 60 }, { team: team1.id, services: [svc1.id] }); // Sunday night: still that week; T1 twice over
     // week of 14 September
     await inc('D', 'sev-minor', '2026-09-14T00:00:00Z', { ack: 600, resolved: 1800 });
     const e = await inc('E (a test)', 'sev-critical', '2026-09-15T09:00:00Z', { ack: 10, resolved: 20 }, { services: [svc1.id] }, { mode: 'test' });
@@ -115,7 +115,7 @@ describe.each(backends)('insights API on %s', (backend) => {
     const r = await viewer.get(`/api/v1/insights/by_service?${RANGE}`);
     expect(r.status).toBe(200);
     expect(r.body.groups).toEqual([
-      { name: names.s1, incidents: 3, pages: 2 }, // A, B, H; the pages of A and H (named as the catalog names it today)
+      { name: names.s1, incidents: 4, pages: 2 }, // A, B, C, H; the pages of A and H (named as the catalog names it today)
       { name: names.s2, incidents: 2, pages: 1 }, // A, G; Ada's page on S2
       { name: names.p1, incidents: 0, pages: 1 }, // A's page on the policy without a service
     ]);
@@ -131,7 +131,7 @@ describe.each(backends)('insights API on %s', (backend) => {
       { name: names.t2, incidents: 0, pages: 1 }, // the policy's team, for A's page without a service
       { name: 'Ada Lovelace', incidents: 0, pages: 1 }, // S2 has no team and Ada is no policy
     ].sort((x, y) => x.name.localeCompare(y.name));
-    // T1: A and B and H through S1, C and G through their team field, each once; pages of A and H on S1
+    // T1: A, B, C and H through S1, C and G through their team field, each incident once; pages of A and H on S1
     expect(r.body.groups).toEqual([{ name: names.t1, incidents: 5, pages: 2 }, ...ones]);
   });
 
