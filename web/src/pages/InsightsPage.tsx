@@ -276,6 +276,7 @@ function hoursOption(d: Hours, t: ThemeColors) {
   return {
     ...baseOption(t),
     tooltip: { ...(baseOption(t).tooltip as object), formatter: (p: { data: [number, number, number] }) => `${DAYS[p.data[1]]} ${String(p.data[0]).padStart(2, '0')}:00–${String(p.data[0]).padStart(2, '0')}:59: ${p.data[2]} page${p.data[2] === 1 ? '' : 's'}` },
+    legend: { show: false },
     grid: { left: 50, right: 16, top: 10, bottom: 70 },
     xAxis: { type: 'category', data: Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0')), ...axis, splitArea: { show: true } },
     yAxis: { type: 'category', data: DAYS, inverse: true, ...axis, splitArea: { show: true } },

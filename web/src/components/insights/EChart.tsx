@@ -4,11 +4,11 @@
 import { useEffect, useRef, useState } from 'react';
 import * as echarts from 'echarts/core';
 import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, AriaComponent } from 'echarts/components';
+import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import { SVGRenderer } from 'echarts/renderers';
 import type { EChartsCoreOption } from 'echarts/core';
 
-echarts.use([BarChart, LineChart, HeatmapChart, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, AriaComponent, SVGRenderer]);
+echarts.use([BarChart, LineChart, HeatmapChart, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, SVGRenderer]);
 
 export interface ThemeColors {
   text: string;
@@ -40,10 +40,11 @@ export function useThemeColors(): ThemeColors {
 export function baseOption(t: ThemeColors): EChartsCoreOption {
   return {
     backgroundColor: 'transparent',
+    // Live updates redraw often; growing bars each time would distract (and screenshots would catch them mid-way).
+    animation: false,
     textStyle: { color: t.text, fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif' },
     legend: { textStyle: { color: t.text }, top: 0 },
     tooltip: { backgroundColor: t.surface, borderColor: t.border, textStyle: { color: t.text } },
-    aria: { enabled: true },
   };
 }
 
@@ -72,5 +73,6 @@ export function EChart({ option, label, height = 320 }: { option: EChartsCoreOpt
     chart.current?.setOption(option, { notMerge: true });
   }, [option]);
 
+  // The label says what the chart shows; its numbers are in the CSV download beside it.
   return <div ref={el} className="insights-chart" role="img" aria-label={label} style={{ height }} />;
 }
