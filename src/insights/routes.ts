@@ -44,6 +44,12 @@ const groupsJson = z.object({ filter: filterJson, groups: z.array(z.object({ nam
 
 type BaseQuery = z.output<typeof baseQuery>;
 
+/** The 200 answer: the JSON, or with ?format=csv the same data as CSV (documented as both). */
+const okJsonOrCsv = <T extends z.ZodType>(json: T, columns: string) => ({
+  description: `The chart's data; with format=csv a CSV file with the header ${columns}`,
+  content: { 'application/json': { schema: json }, 'text/csv': { schema: z.string() } },
+});
+
 /** The filter a query asks for, or a 400 naming what is wrong (both ends when they are out of order). */
 export function filterOf(q: Pick<BaseQuery, 'from' | 'to' | 'mode' | 'severity_id'>, now = new Date()): InsightsFilter {
   const parse = (name: 'from' | 'to', v: string | undefined): number | null => {
@@ -95,7 +101,7 @@ export function registerInsightsRoutes(app: App, deps: { insights: InsightsServi
         tags: ['insights'],
         summary: 'Incidents per week (weeks start Monday, UTC) by severity, most severe first; ?format=csv for week_start,severity,incidents',
         querystring: baseQuery,
-        response: { 200: z.object({ filter: filterJson, weeks: z.array(z.string()), severities: z.array(z.object({ name: z.string(), rank: z.number(), counts: z.array(z.number()) })) }) },
+        response: { 200: okJsonOrCsv(z.object({ filter: filterJson, weeks: z.array(z.string()), severities: z.array(z.object({ name: z.string(), rank: z.number(), counts: z.array(z.number()) })) }), 'week_start,severity,incidents') },
       },
     },
     async (req, reply) => {
@@ -114,7 +120,7 @@ export function registerInsightsRoutes(app: App, deps: { insights: InsightsServi
         tags: ['insights'],
         summary: 'Time to acknowledge (reported → first PagerDuty acknowledgement) and to resolve (reported → resolved) per week of the report: count, median and p90 in seconds',
         querystring: baseQuery,
-        response: { 200: z.object({ filter: filterJson, weeks: z.array(z.object({ week_start: z.string(), acknowledge: stats, resolve: stats })) }) },
+        response: { 200: okJsonOrCsv(z.object({ filter: filterJson, weeks: z.array(z.object({ week_start: z.string(), acknowledge: stats, resolve: stats })) }), 'week_start,acknowledge_count,acknowledge_median_seconds,acknowledge_p90_seconds,resolve_count,resolve_median_seconds,resolve_p90_seconds') },
       },
     },
     async (req, reply) => {
@@ -135,7 +141,7 @@ export function registerInsightsRoutes(app: App, deps: { insights: InsightsServi
     ['by_service', 'by-service', 'Incidents by the PagerDuty services in their catalog fields, and pages by the PagerDuty service they were opened on (or what was paged); ?format=csv for name,incidents,pages', (f: InsightsFilter) => svc.byService(f)],
     ['by_team', 'by-team', "Incidents by PagerDuty team (a team field, or the teams of the services set), and pages by their service's or policy's teams (or what was paged); ?format=csv for name,incidents,pages", (f: InsightsFilter) => svc.byTeam(f)],
   ] as const) {
-    app.get(`/api/v1/insights/${path}`, { onRequest: read, schema: { tags: ['insights'], summary, querystring: baseQuery, response: { 200: groupsJson } } }, async (req, reply) => {
+    app.get(`/api/v1/insights/${path}`, { onRequest: read, schema: { tags: ['insights'], summary, querystring: baseQuery, response: { 200: okJsonOrCsv(groupsJson, 'name,incidents,pages') } } }, async (req, reply) => {
       const f = filterOf(req.query);
       const r = await run(f);
       if (req.query.format === 'csv') return csv(reply, chart, f, ['name', 'incidents', 'pages'], r.groups.map((g) => [g.name, g.incidents, g.pages]));
@@ -151,7 +157,7 @@ export function registerInsightsRoutes(app: App, deps: { insights: InsightsServi
         tags: ['insights'],
         summary: 'PagerDuty pages Firebreak sent, by day of week and hour in a time zone (168 cells, Monday first); ?format=csv for day,hour,pages',
         querystring: hoursQuery,
-        response: { 200: z.object({ filter: filterJson, time_zone: z.string(), total: z.number(), cells: z.array(z.object({ day: z.string(), day_index: z.number(), hour: z.number(), pages: z.number() })) }) },
+        response: { 200: okJsonOrCsv(z.object({ filter: filterJson, time_zone: z.string(), total: z.number(), cells: z.array(z.object({ day: z.string(), day_index: z.number(), hour: z.number(), pages: z.number() })) }), 'day,hour,pages') },
       },
     },
     async (req, reply) => {

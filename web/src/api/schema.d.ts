@@ -14934,7 +14934,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The chart's data; with format=csv a CSV file with the header week_start,severity,incidents */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -14954,6 +14954,7 @@ export interface paths {
                                 counts: number[];
                             }[];
                         };
+                        "text/csv": string;
                     };
                 };
                 /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
@@ -15034,7 +15035,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The chart's data; with format=csv a CSV file with the header week_start,acknowledge_count,acknowledge_median_seconds,acknowledge_p90_seconds,resolve_count,resolve_median_seconds,resolve_p90_seconds */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -15061,6 +15062,7 @@ export interface paths {
                                 };
                             }[];
                         };
+                        "text/csv": string;
                     };
                 };
                 /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
@@ -15141,7 +15143,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The chart's data; with format=csv a CSV file with the header name,incidents,pages */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -15160,6 +15162,7 @@ export interface paths {
                                 pages: number;
                             }[];
                         };
+                        "text/csv": string;
                     };
                 };
                 /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
@@ -15240,7 +15243,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The chart's data; with format=csv a CSV file with the header name,incidents,pages */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -15259,6 +15262,7 @@ export interface paths {
                                 pages: number;
                             }[];
                         };
+                        "text/csv": string;
                     };
                 };
                 /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
@@ -15340,7 +15344,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The chart's data; with format=csv a CSV file with the header day,hour,pages */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -15362,6 +15366,7 @@ export interface paths {
                                 pages: number;
                             }[];
                         };
+                        "text/csv": string;
                     };
                 };
                 /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
