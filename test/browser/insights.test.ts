@@ -2,7 +2,8 @@
 // PagerDuty connected and synced (the emulator), incidents declared over the last weeks with "Affected services"
 // set, their timestamps and pages written as the timestamps and escalations features record them: each chart
 // draws an SVG with its bars, lines or cells and names (severities, services, teams), the time zone picker
-// redraws the heatmap, the CSV links download the same data, and the page reads the same in dark mode.
+// redraws the heatmap, the CSV links download the same data, the page reads the same in dark mode, and an incident
+// declared elsewhere appears without a reload (the live feed).
 // Screenshots: /tmp/fb-insights-empty.png, /tmp/fb-insights.png, /tmp/fb-insights-dark.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -110,6 +111,16 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('insights page (Chro
       const fill = await card(page, 'Incidents per week').locator('.insights-chart svg text').first().getAttribute('fill');
       expect(fill?.toLowerCase()).not.toBe('#5b6675');
       await page.screenshot({ path: '/tmp/fb-insights-dark.png', fullPage: true });
+
+      // Live: with test incidents only there are none yet; one declared elsewhere appears without a reload.
+      await page.getByLabel('Incidents', { exact: true }).selectOption({ label: 'Test incidents only' });
+      await page.waitForURL((u) => u.searchParams.get('mode') === 'test');
+      await card(page, 'Incidents per week').getByText('No incidents in this range').waitFor();
+      const url = page.url();
+      await api('POST', '/api/v1/incidents', { name: 'Game day drill', severity_id: 'sev-minor', mode: 'test' });
+      await card(page, 'Incidents per week').locator('.insights-chart svg').waitFor();
+      await expect.poll(() => text('Incidents per week')).toContain('Minor');
+      expect(page.url()).toBe(url);
     }, { height: 1400, timeoutMs: 20_000 });
   }, 120_000);
 });
