@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/db/schema.js';
+import { ValidationError } from '../platform/errors.js';
 import type { GroupCounts, IncidentsPerWeek, InsightsFilter, InsightsPagesPort, PageHours, PageRecord, ResponseTimes } from './model.js';
 import { DAYS, hourOfWeek, hourOfWeekFormatter, quantile, weekStart, weeksBetween } from './stats.js';
 
@@ -21,6 +22,18 @@ export class InsightsService {
     private readonly db: Kysely<Database>,
     private readonly pagesPort: () => InsightsPagesPort | null,
   ) {}
+
+  /** Refuses a filter naming severities that do not exist (a typo would otherwise look like a quiet month). */
+  async checkFilter(f: InsightsFilter): Promise<void> {
+    if (!f.severityIds) return;
+    const known = new Set((await this.db.selectFrom('severities').select('id').where('id', 'in', f.severityIds).execute()).map((r) => r.id));
+    const unknown = f.severityIds.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      const all = await this.db.selectFrom('severities').select(['id', 'name']).orderBy('rank', 'desc').execute();
+      const message = `${unknown.map((u) => JSON.stringify(u)).join(', ')} ${unknown.length === 1 ? 'is not a severity' : 'are not severities'}; one of: ${all.map((x) => `${x.id} (${x.name})`).join(', ')}`;
+      throw new ValidationError(message, [{ path: 'severity_id', message }]);
+    }
+  }
 
   /** The incidents the filter covers, with when they were reported (see above). */
   private counted(f: InsightsFilter) {

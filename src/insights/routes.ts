@@ -106,6 +106,7 @@ export function registerInsightsRoutes(app: App, deps: { insights: InsightsServi
     },
     async (req, reply) => {
       const f = filterOf(req.query);
+      await svc.checkFilter(f);
       const r = await svc.incidentsPerWeek(f);
       if (req.query.format === 'csv') return csv(reply, 'incidents-per-week', f, ['week_start', 'severity', 'incidents'], r.weeks.flatMap((w, i) => r.severities.map((s) => [w, s.name, s.counts[i]!])));
       return { filter: filterToJson(f), ...r };
@@ -125,6 +126,7 @@ export function registerInsightsRoutes(app: App, deps: { insights: InsightsServi
     },
     async (req, reply) => {
       const f = filterOf(req.query);
+      await svc.checkFilter(f);
       const r = await svc.responseTimes(f);
       if (req.query.format === 'csv') {
         return csv(
@@ -143,6 +145,7 @@ export function registerInsightsRoutes(app: App, deps: { insights: InsightsServi
   ] as const) {
     app.get(`/api/v1/insights/${path}`, { onRequest: read, schema: { tags: ['insights'], summary, querystring: baseQuery, response: { 200: okJsonOrCsv(groupsJson, 'name,incidents,pages') } } }, async (req, reply) => {
       const f = filterOf(req.query);
+      await svc.checkFilter(f);
       const r = await run(f);
       if (req.query.format === 'csv') return csv(reply, chart, f, ['name', 'incidents', 'pages'], r.groups.map((g) => [g.name, g.incidents, g.pages]));
       return { filter: filterToJson(f), ...r };
@@ -162,6 +165,7 @@ export function registerInsightsRoutes(app: App, deps: { insights: InsightsServi
     },
     async (req, reply) => {
       const f = filterOf(req.query);
+      await svc.checkFilter(f);
       const r = await svc.pageHours(f, req.query.time_zone);
       if (req.query.format === 'csv') return csv(reply, 'page-hours', f, ['day', 'hour', 'pages'], r.cells.map((c) => [c.day, c.hour, c.pages]));
       return { filter: filterToJson(f), ...r };

@@ -209,6 +209,9 @@ describe.each(backends)('insights API on %s', (backend) => {
     expect((await bad('format=xml')).message).toMatch(/format/);
     expect((await bad('severity_id=' + 'x'.repeat(65))).message).toMatch(/severity_id/);
     expect((await bad('colour=red')).message).toMatch(/colour/);
+    const unknownSeverity = await bad('severity_id=sev-critical,sev-nope');
+    expect(unknownSeverity.message).toMatch(/^"sev-nope" is not a severity; one of: sev-critical \(Critical\), sev-major \(Major\)/);
+    expect(unknownSeverity.details.fields[0].path).toBe('severity_id');
     // two years are fine
     expect((await viewer.get('/api/v1/insights/page_hours?from=2024-09-01&to=2026-08-31')).status).toBe(200);
   });
