@@ -4,6 +4,7 @@ import { ConnectionsStore } from './integrations/connections.js';
 import { SecretBox } from './platform/crypto/secrets.js';
 import { registerIncidentRoutes } from './incidents/routes.js';
 import { IncidentsService } from './incidents/incidents.service.js';
+import { createRoles, setupRoleRoutes, type RolesModule } from './incidents/roles/index.js';
 import { registerIntegrationRoutes } from './integrations/registry.js';
 import { setupPagerDuty, type PagerDutyModule } from './integrations/pagerduty/index.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
@@ -46,6 +47,8 @@ export interface Firebreak {
   /** The live feed: `touch` what a page shows when it changes; served as server-sent events at /api/v1/live. */
   live: LiveFeed;
   incidents: IncidentsService;
+  /** Incident roles besides the lead: definitions and who holds them. */
+  roles: RolesModule;
   users: UsersService;
   http: App;
   metrics: Metrics;
@@ -114,6 +117,8 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const sso = new SsoService({ db: database.db, connections, box: secrets, users, env: config.oidc, allowHttp: !!config.oidcAllowHttp, publicUrl, logger: logger.child({ module: 'sso' }) });
   registerSsoRoutes(http, { sso, secureCookies });
   registerIncidentRoutes(http, { incidents });
+  const roles = createRoles({ db: database.db, dialect: database.dialect, events, live, incidents });
+  setupRoleRoutes(http, roles);
   registerLiveRoutes(http, { live, read: requireAccess('read') });
   setupCatalogRoutes(http, catalog);
   setupCustomFieldRoutes(http, customFields);
@@ -121,7 +126,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerExpressionRoutes(http, { expressions });
   const workflows = createWorkflows({ db: database.db, secrets, expressions });
   setupWorkflowRoutes(http, workflows);
-  const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
+  const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config, settings, updateDeliveries });
   // Workflows reach PagerDuty and Slack through ports (Slack's is set below, once Slack is set up).
   const workflowPorts: { slack: WorkflowSlackPort | null } = { slack: null };
   const workflowEngine = setupWorkflowEngine({
@@ -136,7 +141,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
   const insights = setupInsights(http, { db: database.db });
   insights.usePages(createInsightsPagesPort(database.db));
-  const core = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, insights, publicUrl };
+  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, insights, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows.

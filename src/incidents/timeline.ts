@@ -14,7 +14,8 @@ export type CoreTimelineKind =
   | 'lead_changed'
   | 'note_added'
   | 'incident_merged_in'
-  | 'custom_field_changed';
+  | 'custom_field_changed'
+  | 'role_assigned';
 
 export interface TimelineItem {
   id: string;
@@ -120,6 +121,9 @@ export function timelineText(kind: string, p: Record<string, unknown>): string {
       return `Summary updated: ${s('to')}`;
     case 'lead_changed':
       return p.to ? `Lead set to ${s('to')}` : 'Lead removed';
+    case 'role_assigned':
+      if (!p.user) return `${s('role')} removed${p.previous ? ` (was ${s('previous')})` : ''}`;
+      return p.previous ? `${s('role')} changed from ${s('previous')} to ${s('user')}` : `${s('role')} given to ${s('user')}`;
     case 'note_added':
       return s('text');
     case 'incident_merged_in':

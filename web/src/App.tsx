@@ -15,6 +15,7 @@ import { NotFoundPage } from './pages/NotFoundPage.js';
 import { SettingsLayout } from './pages/settings/SettingsLayout.js';
 import { SeveritiesPage } from './pages/settings/SeveritiesPage.js';
 import { CustomFieldsPage } from './pages/settings/CustomFieldsPage.js';
+import { RolesPage } from './pages/settings/RolesPage.js';
 import { UsersPage } from './pages/settings/UsersPage.js';
 import { ApiKeysPage } from './pages/settings/ApiKeysPage.js';
 import { IntegrationsPage } from './pages/settings/IntegrationsPage.js';
@@ -187,6 +188,7 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/settings' || pathname === '/settings/') content = <Redirect to="/settings/severities" />;
   else if (pathname === '/settings/severities') content = <SettingsLayout><SeveritiesPage /></SettingsLayout>;
   else if (pathname === '/settings/custom-fields') content = <SettingsLayout><CustomFieldsPage /></SettingsLayout>;
+  else if (pathname === '/settings/roles') content = <SettingsLayout><RolesPage /></SettingsLayout>;
   else if (pathname === '/settings/users') content = <SettingsLayout><UsersPage /></SettingsLayout>;
   else if (pathname === '/settings/api-keys') content = <SettingsLayout><ApiKeysPage /></SettingsLayout>;
   else if (pathname === '/settings/sso') content = <SettingsLayout><SsoPage /></SettingsLayout>;

@@ -3,6 +3,7 @@ import type { App as BoltApp } from '@slack/bolt';
 import type { SlackConfig } from '../../config.js';
 import type { CustomFieldsService } from '../../custom-fields/index.js';
 import type { IncidentsService } from '../../incidents/incidents.service.js';
+import type { RolesModule } from '../../incidents/roles/index.js';
 import type { DatabaseHandle } from '../../platform/db/index.js';
 import type { EventBus } from '../../platform/events.js';
 import type { LiveFeed } from '../../platform/live.js';
@@ -32,6 +33,7 @@ import { slackSdkLogger } from './sdk-logger.js';
 import { SocketModeOwner } from './socket-mode.owner.js';
 import { registerCatalogOptions } from './views/custom-fields.handlers.js';
 import { registerViewSubmissions } from './views/submissions.js';
+import { registerRoles } from './roles/roles.handlers.js';
 import { createWorkflowSlackPort } from './workflows/port.js';
 import { registerWorkflows } from './workflows/workflows.handlers.js';
 
@@ -57,6 +59,8 @@ export interface SlackDeps {
   users: UsersService;
   /** Custom field definitions: the declare modal's fields and /incident field (values go through `incidents`). */
   customFields: CustomFieldsService;
+  /** Incident roles besides the lead: `/incident role` and the channel header. */
+  roles: RolesModule;
   /** Firebreak's server: /slack/events, the Integrations page's routes, and Socket Mode following its start and close. */
   http: App;
   /** Stored connections: the Slack credentials saved on the Integrations page (secrets encrypted). */
@@ -101,6 +105,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
     people: new SlackPeople(deps.users, connection),
     store: new SlackStore(deps.database.db),
     customFields: deps.customFields,
+    roles: deps.roles.service,
     afterPendingAcks: () => receiver.afterPendingAcks(),
     escalations: opts.escalations,
     pagerdutyLinks: opts.pagerdutyLinks,
@@ -123,6 +128,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   registerPagerDutyLinks(recorder, ctx, opts.pagerdutyLinks);
   registerWorkflows(recorder, ctx, workflows);
   registerPinEvents(recorder, ctx);
+  registerRoles(recorder, ctx);
   let bolt: BoltApp | null = null;
   const getBolt = (): BoltApp => {
     if (bolt) return bolt;

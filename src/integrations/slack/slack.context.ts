@@ -11,6 +11,7 @@ import type { SlackPeople } from './people.js';
 import type { SlackConnection } from './slack.connection.js';
 import type { SlackStore } from './slack.store.js';
 import type { CustomFieldsService } from '../../custom-fields/index.js';
+import type { RolesService } from '../../incidents/roles/index.js';
 
 /** What the Slack module's parts share; built once in setupSlack. */
 export interface SlackContext {
@@ -26,6 +27,8 @@ export interface SlackContext {
   store: SlackStore;
   /** Custom field definitions (the declare and /incident field modals). */
   customFields: Pick<CustomFieldsService, 'listFields'>;
+  /** Incident roles besides the lead (`/incident role`). */
+  roles: Pick<RolesService, 'list' | 'findByName' | 'assign'>;
   /**
    * Resolves once the Slack requests already received have their acks (at once when none waits; at most
    * 250 ms): background Slack work (jobs, the domain-event subscriber) starts after them. See receiver.ts.

@@ -1692,6 +1692,17 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
                             }[];
                             next_cursor: string | null;
                         };
@@ -1861,6 +1872,17 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
                             };
                         };
                     };
@@ -1953,6 +1975,17 @@ export interface paths {
                                         archived: boolean;
                                         url: string | null;
                                     }[];
+                                }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
                                 }[];
                             };
                         };
@@ -2146,6 +2179,17 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
                             };
                         };
                     };
@@ -2321,6 +2365,17 @@ export interface paths {
                                         archived: boolean;
                                         url: string | null;
                                     }[];
+                                }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
                                 }[];
                             };
                         };
@@ -2526,6 +2581,17 @@ export interface paths {
                                         archived: boolean;
                                         url: string | null;
                                     }[];
+                                }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
                                 }[];
                             };
                         };
@@ -2736,6 +2802,17 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
                             };
                         };
                     };
@@ -2944,6 +3021,17 @@ export interface paths {
                                         archived: boolean;
                                         url: string | null;
                                     }[];
+                                }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
                                 }[];
                             };
                         };
@@ -3154,6 +3242,17 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
                             };
                         };
                     };
@@ -3363,6 +3462,17 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
                             };
                         };
                     };
@@ -3569,6 +3679,17 @@ export interface paths {
                                         archived: boolean;
                                         url: string | null;
                                     }[];
+                                }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
                                 }[];
                             };
                         };
@@ -3779,6 +3900,17 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
                             };
                         };
                     };
@@ -3987,6 +4119,17 @@ export interface paths {
                                         archived: boolean;
                                         url: string | null;
                                     }[];
+                                }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
                                 }[];
                             };
                         };
@@ -4328,6 +4471,643 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incident_roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Incident roles besides the lead, in rank order (deleted ones after them with include_deleted=true) */
+        get: {
+            parameters: {
+                query?: {
+                    include_deleted?: "true" | "false";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            incident_roles: {
+                                id: string;
+                                name: string;
+                                description: string;
+                                rank: number;
+                                deleted_at: string | null;
+                                created_at: string;
+                                updated_at: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Define a role (names unique whatever their case; "Lead" is built in) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: string;
+                        rank?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            incident_role: {
+                                id: string;
+                                name: string;
+                                description: string;
+                                rank: number;
+                                deleted_at: string | null;
+                                created_at: string;
+                                updated_at: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incident_roles/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a role (it leaves the list; incidents where someone held it keep showing it) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Rename, describe or move a role (rank: its new place, 1 first; the others shift) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        description?: string;
+                        rank?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            incident_role: {
+                                id: string;
+                                name: string;
+                                description: string;
+                                rank: number;
+                                deleted_at: string | null;
+                                created_at: string;
+                                updated_at: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/incidents/{incident_id}/roles/{role_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Give a role on an incident to a person, or take it (user_id null); not once the incident is merged or canceled */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    incident_id: string;
+                    role_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        user_id: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            incident: {
+                                id: string;
+                                reference: string;
+                                number: number;
+                                name: string;
+                                summary: string;
+                                severity: {
+                                    id: string;
+                                    name: string;
+                                    rank: number;
+                                };
+                                status: {
+                                    id: string;
+                                    name: string;
+                                    /** @enum {string} */
+                                    category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
+                                };
+                                /** @enum {string} */
+                                mode: "standard" | "test" | "retrospective";
+                                source: string;
+                                creator: {
+                                    /** @enum {string} */
+                                    kind: "user" | "integration" | "workflow" | "system";
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                    ref: string | null;
+                                };
+                                lead: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                                merged_into: {
+                                    id: string;
+                                    reference: string;
+                                } | null;
+                                slack_channel_id: string | null;
+                                slack_channel: {
+                                    id: string;
+                                    name: string | null;
+                                } | null;
+                                created_at: string;
+                                updated_at: string;
+                                status_timestamps: {
+                                    status: {
+                                        id: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
+                                    };
+                                    first_at: string;
+                                    last_at: string;
+                                }[];
+                                available_actions: {
+                                    /** @enum {string} */
+                                    action: "accept" | "decline" | "merge" | "status" | "close" | "cancel";
+                                    status?: {
+                                        id: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        category: "triage" | "live" | "closed" | "declined" | "merged" | "canceled";
+                                    };
+                                }[];
+                                custom_fields: {
+                                    field: {
+                                        id: string;
+                                        key: string;
+                                        name: string;
+                                        /** @enum {string} */
+                                        type: "text" | "number" | "single_select" | "multi_select" | "link" | "catalog";
+                                        multiple: boolean;
+                                        catalog_type_name: string | null;
+                                    };
+                                    value: string | number | string[];
+                                    display: {
+                                        id: string | null;
+                                        label: string;
+                                        archived: boolean;
+                                        url: string | null;
+                                    }[];
+                                }[];
+                                roles: {
+                                    role: {
+                                        id: string;
+                                        name: string;
+                                        description: string;
+                                    };
+                                    user: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -13786,6 +14566,180 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/v1/integrations/pagerduty/status_update_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether incident updates are posted to linked PagerDuty incidents as status updates */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            enabled: boolean;
+                        };
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Turn PagerDuty status updates for incident updates on or off */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        enabled: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            enabled: boolean;
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/workflows/preview": {

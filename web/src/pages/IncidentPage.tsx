@@ -13,6 +13,7 @@ import { IncidentWorkflowsCard } from '../components/workflows/IncidentWorkflows
 import { ActionsCard } from './incident/ActionsCard.js';
 import { DetailsCard } from './incident/DetailsCard.js';
 import { CustomFieldsCard } from './incident/CustomFieldsCard.js';
+import { RolesCard } from './incident/RolesCard.js';
 import { SummaryCard } from './incident/SummaryCard.js';
 import { NoteForm, Timeline } from './incident/Timeline.js';
 
@@ -91,6 +92,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
         </div>
         <aside className="incident-side" aria-label="Details">
           <DetailsCard incident={inc} editable={editable} onChanged={updated} />
+          <RolesCard incident={inc} editable={editable} onChanged={updated} onStale={incident.refresh} />
           <CustomFieldsCard incident={inc} editable={editable} onChanged={updated} />
           <PagerDutyIncidentsCard incidentId={inc.id} editable={editable} closed={inc.status.category === 'closed'} onChanged={timeline.reload} />
         </aside>

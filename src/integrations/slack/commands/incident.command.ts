@@ -6,6 +6,7 @@ import { runPagerDutyCommand } from '../pagerduty-links/pagerduty-links.handlers
 import { helpText, outsideChannelText, viewerText } from '../messages/replies.js';
 import { listWorkflows, type Reply } from '../workflows/workflows.handlers.js';
 import { actorFor } from '../people.js';
+import { runRoleCommand } from '../roles/roles.handlers.js';
 import type { SlackContext } from '../slack.context.js';
 import { declareFieldBlocksFor, fieldsModalFor, noFieldsText } from '../views/custom-fields.handlers.js';
 import { MAX_BLOCKS } from '../views/custom-fields.view.js';
@@ -16,7 +17,7 @@ import { updateView } from '../views/update.view.js';
 // 3 seconds; modals open right after with the trigger id; everything else answers the person through the
 // response_url (ephemeral) while the channel learns about changes from the domain events (core-events.ts).
 
-const IN_CHANNEL = new Set(['update', 'field', 'fields', 'resolve', 'close', 'lead', 'note', 'accept', 'decline']);
+const IN_CHANNEL = new Set(['update', 'field', 'fields', 'resolve', 'close', 'lead', 'role', 'roles', 'note', 'accept', 'decline']);
 
 type Say = (text: string) => Promise<void>;
 
@@ -69,6 +70,7 @@ async function run(ctx: SlackContext, cmd: SlashCommand, say: Say, reply: Reply)
 
   if (sub === 'update') return openUpdate(ctx, cmd, incidentId, say);
   if (sub === 'field' || sub === 'fields') return openFields(ctx, cmd, incidentId, say);
+  if (sub === 'role' || sub === 'roles') return runRoleCommand(ctx, cmd, incidentId, arg, say);
 
   const user = await ctx.people.resolve(cmd.user_id);
   if (!roleAllows(user.role, 'write')) return say(viewerText(user));

@@ -8,6 +8,7 @@ export const SUBCOMMANDS: { usage: string; what: string; inChannel: boolean }[] 
   { usage: 'field', what: "set the incident's custom fields, such as affected services (also: fields)", inChannel: true },
   { usage: 'resolve', what: 'close the incident (also: close)', inChannel: true },
   { usage: 'lead @someone', what: 'make someone the incident lead', inChannel: true },
+  { usage: 'role [<role> @someone]', what: 'give a role such as Communications or Scribe (a form opens without arguments)', inChannel: true },
   { usage: 'note <text>', what: 'add a note to the timeline', inChannel: true },
   { usage: 'accept', what: 'accept a triage incident', inChannel: true },
   { usage: 'decline [reason]', what: 'decline a triage incident', inChannel: true },

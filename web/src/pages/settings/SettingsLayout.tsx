@@ -4,6 +4,7 @@ import { Link, useLocation } from '../../router.js';
 const SECTIONS = [
   { to: '/settings/severities', label: 'Severities' },
   { to: '/settings/custom-fields', label: 'Custom fields' },
+  { to: '/settings/roles', label: 'Roles' },
   { to: '/settings/users', label: 'Users' },
   { to: '/settings/api-keys', label: 'API keys' },
   { to: '/settings/sso', label: 'Single sign-on' },
