@@ -35,6 +35,8 @@ import { SettingsStore } from './platform/settings.js';
 import type { WorkflowSlackPort } from './workflows/ports.js';
 import { setupWorkflowEngine, type WorkflowsEngineModule } from './workflows/setup.js';
 import { createWriteUps, setupWriteUpRoutes, type WriteUpsModule } from './write-ups/index.js';
+import { setupInsights, type InsightsModule } from './insights/index.js';
+import { createInsightsPagesPort } from './integrations/pagerduty/insights/pages.js';
 
 // The composition root's wiring: every module gets what it needs passed in; nothing is global.
 
@@ -76,6 +78,8 @@ export interface Firebreak {
   writeUps: WriteUpsModule;
   /** Follow-ups on incidents and across them (src/follow-ups). */
   followUps: FollowUpsModule;
+  /** Charts over incidents, timestamps and pages (pages through the PagerDuty wing's port). */
+  insights: InsightsModule;
   publicUrl(): string;
 }
 
@@ -145,7 +149,9 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     if (a.applyToExisting) await workflowEngine.engine.applyToExisting(a.workflowId);
   });
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
-  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, writeUps, followUps, publicUrl };
+  const insights = setupInsights(http, { db: database.db });
+  insights.usePages(createInsightsPagesPort(database.db));
+  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, writeUps, followUps, insights, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows.

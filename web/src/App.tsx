@@ -1,6 +1,6 @@
 // The app shell: finds out who is signed in, sends signed-out visitors to /signin, draws the header and
 // navigation, and picks the page for the current path.
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from 'react';
 import { api, onSignedOut, setCsrfToken } from './api.js';
 import { Link, matchPath, navigate, useLocation } from './router.js';
 import { SessionContext } from './session.js';
@@ -31,6 +31,8 @@ import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
 import { WorkflowEditorPage } from './pages/workflows/WorkflowEditorPage.js';
 import { WriteUpPage } from './pages/incident/WriteUpPage.js';
 import { WriteUpTemplatePage } from './pages/settings/WriteUpTemplatePage.js';
+// Insights carries the charting library: loaded when first opened, so other pages do not download it.
+const InsightsPage = lazy(() => import('./pages/InsightsPage.js').then((m) => ({ default: m.InsightsPage })));
 
 type SessionState = { kind: 'loading' } | { kind: 'error'; error: unknown } | { kind: 'signed-out' } | { kind: 'signed-in'; session: Session };
 
@@ -130,6 +132,9 @@ export function App() {
             <NavLink to="/workflows" active={location.pathname.startsWith('/workflows')}>
               Workflows
             </NavLink>
+            <NavLink to="/insights" active={location.pathname.startsWith('/insights')}>
+              Insights
+            </NavLink>
             <NavLink to="/settings/severities" active={location.pathname.startsWith('/settings')}>
               Settings
             </NavLink>
@@ -203,6 +208,7 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/workflows') content = <WorkflowsPage />;
   else if (pathname === '/workflows/new') content = <WorkflowEditorPage key="new" idOrKey={null} />;
   else if ((params = matchPath('/workflows/:id', pathname))) content = <WorkflowEditorPage key={params.id} idOrKey={params.id ?? ''} />;
+  else if (pathname === '/insights') content = <Suspense fallback={<Loading />}><InsightsPage /></Suspense>;
   else if (pathname === '/catalog') content = <CatalogHomePage />;
   else if ((params = matchPath('/catalog/entries/:id', pathname))) content = <CatalogEntryPage key={params.id} id={params.id ?? ''} />;
   else if ((params = matchPath('/catalog/:type', pathname))) content = <CatalogTypePage key={params.type} typeName={params.type ?? ''} />;
