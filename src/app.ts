@@ -136,7 +136,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerExpressionRoutes(http, { expressions });
   const workflows = createWorkflows({ db: database.db, secrets, expressions });
   setupWorkflowRoutes(http, workflows);
-  const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config, settings, updateDeliveries });
+  const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config, settings, updateDeliveries, timestamps: incidents.timestamps });
   // Workflows reach PagerDuty and Slack through ports (Slack's is set below, once Slack is set up).
   const workflowPorts: { slack: WorkflowSlackPort | null } = { slack: null };
   const workflowEngine = setupWorkflowEngine({

@@ -154,8 +154,8 @@ describe('every error has the documented shape', () => {
     const auths: Record<string, string>[] = [{}, {}, { authorization: 'Bearer' }, { authorization: `Bearer ${'x'.repeat(5000)}` }, { authorization: 'Bearer fbk_%ff' }, { cookie: 'fb_session=%ff; fb_session=' }, { cookie: session.cookie! }];
     const problems: string[] = [];
     const seen = new Map<number, number>();
-    // More routes spread the same draws thinner: 1,000 requests keep every error class reached.
-    for (let i = 0; i < 1000; i++) {
+    // More routes spread the same draws thinner: 1,200 requests keep every error class reached.
+    for (let i = 0; i < 1200; i++) {
       let path = random() < 0.85 ? pick(urls).replace(/\*$/, pick(['', 'x', '%ff', 'x'.repeat(300)])) : pick(extra);
       path = path.replace(/:[A-Za-z_]+/g, () => pick(odd)) + pick(queries);
       const method = pick(methods);

@@ -12,6 +12,7 @@ import { toIncidents, type Incident, type IncidentMode } from './incident-view.j
 import { Severities, type Severity } from './severities.js';
 import { firstOfCategory, requireStatus, Statuses, type Status } from './statuses.js';
 import { addTimelineItem, listTimeline, type TimelineItem } from './timeline.js';
+import { IncidentTimestamps } from './timestamps/timestamps.service.js';
 
 // Callers import these types from the service, as before the split.
 export type { Incident, IncidentMode } from './incident-view.js';
@@ -77,7 +78,11 @@ export class IncidentsService {
     this.severities = new Severities(db);
     this.statuses = new Statuses(db);
     this.customFields = customFields ?? new CustomFieldsService(db);
+    this.timestamps = new IncidentTimestamps(db, events, dialect);
   }
+
+  /** Reported, impact started, identified, fixed, resolved, PagerDuty's times: set by each status change below. */
+  readonly timestamps: IncidentTimestamps;
 
   private readonly customFields: CustomFieldsService;
   private channelNames: ChannelNamePort | null = null;
@@ -154,6 +159,7 @@ export class IncidentsService {
           })
           .execute();
         await this.touchStatusTimestamp(tx, id, status.id, now);
+        await this.timestamps.statusEntered(tx, { incidentId: id, from: null, to: status, statuses, at: now });
         const enforceRequired = input.enforceRequiredFields ?? (actor.kind === 'user' || (actor.ref ?? '').startsWith('api_key:'));
         const customFields = await this.customFields.setForNewIncident(tx, id, input.customFieldValues ?? {}, { enforceRequired });
         await addTimelineItem(tx, this.events, {
@@ -454,6 +460,7 @@ export class IncidentsService {
       const now = nowIso();
       await tx.updateTable('incidents').set({ status_id: target.id, updated_at: now }).where('id', '=', inc.id).execute();
       await this.touchStatusTimestamp(tx, inc.id, target.id, now);
+      await this.timestamps.statusEntered(tx, { incidentId: inc.id, from: current, to: target, statuses, at: now });
       await addTimelineItem(tx, this.events, {
         incidentId: inc.id,
         kind: 'status_changed',

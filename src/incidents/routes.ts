@@ -5,6 +5,7 @@ import type { App } from '../platform/http/server.js';
 import { actorOf, requireAccess } from '../users/auth.js';
 import { INCIDENT_SORTS, type Incident, type IncidentsService } from './incidents.service.js';
 import type { TimelineItem } from './timeline.js';
+import { durationsJson, registerTimestampRoutes, timestampJson, timesToJson } from './timestamps/routes.js';
 
 const categories = ['triage', 'live', 'closed', 'declined', 'merged', 'canceled'] as const;
 const modes = ['standard', 'test', 'retrospective'] as const;
@@ -32,6 +33,8 @@ export const incidentJson = z.object({
   status_timestamps: z.array(z.object({ status: statusRef, first_at: z.string(), last_at: z.string() })),
   available_actions: z.array(z.object({ action: z.enum(actions), status: statusRef.optional() })),
   custom_fields: z.array(customFieldValueJson),
+  timestamps: z.array(timestampJson),
+  durations: durationsJson,
   roles: z.array(z.object({ role: z.object({ id: z.string(), name: z.string(), description: z.string() }), user: z.object({ id: z.string(), name: z.string() }).nullable() })).describe('the lead is `lead`; these are the roles admins define, in rank order'),
 });
 const timelineJson = z.object({
@@ -75,6 +78,7 @@ export function incidentToJson(i: Incident) {
     status_timestamps: i.statusTimestamps.map((t) => ({ status: t.status, first_at: t.firstAt, last_at: t.lastAt })),
     available_actions: i.availableActions,
     custom_fields: i.customFields.map(customFieldValueToJson),
+    ...timesToJson(i),
     roles: i.roles,
   };
 }
@@ -211,6 +215,8 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
   action('close', 'Close a live incident', opt({}), (i, _b, a) => svc.close(i, a));
   action('cancel', 'Cancel an incident declared by mistake', opt({ reason: reason.optional() }), (i, b, a) => svc.cancel(i, { reason: b.reason }, a));
   action('lead', 'Set or clear the incident lead', z.strictObject({ user_id: id.nullable() }), (i, b, a) => svc.setLead(i, b.user_id, a));
+
+  registerTimestampRoutes(app, { incidents: svc });
 
   // ---- timeline ----
   app.get('/api/v1/incidents/:id/timeline', { onRequest: read, schema: { tags: ['timeline'], params: idParams, response: { 200: z.object({ items: z.array(timelineJson) }) } } }, async (req) => ({

@@ -15,6 +15,7 @@ export type CoreTimelineKind =
   | 'note_added'
   | 'incident_merged_in'
   | 'custom_field_changed'
+  | 'timestamp_changed'
   | 'role_assigned'
   | 'follow_up_created'
   | 'follow_up_updated';
@@ -128,6 +129,8 @@ export function timelineText(kind: string, p: Record<string, unknown>): string {
       return p.previous ? `${s('role')} changed from ${s('previous')} to ${s('user')}` : `${s('role')} given to ${s('user')}`;
     case 'note_added':
       return s('text');
+    case 'timestamp_changed':
+      return timestampChangedText(p);
     case 'incident_merged_in':
       return `${s('reference')} was merged into this incident`;
     case 'follow_up_created':
@@ -136,6 +139,16 @@ export function timelineText(kind: string, p: Record<string, unknown>): string {
     default:
       return typeof p.text === 'string' ? p.text : kind.replace(/[._]/g, ' ');
   }
+}
+
+/** "Fixed changed from 10:42 to 10:50 UTC: deploy finished later" (set, changed or cleared). */
+function timestampChangedText(p: Record<string, unknown>): string {
+  const at = (v: unknown) => (typeof v === 'string' ? new Date(v).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '');
+  const what = String(p.label ?? p.kind ?? 'A timestamp');
+  const why = p.reason ? `: ${String(p.reason)}` : '';
+  if (!p.to) return `${what} cleared${p.from ? ` (was ${at(p.from)})` : ''}${why}`;
+  if (!p.from) return `${what} set to ${at(p.to)}${why}`;
+  return `${what} changed from ${at(p.from)} to ${at(p.to)}${why}`;
 }
 
 /** "Follow-up added: "Add disk alerts" (owner Alice, high priority)" / "Follow-up "Add disk alerts": status open → done". */

@@ -1,4 +1,5 @@
 import type { IncidentsService } from '../../incidents/incidents.service.js';
+import type { PagerDutyTimestampsPort } from '../../incidents/timestamps/timestamps.service.js';
 import type { Db, DbDialect } from '../../platform/db/index.js';
 import type { EventBus } from '../../platform/events.js';
 import type { LiveFeed } from '../../platform/live.js';
@@ -27,4 +28,6 @@ export interface PagerDutyFeatureDeps {
   publicUrl: () => string;
   integration: PagerDutyIntegration;
   directory: PagerDutyDirectory;
+  /** The incident's PagerDuty times (first triggered, first acknowledged): earliest wins, a person's value stays. */
+  timestamps: PagerDutyTimestampsPort;
 }

@@ -61,7 +61,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
 
   const directory = new PagerDutyDirectory(deps.catalog.service);
   const webhooks = await setupWebhooks({ db, jobs: deps.jobs, logger: deps.logger, http: deps.http, secrets: deps.secrets, catalog: deps.catalog.service, integration, publicUrl: deps.publicUrl, publicUrlConfigured: !!deps.config.publicUrl });
-  const feature: PagerDutyFeatureDeps = { db, dialect, incidents: deps.incidents, users: deps.users, events: deps.events, live: deps.live, jobs: deps.jobs, logger: deps.logger, http: deps.http, publicUrl: deps.publicUrl, integration, directory };
+  const feature: PagerDutyFeatureDeps = { db, dialect, incidents: deps.incidents, users: deps.users, events: deps.events, live: deps.live, jobs: deps.jobs, logger: deps.logger, http: deps.http, publicUrl: deps.publicUrl, integration, directory, timestamps: deps.timestamps };
   // Escalation prefers services linked to the incident; links are wired after escalations (they follow them).
   let links: PagerDutyLinksModule | undefined;
   const escalations = await setupEscalations({

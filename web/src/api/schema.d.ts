@@ -1692,6 +1692,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -1872,6 +1892,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -1976,6 +2016,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -2179,6 +2239,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -2366,6 +2446,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -2582,6 +2682,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -2802,6 +2922,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -3022,6 +3162,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -3242,6 +3402,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -3462,6 +3642,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -3680,6 +3880,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -3900,6 +4120,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -4120,6 +4360,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;
@@ -4218,6 +4478,271 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{incident_id}/timestamps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An incident's timestamps and the durations derived from them */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    incident_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            timestamps: {
+                                /** @enum {string} */
+                                kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                label: string;
+                                at: string | null;
+                                /** @enum {string|null} */
+                                source: "auto" | "pagerduty" | "user" | null;
+                                reason: string | null;
+                                set_by: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                            }[];
+                            durations: {
+                                time_to_acknowledge_seconds: number | null;
+                                time_to_identify_seconds: number | null;
+                                time_to_fix_seconds: number | null;
+                                time_to_resolve_seconds: number | null;
+                                impact_duration_seconds: number | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{incident_id}/timestamps/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set (or with at null clear) one timestamp, with a reason; PagerDuty's times are not editable
+         * @description Order: impact started ≤ identified ≤ fixed ≤ resolved, reported ≤ resolved; none in the future. A time out of order is refused (400 timestamps_out_of_order) naming both.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    incident_id: string;
+                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        at: string | null;
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            timestamps: {
+                                /** @enum {string} */
+                                kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                label: string;
+                                at: string | null;
+                                /** @enum {string|null} */
+                                source: "auto" | "pagerduty" | "user" | null;
+                                reason: string | null;
+                                set_by: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                            }[];
+                            durations: {
+                                time_to_acknowledge_seconds: number | null;
+                                time_to_identify_seconds: number | null;
+                                time_to_fix_seconds: number | null;
+                                time_to_resolve_seconds: number | null;
+                                impact_duration_seconds: number | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5009,6 +5534,26 @@ export interface paths {
                                         url: string | null;
                                     }[];
                                 }[];
+                                timestamps: {
+                                    /** @enum {string} */
+                                    kind: "reported" | "impact_started" | "identified" | "fixed" | "resolved" | "pagerduty_first_triggered" | "pagerduty_first_acknowledged";
+                                    label: string;
+                                    at: string | null;
+                                    /** @enum {string|null} */
+                                    source: "auto" | "pagerduty" | "user" | null;
+                                    reason: string | null;
+                                    set_by: {
+                                        id: string;
+                                        name: string;
+                                    } | null;
+                                }[];
+                                durations: {
+                                    time_to_acknowledge_seconds: number | null;
+                                    time_to_identify_seconds: number | null;
+                                    time_to_fix_seconds: number | null;
+                                    time_to_resolve_seconds: number | null;
+                                    impact_duration_seconds: number | null;
+                                };
                                 roles: {
                                     role: {
                                         id: string;

@@ -16,6 +16,7 @@ import { FollowUpsCard } from './incident/FollowUpsCard.js';
 import { CustomFieldsCard } from './incident/CustomFieldsCard.js';
 import { RolesCard } from './incident/RolesCard.js';
 import { SummaryCard } from './incident/SummaryCard.js';
+import { TimestampsCard } from './incident/TimestampsCard.js';
 import { NoteForm, Timeline } from './incident/Timeline.js';
 import { PostIncidentCard } from './incident/PostIncidentCard.js';
 
@@ -98,6 +99,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
           <DetailsCard incident={inc} editable={editable} onChanged={updated} />
           <RolesCard incident={inc} editable={editable} onChanged={updated} onStale={incident.refresh} />
           <CustomFieldsCard incident={inc} editable={editable} onChanged={updated} />
+          <TimestampsCard incident={inc} editable={editable} onChanged={updated} />
           <PagerDutyIncidentsCard incidentId={inc.id} editable={editable} closed={inc.status.category === 'closed'} onChanged={timeline.reload} />
         </aside>
       </div>

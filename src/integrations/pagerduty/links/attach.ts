@@ -9,6 +9,7 @@ import { fetchIncident, pdQueue, requireClient, SYNC_LINK_JOB, type LinksContext
 import { columnsOf, findLink, getLink, linkFromRow, type IncidentLink } from './links.repository.js';
 import { label, summaryFromIncident, type PdIncidentSummary } from './summary.js';
 import type { LinkReason, RelatedState } from './tables.js';
+import { recomputePdTimes } from './timestamps.js';
 
 // Attaching a PagerDuty incident to an incident (by a person, by URL or id; by auto-create; by an escalation's
 // webhook) and detaching it. A link attached by hand or grouped by auto-create asks "is this related?"; every new
@@ -92,6 +93,7 @@ export async function detach(ctx: LinksContext, incidentRef: string, linkId: str
     const row = await tx.selectFrom('pagerduty_incident_links').selectAll().where('id', '=', linkId).where('incident_id', '=', incidentId).executeTakeFirst();
     if (!row) throw new NotFoundError('PagerDuty incident link', linkId);
     await tx.deleteFrom('pagerduty_incident_links').where('id', '=', linkId).execute();
+    await recomputePdTimes(ctx, tx, incidentId);
     await ctx.live.touch(tx, { topic: 'pagerduty_links', incidentId });
     await addTimelineItem(tx, ctx.events, {
       incidentId,

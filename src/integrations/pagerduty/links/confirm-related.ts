@@ -6,6 +6,7 @@ import { queueAutoAck } from '../auto-ack/job.js';
 import type { LinksContext } from './context.js';
 import { getLink, requireLink, type IncidentLink } from './links.repository.js';
 import { label } from './summary.js';
+import { recomputePdTimes } from './timestamps.js';
 
 // The answer to "Is this PagerDuty incident related to this incident?". Yes (by anyone) is one of the two
 // triggers of auto-acknowledgement; auto-acknowledge.ts decides whether anything is acknowledged.
@@ -21,6 +22,7 @@ export async function confirmRelated(ctx: LinksContext, incidentRef: string, lin
       actor,
       payload: { linkId, related, text: `${label(link.pagerduty)} ${related ? 'confirmed as related' : 'marked as not related'}` },
     });
+    if (!related && link.related !== 'rejected') await recomputePdTimes(ctx, tx, link.incidentId);
     if (related) await queueAutoAck(ctx.jobs, { linkId, trigger: 'related_confirmed', actor }, actor.userId ?? actor.ref ?? actor.kind, tx);
   });
   return getLink(ctx.db, linkId);

@@ -1,4 +1,5 @@
 import type { IncidentsService } from '../../../incidents/incidents.service.js';
+import type { PagerDutyTimestampsPort } from '../../../incidents/timestamps/timestamps.service.js';
 import type { Db, Executor } from '../../../platform/db/index.js';
 import { ConflictError, UpstreamError, ValidationError } from '../../../platform/errors.js';
 import type { Actor, EventBus } from '../../../platform/events.js';
@@ -28,6 +29,8 @@ export interface LinksContext {
   /** Who escalations paged for a PagerDuty incident; links never read the escalation tables. */
   escalations: EscalationLookup;
   notifier: LinkNotifier;
+  /** Records PagerDuty's first triggered and first acknowledged times on the linked incidents. */
+  timestamps?: PagerDutyTimestampsPort;
   /** Called in the transaction that attached a PagerDuty incident (workflows' `pagerduty.incident_linked` trigger). */
   onLinked?: (tx: Executor, link: { incidentId: string; linkId: string; pagerdutyIncidentId: string; title: string | null; serviceId: string | null }) => Promise<void>;
 }

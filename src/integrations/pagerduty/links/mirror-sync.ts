@@ -6,6 +6,7 @@ import { fetchIncident, PD_ACTOR, pdQueue, SYNC_LINK_JOB, type LinksContext } fr
 import { getLink, linksForPd, requireLink, updateLinks, type IncidentLink } from './links.repository.js';
 import { mirrorLogEntries } from './mirror.js';
 import { summaryFromIncident, type PdIncidentSummary } from './summary.js';
+import { recordPdTimes, timesFromIncident, timesFromLog } from './timestamps.js';
 
 // Mirroring a PagerDuty incident's activity onto the timelines of the incidents it is attached to: read the
 // incident and its whole log, store what PagerDuty says on the links, and add the items mirror.ts makes from the
@@ -17,10 +18,13 @@ export async function syncPd(ctx: LinksContext, pdId: string): Promise<void> {
   if (links.length === 0) return;
   const c = await ctx.connected();
   if (!c) return;
-  const summary = summaryFromIncident(await fetchIncident(c.client, pdId, 'background'));
+  const incident = await fetchIncident(c.client, pdId, 'background');
+  const summary = summaryFromIncident(incident);
   await updateLinks(ctx.db, pdId, summary, ctx.live);
+  await recordPdTimes(ctx, links, timesFromIncident(incident));
   if (!links.some((l) => l.mirror)) return;
   const entries = await c.client.listLogEntries(pdId, { priority: 'background' });
+  await recordPdTimes(ctx, links, timesFromLog(entries));
   await mirror(ctx, links, summary, entries);
 }
 

@@ -6,6 +6,7 @@ import { attachEscalationIncident } from './escalation-links.js';
 import { linksForPd, updateLinks } from './links.repository.js';
 import { syncPd } from './mirror-sync.js';
 import { label, nameOf, summaryFromEvent } from './summary.js';
+import { recordPdTimes } from './timestamps.js';
 
 // What links do with one applied webhook event about a PagerDuty incident (run in the event's job, one PagerDuty
 // incident at a time): attach it when an escalation created it, store what the event says on its links, tell a
@@ -22,6 +23,11 @@ export async function onIncidentEvent(ctx: LinksContext, ev: PdIncidentEvent): P
     links = await linksForPd(ctx.db, pdId);
   }
   if (summary) await updateLinks(ctx.db, pdId, summary, ctx.live);
+  if (ev.kind === 'incident') {
+    // PagerDuty's times: the incident's creation, and the event's own time for an acknowledgement.
+    const createdAt = typeof ev.data.created_at === 'string' ? ev.data.created_at : null;
+    await recordPdTimes(ctx, links, { triggeredAt: createdAt, acknowledgedAt: ev.event_type === 'incident.acknowledged' ? ev.occurred_at : null });
+  }
   if (ev.kind === 'incident' && ev.event_type === 'incident.priority_updated') {
     const p = ev.data.priority;
     const text = `${label({ number: ev.data.number ?? links[0]?.pagerduty.number ?? null })} priority changed to ${p ? nameOf(p) : 'none'}${ev.agent ? ` by ${nameOf(ev.agent)}` : ''}`;
