@@ -14,7 +14,8 @@ export type CoreTimelineKind =
   | 'lead_changed'
   | 'note_added'
   | 'incident_merged_in'
-  | 'custom_field_changed';
+  | 'custom_field_changed'
+  | 'update_posted';
 
 export interface TimelineItem {
   id: string;
@@ -122,6 +123,8 @@ export function timelineText(kind: string, p: Record<string, unknown>): string {
       return p.to ? `Lead set to ${s('to')}` : 'Lead removed';
     case 'note_added':
       return s('text');
+    case 'update_posted':
+      return `Update: ${s('message')} (${s('status')}, ${s('severity')})`;
     case 'incident_merged_in':
       return `${s('reference')} was merged into this incident`;
     default:
