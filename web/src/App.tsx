@@ -22,6 +22,7 @@ import { PagerDutyPage } from './pages/settings/PagerDutyPage.js';
 import { SlackPage } from './pages/settings/SlackPage.js';
 import { ExpressionsPage } from './pages/settings/ExpressionsPage.js';
 import { SsoPage } from './pages/settings/SsoPage.js';
+import { UpdateRemindersPage } from './pages/settings/UpdateRemindersPage.js';
 import { CatalogHomePage } from './pages/catalog/CatalogHomePage.js';
 import { CatalogTypePage } from './pages/catalog/CatalogTypePage.js';
 import { CatalogEntryPage } from './pages/catalog/CatalogEntryPage.js';
@@ -189,6 +190,7 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/settings/integrations/pagerduty') content = <SettingsLayout><PagerDutyPage /></SettingsLayout>;
   else if (pathname === '/settings/integrations/slack') content = <SettingsLayout><SlackPage /></SettingsLayout>;
   else if (pathname === '/settings/expressions') content = <SettingsLayout><ExpressionsPage /></SettingsLayout>;
+  else if (pathname === '/settings/update-reminders') content = <SettingsLayout><UpdateRemindersPage /></SettingsLayout>;
   else if (pathname === '/workflows') content = <WorkflowsPage />;
   else if (pathname === '/workflows/new') content = <WorkflowEditorPage key="new" idOrKey={null} />;
   else if ((params = matchPath('/workflows/:id', pathname))) content = <WorkflowEditorPage key={params.id} idOrKey={params.id ?? ''} />;

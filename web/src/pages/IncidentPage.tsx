@@ -14,6 +14,7 @@ import { ActionsCard } from './incident/ActionsCard.js';
 import { DetailsCard } from './incident/DetailsCard.js';
 import { CustomFieldsCard } from './incident/CustomFieldsCard.js';
 import { SummaryCard } from './incident/SummaryCard.js';
+import { UpdatesCard } from './incident/UpdatesCard.js';
 import { NoteForm, Timeline } from './incident/Timeline.js';
 
 export function IncidentPage({ idOrRef }: { idOrRef: string }) {
@@ -75,6 +76,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
       <div className="incident-grid">
         <div className="incident-main">
           <SummaryCard incident={inc} editable={editable} onSaved={updated} />
+          <UpdatesCard incident={inc} editable={editable} severities={severities.data ?? []} onPosted={() => void incident.reload()} />
           {editable ? <ActionsCard incident={inc} onDone={updated} /> : null}
           <EscalationsCard incidentId={inc.id} editable={editable} onChanged={timeline.reload} />
           <IncidentWorkflowsCard incidentId={inc.id} editable={editable} onRan={timeline.reload} />

@@ -9,6 +9,7 @@ const SECTIONS = [
   { to: '/settings/sso', label: 'Single sign-on' },
   { to: '/settings/integrations', label: 'Integrations' },
   { to: '/settings/expressions', label: 'Expressions' },
+  { to: '/settings/update-reminders', label: 'Update reminders' },
 ];
 
 export function SettingsLayout({ children }: { children: ReactNode }) {
