@@ -133,6 +133,20 @@ describe.each(backends)('incident updates API (%s)', (backend) => {
     }
   });
 
+  it('status moves follow the status rules: a triage incident cannot be closed by an update', async () => {
+    const inc = await declare('Maybe broken', { triage: true });
+    const r = await owner.post(`/api/v1/incidents/${inc.id}/updates`, { message: 'False alarm', status_id: 'closed' });
+    expect(r.status).toBe(409);
+    expect(r.body.error.code).toBe('illegal_transition');
+    expect(r.body.error.message).toContain('it is Triage');
+    expect(await count('incident_updates', inc.id)).toBe(0);
+    expect((await owner.get(`/api/v1/incidents/${inc.id}`)).body.incident.status.name).toBe('Triage');
+    // Accepting through an update is allowed (triage → live).
+    const ok = await owner.post(`/api/v1/incidents/${inc.id}/updates`, { message: 'It is real', status_id: 'investigating' });
+    expect(ok.status).toBe(201);
+    expect((await owner.get(`/api/v1/incidents/${inc.id}`)).body.incident.status.name).toBe('Investigating');
+  });
+
   it('an update may close the incident (the same rules as closing)', async () => {
     const inc = await declare('Close by update');
     const r = await owner.post(`/api/v1/incidents/${inc.id}/updates`, { message: 'All clear', status_id: 'closed' });
