@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SlackUser } from '../../emulators/slack/index.js';
 import { backends } from '../helpers.js';
 import { declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
@@ -18,9 +18,13 @@ describe.each(backends)('update reminders in Slack (%s)', (backend) => {
     await s.fb.app.jobs.drain(10_000);
   };
   const reminders = () => s.emu.dmsTo(lena.id).filter((m) => m.text.includes('has had no update'));
+  const failures: string[] = [];
 
   beforeAll(async () => {
     s = await startSlackStack({ backend });
+    s.fb.app.jobs.onEvent((e) => {
+      if (e.type !== 'completed' && e.name.startsWith('slack.update_reminder')) failures.push(`${e.name}: ${e.error}`);
+    });
     lena = person(s.emu, 'Lena Lead');
     await declareFromSlack(s, lena, { name: 'Payments queue stuck', severity: 'sev-major' });
     inc = (await s.owner.get('/api/v1/incidents')).body.incidents[0];
@@ -30,6 +34,7 @@ describe.each(backends)('update reminders in Slack (%s)', (backend) => {
     expect(set.status).toBe(200);
   });
   afterAll(async () => s?.stop());
+  afterEach(() => expect(failures).toEqual([]));
 
   it('nothing while the incident is younger than its severity allows', async () => {
     await s.fb.app.jobs.drain(10_000);
@@ -79,6 +84,7 @@ describe.each(backends)('update reminders in Slack (%s)', (backend) => {
     await tick();
     const rows = await s.fb.app.database.db.selectFrom('slack_update_reminders').selectAll().where('incident_id', '=', other.id).execute();
     expect(rows).toHaveLength(0);
+    expect((await s.fb.app.updates.reminders.quietIncidents()).map((q) => q.incidentId)).not.toContain(other.id);
 
     await s.owner.request('PUT', '/api/v1/settings/update_reminders', { enabled: false });
     await s.fb.app.database.db.updateTable('incident_updates').set({ created_at: minutesAgo(40) }).where('incident_id', '=', inc.id).execute();
