@@ -4,10 +4,12 @@ import { ConnectionsStore } from './integrations/connections.js';
 import { SecretBox } from './platform/crypto/secrets.js';
 import { registerIncidentRoutes } from './incidents/routes.js';
 import { IncidentsService } from './incidents/incidents.service.js';
+import { createRoles, setupRoleRoutes, type RolesModule } from './incidents/roles/index.js';
 import { registerIntegrationRoutes } from './integrations/registry.js';
 import { setupPagerDuty, type PagerDutyModule } from './integrations/pagerduty/index.js';
 import { createCatalog, setupCatalogRoutes, type CatalogModule } from './catalog/index.js';
 import { createCustomFields, setupCustomFieldRoutes, type CustomFieldsModule } from './custom-fields/index.js';
+import { createFollowUps, setupFollowUpRoutes, type FollowUpsModule } from './follow-ups/index.js';
 import { createExpressions, type ExpressionsModule } from './expressions/index.js';
 import { registerExpressionRoutes } from './expressions/routes.js';
 import { setupSlack, type SlackIntegration } from './integrations/slack/index.js';
@@ -33,6 +35,7 @@ import { createUpdates, setupUpdateRoutes, type UpdatesModule } from './incident
 import { SettingsStore } from './platform/settings.js';
 import type { WorkflowSlackPort } from './workflows/ports.js';
 import { setupWorkflowEngine, type WorkflowsEngineModule } from './workflows/setup.js';
+import { createWriteUps, setupWriteUpRoutes, type WriteUpsModule } from './write-ups/index.js';
 
 // The composition root's wiring: every module gets what it needs passed in; nothing is global.
 
@@ -45,6 +48,8 @@ export interface Firebreak {
   /** The live feed: `touch` what a page shows when it changes; served as server-sent events at /api/v1/live. */
   live: LiveFeed;
   incidents: IncidentsService;
+  /** Incident roles besides the lead: definitions and who holds them. */
+  roles: RolesModule;
   users: UsersService;
   http: App;
   metrics: Metrics;
@@ -70,6 +75,10 @@ export interface Firebreak {
   settings: SettingsStore;
   /** Incident updates and update reminders (src/incidents/updates). */
   updates: UpdatesModule;
+  /** The post-incident write-up (template, generation, editing, export) and checklist. */
+  writeUps: WriteUpsModule;
+  /** Follow-ups on incidents and across them (src/follow-ups). */
+  followUps: FollowUpsModule;
   publicUrl(): string;
 }
 
@@ -115,14 +124,20 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   registerSsoRoutes(http, { sso, secureCookies });
   registerIncidentRoutes(http, { incidents });
   setupUpdateRoutes(http, updates, incidents);
+  const roles = createRoles({ db: database.db, dialect: database.dialect, events, live, incidents });
+  setupRoleRoutes(http, roles);
+  const writeUps = createWriteUps({ db: database.db, dialect: database.dialect, events, live, settings, publicUrl });
+  setupWriteUpRoutes(http, writeUps);
   registerLiveRoutes(http, { live, read: requireAccess('read') });
   setupCatalogRoutes(http, catalog);
   setupCustomFieldRoutes(http, customFields);
+  const followUps = createFollowUps({ db: database.db, dialect: database.dialect, events, incidents });
+  setupFollowUpRoutes(http, followUps);
   const expressions = createExpressions({ db: database.db, catalog, customFields, incidents });
   registerExpressionRoutes(http, { expressions });
   const workflows = createWorkflows({ db: database.db, secrets, expressions });
   setupWorkflowRoutes(http, workflows);
-  const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config });
+  const pagerduty = await setupPagerDuty({ database, live, connections, secrets, catalog, incidents, users, events, jobs, logger, http, publicUrl, config, settings, updateDeliveries });
   // Workflows reach PagerDuty and Slack through ports (Slack's is set below, once Slack is set up).
   const workflowPorts: { slack: WorkflowSlackPort | null } = { slack: null };
   const workflowEngine = setupWorkflowEngine({
@@ -135,7 +150,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
     if (a.applyToExisting) await workflowEngine.engine.applyToExisting(a.workflowId);
   });
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
-  const core = { config, logger, database, jobs, events, live, incidents, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, updates, publicUrl };
+  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, updates, writeUps, followUps, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows.

@@ -139,7 +139,9 @@ describe('the OpenAPI document', () => {
     const key = await owner.post('/api/v1/api_keys', { name: 'ci', scopes: ['read'] });
     expect(key.status).toBe(201);
     const user = await owner.post('/api/v1/users', { name: 'Rae', email: 'rae@example.com', role: 'viewer' });
+    const followUp = await owner.post(`/api/v1/incidents/${id}/follow_ups`, { title: 'Add an alert', owner_user_id: user.body.user.id, link: 'https://tickets.example.com/1' });
     const calls: { method: string; path: string; status: number; body: unknown }[] = [
+      { method: 'post', path: '/api/v1/incidents/{incident_id}/follow_ups', status: followUp.status, body: followUp.body },
       { method: 'post', path: '/api/v1/incidents', status: inc.status, body: inc.body },
       { method: 'post', path: '/api/v1/api_keys', status: key.status, body: key.body },
       { method: 'post', path: '/api/v1/users', status: user.status, body: user.body },

@@ -29,7 +29,7 @@ if (!haveSpec && inCi) {
 const SUPPORTED = ['listUsers', 'getUser', 'getCurrentUser', 'listTeams', 'getTeam', 'listTeamUsers', 'listServices', 'getService',
   'listPriorities', 'listEscalationPolicies', 'getEscalationPolicy', 'listTags', 'getTag', 'getTagsByEntityType',
   'getEntityTypeByIdTags', 'createIncident', 'listIncidents', 'getIncident', 'updateIncident', 'updateIncidents',
-  'listIncidentNotes', 'createIncidentNote', 'listIncidentLogEntries', 'createWebhookSubscription', 'listWebhookSubscriptions',
+  'listIncidentNotes', 'createIncidentNote', 'createIncidentStatusUpdate', 'listIncidentLogEntries', 'createWebhookSubscription', 'listWebhookSubscriptions',
   'getWebhookSubscription', 'updateWebhookSubscription', 'deleteWebhookSubscription', 'enableWebhookSubscription',
   'testWebhookSubscription', 'listAbilities', 'getAbility'];
 
@@ -161,6 +161,30 @@ describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
     ];
     for (const r of exchanges) expect(r.violations, `${r.status} ${r.url.pathname}`).toEqual([]);
     expect(exchanges.map((r) => r.status)).toEqual([400, 400, 200, 200, 200, 200, 200, 404, 200, 200, 200, 200, 200, 200, 200, 200, 400, 404, 404]);
+  });
+
+  it('status updates: create (with and without the custom email), and their errors', async () => {
+    const service = [...pd.state.services.values()][0]!;
+    const created = await call('POST', '/incidents', { from, body: { incident: { type: 'incident', title: 'Checkout is down (status updates)', service: { id: service.id, type: 'service_reference' } } } });
+    expect(created.status).toBe(201);
+    const id = created.json.incident.id as string;
+    const rs = [
+      await call('POST', `/incidents/${id}/status_updates`, { from, body: { message: 'Rolled back; error rate falling.' } }),
+      await call('POST', `/incidents/${id}/status_updates`, { from, body: { message: 'Fixed.', subject: 'Checkout update', html_message: '<p>Fixed.</p>' } }),
+      await call('POST', `/incidents/${id}/status_updates`, { badRequest: true, body: { message: 'no From' } }),
+      await call('POST', `/incidents/${id}/status_updates`, { from, badRequest: true, body: { subject: 'no message' } }),
+      await call('POST', `/incidents/${id}/status_updates`, { from, body: { message: '' } }),
+      await call('POST', '/incidents/PNOSUCH/status_updates', { from, body: { message: 'x' } }),
+      await call('POST', `/incidents/${id}/status_updates`, { key: pd.readOnlyKey, from, body: { message: 'read-only key' } }),
+    ];
+    await call('PUT', `/incidents/${id}`, { from, body: { incident: { type: 'incident_reference', status: 'resolved' } } });
+    rs.push(await call('POST', `/incidents/${id}/status_updates`, { from, body: { message: 'after resolving' } }));
+    for (const r of rs) expect(r.violations, `${r.status} ${r.url.pathname}`).toEqual([]);
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 400, 400, 400, 404, 403, 400]);
+    expect(rs[0]!.json.status_update).toMatchObject({ message: 'Rolled back; error rate falling.', sender: { type: 'user_reference' } });
+    expect(rs[1]!.json.status_update).toMatchObject({ subject: 'Checkout update', html_message: '<p>Fixed.</p>' });
+    expect(rs[7]!.json.error).toMatchObject({ code: 1001, message: 'Incident Already Resolved' });
+    expect(pd.state.incidents.get(id)!.status_updates!.map((u) => u.message)).toEqual(['Rolled back; error rate falling.', 'Fixed.']);
   });
 
   it('webhook subscriptions: create, list, get, update, enable, ping, delete', async () => {

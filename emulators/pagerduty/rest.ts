@@ -407,6 +407,16 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
     const note = store.addNote(agent.id, i.id, body.note.content);
     return { status: 200, body: { note: store.noteWire(note) } };
   });
+  add('POST', '/incidents/{id}/status_updates', (c) => {
+    const agent = c.fromUser();
+    const i = store.incidents.get(p0(c));
+    if (!i) throw notFound();
+    const body = c.body();
+    if (!isObj(body) || typeof body.message !== 'string') throw invalidInput('message is required.');
+    for (const k of ['subject', 'html_message'] as const) if (body[k] !== undefined && typeof body[k] !== 'string') throw invalidInput(`${k} must be a string.`);
+    const u = store.addStatusUpdate(agent.id, i.id, { message: body.message, subject: body.subject as string | undefined, html_message: body.html_message as string | undefined });
+    return { status: 200, body: { status_update: store.statusUpdateWire(u) } };
+  });
   add('GET', '/incidents/{id}/log_entries', (c) => {
     const i = store.incidents.get(p0(c));
     if (!i) throw notFound();
@@ -524,5 +534,6 @@ export function requiresFrom(method: string, path: string): boolean {
   if (method === 'POST' && path === '/incidents') return true;
   if (method === 'PUT' && (path === '/incidents' || /^\/incidents\/[^/]+$/.test(path))) return true;
   if ((method === 'POST' || method === 'PUT') && /^\/incidents\/[^/]+\/notes$/.test(path)) return true;
+  if (method === 'POST' && /^\/incidents\/[^/]+\/status_updates$/.test(path)) return true;
   return false;
 }

@@ -7,11 +7,18 @@ import { randomBytes } from 'node:crypto';
 import { alreadyAcknowledged, alreadyResolved, invalidInput, notFound, PdError } from './errors.js';
 import { IdFactory, createPrng } from './seed.js';
 import type {
-  EscalationPolicyRecord, IncidentRecord, IncidentStatus, LogEntryRecord, LogEntryType, NoteRecord, PdEscalationPolicy,
+  EscalationPolicyRecord, IncidentRecord, IncidentStatus, LogEntryRecord, LogEntryType, NoteRecord, PdEscalationPolicy, PdStatusUpdate, StatusUpdateRecord,
   PdIncident, PdLogEntry, PdNote, PdPriority, PdReference, PdService, PdTag, PdTeam, PdUser, PdWebhookSubscription,
   PriorityRecord, ScheduleRecord, SeedData, ServiceRecord, TagRecord, TeamRecord, Urgency, UserRecord,
   WebhookSubscriptionRecord,
 } from './types.js';
+
+/**
+ * The longest status update message the emulator accepts. PagerDuty's OpenAPI document gives no limit; its
+ * status updates go out by SMS and push as well as email, and the emulator refuses a message longer than
+ * PagerDuty's note limit (25,000 characters) with the same error, so a client meets a 400 there rather than never.
+ */
+export const STATUS_UPDATE_MAX = 25_000;
 
 export type EntityType = 'users' | 'teams' | 'escalation_policies';
 
@@ -352,6 +359,11 @@ export class AccountStore {
       content: n.content, created_at: n.created_at, updated_at: n.created_at };
   }
 
+  statusUpdateWire(u: StatusUpdateRecord): PdStatusUpdate {
+    return { id: u.id, message: u.message, sender: this.userRef(u.user_id), created_at: u.created_at,
+      ...(u.subject !== undefined ? { subject: u.subject } : {}), ...(u.html_message !== undefined ? { html_message: u.html_message } : {}) };
+  }
+
   webhookSubscriptionWire(w: WebhookSubscriptionRecord, withSecret = false): PdWebhookSubscription {
     return {
       id: w.id, type: 'webhook_subscription', active: w.active,
@@ -457,7 +469,7 @@ export class AccountStore {
       priority_id: input.priority_id ?? null, escalation_level: 1,
       assigned_via: input.assignee_id ? 'direct_assignment' : 'escalation_policy', assignments: [], acknowledgements: [],
       created_at: at, updated_at: at, last_status_change_at: at, last_status_change_by: agentId, resolved_at: null,
-      details: input.details ?? null, notes: [], first_trigger_log_entry_id: '',
+      details: input.details ?? null, notes: [], status_updates: [], first_trigger_log_entry_id: '',
     };
     this.incidents.set(i.id, i);
     this.incidentsByCreation.push(i);
@@ -586,6 +598,27 @@ export class AccountStore {
       incident: this.incidentRef(i), id: note.id, content, trimmed: false, type: 'incident_note',
     });
     return note;
+  }
+
+  /**
+   * A status update to the incident's subscribers. A resolved incident refuses it as it refuses any other change
+   * (400 code 1001), and an empty message is invalid input.
+   */
+  addStatusUpdate(agentId: string, id: string, input: { message: string; subject?: string; html_message?: string }, channel: Channel = 'api'): StatusUpdateRecord {
+    const i = this.getIncident(id);
+    if (typeof input.message !== 'string' || input.message.trim() === '') throw invalidInput('Message cannot be empty.');
+    if (input.message.length > STATUS_UPDATE_MAX) throw invalidInput(`Message is too long (maximum is ${STATUS_UPDATE_MAX} characters).`);
+    if ((input.subject === undefined) !== (input.html_message === undefined)) throw invalidInput('subject and html_message must be given together.');
+    if (i.status === 'resolved') throw alreadyResolved();
+    const at = now();
+    const u: StatusUpdateRecord = { id: this.ids.next(), user_id: agentId, message: input.message, created_at: at,
+      ...(input.subject !== undefined ? { subject: input.subject, html_message: input.html_message } : {}) };
+    (i.status_updates ??= []).push(u);
+    i.updated_at = at;
+    this.emitIncident('incident.status_update_published', i, agentId, channel, {
+      incident: this.incidentRef(i), id: u.id, message: u.message, trimmed: false, type: 'incident_status_update',
+    });
+    return u;
   }
 
   // ---------- account changes (control API) ----------

@@ -129,6 +129,15 @@ export interface PdNote {
   updated_at: string;
 }
 
+export interface PdStatusUpdate {
+  id: string;
+  message: string;
+  sender: PdReference;
+  created_at: string;
+  subject?: string;
+  html_message?: string;
+}
+
 export interface PdLogEntry extends PdReference {
   type: LogEntryType;
   created_at: string;
@@ -210,6 +219,7 @@ export interface TagRecord {
   users: string[]; teams: string[]; escalation_policies: string[];
 }
 export interface NoteRecord { id: string; user_id: string; content: string; created_at: string }
+export interface StatusUpdateRecord { id: string; user_id: string; message: string; subject?: string; html_message?: string; created_at: string }
 export interface IncidentRecord {
   id: string; incident_number: number; title: string; status: IncidentStatus; urgency: Urgency;
   incident_key: string; service_id: string; escalation_policy_id: string; priority_id: string | null;
@@ -218,6 +228,8 @@ export interface IncidentRecord {
   acknowledgements: { user_id: string; at: string }[];
   created_at: string; updated_at: string; last_status_change_at: string; last_status_change_by: string | null;
   resolved_at: string | null; details: unknown; notes: NoteRecord[]; first_trigger_log_entry_id: string;
+  /** Status updates sent to the incident's subscribers (absent in seeds saved before they existed). */
+  status_updates?: StatusUpdateRecord[];
 }
 export interface LogEntryRecord {
   id: string; type: LogEntryType; incident_id: string; created_at: string;

@@ -5,6 +5,7 @@ import type { Actor } from '../platform/events.js';
 import { availableActions, type AvailableAction, type StatusCategory } from './rules.js';
 import type { Severities } from './severities.js';
 import type { Statuses } from './statuses.js';
+import { rolesForIncidents, type IncidentRoleView } from './roles/roles.view.js';
 
 // The Incident as every caller sees it (API, Slack, PagerDuty), and how stored rows become it: severity,
 // status, people, merge target, status times and custom field values joined in a few queries for a whole page
@@ -34,6 +35,8 @@ export interface Incident {
   availableActions: AvailableAction[];
   /** Custom fields with a value (deleted fields left out), in field order. */
   customFields: CustomFieldValueView[];
+  /** Every live role in rank order (holder or null), then deleted roles still held here (roles/roles.view.ts). */
+  roles: IncidentRoleView[];
 }
 
 /** Rows in, incidents out, in the same order. */
@@ -44,11 +47,12 @@ export async function toIncidents(db: Executor, rows: IncidentsTable[], severity
   const ids = rows.map((r) => r.id);
   const userIds = [...new Set(rows.flatMap((r) => [r.creator_user_id, r.lead_user_id]).filter((x): x is string => !!x))];
   const mergedIds = [...new Set(rows.map((r) => r.merged_into_id).filter((x): x is string => !!x))];
-  const [users, merged, stamps, fieldValues] = await Promise.all([
+  const [users, merged, stamps, fieldValues, roles] = await Promise.all([
     userIds.length ? db.selectFrom('users').select(['id', 'name']).where('id', 'in', userIds).execute() : [],
     mergedIds.length ? db.selectFrom('incidents').select(['id', 'reference']).where('id', 'in', mergedIds).execute() : [],
     db.selectFrom('incident_status_timestamps').selectAll().where('incident_id', 'in', ids).orderBy('first_at').execute(),
     customFields.valuesFor(ids, db),
+    rolesForIncidents(db, ids),
   ]);
   const userById = new Map(users.map((u) => [u.id, u]));
   return rows.map((r) => {
@@ -80,6 +84,7 @@ export async function toIncidents(db: Executor, rows: IncidentsTable[], severity
         }),
       availableActions: availableActions(st, statuses),
       customFields: fieldValues.get(r.id) ?? [],
+      roles: roles.get(r.id) ?? [],
     };
   });
 }

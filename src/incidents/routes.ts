@@ -12,7 +12,7 @@ const actions = ['accept', 'decline', 'merge', 'status', 'close', 'cancel'] as c
 const actorKinds = ['user', 'integration', 'workflow', 'system'] as const;
 
 const statusRef = z.object({ id: z.string(), name: z.string(), category: z.enum(categories) });
-const incidentJson = z.object({
+export const incidentJson = z.object({
   id: z.string(),
   reference: z.string(),
   number: z.number(),
@@ -32,6 +32,7 @@ const incidentJson = z.object({
   status_timestamps: z.array(z.object({ status: statusRef, first_at: z.string(), last_at: z.string() })),
   available_actions: z.array(z.object({ action: z.enum(actions), status: statusRef.optional() })),
   custom_fields: z.array(customFieldValueJson),
+  roles: z.array(z.object({ role: z.object({ id: z.string(), name: z.string(), description: z.string() }), user: z.object({ id: z.string(), name: z.string() }).nullable() })).describe('the lead is `lead`; these are the roles admins define, in rank order'),
 });
 const timelineJson = z.object({
   id: z.string(),
@@ -74,6 +75,7 @@ export function incidentToJson(i: Incident) {
     status_timestamps: i.statusTimestamps.map((t) => ({ status: t.status, first_at: t.firstAt, last_at: t.lastAt })),
     available_actions: i.availableActions,
     custom_fields: i.customFields.map(customFieldValueToJson),
+    roles: i.roles,
   };
 }
 

@@ -15,7 +15,10 @@ export type CoreTimelineKind =
   | 'note_added'
   | 'incident_merged_in'
   | 'custom_field_changed'
-  | 'update_posted';
+  | 'update_posted'
+  | 'role_assigned'
+  | 'follow_up_created'
+  | 'follow_up_updated';
 
 export interface TimelineItem {
   id: string;
@@ -121,15 +124,35 @@ export function timelineText(kind: string, p: Record<string, unknown>): string {
       return `Summary updated: ${s('to')}`;
     case 'lead_changed':
       return p.to ? `Lead set to ${s('to')}` : 'Lead removed';
+    case 'role_assigned':
+      if (!p.user) return `${s('role')} removed${p.previous ? ` (was ${s('previous')})` : ''}`;
+      return p.previous ? `${s('role')} changed from ${s('previous')} to ${s('user')}` : `${s('role')} given to ${s('user')}`;
     case 'note_added':
       return s('text');
     case 'update_posted':
       return `Update: ${s('message')} (${s('status')}, ${s('severity')})`;
     case 'incident_merged_in':
       return `${s('reference')} was merged into this incident`;
+    case 'follow_up_created':
+    case 'follow_up_updated':
+      return followUpText(kind, p);
     default:
       return typeof p.text === 'string' ? p.text : kind.replace(/[._]/g, ' ');
   }
+}
+
+/** "Follow-up added: "Add disk alerts" (owner Alice, high priority)" / "Follow-up "Add disk alerts": status open → done". */
+function followUpText(kind: string, p: Record<string, unknown>): string {
+  const title = String(p.title ?? '');
+  const word = (v: unknown) => (v === null || v === undefined || v === '' ? 'none' : v === 'wont_do' ? "won't do" : String(v));
+  if (kind === 'follow_up_created') {
+    const parts = [p.owner ? `owner ${String(p.owner)}` : 'no owner', `${String(p.priority ?? 'medium')} priority`];
+    if (p.status && p.status !== 'open') parts.push(word(p.status));
+    return `Follow-up added: "${title}" (${parts.join(', ')})`;
+  }
+  const changes = Array.isArray(p.changes) ? (p.changes as { field?: unknown; from?: unknown; to?: unknown }[]) : [];
+  const said = changes.map((c) => (c.field === 'description' ? 'description edited' : c.field === 'title' ? `renamed from "${String(c.from ?? '')}"` : `${String(c.field)} ${word(c.from)} → ${word(c.to)}`));
+  return `Follow-up "${title}": ${said.join('; ') || 'changed'}`;
 }
 
 /** Labels as a person reads them: "Checkout API, Payments API". */

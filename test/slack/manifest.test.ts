@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FOLLOW_UP_SHORTCUT } from '../../src/integrations/slack/follow-ups/follow-ups.view.js';
 import { declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
 
 // The manifest people paste into Slack is enough: with exactly its scopes, everything Firebreak does works.
@@ -33,6 +34,14 @@ describe('the Slack app manifest', () => {
     expect(section(/^\s+bot_events:\s*$/)).toEqual(['pin_added', 'reaction_added']);
     const urls = new Set([...manifest.matchAll(/(?:url|request_url): (\S+)/g)].map((m) => m[1]));
     expect([...urls]).toEqual(['https://firebreak.example.com/slack/events']);
+  });
+
+  it('declares the "Create follow-up" message shortcut in both manifests, with the callback id the app answers', () => {
+    const socket = readFileSync(resolve(import.meta.dirname, '../../src/integrations/slack/manifest.socket-mode.yaml'), 'utf8');
+    for (const m of [manifest, socket]) {
+      expect([...m.matchAll(/callback_id: (\S+)/g)].map((x) => x[1])).toEqual([FOLLOW_UP_SHORTCUT]);
+      expect(m).toMatch(/- name: Create follow-up\n\s+type: message\n/);
+    }
   });
 
   it('grants every scope the app uses: declare, announce, note, pin and DM with no missing_scope', async () => {

@@ -8,6 +8,7 @@ import { LiveIndicator, LiveProvider } from './live.js';
 import { ErrorMessage, Loading } from './components/ui.js';
 import type { Session } from './types.js';
 import { IncidentsPage } from './pages/IncidentsPage.js';
+import { FollowUpsPage } from './pages/FollowUpsPage.js';
 import { IncidentPage } from './pages/IncidentPage.js';
 import { DeclarePage } from './pages/DeclarePage.js';
 import { SignInPage } from './pages/SignInPage.js';
@@ -15,6 +16,7 @@ import { NotFoundPage } from './pages/NotFoundPage.js';
 import { SettingsLayout } from './pages/settings/SettingsLayout.js';
 import { SeveritiesPage } from './pages/settings/SeveritiesPage.js';
 import { CustomFieldsPage } from './pages/settings/CustomFieldsPage.js';
+import { RolesPage } from './pages/settings/RolesPage.js';
 import { UsersPage } from './pages/settings/UsersPage.js';
 import { ApiKeysPage } from './pages/settings/ApiKeysPage.js';
 import { IntegrationsPage } from './pages/settings/IntegrationsPage.js';
@@ -28,6 +30,8 @@ import { CatalogTypePage } from './pages/catalog/CatalogTypePage.js';
 import { CatalogEntryPage } from './pages/catalog/CatalogEntryPage.js';
 import { WorkflowsPage } from './pages/workflows/WorkflowsPage.js';
 import { WorkflowEditorPage } from './pages/workflows/WorkflowEditorPage.js';
+import { WriteUpPage } from './pages/incident/WriteUpPage.js';
+import { WriteUpTemplatePage } from './pages/settings/WriteUpTemplatePage.js';
 
 type SessionState = { kind: 'loading' } | { kind: 'error'; error: unknown } | { kind: 'signed-out' } | { kind: 'signed-in'; session: Session };
 
@@ -118,6 +122,9 @@ export function App() {
             <NavLink to="/" active={location.pathname === '/' || location.pathname.startsWith('/incidents')}>
               Incidents
             </NavLink>
+            <NavLink to="/follow-ups" active={location.pathname.startsWith('/follow-ups')}>
+              Follow-ups
+            </NavLink>
             <NavLink to="/catalog" active={location.pathname.startsWith('/catalog')}>
               Catalog
             </NavLink>
@@ -179,10 +186,13 @@ function Page({ pathname }: { pathname: string }) {
   let params: Record<string, string> | null;
   if (pathname === '/' || pathname === '/incidents') content = <IncidentsPage />;
   else if ((params = matchPath('/incidents/:ref', pathname))) content = <IncidentPage key={params.ref} idOrRef={params.ref ?? ''} />;
+  else if ((params = matchPath('/incidents/:ref/write-up', pathname))) content = <WriteUpPage key={params.ref} idOrRef={params.ref ?? ''} />;
   else if (pathname === '/declare') content = <DeclarePage />;
+  else if (pathname === '/follow-ups') content = <FollowUpsPage />;
   else if (pathname === '/settings' || pathname === '/settings/') content = <Redirect to="/settings/severities" />;
   else if (pathname === '/settings/severities') content = <SettingsLayout><SeveritiesPage /></SettingsLayout>;
   else if (pathname === '/settings/custom-fields') content = <SettingsLayout><CustomFieldsPage /></SettingsLayout>;
+  else if (pathname === '/settings/roles') content = <SettingsLayout><RolesPage /></SettingsLayout>;
   else if (pathname === '/settings/users') content = <SettingsLayout><UsersPage /></SettingsLayout>;
   else if (pathname === '/settings/api-keys') content = <SettingsLayout><ApiKeysPage /></SettingsLayout>;
   else if (pathname === '/settings/sso') content = <SettingsLayout><SsoPage /></SettingsLayout>;
@@ -191,6 +201,7 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/settings/integrations/slack') content = <SettingsLayout><SlackPage /></SettingsLayout>;
   else if (pathname === '/settings/expressions') content = <SettingsLayout><ExpressionsPage /></SettingsLayout>;
   else if (pathname === '/settings/update-reminders') content = <SettingsLayout><UpdateRemindersPage /></SettingsLayout>;
+  else if (pathname === '/settings/write-up-template') content = <SettingsLayout><WriteUpTemplatePage /></SettingsLayout>;
   else if (pathname === '/workflows') content = <WorkflowsPage />;
   else if (pathname === '/workflows/new') content = <WorkflowEditorPage key="new" idOrKey={null} />;
   else if ((params = matchPath('/workflows/:id', pathname))) content = <WorkflowEditorPage key={params.id} idOrKey={params.id ?? ''} />;

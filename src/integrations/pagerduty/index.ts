@@ -12,6 +12,9 @@ import type { PagerDutyFeatureDeps } from './deps.js';
 import { PagerDutyDirectory } from './directory.js';
 import { setupEscalations, type EscalationsModule } from './escalations/index.js';
 import { setupPagerDutyLinks, type PagerDutyLinksModule } from './links/index.js';
+import { setupStatusUpdates, type StatusUpdatesModule } from './status-updates/index.js';
+import type { SettingsStore } from '../../platform/settings.js';
+import type { UpdateDeliveries } from '../../incidents/updates/deliveries.js';
 import { setupWebhooks, type WebhooksModule } from './webhooks/index.js';
 import type { WorkflowTriggerPort } from '../../workflows/ports.js';
 
@@ -29,6 +32,10 @@ export interface PagerDutyWingDeps extends Omit<PagerDutyFeatureDeps, 'db' | 'di
   secrets: SecretBox;
   catalog: CatalogModule;
   config: { publicUrl: string | null; pagingLeaseMs: number };
+  /** Small JSON settings (the status updates toggle, `pagerduty.status_updates`). */
+  settings: SettingsStore;
+  /** Where the wing reports each incident update's PagerDuty status updates. */
+  updateDeliveries: UpdateDeliveries;
 }
 
 export interface PagerDutyModule {
@@ -36,6 +43,7 @@ export interface PagerDutyModule {
   webhooks: WebhooksModule;
   escalations: EscalationsModule;
   links: PagerDutyLinksModule;
+  statusUpdates: StatusUpdatesModule;
   /** The row on the Integrations page. */
   integrationStatus(): Promise<IntegrationStatus>;
   /** Workflows' triggers from PagerDuty (a link made, an escalation target acknowledged or resolved); app.ts sets it. */
@@ -92,6 +100,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
   webhooks.subscribe(async (ev) => {
     if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);
   });
+  const statusUpdates = setupStatusUpdates({ db, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger, http: deps.http, integration, settings: deps.settings, updateDeliveries: deps.updateDeliveries });
 
   return {
     setWorkflowTriggers(port) {
@@ -101,6 +110,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     webhooks,
     escalations,
     links,
+    statusUpdates,
     async integrationStatus() {
       const s = await integration.status();
       return {

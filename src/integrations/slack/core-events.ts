@@ -10,7 +10,7 @@ import type { SlackContext } from './slack.context.js';
 export function subscribeToIncidentEvents(ctx: SlackContext): void {
   ctx.events.subscribe(
     'slack',
-    ['incident.created', 'incident.updated', 'incident.status_changed', 'incident.severity_changed', 'incident.lead_changed', 'incident.custom_field_changed', 'incident.timeline_item_added'],
+    ['incident.created', 'incident.updated', 'incident.status_changed', 'incident.severity_changed', 'incident.lead_changed', 'incident.custom_field_changed', 'incident.role_assigned', 'incident.timeline_item_added'],
     async (event: DomainEvent) => {
       await ctx.afterPendingAcks(); // Slack's acks first (see jobs.ts)
       const incidentId = event.incidentId;
@@ -31,6 +31,8 @@ export function subscribeToIncidentEvents(ctx: SlackContext): void {
           // Whoever accepts a triage incident (here, in the web app or through the API) joins its channel.
           const accepted = event.type === 'incident.status_changed' && event.data.fromCategory === 'triage' && event.data.toCategory === 'live';
           const inviteUserIds = accepted && event.actor.userId ? [event.actor.userId] : [];
+          // Whoever is given a role joins the channel too.
+          if (event.type === 'incident.role_assigned' && typeof event.data.userId === 'string') inviteUserIds.push(event.data.userId);
           await ctx.jobs.enqueue(SLACK_JOBS.updateHeader, { incidentId, actorUserId: event.actor.userId ?? null, inviteLead: event.type === 'incident.lead_changed', inviteUserIds } satisfies UpdateHeaderJob, { queue });
           if (event.type === 'incident.status_changed' && event.data.toCategory === 'closed') await planArchive(ctx, incidentId, queue);
         }

@@ -2,9 +2,11 @@ import { createRequire } from 'node:module';
 import type { App as BoltApp } from '@slack/bolt';
 import type { SlackConfig } from '../../config.js';
 import type { CustomFieldsService } from '../../custom-fields/index.js';
+import type { FollowUpsModule } from '../../follow-ups/index.js';
 import type { IncidentsService } from '../../incidents/incidents.service.js';
 import type { UpdateDeliveries } from '../../incidents/updates/deliveries.js';
 import type { UpdatesModule } from '../../incidents/updates/index.js';
+import type { RolesModule } from '../../incidents/roles/index.js';
 import type { DatabaseHandle } from '../../platform/db/index.js';
 import type { EventBus } from '../../platform/events.js';
 import type { LiveFeed } from '../../platform/live.js';
@@ -17,6 +19,7 @@ import type { ConnectionsStore } from '../connections.js';
 import type { IntegrationStatus } from '../registry.js';
 import { registerIncidentCommand } from './commands/incident.command.js';
 import { registerEscalate } from './escalate/escalate.handlers.js';
+import { registerFollowUps } from './follow-ups/follow-ups.handlers.js';
 import type { EscalationPort } from './escalate/port.js';
 import { registerPagerDutyLinks } from './pagerduty-links/pagerduty-links.handlers.js';
 import type { PagerDutyLinksPort } from './pagerduty-links/port.js';
@@ -36,11 +39,12 @@ import { registerCatalogOptions } from './views/custom-fields.handlers.js';
 import { registerViewSubmissions } from './views/submissions.js';
 import { registerUpdatePosts } from './updates/posts.js';
 import { registerUpdateReminders } from './updates/reminders.js';
+import { registerRoles } from './roles/roles.handlers.js';
 import { createWorkflowSlackPort } from './workflows/port.js';
 import { registerWorkflows } from './workflows/workflows.handlers.js';
 
 const require = createRequire(import.meta.url);
-const recordedMethods = ['action', 'command', 'event', 'options', 'view'] as const;
+const recordedMethods = ['action', 'command', 'event', 'options', 'shortcut', 'view'] as const;
 type RecordedMethod = (typeof recordedMethods)[number];
 
 // The Slack app: Bolt for routing Slack's requests, mounted at POST /slack/events on Firebreak's server through
@@ -61,6 +65,10 @@ export interface SlackDeps {
   users: UsersService;
   /** Custom field definitions: the declare modal's fields and /incident field (values go through `incidents`). */
   customFields: CustomFieldsService;
+  /** Incident roles besides the lead: `/incident role` and the channel header. */
+  roles: RolesModule;
+  /** Follow-ups made from Slack (the command and the message shortcut). */
+  followUps: FollowUpsModule;
   /** Firebreak's server: /slack/events, the Integrations page's routes, and Socket Mode following its start and close. */
   http: App;
   /** Stored connections: the Slack credentials saved on the Integrations page (secrets encrypted). */
@@ -109,6 +117,8 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
     people: new SlackPeople(deps.users, connection),
     store: new SlackStore(deps.database.db),
     customFields: deps.customFields,
+    roles: deps.roles.service,
+    followUps: deps.followUps.service,
     afterPendingAcks: () => receiver.afterPendingAcks(),
     escalations: opts.escalations,
     pagerdutyLinks: opts.pagerdutyLinks,
@@ -133,6 +143,8 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   registerWorkflows(recorder, ctx, workflows);
   registerPinEvents(recorder, ctx);
   const reminders = registerUpdateReminders(recorder, ctx, { reminders: deps.updates.reminders });
+  registerRoles(recorder, ctx);
+  registerFollowUps(recorder, ctx, ctx.followUps);
   let bolt: BoltApp | null = null;
   const getBolt = (): BoltApp => {
     if (bolt) return bolt;

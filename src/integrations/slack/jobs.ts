@@ -26,7 +26,7 @@ export const SLACK_JOBS = {
 } as const;
 
 /** Timeline kinds that are worth a line in the incident channel. */
-export const CHANNEL_NOTE_KINDS = new Set(['status_changed', 'severity_changed', 'name_changed', 'summary_updated', 'lead_changed', 'note_added', 'incident_merged_in', 'custom_field_changed']);
+export const CHANNEL_NOTE_KINDS = new Set(['status_changed', 'severity_changed', 'name_changed', 'summary_updated', 'lead_changed', 'note_added', 'incident_merged_in', 'custom_field_changed', 'role_assigned']);
 
 /**
  * Actor ref of the changes one `/incident update` submission makes (`slack:update:<view id>`): the channel gets
@@ -156,7 +156,14 @@ export function defineSlackJobs(ctx: SlackContext): void {
 
   // Custom fields shown in the declare form are the ones worth a place in the header too.
   const shownFields = async () => new Set((await ctx.customFields.listFields()).filter((f) => f.showInDeclare).map((f) => f.id));
-  const header = async (incident: Incident) => headerMessage(incident, ctx.publicUrl(), await slackIdOf(incident.lead?.id), await shownFields());
+  const header = async (incident: Incident) => {
+    const holders = new Map<string, string>();
+    for (const r of incident.roles) {
+      const slackId = r.user ? await slackIdOf(r.user.id) : null;
+      if (r.user && slackId) holders.set(r.user.id, slackId);
+    }
+    return headerMessage(incident, ctx.publicUrl(), await slackIdOf(incident.lead?.id), await shownFields(), holders);
+  };
 
   /** The Slack time zone of a Firebreak user, when Slack tells us one. */
   const tzOf = async (api: SlackApi, userId: string | null | undefined): Promise<string | null> => {

@@ -12,6 +12,8 @@ import type { SlackConnection } from './slack.connection.js';
 import type { SlackStore } from './slack.store.js';
 import type { CustomFieldsService } from '../../custom-fields/index.js';
 import type { UpdatesService } from '../../incidents/updates/service.js';
+import type { RolesService } from '../../incidents/roles/index.js';
+import type { FollowUpsService } from '../../follow-ups/index.js';
 
 /** What the Slack module's parts share; built once in setupSlack. */
 export interface SlackContext {
@@ -27,11 +29,15 @@ export interface SlackContext {
   store: SlackStore;
   /** Custom field definitions (the declare and /incident field modals). */
   customFields: Pick<CustomFieldsService, 'listFields'>;
+  /** Incident roles besides the lead (`/incident role`). */
+  roles: Pick<RolesService, 'list' | 'findByName' | 'assign'>;
   /**
    * Resolves once the Slack requests already received have their acks (at once when none waits; at most
    * 250 ms): background Slack work (jobs, the domain-event subscriber) starts after them. See receiver.ts.
    */
   afterPendingAcks: () => Promise<void>;
+  /** Follow-ups (`/incident follow-up`, the "Create follow-up" message shortcut). */
+  followUps: FollowUpsService;
   /** Paging people (PagerDuty), when an escalation provider is wired in. */
   escalations?: EscalationPort;
   /** Related PagerDuty incidents and acknowledgement offers, when wired in. */

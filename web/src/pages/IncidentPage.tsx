@@ -12,10 +12,13 @@ import { PagerDutyIncidentsCard } from '../components/pagerduty-links/PagerDutyI
 import { IncidentWorkflowsCard } from '../components/workflows/IncidentWorkflowsCard.js';
 import { ActionsCard } from './incident/ActionsCard.js';
 import { DetailsCard } from './incident/DetailsCard.js';
+import { FollowUpsCard } from './incident/FollowUpsCard.js';
 import { CustomFieldsCard } from './incident/CustomFieldsCard.js';
+import { RolesCard } from './incident/RolesCard.js';
 import { SummaryCard } from './incident/SummaryCard.js';
 import { UpdatesCard } from './incident/UpdatesCard.js';
 import { NoteForm, Timeline } from './incident/Timeline.js';
+import { PostIncidentCard } from './incident/PostIncidentCard.js';
 
 export function IncidentPage({ idOrRef }: { idOrRef: string }) {
   const session = useSession();
@@ -77,9 +80,11 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
         <div className="incident-main">
           <SummaryCard incident={inc} editable={editable} onSaved={updated} />
           <UpdatesCard incident={inc} editable={editable} severities={severities.data ?? []} onPosted={() => void incident.reload()} />
+          {inc.status.category === 'closed' ? <PostIncidentCard incident={inc} editable={editable} /> : null}
           {editable ? <ActionsCard incident={inc} onDone={updated} /> : null}
           <EscalationsCard incidentId={inc.id} editable={editable} onChanged={timeline.reload} />
           <IncidentWorkflowsCard incidentId={inc.id} editable={editable} onRan={timeline.reload} />
+          <FollowUpsCard incidentId={inc.id} editable={editable} takesNew={inc.status.category !== 'merged' && inc.status.category !== 'canceled'} onChanged={timeline.reload} />
           <section className="card" aria-labelledby="timeline-heading">
             <div className="card-head">
               <h2 id="timeline-heading">Timeline</h2>
@@ -93,6 +98,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
         </div>
         <aside className="incident-side" aria-label="Details">
           <DetailsCard incident={inc} editable={editable} onChanged={updated} />
+          <RolesCard incident={inc} editable={editable} onChanged={updated} onStale={incident.refresh} />
           <CustomFieldsCard incident={inc} editable={editable} onChanged={updated} />
           <PagerDutyIncidentsCard incidentId={inc.id} editable={editable} closed={inc.status.category === 'closed'} onChanged={timeline.reload} />
         </aside>

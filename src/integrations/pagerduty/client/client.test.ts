@@ -49,6 +49,24 @@ describe('PagerDuty client', () => {
     expect(log[0]!.headers.accept).toBe('application/vnd.pagerduty+json;version=2');
   });
 
+  it('posts a status update as the From user; a 5xx is not resent (PagerDuty may have taken it), a 429 is', async () => {
+    const from = [...pd.state.users.values()].find((u) => u.email === u.email.trim() && ['owner', 'admin', 'user'].includes(u.role))!.email;
+    const inc = pd.admin.triggerIncident({ service_id: [...pd.state.services.values()][0]!.id, title: 'Status update client test' });
+    const sent = await client().createStatusUpdate(inc.id, 'Rolled back.', { from });
+    expect(sent).toMatchObject({ message: 'Rolled back.', sender: { type: 'user_reference' } });
+    expect(pd.state.incidents.get(inc.id)!.status_updates!.map((u) => u.id)).toEqual([sent.id]);
+
+    const failing = fakeFetch([json(500, { error: { message: 'Internal Server Error', code: 2000 } }), json(200, { status_update: { id: 'P2' } })]);
+    await expect(client(pd.fullAccessKey, { fetch: failing.fn }).createStatusUpdate(inc.id, 'x', { from })).rejects.toBeInstanceOf(PagerDutyServerError);
+    expect(failing.calls).toHaveLength(1);
+    expect(JSON.parse(String(failing.calls[0]!.init.body))).toEqual({ message: 'x' });
+    expect((failing.calls[0]!.init.headers as Record<string, string>).from).toBe(from);
+
+    const throttled = fakeFetch([json(429, { error: { message: 'Rate Limit Exceeded', code: 2020 } }, { 'ratelimit-reset': '0' }), json(200, { status_update: { id: 'P3', message: 'y' } })]);
+    expect((await client(pd.fullAccessKey, { fetch: throttled.fn }).createStatusUpdate(inc.id, 'y', { from })).id).toBe('P3');
+    expect(throttled.calls).toHaveLength(2);
+  });
+
   it('sends From on writes, and tells read-only from full-access keys without changing anything', async () => {
     const email = [...pd.state.users.values()][0]!.email.trim();
     pd.clearRequestLog();

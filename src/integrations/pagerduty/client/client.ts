@@ -4,7 +4,7 @@ import {
   PagerDutyNotFoundError, PagerDutyRateLimitedError, PagerDutyReadOnlyKeyError, PagerDutyServerError, parseErrorBody,
 } from './errors.js';
 import type {
-  PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdPage, PdPriority, PdRef, PdService, PdTag, PdTeam, PdTeamMember, PdUser,
+  PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdPage, PdPriority, PdRef, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser,
   PdWebhookSubscription,
 } from './wire.js';
 
@@ -331,6 +331,16 @@ export class PagerDutyClient {
   /** A note on the incident. Not idempotent: a resend after a timeout could add it twice. */
   async addNote(id: string, content: string, o: WriteOptions & { idempotent?: boolean }): Promise<void> {
     await this.post(`/incidents/${encodeURIComponent(id)}/notes`, { note: { content } }, o);
+  }
+
+  /**
+   * A status update to the incident's subscribers (`POST /incidents/{id}/status_updates`, 200 `{status_update}`).
+   * Not idempotent: PagerDuty has no key to recognise a resend, so a 5xx or timeout is not retried here (the
+   * caller's job decides); 429 is, as PagerDuty did not take it. 400 code 1001: the incident is resolved.
+   */
+  async createStatusUpdate(id: string, message: string, o: WriteOptions): Promise<PdStatusUpdate> {
+    const r = await this.post<{ status_update: PdStatusUpdate }>(`/incidents/${encodeURIComponent(id)}/status_updates`, { message }, { ...o, idempotent: false });
+    return r.status_update;
   }
 
   async getService(id: string, o: ReadOptions = {}): Promise<PdService> {

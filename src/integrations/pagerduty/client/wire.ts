@@ -92,6 +92,16 @@ export interface PdIncidentCreate {
   assignments?: { assignee: { id: string; type: 'user_reference' } }[];
 }
 
+/** `POST /incidents/{id}/status_updates` answers `{status_update}` (200). */
+export interface PdStatusUpdate {
+  id: string;
+  message: string;
+  sender?: PdRef;
+  created_at?: string;
+  subject?: string;
+  html_message?: string;
+}
+
 export interface PdLogEntry extends PdRef {
   type: string;
   created_at: string;

@@ -4,6 +4,7 @@ import * as m0008 from './0008_escalations.js';
 import * as m0009 from './0009_pagerduty_links.js';
 import * as m0010 from './0010_webhook_events_pending.js';
 import * as m0014 from './0014_pagerduty_webhook_health.js';
+import * as m0022 from './0022_pagerduty_status_updates.js';
 
 // The PagerDuty integration's migrations (request budget, escalations and webhook deliveries, links and
 // auto-acknowledgement, auto-create), merged into the one ordered list by src/migrations.ts. Names are what
@@ -14,4 +15,5 @@ export const pagerdutyMigrations: Migrations = {
   '0009_pagerduty_links': m0009,
   '0010_webhook_events_pending': m0010,
   '0014_pagerduty_webhook_health': m0014,
+  '0022_pagerduty_status_updates': m0022,
 };

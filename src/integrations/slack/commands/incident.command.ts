@@ -2,10 +2,12 @@ import type { App as BoltApp, RespondFn, SlashCommand } from '@slack/bolt';
 import { roleAllows, type User } from '../../../users/users.service.js';
 import { explain, unescapeSlack } from '../errors.js';
 import { openEscalate } from '../escalate/escalate.handlers.js';
+import { runFollowUpCommand } from '../follow-ups/follow-ups.handlers.js';
 import { runPagerDutyCommand } from '../pagerduty-links/pagerduty-links.handlers.js';
 import { helpText, outsideChannelText, viewerText } from '../messages/replies.js';
 import { listWorkflows, type Reply } from '../workflows/workflows.handlers.js';
 import { actorFor } from '../people.js';
+import { runRoleCommand } from '../roles/roles.handlers.js';
 import type { SlackContext } from '../slack.context.js';
 import { declareFieldBlocksFor, fieldsModalFor, noFieldsText } from '../views/custom-fields.handlers.js';
 import { MAX_BLOCKS } from '../views/custom-fields.view.js';
@@ -16,7 +18,7 @@ import { updateView } from '../views/update.view.js';
 // 3 seconds; modals open right after with the trigger id; everything else answers the person through the
 // response_url (ephemeral) while the channel learns about changes from the domain events (core-events.ts).
 
-const IN_CHANNEL = new Set(['update', 'field', 'fields', 'resolve', 'close', 'lead', 'note', 'accept', 'decline']);
+const IN_CHANNEL = new Set(['update', 'field', 'fields', 'resolve', 'close', 'lead', 'role', 'roles', 'note', 'accept', 'decline', 'follow-up', 'followup']);
 
 type Say = (text: string) => Promise<void>;
 
@@ -69,6 +71,7 @@ async function run(ctx: SlackContext, cmd: SlashCommand, say: Say, reply: Reply)
 
   if (sub === 'update') return openUpdate(ctx, cmd, incidentId, say);
   if (sub === 'field' || sub === 'fields') return openFields(ctx, cmd, incidentId, say);
+  if (sub === 'role' || sub === 'roles') return runRoleCommand(ctx, cmd, incidentId, arg, say);
 
   const user = await ctx.people.resolve(cmd.user_id);
   if (!roleAllows(user.role, 'write')) return say(viewerText(user));
@@ -88,6 +91,9 @@ async function run(ctx: SlackContext, cmd: SlashCommand, say: Say, reply: Reply)
       if (!arg) return say(`Write the note after the command: \`${cmd.command} note Rolled back the deploy\`.`);
       await ctx.incidents.addNote(incidentId, arg, actor);
       return;
+    case 'follow-up':
+    case 'followup':
+      return runFollowUpCommand(ctx, ctx.followUps, cmd, incidentId, user, arg, say);
     case 'lead': {
       const m = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/.exec(arg);
       if (!m) return say(`Mention the new lead: \`${cmd.command} lead @someone\`.`);

@@ -32,12 +32,19 @@ export function headerFields(incident: Pick<Incident, 'customFields'>, shownFiel
     });
 }
 
-export function headerMessage(incident: Incident, publicUrl: string, leadSlackId: string | null, shownFieldIds: ReadonlySet<string> = new Set()): SlackText {
+/** Roles someone holds on the incident, in rank order (the lead is shown on its own). */
+export function heldRoles(incident: Pick<Incident, 'roles'>): { role: string; userId: string; name: string }[] {
+  return incident.roles.filter((r) => r.user).map((r) => ({ role: r.role.name, userId: r.user!.id, name: r.user!.name }));
+}
+
+/** `roleSlackIds`: Firebreak user id → Slack user id of the people holding roles (mentioned when known). */
+export function headerMessage(incident: Incident, publicUrl: string, leadSlackId: string | null, shownFieldIds: ReadonlySet<string> = new Set(), roleSlackIds: ReadonlyMap<string, string> = new Map()): SlackText {
   const url = incidentUrl(publicUrl, incident);
   const lead = incident.lead ? (leadSlackId ? `<@${leadSlackId}>` : esc(incident.lead.name)) : 'nobody yet';
   const leadPlain = incident.lead ? incident.lead.name : 'nobody yet';
   const custom = headerFields(incident, shownFieldIds);
-  const text = `${incident.reference}: ${incident.name} | Status: ${incident.status.name} | Severity: ${incident.severity.name} | Lead: ${leadPlain}${custom.map((c) => ` | ${c.name}: ${c.value}`).join('')} | ${url}`;
+  const roles = heldRoles(incident).slice(0, 10);
+  const text = `${incident.reference}: ${incident.name} | Status: ${incident.status.name} | Severity: ${incident.severity.name} | Lead: ${leadPlain}${roles.map((r) => ` | ${r.role}: ${r.name}`).join('')}${custom.map((c) => ` | ${c.name}: ${c.value}`).join('')} | ${url}`;
   const blocks: unknown[] = [
     { type: 'header', text: { type: 'plain_text', text: `${incident.reference}: ${incident.name}`.slice(0, 150) } },
     {
@@ -51,6 +58,9 @@ export function headerMessage(incident: Incident, publicUrl: string, leadSlackId
         ...custom.map((c) => ({ type: 'mrkdwn', text: `*${esc(c.name)}*\n${esc(c.value)}` })),
       ],
     },
+    ...(roles.length
+      ? [{ type: 'section', block_id: 'roles', fields: roles.map((r) => ({ type: 'mrkdwn', text: `*${esc(r.role)}*\n${roleSlackIds.get(r.userId) ? `<@${roleSlackIds.get(r.userId)}>` : esc(r.name)}` })) }]
+      : []),
     ...(incident.summary ? [{ type: 'section', block_id: 'summary', text: { type: 'mrkdwn', text: `*Summary*\n${esc(incident.summary).slice(0, 2900)}` } }] : []),
     { type: 'context', elements: [{ type: 'mrkdwn', text: `<${url}|Open ${incident.reference} in Firebreak> · \`/incident help\` for commands` }] },
   ];
@@ -101,6 +111,6 @@ const TOPIC_MAX = 250;
 
 /** The incident channel's topic: what people check first, kept current. */
 export function topicText(incident: Incident): string {
-  const t = `Status: ${incident.status.name} | Severity: ${incident.severity.name} | Lead: ${incident.lead ? incident.lead.name : 'nobody yet'}`;
+  const t = `Status: ${incident.status.name} | Severity: ${incident.severity.name} | Lead: ${incident.lead ? incident.lead.name : 'nobody yet'}${heldRoles(incident).map((r) => ` | ${r.role}: ${r.name}`).join('')}`;
   return t.length <= TOPIC_MAX ? t : `${t.slice(0, TOPIC_MAX - 1)}…`;
 }

@@ -21,7 +21,7 @@ const SUBMIT_BUDGET_MS = 2000;
 type Errors = Record<string, string>;
 type Ack = (response?: ViewResponseAction) => Promise<void>;
 
-async function ackWithin(ctx: SlackContext, ack: Ack, slackUserId: string, what: string, work: Promise<Errors | null>): Promise<void> {
+export async function ackWithin(ctx: SlackContext, ack: Ack, slackUserId: string, what: string, work: Promise<Errors | null>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = Symbol('late');
   const first = await Promise.race([work, new Promise<typeof late>((r) => (timer = setTimeout(() => r(late), SUBMIT_BUDGET_MS)))]).finally(() => clearTimeout(timer));
@@ -39,7 +39,7 @@ async function ackWithin(ctx: SlackContext, ack: Ack, slackUserId: string, what:
   await api?.dm(slackUserId, `:warning: ${what} did not work: ${Object.values(errors).join(' ')}`).catch((err) => ctx.logger.error({ err }, 'could not tell the person their submission failed'));
 }
 
-async function writer(ctx: SlackContext, slackUserId: string): Promise<{ user: User } | { refusal: string }> {
+export async function writer(ctx: SlackContext, slackUserId: string): Promise<{ user: User } | { refusal: string }> {
   let user: User;
   try {
     user = (await ctx.people.known(slackUserId)) ?? (await ctx.people.resolve(slackUserId));

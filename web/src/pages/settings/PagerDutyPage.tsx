@@ -12,6 +12,7 @@ import { FollowedRun, SyncRunView } from '../../pagerduty/SyncRunView.js';
 import { EscalationSettings } from '../../components/escalations/EscalationSettings.js';
 import { AutoCreateRulesCard } from '../../components/pagerduty-links/AutoCreateRulesCard.js';
 import { AutoCreateSettingsCard } from '../../components/pagerduty-links/AutoCreateSettingsCard.js';
+import { StatusUpdatesCard } from '../../components/pagerduty-links/StatusUpdatesCard.js';
 
 export function PagerDutyPage() {
   const status = useLoad(() => pdApi.status(), []);
@@ -250,6 +251,7 @@ function Connected({ status, reload }: { status: PagerDutyStatus; reload: () => 
       <EscalationSettings admin={isAdmin} />
       <AutoCreateRulesCard isAdmin={isAdmin} />
       <AutoCreateSettingsCard isAdmin={isAdmin} />
+      <StatusUpdatesCard isAdmin={isAdmin} />
     </>
   );
 }
