@@ -31,6 +31,7 @@ import { SsoService } from './users/sso.js';
 import { registerSsoRoutes } from './users/sso.routes.js';
 import { UsersService } from './users/users.service.js';
 import { UpdateDeliveries } from './incidents/updates/deliveries.js';
+import { createUpdates, setupUpdateRoutes, type UpdatesModule } from './incidents/updates/index.js';
 import { SettingsStore } from './platform/settings.js';
 import type { WorkflowSlackPort } from './workflows/ports.js';
 import { setupWorkflowEngine, type WorkflowsEngineModule } from './workflows/setup.js';
@@ -74,6 +75,8 @@ export interface Firebreak {
   updateDeliveries: UpdateDeliveries;
   /** Small JSON settings by namespaced key (src/platform/settings.ts). */
   settings: SettingsStore;
+  /** Incident updates and update reminders (src/incidents/updates). */
+  updates: UpdatesModule;
   /** The post-incident write-up (template, generation, editing, export) and checklist. */
   writeUps: WriteUpsModule;
   /** Follow-ups on incidents and across them (src/follow-ups). */
@@ -102,6 +105,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const connections = new ConnectionsStore(database.db, secrets);
   const settings = new SettingsStore(database.db);
   const updateDeliveries = new UpdateDeliveries();
+  const updates = createUpdates({ db: database.db, events, live, incidents, settings, deliveries: updateDeliveries });
   const catalog = createCatalog({ db: database.db, listUsers: () => users.list() });
   const http = await createHttpServer({ logger, bodyLimitBytes: config.bodyLimitBytes, metrics, webDist: resolve(import.meta.dirname, '..', 'web', 'dist') });
 
@@ -123,6 +127,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   const sso = new SsoService({ db: database.db, connections, box: secrets, users, env: config.oidc, allowHttp: !!config.oidcAllowHttp, publicUrl, logger: logger.child({ module: 'sso' }) });
   registerSsoRoutes(http, { sso, secureCookies });
   registerIncidentRoutes(http, { incidents });
+  setupUpdateRoutes(http, updates, incidents);
   const roles = createRoles({ db: database.db, dialect: database.dialect, events, live, incidents });
   setupRoleRoutes(http, roles);
   const writeUps = createWriteUps({ db: database.db, dialect: database.dialect, events, live, settings, publicUrl });
@@ -151,7 +156,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   pagerduty.setWorkflowTriggers(workflowEngine.triggers);
   const insights = setupInsights(http, { db: database.db });
   insights.usePages(createInsightsPagesPort(database.db));
-  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, writeUps, followUps, insights, publicUrl };
+  const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, updates, writeUps, followUps, insights, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
   const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows.

@@ -58,6 +58,25 @@ export interface ListIncidentsQuery {
   cursor?: string;
 }
 
+/** What an incident update changes besides its message (src/incidents/updates); absent: unchanged. */
+export interface UpdateChanges {
+  statusId?: string;
+  severityId?: string;
+  summary?: string;
+}
+
+/** What applyUpdate did: the status and severity before and after, and the new summary (null when unchanged). */
+export interface AppliedUpdate {
+  incidentId: string;
+  reference: string;
+  fromStatus: Status;
+  status: Status;
+  fromSeverity: Severity;
+  severity: Severity;
+  summary: string | null;
+  at: string;
+}
+
 /** Names of Slack channels by id, given by the Slack integration (the core never imports it). */
 export type ChannelNamePort = (channelIds: string[]) => Promise<Map<string, string>>;
 
@@ -309,16 +328,7 @@ export class IncidentsService {
   }
 
   async changeStatus(idOrRef: string, statusId: string, actor: Actor): Promise<Incident> {
-    return this.transition(idOrRef, 'status', actor, (statuses, current) => {
-      const target = requireStatus(statuses, statusId);
-      // Named actions have their own verbs; route them so the same rules apply.
-      if (current.category === 'triage' && target.category === 'live') return { ...target, via: 'accept' as const };
-      if (target.category === 'closed') return { ...target, via: 'close' as const };
-      if (target.category === 'declined') return { ...target, via: 'decline' as const };
-      if (target.category === 'canceled') return { ...target, via: 'cancel' as const };
-      if (target.category !== 'live') throw new ConflictError('illegal_transition', `Use the merge action to merge ${target.name.toLowerCase()} incidents. ${describeAllowed(current, statuses)}`);
-      return target;
-    });
+    return this.transition(idOrRef, 'status', actor, (statuses, current) => statusTarget(statuses, current, statusId));
   }
 
   async merge(idOrRef: string, intoIdOrRef: string, actor: Actor): Promise<Incident> {
@@ -406,6 +416,53 @@ export class IncidentsService {
     await this.db.updateTable('incidents').set({ slack_channel_id: channelId }).where('id', '=', incidentId).execute();
   }
 
+  /**
+   * The changes an incident update carries (src/incidents/updates), in the caller's transaction: the same rules as
+   * changeStatus, changeSeverity and updateIncident (409 illegal_transition, 400 unknown ids, required fields
+   * before close) and their domain events, but no timeline items of their own: the update writes one item for
+   * all of it. `guard` sees the locked incident and its status first and may refuse (nothing is written then).
+   */
+  async applyUpdate(tx: Tx, idOrRef: string, input: UpdateChanges, actor: Actor, guard?: (inc: { id: string; reference: string }, current: Status) => void): Promise<AppliedUpdate> {
+    const inc = await this.loadForUpdate(tx, idOrRef);
+    const statuses = await this.listStatuses(tx);
+    const current = statuses.find((s) => s.id === inc.status_id)!;
+    guard?.(inc, current);
+    const severities = await this.listSeverities(tx);
+    const fromSeverity = severities.find((s) => s.id === inc.severity_id)!;
+    let severity = fromSeverity;
+    if (input.severityId !== undefined && input.severityId !== inc.severity_id) {
+      if (!canChangeSeverity(current.category)) throw new ConflictError('illegal_transition', `${inc.reference} is ${current.name}; its severity can no longer change.`);
+      const to = severities.find((s) => s.id === input.severityId);
+      if (!to) throw new ValidationError(`Unknown severity ${JSON.stringify(input.severityId)}.`, [{ path: 'severity_id', message: `must be one of: ${severities.map((s) => s.id).join(', ')}` }]);
+      severity = to;
+    }
+    let status: Status & { via?: AvailableAction['action'] } = current;
+    if (input.statusId !== undefined && input.statusId !== current.id) {
+      status = statusTarget(statuses, current, input.statusId);
+      assertAllowed(inc, current, status, status.via ?? 'status', statuses);
+      if (status.category === 'closed') await this.assertClosable(tx, inc);
+    }
+    const summary = input.summary !== undefined && input.summary !== inc.summary ? input.summary : null;
+    const now = nowIso();
+    await tx
+      .updateTable('incidents')
+      .set({ status_id: status.id, severity_id: severity.id, ...(summary !== null ? { summary } : {}), updated_at: now })
+      .where('id', '=', inc.id)
+      .execute();
+    if (status.id !== current.id) {
+      await this.touchStatusTimestamp(tx, inc.id, status.id, now);
+      await this.events.publish(tx, {
+        type: 'incident.status_changed',
+        incidentId: inc.id,
+        actor,
+        data: { action: status.via ?? 'status', from: current.id, to: status.id, fromCategory: current.category, toCategory: status.category },
+      });
+    }
+    if (severity.id !== fromSeverity.id) await this.events.publish(tx, { type: 'incident.severity_changed', incidentId: inc.id, actor, data: { from: fromSeverity.id, to: severity.id } });
+    if (summary !== null) await this.events.publish(tx, { type: 'incident.updated', incidentId: inc.id, actor, data: { changed: ['summary'] } });
+    return { incidentId: inc.id, reference: inc.reference, fromStatus: current, status, fromSeverity, severity, summary, at: now };
+  }
+
   // ---- internals -----------------------------------------------------------------------------------------
 
   /** One timeline item and one domain event per changed field, in the caller's transaction. */
@@ -446,15 +503,7 @@ export class IncidentsService {
       const current = statuses.find((s) => s.id === inc.status_id)!;
       const target = pickTarget(statuses, current);
       const verb = target.via ?? action;
-      const allowed = availableActions(current, statuses);
-      const ok = allowed.some((a) => a.action === verb && (verb !== 'status' || a.status?.id === target.id));
-      if (!ok) {
-        const what = verb === 'status' ? `move to ${target.name}` : verb;
-        throw new ConflictError('illegal_transition', `Cannot ${what} ${inc.reference}: it is ${current.name}. ${describeAllowed(current, statuses)}`, {
-          from: current.id,
-          allowed,
-        });
-      }
+      assertAllowed(inc, current, target, verb, statuses);
       if (target.category === 'closed') await this.assertClosable(tx, inc);
       const extraPayload = extra ? await extra(tx, inc, statuses) : {};
       const now = nowIso();
@@ -510,6 +559,26 @@ export class IncidentsService {
       .onConflict((oc) => oc.columns(['incident_id', 'status_id']).doUpdateSet({ last_at: at }))
       .execute();
   }
+}
+
+/** changeStatus's target. Named actions have their own verbs; they are routed so the same rules apply. */
+function statusTarget(statuses: Status[], current: Status, statusId: string): Status & { via?: AvailableAction['action'] } {
+  const target = requireStatus(statuses, statusId);
+  if (current.category === 'triage' && target.category === 'live') return { ...target, via: 'accept' as const };
+  if (target.category === 'closed') return { ...target, via: 'close' as const };
+  if (target.category === 'declined') return { ...target, via: 'decline' as const };
+  if (target.category === 'canceled') return { ...target, via: 'cancel' as const };
+  if (target.category !== 'live') throw new ConflictError('illegal_transition', `Use the merge action to merge ${target.name.toLowerCase()} incidents. ${describeAllowed(current, statuses)}`);
+  return target;
+}
+
+/** 409 `illegal_transition` when the current status does not allow the move, saying what is allowed. */
+function assertAllowed(inc: { reference: string }, current: Status, target: Status, verb: AvailableAction['action'], statuses: Status[]): void {
+  const allowed = availableActions(current, statuses);
+  const ok = allowed.some((a) => a.action === verb && (verb !== 'status' || a.status?.id === target.id));
+  if (ok) return;
+  const what = verb === 'status' ? `move to ${target.name}` : verb;
+  throw new ConflictError('illegal_transition', `Cannot ${what} ${inc.reference}: it is ${current.name}. ${describeAllowed(current, statuses)}`, { from: current.id, allowed });
 }
 
 /** A page cursor: base64url of `[sort, value, id]`, checked when read back (400 when it is not one of ours). */

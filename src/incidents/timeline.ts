@@ -16,6 +16,7 @@ export type CoreTimelineKind =
   | 'incident_merged_in'
   | 'custom_field_changed'
   | 'timestamp_changed'
+  | 'update_posted'
   | 'role_assigned'
   | 'follow_up_created'
   | 'follow_up_updated';
@@ -131,6 +132,8 @@ export function timelineText(kind: string, p: Record<string, unknown>): string {
       return s('text');
     case 'timestamp_changed':
       return timestampChangedText(p);
+    case 'update_posted':
+      return `Update: ${s('message')} (${s('status')}, ${s('severity')})`;
     case 'incident_merged_in':
       return `${s('reference')} was merged into this incident`;
     case 'follow_up_created':

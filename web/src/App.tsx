@@ -24,6 +24,7 @@ import { PagerDutyPage } from './pages/settings/PagerDutyPage.js';
 import { SlackPage } from './pages/settings/SlackPage.js';
 import { ExpressionsPage } from './pages/settings/ExpressionsPage.js';
 import { SsoPage } from './pages/settings/SsoPage.js';
+import { UpdateRemindersPage } from './pages/settings/UpdateRemindersPage.js';
 import { CatalogHomePage } from './pages/catalog/CatalogHomePage.js';
 import { CatalogTypePage } from './pages/catalog/CatalogTypePage.js';
 import { CatalogEntryPage } from './pages/catalog/CatalogEntryPage.js';
@@ -204,6 +205,7 @@ function Page({ pathname }: { pathname: string }) {
   else if (pathname === '/settings/integrations/pagerduty') content = <SettingsLayout><PagerDutyPage /></SettingsLayout>;
   else if (pathname === '/settings/integrations/slack') content = <SettingsLayout><SlackPage /></SettingsLayout>;
   else if (pathname === '/settings/expressions') content = <SettingsLayout><ExpressionsPage /></SettingsLayout>;
+  else if (pathname === '/settings/update-reminders') content = <SettingsLayout><UpdateRemindersPage /></SettingsLayout>;
   else if (pathname === '/settings/write-up-template') content = <SettingsLayout><WriteUpTemplatePage /></SettingsLayout>;
   else if (pathname === '/workflows') content = <WorkflowsPage />;
   else if (pathname === '/workflows/new') content = <WorkflowEditorPage key="new" idOrKey={null} />;

@@ -4,6 +4,8 @@ import type { SlackConfig } from '../../config.js';
 import type { CustomFieldsService } from '../../custom-fields/index.js';
 import type { FollowUpsModule } from '../../follow-ups/index.js';
 import type { IncidentsService } from '../../incidents/incidents.service.js';
+import type { UpdateDeliveries } from '../../incidents/updates/deliveries.js';
+import type { UpdatesModule } from '../../incidents/updates/index.js';
 import type { RolesModule } from '../../incidents/roles/index.js';
 import type { DatabaseHandle } from '../../platform/db/index.js';
 import type { EventBus } from '../../platform/events.js';
@@ -35,6 +37,8 @@ import { slackSdkLogger } from './sdk-logger.js';
 import { SocketModeOwner } from './socket-mode.owner.js';
 import { registerCatalogOptions } from './views/custom-fields.handlers.js';
 import { registerViewSubmissions } from './views/submissions.js';
+import { registerUpdatePosts } from './updates/posts.js';
+import { registerUpdateReminders } from './updates/reminders.js';
 import { registerRoles } from './roles/roles.handlers.js';
 import { createWorkflowSlackPort } from './workflows/port.js';
 import { registerWorkflows } from './workflows/workflows.handlers.js';
@@ -69,6 +73,10 @@ export interface SlackDeps {
   http: App;
   /** Stored connections: the Slack credentials saved on the Integrations page (secrets encrypted). */
   connections: ConnectionsStore;
+  /** Incident updates (the update modal posts one; each is posted in Slack) and update reminders (DMs to leads). */
+  updates: UpdatesModule;
+  /** Where updates went: Slack reports its posts here. */
+  updateDeliveries: UpdateDeliveries;
   /** Firebreak's address as people reach it (links in Slack messages); called detached, so a plain function. */
   publicUrl: () => string;
 }
@@ -115,6 +123,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
     escalations: opts.escalations,
     pagerdutyLinks: opts.pagerdutyLinks,
     workflows,
+    updates: deps.updates.service,
   };
 
   // Bolt (with Express, OAuth and more: about 0.5 s of CPU and 10 MB to load) is made on first use: the first request
@@ -133,6 +142,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   registerPagerDutyLinks(recorder, ctx, opts.pagerdutyLinks);
   registerWorkflows(recorder, ctx, workflows);
   registerPinEvents(recorder, ctx);
+  const reminders = registerUpdateReminders(recorder, ctx, { reminders: deps.updates.reminders });
   registerRoles(recorder, ctx);
   registerFollowUps(recorder, ctx, ctx.followUps);
   let bolt: BoltApp | null = null;
@@ -158,6 +168,9 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   receiver.register(deps.http);
   defineSlackJobs(ctx);
   subscribeToIncidentEvents(ctx);
+  registerUpdatePosts(ctx, { updates: deps.updates.service, live: deps.live, deliveries: deps.updateDeliveries });
+  // Update reminders look for quiet incidents every minute (one run per minute across processes).
+  deps.http.addHook('onReady', async () => reminders.schedule(deps.jobs));
   // Socket Mode: follows the credentials (SLACK_APP_TOKEN, or the app-level token saved on the Integrations page) once
   // Firebreak listens; closed when its server closes (startFirebreak().stop()).
   const socketMode = new SocketModeOwner({ connection, apiUrl: deps.config.slack.apiUrl, bolt: getBolt, logger });

@@ -80,7 +80,8 @@ export interface RecordPinJob {
 
 /** How many times an incident has been closed (status changes into the closed category). */
 export function closeCountOf(timeline: { kind: string; payload: Record<string, unknown> }[]): number {
-  return timeline.filter((i) => i.kind === 'status_changed' && i.payload.toCategory === 'closed').length;
+  // An update that closes the incident counts too (its one item says where the status went).
+  return timeline.filter((i) => (i.kind === 'status_changed' || i.kind === 'update_posted') && i.payload.toCategory === 'closed').length;
 }
 
 /** Per-incident queue: channel creation, header updates and notes for one incident run in order. */

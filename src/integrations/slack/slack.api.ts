@@ -207,9 +207,9 @@ export class SlackApi {
   }
 
   /** `metadata` is Slack's message metadata (`{event_type, event_payload}`): read back with `findByMetadata`. */
-  async postMessage(channel: string, msg: { text: string; blocks?: unknown[]; metadata?: { event_type: string; event_payload: Record<string, unknown> } }): Promise<SlackMessageRef> {
+  async postMessage(channel: string, msg: { text: string; blocks?: unknown[]; metadata?: { event_type: string; event_payload: Record<string, unknown> }; threadTs?: string }): Promise<SlackMessageRef> {
     const r = await this.inChannel(channel, () =>
-      this.call('chat.postMessage', { channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}), ...(msg.metadata ? { metadata: msg.metadata } : {}), unfurl_links: false }),
+      this.call('chat.postMessage', { channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}), ...(msg.metadata ? { metadata: msg.metadata } : {}), ...(msg.threadTs ? { thread_ts: msg.threadTs } : {}), unfurl_links: false }),
     );
     return { channel: r.channel, ts: r.ts };
   }
@@ -224,6 +224,20 @@ export class SlackApi {
       const r = await this.call('conversations.history', { channel, oldest: oldest.toFixed(6), inclusive: true, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
       for (const m of (r.messages ?? []) as { ts: string; bot_id?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }[]) {
         if (m.bot_id && m.metadata?.event_type === eventType && m.metadata.event_payload?.[key] === value) return { channel, ts: m.ts };
+      }
+      cursor = (r.response_metadata?.next_cursor as string | undefined) || undefined;
+      if (!r.has_more || !cursor) return null;
+    }
+    return null;
+  }
+
+  /** Like findByMetadata, among the replies in one thread (conversations.replies; at most 5 pages of 200). */
+  async findReplyByMetadata(channel: string, threadTs: string, eventType: string, key: string, value: string): Promise<SlackMessageRef | null> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const r = await this.call('conversations.replies', { channel, ts: threadTs, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
+      for (const m of (r.messages ?? []) as { ts: string; bot_id?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }[]) {
+        if (m.ts !== threadTs && m.bot_id && m.metadata?.event_type === eventType && m.metadata.event_payload?.[key] === value) return { channel, ts: m.ts };
       }
       cursor = (r.response_metadata?.next_cursor as string | undefined) || undefined;
       if (!r.has_more || !cursor) return null;

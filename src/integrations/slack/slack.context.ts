@@ -11,6 +11,7 @@ import type { SlackPeople } from './people.js';
 import type { SlackConnection } from './slack.connection.js';
 import type { SlackStore } from './slack.store.js';
 import type { CustomFieldsService } from '../../custom-fields/index.js';
+import type { UpdatesService } from '../../incidents/updates/service.js';
 import type { RolesService } from '../../incidents/roles/index.js';
 import type { FollowUpsService } from '../../follow-ups/index.js';
 
@@ -41,6 +42,8 @@ export interface SlackContext {
   escalations?: EscalationPort;
   /** Related PagerDuty incidents and acknowledgement offers, when wired in. */
   pagerdutyLinks?: PagerDutyLinksPort;
+  /** Incident updates: the update modal posts one (src/incidents/updates). */
+  updates: Pick<UpdatesService, 'postUpdate'>;
   /** Manual workflows (`/incident workflows`): the port, once the composition root gives it (`useWorkflows`). */
   workflows: WorkflowsRef;
 }

@@ -68,6 +68,38 @@ export interface SlackWorkflowPostsTable {
   updated_at: string;
 }
 
+/** What was posted in Slack for an incident update, per target (0021; see updates/posts.ts). */
+export interface SlackUpdatePostsTable {
+  update_id: string;
+  /** 'channel' (the incident channel) | 'thread' (a reply to the announcement) */
+  target: string;
+  incident_id: string;
+  channel_id: string;
+  thread_ts: string | null;
+  ts: string | null;
+  /** 'sending' (Slack may or may not have it) | 'done' | 'failed' (Slack refused for good) */
+  status: string;
+  /** Slack's error code when it refused. */
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An update reminder sent to a lead: one per incident per quiet period (0021; see updates/reminders.ts). */
+export interface SlackUpdateRemindersTable {
+  incident_id: string;
+  /** When the quiet period began: the last update, or the declaration. */
+  quiet_since: string;
+  lead_user_id: string;
+  slack_user_id: string | null;
+  channel_id: string | null;
+  ts: string | null;
+  /** 'sending' | 'done' | 'skipped' (the lead has no Slack account Firebreak can find) */
+  status: string;
+  created_at: string;
+  updated_at: string;
+}
+
 declare module '../../platform/db/schema.js' {
   interface Database {
     slack_incidents: SlackIncidentsTable;
@@ -75,5 +107,7 @@ declare module '../../platform/db/schema.js' {
     slack_prompts: SlackPromptsTable;
     slack_settings: SlackSettingsTable;
     slack_workflow_posts: SlackWorkflowPostsTable;
+    slack_update_posts: SlackUpdatePostsTable;
+    slack_update_reminders: SlackUpdateRemindersTable;
   }
 }

@@ -17,6 +17,7 @@ import { CustomFieldsCard } from './incident/CustomFieldsCard.js';
 import { RolesCard } from './incident/RolesCard.js';
 import { SummaryCard } from './incident/SummaryCard.js';
 import { TimestampsCard } from './incident/TimestampsCard.js';
+import { UpdatesCard } from './incident/UpdatesCard.js';
 import { NoteForm, Timeline } from './incident/Timeline.js';
 import { PostIncidentCard } from './incident/PostIncidentCard.js';
 
@@ -79,6 +80,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
       <div className="incident-grid">
         <div className="incident-main">
           <SummaryCard incident={inc} editable={editable} onSaved={updated} />
+          <UpdatesCard incident={inc} editable={editable} severities={severities.data ?? []} onPosted={() => void incident.reload()} />
           {inc.status.category === 'closed' ? <PostIncidentCard incident={inc} editable={editable} /> : null}
           {editable ? <ActionsCard incident={inc} onDone={updated} /> : null}
           <EscalationsCard incidentId={inc.id} editable={editable} onChanged={timeline.reload} />

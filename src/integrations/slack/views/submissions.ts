@@ -3,7 +3,7 @@ import { AppError, ValidationError } from '../../../platform/errors.js';
 import { roleAllows, type User } from '../../../users/users.service.js';
 import { explain } from '../errors.js';
 import { viewerText } from '../messages/replies.js';
-import { incidentQueue, SLACK_JOBS, UPDATE_BATCH_REF, type PostNoteJob, type RespondJob } from '../jobs.js';
+import { SLACK_JOBS, type RespondJob } from '../jobs.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
 import { currentValues } from './custom-fields.handlers.js';
@@ -117,30 +117,35 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
   bolt.view(UPDATE_CALLBACK, async ({ ack, body, view }) => {
     const work = (async (): Promise<Errors | null> => {
       const { incidentId } = readMeta(view.private_metadata);
-      if (!incidentId) return { status: 'This form lost track of its incident; run /incident update again.' };
-      const who = await writer(ctx, body.user.id);
-      if ('refusal' in who) return { status: who.refusal };
-      // One submission, one message in the channel: its changes share an actor ref, told by one job queued below.
-      const actor = { ...actorFor(who.user), ref: `${UPDATE_BATCH_REF}${view.id}` };
+      if (!incidentId) return { message: 'This form lost track of its incident; run /incident update again.' };
       const input = readUpdate(view.state.values);
-      const errors: Errors = {};
-      const attempt = async (block: string, fn: () => Promise<unknown>) => {
-        try {
-          await fn();
-        } catch (err) {
-          if (err instanceof AppError) errors[block] = err.message;
-          else throw err;
-        }
-      };
+      if (!input.message) return { message: 'Say what changed.' };
+      const who = await writer(ctx, body.user.id);
+      if ('refusal' in who) return { message: who.refusal };
       const current = await ctx.incidents.getIncident(incidentId);
-      if (input.severityId && input.severityId !== current.severity.id) await attempt('severity', () => ctx.incidents.changeSeverity(incidentId, input.severityId, actor));
-      if (input.summary !== (current.summary ?? '')) await attempt('summary', () => ctx.incidents.updateIncident(incidentId, { summary: input.summary }, actor));
-      if (input.statusId && input.statusId !== current.status.id) await attempt('status', () => ctx.incidents.changeStatus(incidentId, input.statusId, actor));
-      // Every change is written now: one message in the channel tells them all (none when nothing changed).
-      await ctx.jobs.enqueue(SLACK_JOBS.postNote, { incidentId, batchRef: actor.ref } satisfies PostNoteJob, { jobKey: `slack.note:${actor.ref}`, queue: incidentQueue(incidentId) });
-      return Object.keys(errors).length ? errors : null;
+      try {
+        // One submission, one update (its changes, its timeline item, its posts in Slack); the view id is the
+        // idempotency key, so a double submit (or Slack resending it) posts one update.
+        await ctx.updates.postUpdate(
+          incidentId,
+          {
+            message: input.message,
+            ...(input.statusId && input.statusId !== current.status.id ? { statusId: input.statusId } : {}),
+            ...(input.severityId && input.severityId !== current.severity.id ? { severityId: input.severityId } : {}),
+            ...(input.summary !== (current.summary ?? '') ? { summary: input.summary } : {}),
+            idempotencyKey: `slack:view:${view.id}`,
+          },
+          actorFor(who.user),
+        );
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        const fields = ((err.details?.fields as { path?: string }[] | undefined) ?? []).map((f) => f.path);
+        const block = fields.includes('severity_id') ? 'severity' : fields.includes('status_id') || err.code === 'illegal_transition' || err.code === 'required_fields_missing' ? 'status' : 'message';
+        return { [block]: err.message };
+      }
+      return null;
     })();
-    await ackWithin(ctx, ack as Ack, body.user.id, 'Updating the incident', work);
+    await ackWithin(ctx, ack as Ack, body.user.id, 'Posting the update', work);
   });
 
   // /incident field: only the fields whose value changed are written (one timeline item each); null clears.

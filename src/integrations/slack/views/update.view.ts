@@ -1,10 +1,12 @@
 import type { Incident, Severity, Status } from '../../../incidents/incidents.service.js';
 
-// The update modal: status (only the moves the incident's status allows), severity and summary.
+// The update modal: what changed (required), status (only the moves the incident's status allows), severity and
+// summary. Its submission posts one incident update (src/incidents/updates).
 
 export const UPDATE_CALLBACK = 'firebreak_update';
 
 export interface UpdateInput {
+  message: string;
   statusId: string;
   severityId: string;
   summary: string;
@@ -33,9 +35,16 @@ export function updateView(incident: Incident, statuses: Status[], severities: S
     callback_id: UPDATE_CALLBACK,
     private_metadata: JSON.stringify({ incidentId: incident.id }),
     title: { type: 'plain_text', text: `Update ${incident.reference}`.slice(0, 24) },
-    submit: { type: 'plain_text', text: 'Update' },
+    submit: { type: 'plain_text', text: 'Post update' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
+      {
+        type: 'input',
+        block_id: 'message',
+        label: { type: 'plain_text', text: 'What changed' },
+        hint: { type: 'plain_text', text: 'Posted in the channel, under the announcement and on the timeline.' },
+        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 3000, placeholder: { type: 'plain_text', text: 'Rolled back the deploy; error rate is falling' } },
+      },
       {
         type: 'input',
         block_id: 'status',
@@ -61,6 +70,7 @@ export function updateView(incident: Incident, statuses: Status[], severities: S
 
 export function readUpdate(values: Record<string, Record<string, any>>): UpdateInput {
   return {
+    message: String(values.message?.value?.value ?? '').trim(),
     statusId: String(values.status?.value?.selected_option?.value ?? ''),
     severityId: String(values.severity?.value?.selected_option?.value ?? ''),
     summary: String(values.summary?.value?.value ?? '').trim(),

@@ -10,6 +10,7 @@ const SECTIONS = [
   { to: '/settings/sso', label: 'Single sign-on' },
   { to: '/settings/integrations', label: 'Integrations' },
   { to: '/settings/expressions', label: 'Expressions' },
+  { to: '/settings/update-reminders', label: 'Update reminders' },
   { to: '/settings/write-up-template', label: 'Write-up template' },
 ];
 
