@@ -1,7 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addTimelineItem } from '../../src/incidents/timeline.js';
-import { inTransaction } from '../../src/platform/db/index.js';
-import { backends, ownerClient, startTestFirebreak, userClient, type Client, type TestFirebreak } from '../helpers.js';
+import { migrations } from '../../src/migrations.js';
+import { inTransaction, migrateToLatest, openDatabase } from '../../src/platform/db/index.js';
+import { newId, nowIso } from '../../src/platform/ids.js';
+import { backends, freshPostgresDatabase, ownerClient, startTestFirebreak, userClient, type Client, type TestFirebreak } from '../helpers.js';
 
 // Full-text search over incidents through GET /api/v1/incidents?q=…, on each backend: what a responder typing in
 // the list's search box finds, in which order, and where each result matched, with the matched words marked.
@@ -151,5 +156,55 @@ describe.each(backends)('incident search on %s', (backend) => {
     expect(names(await search('zeppelin'))).toEqual([]);
     await owner.post(`/api/v1/incidents/${inc.checkout!.id}/timeline/notes`, { text: 'A zeppelin-shaped spike in traffic' });
     expect(names(await search('zeppelin'))).toEqual(['Checkout outage in eu-west']);
+  });
+
+  it('keeps every item when integrations add items to one incident at the same time (no incident lock taken)', async () => {
+    const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'].map((w) => `${w}zulu`);
+    await Promise.all(
+      words.map((w) =>
+        inTransaction(fb.app.database.db, async (tx) => {
+          await addTimelineItem(tx, fb.app.events, { incidentId: inc.noted!.id, kind: 'pagerduty.note', actor: { kind: 'integration', ref: 'pagerduty' }, payload: { text: `PagerDuty says ${w}` } });
+          await new Promise((r) => setTimeout(r, 20));
+        }),
+      ),
+    );
+    for (const w of words) expect(names(await search(w)), w).toEqual(['Slow search']);
+  });
+});
+
+describe.each(backends)('the search migration on %s', (backend) => {
+  it('indexes the incidents and timelines that existed before it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'firebreak-search-mig-'));
+    const pgDb = backend === 'postgres' ? await freshPostgresDatabase() : null;
+    const handle = openDatabase(pgDb ? { kind: 'postgres', url: pgDb.url } : { kind: 'sqlite', file: join(dataDir, 'firebreak.sqlite') });
+    try {
+      await migrateToLatest(handle.db, Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0024')));
+      const db = handle.db;
+      const severity = await db.selectFrom('severities').select('id').executeTakeFirstOrThrow();
+      const status = await db.selectFrom('incident_statuses').select('id').where('category', '=', 'live').executeTakeFirstOrThrow();
+      const id = newId();
+      const now = nowIso();
+      await db.updateTable('sequences').set({ value: 7 }).where('name', '=', 'incident').execute();
+      await db
+        .insertInto('incidents')
+        .values({ id, number: 7, reference: 'INC-7', name: 'Queue backlog', summary: 'Workers stuck', severity_id: severity.id, status_id: status.id, mode: 'standard', source: 'declared', creator_kind: 'system', creator_user_id: null, creator_ref: null, lead_user_id: null, merged_into_id: null, slack_channel_id: null, idempotency_key: null, created_at: now, updated_at: now })
+        .execute();
+      const item = (kind: string, payload: Record<string, unknown>) => ({ id: newId(), incident_id: id, kind, occurred_at: now, created_at: now, actor_kind: 'system' as const, actor_user_id: null, actor_ref: null, payload: JSON.stringify(payload), dedupe_key: null });
+      await db.insertInto('timeline_items').values([item('note_added', { text: 'the wombat consumer is wedged' }), item('update_posted', { message: 'draining the dead letter queue' }), item('status_changed', { from: 'Investigating', to: 'Fixing', reason: 'found the poison message' })]).execute();
+    } finally {
+      await handle.destroy();
+    }
+    const fb = await startTestFirebreak(backend, { dataDir, ...(pgDb ? { pgUrl: pgDb.url } : {}) });
+    try {
+      const owner = await ownerClient(fb);
+      const find = async (q: string) => (await owner.get(`/api/v1/incidents?q=${encodeURIComponent(q)}`)).body.incidents.map((i: any) => [i.name, i.match.field]);
+      expect(await find('wombat')).toEqual([['Queue backlog', 'note']]);
+      expect(await find('dead letter')).toEqual([['Queue backlog', 'update']]);
+      expect(await find('poison')).toEqual([['Queue backlog', 'timeline']]);
+      expect(await find('backlog')).toEqual([['Queue backlog', 'name']]);
+    } finally {
+      await fb.destroy();
+      await pgDb?.drop();
+    }
   });
 });
