@@ -144,6 +144,11 @@ describe.each(backends)('incident search on %s', (backend) => {
     expect(names(await search('stale'))).toEqual(['Follower delay on main database']);
     expect((await search('stale')).body.incidents[0].match.field).toBe('timeline');
 
+    // A module that writes the summary itself (no timeline item) still re-indexes the incident.
+    await fb.app.database.db.updateTable('incidents').set({ summary: 'Vacuum stalled on orders' }).where('id', '=', inc.replica!.id).execute();
+    expect(names(await search('vacuum'))).toEqual(['Follower delay on main database']);
+    expect((await search('vacuum')).body.incidents[0].match.field).toBe('summary');
+
     // A change that rolls back leaves the index as it was.
     await expect(
       inTransaction(fb.app.database.db, async (tx) => {
