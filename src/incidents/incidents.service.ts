@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { CustomFieldsService, type ValueChange } from '../custom-fields/index.js';
 import type { Db, DbDialect, Executor, Tx } from '../platform/db/index.js';
 import { isUniqueViolation } from '../platform/db/errors.js';
@@ -12,7 +12,7 @@ import { toIncidents, type Incident, type IncidentMode } from './incident-view.j
 import { Severities, type Severity } from './severities.js';
 import { firstOfCategory, requireStatus, Statuses, type Status } from './statuses.js';
 import { addTimelineItem, listTimeline, type TimelineItem } from './timeline.js';
-import { matchesFor, parseSearch, searchTable, type SearchMatch } from './search.js';
+import { matchesFor, matchingTable, parseSearch, RELEVANCE_WINDOW, scoredTable, type SearchMatch } from './search.js';
 
 // Callers import these types from the service, as before the split.
 export type { Incident, IncidentMode } from './incident-view.js';
@@ -221,11 +221,28 @@ export class IncidentsService {
     if (q.mode) query = query.where('i.mode', '=', q.mode);
     for (const f of await this.customFields.parseFilters(q.customFields ?? [])) query = query.where('i.id', 'in', this.customFields.matching(f));
     if (search.kind === 'reference') query = query.where('i.number', '=', search.number);
-    // The search index (migration 0024) as a derived table of (key, score); a reference has score 0.
-    const scored =
-      search.kind === 'words'
-        ? query.innerJoin(searchTable(this.dialect, search).as('m'), (j) => j.onRef('m.search_key', '=', this.dialect === 'postgres' ? 'i.id' : 'i.number')).select('m.score as score')
-        : query.select(sql<number>`0`.as('score'));
+    // The search index (migration 0024) as derived tables. Relevance scores only the newest RELEVANCE_WINDOW matches
+    // that pass the filters (found newest first, so a word in every incident stops after the window); other sorts
+    // only filter. A reference has score 0.
+    const keyCol = this.dialect === 'postgres' ? 'i.id' : 'i.number';
+    let table: RawBuilder<{ search_key: string | number | null; score: number }>;
+    let on = sql<boolean>`m.search_key = ${sql.ref(keyCol)}`;
+    if (search.kind === 'words' && sort === 'relevance') {
+      const candidates = query
+        .innerJoin(matchingTable(this.dialect, search).as('f'), (j) => j.onRef('f.search_key', '=', keyCol))
+        .clearSelect()
+        .select('f.search_key')
+        .orderBy('f.search_key', 'desc')
+        .limit(RELEVANCE_WINDOW);
+      table = scoredTable(this.dialect, search, candidates);
+    } else if (search.kind === 'words') {
+      table = matchingTable(this.dialect, search);
+    } else {
+      // No words to match (no search, or a reference, already a filter): one row that every incident joins.
+      table = sql<{ search_key: null; score: number }>`(select null as search_key, 0 as score)`;
+      on = sql<boolean>`1 = 1`;
+    }
+    const scored = query.innerJoin(table.as('m'), (j) => j.on(on)).select('m.score as score');
     // Keyset paging over (sort key, id): the cursor carries both, so pages never repeat or skip a row. Relevance pages
     // by (score, id) too: scores are recomputed for each page, so pages stay exact while the matching incidents do
     // not change; a change between pages can move an incident across the page boundary.

@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type Expression, type RawBuilder } from 'kysely';
 import type { DbDialect, Executor } from '../platform/db/index.js';
 import { timelineText } from './timeline.js';
 
@@ -49,20 +49,36 @@ export function parseSearch(q: string | undefined): ParsedSearch {
 }
 
 /**
- * A derived table `(search_key, score)` of the incidents whose document has every word (the last as a prefix);
- * higher score = better. SQLite: bm25 with column weights name 10, summary 5, updates 2, notes 2, timeline 1, keyed
- * by incidents.number. PostgreSQL: ts_rank over the weighted document (A name … D timeline), keyed by incidents.id.
- * Words hold only letters, digits and marks, so quoting them is enough for both query languages.
+ * Relevance ranks the newest this-many matching incidents (after the filters). Scoring is per matching document, so
+ * for a word in most incidents it would cost a score for each of them on every keystroke; past this window a search
+ * that broad is better narrowed by another word or a filter, or sorted by date (which has no window).
  */
-export function searchTable(dialect: DbDialect, search: { words: string[]; terms: string[] }): RawBuilder<{ search_key: string | number; score: number }> {
+export const RELEVANCE_WINDOW = 1000;
+
+type Words = { words: string[]; terms: string[] };
+const tsquery = (s: Words) => s.terms.map((w, i) => `'${w}'${i === s.terms.length - 1 ? ':*' : ''}`).join(' & ');
+const ftsMatch = (s: Words) => s.words.map((w, i) => `"${w}"${i === s.words.length - 1 ? '*' : ''}`).join(' ');
+
+/**
+ * A derived table `(search_key, score 0)` of the incidents whose document has every word (the last as a prefix): key
+ * incidents.number on SQLite (the FTS5 rowid), incidents.id on PostgreSQL; both grow with time. Words hold only
+ * letters, digits and marks, so quoting them is enough for both query languages.
+ */
+export function matchingTable(dialect: DbDialect, search: Words): RawBuilder<{ search_key: string | number; score: number }> {
+  if (dialect === 'postgres') return sql<{ search_key: string; score: number }>`(select s.incident_id as search_key, 0 as score from incident_search s where s.document @@ to_tsquery('simple', ${tsquery(search)}))`;
+  return sql<{ search_key: number; score: number }>`(select rowid as search_key, 0 as score from incident_search where incident_search match ${ftsMatch(search)})`;
+}
+
+/**
+ * A derived table `(search_key, score)` for the candidate keys given (higher score = better). SQLite: bm25 with column
+ * weights name 10, summary 5, updates 2, notes 2, timeline 1. PostgreSQL: ts_rank over the weighted document (A name,
+ * B summary, C updates and notes, D timeline).
+ */
+export function scoredTable(dialect: DbDialect, search: Words, candidates: Expression<unknown>): RawBuilder<{ search_key: string | number; score: number }> {
   if (dialect === 'postgres') {
-    const terms = search.terms;
-    const tsquery = terms.map((w, i) => `'${w}'${i === terms.length - 1 ? ':*' : ''}`).join(' & ');
-    return sql<{ search_key: string; score: number }>`(select s.incident_id as search_key, ts_rank(s.document, query)::float8 as score from incident_search s, to_tsquery('simple', ${tsquery}) query where s.document @@ query)`;
+    return sql<{ search_key: string; score: number }>`(select s.incident_id as search_key, ts_rank(s.document, query)::float8 as score from incident_search s, to_tsquery('simple', ${tsquery(search)}) query where s.incident_id in (${candidates}) and s.document @@ query)`;
   }
-  const words = search.words;
-  const match = words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ');
-  return sql<{ search_key: number; score: number }>`(select rowid as search_key, -bm25(incident_search, 10.0, 5.0, 2.0, 2.0, 1.0) as score from incident_search where incident_search match ${match})`;
+  return sql<{ search_key: number; score: number }>`(select rowid as search_key, -bm25(incident_search, 10.0, 5.0, 2.0, 2.0, 1.0) as score from incident_search where incident_search match ${ftsMatch(search)} and rowid in (${candidates}))`;
 }
 
 // ---- where each result matched -----------------------------------------------------------------------------
