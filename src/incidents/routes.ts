@@ -143,7 +143,7 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
             .max(200)
             .optional()
             .describe('full-text search: every word must be in the name, summary, updates, notes or timeline (case-insensitive, the last word as a prefix; punctuation and operators are plain text); a reference (INC-42) finds that incident'),
-          sort: z.enum(INCIDENT_SORTS).optional().describe('created (declaration), updated, severity (by rank), status (by rank) or relevance (needs q); default relevance with q, created without'),
+          sort: z.enum(INCIDENT_SORTS).optional().describe('created (declaration), updated, severity (by rank), status (by rank) or relevance (needs q; ranks the newest 1,000 matches); default relevance with q, created without'),
           order: z.enum(['asc', 'desc']).default('desc').describe('desc: newest, most severe, latest status or most recently updated first'),
           limit: z.coerce.number().int().min(1).max(100).default(25),
           cursor: z.string().max(400).optional().describe("a previous page's next_cursor, with the same sort and order"),
