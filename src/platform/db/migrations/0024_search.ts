@@ -8,7 +8,8 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
 // they are strings; the declaration is left out, it repeats the name and summary).
 //
 // SQLite: an FTS5 table, contentless (the text stays in its own tables; the index holds only tokens), rowid =
-// incidents.number, tokenizer unicode61 (case and diacritics folded). PostgreSQL: `incident_search` with one
+// incidents.number, tokenizer unicode61 (case and diacritics folded), prefix indexes for 2 and 3 characters (the last
+// word is matched as a prefix while people type, and short prefixes would otherwise merge many words' lists). PostgreSQL: `incident_search` with one
 // weighted tsvector per incident (A name, B summary, C updates and notes, D timeline) under a GIN index, config
 // 'simple' (no stemming and no stop words: the same words match on both backends, hostnames, error codes and
 // service names are kept as written; prefix matching on the last word gives most of what stemming would). ASCII
@@ -53,7 +54,7 @@ function sqliteRefresh(incidentId: string): string {
 }
 
 async function upSqlite(db: Kysely<any>): Promise<void> {
-  await sql`create virtual table incident_search using fts5(name, summary, updates, notes, timeline, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')`.execute(db);
+  await sql`create virtual table incident_search using fts5(name, summary, updates, notes, timeline, content='', contentless_delete=1, prefix='2 3', tokenize='unicode61 remove_diacritics 2')`.execute(db);
   await createTriggers(db);
 }
 
