@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { CustomFieldsService, type ValueChange } from '../custom-fields/index.js';
 import type { Db, DbDialect, Executor, Tx } from '../platform/db/index.js';
 import { isUniqueViolation } from '../platform/db/errors.js';
@@ -13,6 +13,7 @@ import { Severities, type Severity } from './severities.js';
 import { firstOfCategory, requireStatus, Statuses, type Status } from './statuses.js';
 import { addTimelineItem, listTimeline, type TimelineItem } from './timeline.js';
 import { IncidentTimestamps } from './timestamps/timestamps.service.js';
+import { matchesFor, matchingTable, parseSearch, RELEVANCE_WINDOW, scoredTable, type SearchMatch } from './search.js';
 
 // Callers import these types from the service, as before the split.
 export type { Incident, IncidentMode } from './incident-view.js';
@@ -49,8 +50,12 @@ export interface ListIncidentsQuery {
   mode?: IncidentMode;
   /** `<key>:<value>` or `<key>:*`; all must match. */
   customFields?: string[];
-  /** Words matched case-insensitively in the reference, name or summary (all words must match). */
+  /**
+   * Full-text search (src/incidents/search.ts): every word must be in the name, summary, updates, notes or other
+   * timeline text (the last word as a prefix); a reference (INC-42) finds that incident only.
+   */
   q?: string;
+  /** Default: `relevance` with a search, `created` without; `relevance` without a search is refused. */
   sort?: IncidentSort;
   order?: 'asc' | 'desc';
   limit: number;
@@ -80,7 +85,7 @@ export interface AppliedUpdate {
 /** Names of Slack channels by id, given by the Slack integration (the core never imports it). */
 export type ChannelNamePort = (channelIds: string[]) => Promise<Map<string, string>>;
 
-export const INCIDENT_SORTS = ['created', 'updated', 'severity', 'status'] as const;
+export const INCIDENT_SORTS = ['created', 'updated', 'severity', 'status', 'relevance'] as const;
 export type IncidentSort = (typeof INCIDENT_SORTS)[number];
 
 /**
@@ -222,9 +227,14 @@ export class IncidentsService {
     return incident;
   }
 
-  async listIncidents(q: ListIncidentsQuery): Promise<{ incidents: Incident[]; nextCursor: string | null }> {
-    const sort = q.sort ?? 'created';
+  async listIncidents(q: ListIncidentsQuery): Promise<{ incidents: (Incident & { match?: SearchMatch })[]; nextCursor: string | null }> {
+    const search = parseSearch(q.q);
+    const searching = search.kind !== 'none';
+    const sort = q.sort ?? (searching ? 'relevance' : 'created');
     const order = q.order ?? 'desc';
+    if (sort === 'relevance' && !searching) throw new ValidationError('Sorting by relevance needs a search (q).', [{ path: 'sort', message: 'relevance needs q' }]);
+    // Only punctuation was typed: no word to look for, so nothing matches (never a query syntax error).
+    if (search.kind === 'nothing') return { incidents: [], nextCursor: null };
     let query = this.db
       .selectFrom('incidents as i')
       .innerJoin('incident_statuses as s', 's.id', 'i.status_id')
@@ -235,28 +245,52 @@ export class IncidentsService {
     if (q.severityId) query = query.where('i.severity_id', '=', q.severityId);
     if (q.mode) query = query.where('i.mode', '=', q.mode);
     for (const f of await this.customFields.parseFilters(q.customFields ?? [])) query = query.where('i.id', 'in', this.customFields.matching(f));
-    // Case-insensitive on both backends: lower() on both sides (SQLite's lower() folds ASCII letters only).
-    for (const word of (q.q ?? '').trim().toLowerCase().split(/\s+/).filter(Boolean).slice(0, 10)) {
-      const like = `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const pattern = sql<string>`${like} escape '\\'`;
-      query = query.where((eb) => eb.or([eb(sql`lower(i.reference)`, 'like', pattern), eb(sql`lower(i.name)`, 'like', pattern), eb(sql`lower(i.summary)`, 'like', pattern)]));
+    if (search.kind === 'reference') query = query.where('i.number', '=', search.number);
+    // The search index (migration 0024) as derived tables. Relevance scores only the newest RELEVANCE_WINDOW matches
+    // that pass the filters (found newest first, so a word in every incident stops after the window); other sorts
+    // only filter. A reference has score 0.
+    const keyCol = this.dialect === 'postgres' ? 'i.id' : 'i.number';
+    let table: RawBuilder<{ search_key: string | number | null; score: number }>;
+    let on = sql<boolean>`m.search_key = ${sql.ref(keyCol)}`;
+    if (search.kind === 'words' && sort === 'relevance') {
+      const candidates = query
+        .innerJoin(matchingTable(this.dialect, search).as('f'), (j) => j.onRef('f.search_key', '=', keyCol))
+        .clearSelect()
+        .select('f.search_key')
+        .orderBy('f.search_key', 'desc')
+        .limit(RELEVANCE_WINDOW);
+      table = scoredTable(this.dialect, search, candidates);
+    } else if (search.kind === 'words') {
+      table = matchingTable(this.dialect, search);
+    } else {
+      // No words to match (no search, or a reference, already a filter): one row that every incident joins.
+      table = sql<{ search_key: null; score: number }>`(select null as search_key, 0 as score)`;
+      on = sql<boolean>`1 = 1`;
     }
-    // Keyset paging over (sort key, id): the cursor carries both, so pages never repeat or skip a row.
-    const key = { created: null, updated: 'i.updated_at', severity: 'sv.rank', status: 's.rank' } as const;
-    const col = key[sort];
+    const scored = query.innerJoin(table.as('m'), (j) => j.on(on)).select('m.score as score');
+    // Keyset paging over (sort key, id): the cursor carries both, so pages never repeat or skip a row. Relevance pages
+    // by (score, id) too: scores are recomputed for each page, so pages stay exact while the matching incidents do
+    // not change; a change between pages can move an incident across the page boundary.
+    const key = { created: null, updated: 'i.updated_at', severity: 'sv.rank', status: 's.rank', relevance: 'm.score' } as const;
+    const col = search.kind === 'reference' && sort === 'relevance' ? null : key[sort];
     const cmp = order === 'desc' ? '<' : '>';
+    let paged = scored;
     if (q.cursor) {
       const c = decodeCursor(q.cursor, sort);
-      if (col === null) query = query.where('i.id', cmp, c.id);
-      else query = query.where((eb) => eb.or([eb(col, cmp, c.value as never), eb.and([eb(col, '=', c.value as never), eb('i.id', cmp, c.id)])]));
+      if (col === null) paged = paged.where('i.id', cmp, c.id);
+      else paged = paged.where((eb) => eb.or([eb(eb.ref(col as never), cmp, c.value as never), eb.and([eb(eb.ref(col as never), '=', c.value as never), eb('i.id', cmp, c.id)])]));
     }
-    if (col !== null) query = query.orderBy(col, order);
-    const rows = await query.orderBy('i.id', order).limit(q.limit + 1).execute();
+    if (col !== null) paged = paged.orderBy(eb => eb.ref(col as never), order);
+    const rows = await paged.orderBy('i.id', order).limit(q.limit + 1).execute();
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    const value = (r: (typeof rows)[number]) => (sort === 'updated' ? r.updated_at : sort === 'severity' ? Number(r.severity_rank) : sort === 'status' ? Number(r.status_rank) : null);
+    const value = (r: (typeof rows)[number]) =>
+      sort === 'updated' ? r.updated_at : sort === 'severity' ? Number(r.severity_rank) : sort === 'status' ? Number(r.status_rank) : sort === 'relevance' ? Number(r.score) : null;
     const nextCursor = rows.length > q.limit && last ? encodeCursor(sort, value(last), last.id) : null;
-    return { incidents: await this.withChannelNames(await toIncidents(this.db, page, this.severities, this.statuses, this.customFields)), nextCursor };
+    const incidents = await this.withChannelNames(await toIncidents(this.db, page, this.severities, this.statuses, this.customFields));
+    if (!searching) return { incidents, nextCursor };
+    const matches = await matchesFor(this.db, page, search);
+    return { incidents: incidents.map((i) => ({ ...i, match: matches.get(i.id) })), nextCursor };
   }
 
   async updateIncident(idOrRef: string, input: UpdateIncidentInput, actor: Actor): Promise<Incident> {
@@ -597,7 +631,7 @@ function decodeCursor(cursor: string, sort: IncidentSort): { value: string | num
   if (!Array.isArray(parsed) || parsed.length !== 3 || typeof parsed[2] !== 'string') throw bad('must be the next_cursor of a previous page');
   const [s, value, id] = parsed as [unknown, unknown, string];
   if (s !== sort) throw bad(`was made for sort=${String(s)}; ask again from the first page`);
-  const ok = sort === 'created' ? value === null : sort === 'updated' ? typeof value === 'string' : typeof value === 'number';
+  const ok = sort === 'created' ? value === null : sort === 'updated' ? typeof value === 'string' : sort === 'relevance' ? typeof value === 'number' || value === null : typeof value === 'number';
   if (!ok) throw bad('must be the next_cursor of a previous page');
   return { value: value as string | number | null, id };
 }

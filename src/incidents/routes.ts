@@ -6,6 +6,7 @@ import { actorOf, requireAccess } from '../users/auth.js';
 import { INCIDENT_SORTS, type Incident, type IncidentsService } from './incidents.service.js';
 import type { TimelineItem } from './timeline.js';
 import { durationsJson, registerTimestampRoutes, timestampJson, timesToJson } from './timestamps/routes.js';
+import { MATCH_FIELDS } from './search.js';
 
 const categories = ['triage', 'live', 'closed', 'declined', 'merged', 'canceled'] as const;
 const modes = ['standard', 'test', 'retrospective'] as const;
@@ -37,6 +38,13 @@ export const incidentJson = z.object({
   durations: durationsJson,
   roles: z.array(z.object({ role: z.object({ id: z.string(), name: z.string(), description: z.string() }), user: z.object({ id: z.string(), name: z.string() }).nullable() })).describe('the lead is `lead`; these are the roles admins define, in rank order'),
 });
+const matchJson = z
+  .object({
+    field: z.enum(MATCH_FIELDS),
+    snippet: z.array(z.object({ text: z.string(), hit: z.boolean() })).describe('the text around the match in order; `hit` segments are the matched words (plain text, never markup)'),
+  })
+  .describe('where a search (q) matched this incident: present only in search results');
+const listedIncidentJson = incidentJson.extend({ match: matchJson.optional() });
 const timelineJson = z.object({
   id: z.string(),
   kind: z.string(),
@@ -122,7 +130,7 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
       onRequest: read,
       schema: {
         tags: ['incidents'],
-        summary: 'List incidents (newest first unless sort/order say otherwise), filtered and searched',
+        summary: 'List incidents (newest first, or best match first when searching, unless sort/order say otherwise), filtered and searched',
         querystring: z.strictObject({
           status_category: z
             .union([z.string(), z.array(z.string())])
@@ -136,19 +144,23 @@ export function registerIncidentRoutes(app: App, deps: { incidents: IncidentsSer
             .optional()
             .transform((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]))
             .describe('<key>:<value> (catalog entry id, option id or label, exact text, number) or <key>:* for any value; repeat to require several'),
-          q: z.string().max(200).optional().describe('words matched case-insensitively in the reference, name or summary; all must match'),
-          sort: z.enum(INCIDENT_SORTS).default('created').describe('created (declaration), updated, severity (by rank) or status (by rank)'),
+          q: z
+            .string()
+            .max(200)
+            .optional()
+            .describe('full-text search: every word must be in the name, summary, updates, notes or timeline (case-insensitive, the last word as a prefix; punctuation and operators are plain text); a reference (INC-42) finds that incident'),
+          sort: z.enum(INCIDENT_SORTS).optional().describe('created (declaration), updated, severity (by rank), status (by rank) or relevance (needs q; ranks the newest 1,000 matches); default relevance with q, created without'),
           order: z.enum(['asc', 'desc']).default('desc').describe('desc: newest, most severe, latest status or most recently updated first'),
           limit: z.coerce.number().int().min(1).max(100).default(25),
           cursor: z.string().max(400).optional().describe("a previous page's next_cursor, with the same sort and order"),
         }),
-        response: { 200: z.object({ incidents: z.array(incidentJson), next_cursor: z.string().nullable() }) },
+        response: { 200: z.object({ incidents: z.array(listedIncidentJson), next_cursor: z.string().nullable() }) },
       },
     },
     async (req) => {
       const q = req.query;
       const page = await svc.listIncidents({ statusCategories: q.status_category, severityId: q.severity_id, mode: q.mode, customFields: q.custom_field, q: q.q, sort: q.sort, order: q.order, limit: q.limit, cursor: q.cursor });
-      return { incidents: page.incidents.map(incidentToJson), next_cursor: page.nextCursor };
+      return { incidents: page.incidents.map((i) => ({ ...incidentToJson(i), ...(i.match ? { match: i.match } : {}) })), next_cursor: page.nextCursor };
     },
   );
 

@@ -1583,7 +1583,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List incidents (newest first unless sort/order say otherwise), filtered and searched */
+        /** List incidents (newest first, or best match first when searching, unless sort/order say otherwise), filtered and searched */
         get: {
             parameters: {
                 query?: {
@@ -1592,7 +1592,7 @@ export interface paths {
                     mode?: "standard" | "test" | "retrospective";
                     custom_field?: string | string[];
                     q?: string;
-                    sort?: "created" | "updated" | "severity" | "status";
+                    sort?: "created" | "updated" | "severity" | "status" | "relevance";
                     order?: "asc" | "desc";
                     limit?: number;
                     cursor?: string;
@@ -1723,6 +1723,14 @@ export interface paths {
                                         name: string;
                                     } | null;
                                 }[];
+                                match?: {
+                                    /** @enum {string} */
+                                    field: "reference" | "name" | "summary" | "update" | "note" | "timeline";
+                                    snippet: {
+                                        text: string;
+                                        hit: boolean;
+                                    }[];
+                                };
                             }[];
                             next_cursor: string | null;
                         };

@@ -1,4 +1,5 @@
-// The incidents list: searched (reference, name, summary), sorted, paged and filtered by status category, severity,
+// The incidents list: searched (full text: name, summary, updates, notes, timeline; best match first, with where it
+// matched shown and the matched words marked), sorted, paged and filtered by status category, severity,
 // mode and custom fields. Everything lives in the URL (/?q=checkout&sort=severity&status_category=live&severity_id=…
 // &mode=test&custom_field=affected_services:<entry id>&cursor=…&prev=…), so a view can be bookmarked or shared, and
 // Back returns to the previous page of results.
@@ -12,6 +13,7 @@ import { DateTime, Empty, ErrorMessage, Loading, SeverityBadge, StatusBadge, tit
 import { MODES, STATUS_CATEGORIES, type Incident, type Mode, type StatusCategory } from '../types.js';
 import { fieldsApi, listIncidents, type CustomField } from '../components/custom-fields/api.js';
 import { FieldFilterChips, FieldFilterPicker } from '../components/custom-fields/FieldFilter.js';
+import type { Ok } from '../api/operations.js';
 
 const PAGE_SIZE = 25;
 
@@ -22,9 +24,14 @@ const SORTS = {
   severity: { label: 'Most severe first', sort: 'severity', order: 'desc' },
   status: { label: 'By status (triage first)', sort: 'status', order: 'asc' },
   updated: { label: 'Recently updated', sort: 'updated', order: 'desc' },
+  relevance: { label: 'Best match', sort: 'relevance', order: 'desc' },
 } as const;
 type SortName = keyof typeof SORTS;
-const parseSort = (v: string | null): SortName => (v && v in SORTS ? (v as SortName) : 'newest');
+/** With a search the list is best match first unless the URL says otherwise; relevance means nothing without one. */
+const defaultSort = (q: string): SortName => (q ? 'relevance' : 'newest');
+const parseSort = (v: string | null, q: string): SortName => (v && v in SORTS && (v !== 'relevance' || q) ? (v as SortName) : defaultSort(q));
+const MATCH_LABELS = { reference: 'Reference', name: 'Name', summary: 'Summary', update: 'Update', note: 'Note', timeline: 'Timeline' } as const;
+type SearchMatch = NonNullable<Ok<'/api/v1/incidents', 'get'>['incidents'][number]['match']>;
 /** URL parameters that describe which page of results is shown; any other change starts from the first page. */
 const PAGE_PARAMS = ['cursor', 'prev'];
 
@@ -52,7 +59,7 @@ export function IncidentsPage() {
   const mode = parseMode(location.search.get('mode'));
   const fieldFilters = location.search.getAll('custom_field');
   const q = location.search.get('q') ?? '';
-  const sortName = parseSort(location.search.get('sort'));
+  const sortName = parseSort(location.search.get('sort'), q);
   const cursor = location.search.get('cursor') ?? '';
   // The cursors of the pages before this one, oldest first ('' for the first page), so "Previous" works after a reload.
   const prev = location.search.has('prev') ? (location.search.get('prev') ?? '').split(',') : [];
@@ -169,8 +176,10 @@ export function IncidentsPage() {
         </div>
         <div className="field">
           <label htmlFor={ids.sort}>Sort</label>
-          <select id={ids.sort} value={sortName} onChange={(e) => setFilter('sort', e.target.value === 'newest' ? '' : e.target.value)}>
-            {(Object.keys(SORTS) as SortName[]).map((k) => (
+          <select id={ids.sort} value={sortName} onChange={(e) => setFilter('sort', e.target.value === defaultSort(q) ? '' : e.target.value)}>
+            {(Object.keys(SORTS) as SortName[])
+              .filter((k) => k !== 'relevance' || q)
+              .map((k) => (
               <option key={k} value={k}>
                 {SORTS[k].label}
               </option>
@@ -181,7 +190,7 @@ export function IncidentsPage() {
           <FieldFilterPicker fields={definedFields} onAdd={(f) => setFieldFilters(fieldFilters.includes(f) ? fieldFilters : [...fieldFilters, f])} />
         ) : null}
         {filtered ? (
-          <button type="button" className="button-quiet" onClick={() => go(new URLSearchParams(sortName === 'newest' ? '' : `sort=${sortName}`))}>
+          <button type="button" className="button-quiet" onClick={() => go(new URLSearchParams(sortName === 'newest' || sortName === 'relevance' ? '' : `sort=${sortName}`))}>
             Clear filters
           </button>
         ) : null}
@@ -244,9 +253,10 @@ export function IncidentsPage() {
                     </td>
                     <td>
                       <Link to={`/incidents/${encodeURIComponent(i.reference)}`} className="row-title">
-                        {i.name}
+                        {i.match?.field === 'name' ? <Highlighted snippet={i.match.snippet} /> : i.name}
                       </Link>
                       {i.mode !== 'standard' ? <span className="badge badge-mode">{titleCase(i.mode)}</span> : null}
+                      {i.match && i.match.field !== 'name' && i.match.field !== 'reference' ? <MatchLine match={i.match} /> : null}
                       <ListedValues incident={i} fields={listed} />
                     </td>
                     <td>
@@ -305,13 +315,31 @@ function SearchBox({ value, onChange }: { value: string; onChange: (v: string) =
         id={id}
         type="search"
         value={text}
-        placeholder="Reference, name or summary"
+        placeholder="Reference or words in names, summaries, updates, notes"
         onChange={(e) => setText(e.target.value)}
         onKeyDown={(e) => {
           if (e.key === 'Enter') onChange(text.trim());
         }}
       />
     </div>
+  );
+}
+
+/** Where a search matched, outside the name: "Note: …the checkout team <mark>deployed</mark>…". */
+function MatchLine({ match }: { match: SearchMatch }) {
+  return (
+    <p className="search-match">
+      <span className="muted">{MATCH_LABELS[match.field]}:</span> <Highlighted snippet={match.snippet} />
+    </p>
+  );
+}
+
+/** Snippet segments as text, the matched words in <mark> (the API sends plain text segments, never markup). */
+function Highlighted({ snippet }: { snippet: SearchMatch['snippet'] }) {
+  return (
+    <>
+      {snippet.map((s, n) => (s.hit ? <mark key={n}>{s.text}</mark> : <span key={n}>{s.text}</span>))}
+    </>
   );
 }
 

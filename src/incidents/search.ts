@@ -1,0 +1,195 @@
+import { sql, type Expression, type RawBuilder } from 'kysely';
+import type { DbDialect, Executor } from '../platform/db/index.js';
+import { timelineText } from './timeline.js';
+
+// Full-text search over incidents (migration 0024_search keeps the index current). This module turns what a person
+// typed into a query both backends accept whatever it contains, scores incidents, and says for each result where it
+// matched, with the matched words marked as segments (never HTML: the web renders `hit` segments in <mark>).
+
+/** Where an incident matched, best first. `reference` when the search was an incident reference (INC-42). */
+export const MATCH_FIELDS = ['reference', 'name', 'summary', 'update', 'note', 'timeline'] as const;
+export type MatchField = (typeof MATCH_FIELDS)[number];
+export interface SnippetSegment {
+  text: string;
+  hit: boolean;
+}
+export interface SearchMatch {
+  field: MatchField;
+  snippet: SnippetSegment[];
+}
+
+export type ParsedSearch =
+  | { kind: 'none' }
+  | { kind: 'reference'; number: number; reference: string }
+  /** `words` folded as SQLite's index and the highlighting fold them; `terms` only lowercased (PostgreSQL's 'simple' keeps diacritics). */
+  | { kind: 'words'; words: string[]; terms: string[] }
+  /** Only punctuation: nothing can match. */
+  | { kind: 'nothing' };
+
+const MAX_WORDS = 10;
+const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+
+/** Folds a word the way the index does (case and diacritics). */
+function fold(word: string): string {
+  return word.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/**
+ * Words are runs of letters and digits, as the index splits them; everything else separates words, so quotes,
+ * FTS5 operators (AND, OR, NOT, NEAR, `*`, `^`, `:`, parentheses) and tsquery syntax (`&`, `|`, `!`, `<->`) are
+ * plain text here and can never be a syntax error. The last word matches as a prefix (people type it).
+ */
+export function parseSearch(q: string | undefined): ParsedSearch {
+  const text = (q ?? '').trim();
+  if (!text) return { kind: 'none' };
+  const ref = /^inc-(\d{1,12})$/i.exec(text);
+  if (ref) return { kind: 'reference', number: Number(ref[1]), reference: `INC-${Number(ref[1])}` };
+  const found = [...text.matchAll(WORD)].map((m) => m[0]).filter((w) => fold(w) !== '').slice(0, MAX_WORDS);
+  return found.length ? { kind: 'words', words: found.map(fold), terms: found.map((w) => w.normalize('NFC').toLowerCase()) } : { kind: 'nothing' };
+}
+
+/**
+ * Relevance ranks the newest this-many matching incidents (after the filters). Scoring is per matching document, so
+ * for a word in most incidents it would cost a score for each of them on every keystroke; past this window a search
+ * that broad is better narrowed by another word or a filter, or sorted by date (which has no window).
+ */
+export const RELEVANCE_WINDOW = 1000;
+
+type Words = { words: string[]; terms: string[] };
+const tsquery = (s: Words) => s.terms.map((w, i) => `'${w}'${i === s.terms.length - 1 ? ':*' : ''}`).join(' & ');
+const ftsMatch = (s: Words) => s.words.map((w, i) => `"${w}"${i === s.words.length - 1 ? '*' : ''}`).join(' ');
+
+/**
+ * A derived table `(search_key, score 0)` of the incidents whose document has every word (the last as a prefix): key
+ * incidents.number on SQLite (the FTS5 rowid), incidents.id on PostgreSQL; both grow with time. Words hold only
+ * letters, digits and marks, so quoting them is enough for both query languages.
+ */
+export function matchingTable(dialect: DbDialect, search: Words): RawBuilder<{ search_key: string | number; score: number }> {
+  // (Fencing this with OFFSET 0 on PostgreSQL, so the GIN index is read once, was measured slower: for a common word
+  // it reads every match, where the planner's own plan stops at the window. bench:search, 100,000 incidents.)
+  if (dialect === 'postgres') return sql<{ search_key: string; score: number }>`(select s.incident_id as search_key, 0 as score from incident_search s where s.document @@ to_tsquery('simple', ${tsquery(search)}))`;
+  return sql<{ search_key: number; score: number }>`(select rowid as search_key, 0 as score from incident_search where incident_search match ${ftsMatch(search)})`;
+}
+
+/**
+ * A derived table `(search_key, score)` for the candidate keys given (higher score = better). SQLite: bm25 with column
+ * weights name 10, summary 5, updates 2, notes 2, timeline 1. PostgreSQL: ts_rank over the weighted document (A name,
+ * B summary, C updates and notes, D timeline).
+ */
+export function scoredTable(dialect: DbDialect, search: Words, candidates: Expression<unknown>): RawBuilder<{ search_key: string | number; score: number }> {
+  if (dialect === 'postgres') {
+    return sql<{ search_key: string; score: number }>`(select s.incident_id as search_key, ts_rank(s.document, query)::float8 as score from incident_search s, to_tsquery('simple', ${tsquery(search)}) query where s.incident_id in (${candidates}) and s.document @@ query)`;
+  }
+  // FTS5 takes a rowid range with MATCH (one pass over the doclist from the oldest candidate on), whereas `rowid in
+  // (…)` re-runs the MATCH for each candidate (seconds at 100,000 incidents). Keys are incident numbers, so the
+  // range from the oldest candidate holds every candidate; matches in it that fail the filters drop at the join.
+  return sql<{ search_key: number; score: number }>`(select rowid as search_key, -bm25(incident_search, 10.0, 5.0, 2.0, 2.0, 1.0) as score from incident_search where incident_search match ${ftsMatch(search)} and rowid >= (select min(c.search_key) from (${candidates}) c))`;
+}
+
+// ---- where each result matched -----------------------------------------------------------------------------
+
+const SNIPPET_WORDS_BEFORE = 6;
+const SNIPPET_WORDS = 24;
+const ORDER: Record<MatchField, number> = { reference: 0, name: 1, summary: 2, update: 3, note: 4, timeline: 5 };
+const TIMELINE_FIELDS = ['text', 'reason', 'message', 'title', 'summary', 'from', 'to'] as const;
+
+interface Candidate {
+  field: MatchField;
+  text: string;
+}
+
+/**
+ * For each incident on the page: the part of it that matched best (most of the searched words, then name before
+ * summary before updates, notes and the rest of the timeline; the latest item first) and a snippet around the
+ * first hit. Reads only the page's incidents' timelines.
+ */
+export async function matchesFor(db: Executor, incidents: { id: string; name: string; summary: string }[], search: ParsedSearch): Promise<Map<string, SearchMatch>> {
+  const out = new Map<string, SearchMatch>();
+  if (search.kind === 'reference') {
+    for (const i of incidents) out.set(i.id, { field: 'reference', snippet: [{ text: search.reference, hit: true }, { text: ` ${i.name}`, hit: false }] });
+    return out;
+  }
+  if (search.kind !== 'words' || incidents.length === 0) return out;
+  const items = await db
+    .selectFrom('timeline_items')
+    .select(['incident_id', 'kind', 'payload'])
+    .where('incident_id', 'in', incidents.map((i) => i.id))
+    .where('kind', '!=', 'incident_declared')
+    .orderBy('occurred_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  const byIncident = new Map<string, Candidate[]>();
+  for (const it of items) {
+    let payload: Record<string, unknown>;
+    try {
+      payload = JSON.parse(it.payload) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const list = byIncident.get(it.incident_id) ?? [];
+    if (it.kind === 'update_posted') list.push({ field: 'update', text: String(payload.message ?? '') });
+    else if (it.kind === 'note_added') list.push({ field: 'note', text: String(payload.text ?? '') });
+    else {
+      // What a person reads for the item first; what the index holds when that does not show the match.
+      list.push({ field: 'timeline', text: timelineText(it.kind, payload) });
+      list.push({ field: 'timeline', text: TIMELINE_FIELDS.map((f) => (typeof payload[f] === 'string' ? (payload[f] as string) : '')).filter(Boolean).join(' — ') });
+    }
+    byIncident.set(it.incident_id, list);
+  }
+  for (const inc of incidents) {
+    const candidates: Candidate[] = [{ field: 'name', text: inc.name }, { field: 'summary', text: inc.summary }, ...(byIncident.get(inc.id) ?? [])];
+    let best: { c: Candidate; hits: number } | null = null;
+    for (const c of candidates) {
+      const hits = distinctHits(c.text, search.words);
+      if (hits > 0 && (!best || hits > best.hits || (hits === best.hits && ORDER[c.field] < ORDER[best.c.field]))) best = { c, hits };
+    }
+    out.set(inc.id, best ? { field: best.c.field, snippet: snippet(best.c.text, search.words) } : { field: 'name', snippet: [{ text: inc.name, hit: false }] });
+  }
+  return out;
+}
+
+function isHit(word: string, words: string[]): boolean {
+  const w = fold(word);
+  const last = words.length - 1;
+  return words.some((q, i) => w === q || (i === last && w.startsWith(q)));
+}
+
+function distinctHits(text: string, words: string[]): number {
+  const found = new Set<number>();
+  const last = words.length - 1;
+  for (const m of text.matchAll(WORD)) {
+    const w = fold(m[0]);
+    words.forEach((q, i) => {
+      if (w === q || (i === last && w.startsWith(q))) found.add(i);
+    });
+  }
+  return found.size;
+}
+
+/** A window of words around the first hit, as text segments; hits are the whole words that matched. */
+export function snippet(text: string, words: string[]): SnippetSegment[] {
+  const tokens = [...text.matchAll(WORD)].map((m) => ({ start: m.index, end: m.index + m[0].length, hit: isHit(m[0], words) }));
+  const first = Math.max(0, tokens.findIndex((t) => t.hit));
+  const from = Math.max(0, first - SNIPPET_WORDS_BEFORE);
+  const to = Math.min(tokens.length, from + SNIPPET_WORDS);
+  const startChar = from === 0 ? 0 : tokens[from]!.start;
+  const endChar = to === tokens.length ? text.length : tokens[to - 1]!.end;
+  const segments: SnippetSegment[] = [];
+  const push = (t: string, hit: boolean) => {
+    if (!t) return;
+    const prev = segments[segments.length - 1];
+    if (prev && prev.hit === hit) prev.text += t;
+    else segments.push({ text: t, hit });
+  };
+  if (from > 0) push('…', false);
+  let at = startChar;
+  for (const t of tokens.slice(from, to)) {
+    if (!t.hit) continue;
+    push(text.slice(at, t.start), false);
+    push(text.slice(t.start, t.end), true);
+    at = t.end;
+  }
+  push(text.slice(at, endChar).replace(/\s+$/, ''), false);
+  if (to < tokens.length) push('…', false);
+  return segments.map((s) => ({ text: s.text.replace(/\s+/g, ' '), hit: s.hit }));
+}
