@@ -71,8 +71,9 @@ export class InsightsService {
     const { q, reportedAt } = this.counted(f);
     const rows = await q
       .leftJoin('incident_timestamps as ack', (j) => j.onRef('ack.incident_id', '=', 'i.id').on('ack.kind', '=', 'pagerduty_first_acknowledged'))
+      .leftJoin('incident_timestamps as trg', (j) => j.onRef('trg.incident_id', '=', 'i.id').on('trg.kind', '=', 'pagerduty_first_triggered'))
       .leftJoin('incident_timestamps as res', (j) => j.onRef('res.incident_id', '=', 'i.id').on('res.kind', '=', 'resolved'))
-      .select([reportedAt.as('reported_at'), 'ack.at as acknowledged_at', 'res.at as resolved_at'])
+      .select([reportedAt.as('reported_at'), 'trg.at as triggered_at', 'ack.at as acknowledged_at', 'res.at as resolved_at'])
       .execute();
     const weeks = weeksBetween(f.from, f.to);
     const byWeek = new Map(weeks.map((w) => [w, { ack: [] as number[], res: [] as number[] }]));
@@ -80,7 +81,10 @@ export class InsightsService {
     for (const r of rows) {
       const bucket = byWeek.get(weekStart(r.reported_at));
       if (!bucket) continue;
-      const ack = seconds(r.reported_at, r.acknowledged_at);
+      // Time to acknowledge starts at the earlier of the report and PagerDuty's first trigger, as on the incident
+      // page and in the write-up (durationsOf in src/incidents/timestamps/rules.ts).
+      const ackFrom = r.triggered_at && Date.parse(r.triggered_at) < Date.parse(r.reported_at) ? r.triggered_at : r.reported_at;
+      const ack = seconds(ackFrom, r.acknowledged_at);
       const res = seconds(r.reported_at, r.resolved_at);
       // A time before the report is a timestamp being corrected; it says nothing about how fast anyone was.
       if (ack !== null && ack >= 0) bucket.ack.push(ack);

@@ -2,6 +2,8 @@ import type { Executor } from '../platform/db/index.js';
 import { INCIDENT_TIMESTAMP_KINDS, type IncidentTimestampKind } from '../platform/db/schema.js';
 import { NotFoundError } from '../platform/errors.js';
 import { timelineText } from '../incidents/timeline.js';
+import type { Durations } from '../incidents/timestamps/rules.js';
+import { timesFor } from '../incidents/timestamps/timestamps.service.js';
 
 // Everything a write-up is made from, read in one place and READ-ONLY: the incident, its lead and roles, its
 // updates, follow-ups and timestamps (tables other modules own: roles, updates, follow-ups, timestamps from the
@@ -111,22 +113,18 @@ const DURATION_LABELS: Record<DurationKey, string> = {
   impact: 'Impact duration',
 };
 
-/** The durations from the incident's timestamps (kind → ISO time), by the timestamps module's definitions. */
-export function durationsFrom(at: Partial<Record<IncidentTimestampKind, string>>): SourceDuration[] {
-  const between = (from: IncidentTimestampKind, to: IncidentTimestampKind): number | null => {
-    const a = at[from];
-    const b = at[to];
-    if (!a || !b) return null;
-    const ms = Date.parse(b) - Date.parse(a);
-    return Number.isFinite(ms) && ms >= 0 ? ms : null;
+/**
+ * The durations, as the timestamps module defines them (one definition for the incident page, the API and the
+ * write-up): `durationsOf` in src/incidents/timestamps/rules.ts, read through its batched `timesFor`.
+ */
+export function durationsFrom(d: Durations): SourceDuration[] {
+  const seconds: Record<DurationKey, number | null> = {
+    time_to_acknowledge: d.time_to_acknowledge_seconds,
+    time_to_fix: d.time_to_fix_seconds,
+    time_to_resolve: d.time_to_resolve_seconds,
+    impact: d.impact_duration_seconds,
   };
-  const ms: Record<DurationKey, number | null> = {
-    time_to_acknowledge: between('reported', 'pagerduty_first_acknowledged'),
-    time_to_fix: between('reported', 'fixed'),
-    time_to_resolve: between('reported', 'resolved'),
-    impact: at.fixed ? between('impact_started', 'fixed') : between('impact_started', 'resolved'),
-  };
-  return DURATION_KEYS.map((key) => ({ key, label: DURATION_LABELS[key], ms: ms[key] }));
+  return DURATION_KEYS.map((key) => ({ key, label: DURATION_LABELS[key], ms: seconds[key] === null ? null : seconds[key]! * 1000 }));
 }
 
 /** Who did something, as a person reads it: the user's name, or what the integration, key or workflow is. */
@@ -201,9 +199,7 @@ export async function readWriteUpSources(db: Executor, idOrRef: string): Promise
     .filter((r) => !r.deleted_at || personByRole.has(r.id))
     .map((r) => ({ name: r.name, description: r.description, person: personByRole.get(r.id) ?? null }));
 
-  const at: Partial<Record<IncidentTimestampKind, string>> = {};
   const tsByKind = new Map(timestampRows.map((t) => [t.kind, t]));
-  for (const t of timestampRows) at[t.kind] = t.at;
   const timestamps: SourceTimestamp[] = INCIDENT_TIMESTAMP_KINDS.map((kind) => {
     const t = tsByKind.get(kind);
     return { kind, label: TIMESTAMP_LABELS[kind], at: t?.at ?? null, source: t?.source ?? null, reason: t?.reason ?? null };
@@ -267,7 +263,7 @@ export async function readWriteUpSources(db: Executor, idOrRef: string): Promise
     },
     roles,
     timestamps,
-    durations: durationsFrom(at),
+    durations: durationsFrom((await timesFor(db, [incidentId])).get(incidentId)!.durations),
     keyItems,
     pinned,
     updates,

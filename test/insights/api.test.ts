@@ -18,6 +18,8 @@ describe.each(backends)('insights API on %s', (backend) => {
   let s: Setup;
   let owner: Client;
   let viewer: Client;
+  let kId = '';
+  let dbRef: Setup['fb']['app']['database']['db'];
   const names = { s1: '', s2: '', t1: '', t2: '', t3: '', p1: '' };
   // seconds from report to first acknowledgement and to resolution, per week, of the incidents that count
   const seeded = {
@@ -63,7 +65,8 @@ describe.each(backends)('insights API on %s', (backend) => {
     // week of 28 September
     const h = await inc('H', 'sev-critical', '2026-10-01T08:00:00Z', { ack: 30, resolved: 600 }, { services: [svc1.id] });
     // an acknowledgement recorded before the report (being corrected) says nothing about speed: left out
-    await inc('K', 'sev-major', '2026-10-02T08:00:00Z', { ack: -60, resolved: 1200 });
+    kId = await inc('K', 'sev-major', '2026-10-02T08:00:00Z', { ack: -60, resolved: 1200 });
+    dbRef = db;
     // just outside the range on either side
     const i = await inc('I', 'sev-critical', '2026-10-05T00:00:00Z', { ack: 1 }, { services: [svc1.id] });
     await inc('J', 'sev-critical', '2026-09-06T23:59:59Z', { ack: 1 }, { services: [svc1.id] });
@@ -111,6 +114,21 @@ describe.each(backends)('insights API on %s', (backend) => {
     expect(r.body.weeks[0].acknowledge).toEqual({ count: 3, median_seconds: 120, p90_seconds: 264 });
     expect(r.body.weeks[1].resolve).toEqual({ count: 2, median_seconds: 6300, p90_seconds: 9900 });
     expect(r.body.weeks[2].acknowledge).toEqual({ count: 0, median_seconds: null, p90_seconds: null });
+  });
+
+  it('measures time to acknowledge from PagerDuty\'s first trigger when it came before the report, as the incident page does', async () => {
+    // K was acknowledged 60 s before it was reported: left out above. PagerDuty triggered it 120 s before the report,
+    // so its time to acknowledge is 60 s, and the week of 28 September has H's 30 s and K's 60 s.
+    const triggered = new Date(Date.parse('2026-10-02T08:00:00Z') - 120_000).toISOString();
+    await dbRef.insertInto('incident_timestamps').values({ incident_id: kId, kind: 'pagerduty_first_triggered', at: triggered, source: 'pagerduty', reason: null, set_by_user_id: null, updated_at: triggered }).execute();
+    try {
+      const r = await owner.get(`/api/v1/insights/response_times?${RANGE}`);
+      expect(r.body.weeks[3].acknowledge).toEqual({ count: 2, median_seconds: 45, p90_seconds: handQuantile([30, 60], 0.9) });
+      const page = await owner.get(`/api/v1/incidents/${kId}`);
+      expect(page.body.incident.durations.time_to_acknowledge_seconds).toBe(60);
+    } finally {
+      await dbRef.deleteFrom('incident_timestamps').where('incident_id', '=', kId).where('kind', '=', 'pagerduty_first_triggered').execute();
+    }
   });
 
   it('groups incidents by the PagerDuty services of their catalog field, and pages by the service paged (else the policy), by name', async () => {
