@@ -485,6 +485,7 @@ export class IncidentsService {
       .execute();
     if (status.id !== current.id) {
       await this.touchStatusTimestamp(tx, inc.id, status.id, now);
+      await this.timestamps.statusEntered(tx, { incidentId: inc.id, from: current, to: status, statuses, at: now });
       await this.events.publish(tx, {
         type: 'incident.status_changed',
         incidentId: inc.id,

@@ -64,6 +64,21 @@ describe.each(backends)('incident timestamps on %s', (backend) => {
     expect(byKind(closedAgain).resolved.at).toBe(closedAgain.status_timestamps.find((s: any) => s.status.id === 'closed').last_at);
   });
 
+  it('an update that moves the status sets the same timestamps as the status action', async () => {
+    const inc = await declare();
+    const post = async (body: Record<string, unknown>) => {
+      const r = await owner.post(`/api/v1/incidents/${inc.id}/updates`, body);
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+    };
+    await post({ message: 'Found the bad deploy', status_id: 'fixing' });
+    let now = await get(inc.id);
+    expect(byKind(now).identified).toMatchObject({ at: firstAt(now, 'fixing'), source: 'auto' });
+    await post({ message: 'Rolled back; watching', status_id: 'monitoring' });
+    now = await get(inc.id);
+    expect(byKind(now).fixed).toMatchObject({ at: firstAt(now, 'monitoring'), source: 'auto' });
+    expect(now.durations.time_to_fix_seconds).toBeGreaterThanOrEqual(0);
+  });
+
   it('closing straight from Investigating sets identified and fixed too', async () => {
     const inc = await declare();
     const closed = (await owner.post(`/api/v1/incidents/${inc.id}/actions/close`)).body.incident;
