@@ -4,7 +4,7 @@ import type { User } from '../../../users/users.service.js';
 
 export const SUBCOMMANDS: { usage: string; what: string; inChannel: boolean }[] = [
   { usage: 'declare [name]', what: 'declare a new incident (a form opens)', inChannel: false },
-  { usage: 'update', what: 'change status, severity or summary', inChannel: true },
+  { usage: 'update', what: 'post an update: what changed, with status, severity and summary', inChannel: true },
   { usage: 'field', what: "set the incident's custom fields, such as affected services (also: fields)", inChannel: true },
   { usage: 'resolve', what: 'close the incident (also: close)', inChannel: true },
   { usage: 'lead @someone', what: 'make someone the incident lead', inChannel: true },
