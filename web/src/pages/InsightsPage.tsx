@@ -96,11 +96,11 @@ export function InsightsPage() {
       <form className="filters" aria-label="Filter insights" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor={ids.from}>From</label>
-          <input id={ids.from} type="date" value={from} onChange={(e) => setFilter('from', e.target.value)} />
+          <input id={ids.from} type="date" value={from || (shown ? shown.from.slice(0, 10) : '')} onChange={(e) => setFilter('from', e.target.value)} />
         </div>
         <div className="field">
           <label htmlFor={ids.to}>To</label>
-          <input id={ids.to} type="date" value={to} onChange={(e) => setFilter('to', e.target.value)} />
+          <input id={ids.to} type="date" value={to || (shown ? new Date(Date.parse(shown.to) - 1).toISOString().slice(0, 10) : '')} onChange={(e) => setFilter('to', e.target.value)} />
         </div>
         <div className="field">
           <label htmlFor={ids.mode}>Incidents</label>
@@ -280,7 +280,7 @@ function hoursOption(d: Hours, t: ThemeColors) {
     grid: { left: 50, right: 16, top: 10, bottom: 70 },
     xAxis: { type: 'category', data: Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0')), ...axis, splitArea: { show: true } },
     yAxis: { type: 'category', data: DAYS, inverse: true, ...axis, splitArea: { show: true } },
-    visualMap: { min: 0, max, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, textStyle: { color: t.text }, inRange: { color: t.dark ? ['#1d2632', '#f97316'] : ['#fff7ed', '#c2410c'] } },
+    visualMap: { min: 0, max, calculable: false, text: [`${max} pages`, '0'], orient: 'horizontal', left: 'center', bottom: 0, textStyle: { color: t.text }, inRange: { color: t.dark ? ['#1d2632', '#f97316'] : ['#fff7ed', '#c2410c'] } },
     series: [{ name: 'Pages', type: 'heatmap', data: d.cells.map((c) => [c.hour, c.day_index, c.pages]), label: { show: false }, emphasis: { itemStyle: { borderColor: t.text, borderWidth: 1 } } }],
   };
 }
