@@ -147,7 +147,7 @@ export function App() {
                 Declare incident
               </Link>
             ) : null}
-            <span className="whoami" title={session.user.email}>
+            <span className="whoami" title={`${session.user.email} (${session.user.role})`}>
               {session.user.name} <span className="muted">({session.user.role})</span>
             </span>
             <button type="button" className="button-quiet" onClick={() => void signOut()}>
