@@ -56,7 +56,7 @@ export function parseSearch(q: string | undefined): ParsedSearch {
 export const RELEVANCE_WINDOW = 1000;
 
 type Words = { words: string[]; terms: string[] };
-const tsquery = (s: Words) => s.terms.map((w, i) => `'${w}'${i === s.terms.length - 1 ? ':*' : ''}`).join(' & ');
+export const tsquery = (s: Words) => s.terms.map((w, i) => `'${w}'${i === s.terms.length - 1 ? ':*' : ''}`).join(' & ');
 const ftsMatch = (s: Words) => s.words.map((w, i) => `"${w}"${i === s.words.length - 1 ? '*' : ''}`).join(' ');
 
 /**
@@ -72,14 +72,11 @@ export function matchingTable(dialect: DbDialect, search: Words): RawBuilder<{ s
 }
 
 /**
- * A derived table `(search_key, score)` for the candidate keys given (higher score = better). SQLite: bm25 with column
- * weights name 10, summary 5, updates 2, notes 2, timeline 1. PostgreSQL: ts_rank over the weighted document (A name,
- * B summary, C updates and notes, D timeline).
+ * SQLite's derived table `(search_key, score)` for the candidate keys given (higher score = better): bm25 with column
+ * weights name 10, summary 5, updates 2, notes 2, timeline 1. (PostgreSQL ranks in listIncidents itself: ts_rank over
+ * the weighted document, A name, B summary, C updates and notes, D timeline.)
  */
-export function scoredTable(dialect: DbDialect, search: Words, candidates: Expression<unknown>): RawBuilder<{ search_key: string | number; score: number }> {
-  if (dialect === 'postgres') {
-    return sql<{ search_key: string; score: number }>`(select s.incident_id as search_key, ts_rank(s.document, query)::float8 as score from incident_search s, to_tsquery('simple', ${tsquery(search)}) query where s.incident_id in (${candidates}) and s.document @@ query)`;
-  }
+export function scoredTable(search: Words, candidates: Expression<unknown>): RawBuilder<{ search_key: number; score: number }> {
   // FTS5 takes a rowid range with MATCH (one pass over the doclist from the oldest candidate on), whereas `rowid in
   // (…)` re-runs the MATCH for each candidate (seconds at 100,000 incidents). Keys are incident numbers, so the
   // range from the oldest candidate holds every candidate; matches in it that fail the filters drop at the join.
