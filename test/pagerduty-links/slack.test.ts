@@ -85,6 +85,10 @@ for (const backend of backends) {
       await emu.driver.clickButton({ userId: responder.id, channelId: channel.id, actionId: 'pd_related_yes' });
       await s.settle();
       await waitFor('acknowledged', async () => s.pd.state.incidents.get(pd.id)!.status === 'acknowledged');
+      // PagerDuty holds the acknowledgement a moment before Firebreak records it: wait for the record, then
+      // let everything settle and check it was recorded once.
+      await waitFor('the acknowledgement on the timeline', async () => (await timeline(s.owner, inc.id)).some((i) => i.kind === 'pagerduty.auto_acknowledged'));
+      await s.settle();
       expect((await timeline(s.owner, inc.id)).filter((i) => i.kind === 'pagerduty.auto_acknowledged')).toHaveLength(1);
       expect(dmText(responder.id)).not.toContain("We've acknowledged");
       emu.faults.clear();
