@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { invalidInput, notFound } from './errors.js';
 import type { AccountStore, EntityType } from './store.js';
 import type {
+  IntegrationRecord,
   EscalationPolicyRecord, IncidentRecord, PdUserRole, ServiceRecord, ServiceStatus, TagRecord, TeamRecord, TeamRole, UserRecord,
 } from './types.js';
 
@@ -130,6 +131,7 @@ export class AccountAdmin {
       description: str(input.description, 'description', false) ?? '', status, escalation_policy_id: policyId, team_ids: teamIds,
       created_at: at, updated_at: at, auto_resolve_timeout: input.auto_resolve_timeout ?? null, acknowledgement_timeout: input.acknowledgement_timeout ?? null };
     if ([...this.store.services.values()].some((x) => x.name === s.name)) throw invalidInput('Name has already been taken.');
+    this.store.ensureIntegration(s);
     this.store.services.set(s.id, s);
     this.store.touch();
     this.store.emitService('service.created', s);
@@ -153,6 +155,24 @@ export class AccountAdmin {
     return s;
   }
   deleteService(id: string): void { this.store.removeService(id); }
+  /** A service's Events API v2 integrations, with their routing keys (`integration_key`). */
+  integrations(serviceId: string): IntegrationRecord[] {
+    const s = this.store.services.get(serviceId);
+    if (!s) throw notFound();
+    return (s.integrations ?? []).map((x) => ({ ...x }));
+  }
+  /** Adds an Events API v2 integration (a random 32-character routing key unless one is given). */
+  addIntegration(serviceId: string, input: { name?: unknown; integration_key?: unknown }): IntegrationRecord {
+    const s = this.store.services.get(serviceId);
+    if (!s) throw notFound();
+    const key = str(input.integration_key, 'integration_key', false) ?? randomBytes(16).toString('hex');
+    if (!/^[A-Za-z0-9]{32}$/.test(key)) throw invalidInput('integration_key must be 32 letters or digits.');
+    if (this.store.integrationByKey(key)) throw invalidInput('integration_key is already in use.');
+    const x: IntegrationRecord = { id: this.store.newId(), name: str(input.name, 'name', false) ?? 'Events API V2', integration_key: key };
+    (s.integrations ??= []).push(x);
+    this.store.touch();
+    return { ...x };
+  }
 
   // ----- escalation policies -----
   private rules(input: EscalationPolicyInput['escalation_rules']): EscalationPolicyRecord['escalation_rules'] {

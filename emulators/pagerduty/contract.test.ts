@@ -31,11 +31,16 @@ const SUPPORTED = ['listUsers', 'getUser', 'getCurrentUser', 'listTeams', 'getTe
   'getEntityTypeByIdTags', 'createIncident', 'listIncidents', 'getIncident', 'updateIncident', 'updateIncidents',
   'listIncidentNotes', 'createIncidentNote', 'createIncidentStatusUpdate', 'listIncidentLogEntries', 'createWebhookSubscription', 'listWebhookSubscriptions',
   'getWebhookSubscription', 'updateWebhookSubscription', 'deleteWebhookSubscription', 'enableWebhookSubscription',
-  'testWebhookSubscription', 'listAbilities', 'getAbility'];
+  'testWebhookSubscription', 'listAbilities', 'getAbility',
+  'listChangeEvents', 'getChangeEvent', 'listServiceChangeEvents', 'listIncidentRelatedChangeEvents'];
+/** Operations of the Events API v2 document (events-api-v2.openapi.json) the emulator serves below /v2. */
+const SUPPORTED_EVENTS = ['createChangeEvent'];
 
 describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
   let pd: PagerDutyEmulator;
   let spec: SpecValidator;
+  let eventsSpec: SpecValidator;
+  const exercisedEvents = new Set<string>();
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   const exercised = new Map<string, Set<number>>();
   let from = '';
@@ -58,6 +63,7 @@ describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
 
   beforeAll(async () => {
     spec = await SpecValidator.load(specDir);
+    eventsSpec = await SpecValidator.load(specDir, 'events-api-v2.openapi.json');
     pd = await startPagerDutyEmulator({ seed: 'medium', rateLimitPerMinute: false });
     receiver = await startReceiver();
     from = [...pd.state.users.values()].find((u) => u.email === u.email.trim() && ['owner', 'admin', 'user'].includes(u.role))!.email;
@@ -246,10 +252,68 @@ describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
     for (const r of rs) expect(r.json.error.code).toBeTypeOf('number');
   });
 
+  /** A change event sent to the Events API v2 (no API key), checked against the Events API document. */
+  async function sendChange(body: unknown, o: { badRequest?: boolean; rawBody?: string } = {}) {
+    const res = await fetch(`${pd.baseUrl}/v2/change/enqueue`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: o.rawBody ?? JSON.stringify(body) });
+    const text = await res.text();
+    const op = eventsSpec.operation('POST', '/change/enqueue');
+    if (op) exercisedEvents.add(op.op.operationId);
+    const parts = eventsSpec.validateParts({ method: 'POST', path: '/change/enqueue', query: new URLSearchParams(), headers: { 'content-type': 'application/json' },
+      ...(o.rawBody === undefined ? { body } : {}), status: res.status, responseText: text });
+    return { status: res.status, json: JSON.parse(text), violations: o.badRequest ? parts.response : [...parts.request, ...parts.response] };
+  }
+
+  it('change events: sent through the Events API, listed (account, service, incident), read one, and their errors', async () => {
+    const services = [...pd.state.services.values()];
+    const [svc, other] = services as [typeof services[0], typeof services[0]];
+    const key = svc.integrations![0]!.integration_key;
+    const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    const sent = [
+      await sendChange({ routing_key: key, payload: { summary: 'Deploy checkout v2.3', timestamp: at(30), source: 'ci-runner-7', custom_details: { build: 231 } },
+        links: [{ href: 'https://ci.example.com/builds/231', text: 'Build 231' }], images: [{ src: 'https://ci.example.com/chart.png', alt: 'chart' }] }),
+      await sendChange({ routing_key: key, payload: { summary: 'Feature flag new-cart on' } }),
+      await sendChange({ routing_key: other.integrations![0]!.integration_key, payload: { summary: 'Config change elsewhere', timestamp: at(10), source: 'terraform' } }),
+      await sendChange({ routing_key: 'no-such-routing-key-0000000000000', payload: { summary: 'x' } }),
+      await sendChange({ routing_key: key, payload: { summary: '' } }, { badRequest: true }),
+      await sendChange({ routing_key: key }, { badRequest: true }),
+      await sendChange(null, { badRequest: true, rawBody: '{"routing_key":' }),
+    ];
+    for (const r of sent) expect(r.violations).toEqual([]);
+    expect(sent.map((r) => r.status)).toEqual([202, 202, 202, 400, 400, 400, 400]);
+    expect(sent[3]!.json).toMatchObject({ status: 'invalid event', errors: [expect.stringContaining('routing_key')] });
+
+    const incident = await call('POST', '/incidents', { from, body: { incident: { type: 'incident', title: 'Checkout errors after deploy', service: { id: svc.id, type: 'service_reference' } } } });
+    const since = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const until = new Date(Date.now() + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const rs = [
+      await call('GET', '/change_events', { query: { since, until, total: true, limit: 100 } }),
+      await call('GET', '/change_events', { query: { 'team_ids[]': svc.team_ids.length ? svc.team_ids : ['PNOSUCH'], 'integration_ids[]': [svc.integrations![0]!.id] } }),
+      await call('GET', `/services/${svc.id}/change_events`, { query: { since, until, limit: 100, offset: 0 } }),
+      await call('GET', `/incidents/${incident.json.incident.id}/related_change_events`, { query: { limit: 10 } }),
+      await call('GET', '/services/PNOSUCH/change_events'),
+      await call('GET', '/incidents/PNOSUCH/related_change_events'),
+      await call('GET', '/change_events', { badRequest: true, query: { since: '2024-07-17T10:42:58+02:00' } }),
+    ];
+    for (const r of rs) expect(r.violations, `${r.status} ${r.url.pathname}`).toEqual([]);
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 404, 404, 400]);
+    expect(rs[0]!.json.change_events.map((c: { summary: string }) => c.summary)).toEqual(['Feature flag new-cart on', 'Config change elsewhere', 'Deploy checkout v2.3']);
+    expect(rs[2]!.json.change_events.map((c: { summary: string }) => c.summary)).toEqual(['Feature flag new-cart on', 'Deploy checkout v2.3']);
+    expect(rs[2]!.json.change_events[1]).toMatchObject({ source: 'ci-runner-7', links: [{ href: 'https://ci.example.com/builds/231', text: 'Build 231' }], services: [{ id: svc.id, summary: svc.name }] });
+    expect(rs[3]!.json.change_events.map((c: { summary: string; correlation_reason: unknown }) => [c.summary, c.correlation_reason])).toEqual([
+      ['Feature flag new-cart on', { reason: 'most_recent' }], ['Deploy checkout v2.3', { reason: 'most_recent' }]]);
+    const one = await call('GET', `/change_events/${rs[2]!.json.change_events[1].id}`);
+    const missing = await call('GET', '/change_events/01NOSUCHCHANGEEVENT0000000');
+    for (const r of [one, missing]) expect(r.violations).toEqual([]);
+    expect([one.status, missing.status]).toEqual([200, 404]);
+    expect(one.json.change_event).toMatchObject({ summary: 'Deploy checkout v2.3', custom_details: { build: 231 } });
+  });
+
   it('every supported operation was exercised and validated', () => {
     const missing = SUPPORTED.filter((id) => !exercised.has(id));
     expect(missing).toEqual([]);
     const unknown = SUPPORTED.filter((id) => !spec.operationIds().has(id));
     expect(unknown).toEqual([]);
+    expect(SUPPORTED_EVENTS.filter((id) => !exercisedEvents.has(id))).toEqual([]);
+    expect(SUPPORTED_EVENTS.filter((id) => !eventsSpec.operationIds().has(id))).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ import { PdError } from './errors.js';
 import { generateSeed } from './seed.js';
 import { actAsOps, EmulatorServer } from './server.js';
 import type {
-  DeliveryRecord, EscalationPolicyRecord, Faults, IncidentRecord, LogEntryRecord, NoteRecord, PriorityRecord,
+  ChangeEventRecord, DeliveryRecord, EscalationPolicyRecord, Faults, IncidentRecord, LogEntryRecord, NoteRecord, PriorityRecord,
   RequestLogEntry, ScheduleRecord, SeedData, SeedSize, ServiceRecord, TagRecord, TeamRecord, UserRecord,
   WebhookSubscriptionRecord,
 } from './types.js';
@@ -55,6 +55,8 @@ export interface PagerDutyEmulatorState {
   readonly incidents: ReadonlyMap<string, IncidentRecord>;
   readonly logEntries: readonly LogEntryRecord[];
   readonly webhookSubscriptions: ReadonlyMap<string, WebhookSubscriptionRecord>;
+  /** Change events sent through the Events API v2 (`POST /v2/change/enqueue`), oldest first by timestamp. */
+  readonly changeEvents: readonly ChangeEventRecord[];
 }
 
 export interface ActingUser {
@@ -119,6 +121,7 @@ export async function startPagerDutyEmulator(opts: PagerDutyEmulatorOptions = {}
     get services() { return store.services; }, get escalationPolicies() { return store.escalationPolicies; },
     get priorities() { return store.priorities; }, get tags() { return store.tags; }, get incidents() { return store.incidents; },
     get logEntries() { return store.logEntries; }, get webhookSubscriptions() { return store.webhookSubscriptions; },
+    get changeEvents() { return store.changeEvents; },
   };
 
   return {

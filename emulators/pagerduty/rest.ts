@@ -1,5 +1,6 @@
 /** PagerDuty REST API v2 routes: paths, filters, pagination and validation as PagerDuty answers them. */
 import { randomBytes } from 'node:crypto';
+import { changeEventRoutes } from './change-events.js';
 import { invalidInput, notFound, pdError, PdError } from './errors.js';
 import type { AccountStore, EntityType } from './store.js';
 import type { WebhookDispatcher } from './webhooks.js';
@@ -518,6 +519,9 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
     webhooks.ping(subOr404(p0(c)));
     return { status: 202 };
   });
+
+  // ---------- change events (change-events.ts) ----------
+  for (const r of changeEventRoutes(store)) add(r.method, r.path, r.handler);
 
   // ---------- abilities ----------
   add('GET', '/abilities', () => ({ status: 200, body: { abilities: ABILITIES } }));

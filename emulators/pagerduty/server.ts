@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AccountAdmin } from './admin.js';
+import { enqueueChangeEvent } from './change-events.js';
 import { accessDenied, invalidInput, notFound, pdError, PdError, rateLimited, unauthorized } from './errors.js';
 import { buildRoutes, requiresFrom, type Query, type RestContext, type RestResult } from './rest.js';
 import { createPrng } from './seed.js';
@@ -133,6 +134,14 @@ export class EmulatorServer {
       await this.handleControl(method, path.slice('/_emulator'.length) || '/', params, rawBody, res);
       return;
     }
+    // The Events API v2 (PagerDuty serves it from events.pagerduty.com/v2; here from /v2 on the same host): no API key,
+    // its own answers, and not in the REST request log (which is checked against the REST document).
+    if (path === '/v2/change/enqueue') {
+      if (method !== 'POST') { this.send(res, 405, { status: 'invalid event', message: 'Method Not Allowed', errors: ['Use POST.'] }); return; }
+      const r = enqueueChangeEvent(this.store, rawBody);
+      this.send(res, r.status, r.body);
+      return;
+    }
     const entry: RawLogEntry = { at: Date.now(), method, path, search, headers: req.headers, rawBody, status: 0 };
     this.log.push(entry);
     if (this.log.length > MAX_LOG) this.log.splice(0, this.log.length - MAX_LOG);
@@ -145,6 +154,8 @@ export class EmulatorServer {
       return;
     }
     if (f.latencyMs) await new Promise((r) => setTimeout(r, f.latencyMs));
+    const pathDelay = this.pathLatency(path);
+    if (pathDelay) await new Promise((r) => setTimeout(r, pathDelay));
     const extraHeaders: Record<string, string> = {};
     let result: RestResult;
     try {
@@ -163,6 +174,14 @@ export class EmulatorServer {
     if (f.answerDelayMs) await new Promise((r) => setTimeout(r, f.answerDelayMs));
     if (result.raw !== undefined) this.sendRaw(res, result.status, result.raw, extraHeaders);
     else this.send(res, result.status, result.body, extraHeaders);
+  }
+
+  private pathLatencies: { re: RegExp; ms: number }[] = [];
+  /** Extra latency of this path from `faults.pathLatencyMs` (the largest that matches). */
+  private pathLatency(path: string): number {
+    let ms = 0;
+    for (const p of this.pathLatencies) if (p.ms > ms && p.re.test(path)) ms = p.ms;
+    return ms;
   }
 
   private rest(method: string, path: string, params: URLSearchParams, rawBody: string, req: http.IncomingMessage, headers: Record<string, string>): RestResult {
@@ -255,7 +274,7 @@ export class EmulatorServer {
       case 'GET /state': return { status: 200, body: { counts: {
         users: s.users.size, teams: s.teams.size, services: s.services.size, escalation_policies: s.escalationPolicies.size,
         schedules: s.schedules.size, priorities: s.priorities.size, tags: s.tags.size, incidents: s.incidents.size,
-        log_entries: s.logEntries.length, webhook_subscriptions: s.webhookSubscriptions.size } } };
+        log_entries: s.logEntries.length, webhook_subscriptions: s.webhookSubscriptions.size, change_events: s.changeEvents.length } } };
       case 'GET /export': return { status: 200, body: s.export() };
       case 'POST /reset': {
         const seed = b.seed ?? this.config.currentSeed();
@@ -299,6 +318,8 @@ export class EmulatorServer {
       case 'POST /services': return { status: 201, body: { service: this.admin.addService(b) } };
       case 'PATCH /services/:id': return { status: 200, body: { service: this.admin.updateService(id, b) } };
       case 'DELETE /services/:id': this.admin.deleteService(id); return { status: 204 };
+      case 'GET /services/:id/integrations': return { status: 200, body: { integrations: this.admin.integrations(id) } };
+      case 'POST /services/:id/integrations': return { status: 201, body: { integration: this.admin.addIntegration(id, b) } };
       case 'POST /escalation_policies': return { status: 201, body: { escalation_policy: this.admin.addEscalationPolicy(b) } };
       case 'PATCH /escalation_policies/:id': return { status: 200, body: { escalation_policy: this.admin.updateEscalationPolicy(id, b) } };
       case 'DELETE /escalation_policies/:id': this.admin.deleteEscalationPolicy(id); return { status: 204 };
@@ -339,6 +360,17 @@ export class EmulatorServer {
       if (typeof f.rateLimitBurstHeaders !== 'boolean') throw invalidInput('rateLimitBurstHeaders must be a boolean.');
       next.rateLimitBurstHeaders = f.rateLimitBurstHeaders;
     }
+    if (f.pathLatencyMs !== undefined) {
+      if (!isObj(f.pathLatencyMs)) throw invalidInput('pathLatencyMs must be an object of path template -> milliseconds.');
+      for (const [k, v] of Object.entries(f.pathLatencyMs)) {
+        if (!k.startsWith('/')) throw invalidInput('pathLatencyMs keys must be paths starting with /.');
+        check(v, `pathLatencyMs["${k}"]`);
+      }
+      next.pathLatencyMs = { ...f.pathLatencyMs };
+    }
+    this.pathLatencies = Object.entries(next.pathLatencyMs ?? {}).map(([k, ms]) => ({
+      re: new RegExp(`^${k.split('/').map((seg) => (/^\{[^}]*\}$/.test(seg) ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`), ms,
+    }));
     this.faults = next;
     this.webhooks.receiverTimeoutMs = next.webhookReceiverTimeoutMs;
   }
@@ -402,7 +434,7 @@ export function actAsOps(store: AccountStore, user: UserRecord, channel: Channel
 export const CONTROL_ROUTES = [
   'GET /_emulator/keys', 'GET /_emulator/state', 'GET /_emulator/export', 'POST /_emulator/reset', 'POST /_emulator/seed',
   'POST /_emulator/act_as', 'POST /_emulator/trigger', 'POST|PATCH|DELETE /_emulator/users[/:id]', 'POST|PATCH|DELETE /_emulator/teams[/:id]',
-  'POST|PATCH|DELETE /_emulator/services[/:id]', 'POST|PATCH|DELETE /_emulator/escalation_policies[/:id]',
+  'POST|PATCH|DELETE /_emulator/services[/:id]', 'GET|POST /_emulator/services/:id/integrations', 'POST|PATCH|DELETE /_emulator/escalation_policies[/:id]',
   'POST|PATCH|DELETE /_emulator/tags[/:id]', 'POST /_emulator/tags/:id/assign', 'POST /_emulator/tags/:id/unassign',
   'GET|PUT|DELETE /_emulator/faults', 'GET|DELETE /_emulator/requests', 'GET /_emulator/webhook_deliveries',
   'POST /_emulator/webhooks/flush', 'POST /_emulator/webhook_subscriptions/:id/rotate_secret',

@@ -33,7 +33,12 @@ export const QUIRKS = [
   'GET /users/me with an account key answers 400 with `error` as a plain string (documented behaviour), not the declared error object.',
   'Emails with stray spaces (seeded on purpose to exercise matching) are checked as emails after trimming.',
   "IncidentBody.details is typed object, but the document's own createIncident example (and PagerDuty's reference) send a string: a string or an object is accepted.",
+  'The change events\' since/until parameters give the placeholder "YYYY-MM-DDThh:mm:ssZ" as their regular expression, which only that literal text matches: checked as a UTC ISO 8601 date and time instead.',
 ];
+
+/** The placeholder the document uses as a `pattern`, and what it stands for. */
+const PLACEHOLDER_PATTERN = 'YYYY-MM-DDThh:mm:ssZ';
+const UTC_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$';
 
 const NULLABLE_KEYS = new Set(['priority', 'resolved_at', 'resolve_reason', 'conference_bridge', 'last_incident_timestamp',
   'auto_resolve_timeout', 'acknowledgement_timeout', 'parent', 'oauth_client']);
@@ -78,11 +83,12 @@ export class SpecValidator {
     })).sort((a, b) => b.literals - a.literals);
   }
 
-  static async load(specDir: string): Promise<SpecValidator> {
-    const raw = JSON.parse(await readFile(path.join(specDir, 'rest-api-v2.openapi.json'), 'utf8')) as Record<string, unknown>;
+  /** The REST API document by default; `events-api-v2.openapi.json` for the Events API (its paths are below /v2). */
+  static async load(specDir: string, file = 'rest-api-v2.openapi.json'): Promise<SpecValidator> {
+    const raw = JSON.parse(await readFile(path.join(specDir, file), 'utf8')) as Record<string, unknown>;
     const api = await dereference(raw as never) as unknown as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } };
     // Quirk: AcknowledgeLogEntry's own `type` enum names a type LogEntry forbids.
-    const ack = api.components.schemas.AcknowledgeLogEntry as { allOf?: Schema[] } | undefined;
+    const ack = api.components.schemas?.AcknowledgeLogEntry as { allOf?: Schema[] } | undefined;
     for (const part of ack?.allOf ?? []) {
       const t = (part.properties as Record<string, Schema> | undefined)?.type;
       if (t && Array.isArray(t.enum) && t.enum.includes('acknowledgement_log_entry')) t.enum = ['acknowledge_log_entry', 'acknowledgement_log_entry'];
@@ -90,9 +96,13 @@ export class SpecValidator {
     // Quirk: Channel's oneOf variants share every property and do not discriminate on `type`, so any channel
     // matches several of them and `oneOf` can never pass. At least one must match.
     // Quirk: IncidentBody.details says object while createIncident's example sends the details as text.
-    const body = api.components.schemas.IncidentBody as { properties?: Record<string, Schema> } | undefined;
+    const body = api.components.schemas?.IncidentBody as { properties?: Record<string, Schema> } | undefined;
     if (body?.properties?.details) body.properties.details = { description: body.properties.details.description, anyOf: [{ type: 'string' }, { type: 'object' }] };
-    const channel = api.components.schemas.Channel;
+    // Quirk: a placeholder given as a regular expression (the change events' since/until).
+    for (const item of Object.values(api.paths)) for (const op of Object.values(item)) {
+      for (const p of (op as Operation).parameters ?? []) if (p.schema?.pattern === PLACEHOLDER_PATTERN) p.schema = { ...p.schema, pattern: UTC_DATE_TIME };
+    }
+    const channel = api.components.schemas?.Channel;
     if (channel && Array.isArray(channel.oneOf)) { channel.anyOf = channel.oneOf; delete channel.oneOf; }
     return new SpecValidator(api, (api.components as unknown as { responses: Record<string, Operation['responses'][string]> }).responses);
   }

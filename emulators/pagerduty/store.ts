@@ -3,10 +3,11 @@
  * Everything PagerDuty would do on a write (log entries, assignments, webhook events) happens here,
  * so the REST routes, the control API and `actAs` share one implementation.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { alreadyAcknowledged, alreadyResolved, invalidInput, notFound, PdError } from './errors.js';
 import { IdFactory, createPrng } from './seed.js';
 import type {
+  ChangeEventRecord, IntegrationRecord, PdChangeEvent,
   EscalationPolicyRecord, IncidentRecord, IncidentStatus, LogEntryRecord, LogEntryType, NoteRecord, PdEscalationPolicy, PdStatusUpdate, StatusUpdateRecord,
   PdIncident, PdLogEntry, PdNote, PdPriority, PdReference, PdService, PdTag, PdTeam, PdUser, PdWebhookSubscription,
   PriorityRecord, ScheduleRecord, SeedData, ServiceRecord, TagRecord, TeamRecord, Urgency, UserRecord,
@@ -38,6 +39,8 @@ export interface DomainEvent {
 export type Channel = 'api' | 'mobile' | 'website';
 
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const byTimestamp = (a: ChangeEventRecord, b: ChangeEventRecord) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 export const normalizeEmail = (e: string) => e.trim().toLowerCase();
 const collator = new Intl.Collator('en', { sensitivity: 'base' });
 const byName = <T extends { name: string; id: string }>(a: T, b: T) =>
@@ -67,6 +70,8 @@ export class AccountStore {
   logEntries: LogEntryRecord[] = [];
   private logByIncident = new Map<string, LogEntryRecord[]>();
   webhookSubscriptions = new Map<string, WebhookSubscriptionRecord>();
+  /** Change events, oldest first by timestamp (see changeEvents.ts for how they arrive and are listed). */
+  changeEvents: ChangeEventRecord[] = [];
   private lastIncidentAt = new Map<string, string>();
 
   private ids = new IdFactory(createPrng(0x1d5));
@@ -89,7 +94,7 @@ export class AccountStore {
     this.users.clear(); this.teams.clear(); this.schedules.clear(); this.escalationPolicies.clear();
     this.services.clear(); this.priorities.clear(); this.tags.clear(); this.incidents.clear();
     this.logEntries = []; this.logByIncident.clear(); this.webhookSubscriptions.clear();
-    this.incidentsByCreation = [];
+    this.incidentsByCreation = []; this.changeEvents = [];
     this.ids = new IdFactory(createPrng(0x1d5));
     this.incidentCounter = 0;
     const put = <T extends { id: string }>(m: Map<string, T>, xs: T[] | undefined) => {
@@ -104,6 +109,8 @@ export class AccountStore {
     this.lastIncidentAt.clear();
     for (const i of this.incidentsByCreation) this.lastIncidentAt.set(i.service_id, i.created_at);
     for (const le of JSON.parse(JSON.stringify(seed.log_entries ?? [])) as LogEntryRecord[]) this.pushLog(le);
+    for (const svc of this.services.values()) this.ensureIntegration(svc);
+    this.changeEvents = (JSON.parse(JSON.stringify(seed.change_events ?? [])) as ChangeEventRecord[]).sort(byTimestamp);
     this.touch();
     void this.index; // build indexes now rather than on the first request
   }
@@ -113,7 +120,7 @@ export class AccountStore {
       users: [...this.users.values()], teams: [...this.teams.values()], schedules: [...this.schedules.values()],
       escalation_policies: [...this.escalationPolicies.values()], services: [...this.services.values()],
       priorities: [...this.priorities.values()], tags: [...this.tags.values()],
-      incidents: [...this.incidents.values()], log_entries: this.logEntries,
+      incidents: [...this.incidents.values()], log_entries: this.logEntries, change_events: this.changeEvents,
     });
   }
 
@@ -251,7 +258,7 @@ export class AccountStore {
       escalation_policy: include.has('escalation_policies') && p ? this.policyWire(p) : this.policyRef(s.escalation_policy_id),
       teams: include.has('teams') ? s.team_ids.flatMap((t) => { const r = this.teams.get(t); return r ? [this.teamWire(r)] : []; })
         : s.team_ids.map((t) => this.teamRef(t)),
-      integrations: [], alert_creation: 'create_alerts_and_incidents',
+      integrations: (s.integrations ?? []).map((x) => this.integrationRef(s.id, x)), alert_creation: 'create_alerts_and_incidents',
       incident_urgency_rule: { type: 'constant', urgency: 'high' },
     });
   }
@@ -274,6 +281,51 @@ export class AccountStore {
       services: (this.index.policyServices.get(p.id) ?? []).map((s) => this.serviceRef(s)),
       teams: p.team_ids.map((t) => this.teamRef(t)),
     });
+  }
+
+  integrationRef(serviceId: string, x: IntegrationRecord): PdReference {
+    return { id: x.id, type: 'inbound_integration_reference', summary: x.name, self: `${this.apiBase}/services/${serviceId}/integrations/${x.id}`,
+      html_url: `${this.htmlBase}/services/${serviceId}/integrations/${x.id}` };
+  }
+
+  /**
+   * Gives a service without integrations one Events API v2 integration. Its id and routing key are derived from the
+   * service id (not drawn from the id generator), so every seed keeps the ids it always had and the key is stable.
+   */
+  ensureIntegration(svc: ServiceRecord): void {
+    if (svc.integrations && svc.integrations.length > 0) return;
+    const h = createHash('sha256').update(`events-api-v2:${svc.id}`).digest();
+    let id = 'PI';
+    for (let i = 0; i < 5; i++) id += ID_CHARS[h[i]! % ID_CHARS.length];
+    this.ids.reserve(id);
+    svc.integrations = [{ id, name: 'Events API V2', integration_key: h.subarray(8, 24).toString('hex') }];
+  }
+
+  /** The service and integration a routing key belongs to. */
+  integrationByKey(key: string): { service: ServiceRecord; integration: IntegrationRecord } | undefined {
+    for (const service of this.services.values()) {
+      const integration = service.integrations?.find((x) => x.integration_key === key);
+      if (integration) return { service, integration };
+    }
+    return undefined;
+  }
+
+  addChangeEvent(ce: ChangeEventRecord): void {
+    // Kept ordered by timestamp; events usually arrive in order, so this is an append.
+    let i = this.changeEvents.length;
+    while (i > 0 && byTimestamp(this.changeEvents[i - 1]!, ce) > 0) i--;
+    this.changeEvents.splice(i, 0, ce);
+  }
+
+  changeEventWire(ce: ChangeEventRecord, reason?: 'most_recent' | 'related_service' | 'intelligent'): PdChangeEvent {
+    const svc = this.services.get(ce.service_id);
+    const integration = svc?.integrations?.find((x) => x.id === ce.integration_id) ?? { id: ce.integration_id, name: 'Deleted integration', integration_key: '' };
+    return {
+      id: ce.id, type: 'change_event', summary: ce.summary, timestamp: ce.timestamp, ...(ce.source !== null ? { source: ce.source } : {}),
+      integration: this.integrationRef(ce.service_id, integration), services: [this.serviceRef(ce.service_id)],
+      custom_details: ce.custom_details ?? {}, links: ce.links.map((l) => ({ ...l })), images: ce.images.map((x) => ({ ...x })),
+      ...(reason ? { correlation_reason: { reason } } : {}),
+    };
   }
 
   priorityWire(p: PriorityRecord): PdPriority {

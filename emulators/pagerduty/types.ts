@@ -153,6 +153,21 @@ export interface PdLogEntry extends PdReference {
   note?: string;
 }
 
+export interface PdChangeEvent {
+  id: string;
+  type: 'change_event';
+  summary: string;
+  timestamp: string;
+  /** Absent when the sender gave none. */
+  source?: string;
+  integration: PdReference;
+  services: PdReference[];
+  custom_details: Record<string, unknown>;
+  links: { href: string; text?: string }[];
+  images: { src: string; href?: string; alt?: string }[];
+  correlation_reason?: { reason: 'most_recent' | 'related_service' | 'intelligent' };
+}
+
 export interface PdWebhookSubscription {
   id: string;
   type: 'webhook_subscription';
@@ -204,6 +219,19 @@ export interface ServiceRecord {
   id: string; name: string; description: string; status: ServiceStatus; escalation_policy_id: string;
   team_ids: string[]; created_at: string; updated_at: string;
   auto_resolve_timeout: number | null; acknowledgement_timeout: number | null;
+  /** Events API v2 integrations (routing keys); one is added on load when a seed has none. */
+  integrations?: IntegrationRecord[];
+}
+/** An Events API v2 integration on a service: its `integration_key` is the routing key events are sent with. */
+export interface IntegrationRecord { id: string; name: string; integration_key: string }
+/** A change event (a deploy, a build, a config change) sent to a service's integration through the Events API v2. */
+export interface ChangeEventRecord {
+  id: string; integration_id: string; service_id: string; summary: string; source: string | null;
+  /** When the sending tool says the change happened (payload.timestamp, else when it arrived), ISO-8601 UTC. */
+  timestamp: string; received_at: string;
+  custom_details: Record<string, unknown> | null;
+  links: { href: string; text?: string }[];
+  images: { src: string; href?: string; alt?: string }[];
 }
 export interface EscalationTargetRecord { type: 'user' | 'schedule'; id: string }
 export interface EscalationRuleRecord { id: string; escalation_delay_in_minutes: number; targets: EscalationTargetRecord[] }
@@ -255,6 +283,7 @@ export interface SeedData {
   tags: TagRecord[];
   incidents?: IncidentRecord[];
   log_entries?: LogEntryRecord[];
+  change_events?: ChangeEventRecord[];
 }
 
 export type SeedSize = 'small' | 'medium' | 'large' | 'huge' | 'none';
@@ -297,4 +326,10 @@ export interface Faults {
   rateLimitBurstHeaders?: boolean;
   dropConnectionRate?: number;
   webhookReceiverTimeoutMs?: number;
+  /**
+   * Extra latency per path template (a `{name}` segment matches any one segment), e.g.
+   * `{ "/services/{id}/change_events": 3000 }`: one kind of request is slow (a listing that times out) while the
+   * rest of the account answers at once.
+   */
+  pathLatencyMs?: Record<string, number>;
 }
