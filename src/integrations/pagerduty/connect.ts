@@ -150,6 +150,11 @@ export class PagerDutyIntegration {
    * Tests and benchmarks turn these.
    */
   readonly interactiveTuning = { maxRateLimitRetries: 3, timeoutMs: 15_000, maxRetries: 2 };
+  /**
+   * Reads a page makes while someone looks at it (recent changes): one attempt, a short timeout, no wait on 429.
+   * A failure is shown as it is; the next view is the next attempt, so nothing loops against the rate limit.
+   */
+  readonly lookupTuning = { maxRateLimitRetries: 0, timeoutMs: 5_000, maxRetries: 0 };
 
   private makeClient(k: KeyInput, onRequest?: () => void, limitPerMinute = 960, tuning?: { maxRateLimitRetries: number; timeoutMs: number; maxRetries: number }): PagerDutyClient {
     const observe = this.deps.observeRequest;
@@ -174,13 +179,14 @@ export class PagerDutyIntegration {
 
   /**
    * The one place a client for the stored connection is made (null when not connected), with the settings it was
-   * made from (the bot account for `From`). `interactive` (the default) gives up sooner than `background`.
+   * made from (the bot account for `From`). `interactive` (the default) gives up sooner than `background`; `lookup`
+   * tries once.
    */
-  async connected(mode: 'interactive' | 'background' = 'interactive'): Promise<ConnectedPagerDuty | null> {
+  async connected(mode: 'interactive' | 'background' | 'lookup' = 'interactive'): Promise<ConnectedPagerDuty | null> {
     const s = await this.settings();
     const key = s ? await this.deps.connections.secret(KIND, 'api_key') : null;
     if (!s || !key) return null;
-    const client = this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey: key }, undefined, s.rateLimitPerMinute, mode === 'interactive' ? this.interactiveTuning : undefined);
+    const client = this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey: key }, undefined, s.rateLimitPerMinute, mode === 'interactive' ? this.interactiveTuning : mode === 'lookup' ? this.lookupTuning : undefined);
     return { client, settings: s };
   }
 

@@ -10,6 +10,7 @@ import { KIND, PagerDutyIntegration, SYNC_JOB, SYNC_TICK_JOB } from './connect.j
 import { registerPagerDutyRoutes } from './connect.routes.js';
 import type { PagerDutyFeatureDeps } from './deps.js';
 import { PagerDutyDirectory } from './directory.js';
+import { setupChanges, type ChangesModule } from './changes/index.js';
 import { setupEscalations, type EscalationsModule } from './escalations/index.js';
 import { setupPagerDutyLinks, type PagerDutyLinksModule } from './links/index.js';
 import { setupStatusUpdates, type StatusUpdatesModule } from './status-updates/index.js';
@@ -44,6 +45,8 @@ export interface PagerDutyModule {
   escalations: EscalationsModule;
   links: PagerDutyLinksModule;
   statusUpdates: StatusUpdatesModule;
+  /** Recent changes (PagerDuty change events) of an incident's affected services. */
+  changes: ChangesModule;
   /** The row on the Integrations page. */
   integrationStatus(): Promise<IntegrationStatus>;
   /** Workflows' triggers from PagerDuty (a link made, an escalation target acknowledged or resolved); app.ts sets it. */
@@ -100,6 +103,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
   webhooks.subscribe(async (ev) => {
     if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);
   });
+  const changes = setupChanges({ db, events: deps.events, incidents: deps.incidents, logger: deps.logger, http: deps.http, integration, directory });
   const statusUpdates = setupStatusUpdates({ db, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger, http: deps.http, integration, settings: deps.settings, updateDeliveries: deps.updateDeliveries });
 
   return {
@@ -111,6 +115,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     escalations,
     links,
     statusUpdates,
+    changes,
     async integrationStatus() {
       const s = await integration.status();
       return {

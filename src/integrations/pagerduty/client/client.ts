@@ -4,6 +4,7 @@ import {
   PagerDutyNotFoundError, PagerDutyRateLimitedError, PagerDutyReadOnlyKeyError, PagerDutyServerError, parseErrorBody,
 } from './errors.js';
 import type {
+  PdChangeEvent,
   PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdPage, PdPriority, PdRef, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser,
   PdWebhookSubscription,
 } from './wire.js';
@@ -343,6 +344,27 @@ export class PagerDutyClient {
     return r.status_update;
   }
 
+  // ---- change events ----
+
+  /**
+   * One page (up to 100, newest first) of a service's change events between `since` and `until` (UTC, to the
+   * second: PagerDuty answers 400 to other offsets). A single page on purpose: callers show recent changes.
+   */
+  async listServiceChangeEvents(serviceId: string, window: { since: Date; until: Date }, o: ReadOptions = {}): Promise<{ changeEvents: PdChangeEvent[]; more: boolean }> {
+    const r = await this.get<{ change_events?: PdChangeEvent[]; more?: boolean }>(`/services/${encodeURIComponent(serviceId)}/change_events`, { since: utcSecond(window.since), until: utcSecond(window.until), limit: PAGE_LIMIT }, o);
+    return { changeEvents: Array.isArray(r?.change_events) ? r.change_events : [], more: !!r?.more };
+  }
+
+  /** The change events PagerDuty relates to an incident, each with its `correlation_reason` (one page of up to 100). */
+  async listRelatedChangeEvents(incidentId: string, o: ReadOptions = {}): Promise<PdChangeEvent[]> {
+    const r = await this.get<{ change_events?: PdChangeEvent[] }>(`/incidents/${encodeURIComponent(incidentId)}/related_change_events`, { limit: PAGE_LIMIT }, o);
+    return Array.isArray(r?.change_events) ? r.change_events : [];
+  }
+
+  async getChangeEvent(id: string, o: ReadOptions = {}): Promise<PdChangeEvent> {
+    return (await this.get<{ change_event: PdChangeEvent }>(`/change_events/${encodeURIComponent(id)}`, {}, o)).change_event;
+  }
+
   async getService(id: string, o: ReadOptions = {}): Promise<PdService> {
     return (await this.get<{ service: PdService }>(`/services/${encodeURIComponent(id)}`, {}, o)).service;
   }
@@ -381,6 +403,11 @@ export class PagerDutyClient {
       throw err;
     }
   }
+}
+
+/** `2024-07-17T08:42:58Z`: the UTC form PagerDuty's change event filters take. */
+export function utcSecond(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export class PagerDutyWindowExceededError extends PagerDutyError {

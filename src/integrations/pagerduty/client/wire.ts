@@ -118,3 +118,18 @@ export interface PdWebhookSubscription {
   id: string;
   delivery_method: { secret?: string | null; url?: string };
 }
+
+/** A change event (deploy, build, configuration change) as the REST API lists it. */
+export interface PdChangeEvent {
+  id: string;
+  type?: string;
+  summary: string;
+  timestamp: string;
+  source?: string | null;
+  services?: PdRef[];
+  integration?: PdRef;
+  custom_details?: Record<string, unknown> | null;
+  links?: { href: string; text?: string | null }[];
+  /** Only on `/incidents/{id}/related_change_events`: why PagerDuty relates it to the incident. */
+  correlation_reason?: { reason?: string } | null;
+}
