@@ -9,6 +9,7 @@ import { ErrorMessage, Loading, SeverityBadge, StatusBadge, titleCase } from '..
 import { EscalationsCard } from '../components/escalations/EscalationsCard.js';
 import type { Incident } from '../types.js';
 import { PagerDutyIncidentsCard } from '../components/pagerduty-links/PagerDutyIncidentsCard.js';
+import { RecentChangesCard } from '../components/pagerduty-changes/RecentChangesCard.js';
 import { IncidentWorkflowsCard } from '../components/workflows/IncidentWorkflowsCard.js';
 import { ActionsCard } from './incident/ActionsCard.js';
 import { DetailsCard } from './incident/DetailsCard.js';
@@ -84,6 +85,7 @@ export function IncidentPage({ idOrRef }: { idOrRef: string }) {
           {inc.status.category === 'closed' ? <PostIncidentCard incident={inc} editable={editable} /> : null}
           {editable ? <ActionsCard incident={inc} onDone={updated} /> : null}
           <EscalationsCard incidentId={inc.id} editable={editable} onChanged={timeline.reload} />
+          <RecentChangesCard incidentId={inc.id} editable={editable} onPinned={timeline.reload} />
           <IncidentWorkflowsCard incidentId={inc.id} editable={editable} onRan={timeline.reload} />
           <FollowUpsCard incidentId={inc.id} editable={editable} takesNew={inc.status.category !== 'merged' && inc.status.category !== 'canceled'} onChanged={timeline.reload} />
           <section className="card" aria-labelledby="timeline-heading">

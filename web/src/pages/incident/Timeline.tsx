@@ -50,7 +50,9 @@ export const TIMELINE_FILTERS: { value: TimelineFilter; label: string }[] = [
 export const PAGERDUTY_NOISE = new Set(['pagerduty.assigned', 'pagerduty.notified']);
 const NOTE_KINDS = new Set(['note_added', 'pagerduty.note', 'slack.message_pinned']);
 
-const isPagerDuty = (i: TimelineItem) => i.kind.startsWith('pagerduty.') && i.kind !== 'pagerduty.note';
+/** A change someone pinned is their note about the incident, so it stays under "updates and notes" too. */
+const PINNED_CHANGE = 'pagerduty.change_pinned';
+const isPagerDuty = (i: TimelineItem) => i.kind.startsWith('pagerduty.') && i.kind !== 'pagerduty.note' && i.kind !== PINNED_CHANGE;
 export function matchesFilter(item: TimelineItem, filter: TimelineFilter): boolean {
   if (filter === 'all') return true;
   if (filter === 'pagerduty') return item.kind.startsWith('pagerduty.');
@@ -201,6 +203,8 @@ function TimelineLine({ entry }: { entry: TimelineEntry }) {
     );
   } else if (NOTE_KINDS.has(item.kind)) {
     body = <NoteBody item={item} />;
+  } else if (item.kind === PINNED_CHANGE) {
+    body = <PinnedChangeBody item={item} />;
   } else {
     body = (
       <p className="timeline-text">
@@ -230,6 +234,24 @@ function TimelineLine({ entry }: { entry: TimelineEntry }) {
         </ul>
       ) : null}
     </li>
+  );
+}
+
+/** A pinned PagerDuty change: what it says, and its links (to the deploy, the build, the pull request). */
+function PinnedChangeBody({ item }: { item: TimelineItem }) {
+  const links = Array.isArray(item.payload.links) ? (item.payload.links as { href?: unknown; text?: unknown }[]).filter((l) => typeof l.href === 'string' && /^https?:\/\//i.test(l.href)) : [];
+  return (
+    <p className="timeline-text">
+      {item.text}
+      {links.map((l, i) => (
+        <span key={i}>
+          {' · '}
+          <a href={l.href as string} target="_blank" rel="noreferrer">
+            {typeof l.text === 'string' && l.text ? l.text : 'link'}
+          </a>
+        </span>
+      ))}
+    </p>
   );
 }
 
