@@ -289,3 +289,52 @@ describe('standalone command', () => {
     expect(r.stderr).toMatch(/--seed must be small, medium, large, huge or none/);
   });
 });
+
+describe('change events: integrations, routing keys and the per-path latency fault', () => {
+  let pd: PagerDutyEmulator;
+  beforeAll(async () => { pd = await startPagerDutyEmulator({ seed: 'small', rateLimitPerMinute: false }); });
+  afterAll(async () => pd?.stop());
+
+  const enqueue = (routingKey: string, summary: string) => fetch(`${pd.baseUrl}/v2/change/enqueue`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ routing_key: routingKey, payload: { summary } }),
+  });
+
+  it('every service has a stable Events API v2 routing key; another can be added; events land on its service', async () => {
+    const [svc, other] = [...pd.state.services.values()];
+    const key = svc!.integrations![0]!.integration_key;
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+    await pd.reset();
+    expect(pd.state.services.get(svc!.id)!.integrations![0]!.integration_key).toBe(key);
+    const added = await fetch(`${pd.baseUrl}/_emulator/services/${other!.id}/integrations`, { method: 'POST', body: JSON.stringify({ name: 'Deploys', integration_key: 'a'.repeat(32) }) });
+    expect(added.status).toBe(201);
+    const listed = (await (await fetch(`${pd.baseUrl}/_emulator/services/${other!.id}/integrations`)).json()) as { integrations: { name: string }[] };
+    expect(listed.integrations.map((x) => x.name)).toEqual(['Events API V2', 'Deploys']);
+    expect((await enqueue('a'.repeat(32), 'Deploy through the added key')).status).toBe(202);
+    expect((await enqueue(key, 'Deploy through the first key')).status).toBe(202);
+    expect(pd.state.changeEvents.map((c) => [c.summary, c.service_id])).toEqual([['Deploy through the added key', other!.id], ['Deploy through the first key', svc!.id]]);
+    expect(pd.requestLog()).toEqual([]);
+    await pd.reset();
+    expect(pd.state.changeEvents).toEqual([]);
+  });
+
+  it('pathLatencyMs slows only the matching paths and refuses bad values', async () => {
+    const [svc] = [...pd.state.services.values()];
+    pd.faults.set({ pathLatencyMs: { '/services/{id}/change_events': 400 } });
+    try {
+      // Only the matching path waits (a lower bound, which load cannot break); a request that waited would still
+      // be pending when the other answers, so the other's answer arrives first.
+      const order: string[] = [];
+      const t1 = performance.now();
+      const slow = pdCall(pd, 'GET', `/services/${svc!.id}/change_events`).then((r) => { order.push('change_events'); return r; });
+      const other = pdCall(pd, 'GET', '/users').then((r) => { order.push('users'); return r; });
+      expect((await slow).status).toBe(200);
+      expect(performance.now() - t1).toBeGreaterThanOrEqual(390);
+      expect((await other).status).toBe(200);
+      expect(order).toEqual(['users', 'change_events']);
+    } finally { pd.faults.clear(); }
+    for (const bad of [{ pathLatencyMs: { '/x': -1 } }, { pathLatencyMs: { 'no-slash': 5 } }, { pathLatencyMs: 5 }]) {
+      const r = await fetch(`${pd.baseUrl}/_emulator/faults`, { method: 'PUT', body: JSON.stringify(bad) });
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+    }
+  });
+});
