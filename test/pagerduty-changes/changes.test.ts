@@ -81,6 +81,10 @@ describe.each(backends)('recent PagerDuty changes on %s', (backend) => {
     await changesOf(viewer, inc.id, '?refresh=true');
     await changesOf(viewer, inc.id);
     expect(changeRequests(`/services/${checkout.external_id}/change_events`)).toBe(1);
+    // PagerDuty is asked for the window only: UTC to the second, six hours wide.
+    const asked = s.pd.requestLog().find((e) => e.path === `/services/${checkout.external_id}/change_events`)!;
+    expect(asked.query.since).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(Date.parse(asked.query.until as string) - Date.parse(asked.query.since as string)).toBe(6 * 3_600_000);
     await changesOf(viewer, inc.id, '?refresh=true');
     expect(changeRequests(`/services/${checkout.external_id}/change_events`)).toBe(2);
   });
