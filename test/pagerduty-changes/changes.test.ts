@@ -97,7 +97,7 @@ describe.each(backends)('recent PagerDuty changes on %s', (backend) => {
     const pdInc = await s.trigger(svc.external_id, { title: 'TLS handshake failures' });
     const inc = await declare('TLS failures', []);
     const empty = await changesOf(viewer, inc.id);
-    expect(empty.body).toMatchObject({ services: [], pagerduty_incidents: [], change_events: [], problems: [] });
+    expect(empty.body).toMatchObject({ connected: true, services: [], pagerduty_incidents: [], change_events: [], problems: [] });
 
     const a = await s.owner.post(`/api/v1/incidents/${inc.id}/pagerduty_incidents`, { pagerduty_incident: pdInc.id });
     expect(a.status, JSON.stringify(a.body)).toBe(201);

@@ -82,9 +82,9 @@ export class RecentChangesReader {
       changes: [], problems: [],
       skipped: { services: Math.max(0, services.length - MAX_SOURCES), pagerdutyIncidents: Math.max(0, linked.length - MAX_SOURCES) },
     };
-    if (services.length === 0 && linked.length === 0) return out;
     const pd = await this.deps.connected('lookup');
     if (!pd) return { ...out, connected: false };
+    if (services.length === 0 && linked.length === 0) return out;
     const client = pd.client;
 
     const byId = new Map<string, RecentChange>();
