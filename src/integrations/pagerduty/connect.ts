@@ -150,6 +150,11 @@ export class PagerDutyIntegration {
    * Tests and benchmarks turn these.
    */
   readonly interactiveTuning = { maxRateLimitRetries: 3, timeoutMs: 15_000, maxRetries: 2 };
+  /**
+   * Lookups a page or a Slack command waits for (who is on call): no waiting out a 429 and no retries, a short
+   * timeout; the caller says what happened instead (and caches that answer briefly), so nothing loops against the limit.
+   */
+  readonly lookupTuning = { maxRateLimitRetries: 0, timeoutMs: 8_000, maxRetries: 0 };
 
   private makeClient(k: KeyInput, onRequest?: () => void, limitPerMinute = 960, tuning?: { maxRateLimitRetries: number; timeoutMs: number; maxRetries: number }): PagerDutyClient {
     const observe = this.deps.observeRequest;
@@ -176,11 +181,11 @@ export class PagerDutyIntegration {
    * The one place a client for the stored connection is made (null when not connected), with the settings it was
    * made from (the bot account for `From`). `interactive` (the default) gives up sooner than `background`.
    */
-  async connected(mode: 'interactive' | 'background' = 'interactive'): Promise<ConnectedPagerDuty | null> {
+  async connected(mode: 'interactive' | 'background' | 'lookup' = 'interactive'): Promise<ConnectedPagerDuty | null> {
     const s = await this.settings();
     const key = s ? await this.deps.connections.secret(KIND, 'api_key') : null;
     if (!s || !key) return null;
-    const client = this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey: key }, undefined, s.rateLimitPerMinute, mode === 'interactive' ? this.interactiveTuning : undefined);
+    const client = this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey: key }, undefined, s.rateLimitPerMinute, mode === 'interactive' ? this.interactiveTuning : mode === 'lookup' ? this.lookupTuning : undefined);
     return { client, settings: s };
   }
 

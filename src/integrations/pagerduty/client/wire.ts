@@ -118,3 +118,31 @@ export interface PdWebhookSubscription {
   id: string;
   delivery_method: { secret?: string | null; url?: string };
 }
+
+// ---- on call ----
+
+/** One on-call entry of `GET /oncalls`: a user on call at an escalation level, through a schedule or directly (schedule null). */
+export interface PdOncall {
+  escalation_policy?: PdRef | null;
+  user?: (PdRef & { name?: string; email?: string }) | null;
+  schedule?: PdRef | null;
+  escalation_level?: number;
+  start?: string | null;
+  end?: string | null;
+}
+
+/** A rendered schedule entry (`final_schedule.rendered_schedule_entries`). */
+export interface PdScheduleEntry {
+  user?: PdRef | null;
+  start?: string;
+  end?: string;
+}
+
+/** `GET /schedules/{id}` with `since`/`until`: the schedule and its final layer rendered over that range. */
+export interface PdSchedule extends PdRef {
+  name?: string;
+  time_zone?: string;
+  description?: string | null;
+  final_schedule?: { name?: string; rendered_schedule_entries?: PdScheduleEntry[] } | null;
+  escalation_policies?: PdRef[];
+}
