@@ -22,8 +22,8 @@ export interface OnCallSetup {
   close(): Promise<void>;
 }
 
-export async function setupOnCall(backend: 'sqlite' | 'postgres'): Promise<OnCallSetup> {
-  const pd = await startCheckedPagerDuty({ port: 0, seed: 'small', rateLimitPerMinute: false });
+/** The on-call story above, added to the emulator's account; the clock set to T0. */
+export function seedOnCallAccount(pd: PagerDutyEmulator): { ids: OnCallSetup['ids']; bot: { id: string }; alanEmail: string } {
   pd.clock.set(T0);
   const users = [...pd.state.users.values()];
   const [alan, bea, cem, dana] = [users[1]!, users[2]!, users[3]!, users[4]!];
@@ -36,6 +36,16 @@ export async function setupOnCall(backend: 'sqlite' | 'postgres'): Promise<OnCal
   const oldSchedule = pd.admin.addSchedule({ name: 'Old Rotation', time_zone: 'UTC', layers: [{ rotation_virtual_start: '2026-12-01T00:00:00Z', rotation_turn_length_seconds: 86_400, users: [dana.id] }] });
   const policy = pd.admin.addEscalationPolicy({ name: 'Payments Escalation', team_ids: [team.id], escalation_rules: [{ targets: [{ type: 'schedule', id: schedule.id }] }, { targets: [{ type: 'user', id: cem.id }] }] });
   const service = pd.admin.addService({ name: 'Payments API', escalation_policy_id: policy.id, team_ids: [team.id] });
+  return {
+    ids: { alan: alan.id, bea: bea.id, cem: cem.id, dana: dana.id, team: team.id, schedule: schedule.id, oldSchedule: oldSchedule.id, policy: policy.id, service: service.id },
+    bot: users[0]!,
+    alanEmail: pd.state.users.get(alan.id)!.email.trim(),
+  };
+}
+
+export async function setupOnCall(backend: 'sqlite' | 'postgres'): Promise<OnCallSetup> {
+  const pd = await startCheckedPagerDuty({ port: 0, seed: 'small', rateLimitPerMinute: false });
+  const { ids, bot, alanEmail } = seedOnCallAccount(pd);
 
   const emu = await startSlackEmulator();
   const announcements = emu.addChannel('incidents', { botIsMember: true });
@@ -43,10 +53,8 @@ export async function setupOnCall(backend: 'sqlite' | 'postgres'): Promise<OnCal
   emu.setAppUrl(`${fb.baseUrl}/slack/events`);
   const owner = await ownerClient(fb);
   // Alan has a Firebreak account (same email): answers name him as that person.
-  const alanEmail = pd.state.users.get(alan.id)!.email.trim();
   const made = await owner.post('/api/v1/users', { name: 'Alan Weber', email: alanEmail, role: 'responder' });
   if (made.status !== 201) throw new Error(`user: ${made.status} ${JSON.stringify(made.body)}`);
-  const bot = users[0]!;
   const r = await owner.request('PUT', '/api/v1/integrations/pagerduty', { region: 'us', base_url: pd.baseUrl, api_key: pd.fullAccessKey, bot_user_id: bot.id });
   if (r.status !== 200) throw new Error(`connect: ${r.status} ${JSON.stringify(r.body)}`);
   const runId = r.body.last_run.id;
@@ -60,7 +68,7 @@ export async function setupOnCall(backend: 'sqlite' | 'postgres'): Promise<OnCal
     pd,
     emu,
     owner,
-    ids: { alan: alan.id, bea: bea.id, cem: cem.id, dana: dana.id, team: team.id, schedule: schedule.id, oldSchedule: oldSchedule.id, policy: policy.id, service: service.id },
+    ids,
     alanEmail,
     async close() {
       await fb.destroy();

@@ -109,7 +109,7 @@ for (const backend of backends) {
       s.pd.faults.set({ rateLimitBurst: 5 });
       const limited = (await oncall(s, `escalation_policy_id=${s.ids.policy}`)).body.oncall;
       expect(limited).toMatchObject({ state: 'unavailable', error: { code: 'rate_limited' } });
-      expect(limited.error.message).toMatch(/request limit .*used up.*Try again in 1 s/);
+      expect(limited.error.message).toMatch(/request limit .*used up.*asks again in 15 s/);
       expect(onCallRequests(s.pd)).toHaveLength(1);
       s.pd.faults.clear();
       const tuning = s.fb.app.pagerduty.integration.lookupTuning;

@@ -103,11 +103,18 @@ describe('on-call lookups', () => {
   });
 
   it('a 429 is reported once with the wait PagerDuty named, not retried, and the failure is kept briefly rather than asked again at once', async () => {
-    const t = setup(() => ({ status: 429, body: { error: { message: 'Rate Limit Exceeded', code: 2020 } }, headers: { 'ratelimit-reset': '30' } }));
+    const t = setup(() => ({ status: 429, body: { error: { message: 'Rate Limit Exceeded', code: 2020 } }, headers: { 'ratelimit-reset': '30' } }), { timeoutMs: 100 });
     const a = await t.svc.lookup('escalation_policy', 'PEP1');
     expect(a.error?.code).toBe('rate_limited');
-    expect(a.error?.message).toMatch(/request limit .* used up.*30 s/);
+    expect(a.error?.message).toMatch(/request limit .* used up.*asks again in 30 s/);
+    t.advance(29_000);
     await t.svc.lookup('escalation_policy', 'PEP1');
+    expect(t.calls).toHaveLength(1);
+    // Past the kept failure, the question is asked again, but the budget holds it while PagerDuty's pause lasts:
+    // nothing is sent, and the person is told rather than kept waiting.
+    t.advance(2_000);
+    const held = await t.svc.lookup('escalation_policy', 'PEP1');
+    expect(held.error?.message).toMatch(/request limit held the question/);
     expect(t.calls).toHaveLength(1);
   });
 

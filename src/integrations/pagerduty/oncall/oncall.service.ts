@@ -75,6 +75,8 @@ const str = (v: unknown) => (typeof v === 'string' ? v : '');
 export class OnCallService {
   private readonly cache = new Map<string, Cached>();
   private readonly inFlight = new Map<string, Promise<OnCallAnswer>>();
+  /** How long a failed answer is kept, when not ERROR_CACHE_MS (a 429: as long as PagerDuty asked, within a minute). */
+  private readonly keepFailure = new WeakMap<OnCallAnswer, number>();
   /** The clock the cache reads (tests move it past the minute). */
   now: () => number = () => Date.now();
 
@@ -111,7 +113,7 @@ export class OnCallService {
   private keepFor(a: OnCallAnswer): number {
     if (a.state === 'ok') return CACHE_MS;
     if (a.error?.code === 'not_connected') return 0;
-    return ERROR_CACHE_MS;
+    return this.keepFailure.get(a) ?? ERROR_CACHE_MS;
   }
 
   private prune(): void {
@@ -159,7 +161,11 @@ export class OnCallService {
   private explain(err: unknown, kind: OnCallSubjectKind, subject: OnCallAnswer['subject'], signal: AbortSignal, failed: (c: OnCallErrorCode, m: string) => OnCallAnswer): OnCallAnswer {
     const what = `${label(kind)} “${subject.name}”`;
     if (err instanceof PagerDutyRateLimitedError) {
-      return failed('rate_limited', `PagerDuty's request limit for this account is used up right now (paging and syncs share it), so Firebreak did not ask who is on call. Try again in ${Math.max(1, Math.ceil(err.retryAfterMs / 1000))} s.`);
+      // Asked again once PagerDuty's window is over, and not before ERROR_CACHE_MS (so a busy page does not hammer it).
+      const keep = Math.min(CACHE_MS, Math.max(ERROR_CACHE_MS, err.retryAfterMs));
+      const a = failed('rate_limited', `PagerDuty's request limit for this account is used up right now (paging and syncs share it), so Firebreak did not ask who is on call. It asks again in ${Math.ceil(keep / 1000)} s.`);
+      this.keepFailure.set(a, keep);
+      return a;
     }
     if (err instanceof PagerDutyError) {
       if (err.kind === 'not_found') return failed('not_found', `PagerDuty has no ${what} (${subject.id}): it was deleted, or this key cannot see it.`);
