@@ -4,7 +4,7 @@ import {
   PagerDutyNotFoundError, PagerDutyRateLimitedError, PagerDutyReadOnlyKeyError, PagerDutyServerError, parseErrorBody,
 } from './errors.js';
 import type {
-  PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdPage, PdPriority, PdRef, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser,
+  PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdPage, PdPriority, PdRef, PdSchedule, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser,
   PdWebhookSubscription,
 } from './wire.js';
 
@@ -274,6 +274,10 @@ export class PagerDutyClient {
   }
   listPriorities(o: PaginateOptions = {}) {
     return this.paginate<PdPriority>('/priorities', 'priorities', o);
+  }
+  /** Schedules; `include: ['schedule_layers']` brings each one's layers (and their users) in the same pages. */
+  listSchedules(o: PaginateOptions = {}) {
+    return this.paginate<PdSchedule>('/schedules', 'schedules', o);
   }
   async getUser(id: string, o: ReadOptions = {}): Promise<PdUser> {
     return (await this.get<{ user: PdUser }>(`/users/${encodeURIComponent(id)}`, {}, o)).user;
