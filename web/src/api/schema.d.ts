@@ -14370,7 +14370,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        types?: ("users" | "teams" | "services" | "priorities" | "escalation_policies")[];
+                        types?: ("users" | "teams" | "services" | "priorities" | "escalation_policies" | "schedules")[];
                         force?: boolean;
                     };
                 };

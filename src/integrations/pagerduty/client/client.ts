@@ -4,7 +4,7 @@ import {
   PagerDutyNotFoundError, PagerDutyRateLimitedError, PagerDutyReadOnlyKeyError, PagerDutyServerError, parseErrorBody,
 } from './errors.js';
 import type {
-  PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdOncall, PdPage, PdSchedule, PdPriority, PdRef, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser,
+  PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdOncall, PdPage, PdRenderedSchedule, PdPriority, PdRef, PdSchedule, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser,
   PdWebhookSubscription,
 } from './wire.js';
 
@@ -275,6 +275,10 @@ export class PagerDutyClient {
   listPriorities(o: PaginateOptions = {}) {
     return this.paginate<PdPriority>('/priorities', 'priorities', o);
   }
+  /** Schedules; `include: ['schedule_layers']` brings each one's layers (and their users) in the same pages. */
+  listSchedules(o: PaginateOptions = {}) {
+    return this.paginate<PdSchedule>('/schedules', 'schedules', o);
+  }
   async getUser(id: string, o: ReadOptions = {}): Promise<PdUser> {
     return (await this.get<{ user: PdUser }>(`/users/${encodeURIComponent(id)}`, {}, o)).user;
   }
@@ -366,8 +370,8 @@ export class PagerDutyClient {
    * each entry's real start and end rather than cutting them at the range, so the end is the next handoff.
    * 404 (`PagerDutyNotFoundError`) when the schedule does not exist (deleted).
    */
-  async getScheduleRendered(id: string, range: { since: string; until: string }, o: ReadOptions = {}): Promise<PdSchedule> {
-    return (await this.get<{ schedule: PdSchedule }>(`/schedules/${encodeURIComponent(id)}`, { since: range.since, until: range.until, overflow: 'true' }, o)).schedule;
+  async getScheduleRendered(id: string, range: { since: string; until: string }, o: ReadOptions = {}): Promise<PdRenderedSchedule> {
+    return (await this.get<{ schedule: PdRenderedSchedule }>(`/schedules/${encodeURIComponent(id)}`, { since: range.since, until: range.until, overflow: 'true' }, o)).schedule;
   }
 
   async getService(id: string, o: ReadOptions = {}): Promise<PdService> {

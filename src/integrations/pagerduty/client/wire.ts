@@ -41,6 +41,20 @@ export interface PdEscalationPolicy extends PdRef {
   name: string;
   description?: string | null;
   teams?: PdRef[];
+  /** Levels in order; targets are `user_reference` or `schedule_reference` (full objects with include[]=targets). */
+  escalation_rules?: { id?: string; escalation_delay_in_minutes?: number; targets?: PdRef[] }[];
+}
+
+/** An on-call schedule (`schedule_layers` only with include[]=schedule_layers on lists). */
+export interface PdSchedule extends PdRef {
+  name: string;
+  description?: string | null;
+  time_zone?: string | null;
+  teams?: PdRef[];
+  /** Every user on the schedule's layers. */
+  users?: PdRef[];
+  escalation_policies?: PdRef[];
+  schedule_layers?: { id?: string; name?: string; users?: { user?: PdRef }[] }[];
 }
 
 export interface PdPriority extends PdRef {
@@ -139,9 +153,9 @@ export interface PdScheduleEntry {
 }
 
 /** `GET /schedules/{id}` with `since`/`until`: the schedule and its final layer rendered over that range. */
-export interface PdSchedule extends PdRef {
+export interface PdRenderedSchedule extends PdRef {
   name?: string;
-  time_zone?: string;
+  time_zone?: string | null;
   description?: string | null;
   final_schedule?: { name?: string; rendered_schedule_entries?: PdScheduleEntry[] } | null;
   escalation_policies?: PdRef[];

@@ -2,7 +2,7 @@ import type { CatalogService } from '../../../catalog/catalog.service.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { PagerDutyClient } from '../client/client.js';
 import { PagerDutyError, PagerDutyRateLimitedError } from '../client/errors.js';
-import type { PdOncall, PdSchedule } from '../client/wire.js';
+import type { PdOncall, PdRenderedSchedule } from '../client/wire.js';
 import type { PagerDutyIntegration } from '../connect.js';
 import { TYPE } from '../directory.js';
 
@@ -181,7 +181,7 @@ export class OnCallService {
   private async schedule(client: PagerDutyClient, id: string, subject: OnCallAnswer['subject'], signal: AbortSignal): Promise<NonNullable<OnCallAnswer['schedule']>> {
     const now = this.now();
     // An instant's range: the entries covering now, each with its real end (overflow) = the next handoff.
-    const s: PdSchedule = await client.getScheduleRendered(id, { since: new Date(now).toISOString(), until: new Date(now + 1000).toISOString() }, { priority: 'interactive', signal });
+    const s: PdRenderedSchedule = await client.getScheduleRendered(id, { since: new Date(now).toISOString(), until: new Date(now + 1000).toISOString() }, { priority: 'interactive', signal });
     const name = str(s.name) || str(s.summary) || subject.name;
     subject.name = name;
     const people: OnCallPerson[] = [];
