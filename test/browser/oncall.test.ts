@@ -56,6 +56,17 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('On call now in the 
       pd.faults.clear();
       await page.screenshot({ path: '/tmp/fb-oncall-team-limited.png', fullPage: true });
 
+      // A schedule's page: who is on it now; a schedule deleted in PagerDuty since the sync says so, the page still works.
+      const primary = await entryOf('PagerDutySchedule', 'Payments Primary');
+      await page.goto(`/catalog/entries/${primary.id}`);
+      await page.getByRole('region', { name: 'On call now' }).getByText('Alan Weber').waitFor();
+      const old = await entryOf('PagerDutySchedule', 'Old Rotation');
+      pd.admin.deleteSchedule(account.ids.oldSchedule);
+      await page.goto(`/catalog/entries/${old.id}`);
+      await page.getByRole('region', { name: 'On call now' }).getByText(/PagerDuty has no schedule “Old Rotation” .*deleted/).waitFor();
+      await page.getByRole('heading', { name: 'Attributes' }).waitFor();
+      await page.screenshot({ path: '/tmp/fb-oncall-schedule-deleted.png', fullPage: true });
+
       // The Escalate form: choosing a policy shows whom it would page.
       const incident = (await call('POST', '/api/v1/incidents', { name: 'Card payments fail' })) as { incident: { reference: string } };
       await page.goto(`/incidents/${incident.incident.reference}`);

@@ -96,7 +96,8 @@ for (const backend of backends) {
       const gone = await oncall(s, `schedule_id=${s.ids.oldSchedule}`);
       expect(gone.status).toBe(200);
       expect(gone.body.oncall).toMatchObject({ state: 'unavailable', error: { code: 'not_found' }, schedule: null });
-      expect(gone.body.oncall.error.message).toMatch(/PagerDuty has no schedule .*deleted/);
+      // Named from the catalog, which still holds it until the next sync.
+      expect(gone.body.oncall.error.message).toMatch(/^PagerDuty has no schedule “Old Rotation” \(\w+\): it was deleted/);
       expect(gone.body.oncall.summary).toBe(gone.body.oncall.error.message);
       const svc = (await oncall(s, `service_id=${s.ids.service}`)).body.oncall;
       expect(svc.state).toBe('ok');
@@ -162,8 +163,8 @@ for (const backend of backends) {
       it('without a name it shows how; an ambiguous or unknown name gets suggestions; a kind picks among namesakes', async () => {
         expect(await ask('oncall')).toMatch(/oncall <name>\* says who is on call now/);
         const many = await ask('oncall payments');
-        expect(many).toMatch(/fits 3 things/);
-        for (const n of ['Payments API (service)', 'Payments Crew (team)', 'Payments Escalation (escalation policy)']) expect(many).toContain(n);
+        expect(many).toMatch(/fits 4 things/);
+        for (const n of ['Payments API (service)', 'Payments Crew (team)', 'Payments Escalation (escalation policy)', 'Payments Primary (schedule)']) expect(many).toContain(n);
         const unknown = await ask('oncall Paymints Crew');
         expect(unknown).toMatch(/Nothing in the PagerDuty catalog is called “Paymints Crew”.*Did you mean:/s);
         expect(unknown).toContain('Payments Crew (team)');
