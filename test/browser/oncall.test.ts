@@ -31,9 +31,10 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('On call now in the 
       await page.getByRole('link', { name: 'Declare incident' }).first().waitFor();
       const call = await apiAs(page);
       await call('PUT', '/api/v1/integrations/pagerduty', { region: 'us', base_url: pd.baseUrl, api_key: pd.fullAccessKey, bot_user_id: account.bot.id });
+      const find = async (type: string, name: string) => ((await call('GET', `/api/v1/catalog_entries?catalog_type_id=${type}&search=${encodeURIComponent(name)}`)).catalog_entries as any[]).find((e) => e.name === name);
       const entryOf = async (type: string, name: string) => {
-        await expect.poll(async () => (await call('GET', `/api/v1/catalog_entries?catalog_type_id=${type}&search=${encodeURIComponent(name)}`)).catalog_entries.length, { timeout: 60_000 }).toBeGreaterThan(0);
-        return (await call('GET', `/api/v1/catalog_entries?catalog_type_id=${type}&search=${encodeURIComponent(name)}`)).catalog_entries[0];
+        await expect.poll(async () => !!(await find(type, name)), { timeout: 60_000 }).toBe(true);
+        return find(type, name);
       };
 
       // The service's page: levels in order, by name, with the handoff and the schedule.

@@ -36,6 +36,8 @@ export function seedOnCallAccount(pd: PagerDutyEmulator): { ids: OnCallSetup['id
   const oldSchedule = pd.admin.addSchedule({ name: 'Old Rotation', time_zone: 'UTC', layers: [{ rotation_virtual_start: '2026-12-01T00:00:00Z', rotation_turn_length_seconds: 86_400, users: [dana.id] }] });
   const policy = pd.admin.addEscalationPolicy({ name: 'Payments Escalation', team_ids: [team.id], escalation_rules: [{ targets: [{ type: 'schedule', id: schedule.id }] }, { targets: [{ type: 'user', id: cem.id }] }] });
   const service = pd.admin.addService({ name: 'Payments API', escalation_policy_id: policy.id, team_ids: [team.id] });
+  // A name that contains another: asking for "Payments API" must still mean the service of that exact name.
+  pd.admin.addService({ name: 'Payments API Gateway', escalation_policy_id: policy.id, team_ids: [team.id] });
   return {
     ids: { alan: alan.id, bea: bea.id, cem: cem.id, dana: dana.id, team: team.id, schedule: schedule.id, oldSchedule: oldSchedule.id, policy: policy.id, service: service.id },
     bot: users[0]!,

@@ -154,17 +154,17 @@ for (const backend of backends) {
         general = [...s.emu.state.channels.values()].find((c) => c.isGeneral)!.id;
       });
 
-      it('/incident oncall <service> works outside incident channels and names who is on call by level', async () => {
+      it('/incident oncall <service> works outside incident channels and names who is on call by level (an exact name wins over longer ones)', async () => {
         const text = await ask('oncall Payments API');
-        expect(text).toContain('On call now for Payments API');
+        expect(text).toContain('On call now for Payments API* (service)');
         expect(text).toMatch(/Level 1: Alan Weber \(until <!date\^\d+\^\{time\}\|17:00 UTC> via Payments Primary\), level 2: Cem Yilmaz/);
       });
 
       it('without a name it shows how; an ambiguous or unknown name gets suggestions; a kind picks among namesakes', async () => {
         expect(await ask('oncall')).toMatch(/oncall <name>\* says who is on call now/);
         const many = await ask('oncall payments');
-        expect(many).toMatch(/fits 4 things/);
-        for (const n of ['Payments API (service)', 'Payments Crew (team)', 'Payments Escalation (escalation policy)', 'Payments Primary (schedule)']) expect(many).toContain(n);
+        expect(many).toMatch(/fits 5 things/);
+        for (const n of ['Payments API (service)', 'Payments Crew (team)', 'Payments Escalation (escalation policy)', 'Payments Primary (schedule)', 'Payments API Gateway (service)']) expect(many).toContain(n);
         const unknown = await ask('oncall Paymints Crew');
         expect(unknown).toMatch(/Nothing in the PagerDuty catalog is called “Paymints Crew”.*Did you mean:/s);
         expect(unknown).toContain('Payments Crew (team)');
