@@ -12,7 +12,12 @@
 // list, so the users past that window come through `team_ids[]` slices (each ends on a part page), and users
 // past the window in no team cannot be listed by any request.
 //
-//   npm run bench:pagerduty-sync [-- --seeds large,huge] [-- --modes off,960]
+//   npm run bench:pagerduty-sync [-- --seeds large,huge] [-- --modes off,960] [-- --schedules 1500]
+//   npm run bench:sync-schedules      (the huge account with 1,500 schedules, rate limit off)
+//
+// `--schedules N` gives the emulator's seed N schedules (with layers) instead of the size's own; the strict minimum
+// then counts their pages too (one /schedules list with include[]=schedule_layers), and the run prints the requests
+// against the strict minimum (target <= 1.05x) and the peak memory (target < 300 MB) beside their targets.
 //
 // The emulator runs in a child process so the memory figures are Firebreak's alone.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,13 +34,15 @@ import { report, shortRun } from './report.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 // BENCH_SHORT=1 (npm run bench): the large account only, rate limit off (the huge one takes minutes).
-const { values } = parseArgs({ options: { seeds: { type: 'string', default: shortRun ? 'large' : 'large,huge' }, modes: { type: 'string', default: shortRun ? 'off' : 'off,960' } } });
+const { values } = parseArgs({ options: { seeds: { type: 'string', default: shortRun ? 'large' : 'large,huge' }, modes: { type: 'string', default: shortRun ? 'off' : 'off,960' }, schedules: { type: 'string' } } });
+const scheduleCount = values.schedules === undefined ? undefined : Number(values.schedules);
+if (scheduleCount !== undefined && (!Number.isInteger(scheduleCount) || scheduleCount < 0)) throw new Error('--schedules must be a non-negative integer');
 const seeds = values.seeds!.split(',');
 const modes = values.modes!.split(',');
 
 async function startEmulator(seed: string, rateLimit: string): Promise<{ baseUrl: string; key: string; proc: ChildProcess }> {
   const key = `bench_full_${Date.now()}`;
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(repo, 'emulators/pagerduty/cli.ts'), '--port', '0', '--seed', seed, '--rate-limit', rateLimit, '--full-access-key', key, '--read-only-key', `${key}_ro`], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(repo, 'emulators/pagerduty/cli.ts'), '--port', '0', '--seed', seed, '--rate-limit', rateLimit, '--full-access-key', key, '--read-only-key', `${key}_ro`, ...(scheduleCount !== undefined ? ['--schedules', String(scheduleCount)] : [])], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
   const baseUrl = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -95,7 +102,7 @@ for (const seed of seeds) {
       const ignoredPolicies = exported.tags.find((t) => t.label === 'incident-io-ignore')?.escalation_policies.length ?? 0;
       const pages = (n: number) => Math.max(1, Math.ceil(n / 100));
       // Strict: one list per type and the two tag lookups (GET /tags?query=, then its escalation policies).
-      const minimum = pages(counts.users!) + pages(counts.teams!) + pages(counts.services!) + pages(counts.priorities!) + pages(counts.escalation_policies!) + 1 + pages(ignoredPolicies);
+      const minimum = pages(counts.users!) + pages(counts.teams!) + pages(counts.services!) + pages(counts.priorities!) + pages(counts.escalation_policies!) + pages(counts.schedules!) + 1 + pages(ignoredPolicies);
       // The issue's definition adds the team-member pages: sum over teams of ceil(members/100).
       const userIds = new Set(exported.users.map((u) => u.id));
       const memberPages = exported.teams.reduce((n, t) => n + Math.ceil(t.members.filter((m) => userIds.has(m.user_id)).length / 100), 0);
@@ -119,11 +126,21 @@ for (const seed of seeds) {
       const second = await measure(sync, statuses);
       const line = (name: string, f: Figures) =>
         `  ${name.padEnd(18)} ${f.status.padEnd(9)} ${f.seconds.toFixed(2).padStart(7)} s  requests ${String(f.requests).padStart(5)} (issue minimum incl. ${memberPages} team-member pages ${issueMinimum}: ${(f.requests / issueMinimum).toFixed(3)}x; strict minimum ${minimum}: ${(f.requests / minimum).toFixed(3)}x)  rows written ${String(f.rows).padStart(6)}  peak RSS ${f.peakRssMb.toFixed(0)} MB (${f.startRssMb.toFixed(0)} MB before; process high-water ${f.maxRssMb.toFixed(0)} MB), heap ${f.peakHeapMb.toFixed(0)} MB  429s ${f.statuses.get('429') ?? 0}  5xx/dropped ${[...f.statuses].filter(([s]) => s === 'null' || s.startsWith('5')).reduce((n, [, c]) => n + c, 0)}`;
-      console.log(`\nseed ${seed}: ${counts.users} users, ${counts.teams} teams, ${counts.services} services, ${counts.escalation_policies} escalation policies, ${counts.priorities} priorities; emulator rate limit ${mode === 'off' ? 'off' : `${mode}/min`}, Firebreak budget ${mode === 'off' ? 'unbounded' : `${mode}/min`}`);
+      console.log(`\nseed ${seed}: ${counts.users} users, ${counts.teams} teams, ${counts.services} services, ${counts.escalation_policies} escalation policies, ${counts.schedules} schedules, ${counts.priorities} priorities; emulator rate limit ${mode === 'off' ? 'off' : `${mode}/min`}, Firebreak budget ${mode === 'off' ? 'unbounded' : `${mode}/min`}`);
       console.log(line('first sync', first));
       console.log(line('no-change re-sync', second));
       for (const e of new Set([...first.errors, ...second.errors])) console.log(`  note: ${e}`);
-      const tag = `${seed} account, rate limit ${mode === 'off' ? 'off' : `${mode}/min`}`;
+      // Schedules: their own pages against their own minimum, then the whole run's figures beside their targets.
+      const requestLog = ((await (await fetch(`${emu.baseUrl}/_emulator/requests?path=/schedules`)).json()) as { requests: unknown[] }).requests.length;
+      console.log(`  schedules: ${requestLog} /schedules requests over both runs (${pages(counts.schedules!)} pages of 100 per run), none per schedule`);
+      const ratio = first.requests / minimum;
+      const peak = Math.max(first.peakRssMb, second.peakRssMb);
+      console.log(`  figure vs target: requests ${first.requests} / strict minimum ${minimum} = ${ratio.toFixed(3)}x (target <= 1.05x: ${ratio <= 1.05 ? 'met' : 'NOT met'}); peak RSS ${peak.toFixed(0)} MB (target < 300 MB: ${peak < 300 ? 'met' : 'NOT met'})`);
+      const tag = `${seed} account${scheduleCount !== undefined ? ` with ${scheduleCount} schedules` : ''}, rate limit ${mode === 'off' ? 'off' : `${mode}/min`}`;
+      if (scheduleCount !== undefined) {
+        report({ bench: 'pagerduty-sync', figure: `requests against the strict minimum, ${tag}`, value: Number(ratio.toFixed(3)), unit: '×', target: '<= 1.05×', met: ratio <= 1.05, limit: `${first.requests} of ${minimum}` });
+        report({ bench: 'pagerduty-sync', figure: `peak RSS, ${tag}`, value: Math.round(peak), unit: 'MB', target: '< 300 MB', met: peak < 300 });
+      }
       report({ bench: 'pagerduty-sync', figure: `first sync, ${tag}`, value: first.seconds, unit: 's', target: 'succeeds', met: first.status === 'succeeded', limit: `${first.requests} requests, ${(first.requests / minimum).toFixed(2)}× the strict minimum` });
       report({ bench: 'pagerduty-sync', figure: `rows written by a no-change re-sync, ${tag}`, value: second.rows, unit: 'rows', target: '0, and succeeds', met: second.rows === 0 && second.status === 'succeeded' });
       if (mode !== 'off') report({ bench: 'pagerduty-sync', figure: `429 answers within Firebreak's budget, ${tag}`, value: (first.statuses.get('429') ?? 0) + (second.statuses.get('429') ?? 0), unit: '', target: '0', met: (first.statuses.get('429') ?? 0) + (second.statuses.get('429') ?? 0) === 0 });

@@ -158,7 +158,7 @@ export async function buildFirebreak(config: Config, logger: Logger): Promise<Fi
   insights.usePages(createInsightsPagesPort(database.db));
   const core = { config, logger, database, jobs, events, live, incidents, roles, users, http, metrics, secrets, connections, catalog, customFields, expressions, pagerduty, workflows, workflowEngine, workflowPorts, updateDeliveries, settings, updates, writeUps, followUps, insights, publicUrl };
   // Slack reaches PagerDuty through ports, never through PagerDuty's code.
-  const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port });
+  const slack = setupSlack({ ...core, customFields: customFields.service }, { escalations: pagerduty.escalations.port, pagerdutyLinks: pagerduty.links.port, oncall: pagerduty.oncall.port });
   // Slack's workflow port (posts, invites) and manual runs from /incident workflows.
   workflowPorts.slack = slack.workflowPort;
   slack.useWorkflows(workflowEngine.port);

@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { invalidInput, notFound } from './errors.js';
 import type { AccountStore, EntityType } from './store.js';
+import { isTimeZone, parseTimeOfDay } from './oncall.js';
 import type {
-  IntegrationRecord,
+  IntegrationRecord, ScheduleLayerRecord, ScheduleOverrideRecord, ScheduleRecord, ScheduleRestrictionRecord,
   EscalationPolicyRecord, IncidentRecord, PdUserRole, ServiceRecord, ServiceStatus, TagRecord, TeamRecord, TeamRole, UserRecord,
 } from './types.js';
 
@@ -34,6 +35,27 @@ export type EscalationPolicyInput = Partial<Omit<EscalationPolicyRecord, 'id' | 
   escalation_rules?: { escalation_delay_in_minutes?: number; targets: { type: 'user' | 'schedule'; id: string }[] }[];
 };
 
+export interface ScheduleLayerInput {
+  id?: string; name?: string;
+  /** ISO date-times; `start` defaults to rotation_virtual_start, `end` to none. */
+  start?: string; end?: string | null;
+  rotation_virtual_start: string; rotation_turn_length_seconds: number;
+  /** Ordered user ids. */
+  users: string[];
+  restrictions?: ScheduleRestrictionRecord[];
+}
+export interface ScheduleInput {
+  id?: string; name?: string; description?: string; time_zone?: string; team_ids?: string[];
+  /** Bottom layer first: a later layer sits above an earlier one. */
+  layers?: ScheduleLayerInput[];
+}
+export interface OverrideInput { id?: string; start: string; end: string; user_id: string }
+
+const iso = (v: unknown, name: string): string => {
+  if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw invalidInput(`${name} must be an ISO 8601 date-time.`);
+  return new Date(Date.parse(v)).toISOString().replace(/\.000Z$/, 'Z');
+};
+
 export class AccountAdmin {
   constructor(private readonly store: AccountStore) {}
 
@@ -41,7 +63,7 @@ export class AccountAdmin {
     if (id === undefined) return this.store.newId();
     if (typeof id !== 'string' || !/^[A-Z0-9]{2,20}$/.test(id)) throw invalidInput('id must be upper-case letters and digits.');
     const s = this.store;
-    if (s.users.has(id) || s.teams.has(id) || s.services.has(id) || s.escalationPolicies.has(id) || s.tags.has(id)) throw invalidInput(`id ${id} is already in use.`);
+    if (s.users.has(id) || s.teams.has(id) || s.services.has(id) || s.escalationPolicies.has(id) || s.tags.has(id) || s.schedules.has(id)) throw invalidInput(`id ${id} is already in use.`);
     return id;
   }
 
@@ -209,6 +231,119 @@ export class AccountAdmin {
     return p;
   }
   deleteEscalationPolicy(id: string): void { this.store.removePolicy(id); }
+
+  // ----- schedules, layers, overrides -----
+  private restriction(r: unknown): ScheduleRestrictionRecord {
+    const x = (r ?? {}) as Partial<ScheduleRestrictionRecord>;
+    if (x.type !== 'daily_restriction' && x.type !== 'weekly_restriction') throw invalidInput('restriction type must be daily_restriction or weekly_restriction.');
+    if (typeof x.start_time_of_day !== 'string' || parseTimeOfDay(x.start_time_of_day) === undefined) throw invalidInput('start_time_of_day must be HH:mm:ss.');
+    const max = x.type === 'daily_restriction' ? 86_400 : 604_800;
+    if (!Number.isInteger(x.duration_seconds) || x.duration_seconds! <= 0 || x.duration_seconds! > max) throw invalidInput(`duration_seconds must be an integer between 1 and ${max}.`);
+    const out: ScheduleRestrictionRecord = { type: x.type, start_time_of_day: x.start_time_of_day.length === 5 ? `${x.start_time_of_day}:00` : x.start_time_of_day, duration_seconds: x.duration_seconds! };
+    if (x.type === 'weekly_restriction') {
+      if (!Number.isInteger(x.start_day_of_week) || x.start_day_of_week! < 1 || x.start_day_of_week! > 7) throw invalidInput('start_day_of_week must be 1 (Monday) to 7.');
+      out.start_day_of_week = x.start_day_of_week!;
+    }
+    return out;
+  }
+  private layer(input: ScheduleLayerInput, index: number, existing?: ScheduleLayerRecord): ScheduleLayerRecord {
+    if (!input || typeof input !== 'object') throw invalidInput('Each layer must be an object.');
+    const merged = { ...(existing ? { name: existing.name, start: existing.start, end: existing.end, rotation_virtual_start: existing.rotation_virtual_start,
+      rotation_turn_length_seconds: existing.rotation_turn_length_seconds, users: existing.user_ids, restrictions: existing.restrictions } : {}), ...input } as ScheduleLayerInput;
+    const vstart = iso(merged.rotation_virtual_start, 'rotation_virtual_start');
+    const len = merged.rotation_turn_length_seconds;
+    if (!Number.isInteger(len) || len < 60 || len > 365 * 86_400) throw invalidInput('rotation_turn_length_seconds must be an integer between 60 and one year.');
+    const users = strList(merged.users, 'users');
+    if (!users || users.length === 0) throw invalidInput('A layer needs at least one user.');
+    for (const u of users) if (!this.store.users.has(u)) throw invalidInput(`User ${u} not found.`);
+    const start = merged.start === undefined ? vstart : iso(merged.start, 'start');
+    const end = merged.end === undefined || merged.end === null ? null : iso(merged.end, 'end');
+    if (end !== null && Date.parse(end) <= Date.parse(start)) throw invalidInput('A layer must end after it starts.');
+    const restrictions = merged.restrictions === undefined ? [] : Array.isArray(merged.restrictions) ? merged.restrictions.map((r) => this.restriction(r)) : (() => { throw invalidInput('restrictions must be an array.'); })();
+    return { id: existing?.id ?? (input.id !== undefined ? String(input.id) : this.store.newId()), name: str(merged.name, 'name', false) ?? `Layer ${index + 1}`,
+      start, end, rotation_virtual_start: vstart, rotation_turn_length_seconds: len, user_ids: [...users], restrictions };
+  }
+  private scheduleOr404(id: string): ScheduleRecord {
+    const s = this.store.schedules.get(id);
+    if (!s) throw notFound();
+    return s;
+  }
+  private changed(s: ScheduleRecord): ScheduleRecord { this.store.refreshScheduleUsers(s); this.store.touch(); return s; }
+
+  /** A schedule with its layers (bottom first). Time zone default Etc/UTC. */
+  addSchedule(input: ScheduleInput): ScheduleRecord {
+    const tz = input.time_zone ?? 'Etc/UTC';
+    if (!isTimeZone(tz)) throw invalidInput('time_zone must be an IANA time zone.');
+    const teamIds = strList(input.team_ids, 'team_ids') ?? [];
+    for (const t of teamIds) if (!this.store.teams.has(t)) throw invalidInput(`Team ${t} not found.`);
+    if (!Array.isArray(input.layers) || input.layers.length === 0) throw invalidInput('layers must be a non-empty array.');
+    const s: ScheduleRecord = { id: this.freshId(input.id), name: str(input.name, 'name', true)!, description: str(input.description, 'description', false) ?? '',
+      time_zone: tz, team_ids: teamIds, layers: input.layers.map((l, i) => this.layer(l, i)), overrides: [], user_ids: [] };
+    this.store.schedules.set(s.id, s);
+    return this.changed(s);
+  }
+  /** Name, description, time zone, teams; `layers` replaces every layer. */
+  updateSchedule(id: string, input: ScheduleInput): ScheduleRecord {
+    const s = this.scheduleOr404(id);
+    if (input.time_zone !== undefined && !isTimeZone(input.time_zone)) throw invalidInput('time_zone must be an IANA time zone.');
+    const teamIds = strList(input.team_ids, 'team_ids');
+    if (teamIds) for (const t of teamIds) if (!this.store.teams.has(t)) throw invalidInput(`Team ${t} not found.`);
+    let layers: ScheduleLayerRecord[] | undefined;
+    if (input.layers !== undefined) {
+      if (!Array.isArray(input.layers) || input.layers.length === 0) throw invalidInput('layers must be a non-empty array.');
+      layers = input.layers.map((l, i) => this.layer(l, i));
+    }
+    if (input.name !== undefined) s.name = str(input.name, 'name', true)!;
+    if (input.description !== undefined) s.description = str(input.description, 'description', false) ?? '';
+    if (input.time_zone !== undefined) s.time_zone = input.time_zone;
+    if (teamIds) s.team_ids = teamIds;
+    if (layers) s.layers = layers;
+    return this.changed(s);
+  }
+  /** Escalation rules that target it keep a dangling target: nobody is on call through it; GET answers 404. */
+  deleteSchedule(id: string): void { this.store.removeSchedule(id); }
+  /** Adds a layer on top of the others. */
+  addScheduleLayer(scheduleId: string, input: ScheduleLayerInput): ScheduleLayerRecord {
+    const s = this.scheduleOr404(scheduleId);
+    const l = this.layer(input, s.layers.length);
+    s.layers.push(l);
+    this.changed(s);
+    return l;
+  }
+  /** Changes the given fields of a layer (users replace the rotation's order). */
+  updateScheduleLayer(scheduleId: string, layerId: string, input: Partial<ScheduleLayerInput>): ScheduleLayerRecord {
+    const s = this.scheduleOr404(scheduleId);
+    const i = s.layers.findIndex((l) => l.id === layerId);
+    if (i < 0) throw notFound();
+    const l = this.layer(input as ScheduleLayerInput, i, s.layers[i]);
+    s.layers[i] = l;
+    this.changed(s);
+    return l;
+  }
+  deleteScheduleLayer(scheduleId: string, layerId: string): void {
+    const s = this.scheduleOr404(scheduleId);
+    if (!s.layers.some((l) => l.id === layerId)) throw notFound();
+    s.layers = s.layers.filter((l) => l.id !== layerId);
+    this.changed(s);
+  }
+  /** An override: `user_id` is on call from start to end whatever the layers say (a later override wins over an earlier one). */
+  addScheduleOverride(scheduleId: string, input: OverrideInput): ScheduleOverrideRecord {
+    const s = this.scheduleOr404(scheduleId);
+    const start = iso(input?.start, 'start'); const end = iso(input?.end, 'end');
+    if (Date.parse(end) <= Date.parse(start)) throw invalidInput('An override must end after it starts.');
+    const userId = str(input.user_id, 'user_id', true)!;
+    if (!this.store.users.has(userId)) throw invalidInput(`User ${userId} not found.`);
+    const o: ScheduleOverrideRecord = { id: input.id ?? this.store.newId(), start, end, user_id: userId };
+    s.overrides.push(o);
+    this.changed(s);
+    return o;
+  }
+  deleteScheduleOverride(scheduleId: string, overrideId: string): void {
+    const s = this.scheduleOr404(scheduleId);
+    if (!s.overrides.some((o) => o.id === overrideId)) throw notFound();
+    s.overrides = s.overrides.filter((o) => o.id !== overrideId);
+    this.changed(s);
+  }
 
   // ----- tags -----
   addTag(input: { id?: string; label: string }): TagRecord {

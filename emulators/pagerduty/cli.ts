@@ -8,6 +8,7 @@ import type { SeedSize } from './types.js';
 
 const USAGE = `Usage: npm run emulator:pagerduty -- [--port 8091] [--host 127.0.0.1] [--seed small|medium|large|huge|none]
                                     [--seed-file account.json] [--rate-limit <per minute>|off] [--subdomain name]
+                                    [--schedules N]   (schedules in the generated seed; default: the size's own)
                                     [--full-access-key KEY] [--read-only-key KEY]   (default: new random keys each start)`;
 
 async function main(): Promise<void> {
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
     ({ values } = parseArgs({ options: {
       port: { type: 'string', default: '8091' }, host: { type: 'string', default: '127.0.0.1' },
       seed: { type: 'string', default: 'medium' }, 'seed-file': { type: 'string' }, 'rate-limit': { type: 'string', default: '960' },
-      subdomain: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      subdomain: { type: 'string' }, schedules: { type: 'string' }, help: { type: 'boolean', short: 'h' },
       'full-access-key': { type: 'string' }, 'read-only-key': { type: 'string' },
     } }));
   } catch (e) {
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) { console.error(`--port must be 0-65535\n${USAGE}`); process.exit(2); }
   const seed = values.seed as SeedSize;
   if (!['small', 'medium', 'large', 'huge', 'none'].includes(seed)) { console.error(`--seed must be small, medium, large, huge or none\n${USAGE}`); process.exit(2); }
+  const seedSchedules = values.schedules === undefined ? undefined : Number(values.schedules);
+  if (seedSchedules !== undefined && (!Number.isInteger(seedSchedules) || seedSchedules < 0)) { console.error(`--schedules must be a non-negative integer\n${USAGE}`); process.exit(2); }
   const rl = values['rate-limit'];
   const rateLimitPerMinute = rl === 'off' ? false : Number(rl);
   if (rateLimitPerMinute !== false && (!Number.isInteger(rateLimitPerMinute) || rateLimitPerMinute < 1)) { console.error(`--rate-limit must be a positive integer or "off"\n${USAGE}`); process.exit(2); }
@@ -38,7 +41,7 @@ async function main(): Promise<void> {
       console.error(`--full-access-key and --read-only-key must differ\n${USAGE}`);
       process.exit(2);
     }
-    pd = await startPagerDutyEmulator({ port, host: values.host, seed, seedFile: values['seed-file'], rateLimitPerMinute, subdomain: values.subdomain,
+    pd = await startPagerDutyEmulator({ port, host: values.host, seed, seedFile: values['seed-file'], seedSchedules, rateLimitPerMinute, subdomain: values.subdomain,
       fullAccessKey: values['full-access-key'], readOnlyKey: values['read-only-key'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
   Full-access key   ${pd.fullAccessKey}
   Read-only key     ${pd.readOnlyKey}
 
-  Account: seed ${size}: ${s.users.size} users, ${s.teams.size} teams, ${s.services.size} services, ${s.escalationPolicies.size} escalation policies, ${s.priorities.size} priorities
+  Account: seed ${size}: ${s.users.size} users, ${s.teams.size} teams, ${s.services.size} services, ${s.escalationPolicies.size} escalation policies, ${s.schedules.size} schedules, ${s.priorities.size} priorities
   Rate limit: ${rateLimitPerMinute === false ? 'off' : `${rateLimitPerMinute} requests/minute per key`}
   Try:  curl -H 'Authorization: Token token=${pd.fullAccessKey}' '${pd.baseUrl}/users?limit=2'
   Control API (not PagerDuty's): ${pd.baseUrl}/_emulator${firstService ? `

@@ -31,7 +31,7 @@ const SUPPORTED = ['listUsers', 'getUser', 'getCurrentUser', 'listTeams', 'getTe
   'getEntityTypeByIdTags', 'createIncident', 'listIncidents', 'getIncident', 'updateIncident', 'updateIncidents',
   'listIncidentNotes', 'createIncidentNote', 'createIncidentStatusUpdate', 'listIncidentLogEntries', 'createWebhookSubscription', 'listWebhookSubscriptions',
   'getWebhookSubscription', 'updateWebhookSubscription', 'deleteWebhookSubscription', 'enableWebhookSubscription',
-  'testWebhookSubscription', 'listAbilities', 'getAbility',
+  'testWebhookSubscription', 'listAbilities', 'getAbility', 'listSchedules', 'getSchedule', 'listScheduleUsers', 'listOnCalls',
   'listChangeEvents', 'getChangeEvent', 'listServiceChangeEvents', 'listIncidentRelatedChangeEvents'];
 /** Operations of the Events API v2 document (events-api-v2.openapi.json) the emulator serves below /v2. */
 const SUPPORTED_EVENTS = ['createChangeEvent'];
@@ -191,6 +191,48 @@ describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
     expect(rs[1]!.json.status_update).toMatchObject({ subject: 'Checkout update', html_message: '<p>Fixed.</p>' });
     expect(rs[7]!.json.error).toMatchObject({ code: 1001, message: 'Incident Already Resolved' });
     expect(pd.state.incidents.get(id)!.status_updates!.map((u) => u.message)).toEqual(['Rolled back; error rate falling.', 'Fixed.']);
+  });
+
+  it('schedules and on-calls: list (query, team_ids[], include[], rendering), get, users, /oncalls with every filter, and their errors', async () => {
+    pd.clock.set('2026-03-04T12:00:00Z');
+    try {
+      const withTeam = [...pd.state.schedules.values()].find((x) => x.team_ids.length > 0 && x.layers.length > 1)!;
+      const policy = [...pd.state.escalationPolicies.values()].find((p) => p.escalation_rules.some((r) => r.targets.some((t) => t.type === 'schedule'))
+        && p.escalation_rules.some((r) => r.targets.some((t) => t.type === 'user')))!;
+      const scheduleTarget = policy.escalation_rules.flatMap((r) => r.targets).find((t) => t.type === 'schedule')!.id;
+      const user = [...pd.state.users.values()][0]!;
+      const gone = pd.admin.addSchedule({ name: 'Deleted soon', layers: [{ rotation_virtual_start: '2026-01-01T00:00:00Z', rotation_turn_length_seconds: 86_400, users: [user.id] }] });
+      pd.admin.deleteSchedule(gone.id);
+      const rs = [
+        await call('GET', '/schedules', { query: { limit: 100, total: true } }),
+        await call('GET', '/schedules', { query: { limit: 100, 'include[]': ['schedule_layers'] } }),
+        await call('GET', '/schedules', { query: { query: 'on-call', 'team_ids[]': withTeam.team_ids, 'include[]': ['schedule_layers', 'overrides_subschedule', 'final_schedule'],
+          since: '2026-03-02T00:00:00Z', until: '2026-03-09T00:00:00Z', time_zone: 'Europe/Paris' } }),
+        await call('GET', `/schedules/${withTeam.id}`),
+        await call('GET', `/schedules/${withTeam.id}`, { query: { since: '2026-03-02T00:00:00Z', until: '2026-03-09T00:00:00Z', overflow: true, time_zone: 'America/New_York' } }),
+        await call('GET', `/schedules/${withTeam.id}/users`, { query: { since: '2026-03-02T00:00:00Z', until: '2026-03-09T00:00:00Z' } }),
+        await call('GET', '/oncalls'),
+        await call('GET', '/oncalls', { query: { 'escalation_policy_ids[]': [policy.id], 'include[]': ['users', 'escalation_policies', 'schedules'], total: true } }),
+        await call('GET', '/oncalls', { query: { 'schedule_ids[]': [scheduleTarget], since: '2026-03-04T00:00:00Z', until: '2026-03-18T00:00:00Z', earliest: true, time_zone: 'Asia/Tokyo' } }),
+        await call('GET', '/oncalls', { query: { 'user_ids[]': [user.id], limit: 5 } }),
+        await call('GET', `/schedules/${gone.id}`),
+        await call('GET', `/schedules/${gone.id}/users`),
+        await call('GET', '/oncalls', { query: { since: '2026-03-05T00:00:00Z', until: '2026-03-04T00:00:00Z' } }),
+        await call('GET', '/oncalls', { badRequest: true, query: { since: 'yesterday' } }),
+        await call('GET', '/schedules', { badRequest: true, query: { 'include[]': ['everything'] } }),
+      ];
+      for (const r of rs) expect(r.violations, `${r.status} ${r.url.pathname}${r.url.search}`).toEqual([]);
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 404, 404, 400, 400, 400]);
+      expect(rs[0]!.json.total).toBe(pd.state.schedules.size);
+      expect(rs[0]!.json.schedules[0].schedule_layers).toBeUndefined();
+      expect(rs[1]!.json.schedules[0].schedule_layers.length).toBeGreaterThan(0);
+      const one = rs[4]!.json.schedule;
+      expect(one.final_schedule.rendered_schedule_entries.length).toBeGreaterThan(0);
+      expect(one.final_schedule.rendered_schedule_entries[0].start).toMatch(/-0[45]:00$/);
+      expect(rs[7]!.json.oncalls.some((o: { schedule: unknown }) => o.schedule === null)).toBe(true);
+      expect(rs[8]!.json.oncalls.every((o: { schedule: { id: string } }) => o.schedule.id === scheduleTarget)).toBe(true);
+      expect(rs[10]!.json.error).toMatchObject({ code: 2100 });
+    } finally { pd.clock.reset(); }
   });
 
   it('webhook subscriptions: create, list, get, update, enable, ping, delete', async () => {

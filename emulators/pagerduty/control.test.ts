@@ -266,7 +266,7 @@ describe('standalone command', () => {
       const base = /Base URL\s+(\S+)/.exec(out)![1]!;
       const full = /Full-access key\s+(\S+)/.exec(out)![1]!;
       const ro = /Read-only key\s+(\S+)/.exec(out)![1]!;
-      expect(out).toMatch(/12 users, 3 teams, 6 services, 4 escalation policies, 5 priorities/);
+      expect(out).toMatch(/12 users, 3 teams, 6 services, 4 escalation policies, 2 schedules, 5 priorities/);
       expect(ro).toBe('ro-fixed');
       expect(full).not.toBe('ro-fixed');
       const users = await fetch(`${base}/users`, { headers: { authorization: `Token token=${full}` } });

@@ -30,6 +30,8 @@ export interface PagerDutyEmulatorOptions {
   host?: string;
   /** Default 'small'. Ignored when `seedFile` is given. */
   seed?: SeedSize;
+  /** How many schedules the generated seed has (default: the size's own count, e.g. 400 for huge). */
+  seedSchedules?: number;
   /** A JSON file in the `SeedData` shape (e.g. saved from `GET /_emulator/export`). */
   seedFile?: string;
   /** Requests per minute per key; default 960; `false` turns rate limiting off. */
@@ -81,7 +83,15 @@ export interface PagerDutyEmulator {
   admin: AccountAdmin;
   faults: { set(f: Faults): void; clear(): void; current(): Faults };
   webhooks: { flush(): Promise<void>; deliveries(): DeliveryRecord[] };
-  /** Reload a seed (default: the one the emulator started with); clears incidents, subscriptions, deliveries, the request log, faults and rate-limit windows. */
+  /**
+   * The clock on-call answers use (GET /oncalls, schedule rendering defaults, who a schedule target pages). Real
+   * time unless set; `set` freezes it at that time, `advance` moves it (frozen or not), `reset` returns to real time.
+   * Incident timestamps keep real time.
+   */
+  clock: { now(): Date; set(t: Date | string | number): void; advance(ms: number): void; reset(): void };
+  /** Who is on call for a schedule at `at` (default: the clock's now): its layers, restrictions and overrides. */
+  onCall(scheduleId: string, at?: Date | string | number): string | undefined;
+  /** Reload a seed (default: the one the emulator started with); clears incidents, subscriptions, deliveries, the request log, faults, rate-limit windows and the clock. */
   reset(seed?: SeedSize | SeedData): Promise<void>;
   /** Serves `/view…` with this handler (the demo's browser view). */
   setViewHandler(fn: ((req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>) | null): void;
@@ -98,13 +108,14 @@ export async function startPagerDutyEmulator(opts: PagerDutyEmulatorOptions = {}
   // Generated seeds are cached per process: the generator is deterministic, and reloading is then a copy.
   const load = async (seed: SeedSize | SeedData) => {
     current = seed;
-    const data = typeof seed === 'string' ? cachedSeed(seed) : seed;
+    const data = typeof seed === 'string' ? cachedSeed(seed, opts.seedSchedules) : seed;
     server.webhooks.reset();
     server.store.load(data);
     if (server.baseUrl) server.store.warmJsonCache();
     server.clearRequestLog();
     server.setFaults({}, true);
     server.resetRateLimits();
+    server.store.resetClock();
   };
   const server: EmulatorServer = new EmulatorServer({
     fullAccessKey, readOnlyKey, rateLimitPerMinute: opts.rateLimitPerMinute ?? 960,
@@ -137,14 +148,28 @@ export async function startPagerDutyEmulator(opts: PagerDutyEmulatorOptions = {}
     faults: { set: (f) => server.setFaults(f), clear: () => server.setFaults({}, true), current: () => ({ ...server.faults }) },
     webhooks: { flush: () => server.webhooks.flush(), deliveries: () => server.webhooks.deliveries() },
     reset: (seed) => load(seed ?? initial),
+    clock: {
+      now: () => new Date(store.clockNow()),
+      set: (t) => { const ms = toMs(t); store.setClock(ms); },
+      advance: (ms) => { if (!Number.isFinite(ms)) throw new TypeError('advance(ms) needs a number'); store.advanceClock(ms); },
+      reset: () => store.resetClock(),
+    },
+    onCall: (scheduleId, at) => store.onCallUser(scheduleId, at === undefined ? store.clockNow() : toMs(at)),
     setViewHandler: (fn) => { server.viewHandler = fn; },
     stop: () => server.close(),
   };
 }
 
-const seedCache = new Map<SeedSize, SeedData>();
-function cachedSeed(size: SeedSize): SeedData {
-  let s = seedCache.get(size);
-  if (!s) { s = generateSeed(size); seedCache.set(size, s); }
+const seedCache = new Map<string, SeedData>();
+function cachedSeed(size: SeedSize, schedules?: number): SeedData {
+  const key = `${size}|${schedules ?? ''}`;
+  let s = seedCache.get(key);
+  if (!s) { s = generateSeed(size, undefined, schedules === undefined ? {} : { schedules }); seedCache.set(key, s); }
   return s;
+}
+
+function toMs(t: Date | string | number): number {
+  const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : t;
+  if (!Number.isFinite(ms)) throw new TypeError(`not a time: ${String(t)}`);
+  return ms;
 }

@@ -198,7 +198,8 @@ describe('POST /incidents rules', () => {
     const inc = r.json.incident;
     const rule = pd.state.escalationPolicies.get(withSchedule.escalation_policy_id)!.escalation_rules[0]!;
     const schedule = pd.state.schedules.get(rule.targets.find((t) => t.type === 'schedule')!.id)!;
-    const onCall = schedule.user_ids[Math.floor(Date.now() / 86_400_000) % schedule.user_ids.length];
+    const onCall = pd.onCall(schedule.id);
+    expect(onCall).toBeDefined();
     expect(inc.assignments.map((a: { assignee: { id: string } }) => a.assignee.id)).toContain(onCall);
     expect(inc).toMatchObject({ status: 'triggered', urgency: 'high', assigned_via: 'escalation_policy', escalation_policy: { id: withSchedule.escalation_policy_id } });
     const logs = await pdCall(pd, 'GET', `/incidents/${inc.id}/log_entries`);

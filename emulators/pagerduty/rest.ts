@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { changeEventRoutes } from './change-events.js';
 import { invalidInput, notFound, pdError, PdError } from './errors.js';
+import { finalEntries, isTimeZone } from './oncall.js';
 import type { AccountStore, EntityType } from './store.js';
 import type { WebhookDispatcher } from './webhooks.js';
 import type { IncidentRecord, PdReference, Urgency, UserRecord, WebhookFilterType, WebhookSubscriptionRecord } from './types.js';
@@ -187,6 +188,76 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
     const p = store.escalationPolicies.get(p0(c));
     if (!p) throw notFound();
     return { status: 200, body: { escalation_policy: store.policyWire(p, includes(c.query)) } };
+  });
+
+  // ---------- schedules and on-calls ----------
+  const timeZoneParam = (q: Query, dflt: string): string => {
+    const tz = q.get('time_zone');
+    if (tz === undefined || tz === '') return dflt;
+    if (!isTimeZone(tz)) throw invalidInput('Time zone is not a valid time zone.');
+    return tz;
+  };
+  const boolParam = (q: Query, name: string): boolean => {
+    const v = q.get(name);
+    if (v === undefined || v === 'false') return false;
+    if (v === 'true') return true;
+    throw invalidInput(`${name[0]!.toUpperCase()}${name.slice(1)} must be true or false.`);
+  };
+  /** since/until for rendering: either one defaults to two weeks from the other; neither = no rendering. */
+  const renderWindow = (q: Query) => {
+    const since = q.get('since'); const until = q.get('until');
+    if (since === undefined && until === undefined) return undefined;
+    const u = until !== undefined ? parseTime(until, 'Until') : parseTime(since!, 'Since') + 14 * 86_400_000;
+    const s = since !== undefined ? parseTime(since, 'Since') : u - 14 * 86_400_000;
+    if (s > u) throw invalidInput('Since must be before until.');
+    if (u - s > 366 * 86_400_000) throw invalidInput('The time range cannot be longer than a year.');
+    return { since: s, until: u };
+  };
+  const scheduleOr404 = (id: string) => {
+    const s = store.schedules.get(id);
+    if (!s) throw notFound();
+    return s;
+  };
+  const SCHEDULE_INCLUDES = new Set(['schedule_layers', 'overrides_subschedule', 'final_schedule']);
+
+  add('GET', '/schedules', (c) => {
+    const q = c.query.get('query')?.toLowerCase();
+    const teamIds = c.query.list('team_ids');
+    const inc = includes(c.query);
+    for (const i of inc) if (!SCHEDULE_INCLUDES.has(i)) throw invalidInput('Include must be one of schedule_layers, overrides_subschedule, final_schedule.');
+    let list = store.index.schedules;
+    if (q) list = list.filter((s) => store.matches(s, s.name, q));
+    if (teamIds.length) list = list.filter((s) => s.team_ids.some((t) => teamIds.includes(t)));
+    const w = renderWindow(c.query);
+    const tz = c.query.get('time_zone') !== undefined ? timeZoneParam(c.query, 'Etc/UTC') : undefined;
+    return paginate(c.query, list, 'schedules', (s) => store.scheduleWire(s, inc, w && { ...w, overflow: false, timeZone: tz }));
+  });
+  add('GET', '/schedules/{id}', (c) => {
+    const s = scheduleOr404(p0(c));
+    const w = renderWindow(c.query);
+    const tz = timeZoneParam(c.query, s.time_zone);
+    return { status: 200, body: { schedule: store.scheduleWire(s, SCHEDULE_INCLUDES, w && { ...w, overflow: boolParam(c.query, 'overflow'), timeZone: tz }) } };
+  });
+  add('GET', '/schedules/{id}/users', (c) => {
+    const s = scheduleOr404(p0(c));
+    const now = store.clockNow();
+    const w = renderWindow(c.query) ?? { since: now, until: now + 1 };
+    const ids = [...new Set(finalEntries(s, w.since, w.until).map((e) => e.user_id))];
+    return { status: 200, body: { users: ids.flatMap((u) => { const r = store.users.get(u); return r ? [store.userWire(r)] : []; }) } };
+  });
+  add('GET', '/oncalls', (c) => {
+    const q = c.query;
+    const inc = includes(q);
+    for (const i of inc) if (!['escalation_policies', 'users', 'schedules'].includes(i)) throw invalidInput('Include must be one of escalation_policies, users, schedules.');
+    const now = store.clockNow();
+    const since = q.get('since') !== undefined ? parseTime(q.get('since')!, 'Since') : now;
+    const until = q.get('until') !== undefined ? parseTime(q.get('until')!, 'Until') : q.get('since') !== undefined ? Math.max(since, now) : now;
+    if (until < since) throw invalidInput('Until cannot be before since.');
+    if (until > now + 90 * 86_400_000) throw invalidInput('On-call shifts are limited to 90 days in the future.');
+    if (until - since > 90 * 86_400_000) throw invalidInput('The time range cannot be longer than 90 days.');
+    const list = store.oncalls({ since, until, policyIds: q.list('escalation_policy_ids'), scheduleIds: q.list('schedule_ids'),
+      userIds: q.list('user_ids'), earliest: boolParam(q, 'earliest'), include: inc, timeZone: timeZoneParam(q, 'Etc/UTC') });
+    return paginate(q, list, 'oncalls', (o) => o);
   });
 
   // ---------- tags ----------

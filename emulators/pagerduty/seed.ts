@@ -73,7 +73,12 @@ const ROLES: [PdUserRole, number][] = [['user', 60], ['limited_user', 12], ['adm
 /** Seed epoch: seeded objects carry fixed timestamps so that the same seed gives byte-identical objects. */
 const SEED_EPOCH = Date.UTC(2024, 0, 15, 9, 0, 0);
 
-export function generateSeed(size: SeedSize, seedNumber = 0x5eed): SeedData {
+export interface SeedOptions {
+  /** Number of schedules (default: the size's own count). The rest of the account stays the same size. */
+  schedules?: number;
+}
+
+export function generateSeed(size: SeedSize, seedNumber = 0x5eed, options: SeedOptions = {}): SeedData {
   if (size === 'none') {
     return { users: [], teams: [], schedules: [], escalation_policies: [], services: [], priorities: [], tags: [] };
   }
@@ -133,13 +138,24 @@ export function generateSeed(size: SeedSize, seedNumber = 0x5eed): SeedData {
     }
   }
 
-  // schedules
+  // schedules: the members and names come from the main stream (as before layers existed, so the rest of the
+  // account keeps its ids); layers, time zones, teams and extra schedules come from their own stream.
   const schedules: ScheduleRecord[] = [];
-  for (let i = 0; i < n.schedules; i++) {
+  const srand = createPrng(seedNumber ^ n.users ^ 0x5c4ed);
+  const sint = (max: number) => Math.floor(srand() * max);
+  // Ids for layers, overrides and extra schedules: their own stream, reserved in the main factory so nothing collides.
+  const sideIds = new IdFactory(srand);
+  const sideId = () => { const id = sideIds.next(); ids.reserve(id); return id; };
+  const scheduleCount = options.schedules ?? n.schedules;
+  if (!Number.isInteger(scheduleCount) || scheduleCount < 0) throw new RangeError('schedules must be a non-negative integer');
+  for (let i = 0; i < scheduleCount; i++) {
+    const fromMain = i < n.schedules;
     const members = new Set<string>();
-    const size = 2 + int(5);
-    for (let j = 0; j < size; j++) members.add(users[int(users.length)]!.id);
-    schedules.push({ id: ids.next(), name: `${pick(DOMAINS)} primary on-call ${i + 1}`, user_ids: [...members] });
+    const size = 2 + (fromMain ? int(5) : sint(5));
+    for (let j = 0; j < size; j++) members.add(users[fromMain ? int(users.length) : sint(users.length)]!.id);
+    const id = fromMain ? ids.next() : sideId();
+    const domain = fromMain ? pick(DOMAINS) : DOMAINS[sint(DOMAINS.length)]!;
+    schedules.push(scheduleWithLayers(id, sideId, sint, `${domain} primary on-call ${i + 1}`, [...members], users, teams));
   }
 
   // escalation policies
@@ -217,4 +233,35 @@ export function generateSeed(size: SeedSize, seedNumber = 0x5eed): SeedData {
   }
 
   return { users, teams, schedules, escalation_policies: policies, services, priorities, tags };
+}
+
+/**
+ * A seeded schedule: a weekly rotation (turns at 09:00 UTC on Mondays) of its members; one in three also has
+ * a business-hours layer on top (daily, 09:00-17:00, weekdays only through a weekly restriction on one in two of
+ * those), one in four an override in the seed week; most belong to a team.
+ */
+function scheduleWithLayers(id: string, newId: () => string, sint: (max: number) => number, name: string, members: string[], users: UserRecord[], teams: TeamRecord[]): ScheduleRecord {
+  const tz = TIME_ZONES[sint(TIME_ZONES.length)]!;
+  const start = '2024-01-15T09:00:00Z';
+  const layers: ScheduleRecord['layers'] = [{
+    id: newId(), name: 'Weekly rotation', start, end: null, rotation_virtual_start: start,
+    rotation_turn_length_seconds: 7 * 86_400, user_ids: members, restrictions: [],
+  }];
+  if (sint(3) === 0) {
+    const extra = [users[sint(users.length)]!.id, users[sint(users.length)]!.id].filter((u, i, a) => a.indexOf(u) === i);
+    const weekdays = sint(2) === 0;
+    layers.push({
+      id: newId(), name: 'Business hours', start, end: null, rotation_virtual_start: start, rotation_turn_length_seconds: 86_400,
+      user_ids: extra,
+      restrictions: weekdays
+        ? [1, 2, 3, 4, 5].map((d) => ({ type: 'weekly_restriction' as const, start_day_of_week: d, start_time_of_day: '09:00:00', duration_seconds: 8 * 3600 }))
+        : [{ type: 'daily_restriction', start_time_of_day: '09:00:00', duration_seconds: 8 * 3600 }],
+    });
+  }
+  const overrides: ScheduleRecord['overrides'] = sint(4) === 0
+    ? [{ id: newId(), start: '2024-01-16T18:00:00Z', end: '2024-01-17T06:00:00Z', user_id: users[sint(users.length)]!.id }] : [];
+  const team = teams.length > 0 && sint(5) !== 0 ? teams[sint(teams.length)]! : undefined;
+  const user_ids = [...new Set(layers.flatMap((l) => l.user_ids))];
+  return { id, name, description: sint(3) === 0 ? '' : `Who answers pages for ${name.replace(/ primary on-call \d+$/, '')}`,
+    time_zone: tz, team_ids: team ? [team.id] : [], layers, overrides, user_ids };
 }

@@ -264,9 +264,10 @@ export class EmulatorServer {
   private async control(method: string, path: string, params: URLSearchParams, body: unknown): Promise<RestResult> {
     const b = isObj(body) ? body : {};
     const seg = path.split('/').filter(Boolean);
-    const entities = ['users', 'teams', 'services', 'escalation_policies', 'tags', 'webhook_subscriptions'];
-    const route = `${method} /${seg.map((x, i) => (i === 1 && entities.includes(seg[0]!) ? ':id' : x)).join('/')}`;
+    const entities = ['users', 'teams', 'services', 'escalation_policies', 'tags', 'webhook_subscriptions', 'schedules'];
+    const route = `${method} /${seg.map((x, i) => (i === 1 && entities.includes(seg[0]!) ? ':id' : i === 3 && seg[0] === 'schedules' ? ':sub' : x)).join('/')}`;
     const id = seg[1] ?? '';
+    const sub = seg[3] ?? '';
     const s = this.store;
     switch (route) {
       case 'GET /': return { status: 200, body: { routes: CONTROL_ROUTES } };
@@ -328,6 +329,29 @@ export class EmulatorServer {
       case 'DELETE /tags/:id': this.admin.deleteTag(id); return { status: 204 };
       case 'POST /tags/:id/assign': this.admin.tagEntity(id, b.entity_type as never, b.entity_id as string); return { status: 204 };
       case 'POST /tags/:id/unassign': this.admin.untagEntity(id, b.entity_type as never, b.entity_id as string); return { status: 204 };
+      case 'POST /schedules': return { status: 201, body: { schedule: this.admin.addSchedule(b) } };
+      case 'PATCH /schedules/:id': return { status: 200, body: { schedule: this.admin.updateSchedule(id, b) } };
+      case 'DELETE /schedules/:id': this.admin.deleteSchedule(id); return { status: 204 };
+      case 'POST /schedules/:id/layers': return { status: 201, body: { layer: this.admin.addScheduleLayer(id, b as never) } };
+      case 'PATCH /schedules/:id/layers/:sub': return { status: 200, body: { layer: this.admin.updateScheduleLayer(id, sub, b) } };
+      case 'DELETE /schedules/:id/layers/:sub': this.admin.deleteScheduleLayer(id, sub); return { status: 204 };
+      case 'POST /schedules/:id/overrides': return { status: 201, body: { override: this.admin.addScheduleOverride(id, b as never) } };
+      case 'DELETE /schedules/:id/overrides/:sub': this.admin.deleteScheduleOverride(id, sub); return { status: 204 };
+      case 'GET /clock': return { status: 200, body: { clock: s.clockState() } };
+      case 'PUT /clock': {
+        if (b.now !== undefined) {
+          const t = typeof b.now === 'number' ? b.now : typeof b.now === 'string' ? Date.parse(b.now) : NaN;
+          if (!Number.isFinite(t)) throw invalidInput('now must be an ISO 8601 date-time or milliseconds since the epoch.');
+          s.setClock(t);
+        }
+        if (b.advance_ms !== undefined) {
+          if (typeof b.advance_ms !== 'number' || !Number.isFinite(b.advance_ms)) throw invalidInput('advance_ms must be a number.');
+          s.advanceClock(b.advance_ms);
+        }
+        if (b.now === undefined && b.advance_ms === undefined) throw invalidInput('Send {"now": "<ISO date-time>"} and/or {"advance_ms": <number>}.');
+        return { status: 200, body: { clock: s.clockState() } };
+      }
+      case 'DELETE /clock': s.resetClock(); return { status: 204 };
       case 'GET /faults': return { status: 200, body: { faults: this.faults } };
       case 'PUT /faults': this.setFaults(b as Faults); return { status: 200, body: { faults: this.faults } };
       case 'DELETE /faults': this.setFaults({}, true); return { status: 204 };
@@ -435,7 +459,9 @@ export const CONTROL_ROUTES = [
   'GET /_emulator/keys', 'GET /_emulator/state', 'GET /_emulator/export', 'POST /_emulator/reset', 'POST /_emulator/seed',
   'POST /_emulator/act_as', 'POST /_emulator/trigger', 'POST|PATCH|DELETE /_emulator/users[/:id]', 'POST|PATCH|DELETE /_emulator/teams[/:id]',
   'POST|PATCH|DELETE /_emulator/services[/:id]', 'GET|POST /_emulator/services/:id/integrations', 'POST|PATCH|DELETE /_emulator/escalation_policies[/:id]',
-  'POST|PATCH|DELETE /_emulator/tags[/:id]', 'POST /_emulator/tags/:id/assign', 'POST /_emulator/tags/:id/unassign',
+  'POST|PATCH|DELETE /_emulator/tags[/:id]', 'POST|PATCH|DELETE /_emulator/schedules[/:id]',
+  'POST /_emulator/schedules/:id/layers', 'PATCH|DELETE /_emulator/schedules/:id/layers/:layer_id',
+  'POST /_emulator/schedules/:id/overrides', 'DELETE /_emulator/schedules/:id/overrides/:override_id', 'GET|PUT|DELETE /_emulator/clock', 'POST /_emulator/tags/:id/assign', 'POST /_emulator/tags/:id/unassign',
   'GET|PUT|DELETE /_emulator/faults', 'GET|DELETE /_emulator/requests', 'GET /_emulator/webhook_deliveries',
   'POST /_emulator/webhooks/flush', 'POST /_emulator/webhook_subscriptions/:id/rotate_secret',
   'POST /_emulator/webhook_subscriptions/:id/finish_rotation',

@@ -27,7 +27,7 @@ export const QUIRKS = [
   'WebhookSubscription create example shows secret: null: examples are not validated.',
   'AcknowledgeLogEntry narrows `type` to "acknowledgement_log_entry", which LogEntry does not allow: the acknowledge entry PagerDuty sends (acknowledge_log_entry) is accepted.',
   "Channel's oneOf variants (Nagios, API, Email, ...) do not discriminate on type, so every channel matches several: treated as anyOf.",
-  'Fields PagerDuty returns as null are not marked nullable (priority, resolved_at, resolve_reason, conference_bridge, last_incident_timestamp, auto_resolve_timeout, acknowledgement_timeout, parent, oauth_client): null values of these keys are skipped.',
+  'Fields PagerDuty returns as null are not marked nullable (priority, resolved_at, resolve_reason, conference_bridge, last_incident_timestamp, auto_resolve_timeout, acknowledgement_timeout, parent, oauth_client; for on-calls and schedules: start, end, schedule, rendered_coverage_percentage, whose descriptions say null is an answer): null values of these keys are skipped.',
   'Side-loaded objects (include[]) keep their full type (team, user, escalation_policy, schedule, service, incident) where the spec lists only the *_reference type: their type is compared as the reference type.',
   'PUT /incidents/{id} (updateIncident) declares no 400, although PagerDuty answers 400 for a missing From header and for 1001/1002: validated against the shared BadRequest response.',
   'GET /users/me with an account key answers 400 with `error` as a plain string (documented behaviour), not the declared error object.',
@@ -41,7 +41,7 @@ const PLACEHOLDER_PATTERN = 'YYYY-MM-DDThh:mm:ssZ';
 const UTC_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$';
 
 const NULLABLE_KEYS = new Set(['priority', 'resolved_at', 'resolve_reason', 'conference_bridge', 'last_incident_timestamp',
-  'auto_resolve_timeout', 'acknowledgement_timeout', 'parent', 'oauth_client']);
+  'auto_resolve_timeout', 'acknowledgement_timeout', 'parent', 'oauth_client', 'start', 'end', 'schedule', 'rendered_coverage_percentage']);
 /** Statuses PagerDuty answers but an operation does not declare -> the shared response they use. */
 const UNDECLARED_ERRORS: Record<string, string> = {
   // Missing/invalid From header and lifecycle errors (1001 already resolved, 1002 already acknowledged).
@@ -75,6 +75,7 @@ export class SpecValidator {
     this.ajv.addFormat('url', { type: 'string', validate: (s: string) => { try { new URL(s); return true; } catch { return false; } } });
     this.ajv.addFormat('tzinfo', { type: 'string', validate: (s: string) => s.length > 0 });
     this.ajv.addFormat('activesupport-time-zone', { type: 'string', validate: (s: string) => s.length > 0 });
+    this.ajv.addFormat('partial-time', { type: 'string', validate: (s: string) => /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/.test(s) });
     this.ajv.addFormat('email', { type: 'string', validate: (s: string) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(s.trim()) });
     this.templates = Object.keys(spec.paths).map((t) => ({
       template: t,

@@ -6,8 +6,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { alreadyAcknowledged, alreadyResolved, invalidInput, notFound, PdError } from './errors.js';
 import { IdFactory, createPrng } from './seed.js';
+import { finalEntries, formatInZone, layerEntries, onCallAt, onCallEntries, overrideEntries } from './oncall.js';
 import type {
-  ChangeEventRecord, IntegrationRecord, PdChangeEvent,
+  ChangeEventRecord, IntegrationRecord, PdChangeEvent, PdOncall, PdOverride, PdSchedule, PdScheduleLayer, PdScheduleLayerEntry, PdSubSchedule, ScheduleLayerRecord, ScheduleOverrideRecord, ScheduleSeed,
   EscalationPolicyRecord, IncidentRecord, IncidentStatus, LogEntryRecord, LogEntryType, NoteRecord, PdEscalationPolicy, PdStatusUpdate, StatusUpdateRecord,
   PdIncident, PdLogEntry, PdNote, PdPriority, PdReference, PdService, PdTag, PdTeam, PdUser, PdWebhookSubscription,
   PriorityRecord, ScheduleRecord, SeedData, ServiceRecord, TagRecord, TeamRecord, Urgency, UserRecord,
@@ -53,6 +54,9 @@ interface Indexes {
   userByEmail: Map<string, string>;
   policyServices: Map<string, string[]>;
   policyUsers: Map<string, Set<string>>;
+  schedules: ScheduleRecord[];
+  /** Schedule id -> ids of the policies that target it, by policy name. */
+  schedulePolicies: Map<string, string[]>;
   entityTags: Map<string, string[]>;
   lower: WeakMap<object, string>;
 }
@@ -101,7 +105,13 @@ export class AccountStore {
       // A JSON round trip copies plain records faster than structuredClone; seeds are plain JSON anyway.
       for (const x of JSON.parse(JSON.stringify(xs ?? [])) as T[]) { this.ids.reserve(x.id); m.set(x.id, x); }
     };
-    put(this.users, seed.users); put(this.teams, seed.teams); put(this.schedules, seed.schedules);
+    put(this.users, seed.users); put(this.teams, seed.teams);
+    for (const x of JSON.parse(JSON.stringify(seed.schedules ?? [])) as ScheduleSeed[]) {
+      this.ids.reserve(x.id);
+      for (const l of x.layers ?? []) this.ids.reserve(l.id);
+      for (const o of x.overrides ?? []) this.ids.reserve(o.id);
+      this.schedules.set(x.id, this.normaliseSchedule(x));
+    }
     put(this.escalationPolicies, seed.escalation_policies); put(this.services, seed.services);
     put(this.priorities, seed.priorities); put(this.tags, seed.tags); put(this.incidents, seed.incidents);
     for (const i of this.incidents.values()) this.incidentCounter = Math.max(this.incidentCounter, i.incident_number);
@@ -125,6 +135,36 @@ export class AccountStore {
   }
 
   newId(): string { return this.ids.next(); }
+
+  // ---------- clock (on-call only) ----------
+  private clockFixed: number | null = null;
+  private clockOffset = 0;
+  /** "Now" for on-call answers: the real time unless a test set or moved the clock. */
+  clockNow(): number { return this.clockFixed ?? Date.now() + this.clockOffset; }
+  /** Freeze the on-call clock at t (ms since epoch). */
+  setClock(t: number): void { this.clockFixed = t; this.clockOffset = 0; }
+  /** Move the on-call clock by ms (a frozen clock stays frozen at the new time). */
+  advanceClock(ms: number): void { if (this.clockFixed !== null) this.clockFixed += ms; else this.clockOffset += ms; }
+  resetClock(): void { this.clockFixed = null; this.clockOffset = 0; }
+  clockState(): { now: string; frozen: boolean; offset_ms: number } {
+    return { now: new Date(this.clockNow()).toISOString(), frozen: this.clockFixed !== null, offset_ms: this.clockFixed === null ? this.clockOffset : this.clockFixed - Date.now() };
+  }
+
+  /** A schedule from seed data (possibly saved before layers existed) as a full record. */
+  normaliseSchedule(x: ScheduleSeed): ScheduleRecord {
+    const layers: ScheduleLayerRecord[] = x.layers ?? (x.user_ids && x.user_ids.length > 0 ? [{
+      id: this.ids.next(), name: 'Layer 1', start: '1970-01-01T00:00:00Z', end: null, rotation_virtual_start: '1970-01-01T00:00:00Z',
+      rotation_turn_length_seconds: 86_400, user_ids: [...x.user_ids], restrictions: [],
+    }] : []);
+    const rec: ScheduleRecord = { id: x.id, name: x.name, description: x.description ?? '', time_zone: x.time_zone ?? 'Etc/UTC',
+      team_ids: x.team_ids ?? [], layers, overrides: x.overrides ?? [], user_ids: [] };
+    this.refreshScheduleUsers(rec);
+    return rec;
+  }
+  /** Recompute the derived member list (every layer user, first seen first). */
+  refreshScheduleUsers(s: ScheduleRecord): void {
+    s.user_ids = [...new Set(s.layers.flatMap((l) => l.user_ids))];
+  }
 
   // Serialised catalog objects, reused across pages until the account changes (keeps big accounts fast to page).
   private jsonCache = new Map<string, string>();
@@ -181,6 +221,15 @@ export class AccountStore {
       }
       policyUsers.set(p.id, set);
     }
+    const schedulePolicies = new Map<string, string[]>();
+    const policies = [...this.escalationPolicies.values()].sort(byName);
+    for (const p of policies) {
+      const seen = new Set<string>();
+      for (const r of p.escalation_rules) for (const t of r.targets) if (t.type === 'schedule' && !seen.has(t.id)) {
+        seen.add(t.id);
+        const l = schedulePolicies.get(t.id); if (l) l.push(p.id); else schedulePolicies.set(t.id, [p.id]);
+      }
+    }
     const entityTags = new Map<string, string[]>();
     const tags = [...this.tags.values()].sort((a, b) => collator.compare(a.label, b.label) || (a.id < b.id ? -1 : 1));
     for (const t of tags) for (const type of ['users', 'teams', 'escalation_policies'] as const) for (const id of t[type]) {
@@ -188,8 +237,8 @@ export class AccountStore {
     }
     this.idx = {
       users: [...this.users.values()].sort(byName), teams: [...this.teams.values()].sort(byName), services,
-      policies: [...this.escalationPolicies.values()].sort(byName), tags, userTeams, userByEmail, policyServices,
-      policyUsers, entityTags, lower: new WeakMap(),
+      policies, tags, userTeams, userByEmail, policyServices,
+      policyUsers, schedules: [...this.schedules.values()].sort(byName), schedulePolicies, entityTags, lower: new WeakMap(),
     };
     this.indexVersion = this.version;
     return this.idx;
@@ -223,6 +272,7 @@ export class AccountStore {
   teamRef(id: string): PdReference { return this.ref('team', id, this.teams.get(id)?.name ?? 'Deleted team'); }
   serviceRef(id: string): PdReference { return this.ref('service', id, this.services.get(id)?.name ?? 'Deleted service'); }
   policyRef(id: string): PdReference { return this.ref('escalation_policy', id, this.escalationPolicies.get(id)?.name ?? 'Deleted policy'); }
+  scheduleRef(id: string): PdReference { return this.ref('schedule', id, this.schedules.get(id)?.name ?? 'Deleted schedule'); }
   priorityRef(id: string): PdReference { return this.ref('priority', id, this.priorities.get(id)?.name ?? 'Deleted priority'); }
   incidentRef(i: IncidentRecord): PdReference { return this.ref('incident', i.id, `[#${i.incident_number}] ${i.title}`); }
 
@@ -326,6 +376,116 @@ export class AccountStore {
       custom_details: ce.custom_details ?? {}, links: ce.links.map((l) => ({ ...l })), images: ce.images.map((x) => ({ ...x })),
       ...(reason ? { correlation_reason: { reason } } : {}),
     };
+  }
+
+  /**
+   * A schedule. `include`: schedule_layers, overrides_subschedule, final_schedule (GET /schedules/{id} shows all
+   * three). With a `render` window, layers and sub-schedules carry rendered entries and coverage, in `timeZone`.
+   */
+  scheduleWire(s: ScheduleRecord, include: Set<string> = new Set(), render?: { since: number; until: number; overflow: boolean; timeZone?: string }): PdSchedule {
+    const tz = render?.timeZone ?? s.time_zone;
+    const entries = (xs: { start: number; end: number; user_id: string }[]): PdScheduleLayerEntry[] => xs.map((e) => ({
+      user: this.userRef(e.user_id), start: formatInZone(e.start, tz), end: formatInZone(e.end, tz) }));
+    const coverage = (xs: { start: number; end: number }[]) => {
+      if (!render) return null;
+      const span = render.until - render.since;
+      if (span <= 0) return 0;
+      const covered = xs.reduce((n, x) => n + Math.min(x.end, render.until) - Math.max(x.start, render.since), 0);
+      return Math.round((covered / span) * 1000) / 10;
+    };
+    // overflow=true keeps entries whole where they cross the window; otherwise they are cut at it.
+    const window = (fn: (from: number, to: number) => { start: number; end: number; user_id: string }[]) => {
+      if (!render) return undefined;
+      if (!render.overflow) return fn(render.since, render.until);
+      const pad = 35 * 86_400_000;
+      return fn(render.since - pad, render.until + pad).filter((e) => e.end > render.since && e.start < render.until);
+    };
+    const out = this.full<PdSchedule>(this.scheduleRef(s.id), 'schedule', {
+      name: s.name, description: s.description, time_zone: s.time_zone,
+      escalation_policies: (this.index.schedulePolicies.get(s.id) ?? []).map((p) => this.policyRef(p)),
+      users: s.user_ids.filter((u) => this.users.has(u)).map((u) => this.userRef(u)),
+      teams: s.team_ids.filter((t) => this.teams.has(t)).map((t) => this.teamRef(t)),
+    });
+    if (include.has('schedule_layers')) {
+      out.schedule_layers = s.layers.map((l): PdScheduleLayer => {
+        const layer: PdScheduleLayer = { id: l.id, name: l.name, start: formatInZone(Date.parse(l.start), tz), end: l.end ? formatInZone(Date.parse(l.end), tz) : null,
+          rotation_virtual_start: formatInZone(Date.parse(l.rotation_virtual_start), tz), rotation_turn_length_seconds: l.rotation_turn_length_seconds,
+          users: l.user_ids.map((u) => ({ user: this.userRef(u) })), restrictions: l.restrictions.map((r) => ({ ...r })) };
+        const rendered = window((a, b) => layerEntries(l, s.time_zone, a, b));
+        if (rendered) { layer.rendered_schedule_entries = entries(rendered); layer.rendered_coverage_percentage = coverage(rendered); }
+        return layer;
+      });
+    }
+    const sub = (name: PdSubSchedule['name'], fn: (a: number, b: number) => { start: number; end: number; user_id: string }[]): PdSubSchedule => {
+      const rendered = window(fn);
+      return rendered ? { name, rendered_schedule_entries: entries(rendered), rendered_coverage_percentage: coverage(rendered) } : { name };
+    };
+    if (include.has('overrides_subschedule')) out.overrides_subschedule = sub('Overrides', (a, b) => overrideEntries(s.overrides, a, b).sort((x, y) => x.start - y.start));
+    if (include.has('final_schedule')) out.final_schedule = sub('Final Schedule', (a, b) => finalEntries(s, a, b));
+    return out;
+  }
+
+  overrideWire(o: ScheduleOverrideRecord, tz = 'Etc/UTC'): PdOverride {
+    return { id: o.id, start: formatInZone(Date.parse(o.start), tz), end: formatInZone(Date.parse(o.end), tz), user: this.userRef(o.user_id) };
+  }
+
+  /**
+   * On-calls from escalation policies, as GET /oncalls answers them: per policy (by name), level, target; a user
+   * target is on call permanently (schedule, start and end null), a schedule target yields each final-schedule entry
+   * overlapping [since, until] (an instant when equal).
+   */
+  oncalls(f: { since: number; until: number; policyIds: string[]; scheduleIds: string[]; userIds: string[]; earliest: boolean; include: Set<string>; timeZone: string }): PdOncall[] {
+    const out: { p: EscalationPolicyRecord; level: number; scheduleId: string | null; userId: string; start: number | null; end: number | null }[] = [];
+    const wantDirect = f.scheduleIds.includes('null');
+    const scheduleFilter = f.scheduleIds.filter((x) => x !== 'null');
+    const cache = new Map<string, ReturnType<typeof onCallEntries>>();
+    for (const p of this.index.policies) {
+      if (f.policyIds.length && !f.policyIds.includes(p.id)) continue;
+      p.escalation_rules.forEach((r, i) => {
+        const seen = new Set<string>();
+        for (const t of r.targets) {
+          if (t.type === 'user') {
+            if (f.scheduleIds.length && !wantDirect) continue;
+            if (!this.users.has(t.id) || seen.has(`u:${t.id}`)) continue;
+            seen.add(`u:${t.id}`);
+            out.push({ p, level: i + 1, scheduleId: null, userId: t.id, start: null, end: null });
+            continue;
+          }
+          if (f.scheduleIds.length && !scheduleFilter.includes(t.id)) continue;
+          const sch = this.schedules.get(t.id);
+          if (!sch) continue;
+          let entries = cache.get(sch.id);
+          if (!entries) { entries = onCallEntries(sch, f.since, f.until); cache.set(sch.id, entries); }
+          for (const e of entries) {
+            if (!this.users.has(e.user_id)) continue;
+            out.push({ p, level: i + 1, scheduleId: sch.id, userId: e.user_id, start: e.start, end: e.end });
+          }
+        }
+      });
+    }
+    let list = f.userIds.length ? out.filter((o) => f.userIds.includes(o.userId)) : out;
+    if (f.earliest) {
+      const firsts = new Map<string, (typeof list)[number]>();
+      for (const o of list) {
+        const k = `${o.p.id}|${o.level}|${o.userId}`;
+        const cur = firsts.get(k);
+        if (!cur || (o.start ?? -Infinity) < (cur.start ?? -Infinity)) firsts.set(k, o);
+      }
+      list = list.filter((o) => firsts.get(`${o.p.id}|${o.level}|${o.userId}`) === o);
+    }
+    const inc = f.include;
+    return list.map((o) => {
+      const u = this.users.get(o.userId)!;
+      const sch = o.scheduleId ? this.schedules.get(o.scheduleId) : undefined;
+      return {
+        escalation_policy: inc.has('escalation_policies') ? this.policyWire(o.p) : this.policyRef(o.p.id),
+        escalation_level: o.level,
+        schedule: sch ? (inc.has('schedules') ? this.scheduleWire(sch) : this.scheduleRef(sch.id)) : null,
+        user: inc.has('users') ? this.userWire(u) : this.userRef(u.id),
+        start: o.start === null ? null : formatInZone(o.start, f.timeZone),
+        end: o.end === null ? null : formatInZone(o.end, f.timeZone),
+      };
+    });
   }
 
   priorityWire(p: PriorityRecord): PdPriority {
@@ -445,10 +605,11 @@ export class AccountStore {
   }
 
   // ---------- on-call ----------
-  onCallUser(scheduleId: string, at = Date.now()): string | undefined {
+  /** The user on call for a schedule at `at` (default: the on-call clock's now), from its layers and overrides. */
+  onCallUser(scheduleId: string, at = this.clockNow()): string | undefined {
     const s = this.schedules.get(scheduleId);
-    if (!s || s.user_ids.length === 0) return undefined;
-    return s.user_ids[Math.floor(at / 86_400_000) % s.user_ids.length];
+    if (!s) return undefined;
+    return onCallAt(s, at);
   }
 
   /** Users targeted by one escalation level (1-based), schedules resolved to their on-call user. */
@@ -678,7 +839,11 @@ export class AccountStore {
     if (!this.users.delete(id)) throw notFound();
     for (const t of this.teams.values()) t.members = t.members.filter((m) => m.user_id !== id);
     for (const p of this.escalationPolicies.values()) for (const r of p.escalation_rules) r.targets = r.targets.filter((x) => !(x.type === 'user' && x.id === id));
-    for (const s of this.schedules.values()) s.user_ids = s.user_ids.filter((u) => u !== id);
+    for (const s of this.schedules.values()) {
+      for (const l of s.layers) l.user_ids = l.user_ids.filter((u) => u !== id);
+      s.overrides = s.overrides.filter((o) => o.user_id !== id);
+      this.refreshScheduleUsers(s);
+    }
     for (const t of this.tags.values()) t.users = t.users.filter((u) => u !== id);
     this.touch();
   }
@@ -686,6 +851,7 @@ export class AccountStore {
     if (!this.teams.delete(id)) throw notFound();
     for (const s of this.services.values()) s.team_ids = s.team_ids.filter((t) => t !== id);
     for (const p of this.escalationPolicies.values()) p.team_ids = p.team_ids.filter((t) => t !== id);
+    for (const s of this.schedules.values()) s.team_ids = s.team_ids.filter((t) => t !== id);
     for (const t of this.tags.values()) t.teams = t.teams.filter((x) => x !== id);
     this.touch();
   }
@@ -695,6 +861,14 @@ export class AccountStore {
     }
     if (!this.escalationPolicies.delete(id)) throw notFound();
     for (const t of this.tags.values()) t.escalation_policies = t.escalation_policies.filter((x) => x !== id);
+    this.touch();
+  }
+  /**
+   * Deletes a schedule. Escalation rules that target it keep the dangling target (as when a schedule is deleted
+   * between a client's sync and its lookup): nobody is on call through it, and GET /schedules/{id} answers 404.
+   */
+  removeSchedule(id: string): void {
+    if (!this.schedules.delete(id)) throw notFound();
     this.touch();
   }
   removeService(id: string): void {

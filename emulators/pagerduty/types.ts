@@ -89,6 +89,40 @@ export interface PdEscalationPolicy extends PdReference {
   teams: PdReference[];
 }
 
+export interface PdScheduleLayerEntry { user: PdReference; start: string; end: string }
+export interface PdScheduleLayer {
+  id: string; name: string; start: string; end: string | null;
+  rotation_virtual_start: string; rotation_turn_length_seconds: number;
+  users: { user: PdReference }[];
+  restrictions: ScheduleRestrictionRecord[];
+  rendered_schedule_entries?: PdScheduleLayerEntry[];
+  rendered_coverage_percentage?: number | null;
+}
+export interface PdSubSchedule { name: 'Final Schedule' | 'Overrides'; rendered_schedule_entries?: PdScheduleLayerEntry[]; rendered_coverage_percentage?: number | null }
+export interface PdSchedule extends PdReference {
+  type: 'schedule';
+  name: string;
+  description: string;
+  time_zone: string;
+  escalation_policies: PdReference[];
+  users: PdReference[];
+  teams: PdReference[];
+  schedule_layers?: PdScheduleLayer[];
+  final_schedule?: PdSubSchedule;
+  overrides_subschedule?: PdSubSchedule;
+}
+export interface PdOverride { id: string; start: string; end: string; user: PdReference }
+export interface PdOncall {
+  escalation_policy: PdReference | PdEscalationPolicy;
+  escalation_level: number;
+  /** null for a user targeted directly by the escalation rule. */
+  schedule: PdReference | PdSchedule | null;
+  user: PdReference | PdUser;
+  /** null (with end) for a user targeted directly: on call permanently. */
+  start: string | null;
+  end: string | null;
+}
+
 export interface PdPriority extends PdReference { type: 'priority'; name: string; description: string }
 export interface PdTag extends PdReference { type: 'tag'; label: string }
 
@@ -239,8 +273,36 @@ export interface EscalationPolicyRecord {
   id: string; name: string; description: string; num_loops: number;
   escalation_rules: EscalationRuleRecord[]; team_ids: string[];
 }
-/** A minimal on-call schedule: the on-call user rotates daily through `user_ids` (UTC days since epoch). */
-export interface ScheduleRecord { id: string; name: string; user_ids: string[] }
+export interface ScheduleRestrictionRecord {
+  type: 'daily_restriction' | 'weekly_restriction';
+  /** `HH:mm:ss` in the schedule's time zone. */
+  start_time_of_day: string;
+  duration_seconds: number;
+  /** ISO day of the week (1 = Monday), weekly restrictions only. */
+  start_day_of_week?: number;
+}
+export interface ScheduleLayerRecord {
+  id: string; name: string; start: string; end: string | null;
+  rotation_virtual_start: string; rotation_turn_length_seconds: number;
+  /** Ordered: turn k belongs to user_ids[k mod n]. */
+  user_ids: string[];
+  restrictions: ScheduleRestrictionRecord[];
+}
+export interface ScheduleOverrideRecord { id: string; start: string; end: string; user_id: string }
+/**
+ * An on-call schedule: layers (later layers sit above earlier ones), overrides above every layer, a time zone for
+ * restrictions and rendering, teams. `user_ids` is derived: every user on a layer, in first-seen order.
+ */
+export interface ScheduleRecord {
+  id: string; name: string; description: string; time_zone: string; team_ids: string[];
+  layers: ScheduleLayerRecord[]; overrides: ScheduleOverrideRecord[];
+  user_ids: string[];
+}
+/**
+ * A schedule as seed data may give it. Seeds saved before layers existed carry only `user_ids`: they load as one
+ * layer rotating daily through those users from 1970-01-01T00:00:00Z (the emulator's former rule).
+ */
+export type ScheduleSeed = Pick<ScheduleRecord, 'id' | 'name'> & Partial<Omit<ScheduleRecord, 'id' | 'name'>>;
 export interface PriorityRecord { id: string; name: string; description: string }
 export interface TagRecord {
   id: string; label: string;
@@ -276,7 +338,7 @@ export interface WebhookSubscriptionRecord {
 export interface SeedData {
   users: UserRecord[];
   teams: TeamRecord[];
-  schedules: ScheduleRecord[];
+  schedules: ScheduleSeed[];
   escalation_policies: EscalationPolicyRecord[];
   services: ServiceRecord[];
   priorities: PriorityRecord[];

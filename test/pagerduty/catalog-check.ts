@@ -31,7 +31,19 @@ export function expectedCatalog(pd: PagerDutyEmulator) {
         ]),
     ),
     PagerDutyPriority: new Map([...st.priorities.values()].map((p) => [p.id, { name: p.name, values: { name: p.name, description: p.description } }])),
-    PagerDutyEscalationPolicy: new Map(policies.map((p) => [p.id, { name: p.name, values: { name: p.name, description: p.description, teams: sorted(p.team_ids) } }])),
+    PagerDutyEscalationPolicy: new Map(
+      policies.map((p) => {
+        const targets = p.escalation_rules.flatMap((r) => r.targets);
+        return [p.id, { name: p.name, values: { name: p.name, description: p.description, teams: sorted(p.team_ids),
+          target_schedules: sorted(targets.filter((t) => t.type === 'schedule' && st.schedules.has(t.id)).map((t) => t.id)),
+          target_users: sorted(targets.filter((t) => t.type === 'user' && st.users.has(t.id)).map((t) => t.id)) } }];
+      }),
+    ),
+    // Schedules cannot be tagged in PagerDuty: every one is synced.
+    PagerDutySchedule: new Map(
+      [...st.schedules.values()].map((x) => [x.id, { name: x.name, values: { name: x.name, description: x.description, time_zone: x.time_zone,
+        teams: sorted(x.team_ids.filter((t) => st.teams.has(t))), users: sorted(x.layers.flatMap((l) => l.user_ids).filter((u) => st.users.has(u))) } }]),
+    ),
   };
 }
 

@@ -27,9 +27,9 @@ for (const backend of backends) {
       expect(run.stats.services.skipped_by_marker).toBe(ignoredServices);
       expect(run.stats.escalation_policies.skipped_by_marker).toBe(s.pd.state.escalationPolicies.size - exp.PagerDutyEscalationPolicy.size);
       expect(run.stats.escalation_policies.skipped_by_marker).toBeGreaterThan(0);
-      // Full pages, no per-team or per-policy requests: one list per type plus the two tag lookups.
+      // Full pages, no per-team, per-policy or per-schedule requests: one list per type plus the two tag lookups.
       const st = s.pd.state;
-      const min = [st.users.size, st.teams.size, st.services.size, st.priorities.size, st.escalationPolicies.size].reduce((n, c) => n + Math.max(1, Math.ceil(c / 100)), 0) + 2;
+      const min = [st.users.size, st.teams.size, st.services.size, st.priorities.size, st.escalationPolicies.size, st.schedules.size].reduce((n, c) => n + Math.max(1, Math.ceil(c / 100)), 0) + 2;
       expect(run.requests).toBe(min);
       expect(run.progress.users).toEqual({ fetched: st.users.size, total: st.users.size });
     });
@@ -228,7 +228,7 @@ for (const backend of backends) {
       expect(await integration.tick()).toBeNull();
       const hourLater = await integration.tick(Date.now() + 61 * 60_000);
       expect(hourLater?.trigger).toBe('schedule');
-      expect([...hourLater!.types].sort()).toEqual(['escalation_policies', 'services', 'teams', 'users']);
+      expect([...hourLater!.types].sort()).toEqual(['escalation_policies', 'schedules', 'services', 'teams', 'users']);
       // Another tick while that run waits adds nothing.
       expect(await integration.tick(Date.now() + 61 * 60_000)).toBeNull();
       await waitForRun(s, hourLater!.id);

@@ -3,15 +3,18 @@ import { normalizeEmailKey } from '../../catalog/catalog.service.js';
 import type { CatalogSource, FetchContext, FetchedType, LookUpResult, SourceItem, SyncTypeDef } from '../../catalog/sync.js';
 import { MAX_OFFSET_WINDOW, PagerDutyWindowExceededError, type PagerDutyClient } from './client/client.js';
 import { PagerDutyNotFoundError } from './client/errors.js';
-import type { PdEscalationPolicy, PdPriority, PdRef, PdService, PdTeam, PdUser } from './client/wire.js';
+import type { PdEscalationPolicy, PdPriority, PdRef, PdSchedule, PdService, PdTeam, PdUser } from './client/wire.js';
 
-// PagerDuty as a catalog source: the five types of the product description, fetched with full pages and
+// PagerDuty as a catalog source: the five types of the product description and schedules, fetched with full pages and
 // converted from PagerDuty's JSON into catalog entries here, at the edge.
 //
 // Requests: one list per type (limit=100). Team members come from the users' own `teams` references, which
 // every user object carries, so a run that syncs users and teams needs no per-team member requests (teams are
 // read member by member only when users are not part of the run or their fetch failed). Escalation policies
 // tagged `incident-io-ignore` are found through the tag's reverse lookup: two requests whatever the count.
+// Schedules are one list with include[]=schedule_layers, so each page brings its schedules' layers and their users
+// (no request per schedule); the policies' own pages carry their escalation rules' targets (schedules and users).
+// PagerDuty's tags cover users, teams and escalation policies only, so no ignore rule applies to schedules.
 //
 // Accounts with more than 10,000 users: PagerDuty lists at most 10,000 items of a list (`offset + limit`), and
 // GET /users filters only by `query`, `team_ids[]` and `include[]`. Users past the window who are in a team are
@@ -74,7 +77,27 @@ export const PD_TYPES: SyncTypeDef[] = [
     name: 'PagerDuty Escalation Policy',
     description: `Escalation policies of the PagerDuty account (those tagged "${IGNORE_MARKER}" are left out).`,
     defaultIntervalMs: HOUR,
-    attributes: [attr('name', 'Name', 'string'), attr('description', 'Description', 'text'), attr('teams', 'Teams', 'reference', true, 'PagerDutyTeam')],
+    attributes: [
+      attr('name', 'Name', 'string'),
+      attr('description', 'Description', 'text'),
+      attr('teams', 'Teams', 'reference', true, 'PagerDutyTeam'),
+      attr('target_schedules', 'Targets (schedules)', 'reference', true, 'PagerDutySchedule'),
+      attr('target_users', 'Targets (users)', 'reference', true, 'PagerDutyUser'),
+    ],
+  },
+  {
+    key: 'schedules',
+    typeName: 'PagerDutySchedule',
+    name: 'PagerDuty Schedule',
+    description: 'On-call schedules of the PagerDuty account, with the users in their layers (PagerDuty schedules cannot be tagged, so every schedule is synced).',
+    defaultIntervalMs: HOUR,
+    attributes: [
+      attr('name', 'Name', 'string'),
+      attr('description', 'Description', 'text'),
+      attr('time_zone', 'Time zone', 'string'),
+      attr('teams', 'Teams', 'reference', true, 'PagerDutyTeam'),
+      attr('users', 'Users', 'reference', true, 'PagerDutyUser'),
+    ],
   },
 ];
 
@@ -109,7 +132,21 @@ function slimService(x: PdService): PdService {
   return { id: x.id, type: 'service', name: x.name, description: x.description, status: x.status, html_url: x.html_url, escalation_policy: ep ? { id: ep, type: 'escalation_policy_reference' } : null, teams: refsOf(x.teams, 'team_reference') };
 }
 function slimPolicy(p: PdEscalationPolicy): PdEscalationPolicy {
-  return { id: p.id, type: 'escalation_policy', name: p.name, description: p.description, html_url: p.html_url, teams: refsOf(p.teams, 'team_reference') };
+  // Only the targets of each level, as bare references (the full rule objects and side-loads are let go).
+  const rules = Array.isArray(p.escalation_rules) ? p.escalation_rules : [];
+  const targets = (kind: 'schedule' | 'user') => rules.flatMap((r) => (Array.isArray(r?.targets) ? r.targets : [])).filter((t) => t?.type === kind || t?.type === `${kind}_reference`);
+  return {
+    id: p.id, type: 'escalation_policy', name: p.name, description: p.description, html_url: p.html_url, teams: refsOf(p.teams, 'team_reference'),
+    escalation_rules: [{ targets: [...refsOf(targets('schedule'), 'schedule_reference'), ...refsOf(targets('user'), 'user_reference')] }],
+  };
+}
+const policyTargets = (p: PdEscalationPolicy, type: string) => ids((p.escalation_rules?.[0]?.targets ?? []).filter((t) => t.type === type));
+
+/** A schedule's users: everyone on its layers (and the schedule's own `users`, which PagerDuty derives from them). */
+function slimSchedule(x: PdSchedule): PdSchedule {
+  const users = new Set(ids(x.users));
+  for (const l of Array.isArray(x.schedule_layers) ? x.schedule_layers : []) for (const u of Array.isArray(l?.users) ? l.users : []) if (typeof u?.user?.id === 'string') users.add(u.user.id);
+  return { id: x.id, type: 'schedule', name: x.name, description: x.description, time_zone: x.time_zone, html_url: x.html_url, teams: refsOf(x.teams, 'team_reference'), users: [...users].map((id) => ({ id, type: 'user_reference' })) };
 }
 
 const hasMarker = (s: unknown) => typeof s === 'string' && s.toLowerCase().includes(IGNORE_MARKER);
@@ -157,9 +194,10 @@ export class PagerDutyCatalogSource implements CatalogSource {
     const services = want.has('services') ? collect('services', this.client.listServices(opts('services')), slimService) : null;
     const priorities = want.has('priorities') ? collect('priorities', this.client.listPriorities(opts('priorities')), (x) => x) : null;
     const policies = want.has('escalation_policies') ? this.fetchPolicies(ctx, opts('escalation_policies')) : null;
+    const schedules = want.has('schedules') ? collect('schedules', this.client.listSchedules({ ...opts('schedules'), include: ['schedule_layers'] }), slimSchedule) : null;
 
     // Let every fetch finish (or fail) before reading any, so an abort leaves no promise unobserved.
-    await Promise.allSettled([users, teams, services, priorities, policies].filter(Boolean));
+    await Promise.allSettled([users, teams, services, priorities, policies, schedules].filter(Boolean));
     ctx.signal.throwIfAborted();
     // Teams first: their members come from the users' own `teams`.
     if (teams) {
@@ -209,6 +247,20 @@ export class PagerDutyCatalogSource implements CatalogSource {
       out.priorities = { items: p.items.map((x: PdPriority) => ({ externalId: x.id, name: text(x.name) || x.id, externalUrl: url(x), values: { name: text(x.name), description: text(x.description) } })), complete: p.error === null, skipped: [], error: p.error };
     }
     if (policies) out.escalation_policies = await policies;
+    if (schedules) {
+      const s = await schedules;
+      out.schedules = {
+        items: s.items.map((x) => ({
+          externalId: x.id,
+          name: text(x.name) || x.id,
+          externalUrl: url(x),
+          values: { name: text(x.name), description: text(x.description), time_zone: text(x.time_zone), teams: ids(x.teams), users: ids(x.users) },
+        })),
+        complete: s.error === null,
+        skipped: [],
+        error: s.error,
+      };
+    }
     return out;
   }
 
@@ -371,7 +423,12 @@ export class PagerDutyCatalogSource implements CatalogSource {
       return { items: [], complete: false, skipped: [], error: errorText(err) };
     }
     return {
-      items: items.filter((p) => !ignored.has(p.id)).map((p) => ({ externalId: p.id, name: text(p.name) || p.id, externalUrl: url(p), values: { name: text(p.name), description: text(p.description), teams: ids(p.teams) } })),
+      items: items.filter((p) => !ignored.has(p.id)).map((p) => ({
+        externalId: p.id,
+        name: text(p.name) || p.id,
+        externalUrl: url(p),
+        values: { name: text(p.name), description: text(p.description), teams: ids(p.teams), target_schedules: policyTargets(p, 'schedule_reference'), target_users: policyTargets(p, 'user_reference') },
+      })),
       complete: true,
       skipped: items.filter((p) => ignored.has(p.id)).map((p) => p.id),
       error: null,

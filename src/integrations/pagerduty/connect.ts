@@ -151,8 +151,9 @@ export class PagerDutyIntegration {
    */
   readonly interactiveTuning = { maxRateLimitRetries: 3, timeoutMs: 15_000, maxRetries: 2 };
   /**
-   * Reads a page makes while someone looks at it (recent changes): one attempt, a short timeout, no wait on 429.
-   * A failure is shown as it is; the next view is the next attempt, so nothing loops against the rate limit.
+   * Reads a person waits for (recent changes on a page, who is on call in a page or a Slack command): one attempt, a
+   * short timeout, no wait on 429. The caller says what happened instead (and may keep that answer briefly); the
+   * next view is the next attempt, so nothing loops against the rate limit.
    */
   readonly lookupTuning = { maxRateLimitRetries: 0, timeoutMs: 5_000, maxRetries: 0 };
 

@@ -14,6 +14,7 @@ import { setupChanges, type ChangesModule } from './changes/index.js';
 import { setupEscalations, type EscalationsModule } from './escalations/index.js';
 import { setupPagerDutyLinks, type PagerDutyLinksModule } from './links/index.js';
 import { setupStatusUpdates, type StatusUpdatesModule } from './status-updates/index.js';
+import { setupOnCall, type OnCallModule } from './oncall/index.js';
 import type { SettingsStore } from '../../platform/settings.js';
 import type { UpdateDeliveries } from '../../incidents/updates/deliveries.js';
 import { setupWebhooks, type WebhooksModule } from './webhooks/index.js';
@@ -47,6 +48,8 @@ export interface PagerDutyModule {
   statusUpdates: StatusUpdatesModule;
   /** Recent changes (PagerDuty change events) of an incident's affected services. */
   changes: ChangesModule;
+  /** Who is on call now (live from PagerDuty, a minute's cache), its route and Slack's port. */
+  oncall: OnCallModule;
   /** The row on the Integrations page. */
   integrationStatus(): Promise<IntegrationStatus>;
   /** Workflows' triggers from PagerDuty (a link made, an escalation target acknowledged or resolved); app.ts sets it. */
@@ -104,6 +107,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);
   });
   const changes = setupChanges({ db, events: deps.events, incidents: deps.incidents, logger: deps.logger, http: deps.http, integration, directory });
+  const oncall = setupOnCall({ http: deps.http, integration, catalog: deps.catalog.service, users: deps.users, logger: deps.logger });
   const statusUpdates = setupStatusUpdates({ db, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger, http: deps.http, integration, settings: deps.settings, updateDeliveries: deps.updateDeliveries });
 
   return {
@@ -116,6 +120,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     links,
     statusUpdates,
     changes,
+    oncall,
     async integrationStatus() {
       const s = await integration.status();
       return {

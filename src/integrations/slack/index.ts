@@ -22,6 +22,7 @@ import { registerEscalate } from './escalate/escalate.handlers.js';
 import { registerFollowUps } from './follow-ups/follow-ups.handlers.js';
 import type { EscalationPort } from './escalate/port.js';
 import { registerPagerDutyLinks } from './pagerduty-links/pagerduty-links.handlers.js';
+import type { OnCallPort } from './oncall/port.js';
 import type { PagerDutyLinksPort } from './pagerduty-links/port.js';
 import { subscribeToIncidentEvents } from './core-events.js';
 import { defineSlackJobs } from './jobs.js';
@@ -86,6 +87,8 @@ export interface SlackSetupOptions {
   escalations?: EscalationPort;
   /** Related PagerDuty incidents, auto-created incidents and acknowledgement offers (PagerDuty), passed in likewise. */
   pagerdutyLinks?: PagerDutyLinksPort;
+  /** Who is on call now (PagerDuty), passed in likewise. */
+  oncall?: OnCallPort;
   /** Manual workflows for `/incident workflows` (also settable later with `useWorkflows`, as the engine is built after Slack). */
   workflows?: WorkflowsPort;
   /** Longest Retry-After waited inline before leaving the retry to the job queue (default 30 s). */
@@ -122,6 +125,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
     afterPendingAcks: () => receiver.afterPendingAcks(),
     escalations: opts.escalations,
     pagerdutyLinks: opts.pagerdutyLinks,
+    oncall: opts.oncall,
     workflows,
     updates: deps.updates.service,
   };

@@ -336,6 +336,11 @@ export class SlackApi {
     const r = await this.call('views.open', { trigger_id: triggerId, view });
     return r.view.id;
   }
+
+  /** Replaces an open view's content (`views.update`); with `hash`, Slack refuses (hash_conflict) when the view changed since. */
+  async updateView(viewId: string, view: Record<string, unknown>, hash?: string): Promise<void> {
+    await this.call('views.update', { view_id: viewId, view, ...(hash ? { hash } : {}) });
+  }
 }
 
 const noop = () => {};

@@ -6,6 +6,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { UsersService } from '../../users/users.service.js';
 import type { EscalationPort } from './escalate/port.js';
 import type { PagerDutyLinksPort } from './pagerduty-links/port.js';
+import type { OnCallPort } from './oncall/port.js';
 import type { WorkflowsPort } from '../../workflows/ports.js';
 import type { SlackPeople } from './people.js';
 import type { SlackConnection } from './slack.connection.js';
@@ -42,6 +43,8 @@ export interface SlackContext {
   escalations?: EscalationPort;
   /** Related PagerDuty incidents and acknowledgement offers, when wired in. */
   pagerdutyLinks?: PagerDutyLinksPort;
+  /** Who is on call now (`/incident oncall`, "would page" in the escalate modal), when wired in. */
+  oncall?: OnCallPort;
   /** Incident updates: the update modal posts one (src/incidents/updates). */
   updates: Pick<UpdatesService, 'postUpdate'>;
   /** Manual workflows (`/incident workflows`): the port, once the composition root gives it (`useWorkflows`). */

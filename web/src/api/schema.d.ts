@@ -14370,7 +14370,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        types?: ("users" | "teams" | "services" | "priorities" | "escalation_policies")[];
+                        types?: ("users" | "teams" | "services" | "priorities" | "escalation_policies" | "schedules")[];
                         force?: boolean;
                     };
                 };
@@ -18003,6 +18003,162 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/pagerduty/oncall": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who is on call now for one PagerDuty service (its escalation policy), escalation policy, team (its policies in the catalog) or schedule, by escalation level with names; asked of PagerDuty live and kept a minute. When PagerDuty cannot answer, `state` is `unavailable` and `error` says why. */
+        get: {
+            parameters: {
+                query?: {
+                    service_id?: string;
+                    escalation_policy_id?: string;
+                    team_id?: string;
+                    schedule_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            oncall: {
+                                subject: {
+                                    /** @enum {string} */
+                                    type: "service" | "escalation_policy" | "team" | "schedule";
+                                    id: string;
+                                    name: string;
+                                };
+                                /** @enum {string} */
+                                state: "ok" | "unavailable";
+                                error: {
+                                    /** @enum {string} */
+                                    code: "not_connected" | "not_found" | "timeout" | "rate_limited" | "refused" | "upstream";
+                                    message: string;
+                                } | null;
+                                note: string | null;
+                                summary: string;
+                                fetched_at: string;
+                                policies: {
+                                    id: string;
+                                    name: string;
+                                    would_page: string;
+                                    levels: {
+                                        level: number;
+                                        people: {
+                                            user: {
+                                                id: string;
+                                                name: string;
+                                                email: string | null;
+                                                firebreak_user: {
+                                                    id: string;
+                                                    name: string;
+                                                } | null;
+                                            };
+                                            start: string | null;
+                                            until: string | null;
+                                            via: {
+                                                /** @enum {string} */
+                                                type: "schedule";
+                                                id: string;
+                                                name: string;
+                                            } | null;
+                                        }[];
+                                    }[];
+                                }[];
+                                schedule: {
+                                    id: string;
+                                    name: string;
+                                    time_zone: string | null;
+                                    people: {
+                                        user: {
+                                            id: string;
+                                            name: string;
+                                            email: string | null;
+                                            firebreak_user: {
+                                                id: string;
+                                                name: string;
+                                            } | null;
+                                        };
+                                        start: string | null;
+                                        until: string | null;
+                                        via: {
+                                            /** @enum {string} */
+                                            type: "schedule";
+                                            id: string;
+                                            name: string;
+                                        } | null;
+                                    }[];
+                                } | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

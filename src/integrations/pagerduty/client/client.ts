@@ -4,8 +4,7 @@ import {
   PagerDutyNotFoundError, PagerDutyRateLimitedError, PagerDutyReadOnlyKeyError, PagerDutyServerError, parseErrorBody,
 } from './errors.js';
 import type {
-  PdChangeEvent,
-  PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdPage, PdPriority, PdRef, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser,
+  PdChangeEvent, PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdOncall, PdPage, PdPriority, PdRef, PdRenderedSchedule, PdSchedule, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser,
   PdWebhookSubscription,
 } from './wire.js';
 
@@ -276,6 +275,10 @@ export class PagerDutyClient {
   listPriorities(o: PaginateOptions = {}) {
     return this.paginate<PdPriority>('/priorities', 'priorities', o);
   }
+  /** Schedules; `include: ['schedule_layers']` brings each one's layers (and their users) in the same pages. */
+  listSchedules(o: PaginateOptions = {}) {
+    return this.paginate<PdSchedule>('/schedules', 'schedules', o);
+  }
   async getUser(id: string, o: ReadOptions = {}): Promise<PdUser> {
     return (await this.get<{ user: PdUser }>(`/users/${encodeURIComponent(id)}`, {}, o)).user;
   }
@@ -363,6 +366,33 @@ export class PagerDutyClient {
 
   async getChangeEvent(id: string, o: ReadOptions = {}): Promise<PdChangeEvent> {
     return (await this.get<{ change_event: PdChangeEvent }>(`/change_events/${encodeURIComponent(id)}`, {}, o)).change_event;
+  }
+
+  /**
+   * Who is on call (`GET /oncalls`), every page: filtered by policies, schedules and users (PagerDuty's `[]` array
+   * filters), `earliest=true` (one entry per policy, level and user: the current one when `since`/`until` are left to
+   * PagerDuty's default of now), users side-loaded so names and emails come with the answer.
+   */
+  listOncalls(f: { escalationPolicyIds?: readonly string[]; scheduleIds?: readonly string[]; userIds?: readonly string[]; since?: string; until?: string; earliest?: boolean; timeZone?: string }, o: ReadOptions = {}): Promise<PdOncall[]> {
+    const query: Query = {
+      'escalation_policy_ids[]': f.escalationPolicyIds?.length ? f.escalationPolicyIds : undefined,
+      'schedule_ids[]': f.scheduleIds?.length ? f.scheduleIds : undefined,
+      'user_ids[]': f.userIds?.length ? f.userIds : undefined,
+      since: f.since,
+      until: f.until,
+      earliest: f.earliest === undefined ? undefined : String(f.earliest),
+      time_zone: f.timeZone,
+    };
+    return this.list<PdOncall>('/oncalls', 'oncalls', { ...o, query, include: ['users'] });
+  }
+
+  /**
+   * A schedule with its final layer rendered from `since` to `until` (`GET /schedules/{id}`); `overflow=true` keeps
+   * each entry's real start and end rather than cutting them at the range, so the end is the next handoff.
+   * 404 (`PagerDutyNotFoundError`) when the schedule does not exist (deleted).
+   */
+  async getScheduleRendered(id: string, range: { since: string; until: string }, o: ReadOptions = {}): Promise<PdRenderedSchedule> {
+    return (await this.get<{ schedule: PdRenderedSchedule }>(`/schedules/${encodeURIComponent(id)}`, { since: range.since, until: range.until, overflow: 'true' }, o)).schedule;
   }
 
   async getService(id: string, o: ReadOptions = {}): Promise<PdService> {

@@ -41,6 +41,20 @@ export interface PdEscalationPolicy extends PdRef {
   name: string;
   description?: string | null;
   teams?: PdRef[];
+  /** Levels in order; targets are `user_reference` or `schedule_reference` (full objects with include[]=targets). */
+  escalation_rules?: { id?: string; escalation_delay_in_minutes?: number; targets?: PdRef[] }[];
+}
+
+/** An on-call schedule (`schedule_layers` only with include[]=schedule_layers on lists). */
+export interface PdSchedule extends PdRef {
+  name: string;
+  description?: string | null;
+  time_zone?: string | null;
+  teams?: PdRef[];
+  /** Every user on the schedule's layers. */
+  users?: PdRef[];
+  escalation_policies?: PdRef[];
+  schedule_layers?: { id?: string; name?: string; users?: { user?: PdRef }[] }[];
 }
 
 export interface PdPriority extends PdRef {
@@ -132,4 +146,32 @@ export interface PdChangeEvent {
   links?: { href: string; text?: string | null }[];
   /** Only on `/incidents/{id}/related_change_events`: why PagerDuty relates it to the incident. */
   correlation_reason?: { reason?: string } | null;
+}
+
+// ---- on call ----
+
+/** One on-call entry of `GET /oncalls`: a user on call at an escalation level, through a schedule or directly (schedule null). */
+export interface PdOncall {
+  escalation_policy?: PdRef | null;
+  user?: (PdRef & { name?: string; email?: string }) | null;
+  schedule?: PdRef | null;
+  escalation_level?: number;
+  start?: string | null;
+  end?: string | null;
+}
+
+/** A rendered schedule entry (`final_schedule.rendered_schedule_entries`). */
+export interface PdScheduleEntry {
+  user?: PdRef | null;
+  start?: string;
+  end?: string;
+}
+
+/** `GET /schedules/{id}` with `since`/`until`: the schedule and its final layer rendered over that range. */
+export interface PdRenderedSchedule extends PdRef {
+  name?: string;
+  time_zone?: string | null;
+  description?: string | null;
+  final_schedule?: { name?: string; rendered_schedule_entries?: PdScheduleEntry[] } | null;
+  escalation_policies?: PdRef[];
 }

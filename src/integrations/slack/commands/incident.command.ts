@@ -4,6 +4,7 @@ import { explain, unescapeSlack } from '../errors.js';
 import { openEscalate } from '../escalate/escalate.handlers.js';
 import { runFollowUpCommand } from '../follow-ups/follow-ups.handlers.js';
 import { runPagerDutyCommand } from '../pagerduty-links/pagerduty-links.handlers.js';
+import { runOnCallCommand } from '../oncall/oncall.handlers.js';
 import { helpText, outsideChannelText, viewerText } from '../messages/replies.js';
 import { listWorkflows, type Reply } from '../workflows/workflows.handlers.js';
 import { actorFor } from '../people.js';
@@ -61,6 +62,7 @@ async function run(ctx: SlackContext, cmd: SlashCommand, say: Say, reply: Reply)
   if (sub === '' || sub === 'declare') return openDeclare(ctx, cmd, say, sub === 'declare' ? arg : '');
   if (sub === 'help') return say(helpText(cmd.command));
   if (sub === 'escalate') return openEscalate(ctx, ctx.escalations, cmd, say);
+  if (sub === 'oncall' || sub === 'on-call') return runOnCallCommand(ctx, ctx.oncall, cmd, arg, reply);
   if (sub === 'pd') return runPagerDutyCommand(ctx, ctx.pagerdutyLinks, cmd, arg, say);
   if (sub === 'workflows' || sub === 'workflow') return listWorkflows(ctx, ctx.workflows, cmd, say, reply);
   if (!IN_CHANNEL.has(sub)) return say(helpText(cmd.command, `I don't know \`${cmd.command} ${first}\`.`));

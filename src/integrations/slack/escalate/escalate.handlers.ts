@@ -5,7 +5,7 @@ import { explain } from '../errors.js';
 import { outsideChannelText, viewerText } from '../messages/replies.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
-import { ACTIONS, ESCALATE_CALLBACK, escalateView, optionOf, readEscalate, readMeta, statusMessage } from './escalate.view.js';
+import { ACTIONS, ESCALATE_CALLBACK, escalateView, optionOf, readEscalate, readMeta, statusMessage, viewForUpdate, withWouldPage } from './escalate.view.js';
 import type { EscalationPort } from './port.js';
 
 // /incident escalate: the modal (external selects searched through the escalation port, so lists of
@@ -31,10 +31,36 @@ export async function openEscalate(ctx: SlackContext, port: EscalationPort | und
   if (known && !roleAllows(known.role, 'write')) return say(viewerText(known));
   const [suggested, priorities] = await Promise.all([port.suggestedPolicies(row.incident_id), port.listPriorities()]);
   const api = await ctx.connection.requireApi();
+  const view = escalateView({ incidentId: row.incident_id, channelId: cmd.channel_id }, suggested, priorities);
+  let viewId: string;
   try {
-    await api.openView(cmd.trigger_id, escalateView({ incidentId: row.incident_id, channelId: cmd.channel_id }, suggested, priorities));
+    viewId = await api.openView(cmd.trigger_id, view);
   } catch (err) {
     return say(explain(err, ctx.logger));
+  }
+  // Pre-filled policies: whom they would page is asked after the modal is open (the trigger id cannot wait for PagerDuty).
+  if (suggested.length && ctx.oncall) {
+    const lines = await ctx.oncall.wouldPage(suggested.map((s) => s.id)).catch(() => []);
+    if (lines.length) await api.updateView(viewId, { ...view, blocks: withWouldPage(view.blocks as unknown[], lines) }).catch((err: unknown) => ctx.logger.warn({ err }, 'could not add "would page" to the escalate modal'));
+  }
+}
+
+/**
+ * Choosing escalation policies in the modal (the input block dispatches block_actions): the modal is updated with
+ * whom each chosen policy would page now. The view's hash makes Slack refuse an update of a view that changed since
+ * (a later choice's update wins; this one is dropped).
+ */
+async function showWouldPage(ctx: SlackContext, body: { view?: { id: string; hash?: string; blocks?: unknown[]; callback_id?: string; private_metadata?: string; title?: unknown; submit?: unknown; close?: unknown } }, policyIds: string[]): Promise<void> {
+  const view = body.view;
+  if (!view || !ctx.oncall) return;
+  const lines = policyIds.length ? await ctx.oncall.wouldPage(policyIds) : [];
+  const api = await ctx.connection.api();
+  if (!api) return;
+  try {
+    await api.updateView(view.id, viewForUpdate(view, withWouldPage(view.blocks ?? [], lines)), view.hash);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'hash_conflict') return;
+    ctx.logger.warn({ err }, 'could not show "would page" in the escalate modal');
   }
 }
 
@@ -67,6 +93,12 @@ export function registerEscalate(bolt: BoltApp, ctx: SlackContext, port: Escalat
   };
   answerOptions(ACTIONS.policies, (q) => port.searchPolicies(q));
   answerOptions(ACTIONS.pdUsers, (q) => port.searchUsers(q));
+
+  bolt.action({ action_id: ACTIONS.policies }, async ({ ack, body, action }) => {
+    await ack();
+    const ids = ((action as { selected_options?: { value: string }[] }).selected_options ?? []).map((o) => o.value);
+    await showWouldPage(ctx, body as never, ids).catch((err: unknown) => ctx.logger.warn({ err }, 'would page failed'));
+  });
 
   bolt.view(ESCALATE_CALLBACK, async ({ ack, body, view }) => {
     const send = ack as (r?: ViewResponseAction) => Promise<void>;

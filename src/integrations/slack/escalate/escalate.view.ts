@@ -30,6 +30,8 @@ export function escalateView(meta: { incidentId: string; channelId: string }, su
         type: 'input',
         block_id: 'policies',
         optional: true,
+        // Choosing a policy sends block_actions, so the modal can say whom it would page (wouldPageBlock).
+        dispatch_action: true,
         label: text('Escalation policies'),
         hint: text('Pages whoever is on call. Type to search.'),
         element: { type: 'multi_external_select', action_id: ACTIONS.policies, min_query_length: 0, placeholder: text('Search escalation policies'), ...(suggested.length ? { initial_options: suggested.slice(0, 100).map(optionOf) } : {}) },
@@ -131,4 +133,24 @@ export function statusMessage(e: EscalationView): { text: string; blocks: unknow
       ...(failed ? [{ type: 'actions', block_id: 'escalation', elements: [{ type: 'button', action_id: ACTIONS.retry, text: text('Retry failed'), value: e.id }] }] : []),
     ],
   };
+}
+
+export const WOULD_PAGE_BLOCK = 'would_page';
+
+/**
+ * The modal's blocks with, right under the policies, one line per chosen policy: "Checkout: would page: Alan Weber
+ * (level 1), then Bea Ortiz (level 2)" (none when no policy is chosen). Everything else stays as it is, so the
+ * inputs keep what the person typed (Slack keeps input state across views.update for unchanged block ids).
+ */
+export function withWouldPage(blocks: unknown[], lines: { name: string; text: string }[]): unknown[] {
+  const rest = blocks.filter((b) => (b as { block_id?: string }).block_id !== WOULD_PAGE_BLOCK);
+  if (!lines.length) return rest;
+  const i = rest.findIndex((b) => (b as { block_id?: string }).block_id === 'policies');
+  const block = { type: 'context', block_id: WOULD_PAGE_BLOCK, elements: lines.slice(0, 10).map((l) => ({ type: 'mrkdwn', text: trunc(`*${esc(l.name)}*: ${esc(l.text)}`, 1900) })) };
+  return [...rest.slice(0, i + 1), block, ...rest.slice(i + 1)];
+}
+
+/** The view as views.update takes it (what Slack sends back has fields of its own that an update may not carry). */
+export function viewForUpdate(view: { type?: string; callback_id?: string; private_metadata?: string; title?: unknown; submit?: unknown; close?: unknown }, blocks: unknown[]): Record<string, unknown> {
+  return { type: 'modal', callback_id: view.callback_id, private_metadata: view.private_metadata, title: view.title, submit: view.submit, close: view.close, blocks };
 }

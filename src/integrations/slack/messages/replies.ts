@@ -15,6 +15,7 @@ export const SUBCOMMANDS: { usage: string; what: string; inChannel: boolean }[] 
   { usage: 'decline [reason]', what: 'decline a triage incident', inChannel: true },
   { usage: 'escalate', what: 'page escalation policies and people through PagerDuty', inChannel: true },
   { usage: 'workflows', what: 'run a workflow by hand on the incident (a form opens when it asks for details)', inChannel: true },
+  { usage: 'oncall [service | team | policy]', what: 'who is on call now in PagerDuty, by escalation level (only you see it)', inChannel: false },
   { usage: 'pd link <url-or-id>', what: 'attach a related PagerDuty incident and mirror its activity onto the timeline', inChannel: true },
   { usage: 'help', what: 'show this help', inChannel: false },
 ];

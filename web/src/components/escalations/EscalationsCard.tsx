@@ -1,12 +1,13 @@
 // The incident page's Escalations card: who was paged through PagerDuty and where each page stands (refreshed
 // while any is open), a retry for failed ones, and an Escalate form (escalation policies and PagerDuty users
 // searched by name or email, why, urgency, priority).
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { useLive } from '../../live.js';
 import { DateTime, Empty, ErrorMessage, Field, Loading } from '../ui.js';
 import { escalationsApi, type Escalation, type EscalationOption, type EscalationTarget } from './escalationsApi.js';
+import { WouldPage } from '../oncall/OnCallCard.js';
 
 // Small layout for the pickers, kept here so the shared stylesheet stays untouched.
 const listStyle = { listStyle: 'none', padding: 0, margin: '0.25rem 0', display: 'flex', flexWrap: 'wrap', gap: '0.25rem' } as const;
@@ -136,7 +137,7 @@ function EscalationItem({ escalation: e, editable, onChanged }: { escalation: Es
   );
 }
 
-function Picker({ label, hint, type, chosen, setChosen, error }: { label: string; hint: string; type: 'escalation_policy' | 'user'; chosen: EscalationOption[]; setChosen: (o: EscalationOption[]) => void; error?: string }) {
+function Picker({ label, hint, type, chosen, setChosen, error, detail }: { label: string; hint: string; type: 'escalation_policy' | 'user'; chosen: EscalationOption[]; setChosen: (o: EscalationOption[]) => void; error?: string; detail?: (o: EscalationOption) => ReactNode }) {
   const [query, setQuery] = useState('');
   const results = useLoad(() => escalationsApi.options(type, query.trim()), [type, query]);
   const shown = (results.data ?? []).filter((o) => !chosen.some((c) => c.id === o.id));
@@ -152,6 +153,7 @@ function Picker({ label, hint, type, chosen, setChosen, error }: { label: string
                   <button type="button" className="button-quiet button-small" aria-label={`Remove ${c.name}`} onClick={() => setChosen(chosen.filter((x) => x.id !== c.id))}>
                     ×
                   </button>
+                  {detail ? <> {detail(c)}</> : null}
                 </li>
               ))}
             </ul>
@@ -202,7 +204,7 @@ function EscalateForm({ incidentId, onDone, onCancel }: { incidentId: string; on
 
   return (
     <form className="form" aria-label="Escalate" onSubmit={(e) => void submit(e)}>
-      <Picker label="Escalation policies" hint="Pages whoever is on call." type="escalation_policy" chosen={policies} setChosen={setPolicies} error={apiError?.field('escalation_policy_ids') ?? apiError?.field('targets')} />
+      <Picker label="Escalation policies" hint="Pages whoever is on call." type="escalation_policy" chosen={policies} setChosen={setPolicies} error={apiError?.field('escalation_policy_ids') ?? apiError?.field('targets')} detail={(o) => <WouldPage policyId={o.id} />} />
       <Picker label="PagerDuty users" hint="Search by name or email." type="user" chosen={users} setChosen={setUsers} error={apiError?.field('user_ids')} />
       <Field label="Why do you need them?" hint="This is what the people paged will read." error={apiError?.field('message')}>
         {(p) => <textarea {...p} required rows={3} value={message} onChange={(e) => setMessage(e.target.value)} />}

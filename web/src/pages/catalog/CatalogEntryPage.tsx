@@ -10,6 +10,8 @@ import { isAdmin, useSession } from '../../session.js';
 import { catalogEdit } from './api.js';
 import { formatValue } from './CatalogTypePage.js';
 import { EntryForm } from './EntryForm.js';
+import { OnCallCard } from '../../components/oncall/OnCallCard.js';
+import { ONCALL_KIND_BY_TYPE } from '../../components/oncall/oncallApi.js';
 
 export function CatalogEntryPage({ id }: { id: string }) {
   const d = useLoad(() => catalogApi.entry(id), [id]);
@@ -22,6 +24,7 @@ export function CatalogEntryPage({ id }: { id: string }) {
   const { catalog_entry: e, catalog_type: t, attributes, backlinks } = d.data;
   const editable = !t.read_only && admin;
   const archiveOrRestore = () => action.run(async () => (e.archived_at ? catalogEdit.restore(e.id) : catalogEdit.archive(e.id)).then(() => d.reload()));
+  const oncallKind = t.source === 'pagerduty' && !e.archived_at ? ONCALL_KIND_BY_TYPE[t.type_name] : undefined;
   const shownAs = (a: (typeof attributes)[number]['attribute']) => (a.type === 'derived' ? (a.derived_kind ?? 'string') : a.type);
   return (
     <>
@@ -73,6 +76,7 @@ export function CatalogEntryPage({ id }: { id: string }) {
           <span className="muted small mono">{e.external_id}</span>
         </p>
       ) : null}
+      {oncallKind ? <OnCallCard kind={oncallKind} pagerdutyId={e.external_id} /> : null}
       <div className="card">
         <h2>Attributes</h2>
         <dl className="facts">
