@@ -19,7 +19,18 @@ const EXPECTED: Record<string, { name: string; intervalMinutes: number; attribut
     attributes: [['Name'], ['Description'], ['Status'], ['Escalation policy', 'PagerDutyEscalationPolicy'], ['Teams', 'PagerDutyTeam']],
   },
   PagerDutyPriority: { name: 'PagerDuty Priority', intervalMinutes: 24 * 60, attributes: [['Name'], ['Description']] },
-  PagerDutyEscalationPolicy: { name: 'PagerDuty Escalation Policy', intervalMinutes: 60, attributes: [['Name'], ['Description'], ['Teams', 'PagerDutyTeam']] },
+  PagerDutyEscalationPolicy: {
+    name: 'PagerDuty Escalation Policy',
+    intervalMinutes: 60,
+    // Beyond the product description (issue 17): the schedules and users the policy's levels target.
+    attributes: [['Name'], ['Description'], ['Teams', 'PagerDutyTeam'], ['Targets (schedules)', 'PagerDutySchedule'], ['Targets (users)', 'PagerDutyUser']],
+  },
+  // Beyond the product description (issue 17): on-call schedules, hourly.
+  PagerDutySchedule: {
+    name: 'PagerDuty Schedule',
+    intervalMinutes: 60,
+    attributes: [['Name'], ['Description'], ['Time zone'], ['Teams', 'PagerDutyTeam'], ['Users', 'PagerDutyUser']],
+  },
 };
 
 describe('PagerDuty catalog types and attribute names', () => {
@@ -30,7 +41,7 @@ describe('PagerDuty catalog types and attribute names', () => {
   }, 120_000);
   afterAll(async () => s?.close());
 
-  it('connecting creates the five types with the attribute names, links and sync intervals of the product description', async () => {
+  it('connecting creates the five types (and schedules) with the attribute names, links and sync intervals of the product description', async () => {
     const types = (await s.owner.get('/api/v1/catalog_types')).body.catalog_types.filter((t: any) => t.source === 'pagerduty');
     expect(types.map((t: any) => t.type_name).sort()).toEqual(Object.keys(EXPECTED).sort());
     for (const [typeName, want] of Object.entries(EXPECTED)) {

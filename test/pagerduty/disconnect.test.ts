@@ -124,7 +124,7 @@ for (const backend of backends) {
       // Both instances see the disconnection; the entries are kept, unchanged, marked as no longer syncing.
       expect((await ownerA.get('/api/v1/integrations/pagerduty')).body).toEqual({ connected: false });
       const types = (await ownerA.get('/api/v1/catalog_types')).body.catalog_types.filter((t: any) => t.source === 'pagerduty');
-      expect(types).toHaveLength(5);
+      expect(types).toHaveLength(6);
       expect(types.every((t: any) => t.syncing === false)).toBe(true);
       const users = await allEntries(setupA(), 'PagerDutyUser');
       expect(users).toHaveLength(stored);
