@@ -5,7 +5,7 @@ import {
 } from './errors.js';
 import type {
   PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdPage, PdPriority, PdRef, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser,
-  PdWebhookSubscription,
+  PdResponderRequest, PdResponderTarget, PdWebhookSubscription,
 } from './wire.js';
 
 // A typed PagerDuty REST API v2 client over fetch, one instance per connection. Every request goes through
@@ -341,6 +341,18 @@ export class PagerDutyClient {
   async createStatusUpdate(id: string, message: string, o: WriteOptions): Promise<PdStatusUpdate> {
     const r = await this.post<{ status_update: PdStatusUpdate }>(`/incidents/${encodeURIComponent(id)}/status_updates`, { message }, { ...o, idempotent: false });
     return r.status_update;
+  }
+
+  /**
+   * Asks users and escalation policies to join an incident as responders (`POST /incidents/{id}/responder_requests`,
+   * 200 `{responder_request}`). `requester_id` is the PagerDuty user asking, normally the `From` user. Not idempotent
+   * (PagerDuty notifies again on a resend), so a 5xx or timeout is not retried here: the caller looks on the
+   * incident first; 429 is, as PagerDuty did not take it. 400 code 1001: the incident is resolved.
+   */
+  async createResponderRequest(id: string, req: { requesterId: string; message: string; targets: PdResponderTarget[] }, o: WriteOptions): Promise<PdResponderRequest> {
+    const body = { requester_id: req.requesterId, message: req.message, responder_request_targets: req.targets.map((t) => ({ responder_request_target: { id: t.id, type: t.type } })) };
+    const r = await this.post<{ responder_request?: PdResponderRequest }>(`/incidents/${encodeURIComponent(id)}/responder_requests`, body, { ...o, idempotent: false });
+    return r?.responder_request ?? {};
   }
 
   async getService(id: string, o: ReadOptions = {}): Promise<PdService> {
