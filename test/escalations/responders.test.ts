@@ -66,7 +66,7 @@ for (const backend of backends) {
       // No new PagerDuty incident was opened.
       expect(s.pd.requestLog().filter((e) => e.method === 'POST' && e.path === '/incidents')).toEqual([]);
       const items = (await s.owner.get(`/api/v1/incidents/${inc.id}/timeline`)).body.items.filter((i: any) => i.kind === 'pagerduty.responders_requested');
-      expect(items.map((i: any) => i.text)).toEqual([expect.stringContaining(`asked ${policy.name}, ${ada.name} to join PagerDuty incident #${pdInc.incident_number}`)]);
+      expect(items.map((i: any) => i.text)).toEqual([`Owner asked ${policy.name}, ${ada.name} to join PagerDuty incident #${pdInc.incident_number} "${pdInc.title}": "Database latency is through the roof"`]);
     });
 
     it('the webhooks move each responder to joined or declined, once, with a timeline item each', async () => {

@@ -273,7 +273,7 @@ export class EscalateUseCase {
         await tx.insertInto('pagerduty_escalations').values(escRow).execute();
         await this.deps.responders.record(tx, {
           escalationId, incidentId: a.incidentId, pd: { id: a.pdIncident.id, number: a.pdIncident.number, title: a.pdIncident.title, htmlUrl: a.pdIncident.htmlUrl },
-          targets: a.targets, message, from: a.from, requesterPdId: a.fromPdId, requesterName: a.requesterName, actor,
+          targets: a.targets, message, said: a.message, from: a.from, requesterPdId: a.fromPdId, requesterName: a.requesterName, actor,
         });
         await this.deps.store.changed(escalationId, tx);
       });

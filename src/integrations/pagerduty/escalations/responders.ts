@@ -61,10 +61,10 @@ export class ResponderRequests {
     this.deps.jobs.define<{ escalationId: string }>(RESPONDER_JOB, (p, ctx) => this.send(p.escalationId, ctx), { maxAttempts: RESPONDER_MAX_ATTEMPTS });
   }
 
-  /** Records the request (state pending) and queues its send, in the escalation's transaction. */
+  /** Records the request (state pending) and queues its send, in the escalation's transaction. `message` is what PagerDuty is sent, `said` what the person wrote. */
   async record(
     tx: Executor,
-    r: { escalationId: string; incidentId: string; pd: { id: string; number: number | null; title: string; htmlUrl: string | null }; targets: Target[]; message: string; from: string; requesterPdId: string; requesterName: string; actor: Parameters<typeof addTimelineItem>[2]['actor'] },
+    r: { escalationId: string; incidentId: string; pd: { id: string; number: number | null; title: string; htmlUrl: string | null }; targets: Target[]; message: string; said: string; from: string; requesterPdId: string; requesterName: string; actor: Parameters<typeof addTimelineItem>[2]['actor'] },
   ): Promise<void> {
     const now = nowIso();
     await tx
@@ -83,7 +83,7 @@ export class ResponderRequests {
       actor: r.actor,
       occurredAt: now,
       dedupeKey: `pd-escalation:${r.escalationId}`,
-      payload: { escalationId: r.escalationId, pagerdutyIncidentId: r.pd.id, targets: names, text: `${r.requesterName} asked ${names.join(', ')} to join ${label} "${r.pd.title}": "${r.message}"` },
+      payload: { escalationId: r.escalationId, pagerdutyIncidentId: r.pd.id, targets: names, text: `${r.requesterName} asked ${names.join(', ')} to join ${label} "${r.pd.title}": "${r.said}"` },
     });
     await this.deps.jobs.enqueue(RESPONDER_JOB, { escalationId: r.escalationId }, { jobKey: `pd-responders:${r.escalationId}`, priority: -10, maxAttempts: RESPONDER_MAX_ATTEMPTS }, tx);
   }
