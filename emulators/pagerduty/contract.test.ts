@@ -29,7 +29,7 @@ if (!haveSpec && inCi) {
 const SUPPORTED = ['listUsers', 'getUser', 'getCurrentUser', 'listTeams', 'getTeam', 'listTeamUsers', 'listServices', 'getService',
   'listPriorities', 'listEscalationPolicies', 'getEscalationPolicy', 'listTags', 'getTag', 'getTagsByEntityType',
   'getEntityTypeByIdTags', 'createIncident', 'listIncidents', 'getIncident', 'updateIncident', 'updateIncidents',
-  'listIncidentNotes', 'createIncidentNote', 'createIncidentStatusUpdate', 'listIncidentLogEntries', 'createWebhookSubscription', 'listWebhookSubscriptions',
+  'listIncidentNotes', 'createIncidentNote', 'createIncidentStatusUpdate', 'createIncidentResponderRequest', 'listIncidentLogEntries', 'createWebhookSubscription', 'listWebhookSubscriptions',
   'getWebhookSubscription', 'updateWebhookSubscription', 'deleteWebhookSubscription', 'enableWebhookSubscription',
   'testWebhookSubscription', 'listAbilities', 'getAbility', 'listSchedules', 'getSchedule', 'listScheduleUsers', 'listOnCalls',
   'listChangeEvents', 'getChangeEvent', 'listServiceChangeEvents', 'listIncidentRelatedChangeEvents'];
@@ -233,6 +233,44 @@ describe.skipIf(!haveSpec)('PagerDuty contract (official OpenAPI spec)', () => {
       expect(rs[8]!.json.oncalls.every((o: { schedule: { id: string } }) => o.schedule.id === scheduleTarget)).toBe(true);
       expect(rs[10]!.json.error).toMatchObject({ code: 2100 });
     } finally { pd.clock.reset(); }
+  });
+
+
+  it('responder requests: users and escalation policies added to an incident, shown on it, and their errors', async () => {
+    const service = [...pd.state.services.values()][0]!;
+    const created = await call('POST', '/incidents', { from, body: { incident: { type: 'incident', title: 'Checkout is down (responders)', service: { id: service.id, type: 'service_reference' } } } });
+    const id = created.json.incident.id as string;
+    const requester = pd.state.users.get([...pd.state.users.values()].find((u) => u.email.trim() === from.trim())!.id)!;
+    const person = [...pd.state.users.values()].find((u) => u.id !== requester.id && u.role === 'user')!;
+    const policy = [...pd.state.escalationPolicies.values()].find((p) => p.escalation_rules[0]!.targets.some((t) => t.type === 'user'))!;
+    const target = (type: string, tid: string) => ({ responder_request_target: { id: tid, type } });
+    const rs = [
+      await call('POST', `/incidents/${id}/responder_requests`, { from, body: { requester_id: requester.id, message: 'Join the bridge', responder_request_targets: [target('user_reference', person.id), target('escalation_policy_reference', policy.id)] } }),
+      await call('GET', `/incidents/${id}`),
+      await call('POST', `/incidents/${id}/responder_requests`, { badRequest: true, body: { requester_id: requester.id, message: 'no From', responder_request_targets: [target('user_reference', person.id)] } }),
+      await call('POST', `/incidents/${id}/responder_requests`, { from, body: { requester_id: requester.id, message: 'who?', responder_request_targets: [target('user_reference', 'PNOSUCH')] } }),
+      await call('POST', `/incidents/${id}/responder_requests`, { from, body: { requester_id: requester.id, message: 'who?', responder_request_targets: [target('escalation_policy_reference', 'PNOSUCH')] } }),
+      await call('POST', `/incidents/${id}/responder_requests`, { from, badRequest: true, body: { message: 'no requester', responder_request_targets: [target('user_reference', person.id)] } }),
+      await call('POST', '/incidents/PNOSUCH/responder_requests', { from, body: { requester_id: requester.id, message: 'x', responder_request_targets: [target('user_reference', person.id)] } }),
+      await call('POST', `/incidents/${id}/responder_requests`, { key: pd.readOnlyKey, from, body: { requester_id: requester.id, message: 'read-only key', responder_request_targets: [target('user_reference', person.id)] } }),
+    ];
+    await call('PUT', `/incidents/${id}`, { from, body: { incident: { type: 'incident_reference', status: 'resolved' } } });
+    rs.push(await call('POST', `/incidents/${id}/responder_requests`, { from, body: { requester_id: requester.id, message: 'after resolving', responder_request_targets: [target('user_reference', person.id)] } }));
+    for (const r of rs) expect(r.violations, `${r.status} ${r.url.pathname}`).toEqual([]);
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 400, 400, 400, 400, 404, 403, 400]);
+    const req = rs[0]!.json.responder_request;
+    expect(req).toMatchObject({ message: 'Join the bridge', requester: { id: requester.id, type: 'user_reference' }, incident: { id } });
+    const userTarget = req.responder_request_targets[0].responder_request_target;
+    expect(userTarget).toMatchObject({ id: person.id, type: 'user' });
+    expect(userTarget.incidents_responders).toEqual([expect.objectContaining({ state: 'pending', user: expect.objectContaining({ id: person.id }) })]);
+    expect(req.responder_request_targets[1].responder_request_target.incidents_responders.length).toBeGreaterThan(0);
+    // The incident lists its responders, pending until they answer.
+    const responders = rs[1]!.json.incident.incidents_responders as { state: string; user: { id: string } }[];
+    expect(responders.find((r) => r.user.id === person.id)?.state).toBe('pending');
+    expect(rs[1]!.json.incident.responder_requests).toHaveLength(1);
+    expect(rs[2]!.json.error.code).toBe(2016);
+    expect(rs[3]!.json.error).toMatchObject({ code: 2001, message: 'Invalid Input Provided' });
+    expect(rs[8]!.json.error).toMatchObject({ code: 1001, message: 'Incident Already Resolved' });
   });
 
   it('webhook subscriptions: create, list, get, update, enable, ping, delete', async () => {

@@ -13,8 +13,7 @@ import { PdError } from './errors.js';
 import { generateSeed } from './seed.js';
 import { actAsOps, EmulatorServer } from './server.js';
 import type {
-  ChangeEventRecord, DeliveryRecord, EscalationPolicyRecord, Faults, IncidentRecord, LogEntryRecord, NoteRecord, PriorityRecord,
-  RequestLogEntry, ScheduleRecord, SeedData, SeedSize, ServiceRecord, TagRecord, TeamRecord, UserRecord,
+  ChangeEventRecord, DeliveryRecord, EscalationPolicyRecord, Faults, IncidentRecord, LogEntryRecord, NoteRecord, PriorityRecord, RequestLogEntry, ScheduleRecord, SeedData, SeedSize, ServiceRecord, TagRecord, TeamRecord, UserRecord, ResponderRecord,
   WebhookSubscriptionRecord,
 } from './types.js';
 
@@ -68,6 +67,9 @@ export interface ActingUser {
   /** Escalate to `level` (1-based) or, without it, to the next level. */
   escalate(incidentId: string, level?: number): IncidentRecord;
   reassign(incidentId: string, userIds: string[]): IncidentRecord;
+  /** Answer this user's pending responder request on the incident (fires incident.responder.replied). */
+  acceptResponderRequest(incidentId: string): ResponderRecord;
+  declineResponderRequest(incidentId: string): ResponderRecord;
 }
 
 export interface PagerDutyEmulator {

@@ -489,6 +489,27 @@ export function buildRoutes(store: AccountStore, webhooks: WebhookDispatcher): {
     const u = store.addStatusUpdate(agent.id, i.id, { message: body.message, subject: body.subject as string | undefined, html_message: body.html_message as string | undefined });
     return { status: 200, body: { status_update: store.statusUpdateWire(u) } };
   });
+  add('POST', '/incidents/{id}/responder_requests', (c) => {
+    const agent = c.fromUser();
+    const i = store.incidents.get(p0(c));
+    if (!i) throw notFound();
+    const body = c.body();
+    if (!isObj(body)) throw invalidInput('The request body must be an object.');
+    if (typeof body.requester_id !== 'string' || body.requester_id === '') throw invalidInput('requester_id is required.');
+    if (typeof body.message !== 'string') throw invalidInput('message is required.');
+    if (!Array.isArray(body.responder_request_targets)) throw invalidInput('responder_request_targets must be an array.');
+    // PagerDuty's example wraps each target in `responder_request_target`; the schema lists the fields bare. Both are read.
+    const targets = body.responder_request_targets.map((x) => {
+      const t = isObj(x) && isObj(x.responder_request_target) ? x.responder_request_target : x;
+      if (!isObj(t) || typeof t.id !== 'string' || t.id === '') throw invalidInput('Each responder request target needs an id.');
+      const type = t.type === 'user_reference' || t.type === 'user' ? 'user' as const
+        : t.type === 'escalation_policy_reference' || t.type === 'escalation_policy' ? 'escalation_policy' as const : null;
+      if (!type) throw invalidInput('Responder request target type must be user_reference or escalation_policy_reference.');
+      return { type, id: t.id };
+    });
+    const q = store.addResponderRequest(agent.id, i.id, { requester_id: body.requester_id, message: body.message, targets });
+    return { status: 200, body: { responder_request: store.responderRequestWire(i, q) } };
+  });
   add('GET', '/incidents/{id}/log_entries', (c) => {
     const i = store.incidents.get(p0(c));
     if (!i) throw notFound();
@@ -609,6 +630,6 @@ export function requiresFrom(method: string, path: string): boolean {
   if (method === 'POST' && path === '/incidents') return true;
   if (method === 'PUT' && (path === '/incidents' || /^\/incidents\/[^/]+$/.test(path))) return true;
   if ((method === 'POST' || method === 'PUT') && /^\/incidents\/[^/]+\/notes$/.test(path)) return true;
-  if (method === 'POST' && /^\/incidents\/[^/]+\/status_updates$/.test(path)) return true;
+  if (method === 'POST' && /^\/incidents\/[^/]+\/(status_updates|responder_requests)$/.test(path)) return true;
   return false;
 }

@@ -306,7 +306,13 @@ export class EmulatorServer {
             if (!Array.isArray(b.user_ids)) throw invalidInput('user_ids must be an array.');
             return { status: 200, body: { incident: s.incidentWire(acts.reassign(incident, b.user_ids as string[])) } };
           }
-          default: throw invalidInput('action must be one of acknowledge, resolve, add_note, escalate, reassign.');
+          case 'accept_responder_request':
+          case 'decline_responder_request': {
+            acts[b.action === 'accept_responder_request' ? 'acceptResponderRequest' : 'declineResponderRequest'](incident);
+            const i = s.getIncident(incident);
+            return { status: 200, body: { incident: s.incidentWire(i) } };
+          }
+          default: throw invalidInput('action must be one of acknowledge, resolve, add_note, escalate, reassign, accept_responder_request, decline_responder_request.');
         }
       }
       case 'POST /trigger': return { status: 201, body: { incident: s.incidentWire(this.admin.triggerIncident(b as never)) } };
@@ -452,6 +458,8 @@ export function actAsOps(store: AccountStore, user: UserRecord, channel: Channel
     addNote: (incidentId: string, text: string) => store.addNote(user.id, incidentId, text, channel),
     escalate: (incidentId: string, level?: number) => store.escalate(user.id, incidentId, level, channel),
     reassign: (incidentId: string, userIds: string[]) => store.reassign(user.id, incidentId, userIds, channel),
+    acceptResponderRequest: (incidentId: string) => store.replyToResponderRequest(user.id, incidentId, 'joined', channel),
+    declineResponderRequest: (incidentId: string) => store.replyToResponderRequest(user.id, incidentId, 'declined', channel),
   };
 }
 

@@ -12,7 +12,7 @@ import type {
   EscalationPolicyRecord, IncidentRecord, IncidentStatus, LogEntryRecord, LogEntryType, NoteRecord, PdEscalationPolicy, PdStatusUpdate, StatusUpdateRecord,
   PdIncident, PdLogEntry, PdNote, PdPriority, PdReference, PdService, PdTag, PdTeam, PdUser, PdWebhookSubscription,
   PriorityRecord, ScheduleRecord, SeedData, ServiceRecord, TagRecord, TeamRecord, Urgency, UserRecord,
-  WebhookSubscriptionRecord,
+  WebhookSubscriptionRecord, PdIncidentResponder, PdResponderRequest, ResponderRecord, ResponderRequestRecord,
 } from './types.js';
 
 /**
@@ -524,7 +524,45 @@ export class AccountStore {
       priority: pri ? (include.has('priorities') ? this.priorityWire(pri) : this.priorityRef(pri.id)) : null,
       resolved_at: i.resolved_at, resolve_reason: null,
       alert_counts: { all: 0, triggered: 0, resolved: 0 }, is_mergeable: true, incident_type: { name: 'incident_default' },
+      // Only on incidents that had responder requests, so every other answer stays as it was.
+      ...(i.responder_requests?.length ? {
+        incidents_responders: (i.responders ?? []).map((r) => this.responderWire(i, r)),
+        responder_requests: i.responder_requests.map((q) => this.responderRequestWire(i, q)),
+      } : {}),
     });
+  }
+
+  responderWire(i: IncidentRecord, r: ResponderRecord): PdIncidentResponder {
+    return {
+      state: r.state, user: this.userRef(r.user_id), incident: this.incidentRef(i), updated_at: r.updated_at, message: r.message,
+      requester: this.userRef(r.requester_id), requested_at: r.requested_at,
+      ...(r.policy_ids.length ? { escalation_policy_requests: r.policy_ids.map((p) => this.escalationPolicies.get(p)?.name ?? 'Deleted policy') } : {}),
+    };
+  }
+
+  /** A responder request with, for each target, the responders it added (a policy: the people it reached). */
+  responderRequestWire(i: IncidentRecord, q: ResponderRequestRecord): PdResponderRequest {
+    const responders = i.responders ?? [];
+    return {
+      id: q.id, incident: this.incidentRef(i), requester: this.userRef(q.requester_id), requested_at: q.requested_at, message: q.message,
+      responder_request_targets: q.targets.map((t) => ({
+        responder_request_target: {
+          type: t.type, id: t.id,
+          summary: t.type === 'user' ? (this.users.get(t.id)?.name ?? 'Deleted user') : (this.escalationPolicies.get(t.id)?.name ?? 'Deleted policy'),
+          incidents_responders: responders.filter((r) => (t.type === 'user' ? r.user_id === t.id : r.policy_ids.includes(t.id))).map((r) => this.responderWire(i, r)),
+        },
+      })),
+    };
+  }
+
+  /** `data` of incident.responder.added / .replied (type `incident_responder`). */
+  responderEventData(i: IncidentRecord, r: ResponderRecord): Record<string, unknown> {
+    const policy = r.policy_ids[0];
+    return {
+      incident: this.incidentRef(i), user: this.userRef(r.user_id),
+      ...(policy ? { escalation_policy: this.policyRef(policy) } : {}),
+      message: r.message, state: r.state, type: 'incident_responder',
+    };
   }
 
   private logRef(id: string, i: IncidentRecord, type: LogEntryType): PdReference {
@@ -832,6 +870,63 @@ export class AccountStore {
       incident: this.incidentRef(i), id: u.id, message: u.message, trimmed: false, type: 'incident_status_update',
     });
     return u;
+  }
+
+  /**
+   * A responder request: each user target, and the first level of each escalation policy target (schedules through
+   * their on-call user), joins the incident's responders as pending, and `incident.responder.added` fires per
+   * person added. Someone already pending or joined stays as they are; someone who declined is asked again.
+   * A resolved incident refuses it (400 code 1001); unknown requester or targets are invalid input (400 code 2001).
+   */
+  addResponderRequest(agentId: string, id: string, input: { requester_id: string; message: string; targets: { type: 'user' | 'escalation_policy'; id: string }[] }, channel: Channel = 'api'): ResponderRequestRecord {
+    const i = this.getIncident(id);
+    if (!this.users.has(input.requester_id)) throw invalidInput('Requester not found.');
+    if (typeof input.message !== 'string' || input.message.trim() === '') throw invalidInput('Message cannot be empty.');
+    if (input.targets.length === 0) throw invalidInput('Responder request targets cannot be empty.');
+    const people = new Map<string, string[]>(); // user id -> policies they were requested through
+    for (const t of input.targets) {
+      if (t.type === 'user') {
+        if (!this.users.has(t.id)) throw invalidInput(`User ${t.id} not found.`);
+        if (!people.has(t.id)) people.set(t.id, []);
+      } else {
+        const policy = this.escalationPolicies.get(t.id);
+        if (!policy) throw invalidInput(`Escalation Policy ${t.id} not found.`);
+        for (const u of this.levelTargets(policy, 1)) people.set(u, [...(people.get(u) ?? []), policy.id]);
+      }
+    }
+    if (i.status === 'resolved') throw alreadyResolved();
+    const at = now();
+    const q: ResponderRequestRecord = { id: this.ids.next(), requester_id: input.requester_id, message: input.message, requested_at: at,
+      targets: input.targets.map((t) => ({ type: t.type, id: t.id })) };
+    (i.responder_requests ??= []).push(q);
+    const responders = (i.responders ??= []);
+    const added: ResponderRecord[] = [];
+    for (const [userId, policyIds] of people) {
+      const existing = responders.find((r) => r.user_id === userId);
+      if (existing && existing.state !== 'declined' && existing.state !== 'user_cancelled') {
+        for (const p of policyIds) if (!existing.policy_ids.includes(p)) existing.policy_ids.push(p);
+        continue;
+      }
+      const r: ResponderRecord = { user_id: userId, state: 'pending', requester_id: input.requester_id, message: input.message, requested_at: at, updated_at: at, policy_ids: [...policyIds] };
+      if (existing) Object.assign(existing, r); else responders.push(r);
+      added.push(existing ?? r);
+    }
+    i.updated_at = at;
+    for (const r of added) this.emitIncident('incident.responder.added', i, agentId, channel, this.responderEventData(i, r));
+    return q;
+  }
+
+  /** A pending responder accepts (joined) or declines; fires `incident.responder.replied` with that user as agent. */
+  replyToResponderRequest(userId: string, id: string, answer: 'joined' | 'declined', channel: Channel = 'mobile'): ResponderRecord {
+    const i = this.getIncident(id);
+    const r = (i.responders ?? []).find((x) => x.user_id === userId);
+    if (!r || r.state !== 'pending') throw invalidInput('This user has no pending responder request on the incident.');
+    if (i.status === 'resolved') throw alreadyResolved();
+    r.state = answer;
+    r.updated_at = now();
+    i.updated_at = r.updated_at;
+    this.emitIncident('incident.responder.replied', i, userId, channel, this.responderEventData(i, r));
+    return r;
   }
 
   // ---------- account changes (control API) ----------

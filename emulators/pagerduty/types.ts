@@ -152,6 +152,18 @@ export interface PdIncident extends PdReference {
   is_mergeable: boolean;
   incident_type: { name: string };
   body?: { type: 'incident_body'; details: unknown };
+  incidents_responders?: PdIncidentResponder[];
+  responder_requests?: PdResponderRequest[];
+}
+
+/** `IncidentsRespondersReference` in PagerDuty's document. */
+export interface PdIncidentResponder {
+  state: ResponderState; user: PdReference; incident: PdReference; updated_at: string; message: string;
+  requester: PdReference; requested_at: string; escalation_policy_requests?: string[];
+}
+export interface PdResponderRequest {
+  id: string; incident: PdReference; requester: PdReference; requested_at: string; message: string;
+  responder_request_targets: { responder_request_target: { type: 'user' | 'escalation_policy'; id: string; summary: string; incidents_responders: PdIncidentResponder[] } }[];
 }
 
 export interface PdNote {
@@ -320,6 +332,19 @@ export interface IncidentRecord {
   resolved_at: string | null; details: unknown; notes: NoteRecord[]; first_trigger_log_entry_id: string;
   /** Status updates sent to the incident's subscribers (absent in seeds saved before they existed). */
   status_updates?: StatusUpdateRecord[];
+  /** Responder requests made on the incident, and the responders they added (absent in older seeds). */
+  responder_requests?: ResponderRequestRecord[];
+  responders?: ResponderRecord[];
+}
+export type ResponderState = 'pending' | 'joined' | 'declined' | 'user_cancelled';
+export interface ResponderRequestRecord {
+  id: string; requester_id: string; message: string; requested_at: string;
+  targets: { type: 'user' | 'escalation_policy'; id: string }[];
+}
+/** One person asked to join an incident; `policy_ids`: the escalation policies they were requested through. */
+export interface ResponderRecord {
+  user_id: string; state: ResponderState; requester_id: string; message: string; requested_at: string; updated_at: string;
+  policy_ids: string[];
 }
 export interface LogEntryRecord {
   id: string; type: LogEntryType; incident_id: string; created_at: string;

@@ -1,5 +1,6 @@
 /** Webhooks v3 as a Firebreak receiver meets them: envelope, signatures, retries, ordering, filters. */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startPagerDutyEmulator, type PagerDutyEmulator } from './index.js';
 import { pdCall, startReceiver, type ReceivedHook } from './test-helpers.js';
@@ -38,6 +39,33 @@ async function trigger(service = svc(), key?: string): Promise<string> {
 }
 
 describe('webhooks v3 deliveries', () => {
+  it('responders: incident.responder.added per person asked, incident.responder.replied when they accept or decline', async () => {
+    receiver = await startReceiver();
+    const example = JSON.parse(await readFile(new URL('../../../shared/pagerduty/webhook-examples/data-incident_responder.json', import.meta.url), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+    await subscribe(receiver.url, { type: 'account_reference' }, ['incident.responder.added', 'incident.responder.replied']);
+    const id = await trigger();
+    const users = [...pd.state.users.values()].filter((u) => u.role === 'user' || u.role === 'admin').slice(0, 2);
+    const requester = pd.state.users.get([...pd.state.users.values()].find((u) => u.email === from)!.id)!;
+    const r = await pdCall(pd, 'POST', `/incidents/${id}/responder_requests`, { from, body: { requester_id: requester.id, message: 'Need a DBA',
+      responder_request_targets: users.map((u) => ({ responder_request_target: { id: u.id, type: 'user_reference' } })) } });
+    expect(r.status).toBe(200);
+    pd.actAs(users[0]!.id).acceptResponderRequest(id);
+    pd.actAs(users[1]!.id).declineResponderRequest(id);
+    expect(() => pd.actAs(users[1]!.id).acceptResponderRequest(id)).toThrow('Invalid Input Provided');
+    await pd.webhooks.flush();
+    const got = events(receiver);
+    expect(got.map((e) => [e.event_type, e.data.user.id, e.data.state])).toEqual([
+      ['incident.responder.added', users[0]!.id, 'pending'], ['incident.responder.added', users[1]!.id, 'pending'],
+      ['incident.responder.replied', users[0]!.id, 'joined'], ['incident.responder.replied', users[1]!.id, 'declined'],
+    ]);
+    expect(got[2]).toMatchObject({ resource_type: 'incident', agent: { id: users[0]!.id, type: 'user_reference' } });
+    expect(got[0].data).toMatchObject({ type: 'incident_responder', message: 'Need a DBA', incident: { id, type: 'incident_reference' } });
+    // The same keys as PagerDuty's own example of this data type (escalation_policy only when asked through one).
+    if (example.type) expect(Object.keys(got[0].data).sort()).toEqual(Object.keys(example).filter((k) => k !== 'escalation_policy').sort());
+    const wire = (await pdCall(pd, 'GET', `/incidents/${id}`)).json.incident;
+    expect(wire.incidents_responders.map((x: any) => [x.user.id, x.state])).toEqual([[users[0]!.id, 'joined'], [users[1]!.id, 'declined']]);
+  });
+
   it('returns the secret only at creation, and signs the raw body with it', async () => {
     receiver = await startReceiver();
     const sub = await subscribe(receiver.url);

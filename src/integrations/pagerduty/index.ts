@@ -76,6 +76,9 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     webhooks,
     pagingLeaseMs: deps.config.pagingLeaseMs,
     linkedServiceIds: (id) => links?.links.linkedServiceIds(id) ?? Promise.resolve([]),
+    // Links people said are unrelated are not offered.
+    linkedIncidents: async (id) =>
+      (links ? await links.links.list(id) : []).filter((l) => l.related !== 'rejected').map((l) => ({ id: l.pagerduty.id, number: l.pagerduty.number, title: l.pagerduty.title, status: l.pagerduty.status, htmlUrl: l.pagerduty.htmlUrl })),
   });
   // Live: the escalations card reloads when an escalation or one of its targets changes (every writer calls changed()).
   escalations.store.onChange(async (id, tx) => deps.live.touch(tx, { topic: 'escalations', incidentId: (await tx.selectFrom('pagerduty_escalations').select('incident_id').where('id', '=', id).executeTakeFirst())?.incident_id }));

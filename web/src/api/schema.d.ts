@@ -14754,6 +14754,8 @@ export interface paths {
                         "application/json": {
                             escalations: {
                                 id: string;
+                                /** @enum {string} */
+                                mode: "new_incidents" | "add_responders";
                                 incident_id: string;
                                 requester: {
                                     kind: string;
@@ -14805,6 +14807,32 @@ export interface paths {
                                     resolved_at: string | null;
                                     failed_at: string | null;
                                 }[];
+                                responder_request: {
+                                    pagerduty_incident: {
+                                        id: string;
+                                        number: number | null;
+                                        title: string;
+                                        html_url: string | null;
+                                    };
+                                    targets: {
+                                        /** @enum {string} */
+                                        type: "escalation_policy" | "user";
+                                        pagerduty_id: string;
+                                        name: string;
+                                    }[];
+                                    /** @enum {string} */
+                                    state: "pending" | "sent" | "failed";
+                                    error: string | null;
+                                    sent_at: string | null;
+                                    responders: {
+                                        pagerduty_user_id: string;
+                                        name: string;
+                                        via: string | null;
+                                        /** @enum {string} */
+                                        state: "pending" | "joined" | "declined" | "user_cancelled";
+                                        state_at: string;
+                                    }[];
+                                } | null;
                             }[];
                         };
                     };
@@ -14866,7 +14894,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Page PagerDuty escalation policies and people (one PagerDuty incident per target); the same idempotency key returns the same escalation */
+        /** Page PagerDuty escalation policies and people: one new PagerDuty incident per target (mode new_incidents, the default), or ask them to join a linked, unresolved PagerDuty incident as responders (mode add_responders; pagerduty_incident_id chooses it when several are linked); the same idempotency key returns the same escalation */
         post: {
             parameters: {
                 query?: never;
@@ -14889,6 +14917,9 @@ export interface paths {
                         urgency?: "high" | "low";
                         priority_id?: string | null;
                         idempotency_key?: string;
+                        /** @enum {string} */
+                        mode?: "new_incidents" | "add_responders";
+                        pagerduty_incident_id?: string | null;
                     };
                 };
             };
@@ -14902,6 +14933,8 @@ export interface paths {
                         "application/json": {
                             escalation: {
                                 id: string;
+                                /** @enum {string} */
+                                mode: "new_incidents" | "add_responders";
                                 incident_id: string;
                                 requester: {
                                     kind: string;
@@ -14953,6 +14986,32 @@ export interface paths {
                                     resolved_at: string | null;
                                     failed_at: string | null;
                                 }[];
+                                responder_request: {
+                                    pagerduty_incident: {
+                                        id: string;
+                                        number: number | null;
+                                        title: string;
+                                        html_url: string | null;
+                                    };
+                                    targets: {
+                                        /** @enum {string} */
+                                        type: "escalation_policy" | "user";
+                                        pagerduty_id: string;
+                                        name: string;
+                                    }[];
+                                    /** @enum {string} */
+                                    state: "pending" | "sent" | "failed";
+                                    error: string | null;
+                                    sent_at: string | null;
+                                    responders: {
+                                        pagerduty_user_id: string;
+                                        name: string;
+                                        via: string | null;
+                                        /** @enum {string} */
+                                        state: "pending" | "joined" | "declined" | "user_cancelled";
+                                        state_at: string;
+                                    }[];
+                                } | null;
                             };
                         };
                     };
@@ -14966,6 +15025,8 @@ export interface paths {
                         "application/json": {
                             escalation: {
                                 id: string;
+                                /** @enum {string} */
+                                mode: "new_incidents" | "add_responders";
                                 incident_id: string;
                                 requester: {
                                     kind: string;
@@ -15017,6 +15078,32 @@ export interface paths {
                                     resolved_at: string | null;
                                     failed_at: string | null;
                                 }[];
+                                responder_request: {
+                                    pagerduty_incident: {
+                                        id: string;
+                                        number: number | null;
+                                        title: string;
+                                        html_url: string | null;
+                                    };
+                                    targets: {
+                                        /** @enum {string} */
+                                        type: "escalation_policy" | "user";
+                                        pagerduty_id: string;
+                                        name: string;
+                                    }[];
+                                    /** @enum {string} */
+                                    state: "pending" | "sent" | "failed";
+                                    error: string | null;
+                                    sent_at: string | null;
+                                    responders: {
+                                        pagerduty_user_id: string;
+                                        name: string;
+                                        via: string | null;
+                                        /** @enum {string} */
+                                        state: "pending" | "joined" | "declined" | "user_cancelled";
+                                        state_at: string;
+                                    }[];
+                                } | null;
                             };
                         };
                     };
@@ -15137,6 +15224,8 @@ export interface paths {
                         "application/json": {
                             escalation: {
                                 id: string;
+                                /** @enum {string} */
+                                mode: "new_incidents" | "add_responders";
                                 incident_id: string;
                                 requester: {
                                     kind: string;
@@ -15188,6 +15277,32 @@ export interface paths {
                                     resolved_at: string | null;
                                     failed_at: string | null;
                                 }[];
+                                responder_request: {
+                                    pagerduty_incident: {
+                                        id: string;
+                                        number: number | null;
+                                        title: string;
+                                        html_url: string | null;
+                                    };
+                                    targets: {
+                                        /** @enum {string} */
+                                        type: "escalation_policy" | "user";
+                                        pagerduty_id: string;
+                                        name: string;
+                                    }[];
+                                    /** @enum {string} */
+                                    state: "pending" | "sent" | "failed";
+                                    error: string | null;
+                                    sent_at: string | null;
+                                    responders: {
+                                        pagerduty_user_id: string;
+                                        name: string;
+                                        via: string | null;
+                                        /** @enum {string} */
+                                        state: "pending" | "joined" | "declined" | "user_cancelled";
+                                        state_at: string;
+                                    }[];
+                                } | null;
                             };
                         };
                     };
@@ -15286,6 +15401,8 @@ export interface paths {
                         "application/json": {
                             escalation: {
                                 id: string;
+                                /** @enum {string} */
+                                mode: "new_incidents" | "add_responders";
                                 incident_id: string;
                                 requester: {
                                     kind: string;
@@ -15337,6 +15454,32 @@ export interface paths {
                                     resolved_at: string | null;
                                     failed_at: string | null;
                                 }[];
+                                responder_request: {
+                                    pagerduty_incident: {
+                                        id: string;
+                                        number: number | null;
+                                        title: string;
+                                        html_url: string | null;
+                                    };
+                                    targets: {
+                                        /** @enum {string} */
+                                        type: "escalation_policy" | "user";
+                                        pagerduty_id: string;
+                                        name: string;
+                                    }[];
+                                    /** @enum {string} */
+                                    state: "pending" | "sent" | "failed";
+                                    error: string | null;
+                                    sent_at: string | null;
+                                    responders: {
+                                        pagerduty_user_id: string;
+                                        name: string;
+                                        via: string | null;
+                                        /** @enum {string} */
+                                        state: "pending" | "joined" | "declined" | "user_cancelled";
+                                        state_at: string;
+                                    }[];
+                                } | null;
                             };
                         };
                     };

@@ -4,8 +4,7 @@ import {
   PagerDutyNotFoundError, PagerDutyRateLimitedError, PagerDutyReadOnlyKeyError, PagerDutyServerError, parseErrorBody,
 } from './errors.js';
 import type {
-  PdChangeEvent, PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdOncall, PdPage, PdPriority, PdRef, PdRenderedSchedule, PdSchedule, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser,
-  PdWebhookSubscription,
+  PdChangeEvent, PdEscalationPolicy, PdIncident, PdIncidentCreate, PdLogEntry, PdOncall, PdPage, PdPriority, PdRef, PdRenderedSchedule, PdSchedule, PdService, PdStatusUpdate, PdTag, PdTeam, PdTeamMember, PdUser, PdWebhookSubscription, PdResponderRequest, PdResponderTarget,
 } from './wire.js';
 
 // A typed PagerDuty REST API v2 client over fetch, one instance per connection. Every request goes through
@@ -393,6 +392,18 @@ export class PagerDutyClient {
    */
   async getScheduleRendered(id: string, range: { since: string; until: string }, o: ReadOptions = {}): Promise<PdRenderedSchedule> {
     return (await this.get<{ schedule: PdRenderedSchedule }>(`/schedules/${encodeURIComponent(id)}`, { since: range.since, until: range.until, overflow: 'true' }, o)).schedule;
+  }
+
+  /**
+   * Asks users and escalation policies to join an incident as responders (`POST /incidents/{id}/responder_requests`,
+   * 200 `{responder_request}`). `requester_id` is the PagerDuty user asking, normally the `From` user. Not idempotent
+   * (PagerDuty notifies again on a resend), so a 5xx or timeout is not retried here: the caller looks on the
+   * incident first; 429 is, as PagerDuty did not take it. 400 code 1001: the incident is resolved.
+   */
+  async createResponderRequest(id: string, req: { requesterId: string; message: string; targets: PdResponderTarget[] }, o: WriteOptions): Promise<PdResponderRequest> {
+    const body = { requester_id: req.requesterId, message: req.message, responder_request_targets: req.targets.map((t) => ({ responder_request_target: { id: t.id, type: t.type } })) };
+    const r = await this.post<{ responder_request?: PdResponderRequest }>(`/incidents/${encodeURIComponent(id)}/responder_requests`, body, { ...o, idempotent: false });
+    return r?.responder_request ?? {};
   }
 
   async getService(id: string, o: ReadOptions = {}): Promise<PdService> {

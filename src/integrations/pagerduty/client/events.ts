@@ -38,6 +38,16 @@ const noteData = z.looseObject({
   content: z.string().nullish(),
 });
 
+/** `incident.responder.added` / `.replied`: one responder (data type `incident_responder`), its incident a reference. */
+const responderData = z.looseObject({
+  type: z.string().optional(),
+  incident: ref,
+  user: ref,
+  escalation_policy: ref.nullish(),
+  message: z.string().nullish(),
+  state: z.string().nullish(),
+});
+
 const serviceData = z.looseObject({
   id: z.string(),
   name: z.string().nullish(),
@@ -64,6 +74,7 @@ const envelope = z.object({
 export type PdEventRef = z.infer<typeof ref>;
 export type PdIncidentEventData = z.infer<typeof incidentData>;
 export type PdNoteEventData = z.infer<typeof noteData>;
+export type PdResponderEventData = z.infer<typeof responderData>;
 export type PdServiceEventData = z.infer<typeof serviceData>;
 
 interface EventBase {
@@ -77,6 +88,7 @@ interface EventBase {
 export type PdWebhookEvent =
   | (EventBase & { resource_type: 'incident'; kind: 'incident'; data: PdIncidentEventData })
   | (EventBase & { resource_type: 'incident'; kind: 'note'; data: PdNoteEventData })
+  | (EventBase & { resource_type: 'incident'; kind: 'responder'; data: PdResponderEventData })
   | (EventBase & { resource_type: 'service'; kind: 'service'; data: PdServiceEventData })
   | (EventBase & { resource_type: string; kind: 'other'; data: Record<string, unknown> });
 
@@ -105,6 +117,7 @@ export function parseWebhookEvent(json: unknown): PdWebhookEvent {
   };
   if (e.resource_type === 'incident') {
     if (e.event_type === 'incident.annotated') return { ...base, resource_type: 'incident', kind: 'note', data: typed(noteData) };
+    if (e.event_type.startsWith('incident.responder.')) return { ...base, resource_type: 'incident', kind: 'responder', data: typed(responderData) };
     return { ...base, resource_type: 'incident', kind: 'incident', data: typed(incidentData) };
   }
   if (e.resource_type === 'service') return { ...base, resource_type: 'service', kind: 'service', data: typed(serviceData) };

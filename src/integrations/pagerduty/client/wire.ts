@@ -91,6 +91,39 @@ export interface PdIncident extends PdRef {
   teams?: PdRef[];
   assignments?: { at: string; assignee: PdRef }[];
   acknowledgements?: { at: string; acknowledger: PdRef }[];
+  /** Only when the account has responder requests (`coordinated_responding`). */
+  incidents_responders?: PdIncidentResponder[];
+  responder_requests?: PdResponderRequest[];
+}
+
+export type PdResponderState = 'pending' | 'joined' | 'declined' | 'user_cancelled';
+
+/** One person asked to join an incident (`IncidentsRespondersReference`). */
+export interface PdIncidentResponder {
+  state: PdResponderState;
+  user: PdRef;
+  incident?: PdRef;
+  updated_at?: string;
+  message?: string;
+  requester?: PdRef;
+  requested_at?: string;
+  escalation_policy_requests?: string[];
+}
+
+/** `POST /incidents/{id}/responder_requests`'s answer and the incident's `responder_requests`. */
+export interface PdResponderRequest {
+  id?: string;
+  incident?: PdRef;
+  requester?: PdRef;
+  requested_at?: string;
+  message?: string;
+  responder_request_targets?: { responder_request_target?: { type?: string; id: string; summary?: string; incidents_responders?: PdIncidentResponder[] } }[];
+}
+
+/** A responder request target as sent: a user or an escalation policy. */
+export interface PdResponderTarget {
+  id: string;
+  type: 'user_reference' | 'escalation_policy_reference';
 }
 
 /** What `POST /incidents` takes: one escalation policy or assignments, never both. */

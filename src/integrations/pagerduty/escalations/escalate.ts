@@ -10,7 +10,8 @@ import type { JobQueue } from '../../../platform/jobs/types.js';
 import type { UsersService } from '../../../users/users.service.js';
 import type { PagerDutyIntegration } from '../connect.js';
 import { TYPE, type PagerDutyDirectory } from '../directory.js';
-import { PAGERDUTY_ACTOR, type EscalateInput, type Escalation } from './model.js';
+import { PAGERDUTY_ACTOR, type EscalateInput, type Escalation, type LinkedPdIncident } from './model.js';
+import type { ResponderRequests } from './responders.js';
 import { JOB_GRACE_MS, PAGE_JOB, PAGE_PRIORITY, type HeldTargets, type PagingWorker } from './paging.js';
 import type { EscalationSettingsStore } from './settings.js';
 import type { EscalationStore } from './store.js';
@@ -37,6 +38,31 @@ export interface EscalateDeps {
   paging: PagingWorker;
   /** PagerDuty services linked to an incident (preferred when paging a policy). */
   linkedServiceIds?: (incidentId: string) => Promise<string[]>;
+  publicUrl?: () => string;
+  /** The add-responders mode: its requests, and the PagerDuty incidents linked to an incident (from links). */
+  responders: ResponderRequests;
+  linkedIncidents?: (incidentId: string) => Promise<LinkedPdIncident[]>;
+}
+
+/** The linked PagerDuty incident an add-responders escalation asks people to join, or a 400 saying why there is none. */
+export function chooseLinkedIncident(linked: LinkedPdIncident[], wanted: string | null | undefined): LinkedPdIncident {
+  const path = 'pagerduty_incident_id';
+  const open = linked.filter((l) => l.status !== 'resolved');
+  const label = (l: LinkedPdIncident) => `PagerDuty incident ${l.number !== null ? `#${l.number}` : l.id} "${l.title}"`;
+  if (wanted) {
+    const l = linked.find((x) => x.id === wanted);
+    if (!l) throw new ValidationError(`PagerDuty incident ${JSON.stringify(wanted)} is not linked to this incident. Link it first, or page in a new PagerDuty incident instead.`, [{ path, message: 'not linked to this incident' }]);
+    if (l.status === 'resolved') throw new ValidationError(`${label(l)} is resolved in PagerDuty, so nobody can be added to it. Page in a new PagerDuty incident instead.`, [{ path, message: 'resolved in PagerDuty' }]);
+    return l;
+  }
+  if (open.length === 0) {
+    throw new ValidationError(
+      linked.length ? 'Every PagerDuty incident linked to this incident is resolved, so nobody can be added to one. Page in a new PagerDuty incident instead.' : 'No PagerDuty incident is linked to this incident, so there is none to add responders to. Page in a new PagerDuty incident instead, or link one first.',
+      [{ path, message: 'no unresolved PagerDuty incident is linked' }],
+    );
+  }
+  if (open.length > 1) throw new ValidationError(`Several unresolved PagerDuty incidents are linked (${open.map(label).join(', ')}): choose which one to add responders to.`, [{ path, message: 'choose one' }]);
+  return open[0]!;
 }
 
 export class EscalateUseCase {
@@ -54,6 +80,9 @@ export class EscalateUseCase {
     const incident = await this.deps.incidents.getIncident(input.incident);
     const message = input.message.trim();
     if (!message) throw new ValidationError('Say why you need them: it is what the people paged will read.', [{ path: 'message', message: 'must not be empty' }]);
+    if (input.mode !== 'add_responders' && input.pagerdutyIncidentId) {
+      throw new ValidationError('pagerduty_incident_id says which PagerDuty incident to add responders to: send it with mode "add_responders".', [{ path: 'pagerduty_incident_id', message: 'only with mode add_responders' }]);
+    }
 
     const { directory } = this.deps;
     // Lookups run side by side (on PostgreSQL each is a round trip of its own).
@@ -101,14 +130,23 @@ export class EscalateUseCase {
     const settings = await this.deps.settings.get();
     let requesterName = actor.ref ?? actor.kind;
     let from: string = pd.botUser.email;
+    let fromPdId: string = pd.botUser.id;
     if (actor.kind === 'workflow') requesterName = await workflowName(this.deps.db, actor.ref ?? null);
     if (actor.kind === 'user' && actor.userId) {
       const u = await this.deps.users.get(actor.userId);
       requesterName = u.name;
       if (!settings.alwaysUseBot) {
         const match = await directory.userByEmail(u.email);
-        if (match?.email) from = match.email;
+        if (match?.email) {
+          from = match.email;
+          fromPdId = match.id;
+        }
       }
+    }
+    if (input.mode === 'add_responders') {
+      const pdIncident = chooseLinkedIncident(this.deps.linkedIncidents ? await this.deps.linkedIncidents(incident.id) : [], input.pagerdutyIncidentId);
+      const targets = [...policies.map((p) => ({ kind: 'escalation_policy' as const, id: p.id, name: p.name })), ...[...people].map(([id, name]) => ({ kind: 'user' as const, id, name }))];
+      return this.addResponders({ input, actor, incidentId: incident.id, reference: incident.reference, pdIncident, targets, message, from, fromPdId, requesterName });
     }
     const linked = new Set(this.deps.linkedServiceIds ? await this.deps.linkedServiceIds(incident.id) : []);
     const servicesByPolicy = await Promise.all(policies.map((p) => directory.servicesUsingPolicy(p.id)));
@@ -210,6 +248,42 @@ export class EscalateUseCase {
       throw err;
     }
     this.deps.paging.startPaging(targetIds, held);
+    return { escalation: await this.deps.store.get(escalationId), created: true };
+  }
+
+  /** The add-responders mode: the escalation and its request recorded with the send job in one transaction. */
+  private async addResponders(a: {
+    input: EscalateInput; actor: Actor; incidentId: string; reference: string; pdIncident: LinkedPdIncident;
+    targets: { kind: 'escalation_policy' | 'user'; id: string; name: string }[]; message: string; from: string; fromPdId: string; requesterName: string;
+  }): Promise<{ escalation: Escalation; created: boolean }> {
+    const { input, actor } = a;
+    if (input.priorityId) throw new ValidationError('A priority is set on a new PagerDuty incident; adding responders to one keeps its own.', [{ path: 'priority_id', message: 'not used when adding responders' }]);
+    const escalationId = newId();
+    const now = nowIso();
+    // What the people asked read, with the way back to the Firebreak incident (and, exactly, how a retry recognises it).
+    const base = (this.deps.publicUrl?.() ?? '').replace(/\/$/, '');
+    const message = `${a.message}\n\n${a.requesterName} in Firebreak: ${base ? `${base}/incidents/${a.reference}` : a.reference}`;
+    try {
+      await inTransaction(this.deps.db, async (tx) => {
+        const escRow: PagerDutyEscalationsTable = {
+          id: escalationId, incident_id: a.incidentId, requester_kind: actor.kind, requester_user_id: actor.userId ?? null, requester_ref: actor.ref ?? null,
+          requester_name: a.requesterName, message: a.message, urgency: 'high', priority_id: null, priority_name: null, source: input.source,
+          idempotency_key: input.idempotencyKey ?? null, slack_channel_id: input.slackChannelId ?? null, slack_message_ts: null, created_at: now, updated_at: now,
+        };
+        await tx.insertInto('pagerduty_escalations').values(escRow).execute();
+        await this.deps.responders.record(tx, {
+          escalationId, incidentId: a.incidentId, pd: { id: a.pdIncident.id, number: a.pdIncident.number, title: a.pdIncident.title, htmlUrl: a.pdIncident.htmlUrl },
+          targets: a.targets, message, said: a.message, from: a.from, requesterPdId: a.fromPdId, requesterName: a.requesterName, actor,
+        });
+        await this.deps.store.changed(escalationId, tx);
+      });
+    } catch (err) {
+      if (input.idempotencyKey && isUniqueViolation(err)) {
+        const existing = await this.deps.store.byIdempotencyKey(input.idempotencyKey);
+        if (existing) return { escalation: existing, created: false };
+      }
+      throw err;
+    }
     return { escalation: await this.deps.store.get(escalationId), created: true };
   }
 

@@ -4,7 +4,8 @@ import type { PagerDutyFeatureDeps } from '../deps.js';
 import type { WebhooksModule } from '../webhooks/index.js';
 import { EscalateUseCase } from './escalate.js';
 import { Follower, REFRESH_JOB } from './follow.js';
-import type { EscalateInput, Escalation, EscalationListener, EscalationTuning } from './model.js';
+import type { EscalateInput, Escalation, EscalationListener, EscalationTuning, LinkedPdIncident } from './model.js';
+import { ResponderRequests } from './responders.js';
 import { PAGE_JOB, PagingWorker, SWEEP_JOB, SWEEP_SCHEDULE } from './paging.js';
 import { registerEscalationRoutes } from './routes.js';
 import { EscalationSettingsStore } from './settings.js';
@@ -12,7 +13,7 @@ import { EscalationStore } from './store.js';
 import { createWorkflowEscalationPort } from './workflow-port.js';
 import type { WorkflowEscalationPort } from '../../../workflows/ports.js';
 
-export type { Escalation, EscalationTarget, EscalateInput, EscalationLookup } from './model.js';
+export type { Escalation, EscalationTarget, EscalateInput, EscalationLookup, LinkedPdIncident } from './model.js';
 
 // Wires escalation to PagerDuty: the escalate use case, the paging worker and its jobs (page, sweep), following
 // PagerDuty incidents (refresh job, and the webhooks module's events), the routes, and the port Slack uses.
@@ -25,6 +26,8 @@ export interface EscalationsDeps extends PagerDutyFeatureDeps {
   pagingLeaseMs: number;
   /** PagerDuty services linked to an incident (preferred when paging a policy, and suggested). */
   linkedServiceIds?: (incidentId: string) => Promise<string[]>;
+  /** PagerDuty incidents linked to an incident (the ones responders can be added to). */
+  linkedIncidents?: (incidentId: string) => Promise<LinkedPdIncident[]>;
 }
 
 /** The escalation port as PagerDuty implements it (the Slack module declares the shape it needs). */
@@ -34,6 +37,8 @@ export interface EscalationPortImpl {
   searchUsers(query: string): Promise<{ id: string; name: string; email?: string }[]>;
   listPriorities(): Promise<{ id: string; name: string }[]>;
   suggestedPolicies(incidentId: string): Promise<{ id: string; name: string }[]>;
+  /** Unresolved PagerDuty incidents linked to the incident: what "add responders" can target. */
+  openPagerDutyIncidents(incidentId: string): Promise<LinkedPdIncident[]>;
   escalate(input: EscalateInput, actor: Actor): Promise<Escalation>;
   get(id: string): Promise<Escalation>;
   retry(id: string, actor: Actor): Promise<Escalation>;
@@ -50,6 +55,8 @@ export interface EscalationsModule {
   settings: EscalationSettingsStore;
   /** Knobs tests and benchmarks turn (lease, polling, crash faults). */
   tuning: EscalationTuning;
+  /** The add-responders mode's requests (send job, webhooks). */
+  responders: ResponderRequests;
   /** What other integrations (Slack) use; nothing PagerDuty-shaped leaks through it. */
   port: EscalationPortImpl;
   /** What workflows' escalate steps use (app.ts connects it). */
@@ -65,7 +72,9 @@ export async function setupEscalations(deps: EscalationsDeps): Promise<Escalatio
   const follow = new Follower({ db, dialect: deps.dialect, events: deps.events, jobs, integration, webhooks: deps.webhooks.store, store, tuning });
   store.applyStatus = (targetId, u, db) => follow.applyUpdate(targetId, u, db);
   const paging = new PagingWorker({ db, incidents: deps.incidents, events: deps.events, jobs, logger, integration, store, follow, publicUrl: deps.publicUrl, tuning });
-  const escalate = new EscalateUseCase({ db, incidents: deps.incidents, users: deps.users, events: deps.events, jobs, integration, directory, settings, store, paging, linkedServiceIds: deps.linkedServiceIds });
+  const responders = new ResponderRequests({ db, events: deps.events, jobs, logger, integration, store, tuning });
+  responders.register();
+  const escalate = new EscalateUseCase({ db, incidents: deps.incidents, users: deps.users, events: deps.events, jobs, integration, directory, settings, store, paging, linkedServiceIds: deps.linkedServiceIds, responders, linkedIncidents: deps.linkedIncidents, publicUrl: deps.publicUrl });
 
   jobs.define<{ targetId: string }>(PAGE_JOB, async ({ targetId }, ctx) => paging.pageTarget(targetId, { attempt: ctx.attempt, maxAttempts: ctx.maxAttempts }), { maxAttempts: 6 });
   jobs.define(SWEEP_JOB, async () => {
@@ -74,6 +83,7 @@ export async function setupEscalations(deps: EscalationsDeps): Promise<Escalatio
   await jobs.schedule(SWEEP_SCHEDULE, SWEEP_JOB, 60_000);
   jobs.define<{ targetId: string; poll: boolean; step: number }>(REFRESH_JOB, async ({ targetId, poll, step }) => follow.refresh(targetId, poll, step), { maxAttempts: 5 });
   deps.webhooks.subscribe((ev) => follow.onWebhookEvent(ev));
+  deps.webhooks.subscribe((ev) => responders.onWebhookEvent(ev));
 
   registerEscalationRoutes(deps.http, { escalate, store, directory, settings, webhooks: deps.webhooks.store, placement: deps.webhooks.placement });
 
@@ -94,6 +104,7 @@ export async function setupEscalations(deps: EscalationsDeps): Promise<Escalatio
       }
       return out;
     },
+    openPagerDutyIncidents: async (incidentId) => (deps.linkedIncidents ? await deps.linkedIncidents(incidentId) : []).filter((l) => l.status !== 'resolved'),
     escalate: async (input, actor) => (await escalate.escalate(input, actor)).escalation,
     get: (id) => store.get(id),
     retry: (id, actor) => escalate.retryFailed(id, actor),
@@ -101,5 +112,5 @@ export async function setupEscalations(deps: EscalationsDeps): Promise<Escalatio
     onChange: (l) => store.onChange(l),
   };
   const workflowPort = createWorkflowEscalationPort({ escalate, store, directory, integration });
-  return { escalate, paging, follow, store, settings, tuning, port, workflowPort };
+  return { escalate, paging, follow, store, settings, tuning, responders, port, workflowPort };
 }

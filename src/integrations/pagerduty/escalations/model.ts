@@ -1,7 +1,9 @@
 import type { Executor } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/events.js';
 import type { PdRef } from '../client/wire.js';
-import type { PagerDutyEscalationTargetsTable, PagerDutyEscalationsTable, TargetKind, TargetStatus } from './tables.js';
+import type {
+  PagerDutyEscalationTargetsTable, PagerDutyEscalationsTable, PagerDutyResponderRequestsTable, PagerDutyRespondersTable, ResponderRequestState, ResponderState, TargetKind, TargetStatus,
+} from './tables.js';
 
 // An escalation as the rest of Firebreak sees it (routes, Slack, links, auto-acknowledgement), made from its rows.
 // Nothing outside escalations/ reads the escalation tables: other PagerDuty features ask through
@@ -37,8 +39,31 @@ export interface EscalationTarget {
   failedAt: string | null;
 }
 
+/** 'new_incidents': one PagerDuty incident per target (the default); 'add_responders': people asked to join a linked one. */
+export type EscalationMode = 'new_incidents' | 'add_responders';
+
+export interface Responder {
+  pdUserId: string;
+  name: string;
+  /** The escalation policy they were asked through, by name (null: asked by name). */
+  via: string | null;
+  state: ResponderState;
+  stateAt: string;
+}
+
+/** An add-responders escalation: the PagerDuty incident, what was asked, whether PagerDuty took it, and who it asked. */
+export interface ResponderRequest {
+  pagerduty: { incidentId: string; number: number | null; title: string; htmlUrl: string | null };
+  targets: { kind: TargetKind; targetId: string; name: string }[];
+  state: ResponderRequestState;
+  error: string | null;
+  sentAt: string | null;
+  responders: Responder[];
+}
+
 export interface Escalation {
   id: string;
+  mode: EscalationMode;
   incidentId: string;
   requester: { kind: Actor['kind']; userId: string | null; name: string };
   message: string;
@@ -49,6 +74,8 @@ export interface Escalation {
   createdAt: string;
   updatedAt: string;
   targets: EscalationTarget[];
+  /** Set when `mode` is 'add_responders' (then `targets` is empty). */
+  responderRequest: ResponderRequest | null;
 }
 
 export interface EscalateInput {
@@ -67,6 +94,19 @@ export interface EscalateInput {
   /** 'workflow': a workflow's escalate step (actor kind 'workflow'; paged as the bot account). */
   source: 'api' | 'web' | 'slack' | 'workflow';
   slackChannelId?: string | null;
+  /** Default 'new_incidents'. */
+  mode?: EscalationMode;
+  /** add_responders: which linked PagerDuty incident (needed only when more than one is unresolved). */
+  pagerdutyIncidentId?: string | null;
+}
+
+/** A PagerDuty incident linked to a Firebreak incident, as escalations need it (given by links, which own them). */
+export interface LinkedPdIncident {
+  id: string;
+  number: number | null;
+  title: string;
+  status: string;
+  htmlUrl: string | null;
 }
 
 /** What links and auto-acknowledgement ask escalations about a PagerDuty incident; they never read its tables. */
@@ -111,9 +151,21 @@ export function targetFromRow(r: PagerDutyEscalationTargetsTable): EscalationTar
   };
 }
 
-export function escalationFromRows(e: PagerDutyEscalationsTable, targets: PagerDutyEscalationTargetsTable[]): Escalation {
+export function responderRequestFromRows(r: PagerDutyResponderRequestsTable, responders: PagerDutyRespondersTable[]): ResponderRequest {
+  return {
+    pagerduty: { incidentId: r.pd_incident_id, number: r.pd_incident_number === null ? null : Number(r.pd_incident_number), title: r.pd_incident_title, htmlUrl: r.pd_html_url },
+    targets: (JSON.parse(r.targets) as { kind: TargetKind; id: string; name: string }[]).map((t) => ({ kind: t.kind, targetId: t.id, name: t.name })),
+    state: r.state,
+    error: r.error,
+    sentAt: r.sent_at,
+    responders: [...responders].sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : 1)).map((x) => ({ pdUserId: x.pd_user_id, name: x.name, via: x.via, state: x.state, stateAt: x.state_at })),
+  };
+}
+
+export function escalationFromRows(e: PagerDutyEscalationsTable, targets: PagerDutyEscalationTargetsTable[], request?: { row: PagerDutyResponderRequestsTable; responders: PagerDutyRespondersTable[] } | null): Escalation {
   return {
     id: e.id,
+    mode: request ? 'add_responders' : 'new_incidents',
     incidentId: e.incident_id,
     requester: { kind: e.requester_kind, userId: e.requester_user_id, name: e.requester_name },
     message: e.message,
@@ -124,6 +176,7 @@ export function escalationFromRows(e: PagerDutyEscalationsTable, targets: PagerD
     createdAt: e.created_at,
     updatedAt: e.updated_at,
     targets: targets.sort((a, b) => a.position - b.position).map(targetFromRow),
+    responderRequest: request ? responderRequestFromRows(request.row, request.responders) : null,
   };
 }
 
@@ -142,5 +195,7 @@ export interface EscalationTuning {
     afterCreate?: (targetId: string) => void | Promise<void>;
     /** Tests: return true to stop paging the target at that point as a killed process would (no release, no renewal). */
     crash?: (targetId: string, point: 'before_create' | 'after_create') => boolean;
+    /** Tests: return true to stop an add-responders request where a killed process would (PagerDuty took it, nothing recorded). */
+    responderCrash?: (escalationId: string, point: 'after_send') => boolean;
   };
 }

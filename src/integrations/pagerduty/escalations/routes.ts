@@ -32,8 +32,25 @@ const targetJson = z.object({
   resolved_at: z.string().nullable(),
   failed_at: z.string().nullable(),
 });
+const responderRequestJson = z.object({
+  pagerduty_incident: z.object({ id: z.string(), number: z.number().nullable(), title: z.string(), html_url: z.string().nullable() }),
+  targets: z.array(z.object({ type: z.enum(['escalation_policy', 'user']), pagerduty_id: z.string(), name: z.string() })),
+  state: z.enum(['pending', 'sent', 'failed']).describe("pending: not taken by PagerDuty yet; sent; failed: refused, with PagerDuty's message in error"),
+  error: z.string().nullable(),
+  sent_at: z.string().nullable(),
+  responders: z.array(
+    z.object({
+      pagerduty_user_id: z.string(),
+      name: z.string(),
+      via: z.string().nullable().describe('The escalation policy they were asked through (null: asked by name)'),
+      state: z.enum(['pending', 'joined', 'declined', 'user_cancelled']),
+      state_at: z.string(),
+    }),
+  ),
+});
 const escalationJson = z.object({
   id: z.string(),
+  mode: z.enum(['new_incidents', 'add_responders']),
   incident_id: z.string(),
   requester: z.object({ kind: z.string(), user_id: z.string().nullable(), name: z.string() }),
   message: z.string(),
@@ -43,11 +60,14 @@ const escalationJson = z.object({
   created_at: z.string(),
   updated_at: z.string(),
   targets: z.array(targetJson),
+  responder_request: responderRequestJson.nullable().describe('add_responders: the linked PagerDuty incident, the request and each responder with their state'),
 });
 
 export function escalationToJson(e: Escalation): z.infer<typeof escalationJson> {
+  const rr = e.responderRequest;
   return {
     id: e.id,
+    mode: e.mode,
     incident_id: e.incidentId,
     requester: { kind: e.requester.kind, user_id: e.requester.userId, name: e.requester.name },
     message: e.message,
@@ -74,6 +94,16 @@ export function escalationToJson(e: Escalation): z.infer<typeof escalationJson> 
       resolved_at: t.resolvedAt,
       failed_at: t.failedAt,
     })),
+    responder_request: rr
+      ? {
+          pagerduty_incident: { id: rr.pagerduty.incidentId, number: rr.pagerduty.number, title: rr.pagerduty.title, html_url: rr.pagerduty.htmlUrl },
+          targets: rr.targets.map((t) => ({ type: t.kind, pagerduty_id: t.targetId, name: t.name })),
+          state: rr.state,
+          error: rr.error,
+          sent_at: rr.sentAt,
+          responders: rr.responders.map((r) => ({ pagerduty_user_id: r.pdUserId, name: r.name, via: r.via, state: r.state, state_at: r.stateAt })),
+        }
+      : null,
   };
 }
 
@@ -103,7 +133,8 @@ export function registerEscalationRoutes(
       onRequest: write,
       schema: {
         tags,
-        summary: 'Page PagerDuty escalation policies and people (one PagerDuty incident per target); the same idempotency key returns the same escalation',
+        summary:
+          "Page PagerDuty escalation policies and people: one new PagerDuty incident per target (mode new_incidents, the default), or ask them to join a linked, unresolved PagerDuty incident as responders (mode add_responders; pagerduty_incident_id chooses it when several are linked); the same idempotency key returns the same escalation",
         params: idParams,
         headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
         body: z.strictObject({
@@ -114,6 +145,8 @@ export function registerEscalationRoutes(
           urgency: z.enum(['high', 'low']).optional(),
           priority_id: pdId.nullable().optional(),
           idempotency_key: z.string().min(1).max(200).optional(),
+          mode: z.enum(['new_incidents', 'add_responders']).optional(),
+          pagerduty_incident_id: pdId.nullable().optional(),
         }),
         response: { 200: one, 201: one },
       },
@@ -132,6 +165,8 @@ export function registerEscalationRoutes(
           priorityId: b.priority_id ?? null,
           idempotencyKey: b.idempotency_key ?? req.headers['idempotency-key'],
           source: p.kind === 'api_key' ? 'api' : 'web',
+          mode: b.mode,
+          pagerdutyIncidentId: b.pagerduty_incident_id ?? null,
         },
         actorOf(p),
       );

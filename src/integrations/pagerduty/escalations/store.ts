@@ -2,7 +2,7 @@ import type { Db, Executor } from '../../../platform/db/index.js';
 import { NotFoundError } from '../../../platform/errors.js';
 import type { IncidentsService } from '../../../incidents/incidents.service.js';
 import { escalationFromRows, type Escalation, type EscalationListener, type EscalationLookup, type EscalationTarget } from './model.js';
-import './tables.js';
+import type { PagerDutyResponderRequestsTable, PagerDutyRespondersTable } from './tables.js';
 
 // Reading escalations, and the change notification every writer sends in its transaction. The one place that
 // turns the escalation tables into `Escalation`s; also what links and auto-acknowledgement ask (`targetFor`).
@@ -26,16 +26,31 @@ export class EscalationStore implements EscalationLookup {
   async get(id: string, db: Executor = this.deps.db): Promise<Escalation> {
     const e = await db.selectFrom('pagerduty_escalations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!e) throw new NotFoundError('Escalation', id);
-    const targets = await db.selectFrom('pagerduty_escalation_targets').selectAll().where('escalation_id', '=', id).execute();
-    return escalationFromRows(e, targets);
+    const [targets, requests] = await Promise.all([
+      db.selectFrom('pagerduty_escalation_targets').selectAll().where('escalation_id', '=', id).execute(),
+      this.requestsOf([id], db),
+    ]);
+    return escalationFromRows(e, targets, requests.get(id));
+  }
+
+  /** Add-responders requests and their responders, by escalation (two queries for any number of escalations). */
+  private async requestsOf(ids: string[], db: Executor): Promise<Map<string, { row: PagerDutyResponderRequestsTable; responders: PagerDutyRespondersTable[] }>> {
+    const out = new Map<string, { row: PagerDutyResponderRequestsTable; responders: PagerDutyRespondersTable[] }>();
+    if (ids.length === 0) return out;
+    const rows = await db.selectFrom('pagerduty_responder_requests').selectAll().where('escalation_id', 'in', ids).execute();
+    if (rows.length === 0) return out;
+    const people = await db.selectFrom('pagerduty_responders').selectAll().where('escalation_id', 'in', rows.map((r) => r.escalation_id)).execute();
+    for (const r of rows) out.set(r.escalation_id, { row: r, responders: people.filter((p) => p.escalation_id === r.escalation_id) });
+    return out;
   }
 
   async listForIncident(idOrRef: string): Promise<Escalation[]> {
     const incidentId = await this.deps.incidents.findIncidentId(idOrRef);
     const rows = await this.deps.db.selectFrom('pagerduty_escalations').selectAll().where('incident_id', '=', incidentId).orderBy('id', 'desc').execute();
     if (rows.length === 0) return [];
-    const targets = await this.deps.db.selectFrom('pagerduty_escalation_targets').selectAll().where('escalation_id', 'in', rows.map((r) => r.id)).execute();
-    return rows.map((r) => escalationFromRows(r, targets.filter((t) => t.escalation_id === r.id)));
+    const ids = rows.map((r) => r.id);
+    const [targets, requests] = await Promise.all([this.deps.db.selectFrom('pagerduty_escalation_targets').selectAll().where('escalation_id', 'in', ids).execute(), this.requestsOf(ids, this.deps.db)]);
+    return rows.map((r) => escalationFromRows(r, targets.filter((t) => t.escalation_id === r.id), requests.get(r.id)));
   }
 
   async byIdempotencyKey(key: string): Promise<Escalation | null> {

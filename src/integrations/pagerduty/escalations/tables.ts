@@ -54,8 +54,46 @@ export interface PagerDutyEscalationTargetsTable {
   updated_at: string;
 }
 
+export type ResponderRequestState = 'pending' | 'sent' | 'failed';
+export type ResponderState = 'pending' | 'joined' | 'declined' | 'user_cancelled';
+
+/** An escalation that asks people to join a PagerDuty incident already linked (add responders). */
+export interface PagerDutyResponderRequestsTable {
+  escalation_id: string;
+  pd_incident_id: string;
+  pd_incident_number: number | null;
+  pd_incident_title: string;
+  pd_html_url: string | null;
+  targets: string; // JSON {kind, id, name}[]
+  message: string;
+  from_email: string;
+  requester_pd_id: string;
+  state: ResponderRequestState;
+  error: string | null;
+  attempts: number;
+  sending_at: string | null;
+  sent_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PagerDutyRespondersTable {
+  id: string;
+  escalation_id: string;
+  pd_incident_id: string;
+  pd_user_id: string;
+  name: string;
+  via: string | null;
+  state: ResponderState;
+  state_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
 declare module '../../../platform/db/schema.js' {
   interface Database {
+    pagerduty_responder_requests: PagerDutyResponderRequestsTable;
+    pagerduty_responders: PagerDutyRespondersTable;
     pagerduty_escalations: PagerDutyEscalationsTable;
     pagerduty_escalation_targets: PagerDutyEscalationTargetsTable;
   }

@@ -9,7 +9,7 @@ import './tables.js';
 // webhooks module knows nothing about what subscribers do with an event; each says what it did (recorded as the
 // delivery's outcome).
 //
-// Order is kept per PagerDuty resource (a PagerDuty incident, its notes included; a service): a batch is split
+// Order is kept per PagerDuty resource (a PagerDuty incident, its notes and responders included; a service): a batch is split
 // into one lane per resource, each lane applied in arrival order, and up to LANES lanes side by side, so a burst
 // over many incidents applies about LANES times faster than one delivery after the other. A batch finishes
 // before the next is read, and only one drain runs at a time (the drain job's queue across processes, `running`
@@ -24,7 +24,7 @@ export type WebhookSubscriber = (ev: PdWebhookEvent) => Promise<string | void>;
 /** The resource whose events must apply in order: notes belong to their incident. */
 export function laneOf(ev: PdWebhookEvent | null, row: { delivery_id: string }): string {
   if (!ev) return `delivery:${row.delivery_id}`;
-  if (ev.kind === 'note') return `incident:${ev.data.incident.id}`;
+  if (ev.kind === 'note' || ev.kind === 'responder') return `incident:${ev.data.incident.id}`;
   const id = typeof ev.data.id === 'string' ? ev.data.id : null;
   return id ? `${ev.resource_type}:${id}` : `delivery:${row.delivery_id}`;
 }

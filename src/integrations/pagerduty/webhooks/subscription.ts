@@ -18,6 +18,8 @@ export const SUBSCRIBED_EVENTS = [
   'incident.delegated',
   'incident.priority_updated',
   'incident.annotated',
+  'incident.responder.added',
+  'incident.responder.replied',
   'service.created',
   'service.updated',
   'service.deleted',

@@ -29,9 +29,9 @@ export async function openEscalate(ctx: SlackContext, port: EscalationPort | und
   if (!port || !(await port.connected())) return say(notConnectedText(ctx.publicUrl()));
   const known = await ctx.people.known(cmd.user_id);
   if (known && !roleAllows(known.role, 'write')) return say(viewerText(known));
-  const [suggested, priorities] = await Promise.all([port.suggestedPolicies(row.incident_id), port.listPriorities()]);
+  const [suggested, priorities, open] = await Promise.all([port.suggestedPolicies(row.incident_id), port.listPriorities(), port.openPagerDutyIncidents(row.incident_id)]);
   const api = await ctx.connection.requireApi();
-  const view = escalateView({ incidentId: row.incident_id, channelId: cmd.channel_id }, suggested, priorities);
+  const view = escalateView({ incidentId: row.incident_id, channelId: cmd.channel_id }, suggested, priorities, open);
   let viewId: string;
   try {
     viewId = await api.openView(cmd.trigger_id, view);
@@ -73,6 +73,7 @@ function blockFor(err: AppError): string {
   if (path === 'priority_id') return 'priority';
   if (path === 'message') return 'message';
   if (path === 'escalation_policy_ids' || path === 'targets') return 'policies';
+  if (path === 'pagerduty_incident_id') return 'mode';
   return 'message';
 }
 
@@ -137,6 +138,8 @@ export function registerEscalate(bolt: BoltApp, ctx: SlackContext, port: Escalat
             idempotencyKey: `slack:view:${view.id}`,
             source: 'slack',
             slackChannelId: meta.channelId ?? null,
+            mode: form.mode,
+            pagerdutyIncidentId: form.pagerdutyIncidentId,
           },
           actorFor(user),
         );

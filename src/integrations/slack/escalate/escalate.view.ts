@@ -1,9 +1,23 @@
-import type { EscalationOption, EscalationView } from './port.js';
+import type { EscalationOption, EscalationView, LinkedPagerDutyIncident } from './port.js';
 
 // The /incident escalate modal and the status message that follows an escalation in the channel.
 
 export const ESCALATE_CALLBACK = 'firebreak_escalate';
-export const ACTIONS = { policies: 'esc_policies', pdUsers: 'esc_pd_users', slackUsers: 'esc_slack_users', message: 'esc_message', urgency: 'esc_urgency', priority: 'esc_priority', retry: 'escalation_retry' } as const;
+export const ACTIONS = { policies: 'esc_policies', pdUsers: 'esc_pd_users', slackUsers: 'esc_slack_users', message: 'esc_message', urgency: 'esc_urgency', priority: 'esc_priority', mode: 'esc_mode', retry: 'escalation_retry' } as const;
+/** The mode choice's value for "page them in new PagerDuty incidents"; adding responders is `add:<PagerDuty incident id>`. */
+export const NEW_INCIDENTS = 'new';
+
+const pdLabel = (l: { number: number | null; title: string }) => `PagerDuty #${l.number ?? '?'} "${l.title}"`;
+
+/** Shown only when the incident has unresolved PagerDuty incidents linked: page anew (default) or add to one of them. */
+function modeBlock(open: LinkedPagerDutyIncident[]): Record<string, unknown>[] {
+  if (open.length === 0) return [];
+  const options = [
+    { text: text('Page them: a new PagerDuty incident each'), value: NEW_INCIDENTS },
+    ...open.slice(0, 9).map((l) => ({ text: text(trunc(`Add them as responders to ${pdLabel(l)}`, 150)), value: `add:${l.id}` })),
+  ];
+  return [{ type: 'input', block_id: 'mode', label: text('How'), element: { type: 'radio_buttons', action_id: ACTIONS.mode, options, initial_option: options[0] } }];
+}
 const MESSAGE_MAX = 3000;
 
 const text = (t: string) => ({ type: 'plain_text' as const, text: t });
@@ -13,7 +27,7 @@ export function optionOf(o: EscalationOption): { text: { type: 'plain_text'; tex
   return { text: text(trunc(o.email ? `${o.name} (${o.email})` : o.name, 75)), value: o.id };
 }
 
-export function escalateView(meta: { incidentId: string; channelId: string }, suggested: EscalationOption[], priorities: EscalationOption[]): Record<string, unknown> {
+export function escalateView(meta: { incidentId: string; channelId: string }, suggested: EscalationOption[], priorities: EscalationOption[], open: LinkedPagerDutyIncident[] = []): Record<string, unknown> {
   const urgencies = [
     { text: text('High (page now)'), value: 'high' },
     { text: text('Low'), value: 'low' },
@@ -26,6 +40,7 @@ export function escalateView(meta: { incidentId: string; channelId: string }, su
     submit: text('Page them'),
     close: text('Cancel'),
     blocks: [
+      ...modeBlock(open),
       {
         type: 'input',
         block_id: 'policies',
@@ -76,6 +91,8 @@ export interface EscalateForm {
   message: string;
   urgency: 'high' | 'low';
   priorityId: string | null;
+  mode: 'new_incidents' | 'add_responders';
+  pagerdutyIncidentId: string | null;
 }
 
 export function readEscalate(values: StateValues): { ok: true; form: EscalateForm } | { ok: false; errors: Record<string, string> } {
@@ -87,7 +104,14 @@ export function readEscalate(values: StateValues): { ok: true; form: EscalateFor
     message: (v('message', ACTIONS.message)?.value ?? '').trim(),
     urgency: v('urgency', ACTIONS.urgency)?.selected_option?.value === 'low' ? 'low' : 'high',
     priorityId: v('priority', ACTIONS.priority)?.selected_option?.value ?? null,
+    mode: 'new_incidents',
+    pagerdutyIncidentId: null,
   };
+  const mode = v('mode', ACTIONS.mode)?.selected_option?.value ?? NEW_INCIDENTS;
+  if (mode.startsWith('add:')) {
+    form.mode = 'add_responders';
+    form.pagerdutyIncidentId = mode.slice(4);
+  }
   const errors: Record<string, string> = {};
   if (form.policyIds.length + form.pdUserIds.length + form.slackUserIds.length === 0) errors.policies = 'Choose at least one escalation policy or person to page.';
   if (!form.message) errors.message = 'Say why you need them: it is what the people paged will read.';
@@ -121,7 +145,34 @@ export function targetLine(t: EscalationView['targets'][number]): string {
   }
 }
 
+const RESPONDER_LINE: Record<string, (name: string) => string> = {
+  pending: (n) => `:hourglass_flowing_sand: ${n}: asked, not answered yet`,
+  joined: (n) => `:white_check_mark: ${n} joined`,
+  declined: (n) => `:no_entry_sign: ${n} declined`,
+  user_cancelled: (n) => `:heavy_minus_sign: ${n}: request cancelled`,
+};
+
+/** The channel message of an add-responders escalation: the PagerDuty incident and each responder by name with state. */
+function respondersMessage(e: EscalationView, r: NonNullable<EscalationView['responderRequest']>): { text: string; blocks: unknown[] } {
+  const pd = r.pagerduty.htmlUrl ? `<${r.pagerduty.htmlUrl}|${esc(pdLabel(r.pagerduty))}>` : esc(pdLabel(r.pagerduty));
+  const head = `*${esc(e.requester.name)}* asked ${esc(r.targets.map((t) => t.name).join(', '))} to join ${pd}:`;
+  const lines =
+    r.state === 'failed'
+      ? [`:x: Adding responders failed: ${esc(r.error ?? 'unknown error')}`]
+      : r.responders.length
+        ? r.responders.map((x) => RESPONDER_LINE[x.state]!(`${esc(x.name)}${x.via ? ` (via ${esc(x.via)})` : ''}`))
+        : [`:hourglass_flowing_sand: Asking ${esc(r.targets.map((t) => t.name).join(', '))}…`];
+  return {
+    text: `${e.requester.name} asked ${r.targets.map((t) => t.name).join(', ')} to join ${pdLabel(r.pagerduty)}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `${head}\n>${esc(trunc(e.message, 2500)).replace(/\n/g, '\n>')}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: trunc(lines.join('\n'), 2900) } },
+    ],
+  };
+}
+
 export function statusMessage(e: EscalationView): { text: string; blocks: unknown[] } {
+  if (e.responderRequest) return respondersMessage(e, e.responderRequest);
   const lines = e.targets.map(targetLine);
   const head = `*${esc(e.requester.name)}* is paging through PagerDuty${e.urgency === 'low' ? ' (low urgency)' : ''}:`;
   const failed = e.targets.some((t) => t.status === 'failed');

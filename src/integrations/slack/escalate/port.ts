@@ -12,8 +12,17 @@ export interface EscalationOption {
 
 export type EscalationTargetStatus = 'pending' | 'triggered' | 'acknowledged' | 'resolved' | 'failed';
 
+/** A PagerDuty incident linked to the Firebreak incident, that people can be asked to join. */
+export interface LinkedPagerDutyIncident {
+  id: string;
+  number: number | null;
+  title: string;
+  htmlUrl: string | null;
+}
+
 export interface EscalationView {
   id: string;
+  mode: 'new_incidents' | 'add_responders';
   incidentId: string;
   requester: { name: string };
   message: string;
@@ -29,6 +38,14 @@ export interface EscalationView {
     paged: { name: string }[];
     acknowledgedBy: { name: string }[];
   }[];
+  /** add_responders: the PagerDuty incident, whether PagerDuty took the request, and each responder's state. */
+  responderRequest: {
+    pagerduty: { number: number | null; title: string; htmlUrl: string | null };
+    targets: { name: string }[];
+    state: 'pending' | 'sent' | 'failed';
+    error: string | null;
+    responders: { name: string; via: string | null; state: 'pending' | 'joined' | 'declined' | 'user_cancelled' }[];
+  } | null;
 }
 
 export interface EscalationRequest {
@@ -42,6 +59,8 @@ export interface EscalationRequest {
   idempotencyKey?: string;
   source: 'slack';
   slackChannelId?: string | null;
+  mode?: 'new_incidents' | 'add_responders';
+  pagerdutyIncidentId?: string | null;
 }
 
 export interface EscalationPort {
@@ -51,6 +70,8 @@ export interface EscalationPort {
   listPriorities(): Promise<EscalationOption[]>;
   /** Policies worth pre-filling for an incident (those of services linked to it). */
   suggestedPolicies(incidentId: string): Promise<EscalationOption[]>;
+  /** Unresolved PagerDuty incidents linked to the incident (what "add responders" can target). */
+  openPagerDutyIncidents(incidentId: string): Promise<LinkedPagerDutyIncident[]>;
   escalate(input: EscalationRequest, actor: Actor): Promise<EscalationView>;
   get(id: string): Promise<EscalationView>;
   retry(id: string, actor: Actor): Promise<EscalationView>;

@@ -1,11 +1,14 @@
 // The incident page's Escalations card: who was paged through PagerDuty and where each page stands (refreshed
 // while any is open), a retry for failed ones, and an Escalate form (escalation policies and PagerDuty users
-// searched by name or email, why, urgency, priority).
+// searched by name or email, why, urgency, priority, and who each policy would page). When the incident has
+// unresolved PagerDuty incidents linked, the form can instead add the people as responders to one of them; such an
+// escalation lists each responder by name with their state (asked, joined, declined) as PagerDuty's webhooks report it.
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { useLive } from '../../live.js';
 import { DateTime, Empty, ErrorMessage, Field, Loading } from '../ui.js';
+import { pagerdutyLinksApi } from '../pagerduty-links/pagerdutyLinksApi.js';
 import { escalationsApi, type Escalation, type EscalationOption, type EscalationTarget } from './escalationsApi.js';
 import { WouldPage } from '../oncall/OnCallCard.js';
 
@@ -24,7 +27,7 @@ export function EscalationsCard({ incidentId, editable, onChanged }: { incidentI
   const list = useLoad(() => escalationsApi.list(incidentId), [incidentId]);
   useLive(['escalations'], incidentId, list.refresh);
   const [formOpen, setFormOpen] = useState(false);
-  const open = (list.data ?? []).some((e) => e.targets.some((t) => t.status === 'pending' || t.status === 'triggered'));
+  const open = (list.data ?? []).some((e) => e.targets.some((t) => t.status === 'pending' || t.status === 'triggered') || e.responder_request?.state === 'pending');
 
   // Follow open pages without a reload (webhooks or polling update the server side).
   useEffect(() => {
@@ -70,7 +73,68 @@ export function EscalationsCard({ incidentId, editable, onChanged }: { incidentI
   );
 }
 
+type ResponderRequest = NonNullable<Escalation['responder_request']>;
+const RESPONDER_TEXT: Record<ResponderRequest['responders'][number]['state'], string> = {
+  pending: 'Asked, no answer yet',
+  joined: 'Joined',
+  declined: 'Declined',
+  user_cancelled: 'Request cancelled',
+};
+
+function pdIncidentLabel(p: { number: number | null; id: string; title: string }) {
+  return `PagerDuty #${p.number ?? p.id} “${p.title}”`;
+}
+
+/** An add-responders escalation: the PagerDuty incident, and each person asked with their state. */
+function ResponderRequestItem({ escalation: e, request: r }: { escalation: Escalation; request: ResponderRequest }) {
+  const pd = r.pagerduty_incident;
+  return (
+    <div className="escalation" style={{ marginBottom: '1rem' }}>
+      <p>
+        <strong>{e.requester.name}</strong> asked {r.targets.map((t) => t.name).join(', ')} to join{' '}
+        {pd.html_url ? (
+          <a href={pd.html_url} target="_blank" rel="noreferrer">
+            {pdIncidentLabel(pd)}
+          </a>
+        ) : (
+          pdIncidentLabel(pd)
+        )}{' '}
+        <DateTime value={e.created_at} />
+      </p>
+      <blockquote className="prewrap">{e.message}</blockquote>
+      {r.state === 'failed' ? <div className="field-error">{r.error}</div> : null}
+      {r.state === 'pending' && r.responders.length === 0 ? <p className="muted">Asking PagerDuty…</p> : null}
+      {r.responders.length ? (
+        <table className="table table-compact" aria-label="Responders">
+          <thead>
+            <tr>
+              <th scope="col">Responder</th>
+              <th scope="col">State</th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.responders.map((x) => (
+              <tr key={x.pagerduty_user_id}>
+                <td>
+                  {x.name}
+                  {x.via ? <div className="muted">via {x.via}</div> : null}
+                </td>
+                <td>{RESPONDER_TEXT[x.state]}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </div>
+  );
+}
+
 function EscalationItem({ escalation: e, editable, onChanged }: { escalation: Escalation; editable: boolean; onChanged: () => void }) {
+  if (e.responder_request) return <ResponderRequestItem escalation={e} request={e.responder_request} />;
+  return <PagingItem escalation={e} editable={editable} onChanged={onChanged} />;
+}
+
+function PagingItem({ escalation: e, editable, onChanged }: { escalation: Escalation; editable: boolean; onChanged: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const failed = e.targets.some((t) => t.status === 'failed');
@@ -182,6 +246,12 @@ function EscalateForm({ incidentId, onDone, onCancel }: { incidentId: string; on
   const [urgency, setUrgency] = useState<'high' | 'low'>('high');
   const [priority, setPriority] = useState('');
   const priorities = useLoad(() => escalationsApi.options('priority', ''), []);
+  // PagerDuty incidents people can be added to: linked, unresolved, not marked unrelated.
+  const links = useLoad(() => pagerdutyLinksApi.list(incidentId), [incidentId]);
+  const openPd = (links.data ?? []).filter((l) => l.pagerduty_incident.status !== 'resolved' && l.related !== 'rejected').map((l) => l.pagerduty_incident);
+  // '' = a new PagerDuty incident per target; otherwise the PagerDuty incident to add responders to.
+  const [addTo, setAddTo] = useState('');
+  const adding = addTo !== '' && openPd.some((p) => p.id === addTo);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   // One key per form: a double click or a retried request pages once.
@@ -193,7 +263,8 @@ function EscalateForm({ incidentId, onDone, onCancel }: { incidentId: string; on
     setBusy(true);
     setError(null);
     try {
-      await escalationsApi.escalate(incidentId, { escalation_policy_ids: policies.map((p) => p.id), user_ids: users.map((u) => u.id), message: message.trim(), urgency, priority_id: priority || null, idempotency_key: key });
+      const targets = { escalation_policy_ids: policies.map((p) => p.id), user_ids: users.map((u) => u.id), message: message.trim(), idempotency_key: key };
+      await escalationsApi.escalate(incidentId, adding ? { ...targets, mode: 'add_responders', pagerduty_incident_id: addTo } : { ...targets, urgency, priority_id: priority || null });
       onDone();
     } catch (err) {
       setError(err);
@@ -204,20 +275,36 @@ function EscalateForm({ incidentId, onDone, onCancel }: { incidentId: string; on
 
   return (
     <form className="form" aria-label="Escalate" onSubmit={(e) => void submit(e)}>
+      {openPd.length ? (
+        <fieldset className="choice-list">
+          <legend>How</legend>
+          <label className="choice">
+            <input type="radio" name="escalate-mode" value="" checked={!adding} onChange={() => setAddTo('')} /> Page them: a new PagerDuty incident each
+          </label>
+          {openPd.map((p) => (
+            <label key={p.id} className="choice">
+              <input type="radio" name="escalate-mode" value={p.id} checked={addTo === p.id} onChange={() => setAddTo(p.id)} /> Add them as responders to {pdIncidentLabel(p)}
+            </label>
+          ))}
+          {apiError?.field('pagerduty_incident_id') ? <div className="field-error">{apiError.field('pagerduty_incident_id')}</div> : null}
+        </fieldset>
+      ) : null}
       <Picker label="Escalation policies" hint="Pages whoever is on call." type="escalation_policy" chosen={policies} setChosen={setPolicies} error={apiError?.field('escalation_policy_ids') ?? apiError?.field('targets')} detail={(o) => <WouldPage policyId={o.id} />} />
       <Picker label="PagerDuty users" hint="Search by name or email." type="user" chosen={users} setChosen={setUsers} error={apiError?.field('user_ids')} />
       <Field label="Why do you need them?" hint="This is what the people paged will read." error={apiError?.field('message')}>
         {(p) => <textarea {...p} required rows={3} value={message} onChange={(e) => setMessage(e.target.value)} />}
       </Field>
-      <Field label="Urgency">
-        {(p) => (
-          <select {...p} value={urgency} onChange={(e) => setUrgency(e.target.value === 'low' ? 'low' : 'high')}>
-            <option value="high">High (page now)</option>
-            <option value="low">Low</option>
-          </select>
-        )}
-      </Field>
-      {priorities.data?.length ? (
+      {adding ? null : (
+        <Field label="Urgency">
+          {(p) => (
+            <select {...p} value={urgency} onChange={(e) => setUrgency(e.target.value === 'low' ? 'low' : 'high')}>
+              <option value="high">High (page now)</option>
+              <option value="low">Low</option>
+            </select>
+          )}
+        </Field>
+      )}
+      {!adding && priorities.data?.length ? (
         <Field label="PagerDuty priority (optional)" error={apiError?.field('priority_id')}>
           {(p) => (
             <select {...p} value={priority} onChange={(e) => setPriority(e.target.value)}>
@@ -234,7 +321,7 @@ function EscalateForm({ incidentId, onDone, onCancel }: { incidentId: string; on
       <ErrorMessage error={error} title="Nobody was paged." />
       <div className="form-actions">
         <button type="submit" className="button-primary" disabled={busy || policies.length + users.length === 0 || !message.trim()}>
-          {busy ? 'Paging…' : 'Page them'}
+          {busy ? (adding ? 'Asking…' : 'Paging…') : adding ? 'Ask them to join' : 'Page them'}
         </button>
         <button type="button" className="button-quiet" onClick={onCancel} disabled={busy}>
           Cancel
