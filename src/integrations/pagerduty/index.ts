@@ -13,6 +13,7 @@ import { PagerDutyDirectory } from './directory.js';
 import { setupEscalations, type EscalationsModule } from './escalations/index.js';
 import { setupPagerDutyLinks, type PagerDutyLinksModule } from './links/index.js';
 import { setupStatusUpdates, type StatusUpdatesModule } from './status-updates/index.js';
+import { setupAllResolved, type AllResolvedModule } from './all-resolved/index.js';
 import type { SettingsStore } from '../../platform/settings.js';
 import type { UpdateDeliveries } from '../../incidents/updates/deliveries.js';
 import { setupWebhooks, type WebhooksModule } from './webhooks/index.js';
@@ -44,6 +45,8 @@ export interface PagerDutyModule {
   escalations: EscalationsModule;
   links: PagerDutyLinksModule;
   statusUpdates: StatusUpdatesModule;
+  /** Two-way close: told once when every related PagerDuty incident of an incident is resolved. */
+  allResolved: AllResolvedModule;
   /** The row on the Integrations page. */
   integrationStatus(): Promise<IntegrationStatus>;
   /** Workflows' triggers from PagerDuty (a link made, an escalation target acknowledged or resolved); app.ts sets it. */
@@ -90,13 +93,18 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
       await workflowTriggers.fire(tx, { type: 'pagerduty.escalation_target_changed', incidentId: r.incident_id, eventId: `pd-target:${r.id}:${status}`, data: { status, pagerdutyIncidentId: r.pd_incident_id, targetName: r.target_name } });
     }
   });
+  // Two-way close hears of every change to an incident's links through the live feed the links module writes with.
+  const allResolved = setupAllResolved({ db, incidents: deps.incidents, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger, http: deps.http, settings: deps.settings });
   links = setupPagerDutyLinks({
     ...feature,
+    live: allResolved.service.watchLinks(deps.live),
     escalations: escalations.store,
     onLinked: async (tx, l) => {
       if (workflowTriggers) await workflowTriggers.fire(tx, { type: 'pagerduty.incident_linked', incidentId: l.incidentId, eventId: `pd-link:${l.linkId}`, data: { pagerdutyIncidentId: l.pagerdutyIncidentId, title: l.title, serviceId: l.serviceId } });
     },
   });
+  links.autoCreate.declineDefersTo = () => allResolved.service.automaticForTriage();
+  links.port.allResolved = allResolved.port;
   webhooks.subscribe(async (ev) => {
     if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);
   });
@@ -111,6 +119,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     escalations,
     links,
     statusUpdates,
+    allResolved,
     async integrationStatus() {
       const s = await integration.status();
       return {
