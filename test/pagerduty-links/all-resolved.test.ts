@@ -206,10 +206,24 @@ for (const backend of backends) {
       const audit = await db().selectFrom('audit_events').selectAll().where('action', '=', 'pagerduty.all_resolved_settings_changed').execute();
       expect(audit).toHaveLength(1);
       expect(JSON.parse(audit[0]!.details)).toMatchObject({ automatic_for_triage: true, was: { automatic_for_triage: false } });
+      expect(audit[0]!.actor_id).toBe((await s.owner.get('/api/v1/session')).body.user.id);
 
       const rule = await s.owner.post('/api/v1/integrations/pagerduty/auto_create_rules', { name: 'Everything into triage', create_as: 'triage' });
       expect(rule.status).toBe(201);
       try {
+        // Off (and auto-decline off too): a triage incident whose PagerDuty incident resolves is left for people.
+        await s.owner.request('PUT', path, { automatic_for_triage: false });
+        expect((await s.owner.patch('/api/v1/integrations/pagerduty/auto_create_settings', { auto_decline_on_resolve: false })).status).toBe(200);
+        const left = await s.trigger(s.fallbackServiceId, { title: 'Left alone' });
+        await s.settle();
+        const leftRow = await waitFor('the first triage incident', async () => db().selectFrom('incidents').select('id').where('idempotency_key', '=', `pagerduty:${left.id}`).executeTakeFirst());
+        resolveInPd(left.id);
+        await s.settle();
+        expect((await incident(leftRow.id)).status.category).toBe('triage');
+        expect(await episodes(leftRow.id)).toEqual([]);
+        expect((await s.owner.patch('/api/v1/integrations/pagerduty/auto_create_settings', { auto_decline_on_resolve: true })).status).toBe(200);
+        expect((await s.owner.request('PUT', path, { automatic_for_triage: true })).status).toBe(200);
+
         const pd = await s.trigger(s.fallbackServiceId, { title: 'Replica lag' });
         await s.settle();
         const row = await waitFor('the triage incident', async () => db().selectFrom('incidents').select('id').where('idempotency_key', '=', `pagerduty:${pd.id}`).executeTakeFirst());
