@@ -179,8 +179,11 @@ for (const backend of backends) {
       resolveInPd(a.id);
       await s.settle();
       const msg = await waitFor('the message', async () => prompts(channel.id)[0]);
-      const [ep] = await episodes(inc.id);
+      // Slack shows the message a moment before Firebreak records where it went: wait for the record.
+      const ep = await waitFor('the post recorded', async () => (await episodes(inc.id)).find((e) => e.notice_status === 'posted'));
       expect(ep).toMatchObject({ notice_status: 'posted', notice_channel: channel.id, notice_ts: msg.ts });
+      const attempts = emu.calls('chat.postMessage').filter((c) => JSON.stringify(c.args).includes(ep!.id));
+      expect(attempts.map((c) => c.ok)).toEqual([false, true]);
       // As if the process died after chat.postMessage returned but before it recorded the ts.
       await db().updateTable('pagerduty_all_resolved').set({ notice_status: 'sending', notice_ts: null }).where('id', '=', ep!.id).execute();
       await s.fb.app.jobs.enqueue('pagerduty.all_resolved.notice', { episodeId: ep!.id });
