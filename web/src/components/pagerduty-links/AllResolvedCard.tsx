@@ -26,7 +26,7 @@ export function AllResolvedCard({ isAdmin }: { isAdmin: boolean }) {
       {d ? (
         <>
           <p className="hint">
-            When every PagerDuty incident linked to an active incident (except those marked not related) is resolved in PagerDuty, Firebreak says so once in
+            When every PagerDuty incident linked to a live incident (except those marked not related) is resolved in PagerDuty, Firebreak says so once in
             the incident's Slack channel, with buttons to move it to Monitoring, close it or keep it open.
           </p>
           <div className="field">
