@@ -94,7 +94,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     }
   });
   // Two-way close hears of every change to an incident's links through the live feed the links module writes with.
-  const allResolved = setupAllResolved({ db, incidents: deps.incidents, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger, http: deps.http, settings: deps.settings });
+  const allResolved = setupAllResolved({ db, incidents: deps.incidents, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger, http: deps.http, settings: deps.settings, connected: (mode) => integration.connected(mode) });
   links = setupPagerDutyLinks({
     ...feature,
     live: allResolved.service.watchLinks(deps.live),

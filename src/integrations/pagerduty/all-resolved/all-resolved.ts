@@ -10,7 +10,9 @@ import { newId, nowIso } from '../../../platform/ids.js';
 import type { JobQueue } from '../../../platform/jobs/types.js';
 import type { LiveFeed } from '../../../platform/live.js';
 import type { Logger } from '../../../platform/logger.js';
-import { linksOfIncident, type IncidentLink } from '../links/links.repository.js';
+import type { ConnectedPagerDuty } from '../connect.js';
+import { linksOfIncident, updateLinks, type IncidentLink } from '../links/links.repository.js';
+import { summaryFromIncident } from '../links/summary.js';
 import type { AllResolvedSettingsStore } from './settings.js';
 import type { PagerDutyAllResolvedTable } from './tables.js';
 import './tables.js';
@@ -97,6 +99,8 @@ export interface AllResolvedDeps {
   live: LiveFeed;
   logger: Logger;
   settings: AllResolvedSettingsStore;
+  /** A client for the connected account; null when PagerDuty is not connected. */
+  connected: (mode?: 'interactive' | 'background') => Promise<ConnectedPagerDuty | null>;
 }
 
 export class AllResolved {
@@ -139,8 +143,33 @@ export class AllResolved {
     return (await this.deps.settings.get()).automatic_for_triage;
   }
 
+  /**
+   * A PagerDuty incident resolved in the holding episode that a link now shows open again is asked of PagerDuty
+   * before the episode ends: an old webhook delivered again sets a link's status back for a moment (the mirror then
+   * reads the incident again), and that is no reason to ask people twice. What PagerDuty says is stored on the links.
+   * A new link, or one marked related again, ends the episode without a read.
+   */
+  /** The PagerDuty incidents PagerDuty itself says are open again (null: PagerDuty cannot be asked, the links decide). */
+  private async confirmReopened(incidentId: string): Promise<Set<string> | null> {
+    const reopened = new Set<string>();
+    const holding = await this.deps.db.selectFrom('pagerduty_all_resolved').select(['pagerduty']).where('incident_id', '=', incidentId).where('ended_at', 'is', null).executeTakeFirst();
+    if (!holding) return reopened;
+    const told = new Set((JSON.parse(holding.pagerduty) as ResolvedPd[]).map((p) => p.id));
+    const back = related(await linksOfIncident(this.deps.db, incidentId)).filter((l) => l.pagerduty.status !== 'resolved' && told.has(l.pagerduty.id));
+    if (back.length === 0) return reopened;
+    const c = await this.deps.connected('background');
+    if (!c) return null;
+    for (const l of back) {
+      const incident = await c.client.getIncident(l.pagerduty.id, { priority: 'background' });
+      if (incident.status === 'resolved') await updateLinks(this.deps.db, l.pagerduty.id, summaryFromIncident(incident), this.deps.live);
+      else reopened.add(l.pagerduty.id);
+    }
+    return reopened;
+  }
+
   /** The check: starts or ends the incident's episode from its links as they are now. */
   async check(incidentId: string): Promise<void> {
+    const reopened = await this.confirmReopened(incidentId);
     await inTransaction(this.deps.db, async (tx) => {
       const inc = await tx.selectFrom('incidents').select(['id', 'status_id']).where('id', '=', incidentId).executeTakeFirst();
       if (!inc) return;
@@ -148,9 +177,11 @@ export class AllResolved {
       const current = statuses.find((s) => s.id === inc.status_id);
       if (!current) return;
       const links = related(await linksOfIncident(tx, incidentId));
-      const open = links.filter((l) => l.pagerduty.status !== 'resolved');
       const latest = await tx.selectFrom('pagerduty_all_resolved').selectAll().where('incident_id', '=', incidentId).orderBy('episode', 'desc').limit(1).executeTakeFirst();
       const holding = latest && !latest.ended_at ? latest : null;
+      // One the holding episode told as resolved is open only when PagerDuty said so just now (confirmReopened).
+      const told = new Set(holding ? (JSON.parse(holding.pagerduty) as ResolvedPd[]).map((p) => p.id) : []);
+      const open = links.filter((l) => l.pagerduty.status !== 'resolved' && (!told.has(l.pagerduty.id) || reopened === null || reopened.has(l.pagerduty.id)));
 
       if (links.length === 0 || open.length > 0) {
         if (!holding) return;

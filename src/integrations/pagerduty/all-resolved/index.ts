@@ -9,6 +9,7 @@ import type { SettingsStore } from '../../../platform/settings.js';
 import { AllResolved, type AllResolvedNotice, type NoticeListener } from './all-resolved.js';
 import { registerAllResolvedRoutes } from './routes.js';
 import { AllResolvedSettingsStore } from './settings.js';
+import type { ConnectedPagerDuty } from '../connect.js';
 
 export type { AllResolvedNotice } from './all-resolved.js';
 
@@ -28,9 +29,9 @@ export interface AllResolvedModule {
   port: AllResolvedPort;
 }
 
-export function setupAllResolved(deps: { db: Db; incidents: IncidentsService; events: EventBus; jobs: JobQueue; live: LiveFeed; logger: Logger; http: App; settings: SettingsStore }): AllResolvedModule {
+export function setupAllResolved(deps: { db: Db; incidents: IncidentsService; events: EventBus; jobs: JobQueue; live: LiveFeed; logger: Logger; http: App; settings: SettingsStore; connected: (mode?: 'interactive' | 'background') => Promise<ConnectedPagerDuty | null> }): AllResolvedModule {
   const settings = new AllResolvedSettingsStore(deps.settings);
-  const service = new AllResolved({ db: deps.db, incidents: deps.incidents, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger.child({ feature: 'pagerduty.all_resolved' }), settings });
+  const service = new AllResolved({ db: deps.db, incidents: deps.incidents, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger.child({ feature: 'pagerduty.all_resolved' }), settings, connected: deps.connected });
   service.define();
   registerAllResolvedRoutes(deps.http, { db: deps.db, live: deps.live, settings, incidents: deps.incidents });
   const port: AllResolvedPort = {
