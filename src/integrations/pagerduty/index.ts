@@ -15,6 +15,7 @@ import { setupEscalations, type EscalationsModule } from './escalations/index.js
 import { setupPagerDutyLinks, type PagerDutyLinksModule } from './links/index.js';
 import { setupStatusUpdates, type StatusUpdatesModule } from './status-updates/index.js';
 import { setupOnCall, type OnCallModule } from './oncall/index.js';
+import { setupAllResolved, type AllResolvedModule } from './all-resolved/index.js';
 import type { SettingsStore } from '../../platform/settings.js';
 import type { UpdateDeliveries } from '../../incidents/updates/deliveries.js';
 import { setupWebhooks, type WebhooksModule } from './webhooks/index.js';
@@ -50,6 +51,8 @@ export interface PagerDutyModule {
   changes: ChangesModule;
   /** Who is on call now (live from PagerDuty, a minute's cache), its route and Slack's port. */
   oncall: OnCallModule;
+  /** Two-way close: told once when every related PagerDuty incident of an incident is resolved. */
+  allResolved: AllResolvedModule;
   /** The row on the Integrations page. */
   integrationStatus(): Promise<IntegrationStatus>;
   /** Workflows' triggers from PagerDuty (a link made, an escalation target acknowledged or resolved); app.ts sets it. */
@@ -99,13 +102,18 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
       await workflowTriggers.fire(tx, { type: 'pagerduty.escalation_target_changed', incidentId: r.incident_id, eventId: `pd-target:${r.id}:${status}`, data: { status, pagerdutyIncidentId: r.pd_incident_id, targetName: r.target_name } });
     }
   });
+  // Two-way close hears of every change to an incident's links through the live feed the links module writes with.
+  const allResolved = setupAllResolved({ db, incidents: deps.incidents, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger, http: deps.http, settings: deps.settings, connected: (mode) => integration.connected(mode) });
   links = setupPagerDutyLinks({
     ...feature,
+    live: allResolved.service.watchLinks(deps.live),
     escalations: escalations.store,
     onLinked: async (tx, l) => {
       if (workflowTriggers) await workflowTriggers.fire(tx, { type: 'pagerduty.incident_linked', incidentId: l.incidentId, eventId: `pd-link:${l.linkId}`, data: { pagerdutyIncidentId: l.pagerdutyIncidentId, title: l.title, serviceId: l.serviceId } });
     },
   });
+  links.autoCreate.declineDefersTo = () => allResolved.service.automaticForTriage();
+  links.port.allResolved = allResolved.port;
   webhooks.subscribe(async (ev) => {
     if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);
   });
@@ -124,6 +132,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     statusUpdates,
     changes,
     oncall,
+    allResolved,
     async integrationStatus() {
       const s = await integration.status();
       return {

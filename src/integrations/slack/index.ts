@@ -23,6 +23,7 @@ import { registerFollowUps } from './follow-ups/follow-ups.handlers.js';
 import type { EscalationPort } from './escalate/port.js';
 import { registerPagerDutyLinks } from './pagerduty-links/pagerduty-links.handlers.js';
 import type { OnCallPort } from './oncall/port.js';
+import { registerAllResolved } from './pagerduty-links/all-resolved.js';
 import type { PagerDutyLinksPort } from './pagerduty-links/port.js';
 import { subscribeToIncidentEvents } from './core-events.js';
 import { defineSlackJobs } from './jobs.js';
@@ -144,6 +145,7 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   registerCatalogOptions(recorder, ctx);
   registerEscalate(recorder, ctx, opts.escalations);
   registerPagerDutyLinks(recorder, ctx, opts.pagerdutyLinks);
+  registerAllResolved(recorder, ctx, opts.pagerdutyLinks?.allResolved);
   registerWorkflows(recorder, ctx, workflows);
   registerPinEvents(recorder, ctx);
   const reminders = registerUpdateReminders(recorder, ctx, { reminders: deps.updates.reminders });

@@ -34,7 +34,7 @@ export interface SlackPromptsTable {
   channel_id: string;
   ts: string;
   incident_id: string;
-  /** 'related' | 'ack_offer' | 'resolve' */
+  /** 'related' | 'ack_offer' | 'resolve' | 'all_resolved' */
   kind: string;
   /** Firebreak user id of who answered. */
   answered_by: string | null;

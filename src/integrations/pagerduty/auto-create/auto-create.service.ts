@@ -44,6 +44,11 @@ export class AutoCreateService {
   readonly tuning = { serviceCacheMs: 10_000 };
   /** The rules and settings (routes.ts changes them). */
   readonly rules: AutoCreateRules;
+  /**
+   * Whether auto-decline leaves triage incidents to the two-way close setting (all-resolved/): when that is on,
+   * such an incident is closed (or moved) once all its PagerDuty incidents resolve, not declined when its source does.
+   */
+  declineDefersTo: (() => Promise<boolean>) | null = null;
 
   constructor(
     private readonly deps: {
@@ -162,6 +167,7 @@ export class AutoCreateService {
   private async onResolved(data: PdIncidentEventData): Promise<void> {
     const { settings } = await this.rules.current();
     if (!settings.autoDeclineOnResolve) return;
+    if (this.declineDefersTo && (await this.declineDefersTo())) return;
     const sources = await this.deps.db.selectFrom('pagerduty_incident_links').select(['incident_id']).where('pd_incident_id', '=', data.id).where('reason', '=', 'source').execute();
     for (const src of sources) {
       const inc = await this.deps.incidents.getIncident(src.incident_id);

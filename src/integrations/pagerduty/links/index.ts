@@ -15,6 +15,7 @@ import type { IncidentLink } from './links.repository.js';
 import { LinksService } from './links.service.js';
 import { LinkNotifier, NOTIFY_JOB, type LinkNotification, type LinkNotificationListener } from './notifications.js';
 import { registerLinkRoutes } from './routes.js';
+import type { AllResolvedPort } from '../all-resolved/index.js';
 
 const EVENT_JOB = 'pagerduty.links.event';
 
@@ -41,6 +42,8 @@ export interface PagerDutyLinksPortImpl {
   acknowledgeOffer(offerId: string, actor: Actor): Promise<{ status: 'acknowledged' | 'already_acknowledged' | 'resolved' }>;
   resolveInPagerDuty(incidentId: string, actor: Actor, email: string): Promise<{ resolved: string[]; skipped: { id: string; reason: string }[] }>;
   onNotification(listener: (n: LinkNotification) => Promise<void>): void;
+  /** Two-way close (set by the wing once it is wired). */
+  allResolved?: AllResolvedPort;
 }
 
 export interface PagerDutyLinksModule {

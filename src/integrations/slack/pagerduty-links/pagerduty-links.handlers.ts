@@ -63,48 +63,56 @@ async function alreadyTriaged(ctx: SlackContext, incidentId: string): Promise<st
   return `${inc.reference} was already ${outcome.charAt(0).toLowerCase()}${outcome.slice(1)}.`;
 }
 
+const tellEphemeral = (ctx: SlackContext, respond: (m: Record<string, unknown>) => Promise<unknown>, text: string) =>
+  respond({ response_type: 'ephemeral', replace_original: false, text }).catch((err: unknown) => ctx.logger.error({ err }, 'could not answer a Slack button'));
+
+/**
+ * A question with buttons, answered once: the first click claims it, acts, and the message is replaced by the
+ * outcome in words (a job: chat.update); a later click is told what was answered, by whom and when. Viewers are
+ * told they cannot answer.
+ */
+export function answerOnce(bolt: BoltApp, ctx: SlackContext, actionId: string, kind: string, incidentOf: (value: string) => string, run: (value: string, user: Person) => Promise<{ done: string; note?: string }>): void {
+  const tell = (respond: (m: Record<string, unknown>) => Promise<unknown>, text: string) => tellEphemeral(ctx, respond, text);
+  bolt.action(actionId, async ({ ack, body, action, respond }) => {
+    await ack();
+    const value = (action as { value?: string }).value ?? '';
+    const b = body as unknown as Payload;
+    const channel = b.channel?.id ?? b.container?.channel_id ?? '';
+    const ts = b.container?.message_ts ?? b.message?.ts ?? '';
+    const incidentId = incidentOf(value);
+    try {
+      const user = await ctx.people.resolve(b.user.id);
+      if (!roleAllows(user.role, 'write')) return void (await tell(respond, viewerText(user)));
+      const claim = await ctx.store.claimPrompt(channel, ts, incidentId, kind, user.id);
+      if (!claim.claimed) {
+        const p = claim.prompt;
+        const who = p.answered_by === user.id ? 'You' : ((await ctx.users.get(p.answered_by ?? '').catch(() => null))?.name ?? 'Someone');
+        return void (await tell(respond, p.outcome ? `This was already answered: ${p.outcome}.` : `${who} answered this a moment ago; it is being done.`));
+      }
+      let outcome: { done: string; note?: string };
+      try {
+        outcome = await run(value, user);
+      } catch (err) {
+        await ctx.store.releasePrompt(channel, ts);
+        throw err;
+      }
+      const full = `${outcome.done} by ${user.name} at ${clockTime(new Date().toISOString(), await tzOfSlackUser(ctx, b.user.id))}${outcome.note ? `: ${outcome.note}` : ''}`;
+      await ctx.store.settlePrompt(channel, ts, full);
+      const kept = (b.message?.blocks ?? []).filter((x) => (x as { type?: string }).type !== 'actions');
+      await ctx.jobs.enqueue(SLACK_JOBS.replacePrompt, { incidentId, channel, ts, blocks: kept, text: b.message?.text ?? '', outcome: full } satisfies ReplacePromptJob, { queue: incidentQueue(incidentId) });
+    } catch (err) {
+      await tell(respond, explain(err, ctx.logger));
+    }
+  });
+}
+
 export function registerPagerDutyLinks(bolt: BoltApp, ctx: SlackContext, port: PagerDutyLinksPort | undefined): void {
   if (!port) return;
 
   const tell = (respond: (m: Record<string, unknown>) => Promise<unknown>, text: string) => respond({ response_type: 'ephemeral', replace_original: false, text }).catch((err: unknown) => ctx.logger.error({ err }, 'could not answer a Slack button'));
 
-  /**
-   * A question with buttons, answered once: the first click claims it, acts, and the message is replaced by the
-   * outcome in words (a job: chat.update); a later click is told what was answered, by whom and when.
-   */
-  const answer = (actionId: string, kind: string, incidentOf: (value: string) => string, run: (value: string, user: Person) => Promise<{ done: string; note?: string }>) => {
-    bolt.action(actionId, async ({ ack, body, action, respond }) => {
-      await ack();
-      const value = (action as { value?: string }).value ?? '';
-      const b = body as unknown as Payload;
-      const channel = b.channel?.id ?? b.container?.channel_id ?? '';
-      const ts = b.container?.message_ts ?? b.message?.ts ?? '';
-      const incidentId = incidentOf(value);
-      try {
-        const user = await ctx.people.resolve(b.user.id);
-        if (!roleAllows(user.role, 'write')) return void (await tell(respond, viewerText(user)));
-        const claim = await ctx.store.claimPrompt(channel, ts, incidentId, kind, user.id);
-        if (!claim.claimed) {
-          const p = claim.prompt;
-          const who = p.answered_by === user.id ? 'You' : ((await ctx.users.get(p.answered_by ?? '').catch(() => null))?.name ?? 'Someone');
-          return void (await tell(respond, p.outcome ? `This was already answered: ${p.outcome}.` : `${who} answered this a moment ago; it is being done.`));
-        }
-        let outcome: { done: string; note?: string };
-        try {
-          outcome = await run(value, user);
-        } catch (err) {
-          await ctx.store.releasePrompt(channel, ts);
-          throw err;
-        }
-        const full = `${outcome.done} by ${user.name} at ${clockTime(new Date().toISOString(), await tzOfSlackUser(ctx, b.user.id))}${outcome.note ? `: ${outcome.note}` : ''}`;
-        await ctx.store.settlePrompt(channel, ts, full);
-        const kept = (b.message?.blocks ?? []).filter((x) => (x as { type?: string }).type !== 'actions');
-        await ctx.jobs.enqueue(SLACK_JOBS.replacePrompt, { incidentId, channel, ts, blocks: kept, text: b.message?.text ?? '', outcome: full } satisfies ReplacePromptJob, { queue: incidentQueue(incidentId) });
-      } catch (err) {
-        await tell(respond, explain(err, ctx.logger));
-      }
-    });
-  };
+  const answer = (actionId: string, kind: string, incidentOf: (value: string) => string, run: (value: string, user: Person) => Promise<{ done: string; note?: string }>) =>
+    answerOnce(bolt, ctx, actionId, kind, incidentOf, run);
   const split = (v: string) => {
     const [a = '', b = ''] = v.split('|');
     return [a, b] as const;

@@ -21,7 +21,28 @@ export type PagerDutyNotice =
   | { type: 'auto_created'; incidentId: string; linkId: string; pagerduty: LinkedIncidentView }
   | { type: 'resolve_offer'; incidentId: string; userId: string | null; open: { linkId: string; pagerduty: LinkedIncidentView }[] };
 
+/** Every related PagerDuty incident of an incident resolved (two-way close): the episode as it is now. */
+export interface AllResolvedNoticeView {
+  episodeId: string;
+  incidentId: string;
+  mode: 'prompt' | 'automatic';
+  pagerduty: { id: string; number: number | null; title: string; htmlUrl: string | null }[];
+  choices: { choice: 'monitoring' | 'close' | 'keep_open'; label: string }[];
+  outcome: string | null;
+  ended: string | null;
+  notice: { status: 'pending' | 'sending' | 'posted' | 'skipped'; channel: string | null; ts: string | null };
+  createdAt: string;
+}
+
+export interface AllResolvedSlackPort {
+  onNotice(listener: (n: AllResolvedNoticeView) => Promise<void>): void;
+  recordNotice(episodeId: string, status: 'sending' | 'posted' | 'skipped', where?: { channel?: string | null; ts?: string | null }): Promise<void>;
+  answer(episodeId: string, choice: string, actor: Actor): Promise<{ done: string }>;
+}
+
 export interface PagerDutyLinksPort {
+  /** Two-way close, when the PagerDuty wing offers it. */
+  allResolved?: AllResolvedSlackPort;
   connected(): Promise<boolean>;
   attach(incidentId: string, ref: string, actor: Actor): Promise<{ link: { id: string; pagerduty: LinkedIncidentView }; created: boolean }>;
   confirmRelated(incidentId: string, linkId: string, related: boolean, actor: Actor): Promise<unknown>;

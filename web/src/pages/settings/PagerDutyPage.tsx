@@ -13,6 +13,7 @@ import { EscalationSettings } from '../../components/escalations/EscalationSetti
 import { AutoCreateRulesCard } from '../../components/pagerduty-links/AutoCreateRulesCard.js';
 import { AutoCreateSettingsCard } from '../../components/pagerduty-links/AutoCreateSettingsCard.js';
 import { StatusUpdatesCard } from '../../components/pagerduty-links/StatusUpdatesCard.js';
+import { AllResolvedCard } from '../../components/pagerduty-links/AllResolvedCard.js';
 
 export function PagerDutyPage() {
   const status = useLoad(() => pdApi.status(), []);
@@ -252,6 +253,7 @@ function Connected({ status, reload }: { status: PagerDutyStatus; reload: () => 
       <AutoCreateRulesCard isAdmin={isAdmin} />
       <AutoCreateSettingsCard isAdmin={isAdmin} />
       <StatusUpdatesCard isAdmin={isAdmin} />
+      <AllResolvedCard isAdmin={isAdmin} />
     </>
   );
 }
