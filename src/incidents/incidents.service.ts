@@ -14,7 +14,7 @@ import { Severities, type Severity } from './severities.js';
 import { firstOfCategory, requireStatus, Statuses, type Status } from './statuses.js';
 import { addTimelineItem, listTimeline, type TimelineItem } from './timeline.js';
 import { IncidentTimestamps } from './timestamps/timestamps.service.js';
-import { matchesFor, matchingTable, parseSearch, RELEVANCE_WINDOW, scoredTable, tsquery, type SearchMatch } from './search.js';
+import { matchesFor, matchingTable, parseSearch, pgRelevanceWindow, pgWindowEnds, RELEVANCE_SLICING, scoredTable, tsquery, type PgMatches, type PgSearchDb, type PgSearchRow, type Ranked, type RelevanceSlicing, type SearchMatch, type WindowEnds } from './search.js';
 
 // Callers import these types from the service, as before the split.
 export type { Incident, IncidentMode } from './incident-view.js';
@@ -114,6 +114,10 @@ export class IncidentsService {
 
   private readonly severities: Severities;
   private readonly statuses: Statuses;
+
+  /** The relevance window and, on PostgreSQL, how it is searched (search.ts); tests shrink it. */
+  relevanceSlicing: RelevanceSlicing = RELEVANCE_SLICING;
+  private windowEnds: { until: number; ends: WindowEnds } | null = null;
 
   // ---- severities and statuses (their own modules; these keep the service's callers working) -------------
 
@@ -245,7 +249,8 @@ export class IncidentsService {
     if (q.statusCategories?.length) query = query.where('s.category', 'in', q.statusCategories);
     if (q.severityId) query = query.where('i.severity_id', '=', q.severityId);
     if (q.mode) query = query.where('i.mode', '=', q.mode);
-    for (const f of await this.customFields.parseFilters(q.customFields ?? [])) query = query.where('i.id', 'in', this.customFields.matching(f));
+    const customFilters = await this.customFields.parseFilters(q.customFields ?? []);
+    for (const f of customFilters) query = query.where('i.id', 'in', this.customFields.matching(f));
     if (search.kind === 'reference') query = query.where('i.number', '=', search.number);
     // The search index (migration 0024) as derived tables. Relevance scores only the newest RELEVANCE_WINDOW matches
     // that pass the filters (found newest first, so a word in every incident stops after the window); other sorts
@@ -259,7 +264,7 @@ export class IncidentsService {
         .clearSelect()
         .select('f.search_key')
         .orderBy('f.search_key', 'desc')
-        .limit(RELEVANCE_WINDOW);
+        .limit(this.relevanceSlicing.window);
       table = scoredTable(search, candidates);
     } else if (search.kind === 'words') {
       table = matchingTable(this.dialect, search);
@@ -274,20 +279,35 @@ export class IncidentsService {
     const cursor = q.cursor ? decodeCursor(q.cursor, sort) : null;
     let rows: (Selectable<IncidentsTable> & { severity_rank: number; status_rank: number; score: number })[];
     if (search.kind === 'words' && sort === 'relevance' && this.dialect === 'postgres') {
-      // PostgreSQL ranks in one pass: the newest RELEVANCE_WINDOW matching incidents that pass the filters, read
-      // once with their documents, then ranked. (Joining ranked keys back to incidents, as below, made PostgreSQL
-      // hash-join a scan of every incident: p99 81 ms at 100,000 incidents, bench:search.)
+      // PostgreSQL: the window is found range by range from the newest (pgRelevanceWindow), each range ranked as it
+      // is read, then ordered and paged here; only the page's incidents are read whole.
       const tsq = sql`to_tsquery('simple', ${tsquery(search)})`;
-      const window = query
-        .innerJoin(sql<{ incident_id: string; document: string }>`incident_search`.as('f'), (j) => j.onRef('f.incident_id', '=', 'i.id'))
-        .where(sql<boolean>`f.document @@ ${tsq}`)
-        .select(sql<string>`f.document`.as('search_document'))
-        .orderBy('i.id', 'desc')
-        .limit(RELEVANCE_WINDOW);
-      const score = sql<number>`ts_rank(x.search_document, ${tsq})::float8`;
-      let ranked = this.db.selectFrom(window.as('x')).selectAll('x').select(score.as('score'));
-      if (cursor) ranked = ranked.where((eb) => eb.or([eb(score, cmp, cursor.value as number), eb.and([eb(score, '=', cursor.value as number), eb('x.id', cmp, cursor.id)])]));
-      rows = (await ranked.orderBy(score, order).orderBy('x.id', order).limit(q.limit + 1).execute()) as typeof rows;
+      // The filters here mirror the list's (`query` above), on the copies beside each document (migration 0025).
+      const sdb: PgSearchDb = this.db.withTables<{ incident_search: PgSearchRow }>();
+      const matches = () => {
+        let m: PgMatches = sdb.selectFrom('incident_search as f').select(['f.incident_id as id', 'f.document']).where(sql<boolean>`f.document @@ ${tsq}`);
+        if (q.statusCategories?.length) m = m.where('f.status_id', 'in', sdb.selectFrom('incident_statuses').select('id').where('category', 'in', q.statusCategories));
+        if (q.severityId) m = m.where('f.severity_id', '=', q.severityId);
+        if (q.mode) m = m.where('f.mode', '=', q.mode);
+        for (const f of customFilters) m = m.where('f.incident_id', 'in', this.customFields.matching(f));
+        return m;
+      };
+      // The ranges' ends are kept a few seconds: any ends give the same window (newer incidents join the first range).
+      if (!this.windowEnds || this.windowEnds.until < Date.now()) this.windowEnds = { until: Date.now() + 10_000, ends: await pgWindowEnds(this.db, this.relevanceSlicing) };
+      const window = await pgRelevanceWindow(sdb, matches, tsq, this.windowEnds.ends, this.relevanceSlicing);
+      // Relevance order: score, then id, both descending for order=desc. `later(a, b) > 0`: a comes after b.
+      const dir = order === 'desc' ? 1 : -1;
+      const later = (a: { id: string; score: number }, b: { id: string; score: number }) => dir * (a.score !== b.score ? (a.score < b.score ? 1 : -1) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+      window.sort(later);
+      // A cursor without a score (made for a reference search) is after every scored incident, as it was in SQL.
+      const after = cursor ? { id: cursor.id, score: typeof cursor.value === 'number' ? cursor.value : null } : null;
+      const pageKeys = after?.score === null ? [] : window.filter((r) => !after || later(r, after as Ranked) > 0).slice(0, q.limit + 1);
+      const found = pageKeys.length ? await query.where('i.id', 'in', pageKeys.map((r) => r.id)).execute() : [];
+      const byId = new Map(found.map((r) => [r.id, r]));
+      rows = pageKeys.flatMap((k) => {
+        const r = byId.get(k.id);
+        return r ? [{ ...r, score: k.score }] : [];
+      });
     } else {
       const scored = query.innerJoin(table.as('m'), (j) => j.on(on)).select('m.score as score');
       // Keyset paging over (sort key, id): the cursor carries both, so pages never repeat or skip a row. Relevance pages

@@ -177,6 +177,96 @@ describe.each(backends)('incident search on %s', (backend) => {
   });
 });
 
+// Relevance ranks the newest N matching incidents that pass the filters. PostgreSQL finds them range by range from
+// the newest (src/incidents/search.ts, pgRelevanceWindow) and filters on copies of status, severity and mode kept
+// beside each document (migration 0025); here N and the first range are shrunk so that 46 incidents need several
+// ranges, and every result is checked against what the incidents are.
+describe.each(backends)('the relevance window on %s', (backend) => {
+  let fb: TestFirebreak;
+  let owner: Client;
+  type Made = { id: string; n: number; where: 'name' | 'summary' | 'note' | null; closed: boolean; minor: boolean; core: boolean };
+  const made: Made[] = [];
+  let minorId = '';
+  const WINDOW = 9;
+
+  beforeAll(async () => {
+    fb = await startTestFirebreak(backend);
+    owner = await ownerClient(fb);
+    fb.app.incidents.relevanceSlicing = { window: WINDOW, firstSlice: 4, maxSlices: 4 };
+    expect((await owner.post('/api/v1/custom_fields', { key: 'team', name: 'Team', type: 'text' })).status).toBe(201);
+    for (let n = 1; n <= 40; n++) await declare(n);
+  });
+  afterAll(async () => fb?.destroy());
+
+  /** Incident n has "osprey" in its name, summary, a note or nowhere (n % 4); some are then closed, made minor, given team core. */
+  async function declare(n: number) {
+    const where = (['name', 'summary', 'note', null] as const)[n % 4]!;
+    const r = await owner.post('/api/v1/incidents', { name: where === 'name' ? `Osprey feed ${n} stalls` : `Feed ${n} stalls`, summary: where === 'summary' ? 'the osprey importer is behind' : 'the importer is behind' });
+    expect(r.status).toBe(201);
+    const id = r.body.incident.id as string;
+    // A severity other than the one incidents are declared with.
+    minorId ||= (await owner.get('/api/v1/severities')).body.severities.find((sv: { id: string }) => sv.id !== r.body.incident.severity.id).id;
+    if (where === 'note') expect((await owner.post(`/api/v1/incidents/${id}/timeline/notes`, { text: 'osprey backlog drained' })).status).toBe(201);
+    // Changed after declaration: the copies beside the search document must follow.
+    const closed = n % 3 === 0;
+    const minor = n % 5 === 0;
+    const core = n % 2 === 0;
+    if (closed) expect((await owner.post(`/api/v1/incidents/${id}/actions/close`, {})).status).toBe(200);
+    if (minor) expect((await owner.post(`/api/v1/incidents/${id}/actions/severity`, { severity_id: minorId })).status).toBe(200);
+    if (core) expect((await owner.patch(`/api/v1/incidents/${id}`, { custom_field_values: { team: 'core' } })).status).toBe(200);
+    made.push({ id, n, where, closed, minor, core });
+  }
+
+  /** Every page of a relevance search, two at a time. */
+  async function allPages(filters: string) {
+    const seen: { id: string; field: string }[] = [];
+    let cursor: string | null = null;
+    do {
+      const r = await owner.get(`/api/v1/incidents?q=osprey&limit=2${filters}${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      seen.push(...r.body.incidents.map((i: any) => ({ id: i.id, field: i.match.field })));
+      cursor = r.body.next_cursor;
+    } while (cursor);
+    return seen;
+  }
+
+  const cases: [string, (m: Made) => boolean][] = [
+    ['', () => true],
+    ['&status_category=live', (m) => !m.closed],
+    ['&status_category=closed', (m) => m.closed],
+    ['&severity_id=MINOR', (m) => m.minor],
+    ['&custom_field=team:core', (m) => m.core],
+    ['&status_category=closed&custom_field=team:core', (m) => m.closed && m.core],
+  ];
+
+  it('ranks exactly the newest matches that pass the filters, name before summary before notes, each once', async () => {
+    for (const [filters, passes] of cases) {
+      const f = filters.replace('MINOR', minorId);
+      const expected = made.filter((m) => m.where !== null && passes(m)).sort((a, b) => b.n - a.n).slice(0, WINDOW);
+      const seen = await allPages(f);
+      expect(seen.map((s) => s.id).sort(), f).toEqual(expected.map((m) => m.id).sort());
+      const order = { name: 0, summary: 1, note: 2 } as Record<string, number>;
+      const ranks = seen.map((s) => order[s.field]!);
+      expect(ranks, f).toEqual([...ranks].sort((a, b) => a - b));
+      expect(seen.map((s) => s.field), f).toEqual(seen.map((s) => made.find((m) => m.id === s.id)!.where));
+    }
+  });
+
+  it('takes in incidents declared after the window was last searched, and status written without a timeline item', async () => {
+    await allPages('');
+    for (let n = 41; n <= 46; n++) await declare(n);
+    // A module that writes the status itself (no timeline item, so no re-index): the filters still follow.
+    const closedStatus = await fb.app.database.db.selectFrom('incident_statuses').select('id').where('category', '=', 'closed').executeTakeFirstOrThrow();
+    const quiet = made.find((m) => m.n === 46)!;
+    expect(quiet.closed || quiet.where === null).toBe(false);
+    await fb.app.database.db.updateTable('incidents').set({ status_id: closedStatus.id }).where('id', '=', quiet.id).execute();
+    quiet.closed = true;
+    const expected = made.filter((m) => m.where !== null && m.closed).sort((a, b) => b.n - a.n).slice(0, WINDOW);
+    expect(expected.some((m) => m.n > 40)).toBe(true);
+    expect((await allPages('&status_category=closed')).map((s) => s.id).sort()).toEqual(expected.map((m) => m.id).sort());
+  });
+});
+
 describe.each(backends)('the search migration on %s', (backend) => {
   it('indexes the incidents and timelines that existed before it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'firebreak-search-mig-'));
