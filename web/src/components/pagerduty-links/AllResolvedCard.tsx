@@ -15,7 +15,19 @@ export function AllResolvedCard({ isAdmin }: { isAdmin: boolean }) {
   const { busy, error, run } = useSubmit();
   const id = useId();
   useLive(['settings'], null, () => settings.refresh());
-  const save = (body: { automatic_for_triage: boolean; status_id: string | null }) => void run(async () => settings.setData(await call('put', path, { body })));
+  // Shown at once (a checkbox that waits for the server looks as if the click was lost); the answer replaces it,
+  // and a refusal reloads what is stored.
+  const save = (body: { automatic_for_triage: boolean; status_id: string | null }) => {
+    if (settings.data) settings.setData({ ...settings.data, ...body });
+    void run(async () => {
+      try {
+        settings.setData(await call('put', path, { body }));
+      } catch (err) {
+        settings.refresh();
+        throw err;
+      }
+    });
+  };
   const targets = (statuses.data ?? []).filter((s) => ['closed', 'declined', 'live'].includes(s.category));
   const d = settings.data;
   return (
