@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { invalidInput, notFound } from './errors.js';
-import { paginate, type Query, type RestContext, type RestResult } from './rest.js';
+import { paginate, type Query, type RestContext, type RestResult } from './rest-context.js';
 import type { AccountStore } from './store.js';
 import type { ChangeEventRecord } from './types.js';
 
