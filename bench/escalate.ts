@@ -4,10 +4,15 @@
 // PagerDuty round trip, the time from submitting the escalation until all 10 PagerDuty incidents exist in the
 // emulator, and the ratio (target: under 1.5 round trips, since the targets are paged side by side as soon as the
 // escalation is recorded). BENCH_SHORT=1: 3 runs.
-// Run: npm run bench:escalate [-- --runs 7 --latency 50 --db sqlite|postgres]
+// Run: npm run bench:escalate [-- --runs 7 --latency 50 --db sqlite|postgres --trace [--statements]]
+//   --trace  also say where the time goes, per run (bench/pg-trace-probe.mjs preloaded into Firebreak): Firebreak's
+//            CPU per escalation (with its jobs) and, on PostgreSQL, the statements before, in and after the
+//            escalation's transaction, and when it began and committed, when the first and last POST /incidents
+//            reached PagerDuty, and when all 10 incidents existed, each in ms after the submit.
+//            --statements lists the last run's statements until all were paged.
 //   (postgres: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test; a fresh database is made and dropped)
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPagerDutyEmulator } from '../emulators/pagerduty/index.js';
@@ -23,6 +28,7 @@ const arg = (name: string, def: string) => {
 const RUNS = Number(arg('runs', shortRun ? '3' : '7'));
 const LATENCY = Number(arg('latency', '50'));
 const DB = arg('db', 'sqlite') as 'sqlite' | 'postgres';
+const TRACE = args.includes('--trace');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
@@ -42,7 +48,25 @@ async function main() {
   const pd = await startPagerDutyEmulator({ seed: 'medium', rateLimitPerMinute: false });
   const dataDir = mkdtempSync(join(tmpdir(), 'firebreak-bench-'));
   const pg = DB === 'postgres' ? await freshPostgresDatabase() : null;
-  const fb = await startFirebreakProcess({ DATA_DIR: dataDir, ...(pg ? { DATABASE_URL: pg.url, FIREBREAK_MASTER_KEY: randomBytes(32).toString('base64') } : {}) });
+  const traceFile = join(dataDir, 'trace.json');
+  const fb = await startFirebreakProcess(
+    { DATA_DIR: dataDir, ...(pg ? { DATABASE_URL: pg.url, FIREBREAK_MASTER_KEY: randomBytes(32).toString('base64') } : {}), ...(TRACE ? { BENCH_TRACE_FILE: traceFile } : {}) },
+    TRACE ? { preload: [new URL('./pg-trace-probe.mjs', import.meta.url).href] } : {},
+  );
+  const readTrace = async (): Promise<Trace> => {
+    rmSync(traceFile, { force: true });
+    fb.child.kill('SIGUSR2');
+    for (let i = 0; ; i++) {
+      await sleep(10);
+      try {
+        return JSON.parse(readFileSync(traceFile, 'utf8')) as Trace;
+      } catch (err) {
+        if (i > 300) throw err;
+      }
+    }
+  };
+  const traces: string[] = [];
+  let lastTrace: { trace: Trace; epoch0: number; all: number } | null = null;
   try {
     const owner: Client = await signInWithLink(fb.baseUrl, fb.loginUrl);
     const bot = [...pd.state.users.values()][0]!;
@@ -72,7 +96,9 @@ async function main() {
     for (let run = 0; run < RUNS; run++) {
       const inc = (await owner.post('/api/v1/incidents', { name: `Bench ${run}` })).body.incident;
       pd.clearRequestLog();
+      if (TRACE) await readTrace(); // start the trace here
       const t0 = performance.now();
+      const epoch0 = performance.timeOrigin + t0;
       const r = await owner.post(`/api/v1/incidents/${inc.id}/escalations`, { escalation_policy_ids: policies, user_ids: users.map((u) => u.id), message: 'Benchmark escalation' });
       acks.push(performance.now() - t0);
       if (r.status !== 201) throw new Error(`escalate: ${r.status} ${JSON.stringify(r.body)}`);
@@ -86,7 +112,13 @@ async function main() {
       }
       totals.push(performance.now() - t0);
       await sleep(2500); // let the (delayed) jobs find nothing left to do before the next run
-      creates += pd.requestLog().filter((e) => e.method === 'POST' && e.path === '/incidents').length;
+      const posts = pd.requestLog().filter((e) => e.method === 'POST' && e.path === '/incidents');
+      creates += posts.length;
+      if (TRACE) {
+        const trace = await readTrace();
+        traces.push(describeRun(trace, epoch0, { ack: acks.at(-1)!, all: totals.at(-1)!, posts: posts.map((p) => Date.parse(p.at) - epoch0), targets: keys.size }));
+        lastTrace = { trace, epoch0, all: totals.at(-1)! };
+      }
     }
     console.log(`Escalate to 10 targets (4 policies + 6 people), ${DB}, emulator latency ${LATENCY} ms, ${RUNS} runs, load average ${loadavg()[0]!.toFixed(1)}`);
     console.log(`  one PagerDuty round trip (median)      ${ms(rtt)}`);
@@ -94,6 +126,12 @@ async function main() {
     console.log(`  all 10 PagerDuty incidents exist       median ${ms(median(totals))}, min ${ms(Math.min(...totals))}, max ${ms(Math.max(...totals))}`);
     console.log(`  ratio to one round trip                median ${(median(totals) / rtt).toFixed(2)}×, best ${(Math.min(...totals) / rtt).toFixed(2)}× (target < 1.5×)`);
     console.log(`  POST /incidents sent                   ${creates} for ${RUNS * 10} targets (each paged once)`);
+    if (TRACE) console.log(`  where the time goes (ms after the submit; statements as pg sent them):\n${traces.map((t, i) => `    run ${i + 1}: ${t}`).join('\n')}`);
+    if (TRACE && lastTrace && args.includes('--statements')) {
+      const { trace, epoch0, all } = lastTrace;
+      console.log('  the last run\'s statements until all were paged (sent, answered in ms after the submit; connection):');
+      for (const s of trace.trace.filter((x) => x.at <= epoch0 + all)) console.log(`    ${(s.at - epoch0).toFixed(1).padStart(7)} ${s.done === null ? '      -' : (s.done - epoch0).toFixed(1).padStart(7)}  c${s.conn}  ${s.sql}`);
+    }
     const ratio = median(totals) / rtt;
     report({ bench: 'escalate', figure: `escalate to 10 targets, ${DB}, all paged (median of ${RUNS})`, value: ratio, unit: '× one round trip', target: '< 1.5×', met: ratio < 1.5 && creates === RUNS * 10, limit: `one PagerDuty round trip, ${rtt.toFixed(1)} ms (1× is the floor)` });
   } finally {
@@ -104,6 +142,36 @@ async function main() {
     rmSync(dataDir, { recursive: true, force: true });
     await pg?.drop();
   }
+}
+
+interface Trace {
+  cpuMs: number;
+  trace: { at: number; done: number | null; conn: number; sql: string }[];
+}
+
+/**
+ * One run's trace in one line: Firebreak's CPU for the escalation and its jobs; on PostgreSQL the statements
+ * before the escalation's transaction (the request's reads), in it, after its commit until all targets were
+ * paged, and later (the safety-net jobs), with when the transaction began and committed and when the PagerDuty
+ * calls arrived. Times in ms after the submit.
+ */
+function describeRun(t: Trace, epoch0: number, r: { ack: number; all: number; posts: number[]; targets: number }): string {
+  const rel = (x: number) => (x - epoch0).toFixed(0);
+  const cpu = `CPU ${t.cpuMs.toFixed(0)} ms`;
+  const posts = [...r.posts].sort((a, b) => a - b);
+  const pdCalls = `POST /incidents at ${posts.length ? `${posts[0]!.toFixed(0)}–${posts.at(-1)!.toFixed(0)}` : '-'}`;
+  const tail = `answered ${r.ack.toFixed(0)}, all exist ${r.all.toFixed(0)}`;
+  const begin = t.trace.findIndex((s, i) => s.sql === 'begin' && t.trace.slice(i + 1).find((x) => x.conn === s.conn && (x.sql === 'commit' || x.sql.startsWith('insert into "pagerduty_escalations"')))?.sql.startsWith('insert'));
+  if (begin < 0) return `${cpu}; ${pdCalls}; ${tail}`;
+  const conn = t.trace[begin]!.conn;
+  const commit = t.trace.findIndex((s, i) => i > begin && s.conn === conn && s.sql === 'commit');
+  const inTx = t.trace.slice(begin, commit + 1).filter((s) => s.conn === conn);
+  const commitDone = t.trace[commit]!.done ?? t.trace[commit]!.at;
+  const allAt = epoch0 + r.all;
+  const before = t.trace.filter((s) => s.at < t.trace[begin]!.at).length;
+  const pagingAfter = t.trace.filter((s) => s.at >= commitDone && s.at <= allAt).length;
+  const later = t.trace.filter((s) => s.at > allAt).length;
+  return `${cpu}; ${before} statements before the transaction, ${inTx.length} in it (begin ${rel(t.trace[begin]!.at)}, committed ${rel(commitDone)}), ${pagingAfter} from commit to all paged (${(pagingAfter / r.targets).toFixed(1)}/target), ${later} later (${(later / r.targets).toFixed(1)}/target); ${pdCalls}; ${tail}`;
 }
 
 main().then(

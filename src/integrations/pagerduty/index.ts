@@ -84,11 +84,16 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
       (links ? await links.links.list(id) : []).filter((l) => l.related !== 'rejected').map((l) => ({ id: l.pagerduty.id, number: l.pagerduty.number, title: l.pagerduty.title, status: l.pagerduty.status, htmlUrl: l.pagerduty.htmlUrl })),
   });
   // Live: the escalations card reloads when an escalation or one of its targets changes (every writer calls changed()).
-  escalations.store.onChange(async (id, tx) => deps.live.touch(tx, { topic: 'escalations', incidentId: (await tx.selectFrom('pagerduty_escalations').select('incident_id').where('id', '=', id).executeTakeFirst())?.incident_id }));
+  escalations.store.onChange(async (id, tx) =>
+    deps.live.touch(tx, { topic: 'escalations', incidentId: escalations.store.known(id, tx)?.incidentId ?? (await tx.selectFrom('pagerduty_escalations').select('incident_id').where('id', '=', id).executeTakeFirst())?.incident_id }),
+  );
   // Workflows hear of links and of targets acknowledged or resolved in the transaction that records them (an outbox).
   let workflowTriggers: WorkflowTriggerPort | null = null;
   escalations.store.onChange(async (id, tx) => {
     if (!workflowTriggers) return;
+    // A new escalation (handed over whole by its writer) has no target acknowledged or resolved yet.
+    const known = escalations.store.known(id, tx);
+    if (known && !known.targets.some((t) => t.status === 'acknowledged' || t.status === 'resolved')) return;
     const rows = await tx
       .selectFrom('pagerduty_escalation_targets as t')
       .innerJoin('pagerduty_escalations as e', 'e.id', 't.escalation_id')

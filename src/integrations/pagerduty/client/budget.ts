@@ -81,6 +81,22 @@ abstract class QueuedBudget implements RequestBudget {
       }
       this.waiters.push(w);
       this.waiters.sort((a, b) => a.prio - b.prio || a.seq - b.seq);
+      this.kickSoon();
+    });
+  }
+
+  private starting = false;
+
+  /**
+   * Starts the pump once the calls made together have all asked: an escalation's targets each ask as their
+   * page starts, in the same turn of the event loop, so they queue together and the first one does not go to
+   * the shared store alone (one trip for all of them instead of two).
+   */
+  private kickSoon(): void {
+    if (this.pumping || this.starting) return;
+    this.starting = true;
+    setImmediate(() => {
+      this.starting = false;
       this.kick();
     });
   }

@@ -10,7 +10,7 @@ import type { JobQueue } from '../../../platform/jobs/types.js';
 import type { UsersService } from '../../../users/users.service.js';
 import type { PagerDutyIntegration } from '../connect.js';
 import { TYPE, type PagerDutyDirectory } from '../directory.js';
-import { PAGERDUTY_ACTOR, type EscalateInput, type Escalation, type LinkedPdIncident } from './model.js';
+import { PAGERDUTY_ACTOR, escalationFromRows, type EscalateInput, type Escalation, type LinkedPdIncident } from './model.js';
 import type { ResponderRequests } from './responders.js';
 import { JOB_GRACE_MS, PAGE_JOB, PAGE_PRIORITY, type HeldTargets, type PagingWorker } from './paging.js';
 import type { EscalationSettingsStore } from './settings.js';
@@ -74,26 +74,42 @@ export class EscalateUseCase {
       const existing = await this.deps.store.byIdempotencyKey(input.idempotencyKey);
       if (existing) return { escalation: existing, created: false };
     }
-    const connected = await this.deps.integration.connected();
+    const { directory } = this.deps;
+    const policyIds = [...new Set(input.policyIds ?? [])];
+    const userIds = [...new Set(input.userIds ?? [])];
+    const emails = [...new Set((input.emails ?? []).map((x) => x.trim()).filter(Boolean))];
+    const newIncidents = input.mode !== 'add_responders';
+    // Every lookup starts at once (on PostgreSQL each is a round trip or a chain of them; the services of each
+    // policy are the longest chain), and their answers are checked below in a fixed order, so the error a request
+    // gets does not depend on which lookup answered first. A lookup a failed check makes useless only costs a read.
+    const incidentP = settle(this.deps.incidents.getIncident(input.incident));
+    const settingsP = settle(this.deps.settings.get());
+    const lookups = {
+      connected: settle(this.deps.integration.connected()),
+      incident: incidentP,
+      policies: settle(Promise.all(policyIds.map((id) => directory.entry(TYPE.policies, id)))),
+      users: settle(Promise.all(userIds.map((id) => directory.entry(TYPE.users, id)))),
+      emails: settle(Promise.all(emails.map((e) => directory.userByEmail(e)))),
+      priority: settle(input.priorityId ? directory.entry(TYPE.priorities, input.priorityId) : Promise.resolve(null)),
+      settings: settingsP,
+      requester: settle(this.requester(actor, settingsP)),
+      // New incidents only: the services each policy can be paged through, and those linked to the incident.
+      services: settle(newIncidents ? Promise.all(policyIds.map((id) => directory.servicesUsingPolicy(id))) : Promise.resolve([])),
+      linked: settle(
+        incidentP.then((i) => (newIncidents && i.ok && this.deps.linkedServiceIds ? this.deps.linkedServiceIds(i.value.id) : [])),
+      ),
+    };
+    const connected = await unwrap(lookups.connected);
     const pd = connected?.settings;
     if (!pd) throw new ConflictError('pagerduty_not_connected', 'PagerDuty is not connected. An admin can connect it in Settings → Integrations → PagerDuty.');
-    const incident = await this.deps.incidents.getIncident(input.incident);
+    const incident = await unwrap(lookups.incident);
     const message = input.message.trim();
     if (!message) throw new ValidationError('Say why you need them: it is what the people paged will read.', [{ path: 'message', message: 'must not be empty' }]);
     if (input.mode !== 'add_responders' && input.pagerdutyIncidentId) {
       throw new ValidationError('pagerduty_incident_id says which PagerDuty incident to add responders to: send it with mode "add_responders".', [{ path: 'pagerduty_incident_id', message: 'only with mode add_responders' }]);
     }
 
-    const { directory } = this.deps;
-    // Lookups run side by side (on PostgreSQL each is a round trip of its own).
-    const policyIds = [...new Set(input.policyIds ?? [])];
-    const userIds = [...new Set(input.userIds ?? [])];
-    const emails = [...new Set((input.emails ?? []).map((x) => x.trim()).filter(Boolean))];
-    const [policyEntries, userEntries, emailUsers] = await Promise.all([
-      Promise.all(policyIds.map((id) => directory.entry(TYPE.policies, id))),
-      Promise.all(userIds.map((id) => directory.entry(TYPE.users, id))),
-      Promise.all(emails.map((e) => directory.userByEmail(e))),
-    ]);
+    const [policyEntries, userEntries, emailUsers] = [await unwrap(lookups.policies), await unwrap(lookups.users), await unwrap(lookups.emails)];
     const policies: { id: string; name: string }[] = [];
     for (const [i, id] of policyIds.entries()) {
       const e = policyEntries[i];
@@ -122,34 +138,23 @@ export class EscalateUseCase {
 
     let priority: { id: string; name: string } | null = null;
     if (input.priorityId) {
-      const e = await directory.entry(TYPE.priorities, input.priorityId);
+      const e = await unwrap(lookups.priority);
       if (!e) throw new ValidationError(`No PagerDuty priority ${JSON.stringify(input.priorityId)} is in the synced catalog.`, [{ path: 'priority_id', message: 'unknown priority' }]);
       priority = { id: input.priorityId, name: e.name };
     }
 
-    const settings = await this.deps.settings.get();
-    let requesterName = actor.ref ?? actor.kind;
-    let from: string = pd.botUser.email;
-    let fromPdId: string = pd.botUser.id;
-    if (actor.kind === 'workflow') requesterName = await workflowName(this.deps.db, actor.ref ?? null);
-    if (actor.kind === 'user' && actor.userId) {
-      const u = await this.deps.users.get(actor.userId);
-      requesterName = u.name;
-      if (!settings.alwaysUseBot) {
-        const match = await directory.userByEmail(u.email);
-        if (match?.email) {
-          from = match.email;
-          fromPdId = match.id;
-        }
-      }
-    }
+    const settings = await unwrap(lookups.settings);
+    const requester = await unwrap(lookups.requester);
+    const requesterName = requester.name;
+    const from: string = requester.match && !settings.alwaysUseBot ? requester.match.email : pd.botUser.email;
+    const fromPdId: string = requester.match && !settings.alwaysUseBot ? requester.match.id : pd.botUser.id;
     if (input.mode === 'add_responders') {
       const pdIncident = chooseLinkedIncident(this.deps.linkedIncidents ? await this.deps.linkedIncidents(incident.id) : [], input.pagerdutyIncidentId);
       const targets = [...policies.map((p) => ({ kind: 'escalation_policy' as const, id: p.id, name: p.name })), ...[...people].map(([id, name]) => ({ kind: 'user' as const, id, name }))];
       return this.addResponders({ input, actor, incidentId: incident.id, reference: incident.reference, pdIncident, targets, message, from, fromPdId, requesterName });
     }
-    const linked = new Set(this.deps.linkedServiceIds ? await this.deps.linkedServiceIds(incident.id) : []);
-    const servicesByPolicy = await Promise.all(policies.map((p) => directory.servicesUsingPolicy(p.id)));
+    const linked = new Set(await unwrap(lookups.linked));
+    const servicesByPolicy = await unwrap(lookups.services);
     const planned = planTargets({
       policies: policies.map((p, i) => ({ ...p, services: servicesByPolicy[i]! })),
       people: [...people].map(([id, name]) => ({ id, name })),
@@ -161,6 +166,7 @@ export class EscalateUseCase {
     const now = nowIso();
     let targetIds: string[] = [];
     let held: HeldTargets | undefined;
+    let created: Escalation | undefined;
     try {
       await inTransaction(this.deps.db, async (tx) => {
         // The targets are recorded already held by this process, which pages them as soon as this commits.
@@ -227,16 +233,19 @@ export class EscalateUseCase {
           payload: { escalationId, message, urgency: input.urgency ?? 'high', targets: names, text: `${requesterName} paged ${names.join(', ')} through PagerDuty: "${message}"` },
         });
         for (const r of rows) {
-          if (r.status === 'failed') {
-            await addTimelineItem(tx, this.deps.events, { incidentId: incident.id, kind: 'pagerduty.escalation_failed', actor: PAGERDUTY_ACTOR, dedupeKey: `pd-target:${r.id}:failed:0`, payload: { escalationId, targetId: r.id, target: r.target_name, error: r.error, text: `Paging ${r.target_name} failed: ${r.error}` } });
-          } else {
-            // The safety net: due after the grace (and after the lease when this process dies). No job key: the
-            // target is new, so there is nothing to deduplicate against (and the key would cost a statement).
-            await this.deps.jobs.enqueue(PAGE_JOB, { targetId: r.id }, { priority: PAGE_PRIORITY, maxAttempts: 6, delayMs: JOB_GRACE_MS }, tx);
-          }
+          if (r.status !== 'failed') continue;
+          await addTimelineItem(tx, this.deps.events, { incidentId: incident.id, kind: 'pagerduty.escalation_failed', actor: PAGERDUTY_ACTOR, dedupeKey: `pd-target:${r.id}:failed:0`, payload: { escalationId, targetId: r.id, target: r.target_name, error: r.error, text: `Paging ${r.target_name} failed: ${r.error}` } });
         }
-        await this.deps.store.changed(escalationId, tx);
         const pending = rows.filter((r) => r.status === 'pending');
+        // The safety net, one job per target, all in one statement: due after the grace (and after the lease when
+        // this process dies). No job key: the targets are new, so there is nothing to deduplicate against (and a
+        // key would cost a statement per job).
+        if (pending.length > 0) {
+          await this.deps.jobs.enqueueMany(pending.map((r) => ({ name: PAGE_JOB, payload: { targetId: r.id }, opts: { priority: PAGE_PRIORITY, maxAttempts: 6, delayMs: JOB_GRACE_MS } })), tx);
+        }
+        // What was just written is the escalation: listeners that read it in this transaction are given it.
+        created = escalationFromRows(escRow, rows);
+        await this.deps.store.changed(escalationId, tx, created);
         targetIds = pending.map((r) => r.id);
         held = { rows: pending, context: { pd: connected, esc: escRow, incident: { reference: incident.reference, name: incident.name, slackChannelId: incident.slackChannelId } } };
       });
@@ -248,7 +257,23 @@ export class EscalateUseCase {
       throw err;
     }
     this.deps.paging.startPaging(targetIds, held);
-    return { escalation: await this.deps.store.get(escalationId), created: true };
+    // The escalation as committed (every target pending or failed); the paging just started reports through the
+    // escalation's change notifications (live, Slack), not through this answer.
+    return { escalation: created!, created: true };
+  }
+
+  /**
+   * Who asks, by name, and (a person) their PagerDuty user by email, whom PagerDuty is told the pages are from
+   * unless the settings say always the bot. A workflow is named by its workflow and pages as the bot.
+   */
+  private async requester(actor: Actor, settings: Promise<Settled<{ alwaysUseBot: boolean }>>): Promise<{ name: string; match: { id: string; email: string } | null }> {
+    if (actor.kind === 'workflow') return { name: await workflowName(this.deps.db, actor.ref ?? null), match: null };
+    if (actor.kind !== 'user' || !actor.userId) return { name: actor.ref ?? actor.kind, match: null };
+    const u = await this.deps.users.get(actor.userId);
+    const s = await settings;
+    if (s.ok && s.value.alwaysUseBot) return { name: u.name, match: null };
+    const match = await this.deps.directory.userByEmail(u.email);
+    return { name: u.name, match: match?.email ? { id: match.id, email: match.email } : null };
   }
 
   /** The add-responders mode: the escalation and its request recorded with the send job in one transaction. */
@@ -334,6 +359,15 @@ export class EscalateUseCase {
     return this.deps.store.get(escalationId);
   }
 
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+/** A lookup started now and checked later: its failure waits to be thrown where its answer is needed. */
+const settle = <T>(p: Promise<T>): Promise<Settled<T>> => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+async function unwrap<T>(p: Promise<Settled<T>>): Promise<T> {
+  const r = await p;
+  if (!r.ok) throw r.error;
+  return r.value;
 }
 
 /** A workflow pages as the bot account; the escalation names the workflow (`workflow:<id>:<runId>` → its name). */

@@ -18,12 +18,32 @@ export class EscalationStore implements EscalationLookup {
     this.listeners.push(listener);
   }
 
-  /** Every writer calls this in the transaction that changed the escalation. */
-  async changed(escalationId: string, tx: Executor): Promise<void> {
-    for (const l of this.listeners) await l(escalationId, tx);
+  /**
+   * Every writer calls this in the transaction that changed the escalation. A writer that holds the whole
+   * escalation as it now stands (the escalate use case, which has just written every row) passes it as `current`:
+   * listeners that `get` it in this transaction are then answered without reading it back.
+   */
+  async changed(escalationId: string, tx: Executor, current?: Escalation): Promise<void> {
+    if (current) this.current.set(tx, current);
+    try {
+      for (const l of this.listeners) await l(escalationId, tx);
+    } finally {
+      if (current) this.current.delete(tx);
+    }
+  }
+
+  /** Escalations handed to `changed` by the writer, while its listeners run, by transaction. */
+  private readonly current = new WeakMap<Executor, Escalation>();
+
+  /** For a listener: the escalation as its writer handed it to `changed` in this transaction, or null (then read it). */
+  known(id: string, tx: Executor): Escalation | null {
+    const e = this.current.get(tx);
+    return e?.id === id ? e : null;
   }
 
   async get(id: string, db: Executor = this.deps.db): Promise<Escalation> {
+    const known = this.known(id, db);
+    if (known) return structuredClone(known);
     const e = await db.selectFrom('pagerduty_escalations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!e) throw new NotFoundError('Escalation', id);
     const [targets, requests] = await Promise.all([
