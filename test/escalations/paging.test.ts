@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, userClient } from '../helpers.js';
 import { createsByKey, declare, quiesce, setupEscalations, waitForTargets, type EscSetup } from './helpers.js';
@@ -122,6 +123,72 @@ for (const backend of backends) {
       }
       expect(done.requester.name).toBe('A responder');
     });
+
+    it('answers with the escalation as recorded (what reading it back gives, before PagerDuty answers), and pages each target once', async () => {
+      const inc = await declare(s.owner, 'Logins fail');
+      const users = [...s.pd.state.users.values()].slice(12, 14);
+      const r = await escalate(inc.id, { escalation_policy_ids: [s.policies[0]!.id, s.policies[1]!.id], user_ids: users.map((u) => u.id), message: 'SSO returns 500' });
+      expect(r.status).toBe(201);
+      const answer = r.body.escalation;
+      expect(answer.targets.map((t: any) => t.status)).toEqual(Array(4).fill('pending'));
+      const done = await waitForTargets(s.owner, answer.id);
+      // Reading it back gives the same escalation, but for what PagerDuty's answers changed since.
+      const asRecorded = {
+        ...done,
+        updated_at: answer.updated_at,
+        targets: done.targets.map((t: any) => ({ ...t, status: 'pending', pagerduty_incident: null, paged: [], acknowledged_by: [], triggered_at: null })),
+      };
+      expect(answer).toEqual(asRecorded);
+      expect(answer.targets.map((t: any) => t.name)).toEqual([s.policies[0]!.name, s.policies[1]!.name, ...users.map((u) => u.name)]);
+      const creates = createsByKey(s.pd);
+      for (const t of done.targets) expect(creates.get(t.incident_key)).toHaveLength(1);
+    });
+
+    if (backend === 'postgres') {
+      it('records an escalation to 10 targets in one short transaction: one statement for the targets, one for their paging jobs, nothing read back', async () => {
+        const inc = await declare(s.owner, 'Everything is slow');
+        const policies = s.policies.slice(0, 4).map((p) => p.id);
+        const users = [...s.pd.state.users.values()].slice(20, 20 + 10 - policies.length).map((u) => u.id);
+        // Every statement Firebreak's pg clients send while the escalation is submitted, by connection.
+        const require = createRequire(import.meta.url);
+        const pg = require('pg') as typeof import('pg');
+        const sent: { conn: object; sql: string; params: unknown[] }[] = [];
+        const query = pg.Client.prototype.query;
+        pg.Client.prototype.query = function (this: object, config: unknown, ...rest: unknown[]) {
+          const params = (Array.isArray(rest[0]) ? rest[0] : ((config as { values?: unknown[] })?.values ?? [])) as unknown[];
+          sent.push({ conn: this, sql: (typeof config === 'string' ? config : ((config as { text?: string })?.text ?? '')).replace(/\s+/g, ' ').trim().toLowerCase(), params });
+          return (query as (...a: unknown[]) => unknown).call(this, config, ...rest);
+        } as typeof query;
+        let r;
+        try {
+          r = await escalate(inc.id, { escalation_policy_ids: policies, user_ids: users, message: 'Latency everywhere' });
+        } finally {
+          pg.Client.prototype.query = query;
+        }
+        expect(r.status).toBe(201);
+        expect(r.body.escalation.targets).toHaveLength(10);
+        const insert = sent.findIndex((x) => x.sql.startsWith('insert into "pagerduty_escalations"'));
+        expect(insert).toBeGreaterThan(0);
+        const conn = sent[insert]!.conn;
+        const mine = sent.filter((x) => x.conn === conn);
+        const begin = mine.map((x) => x.sql).lastIndexOf('begin', mine.indexOf(sent[insert]!));
+        const tx = mine.slice(begin, mine.findIndex((x, i) => i > begin && x.sql === 'commit') + 1).map((x) => x.sql);
+        // begin; the escalation; its 10 targets; the timeline item, its domain event and that event's job; the 10
+        // paging jobs; the Slack message job; the live feed; commit. Reading back or a statement per target/job
+        // would show here.
+        expect(tx.length, tx.join('\n')).toBeLessThanOrEqual(10);
+        expect(tx.filter((q) => q.startsWith('insert into "pagerduty_escalation_targets"'))).toHaveLength(1);
+        expect(tx.filter((q) => q.startsWith('select') && q.includes('pagerduty_escalation'))).toEqual([]);
+        // The ten paging jobs are all there, one per target, in that one statement.
+        const addJobs = sent.filter((x) => x.conn === conn && x.sql.includes('add_jobs(') && Array.isArray(x.params[0]) && (x.params[0] as string[]).includes('pagerduty.escalation.page'));
+        expect(addJobs).toHaveLength(1);
+        expect(addJobs[0]!.params[0]).toEqual(Array(10).fill('pagerduty.escalation.page'));
+        expect((addJobs[0]!.params[1] as string[]).map((p) => JSON.parse(p).targetId).sort()).toEqual(r.body.escalation.targets.map((t: any) => t.id).sort());
+        const done = await waitForTargets(s.owner, r.body.escalation.id);
+        const creates = createsByKey(s.pd);
+        for (const t of done.targets) expect(creates.get(t.incident_key)).toHaveLength(1);
+      });
+    }
 
     it('always pages as the bot account when the setting says so', async () => {
       const pdUser = [...s.pd.state.users.values()][11]!;
