@@ -214,6 +214,15 @@ for (const backend of backends) {
       expect(noAccount.body.error.message).toMatch(/nobody@nowhere\.example has no PagerDuty account/);
       const unknown = await escalate(inc.id, { escalation_policy_ids: ['PNOPE00'], message: 'help' });
       expect(unknown.status).toBe(400);
+      // The lookups run side by side; which fault is reported does not depend on which answered first: the
+      // incident, then the message, then policies, then people, then emails.
+      for (let i = 0; i < 3; i++) {
+        const many = { escalation_policy_ids: ['PNOPE00'], user_ids: ['PNOUSER'], user_emails: ['nobody@nowhere.example'], message: 'help' };
+        expect((await escalate('INC-999999', many)).status).toBe(404);
+        expect((await escalate(inc.id, { ...many, message: ' ' })).body.error.details.fields[0].path).toBe('message');
+        expect((await escalate(inc.id, many)).body.error.details.fields[0].path).toBe('escalation_policy_ids');
+        expect((await escalate(inc.id, { ...many, escalation_policy_ids: [s.policies[0]!.id] })).body.error.details.fields[0].path).toBe('user_ids');
+      }
       expect(s.pd.requestLog().filter((e) => e.method === 'POST')).toHaveLength(0);
     });
 
