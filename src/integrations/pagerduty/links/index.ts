@@ -18,6 +18,10 @@ import { registerLinkRoutes } from './routes.js';
 import type { AllResolvedPort } from '../all-resolved/index.js';
 
 const EVENT_JOB = 'pagerduty.links.event';
+/** The event job's payload: one PagerDuty incident's events from one drained batch, in delivery order. */
+interface EventsJob {
+  events: PdIncidentEvent[];
+}
 
 export { LinksService } from './links.service.js';
 export type { IncidentLink } from './links.repository.js';
@@ -51,8 +55,11 @@ export interface PagerDutyLinksModule {
   autoCreate: AutoCreateService;
   ack: AutoAckDeps;
   port: PagerDutyLinksPortImpl;
-  /** The webhook step: the webhooks module calls it for every applied incident event. */
-  onWebhookEvent(ev: PdIncidentEvent): Promise<void>;
+  /**
+   * The webhook step: the webhooks module calls it with each drained batch's applied incident and note events
+   * (delivery order), in the transaction that marks them applied; it queues one job per PagerDuty incident there.
+   */
+  onWebhookEvents(events: PdIncidentEvent[], tx: Executor): Promise<void>;
 }
 
 export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksModule {
@@ -91,24 +98,38 @@ export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksMod
   registerLinkRoutes(deps.http, { links, incidents: deps.incidents, ack });
   registerAutoCreateRoutes(deps.http, autoCreate.rules);
 
-  // The webhook step only queues: PagerDuty calls happen in a job per event, one PagerDuty incident at a time
-  // (in delivery order) and different incidents side by side, so a slow or failing read never holds up the intake.
-  // The job parses its payload again, so an event queued before an upgrade reads the same as a new one.
-  deps.jobs.define<unknown>(EVENT_JOB, async (payload) => {
-    let ev;
+  // The webhook step only queues: PagerDuty calls happen in a job per PagerDuty incident per drained batch (its
+  // events in delivery order), one PagerDuty incident at a time and different incidents side by side, so a slow or
+  // failing read never holds up the intake. The jobs are queued in the transaction that marks the batch applied
+  // (one statement for the batch), so each applied event is in exactly one job. A retry runs the job's events
+  // again from the first (each step is idempotent, and the run ends with the newest). The job parses its payload
+  // again, so events queued before an upgrade (one event per job) read the same as new ones.
+  const readEvent = (payload: unknown) => {
     try {
-      ev = parseWebhookEvent({ event: payload });
+      return parseWebhookEvent({ event: payload });
     } catch (err) {
       if (!(err instanceof WebhookEventError)) throw err;
       logger.warn({ error: err.message }, 'a queued PagerDuty event could not be read; skipped');
-      return;
+      return null;
     }
-    if (ev.kind !== 'incident' && ev.kind !== 'note') return;
-    await autoCreate.onIncidentEvent(ev);
-    await links.onIncidentEvent(ev);
+  };
+  deps.jobs.define<unknown>(EVENT_JOB, async (payload) => {
+    const batch = payload && typeof payload === 'object' && Array.isArray((payload as EventsJob).events) ? (payload as EventsJob).events : [payload];
+    for (const item of batch) {
+      const ev = readEvent(item);
+      if (!ev || (ev.kind !== 'incident' && ev.kind !== 'note')) continue;
+      await autoCreate.onIncidentEvent(ev);
+      await links.onIncidentEvent(ev);
+    }
   }, { maxAttempts: 10 });
-  const onWebhookEvent = async (ev: PdIncidentEvent) => {
-    await deps.jobs.enqueue(EVENT_JOB, ev, { jobKey: `pd-link-event:${ev.id}`, queue: pdQueue(incidentIdOf(ev)), priority: -4 });
+  const onWebhookEvents = async (events: PdIncidentEvent[], tx: Executor) => {
+    const byIncident = new Map<string, PdIncidentEvent[]>();
+    for (const ev of events) {
+      const id = incidentIdOf(ev);
+      byIncident.set(id, [...(byIncident.get(id) ?? []), ev]);
+    }
+    if (byIncident.size === 0) return;
+    await deps.jobs.enqueueMany([...byIncident].map(([id, evs]) => ({ name: EVENT_JOB, payload: { events: evs } satisfies EventsJob, opts: { queue: pdQueue(id), priority: -4 } })), tx);
   };
 
   const port: PagerDutyLinksPortImpl = {
@@ -121,5 +142,5 @@ export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksMod
     },
     onNotification: (l: LinkNotificationListener) => links.onNotification(l),
   };
-  return { links, autoCreate, ack, port, onWebhookEvent };
+  return { links, autoCreate, ack, port, onWebhookEvents };
 }
