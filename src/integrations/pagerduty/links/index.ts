@@ -8,20 +8,16 @@ import { AUTO_ACK_JOB, type AutoAckJob } from '../auto-ack/job.js';
 import { subscribeAutoAckOnAccept } from '../auto-ack/subscriber.js';
 import { AutoCreateService } from '../auto-create/auto-create.service.js';
 import { registerAutoCreateRoutes } from '../auto-create/routes.js';
-import { incidentIdOf, parseWebhookEvent, WebhookEventError, type PdIncidentEvent } from '../client/events.js';
+import { parseWebhookEvent, WebhookEventError, type PdIncidentEvent } from '../client/events.js';
 import type { EscalationLookup } from '../escalations/model.js';
-import { pdQueue, SYNC_LINK_JOB, type LinksContext } from './context.js';
+import { SYNC_LINK_JOB, type LinksContext } from './context.js';
+import { EVENT_JOB, eventJobs, type EventsJob } from './webhook-step.js';
 import type { IncidentLink } from './links.repository.js';
 import { LinksService } from './links.service.js';
 import { LinkNotifier, NOTIFY_JOB, type LinkNotification, type LinkNotificationListener } from './notifications.js';
 import { registerLinkRoutes } from './routes.js';
 import type { AllResolvedPort } from '../all-resolved/index.js';
 
-const EVENT_JOB = 'pagerduty.links.event';
-/** The event job's payload: one PagerDuty incident's events from one drained batch, in delivery order. */
-interface EventsJob {
-  events: PdIncidentEvent[];
-}
 
 export { LinksService } from './links.service.js';
 export type { IncidentLink } from './links.repository.js';
@@ -123,13 +119,8 @@ export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksMod
     }
   }, { maxAttempts: 10 });
   const onWebhookEvents = async (events: PdIncidentEvent[], tx: Executor) => {
-    const byIncident = new Map<string, PdIncidentEvent[]>();
-    for (const ev of events) {
-      const id = incidentIdOf(ev);
-      byIncident.set(id, [...(byIncident.get(id) ?? []), ev]);
-    }
-    if (byIncident.size === 0) return;
-    await deps.jobs.enqueueMany([...byIncident].map(([id, evs]) => ({ name: EVENT_JOB, payload: { events: evs } satisfies EventsJob, opts: { queue: pdQueue(id), priority: -4 } })), tx);
+    const jobs = eventJobs(events);
+    if (jobs.length > 0) await deps.jobs.enqueueMany(jobs, tx);
   };
 
   const port: PagerDutyLinksPortImpl = {
