@@ -261,7 +261,7 @@ async function run(db: 'sqlite' | 'postgres') {
     console.log(`  server-side handling     p50 ${server.p50}, p99 ${server.p99} (${server.count} requests, Prometheus buckets)`);
     console.log(`  redeliveries             ${REDELIVER} sent again: ${again.duplicates} answered as duplicates, p99 ${pct(again.latencies, 99).toFixed(1)} ms`);
     console.log(`  stored                   ${stored.stored} rows for ${expected} distinct deliveries (${stored.stored === expected ? 'none lost, none doubled' : 'MISMATCH'})`);
-    console.log(`  applied                  ${c.applied} of ${c.stored} (each once: applied_at is set by the one job per delivery), all applied ${(applyMs / 1000).toFixed(1)} s after intake ended`);
+    console.log(`  applied                  ${c.applied} of ${c.stored} (each once: the drain sets applied_at in the transaction that queues its follow-up jobs), all applied ${(applyMs / 1000).toFixed(1)} s after intake ended`);
     for (const line of diagnosis) console.log(line);
     const bench = 'webhooks';
     const rate = (N / first.wallMs) * 1000;
