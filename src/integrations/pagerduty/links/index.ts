@@ -8,10 +8,10 @@ import { AUTO_ACK_JOB, type AutoAckJob } from '../auto-ack/job.js';
 import { subscribeAutoAckOnAccept } from '../auto-ack/subscriber.js';
 import { AutoCreateService } from '../auto-create/auto-create.service.js';
 import { registerAutoCreateRoutes } from '../auto-create/routes.js';
-import { parseWebhookEvent, WebhookEventError, type PdIncidentEvent } from '../client/events.js';
+import type { PdIncidentEvent } from '../client/events.js';
 import type { EscalationLookup } from '../escalations/model.js';
 import { SYNC_LINK_JOB, type LinksContext } from './context.js';
-import { EVENT_JOB, eventJobs, type EventsJob } from './webhook-step.js';
+import { EVENT_JOB, eventJobs, runEventJob } from './webhook-step.js';
 import type { IncidentLink } from './links.repository.js';
 import { LinksService } from './links.service.js';
 import { LinkNotifier, NOTIFY_JOB, type LinkNotification, type LinkNotificationListener } from './notifications.js';
@@ -100,24 +100,19 @@ export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksMod
   // (one statement for the batch), so each applied event is in exactly one job. A retry runs the job's events
   // again from the first (each step is idempotent, and the run ends with the newest). The job parses its payload
   // again, so events queued before an upgrade (one event per job) read the same as new ones.
-  const readEvent = (payload: unknown) => {
-    try {
-      return parseWebhookEvent({ event: payload });
-    } catch (err) {
-      if (!(err instanceof WebhookEventError)) throw err;
-      logger.warn({ error: err.message }, 'a queued PagerDuty event could not be read; skipped');
-      return null;
-    }
-  };
-  deps.jobs.define<unknown>(EVENT_JOB, async (payload) => {
-    const batch = payload && typeof payload === 'object' && Array.isArray((payload as EventsJob).events) ? (payload as EventsJob).events : [payload];
-    for (const item of batch) {
-      const ev = readEvent(item);
-      if (!ev || (ev.kind !== 'incident' && ev.kind !== 'note')) continue;
-      await autoCreate.onIncidentEvent(ev);
-      await links.onIncidentEvent(ev);
-    }
-  }, { maxAttempts: 10 });
+  deps.jobs.define<unknown>(
+    EVENT_JOB,
+    (payload) =>
+      runEventJob(
+        payload,
+        async (ev) => {
+          await autoCreate.onIncidentEvent(ev);
+          await links.onIncidentEvent(ev);
+        },
+        (error) => logger.warn({ error }, 'a queued PagerDuty event could not be read; skipped'),
+      ),
+    { maxAttempts: 10 },
+  );
   const onWebhookEvents = async (events: PdIncidentEvent[], tx: Executor) => {
     const jobs = eventJobs(events);
     if (jobs.length > 0) await deps.jobs.enqueueMany(jobs, tx);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseWebhookEvent, type PdIncidentEvent } from '../client/events.js';
 import { pdQueue } from './context.js';
-import { EVENT_JOB, eventJobs, type EventsJob } from './webhook-step.js';
+import { EVENT_JOB, eventJobs, runEventJob, type EventsJob } from './webhook-step.js';
 
 // The links' webhook step queues one job per PagerDuty incident per drained batch: its events (notes included) in
 // delivery order, in that incident's job queue.
@@ -22,5 +22,22 @@ describe('links webhook step jobs', () => {
     // No job key: the jobs are queued in the transaction that marks the batch applied, so each exists once.
     expect(jobs.every((j) => j.opts?.jobKey === undefined)).toBe(true);
     expect(eventJobs([])).toEqual([]);
+  });
+
+  it('the job runs every event of its payload in order, reads a one-event payload from before batches, and skips one it cannot read', async () => {
+    const seen: string[] = [];
+    const unreadable: string[] = [];
+    const step = async (ev: PdIncidentEvent) => void seen.push(ev.id);
+    const [job] = eventJobs([incidentEvent('e1', 'PA', 'incident.triggered'), noteEvent('e2', 'PA'), incidentEvent('e3', 'PA', 'incident.resolved')]);
+    // Through JSON, as the queue stores it.
+    await runEventJob(JSON.parse(JSON.stringify(job!.payload)), step, (e) => unreadable.push(e));
+    expect(seen).toEqual(['e1', 'e2', 'e3']);
+    seen.length = 0;
+    await runEventJob(JSON.parse(JSON.stringify(incidentEvent('old', 'PB'))), step, (e) => unreadable.push(e));
+    expect(seen).toEqual(['old']);
+    seen.length = 0;
+    await runEventJob({ events: [{ id: 'broken' }, JSON.parse(JSON.stringify(incidentEvent('e4', 'PA')))] }, step, (e) => unreadable.push(e));
+    expect(seen).toEqual(['e4']);
+    expect(unreadable).toHaveLength(1);
   });
 });

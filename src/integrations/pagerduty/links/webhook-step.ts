@@ -1,6 +1,6 @@
 import { addTimelineItem } from '../../../incidents/timeline.js';
 import { inTransaction } from '../../../platform/db/index.js';
-import { incidentIdOf, type PdIncidentEvent } from '../client/events.js';
+import { incidentIdOf, parseWebhookEvent, WebhookEventError, type PdIncidentEvent } from '../client/events.js';
 import type { NewJob } from '../../../platform/jobs/types.js';
 import { PD_ACTOR, pdQueue, type LinksContext } from './context.js';
 import { attachEscalationIncident } from './escalation-links.js';
@@ -33,6 +33,25 @@ export function eventJobs(events: PdIncidentEvent[]): NewJob[] {
     else byIncident.set(id, [ev]);
   }
   return [...byIncident].map(([id, evs]) => ({ name: EVENT_JOB, payload: { events: evs } satisfies EventsJob, opts: { queue: pdQueue(id), priority: -4 } }));
+}
+
+/**
+ * The event job: each incident or note event of its payload, in order, through `step` (a payload of one event, as
+ * queued before batches, reads the same). An event it cannot read is skipped (told to `unreadable`), not retried.
+ */
+export async function runEventJob(payload: unknown, step: (ev: PdIncidentEvent) => Promise<void>, unreadable: (error: string) => void): Promise<void> {
+  const items = payload && typeof payload === 'object' && Array.isArray((payload as EventsJob).events) ? (payload as EventsJob).events : [payload];
+  for (const item of items) {
+    let ev;
+    try {
+      ev = parseWebhookEvent({ event: item });
+    } catch (err) {
+      if (!(err instanceof WebhookEventError)) throw err;
+      unreadable(err.message);
+      continue;
+    }
+    if (ev.kind === 'incident' || ev.kind === 'note') await step(ev);
+  }
 }
 
 export async function onIncidentEvent(ctx: LinksContext, ev: PdIncidentEvent): Promise<void> {
