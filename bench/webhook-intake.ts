@@ -5,12 +5,16 @@
 // none was lost and each was stored and applied exactly once.
 // Targets: at least 1,000 deliveries/s with p99 under 50 ms on PostgreSQL, and every delivery applied within 1 s
 // of intake ending (the drain keeps up with intake). BENCH_SHORT=1: 2,000 deliveries.
-// Run: npm run bench:webhooks [-- --deliveries 10000 --concurrency 32 --incidents 500 --db sqlite,postgres]
+// Run: npm run bench:webhooks [-- --deliveries 10000 --concurrency 32 --incidents 500 --db sqlite,postgres --diagnose]
 //   (postgres: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test; a fresh database is made and dropped)
+//   --diagnose  on PostgreSQL, count what Firebreak sends (pg's Client.query wrapped by a preloaded probe) and the
+//               commits PostgreSQL counted (pg_stat_database), per delivery, from the first delivery until every
+//               delivery is applied and the jobs the drain queued have run; and the most frequent statements.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { freshPostgresDatabase, signInWithLink } from '../test/helpers.js';
@@ -26,6 +30,7 @@ const N = Number(arg('deliveries', shortRun ? '2000' : '10000'));
 const CONCURRENCY = Number(arg('concurrency', '32'));
 const INCIDENTS = Number(arg('incidents', '500'));
 const REDELIVER = Math.floor(N / 10);
+const DIAGNOSE = args.includes('--diagnose');
 const DBS = arg('db', process.env.TEST_DATABASE_URL ? 'sqlite,postgres' : 'sqlite').split(',') as ('sqlite' | 'postgres')[];
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 const pct = (xs: number[], p: number) => {
@@ -134,10 +139,77 @@ async function counts(db: 'sqlite' | 'postgres', where: { file?: string; url?: s
   }
 }
 
+// ---- --diagnose: statements Firebreak sends (a probe preloaded into its process) and commits PostgreSQL counts ----
+
+/** A module preloaded into Firebreak: counts pg queries by their text (numbers and parameters folded) and
+ * the statements inside BEGIN…COMMIT; SIGUSR2 writes the counts to `file` and starts over. */
+function probeModule(pgUrl: string, file: string): string {
+  return `
+import pg from ${JSON.stringify(pgUrl)};
+import { writeFileSync } from 'node:fs';
+let byText = new Map(), total = 0, transactions = 0, inTx = 0;
+const inside = new WeakSet();
+const fold = (t) => t.replace(/\\s+/g, ' ').replace(/\\$\\d+/g, '?').replace(/\\d+/g, 'N').trim().toLowerCase().slice(0, 100);
+const original = pg.Client.prototype.query;
+pg.Client.prototype.query = function (q, ...rest) {
+  const key = fold(typeof q === 'string' ? q : (q && q.text) || '');
+  total++;
+  byText.set(key, (byText.get(key) || 0) + 1);
+  if (key === 'begin') inside.add(this);
+  else if (key === 'commit' || key === 'rollback') { inside.delete(this); transactions++; }
+  else if (inside.has(this)) inTx++;
+  return original.call(this, q, ...rest);
+};
+process.on('SIGUSR2', () => {
+  writeFileSync(${JSON.stringify(file)}, JSON.stringify({ total, transactions, inTx, byText: [...byText] }));
+  byText = new Map(); total = 0; transactions = 0; inTx = 0;
+});
+`;
+}
+
+interface ProbeCounts {
+  total: number;
+  transactions: number;
+  inTx: number;
+  byText: [string, number][];
+}
+
+async function readProbe(pid: number, file: string): Promise<ProbeCounts> {
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 300; i++) {
+    await sleep(10);
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as ProbeCounts;
+    } catch {
+      /* not written yet */
+    }
+  }
+  throw new Error('the statement probe did not answer');
+}
+
+async function pgQuery<T>(url: string, q: string): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(q)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+const commitsSoFar = async (url: string) => Number((await pgQuery<{ n: string }>(url, 'select xact_commit as n from pg_stat_database where datname = current_database()'))[0]!.n);
+const jobsLeft = async (url: string) => Number((await pgQuery<{ n: string }>(url, 'select count(*) as n from graphile_worker._private_jobs where attempts < max_attempts'))[0]!.n);
+
 async function run(db: 'sqlite' | 'postgres') {
   const dataDir = mkdtempSync(join(tmpdir(), 'firebreak-bench-'));
   const pgDb = db === 'postgres' ? await freshPostgresDatabase() : null;
-  const fb = await startFirebreakProcess({ DATA_DIR: dataDir, ...(pgDb ? { DATABASE_URL: pgDb.url, FIREBREAK_MASTER_KEY: randomBytes(32).toString('base64'), DB_POOL_SIZE: '20' } : {}) });
+  const diagnose = DIAGNOSE && pgDb ? { file: join(dataDir, 'probe.json'), module: join(dataDir, 'probe.mjs') } : null;
+  if (diagnose) writeFileSync(diagnose.module, probeModule(import.meta.resolve('pg'), diagnose.file));
+  const fb = await startFirebreakProcess(
+    { DATA_DIR: dataDir, ...(pgDb ? { DATABASE_URL: pgDb.url, FIREBREAK_MASTER_KEY: randomBytes(32).toString('base64'), DB_POOL_SIZE: '20' } : {}) },
+    { preload: diagnose ? [pathToFileURL(diagnose.module).href] : [] },
+  );
   try {
     const owner = await signInWithLink(fb.baseUrl, fb.loginUrl);
     const secret = randomBytes(24).toString('base64url');
@@ -147,6 +219,12 @@ async function run(db: 'sqlite' | 'postgres') {
     const deliveries = makeDeliveries(secret);
     const url = `${fb.baseUrl}/webhooks/pagerduty`;
     await send(url, makeDeliveries(secret).slice(0, 200)); // warm-up (JIT, pools)
+    if (diagnose) {
+      // Counts start once the warm-up's deliveries are applied and their jobs have run.
+      for (let i = 0; i < 400 && ((await counts(db, { url: pgDb!.url })).applied < 200 || (await jobsLeft(pgDb!.url)) > 0); i++) await sleep(100);
+      await readProbe(fb.child.pid!, diagnose.file);
+    }
+    const commits0 = diagnose ? await commitsSoFar(pgDb!.url) : 0;
     const cpu0 = cpuSeconds(fb.child.pid);
     const first = await send(url, deliveries);
     const cpuMs = ((cpuSeconds(fb.child.pid) - cpu0) * 1000) / N;
@@ -161,6 +239,20 @@ async function run(db: 'sqlite' | 'postgres') {
       c = await counts(db, where);
     }
     const applyMs = performance.now() - t;
+    let diagnosis: string[] = [];
+    if (diagnose) {
+      // Everything the deliveries caused: intake, the drain and the jobs it queued (link jobs), then the counts.
+      const t1 = performance.now();
+      while ((await jobsLeft(pgDb!.url)) > 0 && performance.now() - t1 < 120_000) await sleep(100);
+      const jobsMs = applyMs + performance.now() - t1;
+      const p = await readProbe(fb.child.pid!, diagnose.file);
+      const commits = (await commitsSoFar(pgDb!.url)) - commits0;
+      const per = (n: number) => (n / (N + REDELIVER)).toFixed(2);
+      diagnosis = [
+        `  statements (--diagnose)  ${per(p.total)} per delivery sent (${p.total} for ${N + REDELIVER}, redeliveries included), ${per(p.inTx)} of them inside ${per(p.transactions)} BEGIN…COMMIT; PostgreSQL counted ${per(commits)} commits per delivery; queued jobs done ${(jobsMs / 1000).toFixed(1)} s after intake ended`,
+        ...p.byText.sort((a, b) => b[1] - a[1]).slice(0, 12).map(([text, n]) => `      ${per(n).padStart(6)}  ${text}`),
+      ];
+    }
     const expected = N + 200;
     console.log(`${db}: ${N} signed deliveries from ${CONCURRENCY} clients over ${INCIDENTS} PagerDuty incidents (load average ${loadavg()[0]!.toFixed(1)})`);
     console.log(`  accepted and stored      ${Math.round((N / first.wallMs) * 1000)} deliveries/s (${(first.wallMs / 1000).toFixed(2)} s), failures ${first.failures}`);
@@ -169,7 +261,8 @@ async function run(db: 'sqlite' | 'postgres') {
     console.log(`  server-side handling     p50 ${server.p50}, p99 ${server.p99} (${server.count} requests, Prometheus buckets)`);
     console.log(`  redeliveries             ${REDELIVER} sent again: ${again.duplicates} answered as duplicates, p99 ${pct(again.latencies, 99).toFixed(1)} ms`);
     console.log(`  stored                   ${stored.stored} rows for ${expected} distinct deliveries (${stored.stored === expected ? 'none lost, none doubled' : 'MISMATCH'})`);
-    console.log(`  applied                  ${c.applied} of ${c.stored} (each once: applied_at is set by the one job per delivery), all applied ${(applyMs / 1000).toFixed(1)} s after intake ended`);
+    console.log(`  applied                  ${c.applied} of ${c.stored} (each once: the drain sets applied_at in the transaction that queues its follow-up jobs), all applied ${(applyMs / 1000).toFixed(1)} s after intake ended`);
+    for (const line of diagnosis) console.log(line);
     const bench = 'webhooks';
     const rate = (N / first.wallMs) * 1000;
     const p99 = pct(first.latencies, 99);

@@ -1,3 +1,4 @@
+import type { PdIncidentEvent } from './client/events.js';
 import type { CatalogModule } from '../../catalog/index.js';
 import { SyncBusyError } from '../../catalog/sync-runs.js';
 import type { SecretBox } from '../../platform/crypto/secrets.js';
@@ -119,8 +120,8 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
   });
   links.autoCreate.declineDefersTo = () => allResolved.service.automaticForTriage();
   links.port.allResolved = allResolved.port;
-  webhooks.subscribe(async (ev) => {
-    if (ev.kind === 'incident' || ev.kind === 'note') await links!.onWebhookEvent(ev);
+  webhooks.onApplied(async (events, tx) => {
+    await links!.onWebhookEvents(events.filter((ev): ev is PdIncidentEvent => ev.kind === 'incident' || ev.kind === 'note'), tx);
   });
   const changes = setupChanges({ db, events: deps.events, incidents: deps.incidents, logger: deps.logger, http: deps.http, integration, directory });
   const oncall = setupOnCall({ http: deps.http, integration, catalog: deps.catalog.service, users: deps.users, logger: deps.logger });

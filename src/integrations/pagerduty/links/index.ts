@@ -8,16 +8,16 @@ import { AUTO_ACK_JOB, type AutoAckJob } from '../auto-ack/job.js';
 import { subscribeAutoAckOnAccept } from '../auto-ack/subscriber.js';
 import { AutoCreateService } from '../auto-create/auto-create.service.js';
 import { registerAutoCreateRoutes } from '../auto-create/routes.js';
-import { incidentIdOf, parseWebhookEvent, WebhookEventError, type PdIncidentEvent } from '../client/events.js';
+import type { PdIncidentEvent } from '../client/events.js';
 import type { EscalationLookup } from '../escalations/model.js';
-import { pdQueue, SYNC_LINK_JOB, type LinksContext } from './context.js';
+import { SYNC_LINK_JOB, type LinksContext } from './context.js';
+import { EVENT_JOB, eventJobs, runEventJob } from './webhook-step.js';
 import type { IncidentLink } from './links.repository.js';
 import { LinksService } from './links.service.js';
 import { LinkNotifier, NOTIFY_JOB, type LinkNotification, type LinkNotificationListener } from './notifications.js';
 import { registerLinkRoutes } from './routes.js';
 import type { AllResolvedPort } from '../all-resolved/index.js';
 
-const EVENT_JOB = 'pagerduty.links.event';
 
 export { LinksService } from './links.service.js';
 export type { IncidentLink } from './links.repository.js';
@@ -51,8 +51,11 @@ export interface PagerDutyLinksModule {
   autoCreate: AutoCreateService;
   ack: AutoAckDeps;
   port: PagerDutyLinksPortImpl;
-  /** The webhook step: the webhooks module calls it for every applied incident event. */
-  onWebhookEvent(ev: PdIncidentEvent): Promise<void>;
+  /**
+   * The webhook step: the webhooks module calls it with each drained batch's applied incident and note events
+   * (delivery order), in the transaction that marks them applied; it queues one job per PagerDuty incident there.
+   */
+  onWebhookEvents(events: PdIncidentEvent[], tx: Executor): Promise<void>;
 }
 
 export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksModule {
@@ -91,24 +94,28 @@ export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksMod
   registerLinkRoutes(deps.http, { links, incidents: deps.incidents, ack });
   registerAutoCreateRoutes(deps.http, autoCreate.rules);
 
-  // The webhook step only queues: PagerDuty calls happen in a job per event, one PagerDuty incident at a time
-  // (in delivery order) and different incidents side by side, so a slow or failing read never holds up the intake.
-  // The job parses its payload again, so an event queued before an upgrade reads the same as a new one.
-  deps.jobs.define<unknown>(EVENT_JOB, async (payload) => {
-    let ev;
-    try {
-      ev = parseWebhookEvent({ event: payload });
-    } catch (err) {
-      if (!(err instanceof WebhookEventError)) throw err;
-      logger.warn({ error: err.message }, 'a queued PagerDuty event could not be read; skipped');
-      return;
-    }
-    if (ev.kind !== 'incident' && ev.kind !== 'note') return;
-    await autoCreate.onIncidentEvent(ev);
-    await links.onIncidentEvent(ev);
-  }, { maxAttempts: 10 });
-  const onWebhookEvent = async (ev: PdIncidentEvent) => {
-    await deps.jobs.enqueue(EVENT_JOB, ev, { jobKey: `pd-link-event:${ev.id}`, queue: pdQueue(incidentIdOf(ev)), priority: -4 });
+  // The webhook step only queues: PagerDuty calls happen in a job per PagerDuty incident per drained batch (its
+  // events in delivery order), one PagerDuty incident at a time and different incidents side by side, so a slow or
+  // failing read never holds up the intake. The jobs are queued in the transaction that marks the batch applied
+  // (one statement for the batch), so each applied event is in exactly one job. A retry runs the job's events
+  // again from the first (each step is idempotent, and the run ends with the newest). The job parses its payload
+  // again, so events queued before an upgrade (one event per job) read the same as new ones.
+  deps.jobs.define<unknown>(
+    EVENT_JOB,
+    (payload) =>
+      runEventJob(
+        payload,
+        async (ev) => {
+          await autoCreate.onIncidentEvent(ev);
+          await links.onIncidentEvent(ev);
+        },
+        (error) => logger.warn({ error }, 'a queued PagerDuty event could not be read; skipped'),
+      ),
+    { maxAttempts: 10 },
+  );
+  const onWebhookEvents = async (events: PdIncidentEvent[], tx: Executor) => {
+    const jobs = eventJobs(events);
+    if (jobs.length > 0) await deps.jobs.enqueueMany(jobs, tx);
   };
 
   const port: PagerDutyLinksPortImpl = {
@@ -121,5 +128,5 @@ export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksMod
     },
     onNotification: (l: LinkNotificationListener) => links.onNotification(l),
   };
-  return { links, autoCreate, ack, port, onWebhookEvent };
+  return { links, autoCreate, ack, port, onWebhookEvents };
 }

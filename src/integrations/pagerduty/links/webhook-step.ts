@@ -1,7 +1,8 @@
 import { addTimelineItem } from '../../../incidents/timeline.js';
 import { inTransaction } from '../../../platform/db/index.js';
-import { incidentIdOf, type PdIncidentEvent } from '../client/events.js';
-import { PD_ACTOR, type LinksContext } from './context.js';
+import { incidentIdOf, parseWebhookEvent, WebhookEventError, type PdIncidentEvent } from '../client/events.js';
+import type { NewJob } from '../../../platform/jobs/types.js';
+import { PD_ACTOR, pdQueue, type LinksContext } from './context.js';
 import { attachEscalationIncident } from './escalation-links.js';
 import { linksForPd, updateLinks } from './links.repository.js';
 import { syncPd } from './mirror-sync.js';
@@ -11,6 +12,47 @@ import { recordPdTimes } from './timestamps.js';
 // What links do with one applied webhook event about a PagerDuty incident (run in the event's job, one PagerDuty
 // incident at a time): attach it when an escalation created it, store what the event says on its links, tell a
 // priority change (it has no log entry), and otherwise read the log again to mirror what happened.
+
+export const EVENT_JOB = 'pagerduty.links.event';
+
+/** The event job's payload: one PagerDuty incident's events from one drained batch, in delivery order. */
+export interface EventsJob {
+  events: PdIncidentEvent[];
+}
+
+/**
+ * The jobs for a drained batch's incident and note events (delivery order): one per PagerDuty incident, in that
+ * incident's job queue (so its work stays one at a time and in order), its events in delivery order.
+ */
+export function eventJobs(events: PdIncidentEvent[]): NewJob[] {
+  const byIncident = new Map<string, PdIncidentEvent[]>();
+  for (const ev of events) {
+    const id = incidentIdOf(ev);
+    const list = byIncident.get(id);
+    if (list) list.push(ev);
+    else byIncident.set(id, [ev]);
+  }
+  return [...byIncident].map(([id, evs]) => ({ name: EVENT_JOB, payload: { events: evs } satisfies EventsJob, opts: { queue: pdQueue(id), priority: -4 } }));
+}
+
+/**
+ * The event job: each incident or note event of its payload, in order, through `step` (a payload of one event, as
+ * queued before batches, reads the same). An event it cannot read is skipped (told to `unreadable`), not retried.
+ */
+export async function runEventJob(payload: unknown, step: (ev: PdIncidentEvent) => Promise<void>, unreadable: (error: string) => void): Promise<void> {
+  const items = payload && typeof payload === 'object' && Array.isArray((payload as EventsJob).events) ? (payload as EventsJob).events : [payload];
+  for (const item of items) {
+    let ev;
+    try {
+      ev = parseWebhookEvent({ event: item });
+    } catch (err) {
+      if (!(err instanceof WebhookEventError)) throw err;
+      unreadable(err.message);
+      continue;
+    }
+    if (ev.kind === 'incident' || ev.kind === 'note') await step(ev);
+  }
+}
 
 export async function onIncidentEvent(ctx: LinksContext, ev: PdIncidentEvent): Promise<void> {
   const pdId = incidentIdOf(ev);

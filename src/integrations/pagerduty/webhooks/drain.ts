@@ -1,4 +1,4 @@
-import type { Db } from '../../../platform/db/index.js';
+import { inTransaction, type Db, type Executor } from '../../../platform/db/index.js';
 import { nowIso } from '../../../platform/ids.js';
 import type { Logger } from '../../../platform/logger.js';
 import { parseWebhookEvent, type PdWebhookEvent } from '../client/events.js';
@@ -14,12 +14,23 @@ import './tables.js';
 // over many incidents applies about LANES times faster than one delivery after the other. A batch finishes
 // before the next is read, and only one drain runs at a time (the drain job's queue across processes, `running`
 // within one), so no delivery is applied twice at once nor overtaken by a later one of its resource.
+//
+// A batch ends with one transaction: it marks what was applied and hands those events, in arrival order, to the
+// batch subscribers (`onApplied`), which queue their follow-up work in it (the links' jobs: one per PagerDuty
+// incident per batch). That work exists exactly when the deliveries are marked applied: a crash before the commit
+// applies them again (subscribers are idempotent) and queues it then; after it, nothing is applied twice.
 
 const BATCH = 500;
 const LANES = 4;
 
 /** Reacts to one applied event; returns what it did (e.g. "escalation_updated"), or nothing when it did not care. */
 export type WebhookSubscriber = (ev: PdWebhookEvent) => Promise<string | void>;
+
+/**
+ * Told of a batch's applied events (arrival order) in the transaction that marks them applied; queues follow-up
+ * work in `tx` (outbox), so it is queued once per applied delivery, and never for one left to apply again.
+ */
+export type WebhookBatchSubscriber = (events: PdWebhookEvent[], tx: Executor) => Promise<void>;
 
 /** The resource whose events must apply in order: notes belong to their incident. */
 export function laneOf(ev: PdWebhookEvent | null, row: { delivery_id: string }): string {
@@ -31,6 +42,7 @@ export function laneOf(ev: PdWebhookEvent | null, row: { delivery_id: string }):
 
 export class WebhookDrain {
   private readonly subscribers: WebhookSubscriber[] = [];
+  private readonly batchSubscribers: WebhookBatchSubscriber[] = [];
   /** The drain running in this process; a second caller waits for it, then drains what is left. */
   private running: Promise<unknown> = Promise.resolve();
 
@@ -38,6 +50,10 @@ export class WebhookDrain {
 
   subscribe(subscriber: WebhookSubscriber): void {
     this.subscribers.push(subscriber);
+  }
+
+  onApplied(subscriber: WebhookBatchSubscriber): void {
+    this.batchSubscribers.push(subscriber);
   }
 
   /** Applies one event to every subscriber. Applying twice changes nothing (each subscriber is idempotent). */
@@ -86,8 +102,8 @@ export class WebhookDrain {
 
   /** Applies one batch lane by lane; marks what was applied even when a lane fails, then rethrows the failure. */
   private async applyBatch(rows: { delivery_id: string; payload: string }[]): Promise<number> {
-    const lanes = new Map<string, { delivery_id: string; ev: PdWebhookEvent | null; unreadable?: string }[]>();
-    for (const r of rows) {
+    const lanes = new Map<string, { delivery_id: string; ev: PdWebhookEvent | null; unreadable?: string; at: number }[]>();
+    for (const [at, r] of rows.entries()) {
       let ev: PdWebhookEvent | null = null;
       let unreadable: string | undefined;
       try {
@@ -99,14 +115,16 @@ export class WebhookDrain {
       }
       const key = laneOf(ev, r);
       const lane = lanes.get(key) ?? [];
-      lane.push({ delivery_id: r.delivery_id, ev, unreadable });
+      lane.push({ delivery_id: r.delivery_id, ev, unreadable, at });
       lanes.set(key, lane);
     }
     const outcomes = new Map<string, string[]>();
-    const done = (outcome: string, id: string) => {
+    const applied: { at: number; ev: PdWebhookEvent }[] = [];
+    const done = (outcome: string, d: { delivery_id: string; ev: PdWebhookEvent | null; at: number }) => {
       const ids = outcomes.get(outcome) ?? [];
-      ids.push(id);
+      ids.push(d.delivery_id);
       outcomes.set(outcome, ids);
+      if (d.ev) applied.push({ at: d.at, ev: d.ev });
     };
     const queue = [...lanes.values()];
     let failure: unknown = null;
@@ -114,7 +132,7 @@ export class WebhookDrain {
       for (let lane = queue.shift(); lane; lane = queue.shift()) {
         try {
           // A lane stops at its first failure: later events of that resource wait for the retry (order kept).
-          for (const d of lane) done(d.ev ? await this.apply(d.ev) : d.unreadable!, d.delivery_id);
+          for (const d of lane) done(d.ev ? await this.apply(d.ev) : d.unreadable!, d);
         } catch (err) {
           failure ??= err;
         }
@@ -123,12 +141,19 @@ export class WebhookDrain {
     try {
       await Promise.all(Array.from({ length: Math.min(this.deps.lanes ?? LANES, queue.length) }, worker));
     } finally {
-      // What was applied stays applied when another event fails (the job retries from the ones left).
-      const now = nowIso();
-      for (const [outcome, ids] of outcomes) {
-        for (let i = 0; i < ids.length; i += 200) {
-          await this.deps.db.updateTable('pagerduty_webhook_events').set({ applied_at: now, outcome }).where('delivery_id', 'in', ids.slice(i, i + 200)).execute();
-        }
+      // What was applied stays applied when another event fails (the job retries from the ones left); its
+      // follow-up work is queued in the same transaction.
+      if (outcomes.size > 0) {
+        const now = nowIso();
+        const events = applied.sort((a, b) => a.at - b.at).map((a) => a.ev);
+        await inTransaction(this.deps.db, async (tx) => {
+          for (const [outcome, ids] of outcomes) {
+            for (let i = 0; i < ids.length; i += 200) {
+              await tx.updateTable('pagerduty_webhook_events').set({ applied_at: now, outcome }).where('delivery_id', 'in', ids.slice(i, i + 200)).execute();
+            }
+          }
+          if (events.length > 0) for (const s of this.batchSubscribers) await s(events, tx);
+        });
       }
     }
     if (failure) throw failure;

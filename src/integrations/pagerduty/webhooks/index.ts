@@ -6,7 +6,7 @@ import type { JobQueue } from '../../../platform/jobs/types.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { PagerDutyIntegration } from '../connect.js';
 import { catalogSubscriber } from './catalog-update.js';
-import { WebhookDrain, type WebhookSubscriber } from './drain.js';
+import { WebhookDrain, type WebhookBatchSubscriber, type WebhookSubscriber } from './drain.js';
 import { DRAIN_JOB, DRAIN_QUEUE, DRAIN_SCHEDULE, DRAIN_SWEEP_JOB, WebhookIntake, type DrainPayload } from './intake.js';
 import { WebhookHealthStore } from './health.js';
 import { registerWebhookRoutes } from './routes.js';
@@ -14,7 +14,7 @@ import { WebhookSecretStore } from './secrets.js';
 import { ensureSubscription, SUBSCRIBE_JOB, webhookPlacement, type WebhookPlacement } from './subscription.js';
 
 export { WebhookSecretStore } from './secrets.js';
-export type { WebhookSubscriber } from './drain.js';
+export type { WebhookBatchSubscriber, WebhookSubscriber } from './drain.js';
 export { webhookUrl, webhookPlacement, type WebhookPlacement } from './subscription.js';
 export { WebhookHealthStore } from './health.js';
 
@@ -45,6 +45,11 @@ export interface WebhooksModule {
   placement(): Promise<WebhookPlacement>;
   /** Adds a subscriber to applied events (in delivery order, every subscriber in the order they subscribed). */
   subscribe(subscriber: WebhookSubscriber): void;
+  /**
+   * Adds a batch subscriber: each drained batch's applied events (arrival order) in the transaction that marks
+   * them applied, to queue follow-up work in (one job per batch where a job per event would be one per event).
+   */
+  onApplied(subscriber: WebhookBatchSubscriber): void;
   /** Applies every stored delivery not applied yet (the drain job; tests and benchmarks). */
   drain(): Promise<number>;
 }
@@ -106,5 +111,5 @@ export async function setupWebhooks(deps: WebhooksDeps): Promise<WebhooksModule>
 
   intake.register(deps.http);
   registerWebhookRoutes(deps.http, { store, health, integration: deps.integration, placement });
-  return { store, health, placement, subscribe: (s) => drain.subscribe(s), drain: () => drain.drain() };
+  return { store, health, placement, subscribe: (s) => drain.subscribe(s), onApplied: (s) => drain.onApplied(s), drain: () => drain.drain() };
 }

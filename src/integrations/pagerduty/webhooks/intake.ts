@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Insertable } from 'kysely';
 import type { Db } from '../../../platform/db/index.js';
 import type { App } from '../../../platform/http/server.js';
 import { errorBody } from '../../../platform/http/server.js';
@@ -9,12 +10,14 @@ import { parseWebhookEvent, WebhookEventError, type PdWebhookEvent } from '../cl
 import type { WebhookHealthStore } from './health.js';
 import type { WebhookSecretStore } from './secrets.js';
 import { verifySignature } from './signature.js';
-import './tables.js';
+import type { PagerDutyWebhookEventsTable } from './tables.js';
 
 // The PagerDuty webhook receiver, POST /webhooks/pagerduty: verify the signature on the raw bytes, parse the
 // event (zod: a body that is not a webhook event Firebreak can read is refused with 400 and what is wrong), store
-// the delivery once by its id (X-Webhook-Id, else event.id; a redelivery is a no-op), answer 2xx at once. One
-// statement per delivery: nothing else stands between PagerDuty and its 2xx.
+// the delivery once by its id (X-Webhook-Id, else event.id; a redelivery is a no-op), answer 2xx once it is
+// committed. Deliveries arriving together share one statement (group commit): the first is written at once, and
+// those that arrive while a write is in flight go together in the next one (at most STORE_BATCH rows), each
+// answered when the write holding it has committed. One statement per write, nothing else before the 2xx.
 //
 // Applying is a job (drain.ts). Intake asks for a drain keyed by a 50 ms time slot: every delivery stored during
 // a slot is there when that slot's drain reads, and a burst of deliveries costs one job per slot, not one per
@@ -28,6 +31,14 @@ export const DRAIN_SWEEP_JOB = 'pagerduty.webhook.drain-sweep';
 export const DRAIN_QUEUE = 'pd-webhook-drain';
 export const SLOT_MS = 50;
 const MAX_BODY = 512 * 1024;
+const STORE_BATCH = 100;
+
+type Row = Insertable<PagerDutyWebhookEventsTable>;
+interface Waiting {
+  row: Row;
+  resolve: (inserted: boolean) => void;
+  reject: (err: unknown) => void;
+}
 
 export interface IntakeDeps {
   db: Db;
@@ -86,26 +97,58 @@ export class WebhookIntake {
   /** Stores a delivery and asks for a drain. False when it was already stored. */
   async store(deliveryId: string, ev: PdWebhookEvent, raw: string): Promise<boolean> {
     const resourceId = typeof ev.data.id === 'string' ? ev.data.id : null;
-    const inserted = await this.deps.db
-      .insertInto('pagerduty_webhook_events')
-      .values({
-        delivery_id: deliveryId,
-        event_id: ev.id,
-        event_type: ev.event_type,
-        resource_type: ev.resource_type,
-        resource_id: resourceId,
-        occurred_at: ev.occurred_at,
-        payload: raw,
-        received_at: nowIso(),
-        applied_at: null,
-        outcome: null,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .returning('delivery_id')
-      .executeTakeFirst();
-    if (!inserted) return false;
-    await this.askForDrain();
-    return true;
+    const row: Row = {
+      delivery_id: deliveryId,
+      event_id: ev.id,
+      event_type: ev.event_type,
+      resource_type: ev.resource_type,
+      resource_id: resourceId,
+      occurred_at: ev.occurred_at,
+      payload: raw,
+      received_at: nowIso(),
+      applied_at: null,
+      outcome: null,
+    };
+    return new Promise<boolean>((resolve, reject) => {
+      this.waiting.push({ row, resolve, reject });
+      if (!this.writing) void this.write();
+    });
+  }
+
+  private waiting: Waiting[] = [];
+  private writing = false;
+
+  /** Writes what is waiting, STORE_BATCH rows a statement, until nothing waits; one write at a time. */
+  private async write(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, STORE_BATCH);
+        // The same delivery twice in one write: the first is stored (or was already), the others are duplicates.
+        const first = new Map<string, Waiting>();
+        for (const w of batch) if (!first.has(w.row.delivery_id)) first.set(w.row.delivery_id, w);
+        try {
+          const stored = await this.deps.db
+            .insertInto('pagerduty_webhook_events')
+            .values([...first.values()].map((w) => w.row))
+            .onConflict((oc) => oc.doNothing())
+            .returning('delivery_id')
+            .execute();
+          const inserted = new Set(stored.map((r) => r.delivery_id));
+          const answer = () => {
+            for (const w of batch) w.resolve(first.get(w.row.delivery_id) === w && inserted.has(w.row.delivery_id));
+          };
+          // Answered once the drain is asked for (never fails: the sweep covers a failed ask); the next write goes on.
+          if (inserted.size > 0) void this.askForDrain().then(answer);
+          else answer();
+        } catch (err) {
+          // Nothing of this write is stored: every delivery in it is refused (5xx), so PagerDuty sends it again.
+          for (const w of batch) w.reject(err);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
   }
 
   private lastSlot = -1;
