@@ -361,8 +361,17 @@ export class CustomFieldsService {
           .execute()),
       );
     }
+    return this.viewsOf(rows, db);
+  }
+
+  /**
+   * Stored value rows → views by incident. With `fieldsVersion` (read in the same statement as the rows) the
+   * remembered definitions serve when still current (liveFields), else they are listed.
+   */
+  async viewsOf(rows: { incident_id: string; field_id: string; value: string; position: number }[], db: Executor = this.db, fieldsVersion?: number): Promise<Map<string, CustomFieldValueView[]>> {
+    const out = new Map<string, CustomFieldValueView[]>();
     if (rows.length === 0) return out;
-    const fields = await this.listFields({}, db);
+    const fields = fieldsVersion === undefined ? await this.listFields({}, db) : await this.liveFields(db, fieldsVersion);
     const stored = this.group(rows, fields);
     const entries = await loadEntries(
       db,
@@ -385,7 +394,7 @@ export class CustomFieldsService {
   }
 
   /** Rows → incident id → field id → stored value (deleted fields' rows are skipped). */
-  private group(rows: { incident_id: string; field_id: string; value: string; position: number }[], fields: CustomField[]): Map<string, Map<string, CustomFieldValue>> {
+  private group(rows: { incident_id: string; field_id: string; value: string; position: number }[], fields: readonly CustomField[]): Map<string, Map<string, CustomFieldValue>> {
     const byId = new Map(fields.map((f) => [f.id, f]));
     const out = new Map<string, Map<string, CustomFieldValue>>();
     const sorted = [...rows].sort((a, b) => Number(a.position) - Number(b.position));

@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../platform/error
 import type { Actor, EventBus } from '../platform/events.js';
 import { newId, nowIso } from '../platform/ids.js';
 import { availableActions, canChangeSeverity, describeAllowed, liveStatuses, type AvailableAction, type StatusCategory } from './rules.js';
-import { toIncidents, type Incident, type IncidentMode } from './incident-view.js';
+import { loadIncident, toIncidents, type Incident, type IncidentMode } from './incident-view.js';
 import { Severities, type Severity } from './severities.js';
 import { firstOfCategory, requireStatus, Statuses, type Status } from './statuses.js';
 import { addTimelineItem, listTimeline, type TimelineItem } from './timeline.js';
@@ -222,14 +222,13 @@ export class IncidentsService {
     return row.id;
   }
 
+  /** One statement (incident-view.ts loadIncident), and the channel name when Slack made a channel. */
   async getIncident(idOrRef: string, db: Executor = this.db): Promise<Incident> {
     const ref = /^inc-(\d{1,12})$/i.exec(idOrRef.trim());
-    const rows = ref
-      ? await db.selectFrom('incidents').selectAll().where('number', '=', Number(ref[1])).execute()
-      : await db.selectFrom('incidents').selectAll().where('id', '=', idOrRef).execute();
-    const [incident] = await this.withChannelNames(await toIncidents(db, rows, this.severities, this.statuses, this.customFields));
-    if (!incident) throw new NotFoundError('Incident', idOrRef);
-    return incident;
+    const found = await loadIncident(db, this.dialect, ref ? { number: Number(ref[1]) } : { id: idOrRef }, this.severities, this.statuses, this.customFields);
+    if (!found) throw new NotFoundError('Incident', idOrRef);
+    const [incident] = await this.withChannelNames([found]);
+    return incident!;
   }
 
   async listIncidents(q: ListIncidentsQuery): Promise<{ incidents: (Incident & { match?: SearchMatch })[]; nextCursor: string | null }> {
