@@ -5,7 +5,7 @@ import type { Actor } from '../platform/events.js';
 import { availableActions, type AvailableAction, type StatusCategory } from './rules.js';
 import type { Severities } from './severities.js';
 import type { Statuses } from './statuses.js';
-import { sql } from 'kysely';
+import { CompiledQuery, sql, type InferResult } from 'kysely';
 import { jsonArrayFrom as pgJsonArrayFrom } from 'kysely/helpers/postgres';
 import { jsonArrayFrom as sqliteJsonArrayFrom } from 'kysely/helpers/sqlite';
 import type { DbDialect } from '../platform/db/index.js';
@@ -68,17 +68,16 @@ export async function toIncidents(db: Executor, rows: IncidentsTable[], severity
   return assemble(db, rows, { users, merged, stamps, fieldValues, times, roles }, severityList, statusList);
 }
 
-/**
- * One incident, by id or by number, in one statement: the row with what it shows beside it as JSON arrays
- * (status times, custom field values, timestamps, roles, people's names, merge target) and the custom field
- * definitions' version, so the remembered definitions serve (custom-fields.service.ts liveFields). Severities and
- * statuses come from their caches. Null when there is no such incident.
- */
-export async function loadIncident(db: Executor, dialect: DbDialect, where: { id: string } | { number: number }, severityList: Severities, statusList: Statuses, customFields: CustomFieldsService): Promise<Incident | null> {
+const ID_SLOT = '\u0000incident id\u0000';
+const NUMBER_SLOT = -918_273_645;
+const compiledReads = new Map<string, { sql: string; parameters: readonly unknown[]; slot: number }>();
+type ReadRow = InferResult<ReturnType<typeof readQuery>>[number];
+
+function readQuery(db: Executor, dialect: DbDialect, where: { id: string } | { number: number }) {
   const { jsonArrayFrom } = dialect === 'postgres' ? pgJson : sqliteJson;
   // The shared row queries (timestamps, roles) do not know the outer alias; they are narrowed by this reference.
   const outerId = sql.ref<string>('i.id');
-  let q = db
+  const q = db
     .selectFrom('incidents as i')
     .selectAll('i')
     .select((eb) => [
@@ -92,8 +91,30 @@ export async function loadIncident(db: Executor, dialect: DbDialect, where: { id
       jsonArrayFrom(heldRoleRows(eb as unknown as Executor).where('a.incident_id', '=', outerId)).as('x_held_roles'),
       eb.selectFrom('sequences').select('value').where('name', '=', 'custom_fields').as('x_fields_version'),
     ]);
-  q = 'id' in where ? q.where('i.id', '=', where.id) : q.where('i.number', '=', where.number);
-  const row = await q.executeTakeFirst();
+  return 'id' in where ? q.where('i.id', '=', where.id) : q.where('i.number', '=', where.number);
+}
+
+/**
+ * One incident, by id or by number, in one statement: the row with what it shows beside it as JSON arrays
+ * (status times, custom field values, timestamps, roles, people's names, merge target) and the custom field
+ * definitions' version, so the remembered definitions serve (custom-fields.service.ts liveFields). Severities and
+ * statuses come from their caches. Null when there is no such incident.
+ */
+export async function loadIncident(db: Executor, dialect: DbDialect, where: { id: string } | { number: number }, severityList: Severities, statusList: Statuses, customFields: CustomFieldsService): Promise<Incident | null> {
+  // Built and compiled once per dialect and key (building this query cost more CPU than running it); each read
+  // only puts its id or number in the parameters.
+  const kind = 'id' in where ? 'id' : 'number';
+  const cacheKey = `${dialect}:${kind}`;
+  let read = compiledReads.get(cacheKey);
+  if (!read) {
+    const c = readQuery(db, dialect, kind === 'id' ? { id: ID_SLOT } : { number: NUMBER_SLOT }).compile();
+    read = { sql: c.sql, parameters: c.parameters, slot: c.parameters.findIndex((p) => p === (kind === 'id' ? ID_SLOT : NUMBER_SLOT)) };
+    if (read.slot < 0 || c.parameters.filter((p) => p === ID_SLOT || p === NUMBER_SLOT).length !== 1) throw new Error('loadIncident: the key is not one parameter of the compiled read');
+    compiledReads.set(cacheKey, read);
+  }
+  const parameters = [...read.parameters];
+  parameters[read.slot] = 'id' in where ? where.id : where.number;
+  const row = (await db.executeQuery<ReadRow>(CompiledQuery.raw(read.sql, parameters))).rows[0];
   if (!row) return null;
   // SQLite returns the JSON as text; pg parses json values itself.
   const json = <T>(v: unknown): T[] => (typeof v === 'string' ? (JSON.parse(v) as T[]) : (v as T[]));
