@@ -54,6 +54,32 @@ const bool = (b: boolean) => (b ? 1 : 0);
 export class CustomFieldsService {
   constructor(private readonly db: Db) {}
 
+  /**
+   * The live definitions as last read, with the version (migration 0031's `custom_fields` row) seen before reading
+   * them. The database raises the version in every transaction that changes a definition, so a version that
+   * matches means nothing changed since, whichever process changed it.
+   */
+  private live: { version: number; fields: readonly CustomField[] } | null = null;
+
+  /** The definitions' version now: read it in a statement the caller sends anyway where it can (see createIncident). */
+  async fieldsVersion(db: Executor = this.db): Promise<number> {
+    const r = await db.selectFrom('sequences').select('value').where('name', '=', 'custom_fields').executeTakeFirst();
+    return Number(r?.value ?? 0);
+  }
+
+  /**
+   * The live fields at `version` (read by the caller in the same transaction, at most just before): the remembered
+   * list when the version is the one it was read at, else read again. The version is read before the list, so a
+   * change committed in between makes the list newer than its version, never older: the next call reads again.
+   */
+  async liveFields(db: Executor, version: number): Promise<readonly CustomField[]> {
+    const live = this.live;
+    if (live && live.version === version) return live.fields;
+    const fields = Object.freeze(await this.listFields({}, db));
+    this.live = { version, fields };
+    return fields;
+  }
+
   // ---- definitions ---------------------------------------------------------------------------------------
 
   /** Live fields (and deleted ones on request), by rank, then name. */
@@ -335,8 +361,17 @@ export class CustomFieldsService {
           .execute()),
       );
     }
+    return this.viewsOf(rows, db);
+  }
+
+  /**
+   * Stored value rows → views by incident. With `fieldsVersion` (read in the same statement as the rows) the
+   * remembered definitions serve when still current (liveFields), else they are listed.
+   */
+  async viewsOf(rows: { incident_id: string; field_id: string; value: string; position: number }[], db: Executor = this.db, fieldsVersion?: number): Promise<Map<string, CustomFieldValueView[]>> {
+    const out = new Map<string, CustomFieldValueView[]>();
     if (rows.length === 0) return out;
-    const fields = await this.listFields({}, db);
+    const fields = fieldsVersion === undefined ? await this.listFields({}, db) : await this.liveFields(db, fieldsVersion);
     const stored = this.group(rows, fields);
     const entries = await loadEntries(
       db,
@@ -359,7 +394,7 @@ export class CustomFieldsService {
   }
 
   /** Rows → incident id → field id → stored value (deleted fields' rows are skipped). */
-  private group(rows: { incident_id: string; field_id: string; value: string; position: number }[], fields: CustomField[]): Map<string, Map<string, CustomFieldValue>> {
+  private group(rows: { incident_id: string; field_id: string; value: string; position: number }[], fields: readonly CustomField[]): Map<string, Map<string, CustomFieldValue>> {
     const byId = new Map(fields.map((f) => [f.id, f]));
     const out = new Map<string, Map<string, CustomFieldValue>>();
     const sorted = [...rows].sort((a, b) => Number(a.position) - Number(b.position));
@@ -381,7 +416,7 @@ export class CustomFieldsService {
   }
 
   /** The raw input's keys (field keys or ids) → live fields; unknown or repeated fields are 400s naming them. */
-  private async resolveInput(db: Executor, raw: Record<string, unknown>, fields: CustomField[]): Promise<Map<string, { field: CustomField; raw: unknown }>> {
+  private async resolveInput(db: Executor, raw: Record<string, unknown>, fields: readonly CustomField[]): Promise<Map<string, { field: CustomField; raw: unknown }>> {
     const out = new Map<string, { field: CustomField; raw: unknown }>();
     const errors: FieldError[] = [];
     for (const [k, v] of Object.entries(raw)) {
@@ -405,8 +440,13 @@ export class CustomFieldsService {
    * `enforceRequired` (declarations by people and API keys) refuses a missing required-at-declaration field.
    * Returns what was set, for the `incident_declared` timeline item.
    */
-  async setForNewIncident(tx: Tx, incidentId: string, raw: Record<string, unknown>, opts: { enforceRequired: boolean }): Promise<{ key: string; name: string; labels: string[] }[]> {
-    const fields = await this.listFields({}, tx);
+  async setForNewIncident(
+    tx: Tx,
+    incidentId: string,
+    raw: Record<string, unknown>,
+    opts: { enforceRequired: boolean; fieldsVersion?: number },
+  ): Promise<{ key: string; name: string; labels: string[] }[]> {
+    const fields = await this.liveFields(tx, opts.fieldsVersion ?? (await this.fieldsVersion(tx)));
     const given = await this.resolveInput(tx, raw, fields);
     const errors: FieldError[] = [];
     const values = new Map<string, CustomFieldValue>();
@@ -556,7 +596,7 @@ export class CustomFieldsService {
     }
   }
 
-  private async entriesOf(db: Executor, fields: CustomField[], values: [string, CustomFieldValue][]): Promise<Map<string, EntryInfo>> {
+  private async entriesOf(db: Executor, fields: readonly CustomField[], values: [string, CustomFieldValue][]): Promise<Map<string, EntryInfo>> {
     const catalogIds = new Set(fields.filter((f) => f.type === 'catalog').map((f) => f.id));
     const ids = values.filter(([fid]) => catalogIds.has(fid)).flatMap(([, v]) => itemsOf(v).map(String));
     return ids.length ? loadEntries(db, ids) : new Map();

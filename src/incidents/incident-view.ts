@@ -5,9 +5,16 @@ import type { Actor } from '../platform/events.js';
 import { availableActions, type AvailableAction, type StatusCategory } from './rules.js';
 import type { Severities } from './severities.js';
 import type { Statuses } from './statuses.js';
-import { timesFor, type IncidentTimestampView } from './timestamps/timestamps.service.js';
+import { CompiledQuery, sql, type InferResult } from 'kysely';
+import { jsonArrayFrom as pgJsonArrayFrom } from 'kysely/helpers/postgres';
+import { jsonArrayFrom as sqliteJsonArrayFrom } from 'kysely/helpers/sqlite';
+import type { DbDialect } from '../platform/db/index.js';
+import { acceptanceRows, timesFor, timesFromRows, timestampRows, type IncidentTimes, type IncidentTimestampView } from './timestamps/timestamps.service.js';
 import type { Durations } from './timestamps/rules.js';
-import { rolesForIncidents, type IncidentRoleView } from './roles/roles.view.js';
+import { heldRoleRows, liveRoleRows, rolesForIncidents, rolesFromRows, type IncidentRoleView } from './roles/roles.view.js';
+
+const pgJson = { jsonArrayFrom: pgJsonArrayFrom };
+const sqliteJson = { jsonArrayFrom: sqliteJsonArrayFrom };
 
 // The Incident as every caller sees it (API, Slack, PagerDuty), and how stored rows become it: severity,
 // status, people, merge target, status times and custom field values joined in a few queries for a whole page
@@ -44,11 +51,9 @@ export interface Incident {
   roles: IncidentRoleView[];
 }
 
-/** Rows in, incidents out, in the same order. */
+/** Rows in, incidents out, in the same order: a few queries for the whole page of rows. */
 export async function toIncidents(db: Executor, rows: IncidentsTable[], severityList: Severities, statusList: Statuses, customFields: CustomFieldsService): Promise<Incident[]> {
   if (rows.length === 0) return [];
-  const unknown = rows.find((r) => !severityList.isCached(r.severity_id))?.severity_id;
-  const [severities, statuses] = await Promise.all([severityList.cached(db, unknown), statusList.list(db)]);
   const ids = rows.map((r) => r.id);
   const userIds = [...new Set(rows.flatMap((r) => [r.creator_user_id, r.lead_user_id]).filter((x): x is string => !!x))];
   const mergedIds = [...new Set(rows.map((r) => r.merged_into_id).filter((x): x is string => !!x))];
@@ -60,6 +65,85 @@ export async function toIncidents(db: Executor, rows: IncidentsTable[], severity
     timesFor(db, ids),
     rolesForIncidents(db, ids),
   ]);
+  return assemble(db, rows, { users, merged, stamps, fieldValues, times, roles }, severityList, statusList);
+}
+
+const ID_SLOT = '\u0000incident id\u0000';
+const NUMBER_SLOT = -918_273_645;
+const compiledReads = new Map<string, { sql: string; parameters: readonly unknown[]; slot: number }>();
+type ReadRow = InferResult<ReturnType<typeof readQuery>>[number];
+
+function readQuery(db: Executor, dialect: DbDialect, where: { id: string } | { number: number }) {
+  const { jsonArrayFrom } = dialect === 'postgres' ? pgJson : sqliteJson;
+  // The shared row queries (timestamps, roles) do not know the outer alias; they are narrowed by this reference.
+  const outerId = sql.ref<string>('i.id');
+  const q = db
+    .selectFrom('incidents as i')
+    .selectAll('i')
+    .select((eb) => [
+      jsonArrayFrom(eb.selectFrom('users as u').select(['u.id', 'u.name']).where((w) => w.or([w('u.id', '=', w.ref('i.creator_user_id')), w('u.id', '=', w.ref('i.lead_user_id'))]))).as('x_users'),
+      jsonArrayFrom(eb.selectFrom('incidents as m').select(['m.id', 'm.reference']).whereRef('m.id', '=', 'i.merged_into_id')).as('x_merged'),
+      jsonArrayFrom(eb.selectFrom('incident_status_timestamps as st').select(['st.incident_id', 'st.status_id', 'st.first_at', 'st.last_at']).whereRef('st.incident_id', '=', 'i.id').orderBy('st.first_at')).as('x_stamps'),
+      jsonArrayFrom(eb.selectFrom('incident_custom_field_values as v').select(['v.incident_id', 'v.field_id', 'v.value', 'v.position']).whereRef('v.incident_id', '=', 'i.id').orderBy('v.field_id').orderBy('v.position')).as('x_values'),
+      jsonArrayFrom(timestampRows(eb as unknown as Executor).where('t.incident_id', '=', outerId)).as('x_times'),
+      jsonArrayFrom(acceptanceRows(eb as unknown as Executor).where('st.incident_id', '=', outerId)).as('x_accepted'),
+      jsonArrayFrom(liveRoleRows(eb as unknown as Executor)).as('x_live_roles'),
+      jsonArrayFrom(heldRoleRows(eb as unknown as Executor).where('a.incident_id', '=', outerId)).as('x_held_roles'),
+      eb.selectFrom('sequences').select('value').where('name', '=', 'custom_fields').as('x_fields_version'),
+    ]);
+  return 'id' in where ? q.where('i.id', '=', where.id) : q.where('i.number', '=', where.number);
+}
+
+/**
+ * One incident, by id or by number, in one statement: the row with what it shows beside it as JSON arrays
+ * (status times, custom field values, timestamps, roles, people's names, merge target) and the custom field
+ * definitions' version, so the remembered definitions serve (custom-fields.service.ts liveFields). Severities and
+ * statuses come from their caches. Null when there is no such incident.
+ */
+export async function loadIncident(db: Executor, dialect: DbDialect, where: { id: string } | { number: number }, severityList: Severities, statusList: Statuses, customFields: CustomFieldsService): Promise<Incident | null> {
+  // Built and compiled once per dialect and key (building this query cost more CPU than running it); each read
+  // only puts its id or number in the parameters.
+  const kind = 'id' in where ? 'id' : 'number';
+  const cacheKey = `${dialect}:${kind}`;
+  let read = compiledReads.get(cacheKey);
+  if (!read) {
+    const c = readQuery(db, dialect, kind === 'id' ? { id: ID_SLOT } : { number: NUMBER_SLOT }).compile();
+    read = { sql: c.sql, parameters: c.parameters, slot: c.parameters.findIndex((p) => p === (kind === 'id' ? ID_SLOT : NUMBER_SLOT)) };
+    if (read.slot < 0 || c.parameters.filter((p) => p === ID_SLOT || p === NUMBER_SLOT).length !== 1) throw new Error('loadIncident: the key is not one parameter of the compiled read');
+    compiledReads.set(cacheKey, read);
+  }
+  const parameters = [...read.parameters];
+  parameters[read.slot] = 'id' in where ? where.id : where.number;
+  const row = (await db.executeQuery<ReadRow>(CompiledQuery.raw(read.sql, parameters))).rows[0];
+  if (!row) return null;
+  // SQLite returns the JSON as text; pg parses json values itself.
+  const json = <T>(v: unknown): T[] => (typeof v === 'string' ? (JSON.parse(v) as T[]) : (v as T[]));
+  const { x_users, x_merged, x_stamps, x_values, x_times, x_accepted, x_live_roles, x_held_roles, x_fields_version, ...incident } = row;
+  const ids = [incident.id];
+  const [result] = await assemble(db, [incident], {
+    users: json(x_users),
+    merged: json(x_merged),
+    stamps: json(x_stamps),
+    fieldValues: await customFields.viewsOf(json(x_values), db, Number(x_fields_version ?? 0)),
+    times: timesFromRows(ids, json(x_times), json(x_accepted)),
+    roles: rolesFromRows(ids, json(x_live_roles), json(x_held_roles)),
+  }, severityList, statusList);
+  return result ?? null;
+}
+
+interface Parts {
+  users: { id: string; name: string }[];
+  merged: { id: string; reference: string }[];
+  stamps: { incident_id: string; status_id: string; first_at: string; last_at: string }[];
+  fieldValues: Map<string, CustomFieldValueView[]>;
+  times: Map<string, IncidentTimes>;
+  roles: Map<string, IncidentRoleView[]>;
+}
+
+async function assemble(db: Executor, rows: IncidentsTable[], parts: Parts, severityList: Severities, statusList: Statuses): Promise<Incident[]> {
+  const unknown = rows.find((r) => !severityList.isCached(r.severity_id))?.severity_id;
+  const [severities, statuses] = await Promise.all([severityList.cached(db, unknown), statusList.list(db)]);
+  const { users, merged, stamps, fieldValues, times, roles } = parts;
   const userById = new Map(users.map((u) => [u.id, u]));
   return rows.map((r) => {
     const sev = severities.find((s) => s.id === r.severity_id)!;

@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../platform/error
 import type { Actor, EventBus } from '../platform/events.js';
 import { newId, nowIso } from '../platform/ids.js';
 import { availableActions, canChangeSeverity, describeAllowed, liveStatuses, type AvailableAction, type StatusCategory } from './rules.js';
-import { toIncidents, type Incident, type IncidentMode } from './incident-view.js';
+import { loadIncident, toIncidents, type Incident, type IncidentMode } from './incident-view.js';
 import { Severities, type Severity } from './severities.js';
 import { firstOfCategory, requireStatus, Statuses, type Status } from './statuses.js';
 import { addTimelineItem, listTimeline, type TimelineItem } from './timeline.js';
@@ -161,7 +161,7 @@ export class IncidentsService {
         }
         const status = input.triage ? statuses.find((s) => s.category === 'triage') : liveStatuses(statuses)[0];
         if (!status) throw new ConflictError('no_status', 'No status is configured for new incidents.');
-        const number = await this.nextIncidentNumber(tx);
+        const { number, fieldsVersion } = await this.nextIncidentNumber(tx);
         const now = nowIso();
         const id = newId();
         await tx
@@ -190,7 +190,7 @@ export class IncidentsService {
         await this.touchStatusTimestamp(tx, id, status.id, now);
         await this.timestamps.statusEntered(tx, { incidentId: id, from: null, to: status, statuses, at: now });
         const enforceRequired = input.enforceRequiredFields ?? (actor.kind === 'user' || (actor.ref ?? '').startsWith('api_key:'));
-        const customFields = await this.customFields.setForNewIncident(tx, id, input.customFieldValues ?? {}, { enforceRequired });
+        const customFields = await this.customFields.setForNewIncident(tx, id, input.customFieldValues ?? {}, { enforceRequired, fieldsVersion });
         await addTimelineItem(tx, this.events, {
           incidentId: id,
           kind: 'incident_declared',
@@ -222,14 +222,13 @@ export class IncidentsService {
     return row.id;
   }
 
+  /** One statement (incident-view.ts loadIncident), and the channel name when Slack made a channel. */
   async getIncident(idOrRef: string, db: Executor = this.db): Promise<Incident> {
     const ref = /^inc-(\d{1,12})$/i.exec(idOrRef.trim());
-    const rows = ref
-      ? await db.selectFrom('incidents').selectAll().where('number', '=', Number(ref[1])).execute()
-      : await db.selectFrom('incidents').selectAll().where('id', '=', idOrRef).execute();
-    const [incident] = await this.withChannelNames(await toIncidents(db, rows, this.severities, this.statuses, this.customFields));
-    if (!incident) throw new NotFoundError('Incident', idOrRef);
-    return incident;
+    const found = await loadIncident(db, this.dialect, ref ? { number: Number(ref[1]) } : { id: idOrRef }, this.severities, this.statuses, this.customFields);
+    if (!found) throw new NotFoundError('Incident', idOrRef);
+    const [incident] = await this.withChannelNames([found]);
+    return incident!;
   }
 
   async listIncidents(q: ListIncidentsQuery): Promise<{ incidents: (Incident & { match?: SearchMatch })[]; nextCursor: string | null }> {
@@ -602,11 +601,15 @@ export class IncidentsService {
     return this.getIncident(id);
   }
 
-  /** Numbers are never reused. On PostgreSQL a rolled-back declaration leaves a gap; on SQLite it does not. */
-  private async nextIncidentNumber(tx: Tx): Promise<number> {
+  /**
+   * Numbers are never reused. On PostgreSQL a rolled-back declaration leaves a gap; on SQLite it does not. With the
+   * number comes the custom field definitions' version (migration 0031), in the same statement on PostgreSQL (one
+   * round trip fewer per declaration); SQLite reads it in process.
+   */
+  private async nextIncidentNumber(tx: Tx): Promise<{ number: number; fieldsVersion: number }> {
     if (this.dialect === 'postgres') {
-      const r = await sql<{ n: string }>`select nextval('incident_number_seq') as n`.execute(tx);
-      return Number(r.rows[0]!.n);
+      const r = await sql<{ n: string; v: string | null }>`select nextval('incident_number_seq') as n, (select value from sequences where name = 'custom_fields') as v`.execute(tx);
+      return { number: Number(r.rows[0]!.n), fieldsVersion: Number(r.rows[0]!.v ?? 0) };
     }
     const seq = await tx
       .updateTable('sequences')
@@ -614,7 +617,7 @@ export class IncidentsService {
       .where('name', '=', 'incident')
       .returning('value')
       .executeTakeFirstOrThrow();
-    return Number(seq.value);
+    return { number: Number(seq.value), fieldsVersion: await this.customFields.fieldsVersion(tx) };
   }
 
   private async loadForUpdate(tx: Tx, idOrRef: string) {

@@ -11,20 +11,32 @@ export interface IncidentRoleView {
 
 /** Incident id → its roles, for every id given (an incident without assignments still lists the live roles). */
 export async function rolesForIncidents(db: Executor, incidentIds: string[]): Promise<Map<string, IncidentRoleView[]>> {
+  if (incidentIds.length === 0) return new Map();
+  const [live, held] = await Promise.all([liveRoleRows(db).execute(), heldRoleRows(db).where('a.incident_id', 'in', incidentIds).execute()]);
+  return rolesFromRows(incidentIds, live, held);
+}
+
+/** The rows rolesFromRows needs, as queries (a page of incidents, or one incident inside another query). */
+export function liveRoleRows(db: Executor) {
+  return db.selectFrom('incident_roles').select(['id', 'name', 'description']).where('deleted_at', 'is', null).orderBy('rank').orderBy('id');
+}
+
+export function heldRoleRows(db: Executor) {
+  return db
+    .selectFrom('incident_role_assignments as a')
+    .innerJoin('incident_roles as r', 'r.id', 'a.role_id')
+    .innerJoin('users as u', 'u.id', 'a.user_id')
+    .select(['a.incident_id', 'r.id as role_id', 'r.name as role_name', 'r.description as role_description', 'r.deleted_at', 'r.rank', 'u.id as user_id', 'u.name as user_name'])
+    .orderBy('r.rank')
+    .orderBy('r.id');
+}
+
+export function rolesFromRows(
+  incidentIds: string[],
+  live: { id: string; name: string; description: string }[],
+  held: { incident_id: string; role_id: string; role_name: string; role_description: string; deleted_at: string | null; user_id: string; user_name: string }[],
+): Map<string, IncidentRoleView[]> {
   const out = new Map<string, IncidentRoleView[]>();
-  if (incidentIds.length === 0) return out;
-  const [live, held] = await Promise.all([
-    db.selectFrom('incident_roles').select(['id', 'name', 'description']).where('deleted_at', 'is', null).orderBy('rank').orderBy('id').execute(),
-    db
-      .selectFrom('incident_role_assignments as a')
-      .innerJoin('incident_roles as r', 'r.id', 'a.role_id')
-      .innerJoin('users as u', 'u.id', 'a.user_id')
-      .select(['a.incident_id', 'r.id as role_id', 'r.name as role_name', 'r.description as role_description', 'r.deleted_at', 'r.rank', 'u.id as user_id', 'u.name as user_name'])
-      .where('a.incident_id', 'in', incidentIds)
-      .orderBy('r.rank')
-      .orderBy('r.id')
-      .execute(),
-  ]);
   for (const id of incidentIds) {
     const mine = held.filter((h) => h.incident_id === id);
     const byRole = new Map(mine.map((h) => [h.role_id, { id: h.user_id, name: h.user_name }]));

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, DbDialect, Executor, Tx } from '../../platform/db/index.js';
+import type { IncidentTimestampsTable } from '../../platform/db/schema.js';
 import { inTransaction } from '../../platform/db/index.js';
 import { forUpdate } from '../../platform/db/locks.js';
 import { AppError, NotFoundError, ValidationError } from '../../platform/errors.js';
@@ -179,24 +180,35 @@ async function findIncident(db: Executor, incidentRef: string): Promise<string> 
  * (the fallback end of time to acknowledge) is when an incident that was in triage first became live.
  */
 export async function timesFor(db: Executor, incidentIds: string[]): Promise<Map<string, IncidentTimes>> {
-  const out = new Map<string, IncidentTimes>();
-  if (incidentIds.length === 0) return out;
+  if (incidentIds.length === 0) return new Map();
   const [rows, statusRows] = await Promise.all([
-    db
-      .selectFrom('incident_timestamps as t')
-      .leftJoin('users as u', 'u.id', 't.set_by_user_id')
-      .select(['t.incident_id', 't.kind', 't.at', 't.source', 't.reason', 'u.id as user_id', 'u.name as user_name'])
-      .where('t.incident_id', 'in', incidentIds)
-      .execute(),
-    db
-      .selectFrom('incident_status_timestamps as st')
-      .innerJoin('incident_statuses as s', 's.id', 'st.status_id')
-      .select(['st.incident_id', 's.category', sql<string>`min(st.first_at)`.as('first_at')])
-      .where('st.incident_id', 'in', incidentIds)
-      .where('s.category', 'in', ['triage', 'live'])
-      .groupBy(['st.incident_id', 's.category'])
-      .execute(),
+    timestampRows(db).where('t.incident_id', 'in', incidentIds).execute(),
+    acceptanceRows(db).where('st.incident_id', 'in', incidentIds).execute(),
   ]);
+  return timesFromRows(incidentIds, rows, statusRows);
+}
+
+/** The rows timesFromRows needs, as queries to narrow (a page of incidents, or one incident inside another query). */
+export function timestampRows(db: Executor) {
+  return db
+    .selectFrom('incident_timestamps as t')
+    .leftJoin('users as u', 'u.id', 't.set_by_user_id')
+    .select(['t.incident_id', 't.kind', 't.at', 't.source', 't.reason', 'u.id as user_id', 'u.name as user_name']);
+}
+
+export function acceptanceRows(db: Executor) {
+  return db
+    .selectFrom('incident_status_timestamps as st')
+    .innerJoin('incident_statuses as s', 's.id', 'st.status_id')
+    .select(['st.incident_id', 's.category', sql<string>`min(st.first_at)`.as('first_at')])
+    .where('s.category', 'in', ['triage', 'live'])
+    .groupBy(['st.incident_id', 's.category']);
+}
+
+type TimestampRow = Pick<IncidentTimestampsTable, 'incident_id' | 'kind' | 'at' | 'source' | 'reason'> & { user_id: string | null; user_name: string | null };
+
+export function timesFromRows(incidentIds: string[], rows: TimestampRow[], statusRows: { incident_id: string; category: string; first_at: string }[]): Map<string, IncidentTimes> {
+  const out = new Map<string, IncidentTimes>();
   for (const id of incidentIds) {
     const mine = rows.filter((r) => r.incident_id === id);
     const timestamps: IncidentTimestampView[] = INCIDENT_TIMESTAMP_KINDS.map((kind) => {
