@@ -15,8 +15,10 @@ import type { DeclareInput } from './declare.view.js';
 // So the submission handler checks everything a person can fix (the form, their role, the custom field values,
 // with the field definitions as they are now), records a `slack.declare` job, and acks; the job creates the
 // incident. The job row is committed before the ack, so a process killed after the ack still declares: the job
-// runs after restart, and the view id as idempotency key makes one incident however often it runs (a double
-// submit records two jobs; the second finds the first's incident and does nothing).
+// runs after restart, and the view id as idempotency key makes one incident however often it runs. A double
+// submit adds no second job while the first is pending or running (job key per view), so two jobs never race
+// for one incident (on PostgreSQL the loser of such a race would burn an incident number); one submitted after
+// the first job finished finds its incident and does nothing.
 // Jobs recorded in the same turn of the event loop are written together: one transaction (SQLite) or one
 // statement (PostgreSQL) for a burst of submissions instead of one commit each.
 // If the incidents service still refuses (a field made required between the check and the job), the person is
@@ -80,7 +82,7 @@ export class DeclareIntake {
         this.pending = [];
         setImmediate(() => this.flush());
       }
-      this.pending.push({ job: { name: DECLARE_JOB, payload: job, opts: { priority: DECLARE_PRIORITY, maxAttempts: 10 } }, done, fail });
+      this.pending.push({ job: { name: DECLARE_JOB, payload: job, opts: { priority: DECLARE_PRIORITY, maxAttempts: 10, jobKey: `slack:declare:${job.viewId}` } }, done, fail });
       if (this.pending.length >= 200) this.flush();
     });
   }
