@@ -12,9 +12,14 @@
 //    like Slack's. These are the ack latencies reported; this thread's own event-loop delay is printed too, so
 //    a busy benchmark cannot hide in them.
 //
-// Run: npm run bench:slack [-- --people 50 --latency 0 --postgres postgres://…/db --profile DIR --cold]
+// Run: npm run bench:slack [-- --people 50 --latency 0 --db sqlite|postgres --postgres postgres://…/db --profile DIR --cold --phased]
 //   --latency  ms added to every Slack Web API call (emulator)
+//   --db postgres  Firebreak on a fresh PostgreSQL database made (and dropped) on TEST_DATABASE_URL's server
+//              (default postgres://postgres@127.0.0.1:5432/test)
 //   --postgres Firebreak on that (fresh) PostgreSQL database instead of SQLite
+//   --phased   everyone's command is acked and modal open before anyone submits: each phase's acks and
+//              Firebreak's CPU are then reported on their own (CPU time does not depend on the machine's load as
+//              much as latencies do)
 //   --profile  write Firebreak's CPU profile (node --cpu-prof) to DIR and summarise it for the burst
 //   --cold     do not open the relay's connections to Firebreak before the burst (connection set-up is then
 //              inside the acks of the first requests)
@@ -37,7 +42,9 @@ const opt = (name: string) => {
 };
 const PEOPLE = Number(opt('people') ?? 50);
 const LATENCY = Number(opt('latency') ?? 0);
-const POSTGRES = opt('postgres');
+let POSTGRES = opt('postgres');
+const DB = opt('db') ?? (POSTGRES ? 'postgres' : 'sqlite');
+const PHASED = args.includes('--phased');
 const PROFILE_DIR = opt('profile') ? resolve(opt('profile')!) : undefined;
 const COLD = args.includes('--cold');
 
@@ -212,6 +219,14 @@ async function main() {
   const ready = await next();
   if (ready.kind !== 'ready') throw new Error('worker did not start');
 
+  let dropDb: (() => Promise<void>) | null = null;
+  if (DB === 'postgres' && !POSTGRES) {
+    process.env.TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
+    const { freshPostgresDatabase } = await import('../test/helpers.js');
+    const fresh = await freshPostgresDatabase();
+    POSTGRES = fresh.url;
+    dropDb = fresh.drop;
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'firebreak-bench-slack-'));
   const probeFile = join(dataDir, 'probe.json');
   let base = new URL('http://127.0.0.1/');
@@ -254,7 +269,7 @@ async function main() {
     const benchCpu = process.cpuUsage();
     const startedUs = nowUs();
     const started = performance.now();
-    tell({ kind: 'run', from: 1, count: PEOPLE });
+    tell({ kind: 'run', from: 1, count: PEOPLE, phased: PHASED });
     const probeLoop = (async () => {
       while (probing) {
         const t = performance.now();
@@ -263,7 +278,15 @@ async function main() {
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    const done = await next();
+    let phase: { cpuMs: number } | null = null;
+    let msg = await next();
+    if (msg.kind === 'modals-open') {
+      const fbCommands = await probe(child.pid!, probeFile);
+      phase = { cpuMs: fbCommands.cpuUserMs + fbCommands.cpuSystemMs };
+      tell({ kind: 'submit' });
+      msg = await next();
+    }
+    const done = msg;
     const wall = performance.now() - started;
     const benchCpuMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(benchCpu));
     lag.disable();
@@ -283,11 +306,11 @@ async function main() {
     const channels = results.map((r) => r.channelMs).filter((n) => !Number.isNaN(n));
     const headers = results.map((r) => r.headerMs).filter((n) => !Number.isNaN(n));
     const lastAckUs = (list: Timed[]) => Math.max(...list.map((t) => t.startUs + t.ackMs * 1000));
-    const cpuMs = fb.cpuUserMs + fb.cpuSystemMs;
+    const cpuMs = fb.cpuUserMs + fb.cpuSystemMs + (phase?.cpuMs ?? 0);
     const db = POSTGRES ? 'PostgreSQL' : 'SQLite';
     const calls = Object.entries(done.webApiCalls).sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} ${n}`).join(', ');
 
-    console.log(`\n/incident declare: ${PEOPLE} people at once, Slack API latency ${LATENCY} ms, Firebreak on ${db} (own process, pid ${child.pid})`);
+    console.log(`\n/incident declare: ${PEOPLE} people at once${PHASED ? ' (phased: all commands, then all submissions)' : ''}, Slack API latency ${LATENCY} ms, Firebreak on ${db} (own process, pid ${child.pid})`);
     console.log(`  load average before  ${load.map((n) => n.toFixed(2)).join(' ')}   (${(await import('node:os')).cpus().length} CPUs; Firebreak, the emulator worker and this thread share them)`);
     console.log(`Acks, timed by Slack's edge (this thread: request written → response read, ${COLD ? 'new connections' : `${PEOPLE} keep-alive connections opened before the burst`}):`);
     console.log(`  slash command ack    ${dist(cmds.map((t) => t.ackMs))}   (${cmds.length} requests, ${cmds.filter((t) => !t.reused).length} on new connections)`);
@@ -296,6 +319,9 @@ async function main() {
     console.log(`  this thread's event-loop delay during the burst  p99 ${ms(lag.percentile(99) / 1e6)}  max ${ms(lag.max / 1e6)}   (what the acks above may be inflated by)`);
     console.log(`Firebreak (probe inside its process, from the burst's start until the last channel is set up):`);
     console.log(`  CPU                  ${Math.round(cpuMs)} ms (user ${Math.round(fb.cpuUserMs)}, system ${Math.round(fb.cpuSystemMs)}) = ${(cpuMs / PEOPLE).toFixed(1)} ms per declaration (command + modal + channel set-up jobs)`);
+    if (phase) {
+      console.log(`  phased: commands (acks, views.open, users.info, new users) ${Math.round(phase.cpuMs)} ms = ${(phase.cpuMs / PEOPLE).toFixed(1)} ms per person; submissions and everything after ${Math.round(cpuMs - phase.cpuMs)} ms = ${((cpuMs - phase.cpuMs) / PEOPLE).toFixed(1)} ms per declaration`);
+    }
     console.log(`  event-loop delay     p50 ${ms(fb.loopDelay.p50)}  p99 ${ms(fb.loopDelay.p99)}  max ${ms(fb.loopDelay.max)}`);
     console.log(`  server handling      p50 ${server.p50}  p99 ${server.p99}   (Fastify's timer, ${server.count} /slack/events requests in all, from /metrics: starts after the request is read, so it leaves out queueing)`);
     console.log(`  jobs run            ${server.jobs}   (since start, the warm-up's included)`);
@@ -340,6 +366,7 @@ async function main() {
     await next();
     await worker.terminate();
     rmSync(dataDir, { recursive: true, force: true });
+    await dropDb?.();
   }
 }
 

@@ -10,7 +10,7 @@ import { startSlackEmulator, type SlackEmulator } from '../emulators/slack/index
 export interface WorkerInit {
   latencyMs: number;
 }
-export type ToWorker = { kind: 'app-url'; url: string } | { kind: 'run'; from: number; count: number } | { kind: 'stop' };
+export type ToWorker = { kind: 'app-url'; url: string } | { kind: 'run'; from: number; count: number; phased?: boolean } | { kind: 'submit' } | { kind: 'stop' };
 export interface PersonResult {
   i: number;
   cmdStatus: number;
@@ -28,7 +28,9 @@ export interface PersonResult {
 export type FromWorker =
   | { kind: 'ready'; botToken: string; signingSecret: string; apiUrl: string; announcementsId: string }
   | { kind: 'done'; results: PersonResult[]; announced: number; webApiCalls: Record<string, number>; loopDelay: { p50: number; p99: number; max: number } }
-  | { kind: 'stopped' };
+  | { kind: 'stopped' }
+  /** Phased runs: every command is acked and every modal open; the submissions wait for { kind: 'submit' }. */
+  | { kind: 'modals-open' };
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -43,13 +45,17 @@ async function waitFor<T>(fn: () => T | undefined, timeoutMs: number): Promise<T
   }
 }
 
-async function declareOne(emu: SlackEmulator, i: number, channelId: string): Promise<PersonResult> {
+let modalSettled = () => {};
+
+async function declareOne(emu: SlackEmulator, i: number, channelId: string, beforeSubmit: Promise<void> = Promise.resolve()): Promise<PersonResult> {
   const user = emu.addUser({ name: `bench${i}`, realName: `Bench Person ${i}`, email: `bench${i}@example.com` });
   const sent = performance.now();
   const cmd = await emu.driver.slashCommand({ userId: user.id, channelId, command: '/incident', text: 'declare' });
   const view = cmd.status === 200 ? await waitFor(() => emu.openViews(user.id)[0], 10_000) : undefined;
   const base = { i, cmdStatus: cmd.status, cmdTimedOut: cmd.timedOut, cmdDriverMs: cmd.ackMs, modalMs: view ? performance.now() - sent : NaN };
+  modalSettled();
   if (!view) return { ...base, submitStatus: null, submitTimedOut: false, submitDriverMs: NaN, channelMs: NaN, headerMs: NaN };
+  await beforeSubmit;
   const submittedAt = performance.now();
   const submit = await emu.driver.submitView({ userId: user.id, viewId: view.id, values: { name: { value: `Bench ${i}` } } });
   const suffix = `-bench-${i}`;
@@ -73,7 +79,20 @@ port.on('message', (msg: ToWorker) => {
       const lag = monitorEventLoopDelay({ resolution: 10 });
       lag.enable();
       const callsBefore = emu.callLog().length;
-      const results = await Promise.all(Array.from({ length: msg.count }, (_, k) => declareOne(emu, msg.from + k, general.id)));
+      // Phased: every person's modal opens (or fails) before anyone submits, so each phase's acks and Firebreak's
+      // CPU can be read on their own.
+      let go = () => {};
+      const gate = msg.phased ? new Promise<void>((r) => (go = r)) : Promise.resolve();
+      let settled = 0;
+      modalSettled = () => {
+        if (++settled === msg.count && msg.phased) port.postMessage({ kind: 'modals-open' } satisfies FromWorker);
+      };
+      const onSubmit = (m: ToWorker) => {
+        if (m.kind === 'submit') go();
+      };
+      port.on('message', onSubmit);
+      const results = await Promise.all(Array.from({ length: msg.count }, (_, k) => declareOne(emu, msg.from + k, general.id, gate)));
+      port.off('message', onSubmit);
       lag.disable();
       const expected = msg.from + msg.count; // one announcement per incident declared so far (the warm-up's included)
       await waitFor(() => (emu.messagesIn(announcements.id).length >= expected ? true : undefined), 30_000);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers.js';
-import { declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
+import { declaredIncident, declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
 
 // A responder declares an incident from Slack and everyone sees it: a channel, the header, the announcement.
 
@@ -81,7 +81,8 @@ describe.each(backends)('declaring an incident from Slack (%s)', (backend) => {
     const view = await waitFor('modal', () => s.emu.openViews(gil.id)[0]);
     const sub = await s.emu.driver.submitView({ userId: gil.id, viewId: view.id });
     expect(sub.view.isOpen).toBe(false);
-    expect(((await s.owner.get('/api/v1/incidents')).body.incidents as any[])[0].name).toBe('Login errors in EU');
+    const inc = await declaredIncident(s, 'Login errors in EU');
+    expect(inc.creator.user.name).toBe('Gil');
   });
 
   it('shows validation errors inside the modal and creates nothing', async () => {
@@ -106,8 +107,16 @@ describe.each(backends)('declaring an incident from Slack (%s)', (backend) => {
     payload.trigger_id = s.emu.issueTriggerId(erin.id);
     const again = await s.emu.driver.raw({ body: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), contentType: 'application/x-www-form-urlencoded' });
     expect(again.status).toBe(200);
+    await declaredIncident(s, 'Double trouble');
+    await s.fb.app.jobs.drain(10_000); // both submissions' jobs have run
     const list = (await s.owner.get('/api/v1/incidents?limit=100')).body.incidents as any[];
     expect(list.filter((i) => i.name === 'Double trouble')).toHaveLength(1);
+    // One confirmation: the second job found the first's incident and said nothing.
+    const confirmations = await waitFor('confirmation', () => {
+      const c = s.emu.ephemeralsFor(erin.id).filter((e) => e.text.includes('is declared'));
+      return c.length ? c : undefined;
+    });
+    expect(confirmations).toHaveLength(1);
   });
 
   it('names the channel with a suffix when the name is taken', async () => {

@@ -57,6 +57,7 @@ export async function declareFromSlack(
 ) {
   const cmd = await s.emu.driver.slashCommand({ userId: user.id, channelId, command: '/incident', text: 'declare' });
   const view = await waitFor('the declare modal', () => s.emu.openViews(user.id).find((v) => v.callbackId === 'firebreak_declare'));
+  const before = await incidentsNamed(s, values.name);
   const submit = await s.emu.driver.submitView({
     userId: user.id,
     viewId: view.id,
@@ -67,7 +68,19 @@ export async function declareFromSlack(
       ...(values.triage ? { triage: { value: ['triage'] } } : {}),
     },
   });
+  // The ack means the declaration is recorded; its job creates the incident a moment later.
+  if (!submit.view.isOpen) await waitFor(`the incident "${values.name}"`, async () => (await incidentsNamed(s, values.name)) > before);
   return { cmd, view, submit };
+}
+
+/** How many incidents have this name (the newest 100). */
+export async function incidentsNamed(s: Pick<SlackStack, 'owner'>, name: string): Promise<number> {
+  return ((await s.owner.get('/api/v1/incidents?limit=100')).body.incidents as { name: string }[]).filter((i) => i.name === name).length;
+}
+
+/** The incident a closed declare modal asked for, once its job has created it (the newest with this name). */
+export async function declaredIncident(s: Pick<SlackStack, 'owner'>, name: string): Promise<any> {
+  return waitFor(`the incident "${name}"`, async () => ((await s.owner.get('/api/v1/incidents?limit=100')).body.incidents as any[]).find((i) => i.name === name));
 }
 
 /** The incident channel once it exists, with its pinned header. */

@@ -3,15 +3,16 @@ import { AppError, ValidationError } from '../../../platform/errors.js';
 import { roleAllows, type User } from '../../../users/users.service.js';
 import { explain } from '../errors.js';
 import { viewerText } from '../messages/replies.js';
-import { SLACK_JOBS, type RespondJob } from '../jobs.js';
 import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
 import { currentValues } from './custom-fields.handlers.js';
 import { changedValues, errorsForBlocks, FIELDS_CALLBACK, readFieldValues, type FieldDef } from './custom-fields.view.js';
+import { customFieldProblems, DeclareIntake, defineDeclareJob } from './declare.intake.js';
 import { DECLARE_CALLBACK, readDeclare, readMeta } from './declare.view.js';
 import { readUpdate, UPDATE_CALLBACK } from './update.view.js';
 
-// Modal submissions: validate, write the change (normally milliseconds of database work), then ack, so that
+// Modal submissions (declaring is the exception: checked, recorded as a job, then acked; see declare.intake.ts):
+// validate, write the change (normally milliseconds of database work), then ack, so that
 // problems go back into the modal next to the field concerned (`response_action: errors`). The ack never waits
 // past SUBMIT_BUDGET_MS: if the work is slower (a busy database, Slack slow to tell us who the person is),
 // the modal closes, the work finishes, and any problem is sent to the person as a direct message.
@@ -63,10 +64,11 @@ function modalErrors(err: AppError, fields: FieldDef[], blocks: string[], fallba
 }
 
 export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void {
+  // Declaring: everything a person can fix is checked before the ack (errors go back into the modal); then the
+  // declaration is recorded as a job, durably, and acknowledged; the job creates the incident (declare.intake.ts).
+  const intake = new DeclareIntake(ctx.db, ctx.jobs);
+  defineDeclareJob(ctx);
   bolt.view(DECLARE_CALLBACK, async ({ ack, body, view }) => {
-    // Slack's own bookkeeping (who declared, from where, the confirmation) is not needed for the answer: it
-    // runs after the ack, so the ack waits only for the incident itself (two statements fewer on its path).
-    let afterAck: (() => Promise<void>) | null = null;
     const work = (async (): Promise<Errors | null> => {
       const [severities, fields] = await Promise.all([ctx.incidents.listSeverities(), ctx.customFields.listFields()]);
       const read = readDeclare(view.state.values, severities);
@@ -75,43 +77,21 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
       if (!read.ok || Object.keys(custom.errors).length) return { ...(read.ok ? {} : read.errors), ...custom.errors };
       const who = await writer(ctx, body.user.id);
       if ('refusal' in who) return { name: who.refusal };
-      try {
-        // The view id is the idempotency key: a double submit (or Slack resending it) declares one incident.
-        const { incident, created } = await ctx.incidents.createIncident(
-          {
-            name: read.input.name,
-            summary: read.input.summary,
-            severityId: read.input.severityId,
-            triage: read.input.triage,
-            customFieldValues: custom.values,
-            idempotencyKey: `slack:view:${view.id}`,
-            source: 'slack',
-          },
-          actorFor(who.user),
-        );
-        if (created) {
-          afterAck = async () => {
-            const meta = readMeta(view.private_metadata);
-            // The channel job falls back to the incident's creator (this same person) if it runs first.
-            await ctx.store.recordDeclaration(incident.id, body.user.id, meta.channelId ?? null);
-            // Confirm where the command was typed (through its response_url: the bot need not be in that channel).
-            if (meta.responseUrl) {
-              await ctx.jobs.enqueue(SLACK_JOBS.respond, {
-                url: meta.responseUrl,
-                text: `:white_check_mark: ${incident.reference} is declared. Firebreak is creating its channel and will invite you; follow it in the web app at ${ctx.publicUrl()}/incidents/${incident.reference}.`,
-              } satisfies RespondJob);
-            }
-          };
-        }
-      } catch (err) {
-        if (err instanceof AppError) return modalErrors(err, fields, inputBlocks(view), 'name');
-        throw err;
-      }
+      const problems = await customFieldProblems(ctx.db, fields, custom.values, inputBlocks(view), 'name');
+      if (problems) return problems;
+      const meta = readMeta(view.private_metadata);
+      await intake.record({
+        viewId: view.id,
+        slackUserId: body.user.id,
+        userId: who.user.id,
+        input: read.input,
+        customFieldValues: custom.values,
+        channelId: meta.channelId ?? null,
+        responseUrl: meta.responseUrl ?? null,
+      });
       return null;
     })();
     await ackWithin(ctx, ack as Ack, body.user.id, 'Declaring the incident', work);
-    const after = afterAck as (() => Promise<void>) | null;
-    if (after) await after().catch((err: unknown) => ctx.logger.error({ err }, 'declared from Slack, but could not record the declaration or confirm it'));
   });
 
   bolt.view(UPDATE_CALLBACK, async ({ ack, body, view }) => {
