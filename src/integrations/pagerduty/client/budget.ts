@@ -81,10 +81,16 @@ abstract class QueuedBudget implements RequestBudget {
       }
       this.waiters.push(w);
       this.waiters.sort((a, b) => a.prio - b.prio || a.seq - b.seq);
-      this.kickSoon();
+      if (this.sharedStore) this.kickSoon();
+      else this.kick();
     });
   }
 
+  /**
+   * True when taking tokens is a trip to a shared store (PostgreSQL): then calls asked together wait for one
+   * another (`kickSoon`). In memory a take costs nothing, and waiting a turn would let other work go first.
+   */
+  protected readonly sharedStore: boolean = false;
   private starting = false;
 
   /**
@@ -193,6 +199,7 @@ export class MemoryRequestBudget extends QueuedBudget {
 
 /** The bucket as a row in PostgreSQL, shared by every Firebreak process using the same connection. */
 export class PostgresRequestBudget extends QueuedBudget {
+  protected override readonly sharedStore = true;
   private ensured = false;
 
   constructor(
