@@ -24,20 +24,14 @@ import './slack.tables.js';
 // Acks go first: when many requests arrive at once (50 people declaring), one event loop serves them all, and
 // the work a listener does after its ack (views.open, looking the person up) would otherwise run before the
 // next request is even read, delaying every later ack by the sum of that work. So `await ack()` returns only
-// once the other requests already received have been acknowledged and no new one arrived for QUIET_MS (bounded
-// by AFTER_ACKS_MAX_MS), after a turn of the event loop so that requests waiting on the socket are read first. Slack's jobs wait likewise
+// once the other requests already received have been acknowledged (bounded by AFTER_ACKS_MAX_MS), after a turn
+// of the event loop so that requests waiting on the socket are read first. Slack's jobs wait likewise
 // (SlackContext.afterPendingAcks) before starting.
 
 const MAX_SKEW_SEC = 5 * 60;
 const SEEN_TTL_MS = 10 * 60_000;
 /** Longest a listener's post-ack work waits for other requests' acks (a modal's trigger id lasts 3 s). */
 const AFTER_ACKS_MAX_MS = 250;
-/**
- * Post-ack work also waits until no Slack request has arrived for this long: in a burst (50 people at once) the
- * requests arrive a millisecond or two apart, and work released in those gaps (a views.open, a channel job) ran
- * before the next request was even read. 10 ms later is nothing against a modal's 3-second trigger id.
- */
-const QUIET_MS = 10;
 
 export interface SlackReceiverOptions {
   db: Db;
@@ -171,57 +165,40 @@ export class FastifySlackReceiver implements Receiver {
   /** Requests received and not yet answered, and listeners waiting for that number to reach zero. */
   private awaitingAck = 0;
   private afterAcks: (() => void)[] = [];
-  /** When the last Slack request arrived (performance.now()). */
-  private lastArrival = -Infinity;
 
   private releasing = false;
 
-  /** No request awaits its ack, and none arrived for QUIET_MS: a burst's later requests are not on their way. */
-  private quiet(): boolean {
-    return this.awaitingAck === 0 && performance.now() - this.lastArrival >= QUIET_MS;
-  }
-
   private acked(): void {
     this.awaitingAck -= 1;
-    if (this.awaitingAck === 0) this.scheduleRelease();
-  }
-
-  /** Starts releasing waiting listeners once quiet (checked again after the quiet period when not yet). */
-  private scheduleRelease(): void {
-    if (this.releasing || !this.afterAcks.length || this.awaitingAck > 0) return;
-    this.releasing = true;
-    const wait = QUIET_MS - (performance.now() - this.lastArrival);
-    if (wait > 0) {
-      setTimeout(() => {
-        this.releasing = false;
-        this.scheduleRelease();
-      }, Math.ceil(wait));
-    } else setImmediate(() => this.releaseOne());
+    if (this.awaitingAck === 0 && this.afterAcks.length && !this.releasing) {
+      this.releasing = true;
+      setImmediate(() => this.releaseOne());
+    }
   }
 
   /**
-   * Resumes one waiting listener per turn of the event loop, while quiet: requests already on the socket are read
-   * (and counted) between two listeners' work, so a new request never waits behind all of them.
+   * Resumes one waiting listener per turn of the event loop, while no request awaits its ack: requests already
+   * on the socket are read (and counted) between two listeners' work, so a new request never waits behind all
+   * of them.
    */
   private releaseOne(): void {
-    if (!this.quiet() || !this.afterAcks.length) {
+    if (this.awaitingAck > 0 || !this.afterAcks.length) {
       this.releasing = false;
-      this.scheduleRelease();
       return;
     }
     this.afterAcks.shift()!();
     setImmediate(() => this.releaseOne());
   }
 
-  /** Resolves at once when quiet (no Slack request awaits its ack or arrived in the last QUIET_MS), else once it is (at most 250 ms). */
+  /** Resolves at once when no Slack request awaits its ack, else once they are answered (at most 250 ms). */
   afterPendingAcks(): Promise<void> {
-    return this.quiet() ? Promise.resolve() : this.otherAcksSent();
+    return this.awaitingAck === 0 ? Promise.resolve() : this.otherAcksSent();
   }
 
-  /** Resolves once the other requests received so far have their answer and no new one came for QUIET_MS (at most AFTER_ACKS_MAX_MS). */
+  /** Resolves once the other requests received so far have their answer (at most AFTER_ACKS_MAX_MS). */
   private async otherAcksSent(): Promise<void> {
     await new Promise((r) => setImmediate(r));
-    if (this.quiet()) return;
+    if (this.awaitingAck === 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.afterAcks = this.afterAcks.filter((w) => w !== go);
@@ -232,13 +209,11 @@ export class FastifySlackReceiver implements Receiver {
         resolve();
       };
       this.afterAcks.push(go);
-      this.scheduleRelease();
     });
   }
 
   private async handle(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     this.awaitingAck += 1;
-    this.lastArrival = performance.now();
     try {
       return await this.answer(req, reply);
     } finally {
