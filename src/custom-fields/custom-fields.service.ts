@@ -436,18 +436,18 @@ export class CustomFieldsService {
   }
 
   /**
-   * Sets the values of a new incident inside its declaration transaction: given values, else defaults.
-   * `enforceRequired` (declarations by people and API keys) refuses a missing required-at-declaration field.
-   * Returns what was set, for the `incident_declared` timeline item.
+   * The values a new incident would get (given values, else defaults), checked as a declaration checks them:
+   * throws the declaration's ValidationError (a field error per bad value; `enforceRequired`, for declarations by
+   * people and API keys, refuses a missing required-at-declaration field). Also used before a declaration is
+   * queued (the Slack modal), so both refuse the same things.
    */
-  async setForNewIncident(
-    tx: Tx,
-    incidentId: string,
+  async valuesForNewIncident(
+    db: Executor,
     raw: Record<string, unknown>,
     opts: { enforceRequired: boolean; fieldsVersion?: number },
-  ): Promise<{ key: string; name: string; labels: string[] }[]> {
-    const fields = await this.liveFields(tx, opts.fieldsVersion ?? (await this.fieldsVersion(tx)));
-    const given = await this.resolveInput(tx, raw, fields);
+  ): Promise<{ fields: readonly CustomField[]; values: Map<string, CustomFieldValue> }> {
+    const fields = await this.liveFields(db, opts.fieldsVersion ?? (await this.fieldsVersion(db)));
+    const given = await this.resolveInput(db, raw, fields);
     const errors: FieldError[] = [];
     const values = new Map<string, CustomFieldValue>();
     for (const f of fields) {
@@ -455,7 +455,7 @@ export class CustomFieldsService {
       let v: CustomFieldValue | null = null;
       if (g && g.raw !== null) {
         try {
-          v = await normalizeValue(tx, f, g.raw, null);
+          v = await normalizeValue(db, f, g.raw, null);
         } catch (err) {
           if (!(err instanceof FieldValueError)) throw err;
           errors.push(fieldError(f, err.message));
@@ -463,7 +463,7 @@ export class CustomFieldsService {
         }
       } else if (!g && f.defaultValue !== null) {
         // A default whose entry was archived since, or whose option went, is not applied.
-        v = await normalizeValue(tx, f, f.defaultValue, null).catch((err: unknown) => {
+        v = await normalizeValue(db, f, f.defaultValue, null).catch((err: unknown) => {
           if (err instanceof FieldValueError) return null;
           throw err;
         });
@@ -475,6 +475,20 @@ export class CustomFieldsService {
       values.set(f.id, v);
     }
     if (errors.length) throw new ValidationError(`Custom fields are missing or not valid: ${errors.map((e) => `${e.path.slice('custom_field_values.'.length)} ${e.message}`).join('; ')}.`, errors);
+    return { fields, values };
+  }
+
+  /**
+   * Sets the values of a new incident inside its declaration transaction (valuesForNewIncident's rules).
+   * Returns what was set, for the `incident_declared` timeline item.
+   */
+  async setForNewIncident(
+    tx: Tx,
+    incidentId: string,
+    raw: Record<string, unknown>,
+    opts: { enforceRequired: boolean; fieldsVersion?: number },
+  ): Promise<{ key: string; name: string; labels: string[] }[]> {
+    const { fields, values } = await this.valuesForNewIncident(tx, raw, opts);
     const entries = await this.entriesOf(tx, fields, [...values]);
     const summary: { key: string; name: string; labels: string[] }[] = [];
     for (const f of fields) {

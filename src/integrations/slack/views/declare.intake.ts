@@ -1,12 +1,9 @@
-import type { CustomField } from '../../../custom-fields/index.js';
-import { FieldValueError, normalizeValue } from '../../../custom-fields/values.js';
 import { AppError } from '../../../platform/errors.js';
 import { inTransaction, type Db } from '../../../platform/db/index.js';
 import type { JobContext, JobQueue, NewJob } from '../../../platform/jobs/types.js';
 import { explain } from '../errors.js';
 import { SLACK_JOBS, type RespondJob } from '../jobs.js';
 import type { SlackContext } from '../slack.context.js';
-import { errorsForBlocks } from './custom-fields.view.js';
 import type { DeclareInput } from './declare.view.js';
 
 // A declaration from the Slack modal is acknowledged once it is durable, not once the incident is written.
@@ -39,32 +36,6 @@ export interface DeclareJob {
 
 /** Interactive: runs before channel set-up and other background Slack work. */
 const DECLARE_PRIORITY = -10;
-
-/**
- * The problems createIncident would find in these custom field values (setForNewIncident's rules: a given value
- * must be valid, a required field needs a value or a usable default), as modal errors by block.
- */
-export async function customFieldProblems(db: Db, fields: CustomField[], values: Record<string, unknown>, blocks: string[], fallback: string): Promise<Record<string, string> | null> {
-  const problems: { path: string; message: string }[] = [];
-  for (const f of fields) {
-    const given = Object.hasOwn(values, f.key);
-    const raw = given ? values[f.key] : f.defaultValue;
-    let v: unknown = null;
-    try {
-      v = raw === null || raw === undefined ? null : await normalizeValue(db, f, raw, null);
-    } catch (err) {
-      if (!(err instanceof FieldValueError)) throw err;
-      // A default that no longer fits is not applied (as in the service); a given value that does not fit is an error.
-      if (given) {
-        problems.push({ path: `custom_field_values.${f.key}`, message: err.message });
-        continue;
-      }
-    }
-    if (v === null && f.requiredAtDeclaration) problems.push({ path: `custom_field_values.${f.key}`, message: `${f.name} is required when declaring an incident.` });
-  }
-  if (!problems.length) return null;
-  return errorsForBlocks(problems, fields, new Set(blocks), fallback, problems.map((p) => p.message).join(' '));
-}
 
 /** Records declare jobs; those added in one turn of the event loop share one write. */
 export class DeclareIntake {

@@ -7,7 +7,7 @@ import { actorFor } from '../people.js';
 import type { SlackContext } from '../slack.context.js';
 import { currentValues } from './custom-fields.handlers.js';
 import { changedValues, errorsForBlocks, FIELDS_CALLBACK, readFieldValues, type FieldDef } from './custom-fields.view.js';
-import { customFieldProblems, DeclareIntake, defineDeclareJob } from './declare.intake.js';
+import { DeclareIntake, defineDeclareJob } from './declare.intake.js';
 import { DECLARE_CALLBACK, readDeclare, readMeta } from './declare.view.js';
 import { readUpdate, UPDATE_CALLBACK } from './update.view.js';
 
@@ -77,8 +77,14 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
       if (!read.ok || Object.keys(custom.errors).length) return { ...(read.ok ? {} : read.errors), ...custom.errors };
       const who = await writer(ctx, body.user.id);
       if ('refusal' in who) return { name: who.refusal };
-      const problems = await customFieldProblems(ctx.db, fields, custom.values, inputBlocks(view), 'name');
-      if (problems) return problems;
+      // The incidents service's own check of the values, with the definitions as they are now, so the modal
+      // refuses what the declaration job would (a rule changed in between still reaches the person, by DM).
+      try {
+        await ctx.customFields.valuesForNewIncident(ctx.db, custom.values, { enforceRequired: true });
+      } catch (err) {
+        if (err instanceof ValidationError) return modalErrors(err, fields, inputBlocks(view), 'name');
+        throw err;
+      }
       const meta = readMeta(view.private_metadata);
       await intake.record({
         viewId: view.id,
