@@ -168,7 +168,11 @@ class PostgresJobQueue implements JobQueue {
         maxAttempts: plain.map((j) => this.maxAttemptsOf(j.name, j.opts ?? {})),
         priorities: plain.map((j) => j.opts?.priority ?? 0),
       };
-      const quiet = executor !== undefined && afterCommit(executor, () => this.announce(plain.length));
+      // Only jobs due now are worth a wake-up: a delayed one (an escalation's safety net) is found by the poll
+      // when it falls due, and waking workers for it would only send them looking while pages go out.
+      const now = Date.now();
+      const dueNow = plain.filter((j) => (runAtOf(j.opts ?? {})?.getTime() ?? 0) <= now).length;
+      const quiet = executor !== undefined && afterCommit(executor, () => dueNow > 0 && this.announce(dueNow));
       if (quiet) {
         await sql`select ${S}._firebreak_add_jobs(${cols.names}::text[], ${cols.payloads}::json[], ${cols.queues}::text[],
           ${cols.runAts}::timestamptz[], ${cols.maxAttempts}::int[], ${cols.priorities}::int[])`.execute(exec);
