@@ -63,8 +63,11 @@ export class EscalationStore implements EscalationLookup {
   }
 
   /** The target following a PagerDuty incident, by its id or our incident key. */
-  async findTarget(pdIncidentId: string, incidentKey: string | null): Promise<{ id: string; escalationId: string } | null> {
-    const byId = await this.deps.db.selectFrom('pagerduty_escalation_targets').select(['id', 'escalation_id']).where('pd_incident_id', '=', pdIncidentId).executeTakeFirst();
+  /** `account`: only a target paged in that account (PagerDuty ids are unique within an account, not across them). */
+  async findTarget(pdIncidentId: string, incidentKey: string | null, account?: string): Promise<{ id: string; escalationId: string } | null> {
+    let q = this.deps.db.selectFrom('pagerduty_escalation_targets').select(['id', 'escalation_id']).where('pd_incident_id', '=', pdIncidentId);
+    if (account) q = q.where('account_id', '=', account);
+    const byId = await q.executeTakeFirst();
     if (byId) return { id: byId.id, escalationId: byId.escalation_id };
     if (!incidentKey?.startsWith('firebreak-escalation-')) return null;
     const byKey = await this.deps.db.selectFrom('pagerduty_escalation_targets').select(['id', 'escalation_id']).where('incident_key', '=', incidentKey).executeTakeFirst();
