@@ -214,7 +214,7 @@ export class EscalateUseCase {
             id,
             escalation_id: escalationId,
             position,
-            ...(p.account !== FIRST_ACCOUNT ? { account_id: p.account } : {}),
+            account_id: p.account,
             kind: p.kind,
             target_id: p.id,
             target_name: p.name,
