@@ -81,8 +81,8 @@ export class EscalationStore implements EscalationLookup {
     await this.applyStatus(row.id, { status, statusAt: at, acknowledgedBy: status === 'acknowledged' && by ? [{ ...by, at }] : [] }, db);
   }
 
-  async targetFor(pdIncidentId: string, incidentKey: string | null): Promise<{ escalation: Escalation; target: EscalationTarget } | null> {
-    const found = await this.findTarget(pdIncidentId, incidentKey);
+  async targetFor(pdIncidentId: string, incidentKey: string | null, account?: string): Promise<{ escalation: Escalation; target: EscalationTarget } | null> {
+    const found = await this.findTarget(pdIncidentId, incidentKey, account);
     if (!found) return null;
     const escalation = await this.get(found.escalationId);
     const target = escalation.targets.find((t) => t.id === found.id);

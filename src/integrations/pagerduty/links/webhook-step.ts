@@ -15,14 +15,16 @@ import { recordPdTimes } from './timestamps.js';
 export async function onIncidentEvent(ctx: LinksContext, ev: PdIncidentEvent): Promise<void> {
   const pdId = incidentIdOf(ev);
   const summary = ev.kind === 'incident' ? summaryFromEvent(ev.data) : null;
-  let links = await linksForPd(ctx.db, pdId);
+  // The event is about an incident of the account whose subscription delivered it.
+  const account = ev.account ?? 'default';
+  let links = await linksForPd(ctx.db, pdId, account);
   if (links.length === 0) {
     // An escalation's PagerDuty incident: attach it to the incident that paged it.
-    const attached = await attachEscalationIncident(ctx, pdId, ev.kind === 'incident' ? (ev.data.incident_key ?? null) : null, summary);
+    const attached = await attachEscalationIncident(ctx, pdId, ev.kind === 'incident' ? (ev.data.incident_key ?? null) : null, summary, account);
     if (!attached) return;
-    links = await linksForPd(ctx.db, pdId);
+    links = await linksForPd(ctx.db, pdId, account);
   }
-  if (summary) await updateLinks(ctx.db, pdId, summary, ctx.live);
+  if (summary) await updateLinks(ctx.db, pdId, summary, ctx.live, account);
   if (ev.kind === 'incident') {
     // PagerDuty's times: the incident's creation, and the event's own time for an acknowledgement.
     const createdAt = typeof ev.data.created_at === 'string' ? ev.data.created_at : null;
@@ -42,5 +44,5 @@ export async function onIncidentEvent(ctx: LinksContext, ev: PdIncidentEvent): P
   // A link made for this trigger (auto-create, escalation) reads the log in its own backfill job; reading it here
   // too would spend the request budget twice during a storm of triggers.
   if (ev.event_type === 'incident.triggered') return;
-  await syncPd(ctx, pdId);
+  await syncPd(ctx, pdId, account);
 }
