@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
 import { sign } from '../../src/integrations/pagerduty/webhooks/signature.js';
 import { startCheckedPagerDuty } from '../pagerduty-requests.js';
+import { pagerDutyCli } from '../../src/integrations/pagerduty/cli.js';
 import { backends, userClient } from '../helpers.js';
 import { createsByKey, declare, setupEscalations, waitFor, waitForTargets, type EscSetup } from '../escalations/helpers.js';
 import { allEntries, type Setup } from './helpers.js';
@@ -137,6 +138,26 @@ for (const backend of backends) {
       expect(taken.body.error.code).toBe('pagerduty_account_name_taken');
       expect((await s.owner.get('/api/v1/integrations/pagerduty/accounts/a0000000000')).status).toBe(404);
     });
+
+    it('the CLI syncs and shows one account chosen by --account, and names the accounts when none matches', async () => {
+      const cli = async (...args: string[]) => {
+        let out = '';
+        let err = '';
+        const code = await pagerDutyCli(s.fb.app.pagerduty.integration, args, { out: (x) => (out += x), err: (x) => (err += x), isTTY: false });
+        return { code, out, err };
+      };
+      const synced = await cli('sync', '--account', 'eu', '--types', 'users');
+      expect(synced.code, synced.err).toBe(0);
+      const last = (await s.owner.get(`/api/v1/integrations/pagerduty/accounts/${euId}`)).body.account.last_run;
+      expect(last).toMatchObject({ trigger: 'cli', status: 'succeeded', types: ['users'] });
+      expect(last.stats.users.fetched).toBe(eu.state.users.size);
+      const status = await cli('status', '--account', 'EU');
+      expect(status.out).toContain('account EU');
+      expect(status.out).toContain(eu.baseUrl);
+      const unknown = await cli('sync', '--account', 'Mars');
+      expect(unknown.code).toBe(2);
+      expect(unknown.err).toContain('Main, EU');
+    }, 60_000);
 
     it('disconnecting EU leaves the first account, its entries and settings untouched; EU entries stay, its webhooks are refused', async () => {
       const mainUsers = (await allEntries(asSetup(s.pd), 'PagerDutyUser')).filter((e) => !e.external_id.includes(':')).length;
