@@ -45,7 +45,8 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('several PagerDuty a
 
       const euRow = accounts.getByRole('row').filter({ hasText: bot.email });
       await euRow.waitFor();
-      expect(await euRow.innerText()).toContain('EU');
+      expect((await euRow.getByRole('cell').first().innerText()).trim()).toBe('EU'); // its name, not its id
+      expect((await euRow.getByRole('cell').nth(1).innerText()).trim()).toBe('EU'); // its region
       expect(await euRow.innerText()).toContain(`••••${eu.fullAccessKey.slice(-4)}`);
       expect(await page.content()).not.toContain(eu.fullAccessKey);
       await euRow.getByText('succeeded').waitFor({ timeout: 30_000 });
