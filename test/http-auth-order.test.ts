@@ -25,6 +25,7 @@ const openRoutes = new Set([
   'GET /auth/sso/status',
   'POST /slack/events',
   'POST /webhooks/pagerduty',
+  'POST /webhooks/pagerduty/accounts/:account',
 ]);
 const isDocsRoute = (url: string) => url === '/api/docs' || url.startsWith('/api/docs/');
 

@@ -107,8 +107,11 @@ describe('the OpenAPI document', () => {
     expect(upstream).toEqual([
       'GET /api/v1/integrations/slack/channels',
       'PATCH /api/v1/integrations/pagerduty',
+      'PATCH /api/v1/integrations/pagerduty/accounts/{id}',
       'POST /api/v1/incidents/{id}/pagerduty_changes/{change_id}/pin',
       'POST /api/v1/incidents/{id}/pagerduty_incidents',
+      'POST /api/v1/integrations/pagerduty/accounts',
+      'POST /api/v1/integrations/pagerduty/accounts/{id}/check_key',
       'POST /api/v1/integrations/pagerduty/check_key',
       'POST /api/v1/integrations/pagerduty/webhook_test',
       'PUT /api/v1/integrations/pagerduty',

@@ -68,6 +68,12 @@ export interface CatalogSource {
    * when there were more than the engine checks in one run) and anything else the source can find on its own.
    */
   lookUp?(typeKey: string, unseen: string[] | null, ctx: FetchContext): Promise<LookUpResult>;
+  /**
+   * Whether a stored entry (by external id) is this source's. Sources that share their types with others (several
+   * PagerDuty accounts) say which entries are theirs: a run reads, references, updates and archives only those.
+   * Without it every entry of the types is the source's.
+   */
+  owns?(externalId: string): boolean;
 }
 
 /** A run stops on purpose (disconnection, reconnection with another key): recorded as cancelled, not failed. */
@@ -94,6 +100,8 @@ export interface SyncOptions {
    */
   guard?: (tx?: Executor) => Promise<string | null>;
   guardIntervalMs?: number;
+  /** Record the synced types' last-synced time (default true); a source sharing types with another may keep its own. */
+  markSynced?: boolean;
 }
 
 export interface SyncDeps {
@@ -194,7 +202,9 @@ export async function runCatalogSync(deps: SyncDeps, source: CatalogSource, opts
       const f = wanted.includes(def) ? (fetched[def.key] ?? { items: [], complete: false, skipped: [], error: 'the source returned nothing for this type' }) : null;
       const stats = emptyStats();
       if (f) Object.assign(stats, { fetched: f.items.length, skippedByMarker: f.skipped.length, complete: f.complete, error: f.error, warnings: [...(f.warnings ?? [])] });
-      plans.set(def.typeName, { def, type, fetched: f, stored: await catalog.snapshotDigests(type.id), archives: [], gone: new Set(), stats });
+      let stored = await catalog.snapshotDigests(type.id);
+      if (source.owns) stored = new Map([...stored].filter(([externalId]) => source.owns!(externalId)));
+      plans.set(def.typeName, { def, type, fetched: f, stored, archives: [], gone: new Set(), stats });
     }
 
     // 3. A listing that could not reach every object (no error, a limit of the source): the stored entries it
@@ -287,7 +297,7 @@ export async function runCatalogSync(deps: SyncDeps, source: CatalogSource, opts
       rows += await catalog.archiveEntries(p.archives, inTx);
     }
     const done = fetchedPlans.filter((p) => !p.fetched!.error).map((p) => p.type.id);
-    await catalog.markSynced(done, nowIso());
+    if (opts.markSynced !== false) await catalog.markSynced(done, nowIso());
     const failedAll = errors.length > 0 && done.length === 0;
     return await runs.finish(run.id, { status: failedAll ? 'failed' : errors.length ? 'partial' : 'succeeded', stats: statsOf(), progress, requests: requests(), errors, stopReason: null, rowsWritten: rows });
   } catch (err) {

@@ -60,7 +60,7 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('PagerDuty in the we
       await page.getByRole('link', { name: 'PagerDuty Team' }).click();
       const team = [...pd.state.teams.values()].find((t) => t.members.length > 0)!;
       await page.getByRole('link', { name: team.name, exact: true }).click();
-      await page.getByRole('heading', { name: team.name }).waitFor();
+      await page.getByRole('heading', { name: team.name, exact: true }).waitFor();
       const members = page.locator('[data-attribute="members"]');
       for (const m of team.members) await members.getByRole('link', { name: pd.state.users.get(m.user_id)!.name }).waitFor();
       const services = [...pd.state.services.values()].filter((s) => s.team_ids.includes(team.id) && !s.description.includes('incident-io-ignore'));

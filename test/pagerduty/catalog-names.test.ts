@@ -48,7 +48,8 @@ describe('PagerDuty catalog types and attribute names', () => {
       const t = types.find((x: any) => x.type_name === typeName);
       expect(t.name, typeName).toBe(want.name);
       expect(t.sync_interval_minutes, `${typeName} sync interval`).toBe(want.intervalMinutes);
-      expect(t.attributes.map((a: any) => a.name), `${typeName} attribute names`).toEqual(want.attributes.map(([n]) => n));
+      // The product description's attributes, then the account each entry comes from (several PagerDuty accounts).
+      expect(t.attributes.map((a: any) => a.name), `${typeName} attribute names`).toEqual([...want.attributes.map(([n]) => n), 'Account']);
       for (const [n, ref] of want.attributes) {
         const a = t.attributes.find((x: any) => x.name === n);
         if (ref) expect(a, `${typeName}.${n}`).toMatchObject({ type: 'reference', reference_type: ref });
@@ -56,6 +57,6 @@ describe('PagerDuty catalog types and attribute names', () => {
       }
     }
     // "incident.io User (we match based on the email)": a link to the Firebreak person, not a text field.
-    expect(types.find((x: any) => x.type_name === 'PagerDutyUser').attributes.at(-1)).toMatchObject({ name: 'Firebreak User', type: 'firebreak_user' });
+    expect(types.find((x: any) => x.type_name === 'PagerDutyUser').attributes.find((a: any) => a.name === 'Firebreak User')).toMatchObject({ name: 'Firebreak User', type: 'firebreak_user' });
   });
 });

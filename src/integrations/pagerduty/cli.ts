@@ -9,12 +9,14 @@ import type { Actor } from '../../platform/events.js';
 
 const USAGE = [
   'Usage: firebreak pagerduty <command>',
-  '  connect --key-file <file> --bot-email <email> [--region us|eu] [--base-url <url>]',
+  '  connect --key-file <file> --bot-email <email> [--region us|eu] [--base-url <url>] [--add-account <name>]',
   '                         check the key (full access needed), choose the bot account, connect',
-  '  sync [--types users,teams,services,priorities,escalation_policies] [--force]',
+  '                         (--add-account: connect another PagerDuty account under that name)',
+  '  sync [--types users,teams,services,priorities,escalation_policies] [--force] [--account <name>]',
   '                         sync the catalog now, with a progress bar',
-  '  status                 show the connection (key masked) and the last sync',
-  '  disconnect             delete the key and stop syncing (synced entries are kept)',
+  '  status [--account <name>]  show the connection (key masked) and the last sync',
+  '  disconnect [--account <name>]  delete the key and stop syncing (synced entries are kept)',
+  '  (--account names an account by its name or id; without it, the first account)',
 ].join('\n');
 
 export interface Io {
@@ -66,6 +68,16 @@ export async function pagerDutyCli(integration: PagerDutyIntegration, args: stri
   const [command, ...restArgs] = args;
   const { opts } = flags(restArgs);
   const actor: Actor = { kind: 'system', ref: 'cli' };
+  let account = 'default';
+  if (typeof opts.account === 'string') {
+    const want = opts.account.trim().toLowerCase();
+    const found = (await integration.accounts()).find((a) => a.id === want || a.name.toLowerCase() === want);
+    if (!found) {
+      io.err(`No PagerDuty account is named ${JSON.stringify(opts.account)}. Accounts: ${(await integration.accounts()).map((a) => a.name).join(', ') || 'none'}.\n`);
+      return 2;
+    }
+    account = found.id;
+  }
   if (command === 'connect') {
     const keyFile = opts['key-file'];
     const botEmail = opts['bot-email'];
@@ -75,29 +87,31 @@ export async function pagerDutyCli(integration: PagerDutyIntegration, args: stri
     }
     const region = opts.region === 'eu' ? 'eu' : 'us';
     const apiKey = readFileSync(keyFile, 'utf8').trim();
-    await integration.connect({ region, baseUrl: typeof opts['base-url'] === 'string' ? opts['base-url'] : null, apiKey, botEmail }, actor);
-    const s = await integration.status();
+    const input = { region, baseUrl: typeof opts['base-url'] === 'string' ? opts['base-url'] : null, apiKey, botEmail } as const;
+    if (typeof opts['add-account'] === 'string') account = await integration.addAccount({ ...input, name: opts['add-account'] }, actor);
+    else await integration.connect(input, actor, null, account);
+    const s = await integration.status(account);
     if (s.connected) io.out(`PagerDuty connected (${s.region.toUpperCase()}${s.baseUrl ? `, ${s.baseUrl}` : ''}), key ${s.apiKeyMasked}, bot account ${s.botUser.name} <${s.botUser.email}>.\nA first catalog sync is queued; run \`firebreak pagerduty sync\` to run one now.\n`);
     return 0;
   }
   if (command === 'status') {
-    const s = await integration.status();
+    const s = await integration.status(account);
     if (!s.connected) {
       io.out('PagerDuty is not connected.\n');
       return 0;
     }
-    io.out(`PagerDuty: ${s.status}, region ${s.region.toUpperCase()}${s.baseUrl ? ` (${s.baseUrl})` : ''}, key ${s.apiKeyMasked}\nBot account: ${s.botUser.name} <${s.botUser.email}>\n`);
+    io.out(`PagerDuty${account === 'default' ? '' : ` account ${s.name}`}: ${s.status}, region ${s.region.toUpperCase()}${s.baseUrl ? ` (${s.baseUrl})` : ''}, key ${s.apiKeyMasked}\nBot account: ${s.botUser.name} <${s.botUser.email}>\n`);
     io.out(s.lastRun ? `${runSummary(s.lastRun)}\n` : 'No sync has run yet.\n');
     return 0;
   }
   if (command === 'disconnect') {
-    const gone = await integration.disconnect(actor);
+    const gone = await integration.disconnect(actor, null, account);
     io.out(gone ? 'PagerDuty disconnected: the key is deleted and syncing stopped; synced catalog entries are kept.\n' : 'PagerDuty was not connected.\n');
     return 0;
   }
   if (command === 'sync') {
     const types = typeof opts.types === 'string' ? opts.types.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
-    const run = await integration.requestSync({ trigger: 'cli', types, force: opts.force === true, requestedBy: 'cli', enqueue: false });
+    const run = await integration.requestSync({ trigger: 'cli', types, force: opts.force === true, requestedBy: 'cli', enqueue: false, account });
     let drawn = 0;
     const draw = (p: SyncRun['progress']) => {
       if (!io.isTTY) return;

@@ -15,6 +15,8 @@ import { PagerDutyClient, type PagerDutyRegion } from './client/client.js';
 import { PagerDutyError, PagerDutyInvalidKeyError } from './client/errors.js';
 import type { PdUser } from './client/wire.js';
 import { PD_TYPES, PD_TYPE_KEYS, PagerDutyCatalogSource } from './catalog-source.js';
+import { AccountCatalogSource, ACCOUNT_ATTRIBUTE } from './account-source.js';
+import { FIRST_ACCOUNT, accountKind, accountOfKind, newAccountId } from './accounts.js';
 
 // Connecting PagerDuty: check the key (valid, right region, full access) without changing the account, choose
 // the bot user every escalation comes from, store the key encrypted, and keep the catalog in sync. Every
@@ -29,6 +31,8 @@ const RECONNECTED = 'PagerDuty was reconnected with another key or account';
 const NOT_CONNECTED = 'PagerDuty is not connected';
 
 export interface PagerDutySettings {
+  /** The label people chose for the account ("EU"); the first account's defaults to FIRST_ACCOUNT_NAME. */
+  name?: string;
   region: PagerDutyRegion;
   baseUrl: string | null;
   botUser: { id: string; name: string; email: string; role?: string | null };
@@ -43,6 +47,18 @@ export interface PagerDutySettings {
 /** A client for the stored connection and the settings it was made from. */
 export interface ConnectedPagerDuty {
   client: PagerDutyClient;
+  settings: PagerDutySettings;
+  /** The account ('default': the first account). */
+  account: string;
+}
+
+export const FIRST_ACCOUNT_NAME = 'Main';
+export const accountName = (s: PagerDutySettings | null | undefined, account: string) => s?.name ?? (account === FIRST_ACCOUNT ? FIRST_ACCOUNT_NAME : account);
+
+/** One connected account as the accounts list shows it. */
+export interface AccountSummary {
+  id: string;
+  name: string;
   settings: PagerDutySettings;
 }
 
@@ -128,18 +144,21 @@ export interface PagerDutyDeps {
 }
 
 export class PagerDutyIntegration {
-  private readonly budgets = new Map<number, RequestBudget>();
-  private readonly running = new Map<string, AbortController>();
-  private readonly connectedHooks: (() => Promise<void>)[] = [];
+  private readonly budgets = new Map<string, RequestBudget>();
+  private readonly running = new Map<string, { controller: AbortController; account: string }>();
+  private readonly connectedHooks: ((account: string) => Promise<void>)[] = [];
+  private readonly disconnectedHooks: ((account: string) => Promise<void>)[] = [];
 
   constructor(private readonly deps: PagerDutyDeps) {}
 
   /** The connection's request budget, shared by every client of the connection in this process (and, on PostgreSQL, every process). */
-  budget(limitPerMinute = 960): RequestBudget {
-    let b = this.budgets.get(limitPerMinute);
+  budget(limitPerMinute = 960, account: string = FIRST_ACCOUNT): RequestBudget {
+    // Each account has its own key, so its own PagerDuty limit: one bucket per account.
+    const key = `${accountKind(account)}|${limitPerMinute}`;
+    let b = this.budgets.get(key);
     if (!b) {
-      b = this.deps.dialect === 'postgres' ? new PostgresRequestBudget(this.deps.db, KIND, { limitPerMinute }) : new MemoryRequestBudget({ limitPerMinute });
-      this.budgets.set(limitPerMinute, b);
+      b = this.deps.dialect === 'postgres' ? new PostgresRequestBudget(this.deps.db, accountKind(account), { limitPerMinute }) : new MemoryRequestBudget({ limitPerMinute });
+      this.budgets.set(key, b);
     }
     return b;
   }
@@ -157,13 +176,13 @@ export class PagerDutyIntegration {
    */
   readonly lookupTuning = { maxRateLimitRetries: 0, timeoutMs: 5_000, maxRetries: 0 };
 
-  private makeClient(k: KeyInput, onRequest?: () => void, limitPerMinute = 960, tuning?: { maxRateLimitRetries: number; timeoutMs: number; maxRetries: number }): PagerDutyClient {
+  private makeClient(k: KeyInput, onRequest?: () => void, limitPerMinute = 960, tuning?: { maxRateLimitRetries: number; timeoutMs: number; maxRetries: number }, account: string = FIRST_ACCOUNT): PagerDutyClient {
     const observe = this.deps.observeRequest;
     return new PagerDutyClient({
       apiKey: k.apiKey,
       region: k.region,
       baseUrl: k.baseUrl ?? null,
-      budget: this.budget(limitPerMinute),
+      budget: this.budget(limitPerMinute, account),
       ...this.deps.clientOptions,
       ...tuning,
       onRequest: (info) => {
@@ -173,9 +192,32 @@ export class PagerDutyIntegration {
     });
   }
 
-  async settings(): Promise<PagerDutySettings | null> {
-    const c = await this.deps.connections.get<PagerDutySettings>(KIND);
+  async settings(account: string = FIRST_ACCOUNT): Promise<PagerDutySettings | null> {
+    const c = await this.deps.connections.get<PagerDutySettings>(accountKind(account));
     return c ? c.settings : null;
+  }
+
+  /** Every connected account, the first account first, then by name. */
+  async accounts(): Promise<AccountSummary[]> {
+    const rows = await this.deps.db.selectFrom('integration_connections').select(['kind', 'settings']).where((eb) => eb.or([eb('kind', '=', KIND), eb('kind', 'like', `${KIND}:%`)])).execute();
+    const out: AccountSummary[] = [];
+    for (const r of rows) {
+      const id = accountOfKind(r.kind);
+      if (!id) continue;
+      const settings = JSON.parse(r.settings) as PagerDutySettings;
+      out.push({ id, name: accountName(settings, id), settings });
+    }
+    return out.sort((a, b) => Number(b.id === FIRST_ACCOUNT) - Number(a.id === FIRST_ACCOUNT) || a.name.localeCompare(b.name));
+  }
+
+  /** The id of the first account when it is connected. */
+  async firstAccountId(): Promise<string | null> {
+    return (await this.settings(FIRST_ACCOUNT)) ? FIRST_ACCOUNT : null;
+  }
+
+  /** A client for an account (see connected). */
+  clientFor(account: string, mode: 'interactive' | 'background' | 'lookup' = 'interactive'): Promise<ConnectedPagerDuty | null> {
+    return this.connected(mode, account);
   }
 
   /**
@@ -183,12 +225,13 @@ export class PagerDutyIntegration {
    * made from (the bot account for `From`). `interactive` (the default) gives up sooner than `background`; `lookup`
    * tries once.
    */
-  async connected(mode: 'interactive' | 'background' | 'lookup' = 'interactive'): Promise<ConnectedPagerDuty | null> {
-    const s = await this.settings();
-    const key = s ? await this.deps.connections.secret(KIND, 'api_key') : null;
+  async connected(mode: 'interactive' | 'background' | 'lookup' = 'interactive', account: string = FIRST_ACCOUNT): Promise<ConnectedPagerDuty | null> {
+    const kind = accountKind(account);
+    const s = await this.settings(account);
+    const key = s ? await this.deps.connections.secret(kind, 'api_key') : null;
     if (!s || !key) return null;
-    const client = this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey: key }, undefined, s.rateLimitPerMinute, mode === 'interactive' ? this.interactiveTuning : mode === 'lookup' ? this.lookupTuning : undefined);
-    return { client, settings: s };
+    const client = this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey: key }, undefined, s.rateLimitPerMinute, mode === 'interactive' ? this.interactiveTuning : mode === 'lookup' ? this.lookupTuning : undefined, account);
+    return { client, settings: s, account };
   }
 
   /** Valid key, right region, full access. Changes nothing in the account. Returns a client for the key. */
@@ -260,13 +303,27 @@ export class PagerDutyIntegration {
     if (scope === 'read_only') throw new PagerDutyBotRefusedError(bot);
   }
 
-  async connect(input: KeyInput & { botUserId?: string; botEmail?: string }, actor: Actor, ip: string | null = null): Promise<void> {
+  /** Adds another PagerDuty account (the first one is connected with `connect`). Returns its id. */
+  async addAccount(input: KeyInput & { name: string; botUserId?: string; botEmail?: string }, actor: Actor, ip: string | null = null): Promise<string> {
+    const name = input.name.trim();
+    if (!name) throw new ValidationError('Name the account (for example "EU"), so people can tell accounts apart.', [{ path: 'name', message: 'must not be empty' }]);
+    const accounts = await this.accounts();
+    if (!accounts.some((a) => a.id === FIRST_ACCOUNT)) throw new ConflictError('pagerduty_not_connected', 'Connect the first PagerDuty account before adding another.');
+    if (accounts.some((a) => a.name.toLowerCase() === name.toLowerCase())) throw new ConflictError('pagerduty_account_name_taken', `An account is already named "${name}"; choose another name.`);
+    const id = newAccountId();
+    await this.connect(input, actor, ip, id, name);
+    return id;
+  }
+
+  async connect(input: KeyInput & { botUserId?: string; botEmail?: string }, actor: Actor, ip: string | null = null, account: string = FIRST_ACCOUNT, name?: string): Promise<void> {
+    const kind = accountKind(account);
     const k = { region: input.region, baseUrl: input.baseUrl?.trim() || null, apiKey: input.apiKey.trim() };
     const client = await this.checkKey(k);
     const botUser = await this.findBot(client, { id: input.botUserId, email: input.botEmail });
     await this.checkBot(client, botUser);
-    const previous = await this.settings();
+    const previous = await this.settings(account);
     const settings: PagerDutySettings = {
+      ...(name ?? previous?.name ? { name: name ?? previous?.name } : {}),
       region: k.region,
       baseUrl: k.baseUrl,
       botUser,
@@ -275,38 +332,49 @@ export class PagerDutyIntegration {
       rateLimitPerMinute: previous?.rateLimitPerMinute ?? 960,
     };
     await inTransaction(this.deps.db, async (tx) => {
-      await this.deps.connections.save(KIND, { settings: { ...settings }, secrets: { api_key: k.apiKey }, connectedBy: actor.userId ?? actor.ref ?? null }, tx);
+      await this.deps.connections.save(kind, { settings: { ...settings }, secrets: { api_key: k.apiKey }, connectedBy: actor.userId ?? actor.ref ?? null }, tx);
       await recordAudit(tx, {
         actor,
         action: previous ? 'pagerduty.reconnected' : 'pagerduty.connected',
-        target: { kind: 'integration', id: KIND },
-        details: { region: k.region, base_url: k.baseUrl, api_key: maskSecret(k.apiKey), bot_user: botUser },
+        target: { kind: 'integration', id: kind },
+        details: { region: k.region, base_url: k.baseUrl, api_key: maskSecret(k.apiKey), bot_user: botUser, ...(account !== FIRST_ACCOUNT ? { account: { id: account, name: settings.name } } : {}) },
         ip,
       });
     });
     await this.ensureTypes();
-    await this.requestSync({ trigger: previous ? 'reconnect' : 'connect', requestedBy: actor.userId ?? actor.ref ?? null });
-    for (const hook of this.connectedHooks) await hook();
+    await this.requestSync({ trigger: previous ? 'reconnect' : 'connect', requestedBy: actor.userId ?? actor.ref ?? null, account });
+    for (const hook of this.connectedHooks) await hook(account);
   }
 
-  /** Other PagerDuty features act on each (re)connection, e.g. escalation creates its webhook subscription. */
-  onConnected(hook: () => Promise<void>): void {
+  /** Other PagerDuty features act on each (re)connection of an account, e.g. webhooks create its subscription. */
+  onDisconnected(hook: (account: string) => Promise<void>): void {
+    this.disconnectedHooks.push(hook);
+  }
+
+  onConnected(hook: (account: string) => Promise<void>): void {
     this.connectedHooks.push(hook);
   }
 
   async ensureTypes(): Promise<void> {
     const s = await this.settings();
     for (const def of PD_TYPES) {
-      await this.deps.catalog.ensureIntegrationType({ typeName: def.typeName, name: def.name, description: def.description, source: KIND, attributes: def.attributes, syncIntervalMs: s?.syncIntervalsMs[def.key] ?? def.defaultIntervalMs });
+      await this.deps.catalog.ensureIntegrationType({ typeName: def.typeName, name: def.name, description: def.description, source: KIND, attributes: [...def.attributes, ACCOUNT_ATTRIBUTE], syncIntervalMs: s?.syncIntervalsMs[def.key] ?? def.defaultIntervalMs });
     }
   }
 
-  async update(patch: { botUserId?: string; botEmail?: string; syncIntervalsMs?: Record<string, number>; archiveThreshold?: number }, actor: Actor, ip: string | null = null): Promise<void> {
-    const s = await this.requireSettings();
+  async update(patch: { name?: string; botUserId?: string; botEmail?: string; syncIntervalsMs?: Record<string, number>; archiveThreshold?: number }, actor: Actor, ip: string | null = null, account: string = FIRST_ACCOUNT): Promise<void> {
+    const s = await this.requireSettings(account);
     const next: PagerDutySettings = { ...s };
     const details: Record<string, unknown> = {};
+    if (patch.name !== undefined) {
+      const name = patch.name.trim();
+      if (!name) throw new ValidationError('Name the account.', [{ path: 'name', message: 'must not be empty' }]);
+      if ((await this.accounts()).some((a) => a.id !== account && a.name.toLowerCase() === name.toLowerCase())) throw new ConflictError('pagerduty_account_name_taken', `An account is already named "${name}"; choose another name.`);
+      next.name = name;
+      details.name = { from: accountName(s, account), to: name };
+    }
     if (patch.botUserId || patch.botEmail) {
-      const client = (await this.connected('background'))!.client;
+      const client = (await this.connected('background', account))!.client;
       next.botUser = await this.findBot(client, { id: patch.botUserId, email: patch.botEmail });
       await this.checkBot(client, next.botUser);
       details.bot_user = { from: s.botUser, to: next.botUser };
@@ -321,41 +389,54 @@ export class PagerDutyIntegration {
       details.archive_threshold = patch.archiveThreshold;
     }
     await inTransaction(this.deps.db, async (tx) => {
-      await this.deps.connections.updateSettings(KIND, { ...next }, tx);
-      await recordAudit(tx, { actor, action: details.bot_user ? 'pagerduty.bot_changed' : 'pagerduty.settings_changed', target: { kind: 'integration', id: KIND }, details, ip });
+      await this.deps.connections.updateSettings(accountKind(account), { ...next }, tx);
+      await recordAudit(tx, { actor, action: details.bot_user ? 'pagerduty.bot_changed' : 'pagerduty.settings_changed', target: { kind: 'integration', id: accountKind(account) }, details, ip });
     });
     if (patch.syncIntervalsMs) await this.ensureTypes();
   }
 
   /** Deletes the key and stops syncing; synced entries stay, marked as no longer syncing. */
-  async disconnect(actor: Actor, ip: string | null = null): Promise<boolean> {
+  /**
+   * Deletes the account's key and stops its syncing; synced entries stay. Other accounts, their entries and settings
+   * are untouched; the PagerDuty types stop syncing only when no account is left.
+   */
+  async disconnect(actor: Actor, ip: string | null = null, account: string = FIRST_ACCOUNT): Promise<boolean> {
+    const kind = accountKind(account);
     const existed = await inTransaction(this.deps.db, async (tx) => {
-      const gone = await this.deps.connections.delete(KIND, tx);
+      const gone = await this.deps.connections.delete(kind, tx);
       if (gone) {
-        await this.deps.catalog.setSourceSyncing(KIND, false, tx);
-        await recordAudit(tx, { actor, action: 'pagerduty.disconnected', target: { kind: 'integration', id: KIND }, details: {}, ip });
+        const others = await tx.selectFrom('integration_connections').select('kind').where((eb) => eb.or([eb('kind', '=', KIND), eb('kind', 'like', `${KIND}:%`)])).executeTakeFirst();
+        if (!others) await this.deps.catalog.setSourceSyncing(KIND, false, tx);
+        await recordAudit(tx, { actor, action: 'pagerduty.disconnected', target: { kind: 'integration', id: kind }, details: {}, ip });
       }
       return gone;
     });
-    if (existed) await this.deps.runs.cancelQueued(KIND, `${DISCONNECTED}; this run never started`);
-    // Syncs in this process stop at once; those in other processes notice within a moment (see syncGuard).
-    for (const c of this.running.values()) c.abort(new SyncCancelledError(DISCONNECTED));
+    if (existed) await this.deps.runs.cancelQueued(kind, `${DISCONNECTED}; this run never started`);
+    // Syncs of this account in this process stop at once; those in other processes notice within a moment (see syncGuard).
+    for (const r of this.running.values()) if (r.account === account) r.controller.abort(new SyncCancelledError(DISCONNECTED));
+    if (existed) for (const hook of this.disconnectedHooks) await hook(account);
     return existed;
   }
 
-  private async requireSettings(): Promise<PagerDutySettings> {
-    const s = await this.settings();
-    if (!s) throw new ConflictError('pagerduty_not_connected', 'PagerDuty is not connected. Connect it in Settings → Integrations first.');
+  private async requireSettings(account: string = FIRST_ACCOUNT): Promise<PagerDutySettings> {
+    const s = await this.settings(account);
+    if (!s) {
+      if (account !== FIRST_ACCOUNT) throw new AppError(404, 'not_found', `No PagerDuty account ${account} is connected.`);
+      throw new ConflictError('pagerduty_not_connected', 'PagerDuty is not connected. Connect it in Settings → Integrations first.');
+    }
     return s;
   }
 
-  async status() {
-    const c = await this.deps.connections.get<PagerDutySettings>(KIND);
+  async status(account: string = FIRST_ACCOUNT) {
+    const kind = accountKind(account);
+    const c = await this.deps.connections.get<PagerDutySettings>(kind);
     if (!c) return { connected: false as const };
-    const key = await this.deps.connections.secret(KIND, 'api_key');
-    const lastRun = await this.deps.runs.latest(KIND);
+    const key = await this.deps.connections.secret(kind, 'api_key');
+    const lastRun = await this.deps.runs.latest(kind);
     return {
       connected: true as const,
+      account,
+      name: accountName(c.settings, account),
       status: c.status,
       region: c.settings.region,
       baseUrl: c.settings.baseUrl,
@@ -371,11 +452,12 @@ export class PagerDutyIntegration {
 
   // ---- syncing ----
   /** Records a run and queues its job (`enqueue: false` when the caller runs it itself, as the CLI does). */
-  async requestSync(input: { trigger: string; types?: string[]; force?: boolean; requestedBy?: string | null; enqueue?: boolean }): Promise<SyncRun> {
-    await this.requireSettings();
+  async requestSync(input: { trigger: string; types?: string[]; force?: boolean; requestedBy?: string | null; enqueue?: boolean; account?: string }): Promise<SyncRun> {
+    const account = input.account ?? FIRST_ACCOUNT;
+    await this.requireSettings(account);
     const types = input.types?.length ? input.types : PD_TYPE_KEYS;
     for (const t of types) if (!PD_TYPE_KEYS.includes(t)) throw new ValidationError(`Unknown catalog type ${t}; use one of ${PD_TYPE_KEYS.join(', ')}.`);
-    const run = await this.deps.runs.create({ source: KIND, trigger: input.trigger, types, forced: !!input.force, requestedBy: input.requestedBy ?? null });
+    const run = await this.deps.runs.create({ source: accountKind(account), trigger: input.trigger, types, forced: !!input.force, requestedBy: input.requestedBy ?? null });
     if (input.enqueue === false) return run;
     await this.deps.jobs.enqueue(SYNC_JOB, { runId: run.id }, { queue: SYNC_QUEUE, priority: 10, jobKey: `pagerduty-sync:${run.id}`, maxAttempts: 5 });
     return run;
@@ -387,18 +469,18 @@ export class PagerDutyIntegration {
    * another key or account) anywhere stops the sync within a moment. On PostgreSQL the row is read FOR SHARE
    * inside a write transaction, so a disconnect waits for that write rather than slipping in before it.
    */
-  private syncGuard(started: { connectedAt: string; apiKey: string; region: string; baseUrl: string | null }) {
+  private syncGuard(kind: string, started: { connectedAt: string; apiKey: string; region: string; baseUrl: string | null }) {
     let connectedAt = started.connectedAt;
     return async (tx?: Executor): Promise<string | null> => {
       const db = tx ?? this.deps.db;
-      let q = db.selectFrom('integration_connections').select(['connected_at']).where('kind', '=', KIND);
+      let q = db.selectFrom('integration_connections').select(['connected_at']).where('kind', '=', kind);
       if (tx && this.deps.dialect === 'postgres') q = q.forShare();
       const row = await q.executeTakeFirst();
       if (!row) return DISCONNECTED;
       if (row.connected_at === connectedAt) return null;
       // Reconnected: carry on only if it is still the same key and account.
-      const c = await this.deps.connections.get<PagerDutySettings>(KIND, db);
-      const key = await this.deps.connections.secret(KIND, 'api_key', db);
+      const c = await this.deps.connections.get<PagerDutySettings>(kind, db);
+      const key = await this.deps.connections.secret(kind, 'api_key', db);
       if (!c || key !== started.apiKey || c.settings.region !== started.region || (c.settings.baseUrl ?? null) !== started.baseUrl) return RECONNECTED;
       connectedAt = row.connected_at;
       return null;
@@ -407,23 +489,27 @@ export class PagerDutyIntegration {
 
   /** Runs one recorded sync in this process (the job handler, the CLI). */
   async runSync(runId: string, opts: { signal?: AbortSignal; onProgress?: (p: SyncRun['progress']) => void } = {}): Promise<SyncRun> {
-    const conn = await this.deps.connections.get<PagerDutySettings>(KIND);
+    // The run's source names its account (`pagerduty`: the first account, `pagerduty:<id>`: another).
+    const account = accountOfKind((await this.deps.runs.get(runId)).source) ?? FIRST_ACCOUNT;
+    const kind = accountKind(account);
+    const conn = await this.deps.connections.get<PagerDutySettings>(kind);
     const s = conn?.settings ?? null;
-    const apiKey = conn ? await this.deps.connections.secret(KIND, 'api_key') : null;
+    const apiKey = conn ? await this.deps.connections.secret(kind, 'api_key') : null;
     let requests = 0;
     if (!conn || !s || !apiKey) {
       const run = await this.deps.runs.get(runId);
       return this.deps.runs.finish(run.id, { status: 'cancelled', stats: {}, progress: {}, requests: 0, errors: [], stopReason: `${NOT_CONNECTED}; this run never started`, rowsWritten: 0 });
     }
-    const client = this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey }, () => requests++, s.rateLimitPerMinute);
+    const client = this.makeClient({ region: s.region, baseUrl: s.baseUrl, apiKey }, () => requests++, s.rateLimitPerMinute, undefined, account);
     await this.ensureTypes();
     const controller = new AbortController();
     const onAbort = () => controller.abort(opts.signal!.reason);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    this.running.set(runId, controller);
+    this.running.set(runId, { controller, account });
     try {
       const run = await this.deps.runs.get(runId);
-      const source = new PagerDutyCatalogSource(client, { firebreakEmails: () => this.deps.catalog.directoryEmails() });
+      // Several accounts share the PagerDuty types: each account's run sees, writes and archives only its own entries.
+      const source = new AccountCatalogSource(new PagerDutyCatalogSource(client, { firebreakEmails: () => this.deps.catalog.directoryEmails() }), { id: account, kind, name: accountName(s, account) });
       const result = await runCatalogSync({ catalog: this.deps.catalog, runs: this.deps.runs }, source, {
         runId,
         force: run.forced,
@@ -432,10 +518,12 @@ export class PagerDutyIntegration {
         lockTtlMs: this.deps.lockTtlMs,
         requestCount: () => requests,
         onProgress: opts.onProgress,
-        guard: this.syncGuard({ connectedAt: conn.connectedAt, apiKey, region: s.region, baseUrl: s.baseUrl ?? null }),
+        // The types' last-synced time drives the first account's schedule; other accounts keep theirs in their runs.
+        markSynced: account === FIRST_ACCOUNT,
+        guard: this.syncGuard(kind, { connectedAt: conn.connectedAt, apiKey, region: s.region, baseUrl: s.baseUrl ?? null }),
       });
       // A disconnect that raced this run's start (ensureTypes marks the types as syncing): they are not.
-      if (result.status === 'cancelled' && !(await this.deps.connections.get(KIND))) await this.deps.catalog.setSourceSyncing(KIND, false);
+      if (result.status === 'cancelled' && (await this.accounts()).length === 0) await this.deps.catalog.setSourceSyncing(KIND, false);
       return result;
     } finally {
       this.running.delete(runId);
@@ -445,22 +533,39 @@ export class PagerDutyIntegration {
 
   /** The schedule's tick: queue a sync of the types whose interval has passed, unless one is already waiting. */
   async tick(now = Date.now()): Promise<SyncRun | null> {
-    const s = await this.settings();
+    let first: SyncRun | null = null;
+    for (const a of await this.accounts()) {
+      const r = await this.tickAccount(a.id, now).catch((err: unknown) => {
+        this.deps.logger.warn({ account: a.id, error: (err as Error).message }, 'could not queue the PagerDuty catalog sync of an account');
+        return null;
+      });
+      if (a.id === FIRST_ACCOUNT) first = r;
+    }
+    return first;
+  }
+
+  private async tickAccount(account: string, now: number): Promise<SyncRun | null> {
+    const kind = accountKind(account);
+    const s = await this.settings(account);
     if (!s) return null;
-    const pending = await this.deps.runs.latest(KIND, ['queued', 'running']);
+    const pending = await this.deps.runs.latest(kind, ['queued', 'running']);
     if (pending) {
       // A run waiting or running blocks the schedule, unless it was left behind (an hour old, nobody holding the lock).
-      const stale = Date.now() - Date.parse(pending.createdAt) > 3_600_000 && !(await this.deps.runs.currentLock(KIND));
+      const stale = Date.now() - Date.parse(pending.createdAt) > 3_600_000 && !(await this.deps.runs.currentLock(kind));
       if (!stale) return null;
       await this.deps.runs.abandon([pending.id], 'this run never finished; the schedule replaced it');
     }
     const due: string[] = [];
+    // Other accounts: their last finished run says when they last synced (the types' time is the first account's).
+    const last = account === FIRST_ACCOUNT ? null : await this.deps.runs.latest(kind, ['succeeded', 'partial', 'failed', 'stopped']);
     for (const def of PD_TYPES) {
-      const t = await this.deps.catalog.findType(def.typeName);
       const interval = s.syncIntervalsMs[def.key] ?? def.defaultIntervalMs;
-      if (!t?.lastSyncedAt || Date.parse(t.lastSyncedAt) + interval <= now) due.push(def.key);
+      let at: string | null | undefined;
+      if (account === FIRST_ACCOUNT) at = (await this.deps.catalog.findType(def.typeName))?.lastSyncedAt;
+      else at = last ? (last.finishedAt ?? last.createdAt) : null;
+      if (!at || Date.parse(at) + interval <= now) due.push(def.key);
     }
     if (due.length === 0) return null;
-    return this.requestSync({ trigger: 'schedule', types: due, requestedBy: null });
+    return this.requestSync({ trigger: 'schedule', types: due, requestedBy: null, account });
   }
 }

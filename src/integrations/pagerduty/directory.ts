@@ -1,5 +1,6 @@
 import type { CatalogEntry, CatalogService } from '../../catalog/catalog.service.js';
 import { normalizeEmailKey } from '../../catalog/catalog.service.js';
+import { FIRST_ACCOUNT, ownedBy } from './accounts.js';
 
 // What the PagerDuty features (escalation, links, auto-create, auto-acknowledgement) need from the synced
 // catalog: searching policies, users and services by name (or email), and finding the services that use a policy. Everything goes through the catalog's exported service;
@@ -57,12 +58,15 @@ export class PagerDutyDirectory {
     return found.find((e) => e.externalId === externalId) ?? null;
   }
 
-  /** The PagerDuty user with this email (compared without case and surrounding spaces). */
-  async userByEmail(email: string): Promise<DirectoryItem | null> {
+  /**
+   * The PagerDuty user with this email (compared without case and surrounding spaces): in `account` when given, else
+   * the first account's before another's (people often have a user in each account, with the same email).
+   */
+  async userByEmail(email: string, account?: string): Promise<DirectoryItem | null> {
     const want = normalizeEmailKey(email);
     if (!want) return null;
-    const found = await this.search(TYPE.users, want, 50);
-    const e = found.find((x) => normalizeEmailKey(str(x.attributes.email)) === want);
+    const found = (await this.search(TYPE.users, want, 50)).filter((x) => normalizeEmailKey(str(x.attributes.email)) === want && (account === undefined || ownedBy(account, x.externalId)));
+    const e = found.find((x) => ownedBy(FIRST_ACCOUNT, x.externalId)) ?? found[0];
     return e ? { id: e.externalId, name: e.name, email: str(e.attributes.email).trim() } : null;
   }
 

@@ -9,6 +9,7 @@ import type { ConnectionsStore } from '../connections.js';
 import type { IntegrationStatus } from '../registry.js';
 import { KIND, PagerDutyIntegration, SYNC_JOB, SYNC_TICK_JOB } from './connect.js';
 import { registerPagerDutyRoutes } from './connect.routes.js';
+import { registerAccountRoutes } from './accounts.routes.js';
 import type { PagerDutyFeatureDeps } from './deps.js';
 import { PagerDutyDirectory } from './directory.js';
 import { setupChanges, type ChangesModule } from './changes/index.js';
@@ -71,6 +72,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
 
   const directory = new PagerDutyDirectory(deps.catalog.service);
   const webhooks = await setupWebhooks({ db, jobs: deps.jobs, logger: deps.logger, http: deps.http, secrets: deps.secrets, catalog: deps.catalog.service, integration, publicUrl: deps.publicUrl, publicUrlConfigured: !!deps.config.publicUrl });
+  registerAccountRoutes(deps.http, integration, webhooks);
   const feature: PagerDutyFeatureDeps = { db, dialect, incidents: deps.incidents, users: deps.users, events: deps.events, live: deps.live, jobs: deps.jobs, logger: deps.logger, http: deps.http, publicUrl: deps.publicUrl, integration, directory, timestamps: deps.timestamps };
   // Escalation prefers services linked to the incident; links are wired after escalations (they follow them).
   let links: PagerDutyLinksModule | undefined;

@@ -14726,6 +14726,1067 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations/pagerduty/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The connected PagerDuty accounts, the first account first (keys only masked) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accounts: {
+                                id: string;
+                                name: string;
+                                first: boolean;
+                                status: string;
+                                /** @enum {string} */
+                                region: "us" | "eu";
+                                base_url: string | null;
+                                api_key: string | null;
+                                bot_user: {
+                                    id: string;
+                                    name: string;
+                                    email: string;
+                                    role?: string | null;
+                                };
+                                sync_intervals_minutes: {
+                                    [key: string]: number;
+                                };
+                                archive_threshold: number;
+                                connected_at: string;
+                                last_run: {
+                                    id: string;
+                                    source: string;
+                                    trigger: string;
+                                    status: string;
+                                    forced: boolean;
+                                    types: string[];
+                                    stats: {
+                                        [key: string]: {
+                                            fetched: number;
+                                            created: number;
+                                            updated: number;
+                                            archived: number;
+                                            unchanged: number;
+                                            skipped_by_marker: number;
+                                            looked_up: number;
+                                            complete: boolean;
+                                            error: string | null;
+                                            warnings: string[];
+                                        };
+                                    };
+                                    progress: {
+                                        [key: string]: {
+                                            fetched: number;
+                                            total: number | null;
+                                        };
+                                    };
+                                    requests: number;
+                                    rows_written: number | null;
+                                    errors: string[];
+                                    warnings: string[];
+                                    stop_reason: string | null;
+                                    requested_by: string | null;
+                                    created_at: string;
+                                    started_at: string | null;
+                                    finished_at: string | null;
+                                } | null;
+                                webhook: {
+                                    url: string;
+                                    automatic: boolean;
+                                    subscription_id: string | null;
+                                    secret_configured: boolean;
+                                    error: string | null;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add another PagerDuty account: its name, key, region and bot account (checked as when connecting the first); starts its sync and webhook subscription */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /**
+                         * @default us
+                         * @enum {string}
+                         */
+                        region?: "us" | "eu";
+                        /** Format: uri */
+                        base_url?: string | null;
+                        api_key: string;
+                        bot_user_id?: string;
+                        bot_email?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            account: {
+                                id: string;
+                                name: string;
+                                first: boolean;
+                                status: string;
+                                /** @enum {string} */
+                                region: "us" | "eu";
+                                base_url: string | null;
+                                api_key: string | null;
+                                bot_user: {
+                                    id: string;
+                                    name: string;
+                                    email: string;
+                                    role?: string | null;
+                                };
+                                sync_intervals_minutes: {
+                                    [key: string]: number;
+                                };
+                                archive_threshold: number;
+                                connected_at: string;
+                                last_run: {
+                                    id: string;
+                                    source: string;
+                                    trigger: string;
+                                    status: string;
+                                    forced: boolean;
+                                    types: string[];
+                                    stats: {
+                                        [key: string]: {
+                                            fetched: number;
+                                            created: number;
+                                            updated: number;
+                                            archived: number;
+                                            unchanged: number;
+                                            skipped_by_marker: number;
+                                            looked_up: number;
+                                            complete: boolean;
+                                            error: string | null;
+                                            warnings: string[];
+                                        };
+                                    };
+                                    progress: {
+                                        [key: string]: {
+                                            fetched: number;
+                                            total: number | null;
+                                        };
+                                    };
+                                    requests: number;
+                                    rows_written: number | null;
+                                    errors: string[];
+                                    warnings: string[];
+                                    stop_reason: string | null;
+                                    requested_by: string | null;
+                                    created_at: string;
+                                    started_at: string | null;
+                                    finished_at: string | null;
+                                } | null;
+                                webhook: {
+                                    url: string;
+                                    automatic: boolean;
+                                    subscription_id: string | null;
+                                    secret_configured: boolean;
+                                    error: string | null;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description PagerDuty or Slack, asked while answering, failed or could not be reached (the message says which and why) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/pagerduty/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One PagerDuty account */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            account: {
+                                id: string;
+                                name: string;
+                                first: boolean;
+                                status: string;
+                                /** @enum {string} */
+                                region: "us" | "eu";
+                                base_url: string | null;
+                                api_key: string | null;
+                                bot_user: {
+                                    id: string;
+                                    name: string;
+                                    email: string;
+                                    role?: string | null;
+                                };
+                                sync_intervals_minutes: {
+                                    [key: string]: number;
+                                };
+                                archive_threshold: number;
+                                connected_at: string;
+                                last_run: {
+                                    id: string;
+                                    source: string;
+                                    trigger: string;
+                                    status: string;
+                                    forced: boolean;
+                                    types: string[];
+                                    stats: {
+                                        [key: string]: {
+                                            fetched: number;
+                                            created: number;
+                                            updated: number;
+                                            archived: number;
+                                            unchanged: number;
+                                            skipped_by_marker: number;
+                                            looked_up: number;
+                                            complete: boolean;
+                                            error: string | null;
+                                            warnings: string[];
+                                        };
+                                    };
+                                    progress: {
+                                        [key: string]: {
+                                            fetched: number;
+                                            total: number | null;
+                                        };
+                                    };
+                                    requests: number;
+                                    rows_written: number | null;
+                                    errors: string[];
+                                    warnings: string[];
+                                    stop_reason: string | null;
+                                    requested_by: string | null;
+                                    created_at: string;
+                                    started_at: string | null;
+                                    finished_at: string | null;
+                                } | null;
+                                webhook: {
+                                    url: string;
+                                    automatic: boolean;
+                                    subscription_id: string | null;
+                                    secret_configured: boolean;
+                                    error: string | null;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Disconnect one account: its key, sync and webhook secrets go; its synced entries and every other account stay */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Rename an account, change its bot account or its sync settings */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        bot_user_id?: string;
+                        bot_email?: string;
+                        sync_intervals_minutes?: {
+                            [key: string]: number;
+                        };
+                        archive_threshold?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            account: {
+                                id: string;
+                                name: string;
+                                first: boolean;
+                                status: string;
+                                /** @enum {string} */
+                                region: "us" | "eu";
+                                base_url: string | null;
+                                api_key: string | null;
+                                bot_user: {
+                                    id: string;
+                                    name: string;
+                                    email: string;
+                                    role?: string | null;
+                                };
+                                sync_intervals_minutes: {
+                                    [key: string]: number;
+                                };
+                                archive_threshold: number;
+                                connected_at: string;
+                                last_run: {
+                                    id: string;
+                                    source: string;
+                                    trigger: string;
+                                    status: string;
+                                    forced: boolean;
+                                    types: string[];
+                                    stats: {
+                                        [key: string]: {
+                                            fetched: number;
+                                            created: number;
+                                            updated: number;
+                                            archived: number;
+                                            unchanged: number;
+                                            skipped_by_marker: number;
+                                            looked_up: number;
+                                            complete: boolean;
+                                            error: string | null;
+                                            warnings: string[];
+                                        };
+                                    };
+                                    progress: {
+                                        [key: string]: {
+                                            fetched: number;
+                                            total: number | null;
+                                        };
+                                    };
+                                    requests: number;
+                                    rows_written: number | null;
+                                    errors: string[];
+                                    warnings: string[];
+                                    stop_reason: string | null;
+                                    requested_by: string | null;
+                                    created_at: string;
+                                    started_at: string | null;
+                                    finished_at: string | null;
+                                } | null;
+                                webhook: {
+                                    url: string;
+                                    automatic: boolean;
+                                    subscription_id: string | null;
+                                    secret_configured: boolean;
+                                    error: string | null;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description PagerDuty or Slack, asked while answering, failed or could not be reached (the message says which and why) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/integrations/pagerduty/accounts/{id}/check_key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check a key for this account (valid, right region, full access) without saving it; returns users to choose the bot account from */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @default us
+                         * @enum {string}
+                         */
+                        region?: "us" | "eu";
+                        /** Format: uri */
+                        base_url?: string | null;
+                        api_key: string;
+                        query?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {boolean} */
+                            ok: true;
+                            users: {
+                                id: string;
+                                name: string;
+                                email: string;
+                                role?: string | null;
+                            }[];
+                            more: boolean;
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description PagerDuty or Slack, asked while answering, failed or could not be reached (the message says which and why) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/pagerduty/accounts/{id}/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sync this account's catalog entries now */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        types?: ("users" | "teams" | "services" | "priorities" | "escalation_policies" | "schedules")[];
+                        force?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            run: {
+                                id: string;
+                                source: string;
+                                trigger: string;
+                                status: string;
+                                forced: boolean;
+                                types: string[];
+                                stats: {
+                                    [key: string]: {
+                                        fetched: number;
+                                        created: number;
+                                        updated: number;
+                                        archived: number;
+                                        unchanged: number;
+                                        skipped_by_marker: number;
+                                        looked_up: number;
+                                        complete: boolean;
+                                        error: string | null;
+                                        warnings: string[];
+                                    };
+                                };
+                                progress: {
+                                    [key: string]: {
+                                        fetched: number;
+                                        total: number | null;
+                                    };
+                                };
+                                requests: number;
+                                rows_written: number | null;
+                                errors: string[];
+                                warnings: string[];
+                                stop_reason: string | null;
+                                requested_by: string | null;
+                                created_at: string;
+                                started_at: string | null;
+                                finished_at: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: a field (listed in details.fields), the JSON, or the URL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No credentials, or an unknown or revoked API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Signed in, but the role, the API key scope or the CSRF token does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The resource does not exist */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a status move that is not allowed) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than the configured limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Something went wrong on the server; the error was logged */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description This process is shutting down; try again (another process may answer) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/incidents/{id}/escalations": {
         parameters: {
             query?: never;

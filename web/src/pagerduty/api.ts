@@ -9,6 +9,9 @@ export type PdUser = NonNullable<PagerDutyStatus['bot_user']>;
 export type SyncRun = Ok<'/api/v1/catalog_sync_runs/{id}', 'get'>['sync_run'];
 export type KeyInput = Required<Pick<Body<'/api/v1/integrations/pagerduty', 'put'>, 'region' | 'base_url' | 'api_key'>>;
 
+/** One connected PagerDuty account (several accounts: docs/pagerduty-accounts.md). */
+export type PdAccount = Ok<'/api/v1/integrations/pagerduty/accounts', 'get'>['accounts'][number];
+
 export type CatalogEntry = Ok<'/api/v1/catalog_entries', 'get'>['catalog_entries'][number];
 
 const base = '/api/v1/integrations/pagerduty';
@@ -22,6 +25,10 @@ export const pdApi = {
   users: (query: string) => call('get', `${base}/users`, { query: { query } }),
   syncNow: (force = false) => call('post', `${base}/sync`, { body: force ? { force } : {} }),
   run: (id: string) => call('get', '/api/v1/catalog_sync_runs/{id}', { params: { id } }),
+  accounts: () => call('get', `${base}/accounts`),
+  addAccount: (name: string, k: KeyInput, botUserId: string) => call('post', `${base}/accounts`, { body: { name, ...k, bot_user_id: botUserId } }),
+  disconnectAccount: (id: string) => call('delete', `${base}/accounts/{id}`, { params: { id } }),
+  syncAccount: (id: string) => call('post', `${base}/accounts/{id}/sync`, { params: { id }, body: {} }),
   runs: (source = 'pagerduty', limit = 10) => call('get', '/api/v1/catalog_sync_runs', { query: { source, limit } }),
 };
 

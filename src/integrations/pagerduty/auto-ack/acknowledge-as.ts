@@ -56,7 +56,9 @@ export async function acknowledgeAs(deps: AutoAckDeps, a: AcknowledgeAs): Promis
     if (!took) return 'claimed_elsewhere';
   }
   const abandon = () => deps.db.updateTable('pagerduty_auto_acks').set({ state: 'abandoned', updated_at: nowIso() }).where('pd_incident_id', '=', pdId).execute();
-  const { client } = await requireClient(deps);
+  // The link's account acknowledges (its key; the person's user there).
+  const link = await deps.db.selectFrom('pagerduty_incident_links').select('account_id').where('id', '=', a.linkId).executeTakeFirst();
+  const { client } = await requireClient(deps, link?.account_id ?? 'default');
   try {
     await client.acknowledge(pdId, { from: a.pdUser.email, priority: 'interactive' });
   } catch (err) {

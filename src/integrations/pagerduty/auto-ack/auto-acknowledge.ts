@@ -1,3 +1,4 @@
+import { splitPdKey } from '../accounts.js';
 import type { Db } from '../../../platform/db/index.js';
 import { inTransaction } from '../../../platform/db/index.js';
 import { newId, nowIso } from '../../../platform/ids.js';
@@ -51,7 +52,8 @@ export async function autoAcknowledge(deps: AutoAckDeps, input: AutoAckJob): Pro
   const read: Record<AckFact, () => Promise<'not_connected' | void>> = {
     status: async () => {
       got.email = (await deps.users.get(input.actor.userId!)).email;
-      const c = await deps.connected();
+      // The link's account: its key, and its users for matching the person.
+      const c = await deps.connected(undefined, link.account);
       if (!c) return 'not_connected';
       got.client = c.client;
       got.incident = await c.client.getIncident(link.pagerduty.id, { priority: 'interactive' });
@@ -60,14 +62,15 @@ export async function autoAcknowledge(deps: AutoAckDeps, input: AutoAckJob): Pro
       facts.status = got.incident.status;
     },
     pagerdutyUserId: async () => {
-      const u = await deps.directory.userByEmail(got.email!);
-      if (u?.email) got.pdUser = { ...u, email: u.email };
+      const u = await deps.directory.userByEmail(got.email!, link.account);
+      // The catalog id of another account's user is `<account>:<PagerDuty id>`; PagerDuty knows the id.
+      if (u?.email) got.pdUser = { ...u, id: splitPdKey(u.id).id, email: u.email };
       facts.pagerdutyUserId = got.pdUser?.id ?? null;
     },
     paged: async () => {
       const entries = await got.client!.listLogEntries(got.summary!.id, { priority: 'interactive' });
       const paged = pagedUserIds(got.incident!.assignments, entries);
-      const escalated = await deps.escalations.targetFor(got.summary!.id, got.summary!.incidentKey);
+      const escalated = await deps.escalations.targetFor(got.summary!.id, got.summary!.incidentKey, link.account);
       for (const p of escalated?.target.paged ?? []) paged.add(p.id);
       facts.paged = paged;
     },

@@ -79,6 +79,8 @@ export type PdServiceEventData = z.infer<typeof serviceData>;
 
 interface EventBase {
   id: string;
+  /** The Firebreak account whose subscription delivered it (set when applied; 'default' is the first account). */
+  account?: string;
   event_type: string;
   occurred_at: string;
   agent: PdEventRef | null;

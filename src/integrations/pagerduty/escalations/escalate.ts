@@ -16,7 +16,8 @@ import { JOB_GRACE_MS, PAGE_JOB, PAGE_PRIORITY, type HeldTargets, type PagingWor
 import type { EscalationSettingsStore } from './settings.js';
 import type { EscalationStore } from './store.js';
 import type { PagerDutyEscalationTargetsTable, PagerDutyEscalationsTable, TargetStatus } from './tables.js';
-import { planTargets } from './targets.js';
+import { planTargets, type PlannedTarget } from './targets.js';
+import { FIRST_ACCOUNT, splitPdKey } from '../accounts.js';
 import '../../../workflows/tables.js';
 
 // The escalate use case (API, web, Slack): check what was asked against the synced catalog, choose each target's
@@ -86,6 +87,7 @@ export class EscalateUseCase {
     const settingsP = settle(this.deps.settings.get());
     const lookups = {
       connected: settle(this.deps.integration.connected()),
+      accounts: settle(this.deps.integration.accounts()),
       incident: incidentP,
       policies: settle(Promise.all(policyIds.map((id) => directory.entry(TYPE.policies, id)))),
       users: settle(Promise.all(userIds.map((id) => directory.entry(TYPE.users, id)))),
@@ -100,7 +102,10 @@ export class EscalateUseCase {
       ),
     };
     const connected = await unwrap(lookups.connected);
-    const pd = connected?.settings;
+    // The first account's bot speaks for requests that name no account (add responders); targets of other accounts
+    // are paged in their own account, as their own bot when the person has no user there.
+    const accounts = await unwrap(lookups.accounts);
+    const pd = connected?.settings ?? accounts[0]?.settings;
     if (!pd) throw new ConflictError('pagerduty_not_connected', 'PagerDuty is not connected. An admin can connect it in Settings → Integrations → PagerDuty.');
     const incident = await unwrap(lookups.incident);
     const message = input.message.trim();
@@ -155,12 +160,32 @@ export class EscalateUseCase {
     }
     const linked = new Set(await unwrap(lookups.linked));
     const servicesByPolicy = await unwrap(lookups.services);
-    const planned = planTargets({
-      policies: policies.map((p, i) => ({ ...p, services: servicesByPolicy[i]! })),
-      people: [...people].map(([id, name]) => ({ id, name })),
-      linkedServiceIds: linked,
-      fallback: settings.fallbackService,
-    });
+    // Several accounts: each target is paged in the account its catalog entry belongs to, through a service of that
+    // account (the fallback service only serves targets of its own account), `From` the person's user there or the
+    // account's bot. With one account this is exactly one group, as before.
+    const accountOf = (key: string) => splitPdKey(key).account;
+    const groups = [...new Set([...policies.map((p) => accountOf(p.id)), ...[...people.keys()].map(accountOf)])];
+    const planned: (PlannedTarget & { account: string; from: string })[] = [];
+    for (const account of groups) {
+      const fallback = settings.fallbackService && accountOf(settings.fallbackService.id) === account ? settings.fallbackService : null;
+      let fromHere = from;
+      if (account !== FIRST_ACCOUNT || accountOf(fromPdId) !== FIRST_ACCOUNT) {
+        const bot = accounts.find((a) => a.id === account)?.settings.botUser;
+        if (!bot) throw new ConflictError('pagerduty_not_connected', `The PagerDuty account of ${[...policies.filter((p) => accountOf(p.id) === account).map((p) => p.name), ...[...people].filter(([id]) => accountOf(id) === account).map(([, n]) => n)].join(', ')} is not connected any more.`);
+        fromHere = bot.email;
+        if (actor.kind === 'user' && actor.userId && !settings.alwaysUseBot) {
+          const match = await directory.userByEmail((await this.deps.users.get(actor.userId)).email, account);
+          if (match?.email) fromHere = match.email;
+        }
+      }
+      const inGroup = planTargets({
+        policies: policies.map((p, i) => ({ ...p, services: servicesByPolicy[i]! })).filter((p) => accountOf(p.id) === account),
+        people: [...people].map(([id, name]) => ({ id, name })).filter((p) => accountOf(p.id) === account),
+        linkedServiceIds: linked,
+        fallback,
+      });
+      planned.push(...inGroup.map((t) => ({ ...t, account, from: fromHere })));
+    }
 
     const escalationId = newId();
     const now = nowIso();
@@ -196,13 +221,14 @@ export class EscalateUseCase {
             id,
             escalation_id: escalationId,
             position,
+            account_id: p.account,
             kind: p.kind,
             target_id: p.id,
             target_name: p.name,
             service_id: p.service?.id ?? null,
             service_name: p.service?.name ?? null,
             incident_key: `firebreak-escalation-${id}`,
-            from_email: from,
+            from_email: p.from,
             status: (p.error ? 'failed' : 'pending') as TargetStatus,
             error: p.error,
             pd_incident_id: null,

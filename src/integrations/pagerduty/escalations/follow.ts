@@ -55,7 +55,7 @@ export class Follower {
   async onWebhookEvent(ev: PdWebhookEvent): Promise<string | void> {
     if (ev.kind !== 'incident') return;
     const data = ev.data;
-    const target = await this.deps.store.findTarget(data.id, data.incident_key ?? null);
+    const target = await this.deps.store.findTarget(data.id, data.incident_key ?? null, ev.account);
     if (!target) return;
     const at = ev.occurred_at;
     const paged: PersonAt[] = ASSIGNING_EVENTS.includes(ev.event_type) ? (data.assignees ?? []).map((a) => ({ id: a.id, name: a.summary ?? a.id, at })) : [];
@@ -82,7 +82,7 @@ export class Follower {
       acknowledgedBy: (inc.acknowledgements ?? []).map((a) => personOf(a.acknowledger, a.at ?? at)).filter((p): p is PersonAt => !!p),
     });
     // Learn who was notified (and, without webhooks, keep polling until it is resolved).
-    const poll = !(await this.deps.webhooks.configured());
+    const poll = !(await this.deps.webhooks.forAccount(row.account_id ?? 'default').configured());
     await this.deps.jobs.enqueue(REFRESH_JOB, { targetId: row.id, poll, step: 0 }, { jobKey: `pd-refresh:${row.id}:0`, delayMs: poll ? this.tuning.pollBaseMs : 1000, priority: 5 });
   }
 
@@ -169,7 +169,7 @@ export class Follower {
   async refresh(targetId: string, poll: boolean, step: number): Promise<void> {
     const row = await this.deps.db.selectFrom('pagerduty_escalation_targets').selectAll().where('id', '=', targetId).executeTakeFirst();
     if (!row?.pd_incident_id) return;
-    const c = await this.deps.integration.connected();
+    const c = await this.deps.integration.connected('interactive', row.account_id ?? 'default');
     if (!c) return;
     const inc = await c.client.getIncident(row.pd_incident_id, { priority: 'background' });
     const entries = await c.client.listLogEntries(row.pd_incident_id, { priority: 'background' });
@@ -182,7 +182,7 @@ export class Follower {
       paged: [...(inc.assignments ?? []).map((a) => personOf(a.assignee, a.at)).filter((p): p is PersonAt => !!p), ...notified],
       acknowledgedBy: [...(inc.acknowledgements ?? []).map((a) => personOf(a.acknowledger, a.at)).filter((p): p is PersonAt => !!p), ...acks],
     });
-    if (!poll || inc.status === 'resolved' || (await this.deps.webhooks.configured())) return;
+    if (!poll || inc.status === 'resolved' || (await this.deps.webhooks.forAccount(row.account_id ?? 'default').configured())) return;
     const created = Date.parse(row.created_at);
     if (Date.now() - created > 7 * 86_400_000) return; // a week: stop following
     const delay = Math.min(this.tuning.pollCapMs, this.tuning.pollBaseMs * 2 ** (step + 1));

@@ -22,6 +22,8 @@ export interface PersonAt {
 
 export interface EscalationTarget {
   id: string;
+  /** The PagerDuty account it is paged in ('default': the first account). */
+  account: string;
   kind: TargetKind;
   targetId: string;
   name: string;
@@ -112,7 +114,7 @@ export interface LinkedPdIncident {
 /** What links and auto-acknowledgement ask escalations about a PagerDuty incident; they never read its tables. */
 export interface EscalationLookup {
   /** The escalation and target that created this PagerDuty incident (by its id, or our incident key), or null. */
-  targetFor(pdIncidentId: string, incidentKey: string | null): Promise<{ escalation: Escalation; target: EscalationTarget } | null>;
+  targetFor(pdIncidentId: string, incidentKey: string | null, account?: string): Promise<{ escalation: Escalation; target: EscalationTarget } | null>;
   get(escalationId: string, db?: Executor): Promise<Escalation>;
   /**
    * Firebreak itself acknowledged or resolved this PagerDuty incident and PagerDuty accepted it: the target
@@ -133,6 +135,7 @@ export function mergePeople(a: PersonAt[], b: PersonAt[]): PersonAt[] {
 export function targetFromRow(r: PagerDutyEscalationTargetsTable): EscalationTarget {
   return {
     id: r.id,
+    account: r.account_id ?? 'default',
     kind: r.kind,
     targetId: r.target_id,
     name: r.target_name,

@@ -10,6 +10,7 @@ import { PagerDutyError } from '../client/errors.js';
 import type { PdIncidentCreate } from '../client/wire.js';
 import type { ConnectedPagerDuty, PagerDutyIntegration } from '../connect.js';
 import type { Follower } from './follow.js';
+import { FIRST_ACCOUNT, splitPdKey } from '../accounts.js';
 import { PAGERDUTY_ACTOR, type EscalationTuning } from './model.js';
 import type { EscalationStore } from './store.js';
 import type { PagerDutyEscalationTargetsTable, PagerDutyEscalationsTable } from './tables.js';
@@ -208,7 +209,11 @@ export class PagingWorker {
   }
 
   private async page(row: PagerDutyEscalationTargetsTable, ctx: PagingContext): Promise<void> {
-    const c = ctx.pd;
+    // A target is paged in its own account (its catalog entry's): that account's key, bot and ids.
+    const account = row.account_id ?? FIRST_ACCOUNT;
+    const c = (ctx.pd?.account ?? FIRST_ACCOUNT) === account && ctx.pd ? ctx.pd : await this.deps.integration.connected('interactive', account);
+    const pdId = (key: string) => splitPdKey(key).id;
+    const priority = ctx.esc.priority_id && splitPdKey(ctx.esc.priority_id).account === account ? pdId(ctx.esc.priority_id) : null;
     if (!c) return this.markFailed(row, 'PagerDuty is not connected any more. An admin can connect it in Settings → Integrations → PagerDuty.');
     if (!row.service_id) return this.markFailed(row, 'No PagerDuty service to page through.');
     if (this.tuning.faults.crash?.(row.id, 'before_create')) throw new SimulatedCrash(`simulated crash before creating ${row.id}`);
@@ -229,14 +234,14 @@ export class PagingWorker {
     const incidentBody: PdIncidentCreate = {
       type: 'incident',
       title: `[${incident.reference}] ${incident.name}`.slice(0, 1024),
-      service: { id: row.service_id, type: 'service_reference' },
+      service: { id: pdId(row.service_id), type: 'service_reference' },
       urgency: esc.urgency,
       incident_key: row.incident_key,
       body: { type: 'incident_body', details },
-      ...(esc.priority_id ? { priority: { id: esc.priority_id, type: 'priority_reference' as const } } : {}),
+      ...(priority ? { priority: { id: priority, type: 'priority_reference' as const } } : {}),
       ...(row.kind === 'escalation_policy'
-        ? { escalation_policy: { id: row.target_id, type: 'escalation_policy_reference' as const } }
-        : { assignments: [{ assignee: { id: row.target_id, type: 'user_reference' as const } }] }),
+        ? { escalation_policy: { id: pdId(row.target_id), type: 'escalation_policy_reference' as const } }
+        : { assignments: [{ assignee: { id: pdId(row.target_id), type: 'user_reference' as const } }] }),
     };
     let from = row.from_email ?? c.settings.botUser.email;
     for (;;) {

@@ -83,8 +83,11 @@ export class EscalationStore implements EscalationLookup {
   }
 
   /** The target following a PagerDuty incident, by its id or our incident key. */
-  async findTarget(pdIncidentId: string, incidentKey: string | null): Promise<{ id: string; escalationId: string } | null> {
-    const byId = await this.deps.db.selectFrom('pagerduty_escalation_targets').select(['id', 'escalation_id']).where('pd_incident_id', '=', pdIncidentId).executeTakeFirst();
+  /** `account`: only a target paged in that account (PagerDuty ids are unique within an account, not across them). */
+  async findTarget(pdIncidentId: string, incidentKey: string | null, account?: string): Promise<{ id: string; escalationId: string } | null> {
+    let q = this.deps.db.selectFrom('pagerduty_escalation_targets').select(['id', 'escalation_id']).where('pd_incident_id', '=', pdIncidentId);
+    if (account) q = q.where('account_id', '=', account);
+    const byId = await q.executeTakeFirst();
     if (byId) return { id: byId.id, escalationId: byId.escalation_id };
     if (!incidentKey?.startsWith('firebreak-escalation-')) return null;
     const byKey = await this.deps.db.selectFrom('pagerduty_escalation_targets').select(['id', 'escalation_id']).where('incident_key', '=', incidentKey).executeTakeFirst();
@@ -98,8 +101,8 @@ export class EscalationStore implements EscalationLookup {
     await this.applyStatus(row.id, { status, statusAt: at, acknowledgedBy: status === 'acknowledged' && by ? [{ ...by, at }] : [] }, db);
   }
 
-  async targetFor(pdIncidentId: string, incidentKey: string | null): Promise<{ escalation: Escalation; target: EscalationTarget } | null> {
-    const found = await this.findTarget(pdIncidentId, incidentKey);
+  async targetFor(pdIncidentId: string, incidentKey: string | null, account?: string): Promise<{ escalation: Escalation; target: EscalationTarget } | null> {
+    const found = await this.findTarget(pdIncidentId, incidentKey, account);
     if (!found) return null;
     const escalation = await this.get(found.escalationId);
     const target = escalation.targets.find((t) => t.id === found.id);

@@ -24,6 +24,8 @@ export interface PagerDutyEscalationsTable {
 
 export interface PagerDutyEscalationTargetsTable {
   id: string;
+  /** The PagerDuty account paged ('default': the first account); migration 0030. */
+  account_id?: string;
   escalation_id: string;
   position: number;
   kind: TargetKind;
@@ -59,6 +61,7 @@ export type ResponderState = 'pending' | 'joined' | 'declined' | 'user_cancelled
 
 /** An escalation that asks people to join a PagerDuty incident already linked (add responders). */
 export interface PagerDutyResponderRequestsTable {
+  account_id?: string;
   escalation_id: string;
   pd_incident_id: string;
   pd_incident_number: number | null;

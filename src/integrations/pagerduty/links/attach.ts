@@ -48,7 +48,7 @@ const WHY: Record<LinkReason, string> = {
 };
 
 /** Inserts a link (or returns the existing one), its timeline line, its backfill job and, by hand, the question. */
-export async function insertLink(ctx: LinksContext, incidentId: string, s: PdIncidentSummary, reason: LinkReason, actor: Actor, db: Executor = ctx.db): Promise<{ link: IncidentLink; created: boolean }> {
+export async function insertLink(ctx: LinksContext, incidentId: string, s: PdIncidentSummary, reason: LinkReason, actor: Actor, db: Executor = ctx.db, account = 'default'): Promise<{ link: IncidentLink; created: boolean }> {
   const now = nowIso();
   const id = newId();
   const related: RelatedState | null = reason === 'related' || reason === 'grouped' ? 'pending' : null;
@@ -57,7 +57,7 @@ export async function insertLink(ctx: LinksContext, incidentId: string, s: PdInc
     const inserted = await inTransaction(db, async (tx) => {
       const row = await tx
         .insertInto('pagerduty_incident_links')
-        .values({ id, incident_id: incidentId, pd_incident_id: s.id, ...columnsOf(s), reason, related, mirror: 1, created_by_kind: actor.kind, created_by_user_id: actor.userId ?? null, created_at: now, updated_at: now })
+        .values({ id, account_id: account, incident_id: incidentId, pd_incident_id: s.id, ...columnsOf(s), reason, related, mirror: 1, created_by_kind: actor.kind, created_by_user_id: actor.userId ?? null, created_at: now, updated_at: now })
         .onConflict((oc) => oc.columns(['incident_id', 'pd_incident_id']).doNothing())
         .returning('id')
         .executeTakeFirst();

@@ -25,7 +25,7 @@ export interface LinksContext {
   logger: Logger;
   publicUrl: () => string;
   /** A client for the connected account (`PagerDutyIntegration.connected`); null when PagerDuty is not connected. */
-  connected: (mode?: 'interactive' | 'background') => Promise<ConnectedPagerDuty | null>;
+  connected: (mode?: 'interactive' | 'background', account?: string) => Promise<ConnectedPagerDuty | null>;
   /** Who escalations paged for a PagerDuty incident; links never read the escalation tables. */
   escalations: EscalationLookup;
   notifier: LinkNotifier;
@@ -44,8 +44,8 @@ export const pdQueue = (pdId: string) => `pd-link:${pdId}`;
 /** The actor of what PagerDuty did (mirrored activity, links made from webhooks). */
 export const PD_ACTOR: Actor = { kind: 'integration', ref: 'pagerduty' };
 
-export async function requireClient(ctx: Pick<LinksContext, 'connected'>): Promise<ConnectedPagerDuty> {
-  const c = await ctx.connected();
+export async function requireClient(ctx: Pick<LinksContext, 'connected'>, account?: string): Promise<ConnectedPagerDuty> {
+  const c = await ctx.connected(undefined, account);
   if (!c) throw new ConflictError('pagerduty_not_connected', 'PagerDuty is not connected. An admin can connect it in Settings → Integrations → PagerDuty.');
   return c;
 }

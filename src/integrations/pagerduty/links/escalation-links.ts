@@ -17,8 +17,8 @@ import type { PdIncidentSummary } from './summary.js';
 const TOLD = new Set(['triggered', 'acknowledged', 'resolved']);
 
 /** Attaches the PagerDuty incident of an escalation target, if escalations created it. False when they did not. */
-export async function attachEscalationIncident(ctx: LinksContext, pdId: string, incidentKey: string | null, s: PdIncidentSummary | null): Promise<boolean> {
-  const found = await ctx.escalations.targetFor(pdId, incidentKey);
+export async function attachEscalationIncident(ctx: LinksContext, pdId: string, incidentKey: string | null, s: PdIncidentSummary | null, account?: string): Promise<boolean> {
+  const found = await ctx.escalations.targetFor(pdId, incidentKey, account);
   if (!found) return false;
   const { escalation: esc, target } = found;
   const told = TOLD.has(target.status) ? target.status : 'triggered';
@@ -34,7 +34,7 @@ export async function attachEscalationIncident(ctx: LinksContext, pdId: string, 
     htmlUrl: target.pagerduty?.htmlUrl ?? null,
     incidentKey: target.incidentKey,
   };
-  await insertLink(ctx, esc.incidentId, summary, 'escalation', PD_ACTOR);
+  await insertLink(ctx, esc.incidentId, summary, 'escalation', PD_ACTOR, ctx.db, target.account);
   return true;
 }
 
@@ -60,6 +60,7 @@ export async function escalationChanged(ctx: LinksContext, escalationId: string,
       .insertInto('pagerduty_incident_links')
       .values({
         id,
+        account_id: t.account,
         incident_id: esc.incidentId,
         pd_incident_id: t.pagerduty.incidentId,
         pd_number: t.pagerduty.number,

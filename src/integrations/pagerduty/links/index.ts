@@ -60,7 +60,7 @@ export interface PagerDutyLinksModule {
 
 export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksModule {
   const logger = deps.logger.child({ module: 'pagerduty.links' });
-  const connected: LinksContext['connected'] = (mode) => deps.integration.connected(mode);
+  const connected: LinksContext['connected'] = (mode, account) => deps.integration.connected(mode, account);
   const notifier = new LinkNotifier({ jobs: deps.jobs, logger });
   const links = new LinksService({ db: deps.db, incidents: deps.incidents, events: deps.events, live: deps.live, jobs: deps.jobs, logger, publicUrl: deps.publicUrl, connected, escalations: deps.escalations, notifier, onLinked: deps.onLinked, timestamps: deps.timestamps });
   const ack: AutoAckDeps = {

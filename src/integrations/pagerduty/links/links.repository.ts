@@ -13,6 +13,8 @@ import './tables.js';
 
 export interface IncidentLink {
   id: string;
+  /** The PagerDuty account of the linked incident ('default': the first account). */
+  account: string;
   incidentId: string;
   pagerduty: PdIncidentSummary;
   reason: LinkReason;
@@ -31,6 +33,7 @@ export interface IncidentLink {
 export function linkFromRow(r: PagerDutyIncidentLinksTable): IncidentLink {
   return {
     id: r.id,
+    account: r.account_id ?? 'default',
     incidentId: r.incident_id,
     pagerduty: {
       id: r.pd_incident_id,
@@ -96,8 +99,11 @@ export async function linksOfIncident(db: Executor, incidentId: string): Promise
 }
 
 /** Every link of a PagerDuty incident (one per Firebreak incident it is attached to). */
-export async function linksForPd(db: Executor, pdId: string): Promise<IncidentLink[]> {
-  return (await db.selectFrom('pagerduty_incident_links').selectAll().where('pd_incident_id', '=', pdId).execute()).map(linkFromRow);
+export async function linksForPd(db: Executor, pdId: string, account?: string): Promise<IncidentLink[]> {
+  let q = db.selectFrom('pagerduty_incident_links').selectAll().where('pd_incident_id', '=', pdId);
+  // PagerDuty ids are an account's: with several accounts, the account says which incident this is.
+  if (account) q = q.where('account_id', '=', account);
+  return (await q.execute()).map(linkFromRow);
 }
 
 /** PagerDuty services of an incident's links (escalation prefers them when paging a policy). */
@@ -110,7 +116,7 @@ export async function linkedServiceIds(db: Executor, incidentId: string): Promis
  * Stores what PagerDuty says about the incident on all its links (only what `s` says; the rest is kept). The status
  * of a link an escalation made is the escalation target's (copied by `escalationChanged`), never set here.
  */
-export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncidentSummary>, live: LiveFeed): Promise<void> {
+export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncidentSummary>, live: LiveFeed, account?: string): Promise<void> {
   const set: Record<string, unknown> = {};
   if (s.number != null) set.pd_number = s.number;
   if (s.title) set.title = s.title;
@@ -122,12 +128,15 @@ export async function updateLinks(db: Executor, pdId: string, s: Partial<PdIncid
   const now = nowIso();
   const touched = new Set<string>();
   if (s.status) {
-    const rows = await db.updateTable('pagerduty_incident_links').set({ ...set, status: s.status, updated_at: now }).where('pd_incident_id', '=', pdId).where('reason', '!=', 'escalation').returning('incident_id').execute();
+    let u = db.updateTable('pagerduty_incident_links').set({ ...set, status: s.status, updated_at: now }).where('pd_incident_id', '=', pdId).where('reason', '!=', 'escalation');
+    if (account) u = u.where('account_id', '=', account);
+    const rows = await u.returning('incident_id').execute();
     for (const c of rows) touched.add(c.incident_id);
   }
   if (Object.keys(set).length > 0) {
     let q = db.updateTable('pagerduty_incident_links').set({ ...set, updated_at: now }).where('pd_incident_id', '=', pdId);
     if (s.status) q = q.where('reason', '=', 'escalation');
+    if (account) q = q.where('account_id', '=', account);
     for (const c of await q.returning('incident_id').execute()) touched.add(c.incident_id);
   }
   for (const incidentId of touched) await live.touch(db, { topic: 'pagerduty_links', incidentId });

@@ -13,14 +13,15 @@ import { recordPdTimes, timesFromIncident, timesFromLog } from './timestamps.js'
 // log (deduplicated by log entry id, so reading again never repeats one). Also the per-link switch.
 
 /** Reads the incident and its log entries and mirrors them onto every linked incident that wants it. */
-export async function syncPd(ctx: LinksContext, pdId: string): Promise<void> {
-  const links = await linksForPd(ctx.db, pdId);
+export async function syncPd(ctx: LinksContext, pdId: string, account?: string): Promise<void> {
+  const links = await linksForPd(ctx.db, pdId, account);
   if (links.length === 0) return;
-  const c = await ctx.connected();
+  // Read with the client of the links' account.
+  const c = await ctx.connected(undefined, account ?? links[0]!.account);
   if (!c) return;
   const incident = await fetchIncident(c.client, pdId, 'background');
   const summary = summaryFromIncident(incident);
-  await updateLinks(ctx.db, pdId, summary, ctx.live);
+  await updateLinks(ctx.db, pdId, summary, ctx.live, account);
   await recordPdTimes(ctx, links, timesFromIncident(incident));
   if (!links.some((l) => l.mirror)) return;
   const entries = await c.client.listLogEntries(pdId, { priority: 'background' });
@@ -30,9 +31,9 @@ export async function syncPd(ctx: LinksContext, pdId: string): Promise<void> {
 
 /** The sync job for one link (backfill on attach, re-read after the switch is turned back on). */
 export async function syncLink(ctx: LinksContext, linkId: string): Promise<void> {
-  const link = await ctx.db.selectFrom('pagerduty_incident_links').select('pd_incident_id').where('id', '=', linkId).executeTakeFirst();
+  const link = await ctx.db.selectFrom('pagerduty_incident_links').select(['pd_incident_id', 'account_id']).where('id', '=', linkId).executeTakeFirst();
   if (!link) return;
-  await syncPd(ctx, link.pd_incident_id);
+  await syncPd(ctx, link.pd_incident_id, link.account_id ?? 'default');
 }
 
 /**

@@ -4,6 +4,8 @@ export type LinkReason = 'escalation' | 'related' | 'source' | 'grouped';
 export type RelatedState = 'pending' | 'confirmed' | 'rejected';
 
 export interface PagerDutyIncidentLinksTable {
+  /** The PagerDuty account of the linked incident ('default': the first account). */
+  account_id?: string;
   id: string;
   incident_id: string;
   pd_incident_id: string;

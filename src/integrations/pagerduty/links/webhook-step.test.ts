@@ -40,4 +40,14 @@ describe('links webhook step jobs', () => {
     expect(seen).toEqual(['e4']);
     expect(unreadable).toHaveLength(1);
   });
+
+  it("each job acts in one account: events of two accounts' incidents of one id go in two jobs, and the account survives the queue", async () => {
+    const main = incidentEvent('m1', 'PA');
+    const eu = { ...incidentEvent('u1', 'PA'), account: 'a0123456789' } as PdIncidentEvent;
+    const jobs = eventJobs([main, eu]);
+    expect(jobs.map((j) => (j.payload as EventsJob).events.map((e) => [e.id, e.account ?? 'default']))).toEqual([[['m1', 'default']], [['u1', 'a0123456789']]]);
+    const seen: [string, string | undefined][] = [];
+    for (const j of jobs) await runEventJob(JSON.parse(JSON.stringify(j.payload)), async (ev) => void seen.push([ev.id, ev.account]), () => {});
+    expect(seen).toEqual([['m1', undefined], ['u1', 'a0123456789']]);
+  });
 });

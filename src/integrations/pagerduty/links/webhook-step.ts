@@ -25,14 +25,17 @@ export interface EventsJob {
  * incident's job queue (so its work stays one at a time and in order), its events in delivery order.
  */
 export function eventJobs(events: PdIncidentEvent[]): NewJob[] {
-  const byIncident = new Map<string, PdIncidentEvent[]>();
+  // By account and incident: two accounts can both have an incident of one id (each job acts in one account; the
+  // queue, by id, only makes them take turns).
+  const byIncident = new Map<string, { id: string; evs: PdIncidentEvent[] }>();
   for (const ev of events) {
     const id = incidentIdOf(ev);
-    const list = byIncident.get(id);
-    if (list) list.push(ev);
-    else byIncident.set(id, [ev]);
+    const key = `${ev.account ?? 'default'}\u0000${id}`;
+    const group = byIncident.get(key);
+    if (group) group.evs.push(ev);
+    else byIncident.set(key, { id, evs: [ev] });
   }
-  return [...byIncident].map(([id, evs]) => ({ name: EVENT_JOB, payload: { events: evs } satisfies EventsJob, opts: { queue: pdQueue(id), priority: -4 } }));
+  return [...byIncident.values()].map(({ id, evs }) => ({ name: EVENT_JOB, payload: { events: evs } satisfies EventsJob, opts: { queue: pdQueue(id), priority: -4 } }));
 }
 
 /**
@@ -45,6 +48,9 @@ export async function runEventJob(payload: unknown, step: (ev: PdIncidentEvent) 
     let ev;
     try {
       ev = parseWebhookEvent({ event: item });
+      // The account that delivered it travels beside the event (parsing reads only PagerDuty's fields).
+      const account = (item as { account?: unknown } | null)?.account;
+      if (typeof account === 'string') ev.account = account;
     } catch (err) {
       if (!(err instanceof WebhookEventError)) throw err;
       unreadable(err.message);
@@ -57,14 +63,16 @@ export async function runEventJob(payload: unknown, step: (ev: PdIncidentEvent) 
 export async function onIncidentEvent(ctx: LinksContext, ev: PdIncidentEvent): Promise<void> {
   const pdId = incidentIdOf(ev);
   const summary = ev.kind === 'incident' ? summaryFromEvent(ev.data) : null;
-  let links = await linksForPd(ctx.db, pdId);
+  // The event is about an incident of the account whose subscription delivered it.
+  const account = ev.account ?? 'default';
+  let links = await linksForPd(ctx.db, pdId, account);
   if (links.length === 0) {
     // An escalation's PagerDuty incident: attach it to the incident that paged it.
-    const attached = await attachEscalationIncident(ctx, pdId, ev.kind === 'incident' ? (ev.data.incident_key ?? null) : null, summary);
+    const attached = await attachEscalationIncident(ctx, pdId, ev.kind === 'incident' ? (ev.data.incident_key ?? null) : null, summary, account);
     if (!attached) return;
-    links = await linksForPd(ctx.db, pdId);
+    links = await linksForPd(ctx.db, pdId, account);
   }
-  if (summary) await updateLinks(ctx.db, pdId, summary, ctx.live);
+  if (summary) await updateLinks(ctx.db, pdId, summary, ctx.live, account);
   if (ev.kind === 'incident') {
     // PagerDuty's times: the incident's creation, and the event's own time for an acknowledgement.
     const createdAt = typeof ev.data.created_at === 'string' ? ev.data.created_at : null;
@@ -84,5 +92,5 @@ export async function onIncidentEvent(ctx: LinksContext, ev: PdIncidentEvent): P
   // A link made for this trigger (auto-create, escalation) reads the log in its own backfill job; reading it here
   // too would spend the request budget twice during a storm of triggers.
   if (ev.event_type === 'incident.triggered') return;
-  await syncPd(ctx, pdId);
+  await syncPd(ctx, pdId, account);
 }

@@ -7,6 +7,7 @@ import * as m0014 from './0014_pagerduty_webhook_health.js';
 import * as m0022 from './0022_pagerduty_status_updates.js';
 import * as m0027 from './0027_responder_requests.js';
 import * as m0029 from './0029_pagerduty_all_resolved.js';
+import * as m0030 from './0030_pagerduty_accounts.js';
 
 // The PagerDuty integration's migrations (request budget, escalations and webhook deliveries, links and
 // auto-acknowledgement, auto-create), merged into the one ordered list by src/migrations.ts. Names are what
@@ -20,4 +21,5 @@ export const pagerdutyMigrations: Migrations = {
   '0022_pagerduty_status_updates': m0022,
   '0027_responder_requests': m0027,
   '0029_pagerduty_all_resolved': m0029,
+  '0030_pagerduty_accounts': m0030,
 };

@@ -3,6 +3,7 @@
 export type StatusUpdateState = 'pending' | 'sent' | 'failed' | 'skipped';
 
 export interface PagerDutyStatusUpdatesTable {
+  account_id?: string;
   id: string;
   update_id: string;
   incident_id: string;

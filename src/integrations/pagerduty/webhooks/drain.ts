@@ -85,7 +85,7 @@ export class WebhookDrain {
       const readAt = Date.now();
       const rows = await this.deps.db
         .selectFrom('pagerduty_webhook_events')
-        .select(['delivery_id', 'payload'])
+        .select(['delivery_id', 'payload', 'account_id'])
         .where('applied_at', 'is', null)
         .orderBy('applied_at')
         .orderBy('received_at')
@@ -101,13 +101,15 @@ export class WebhookDrain {
   }
 
   /** Applies one batch lane by lane; marks what was applied even when a lane fails, then rethrows the failure. */
-  private async applyBatch(rows: { delivery_id: string; payload: string }[]): Promise<number> {
+  private async applyBatch(rows: { delivery_id: string; payload: string; account_id?: string }[]): Promise<number> {
     const lanes = new Map<string, { delivery_id: string; ev: PdWebhookEvent | null; unreadable?: string; at: number }[]>();
     for (const [at, r] of rows.entries()) {
       let ev: PdWebhookEvent | null = null;
       let unreadable: string | undefined;
       try {
         ev = parseWebhookEvent(JSON.parse(r.payload));
+        // Subscribers act with the client of the account that delivered it.
+        ev.account = r.account_id ?? 'default';
       } catch (err) {
         // Stored before intake parsed events (or by hand): nothing to apply, and it must not block the rest.
         unreadable = `unreadable: ${(err as Error).message}`.slice(0, 500);

@@ -11,6 +11,7 @@ import { DRAIN_JOB, DRAIN_QUEUE, DRAIN_SCHEDULE, DRAIN_SWEEP_JOB, WebhookIntake,
 import { WebhookHealthStore } from './health.js';
 import { registerWebhookRoutes } from './routes.js';
 import { WebhookSecretStore } from './secrets.js';
+import { FIRST_ACCOUNT } from '../accounts.js';
 import { ensureSubscription, SUBSCRIBE_JOB, webhookPlacement, type WebhookPlacement } from './subscription.js';
 
 export { WebhookSecretStore } from './secrets.js';
@@ -41,8 +42,8 @@ export interface WebhooksDeps {
 export interface WebhooksModule {
   store: WebhookSecretStore;
   health: WebhookHealthStore;
-  /** Where PagerDuty should deliver, and whether Firebreak subscribes itself (for the connection now stored). */
-  placement(): Promise<WebhookPlacement>;
+  /** Where PagerDuty should deliver, and whether Firebreak subscribes itself (for the connection now stored; another account's with `account`). */
+  placement(account?: string): Promise<WebhookPlacement>;
   /** Adds a subscriber to applied events (in delivery order, every subscriber in the order they subscribed). */
   subscribe(subscriber: WebhookSubscriber): void;
   /**
@@ -71,9 +72,13 @@ export async function setupWebhooks(deps: WebhooksDeps): Promise<WebhooksModule>
   const store = new WebhookSecretStore(deps.db, deps.secrets);
   const health = new WebhookHealthStore(deps.db);
   const intake = new WebhookIntake({ db: deps.db, jobs: deps.jobs, secrets: store, health, logger });
-  const placement = async (): Promise<WebhookPlacement> => webhookPlacement(deps.publicUrl(), deps.publicUrlConfigured, (await deps.integration.settings())?.baseUrl ?? null);
+  const placement = async (account: string = FIRST_ACCOUNT): Promise<WebhookPlacement> => {
+    const p = webhookPlacement(deps.publicUrl(), deps.publicUrlConfigured, (await deps.integration.settings(account))?.baseUrl ?? null);
+    // Accounts after the first deliver to a URL of their own, checked with their own secrets.
+    return account === FIRST_ACCOUNT ? p : { ...p, url: `${p.url}/accounts/${account}` };
+  };
   const drain = new WebhookDrain({ db: deps.db, logger });
-  drain.subscribe(catalogSubscriber(deps.catalog));
+  drain.subscribe(catalogSubscriber(deps.catalog, async (account) => (await deps.integration.accounts()).find((a) => a.id === account)?.name ?? null));
 
   deps.jobs.define<DrainPayload | null>(DRAIN_JOB, async (payload, ctx) => {
     // Due at once, read when the slot has ended: every delivery that asked for this slot is stored by then.
@@ -89,24 +94,30 @@ export async function setupWebhooks(deps: WebhooksDeps): Promise<WebhooksModule>
   });
   await deps.jobs.schedule(DRAIN_SCHEDULE, DRAIN_SWEEP_JOB, 60_000);
 
-  deps.jobs.define(
+  deps.jobs.define<{ account?: string } | null>(
     SUBSCRIBE_JOB,
-    async () => {
-      const c = await deps.integration.connected();
-      const where = await placement();
+    async (payload) => {
+      const account = payload?.account ?? FIRST_ACCOUNT;
+      const c = await deps.integration.connected('interactive', account);
+      const where = await placement(account);
       if (!c || !where.automatic) return;
+      const own = store.forAccount(account);
       try {
-        const id = await ensureSubscription(c.client, c.settings.botUser.email, store, where.url);
-        logger.info({ subscription: id }, 'PagerDuty webhook subscription ready');
+        const id = await ensureSubscription(c.client, c.settings.botUser.email, own, where.url);
+        logger.info({ subscription: id, account }, 'PagerDuty webhook subscription ready');
       } catch (err) {
-        await store.setError(`Creating the webhook subscription failed: ${(err as Error).message}`);
+        await own.setError(`Creating the webhook subscription failed: ${(err as Error).message}`);
         throw err;
       }
     },
     { maxAttempts: 3 },
   );
-  deps.integration.onConnected(async () => {
-    if ((await placement()).automatic) await deps.jobs.enqueue(SUBSCRIBE_JOB, {}, { jobKey: 'pd-webhook-subscribe', priority: 0 });
+  deps.integration.onConnected(async (account) => {
+    if ((await placement(account)).automatic) await deps.jobs.enqueue(SUBSCRIBE_JOB, account === FIRST_ACCOUNT ? {} : { account }, { jobKey: account === FIRST_ACCOUNT ? 'pd-webhook-subscribe' : `pd-webhook-subscribe:${account}`, priority: 0 });
+  });
+  // Another account's secrets go with it: its deliveries are refused from then on (the first account's stay, as before).
+  deps.integration.onDisconnected(async (account) => {
+    if (account !== FIRST_ACCOUNT) await store.forAccount(account).remove();
   });
 
   intake.register(deps.http);

@@ -11,6 +11,8 @@ import type { WebhookHealthStore } from './health.js';
 import type { WebhookSecretStore } from './secrets.js';
 import { verifySignature } from './signature.js';
 import type { PagerDutyWebhookEventsTable } from './tables.js';
+import { SETTINGS_ROW } from './tables.js';
+import { ACCOUNT_ID } from '../accounts.js';
 
 // The PagerDuty webhook receiver, POST /webhooks/pagerduty: verify the signature on the raw bytes, parse the
 // event (zod: a body that is not a webhook event Firebreak can read is refused with 400 and what is wrong), store
@@ -63,13 +65,33 @@ export class WebhookIntake {
     http.register(async (scope) => {
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY }, (_req, body, done) => done(null, body));
-      scope.post('/webhooks/pagerduty', { schema: { hide: true } }, (req, reply) => this.handle(req, reply));
+      scope.post('/webhooks/pagerduty', { schema: { hide: true } }, (req, reply) => this.handle(req, reply, null));
+      // Accounts after the first deliver to their own URL, checked with their own secrets.
+      scope.post<{ Params: { account: string } }>('/webhooks/pagerduty/accounts/:account', { schema: { hide: true } }, (req, reply) => {
+        if (!ACCOUNT_ID.test(req.params.account)) return reply.status(404).send(errorBody('not_found', 'No PagerDuty account has this webhook URL.'));
+        return this.handle(req, reply, req.params.account);
+      });
     });
   }
 
-  private async handle(req: FastifyRequest, reply: FastifyReply) {
+  private readonly subscriptions = new Map<string, { at: number; account: string | null }>();
+
+  /** The account whose subscription a delivery names (X-Webhook-Subscription), cached for a few seconds. */
+  private async accountOfSubscription(id: string | undefined): Promise<string | null> {
+    if (!id) return null;
+    const hit = this.subscriptions.get(id);
+    if (hit && Date.now() - hit.at < 5000) return hit.account;
+    const account = await this.deps.secrets.accountOfSubscription(id);
+    if (this.subscriptions.size > 100) this.subscriptions.clear();
+    this.subscriptions.set(id, { at: Date.now(), account });
+    return account;
+  }
+
+  private async handle(req: FastifyRequest, reply: FastifyReply, urlAccount: string | null) {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const secrets = await this.deps.secrets.secrets();
+    // The account: the URL's, else the one whose subscription the delivery names, else the first account.
+    const account = urlAccount ?? (await this.accountOfSubscription(one(req.headers['x-webhook-subscription']))) ?? SETTINGS_ROW;
+    const secrets = await this.deps.secrets.forAccount(account).secrets();
     if (secrets.length === 0) return reply.status(401).send(errorBody('webhooks_not_configured', 'No PagerDuty webhook secret is configured in Firebreak.'));
     if (!verifySignature(raw, one(req.headers['x-pagerduty-signature']), secrets)) {
       await this.deps.health.signatureFailed().catch((err: unknown) => this.deps.logger.warn({ error: (err as Error).message }, 'could not record a webhook signature failure'));
@@ -89,16 +111,17 @@ export class WebhookIntake {
       return reply.status(400).send(errorBody('invalid_event', `The body is not a PagerDuty webhook event Firebreak can read (${err.message}).`));
     }
     const deliveryId = one(req.headers['x-webhook-id']) || ev.id;
-    const duplicate = !(await this.store(deliveryId, ev, raw.toString('utf8')));
+    const duplicate = !(await this.store(deliveryId, ev, raw.toString('utf8'), account));
     if (ev.event_type === 'pagey.ping' && !duplicate) await this.deps.health.pingReceived(nowIso());
     return reply.status(200).send({ ok: true, duplicate });
   }
 
   /** Stores a delivery and asks for a drain. False when it was already stored. */
-  async store(deliveryId: string, ev: PdWebhookEvent, raw: string): Promise<boolean> {
+  async store(deliveryId: string, ev: PdWebhookEvent, raw: string, account: string = SETTINGS_ROW): Promise<boolean> {
     const resourceId = typeof ev.data.id === 'string' ? ev.data.id : null;
     const row: Row = {
       delivery_id: deliveryId,
+      account_id: account,
       event_id: ev.id,
       event_type: ev.event_type,
       resource_type: ev.resource_type,

@@ -20,13 +20,41 @@ export interface WebhookState {
 export class WebhookSecretStore {
   private cachedSecrets: { at: number; secrets: string[] } | null = null;
 
+  private readonly others = new Map<string, WebhookSecretStore>();
+
+  /** `account`: whose subscription and secrets (the first account's row is `default`; another's is named by its id). */
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
+    readonly account: string = SETTINGS_ROW,
   ) {}
 
+  /** The store of another account's subscription and secrets. */
+  forAccount(account: string): WebhookSecretStore {
+    if (account === this.account) return this;
+    let s = this.others.get(account);
+    if (!s) {
+      s = new WebhookSecretStore(this.db, this.box, account);
+      this.others.set(account, s);
+    }
+    return s;
+  }
+
+  /** The account whose stored subscription has this id (null when none has). */
+  async accountOfSubscription(subscriptionId: string): Promise<string | null> {
+    const r = await this.db.selectFrom('pagerduty_escalation_settings').select('id').where('webhook_subscription_id', '=', subscriptionId).executeTakeFirst();
+    return r?.id ?? null;
+  }
+
+  /** Forgets another account's subscription row (its account was disconnected). */
+  async remove(db: Executor = this.db): Promise<void> {
+    if (this.account === SETTINGS_ROW) return this.clear(db);
+    await db.deleteFrom('pagerduty_escalation_settings').where('id', '=', this.account).execute();
+    this.cachedSecrets = null;
+  }
+
   private async row(db: Executor = this.db) {
-    return db.selectFrom('pagerduty_escalation_settings').select(['webhook_subscription_id', 'webhook_url', 'webhook_secrets', 'webhook_error']).where('id', '=', SETTINGS_ROW).executeTakeFirst();
+    return db.selectFrom('pagerduty_escalation_settings').select(['webhook_subscription_id', 'webhook_url', 'webhook_secrets', 'webhook_error']).where('id', '=', this.account).executeTakeFirst();
   }
 
   async state(db: Executor = this.db): Promise<WebhookState> {
@@ -36,7 +64,7 @@ export class WebhookSecretStore {
 
   /** Adds a signing secret (the newest first); the previous one stays valid until the next one arrives. */
   async addSecret(secret: string, sub: { subscriptionId: string | null; url: string | null }, db: Executor = this.db): Promise<void> {
-    await ensureSettingsRow(db);
+    await ensureSettingsRow(db, this.account);
     const r = await this.row(db);
     const existing = r ? (JSON.parse(r.webhook_secrets) as string[]) : [];
     const plain = existing.map((b) => this.box.decrypt(b, SECRET_CONTEXT));
@@ -44,20 +72,20 @@ export class WebhookSecretStore {
     await db
       .updateTable('pagerduty_escalation_settings')
       .set({ webhook_secrets: JSON.stringify(next.map((s) => this.box.encrypt(s, SECRET_CONTEXT))), webhook_subscription_id: sub.subscriptionId, webhook_url: sub.url, webhook_error: null, updated_at: nowIso() })
-      .where('id', '=', SETTINGS_ROW)
+      .where('id', '=', this.account)
       .execute();
     this.cachedSecrets = null;
   }
 
   async clear(db: Executor = this.db): Promise<void> {
-    await ensureSettingsRow(db);
-    await db.updateTable('pagerduty_escalation_settings').set({ webhook_secrets: '[]', webhook_subscription_id: null, webhook_url: null, updated_at: nowIso() }).where('id', '=', SETTINGS_ROW).execute();
+    await ensureSettingsRow(db, this.account);
+    await db.updateTable('pagerduty_escalation_settings').set({ webhook_secrets: '[]', webhook_subscription_id: null, webhook_url: null, updated_at: nowIso() }).where('id', '=', this.account).execute();
     this.cachedSecrets = null;
   }
 
   async setError(error: string | null): Promise<void> {
-    await ensureSettingsRow(this.db);
-    await this.db.updateTable('pagerduty_escalation_settings').set({ webhook_error: error, updated_at: nowIso() }).where('id', '=', SETTINGS_ROW).execute();
+    await ensureSettingsRow(this.db, this.account);
+    await this.db.updateTable('pagerduty_escalation_settings').set({ webhook_error: error, updated_at: nowIso() }).where('id', '=', this.account).execute();
   }
 
   /**

@@ -23,6 +23,8 @@ export interface PagerDutyEscalationSettingsTable {
 }
 
 export interface PagerDutyWebhookEventsTable {
+  /** The account whose subscription delivered it ('default': the first account). */
+  account_id?: string;
   delivery_id: string;
   event_id: string;
   event_type: string;
@@ -42,11 +44,11 @@ declare module '../../../platform/db/schema.js' {
   }
 }
 
-/** The one settings row, created empty the first time anyone writes to it. */
-export async function ensureSettingsRow(db: Executor): Promise<void> {
+/** The settings row (the first account's, `default`; another account's webhook columns live in a row named by its id), created empty the first time anyone writes to it. */
+export async function ensureSettingsRow(db: Executor, id: string = SETTINGS_ROW): Promise<void> {
   await db
     .insertInto('pagerduty_escalation_settings')
-    .values({ id: SETTINGS_ROW, fallback_service_id: null, fallback_service_name: null, always_use_bot: 0, webhook_subscription_id: null, webhook_url: null, webhook_secrets: '[]', webhook_error: null, webhook_signature_failed_at: null, webhook_ping_sent_at: null, webhook_ping_received_at: null, updated_at: nowIso() })
+    .values({ id, fallback_service_id: null, fallback_service_name: null, always_use_bot: 0, webhook_subscription_id: null, webhook_url: null, webhook_secrets: '[]', webhook_error: null, webhook_signature_failed_at: null, webhook_ping_sent_at: null, webhook_ping_received_at: null, updated_at: nowIso() })
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
 }

@@ -7,7 +7,7 @@ import { useLoad, useSubmit } from '../../hooks.js';
 import { useLive } from '../../live.js';
 import { Link } from '../../router.js';
 import { useSession } from '../../session.js';
-import { pdApi, type KeyInput, type PagerDutyStatus, type PdUser } from '../../pagerduty/api.js';
+import { pdApi, type KeyInput, type PagerDutyStatus, type PdAccount, type PdUser } from '../../pagerduty/api.js';
 import { FollowedRun, SyncRunView } from '../../pagerduty/SyncRunView.js';
 import { EscalationSettings } from '../../components/escalations/EscalationSettings.js';
 import { AutoCreateRulesCard } from '../../components/pagerduty-links/AutoCreateRulesCard.js';
@@ -51,7 +51,8 @@ function BotExplanation() {
   );
 }
 
-function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => void }) {
+function ConnectForm({ onConnected, addAccount }: { onConnected: (s: PagerDutyStatus) => void; addAccount?: (name: string, k: KeyInput, botUserId: string) => Promise<void> }) {
+  const [name, setName] = useState('');
   const session = useSession();
   const [region, setRegion] = useState<'us' | 'eu'>('us');
   const [baseUrl, setBaseUrl] = useState('');
@@ -87,7 +88,8 @@ function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => voi
   };
   const connect = connecting.onSubmit(async () => {
     checking.setError(null);
-    onConnected(await pdApi.connect(key(), bot));
+    if (addAccount) await addAccount(name.trim(), key(), bot);
+    else onConnected(await pdApi.connect(key(), bot));
     setApiKey('');
   });
 
@@ -95,8 +97,13 @@ function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => voi
   const field = (path: string) => checking.field(path) ?? connecting.field(path);
   return (
     <div className="card">
-      <h2>Connect PagerDuty</h2>
+      <h2>{addAccount ? 'Add another PagerDuty account' : 'Connect PagerDuty'}</h2>
       <form className="form" onSubmit={check} aria-label="PagerDuty API key">
+        {addAccount ? (
+          <Field label="Account name" hint={'How people will tell this account apart, for example "EU"; shown on its catalog entries.'} error={field('name')}>
+            {(p) => <input {...p} name="account_name" required value={name} onChange={(e) => setName(e.target.value)} />}
+          </Field>
+        ) : null}
         <Field label="Service region" hint="The region your PagerDuty account lives in.">
           {(p) => (
             <select {...p} name="region" value={region} onChange={(e) => setRegion(e.target.value as 'us' | 'eu')}>
@@ -143,8 +150,8 @@ function ConnectForm({ onConnected }: { onConnected: (s: PagerDutyStatus) => voi
           </fieldset>
           <RoleWarning user={chosen} />
           <div className="form-actions">
-            <button type="submit" className="button-primary" disabled={!bot || connecting.busy}>
-              {connecting.busy ? 'Connecting…' : 'Connect PagerDuty'}
+            <button type="submit" className="button-primary" disabled={!bot || connecting.busy || (!!addAccount && !name.trim())}>
+              {connecting.busy ? 'Connecting…' : addAccount ? 'Add account' : 'Connect PagerDuty'}
             </button>
           </div>
         </form>
@@ -249,6 +256,7 @@ function Connected({ status, reload }: { status: PagerDutyStatus; reload: () => 
           </details>
         ))}
       </div>
+      <AccountsCard isAdmin={isAdmin} />
       <EscalationSettings admin={isAdmin} />
       <AutoCreateRulesCard isAdmin={isAdmin} />
       <AutoCreateSettingsCard isAdmin={isAdmin} />
@@ -294,5 +302,100 @@ function ChangeBot({ onDone }: { onDone: () => void }) {
         ))}
       </ul>
     </div>
+  );
+}
+
+/**
+ * Several PagerDuty accounts (docs/pagerduty-accounts.md): each account with its region, masked key, bot, last sync
+ * and webhook; an admin adds another (the same steps as connecting) or disconnects one, leaving the others alone.
+ */
+function AccountsCard({ isAdmin }: { isAdmin: boolean }) {
+  const accounts = useLoad(() => pdApi.accounts(), []);
+  const { error, run } = useSubmit();
+  const [adding, setAdding] = useState(false);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  useLive(['catalog_sync'], null, () => accounts.refresh());
+  const disconnect = (a: PdAccount) =>
+    run(async () => {
+      await pdApi.disconnectAccount(a.id);
+      setConfirming(null);
+      accounts.reload();
+    });
+  const list = accounts.data?.accounts ?? [];
+  return (
+    <>
+      <div className="card">
+        <h2>PagerDuty accounts</h2>
+        <p className="muted small">Escalations page each policy or person in the account it belongs to; catalog entries show their account.</p>
+        {accounts.error ? <ErrorMessage error={accounts.error} /> : null}
+        <table className="table" aria-label="PagerDuty accounts">
+          <thead>
+            <tr>
+              <th>Account</th>
+              <th>Region</th>
+              <th>API key</th>
+              <th>Bot account</th>
+              <th>Last sync</th>
+              <th>Webhooks</th>
+              {isAdmin ? <th /> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((a) => (
+              <tr key={a.id}>
+                <td>
+                  {a.name}
+                  {a.first ? <span className="muted"> (first account)</span> : null}
+                </td>
+                <td>{a.region === 'eu' ? 'EU' : 'US'}</td>
+                <td className="mono">{a.api_key}</td>
+                <td>
+                  {a.bot_user.name} <span className="muted">{a.bot_user.email}</span>
+                </td>
+                <td>{a.last_run ? <>{a.last_run.status} <DateTime value={a.last_run.finished_at ?? a.last_run.created_at} /></> : 'not yet'}</td>
+                <td>{a.webhook.secret_configured ? 'receiving' : a.webhook.error ? a.webhook.error : 'not set up'}</td>
+                {isAdmin ? (
+                  <td>
+                    {a.first ? null : confirming === a.id ? (
+                      <span className="confirm">
+                        Disconnect {a.name}? Its key goes and its sync stops; its entries and the other accounts stay.{' '}
+                        <button type="button" className="button-small button-danger" onClick={() => void disconnect(a)}>
+                          Disconnect {a.name}
+                        </button>{' '}
+                        <button type="button" className="button-small button-quiet" onClick={() => setConfirming(null)}>
+                          Keep
+                        </button>
+                      </span>
+                    ) : (
+                      <button type="button" className="button-small button-danger" onClick={() => setConfirming(a.id)}>
+                        Disconnect
+                      </button>
+                    )}
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {error ? <ErrorMessage error={error} /> : null}
+        {isAdmin && !adding ? (
+          <div className="form-actions">
+            <button type="button" onClick={() => setAdding(true)}>
+              Add another account
+            </button>
+          </div>
+        ) : null}
+      </div>
+      {isAdmin && adding ? (
+        <ConnectForm
+          onConnected={() => {}}
+          addAccount={async (name, k, bot) => {
+            await pdApi.addAccount(name, k, bot);
+            setAdding(false);
+            accounts.reload();
+          }}
+        />
+      ) : null}
+    </>
   );
 }

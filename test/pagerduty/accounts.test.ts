@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PagerDutyEmulator } from '../../emulators/pagerduty/index.js';
+import { sign } from '../../src/integrations/pagerduty/webhooks/signature.js';
+import { startCheckedPagerDuty } from '../pagerduty-requests.js';
+import { pagerDutyCli } from '../../src/integrations/pagerduty/cli.js';
+import { backends, userClient } from '../helpers.js';
+import { createsByKey, declare, setupEscalations, waitFor, waitForTargets, type EscSetup } from '../escalations/helpers.js';
+import { allEntries, type Setup } from './helpers.js';
+import { expectCatalogMatches } from './catalog-check.js';
+
+// Several PagerDuty accounts (issue 17, part 5), end to end with two emulator instances as two accounts: the first
+// account connected as before, a second one ("EU") added through the API with its own key, region, bot and webhook
+// subscription. Each account syncs its own entries (marked with the account), escalating pages each target in its
+// own account as that account's bot, PagerDuty's webhooks reach the account whose subscription sent them, and
+// disconnecting the second account leaves the first untouched.
+
+const run = async (s: EscSetup, runId: string) =>
+  waitFor(`sync run ${runId}`, async () => {
+    const r = (await s.owner.get(`/api/v1/catalog_sync_runs/${runId}`)).body.sync_run;
+    return r && !['queued', 'running'].includes(r.status) ? r : null;
+  }, 60_000);
+
+for (const backend of backends) {
+  describe(`several PagerDuty accounts (${backend})`, () => {
+    let s: EscSetup;
+    let eu: PagerDutyEmulator;
+    let euId: string;
+    const asSetup = (pd: PagerDutyEmulator): Setup => ({ fb: s.fb, pd, owner: s.owner as any, close: async () => {} });
+
+    beforeAll(async () => {
+      s = await setupEscalations(backend, { autoWebhook: true });
+      eu = await startCheckedPagerDuty({ port: 0, seed: 'small', rateLimitPerMinute: false, webhookRetryDelaysMs: [50, 100] });
+    }, 180_000);
+    afterAll(async () => {
+      await s?.close();
+      await eu?.stop();
+    });
+
+    it('adds a second account with its own key, region and bot; the list shows both, keys only masked', async () => {
+      const bot = [...eu.state.users.values()][0]!;
+      const r = await s.owner.post('/api/v1/integrations/pagerduty/accounts', { name: 'EU', region: 'eu', base_url: eu.baseUrl, api_key: eu.fullAccessKey, bot_user_id: bot.id });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      euId = r.body.account.id;
+      expect(r.body.account).toMatchObject({ name: 'EU', first: false, region: 'eu', base_url: eu.baseUrl, bot_user: { id: bot.id } });
+      expect(await run(s, r.body.account.last_run.id)).toMatchObject({ status: 'succeeded' });
+      const list = await waitFor('the EU webhook subscription', async () => {
+        const l = (await s.owner.get('/api/v1/integrations/pagerduty/accounts')).body.accounts;
+        return l.every((a: any) => a.webhook.secret_configured) ? l : null;
+      });
+      expect(list.map((a: any) => [a.name, a.first])).toEqual([['Main', true], ['EU', false]]);
+      expect(list[1].webhook.url).toBe(`${s.fb.baseUrl}/webhooks/pagerduty/accounts/${euId}`);
+      expect(list[0].webhook.url).toBe(`${s.fb.baseUrl}/webhooks/pagerduty`);
+      const text = JSON.stringify(list);
+      expect(text).not.toContain(eu.fullAccessKey);
+      expect(text).not.toContain(s.pd.fullAccessKey);
+      // EU's subscription in EU's PagerDuty points at EU's URL.
+      expect([...eu.state.webhookSubscriptions.values()].map((w) => w.url)).toEqual([`${s.fb.baseUrl}/webhooks/pagerduty/accounts/${euId}`]);
+      // The first account is still the one /api/v1/integrations/pagerduty describes.
+      expect((await s.owner.get('/api/v1/integrations/pagerduty')).body).toMatchObject({ connected: true, base_url: s.pd.baseUrl });
+    }, 90_000);
+
+    it("each account's entries carry the account and match that account's PagerDuty; syncing one leaves the other's alone", async () => {
+      await expectCatalogMatches(asSetup(s.pd));
+      await expectCatalogMatches(asSetup(eu), { id: euId, name: 'EU' });
+      const before = (await allEntries(asSetup(eu), 'PagerDutyUser')).length;
+      // A first-account sync archives nothing of EU's (its entries are not in the first account's listing).
+      const r = await s.owner.post('/api/v1/integrations/pagerduty/sync', {});
+      const done = await run(s, r.body.run.id);
+      expect(done.status).toBe('succeeded');
+      expect(Object.values(done.stats).reduce((n: number, t: any) => n + t.archived, 0)).toBe(0);
+      expect((await allEntries(asSetup(eu), 'PagerDutyUser')).length).toBe(before);
+      await expectCatalogMatches(asSetup(eu), { id: euId, name: 'EU' });
+      // EU's own re-sync finds nothing to change.
+      const again = await run(s, (await s.owner.post(`/api/v1/integrations/pagerduty/accounts/${euId}/sync`, {})).body.run.id);
+      expect(again.status).toBe('succeeded');
+      expect(again.rows_written).toBe(0);
+    }, 90_000);
+
+    it('escalating pages each target in its own account, as that account’s bot, and webhooks reach the account that sent them', async () => {
+      const euBot = [...eu.state.users.values()][0]!;
+      const euService = [...eu.state.services.values()].find((x: any) => x.status !== 'disabled' && eu.state.escalationPolicies.has(x.escalation_policy_id))!;
+      const euPolicy = eu.state.escalationPolicies.get(euService.escalation_policy_id)!;
+      const mainPolicy = s.policies[0]!;
+      const inc = await declare(s.owner, 'Payments down in both regions');
+      const r = await s.owner.post(`/api/v1/incidents/${inc.id}/escalations`, { escalation_policy_ids: [mainPolicy.id, `${euId}:${euPolicy.id}`], message: 'both regions' });
+      expect(r.status, r.status === 201 ? '' : s.fb.logs.lines.filter((l) => l.includes('"level":50')).join('\n')).toBe(201);
+      const esc = await waitForTargets(s.owner, r.body.escalation.id);
+      expect(esc.targets.map((t: any) => [t.name, t.status])).toEqual([[mainPolicy.name, 'triggered'], [euPolicy.name, 'triggered']]);
+      const [mainTarget, euTarget] = esc.targets;
+      const mainSent = createsByKey(s.pd).get(mainTarget.incident_key)!;
+      const euSent = createsByKey(eu).get(euTarget.incident_key)!;
+      expect(mainSent).toHaveLength(1);
+      expect(euSent).toHaveLength(1);
+      expect(createsByKey(s.pd).has(euTarget.incident_key)).toBe(false);
+      expect(createsByKey(eu).has(mainTarget.incident_key)).toBe(false);
+      expect((euSent[0].body as any).incident.escalation_policy.id).toBe(euPolicy.id);
+      // Through a service of EU's account that uses the policy.
+      const euServices = [...eu.state.services.values()].filter((x) => x.escalation_policy_id === euPolicy.id).map((x) => x.id);
+      expect(euServices).toContain((euSent[0].body as any).incident.service.id);
+      // The owner has no user in EU's account: EU's bot pages there.
+      expect(euSent[0].from.trim().toLowerCase()).toBe(euBot.email.trim().toLowerCase());
+
+      // Somebody acknowledges in EU's PagerDuty: EU's subscription delivers to EU's URL, and the EU target follows.
+      const responder = [...eu.state.users.values()][1]!;
+      eu.actAs(responder.id).acknowledge(euTarget.pagerduty_incident.id);
+      await eu.webhooks.flush();
+      const acked = await waitForTargets(s.owner, r.body.escalation.id, (t) => t.id !== euTarget.id || t.status === 'acknowledged');
+      expect(acked.targets.find((t: any) => t.id === mainTarget.id).status).toBe('triggered');
+      // The acknowledgement was stored as EU's delivery (each emulator numbers its incidents alike, so the same
+      // PagerDuty id can name an incident in each account: the account is what tells them apart).
+      const stored = await s.fb.app.database.db.selectFrom('pagerduty_webhook_events').select(['account_id', 'event_type']).where('resource_id', '=', euTarget.pagerduty_incident.id).execute();
+      expect(stored.filter((x) => x.event_type === 'incident.acknowledged').map((x) => x.account_id)).toEqual([euId]);
+      expect(stored.filter((x) => x.event_type === 'incident.triggered').map((x) => x.account_id).sort()).toEqual(mainTarget.pagerduty_incident.id === euTarget.pagerduty_incident.id ? ['default', euId].sort() : [euId]);
+    }, 90_000);
+
+    it("a delivery signed with EU's secret is refused at the first account's URL, and an unknown account's URL is 404", async () => {
+      const secret = (eu.state.webhookSubscriptions.values().next().value as any).secret as string;
+      const body = JSON.stringify({ event: { id: 'x1', event_type: 'incident.acknowledged', resource_type: 'incident', occurred_at: new Date().toISOString(), data: { id: 'Q1', type: 'incident', status: 'acknowledged' } } });
+      const at = (path: string) => fetch(`${s.fb.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pagerduty-signature': sign(body, secret) }, body });
+      const first = await at('/webhooks/pagerduty');
+      expect(first.status).toBe(401);
+      expect(((await first.json()) as any).error.code).toBe('invalid_signature');
+      const unknown = await at('/webhooks/pagerduty/accounts/nonsense');
+      expect(unknown.status).toBe(404);
+      expect(((await unknown.json()) as any).error.code).toBe('not_found');
+    });
+
+    it('only admins add or disconnect accounts; bad input is a 400 in the one error shape', async () => {
+      const viewer = await userClient(s.fb, s.owner as any, 'viewer');
+      expect((await viewer.client.get('/api/v1/integrations/pagerduty/accounts')).status).toBe(200);
+      expect((await viewer.client.post('/api/v1/integrations/pagerduty/accounts', { name: 'X', api_key: 'k', bot_user_id: 'P1' })).status).toBe(403);
+      expect((await viewer.client.request('DELETE', `/api/v1/integrations/pagerduty/accounts/${euId}`)).status).toBe(403);
+      const noName = await s.owner.post('/api/v1/integrations/pagerduty/accounts', { region: 'eu', base_url: eu.baseUrl, api_key: eu.fullAccessKey, bot_user_id: 'P1' });
+      expect(noName.status).toBe(400);
+      expect(noName.body.error.code).toBeTypeOf('string');
+      const taken = await s.owner.post('/api/v1/integrations/pagerduty/accounts', { name: 'eu', region: 'eu', base_url: eu.baseUrl, api_key: eu.fullAccessKey, bot_user_id: [...eu.state.users.values()][0]!.id });
+      expect(taken.status).toBe(409);
+      expect(taken.body.error.code).toBe('pagerduty_account_name_taken');
+      expect((await s.owner.get('/api/v1/integrations/pagerduty/accounts/a0000000000')).status).toBe(404);
+    });
+
+    it('the CLI syncs and shows one account chosen by --account, and names the accounts when none matches', async () => {
+      const cli = async (...args: string[]) => {
+        let out = '';
+        let err = '';
+        const code = await pagerDutyCli(s.fb.app.pagerduty.integration, args, { out: (x) => (out += x), err: (x) => (err += x), isTTY: false });
+        return { code, out, err };
+      };
+      const synced = await cli('sync', '--account', 'eu', '--types', 'users');
+      expect(synced.code, synced.err).toBe(0);
+      const last = (await s.owner.get(`/api/v1/integrations/pagerduty/accounts/${euId}`)).body.account.last_run;
+      expect(last).toMatchObject({ trigger: 'cli', status: 'succeeded', types: ['users'] });
+      expect(last.stats.users.fetched).toBe(eu.state.users.size);
+      const status = await cli('status', '--account', 'EU');
+      expect(status.out).toContain('account EU');
+      expect(status.out).toContain(eu.baseUrl);
+      const unknown = await cli('sync', '--account', 'Mars');
+      expect(unknown.code).toBe(2);
+      expect(unknown.err).toContain('Main, EU');
+    }, 60_000);
+
+    it('disconnecting EU leaves the first account, its entries and settings untouched; EU entries stay, its webhooks are refused', async () => {
+      const mainUsers = (await allEntries(asSetup(s.pd), 'PagerDutyUser')).filter((e) => !e.external_id.includes(':')).length;
+      const euUsers = (await allEntries(asSetup(eu), 'PagerDutyUser')).filter((e) => e.external_id.startsWith(`${euId}:`)).length;
+      expect((await s.owner.request('DELETE', `/api/v1/integrations/pagerduty/accounts/${euId}`)).status).toBe(204);
+      const list = (await s.owner.get('/api/v1/integrations/pagerduty/accounts')).body.accounts;
+      expect(list.map((a: any) => a.name)).toEqual(['Main']);
+      expect(list[0].webhook.secret_configured).toBe(true);
+      await expectCatalogMatches(asSetup(s.pd));
+      const users = await allEntries(asSetup(s.pd), 'PagerDutyUser');
+      expect(users.filter((e) => !e.external_id.includes(':')).length).toBe(mainUsers);
+      expect(users.filter((e) => e.external_id.startsWith(`${euId}:`)).length).toBe(euUsers);
+      // The catalog types still say they sync (the first account syncs them), and it does.
+      const types = (await s.owner.get('/api/v1/catalog_types')).body.catalog_types.filter((t: any) => t.type_name.startsWith('PagerDuty'));
+      expect(types.length).toBeGreaterThan(0);
+      expect(types.every((t: any) => t.syncing)).toBe(true);
+      const r = await s.owner.post('/api/v1/integrations/pagerduty/sync', {});
+      expect((await run(s, r.body.run.id)).status).toBe('succeeded');
+      // EU's secrets went with it.
+      const secret = (eu.state.webhookSubscriptions.values().next().value as any).secret as string;
+      const body = JSON.stringify({ event: { id: 'x2', event_type: 'incident.acknowledged', resource_type: 'incident', occurred_at: new Date().toISOString(), data: { id: 'Q1', type: 'incident', status: 'acknowledged' } } });
+      const res = await fetch(`${s.fb.baseUrl}/webhooks/pagerduty/accounts/${euId}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pagerduty-signature': sign(body, secret) }, body });
+      expect(res.status).toBe(401);
+    }, 90_000);
+  });
+}
