@@ -7,6 +7,7 @@ import { backends, userClient } from '../helpers.js';
 import { createsByKey, declare, setupEscalations, waitFor, waitForTargets, type EscSetup } from '../escalations/helpers.js';
 import { allEntries, type Setup } from './helpers.js';
 import { expectCatalogMatches } from './catalog-check.js';
+import { seedOnCallAccount, T0 } from '../oncall/helpers.js';
 
 // Several PagerDuty accounts (issue 17, part 5), end to end with two emulator instances as two accounts: the first
 // account connected as before, a second one ("EU") added through the API with its own key, region, bot and webhook
@@ -25,11 +26,14 @@ for (const backend of backends) {
     let s: EscSetup;
     let eu: PagerDutyEmulator;
     let euId: string;
+    let euStory: ReturnType<typeof seedOnCallAccount>;
     const asSetup = (pd: PagerDutyEmulator): Setup => ({ fb: s.fb, pd, owner: s.owner as any, close: async () => {} });
 
     beforeAll(async () => {
       s = await setupEscalations(backend, { autoWebhook: true });
       eu = await startCheckedPagerDuty({ port: 0, seed: 'small', rateLimitPerMinute: false, webhookRetryDelaysMs: [50, 100] });
+      // EU has a known on-call story (team, schedule, policy, service); the first account has none of it.
+      euStory = seedOnCallAccount(eu);
     }, 180_000);
     afterAll(async () => {
       await s?.close();
@@ -112,6 +116,41 @@ for (const backend of backends) {
       expect(stored.filter((x) => x.event_type === 'incident.acknowledged').map((x) => x.account_id)).toEqual([euId]);
       expect(stored.filter((x) => x.event_type === 'incident.triggered').map((x) => x.account_id).sort()).toEqual(mainTarget.pagerduty_incident.id === euTarget.pagerduty_incident.id ? ['default', euId].sort() : [euId]);
     }, 90_000);
+
+    it("who is on call for an EU service, policy, team or schedule is asked of EU's PagerDuty with EU's ids, and names EU's people", async () => {
+      const oncall = s.fb.app.pagerduty.oncall.service;
+      oncall.clear();
+      oncall.now = () => eu.clock.now().getTime();
+      eu.clock.set(T0);
+      const key = (id: string) => `${euId}:${id}`;
+      const ask = async (q: string) => {
+        const r = await s.owner.get(`/api/v1/integrations/pagerduty/oncall?${q}`);
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        return r.body.oncall;
+      };
+      const mainBefore = s.pd.requestLog().length;
+      const euBefore = eu.requestLog().length;
+      const svc = await ask(`service_id=${key(euStory.ids.service)}`);
+      expect(svc).toMatchObject({ state: 'ok', subject: { type: 'service', id: key(euStory.ids.service), name: 'Payments API' } });
+      expect(svc.policies.map((p: any) => [p.id, p.name, p.would_page])).toEqual([[key(euStory.ids.policy), 'Payments Escalation', 'would page: Alan Weber (level 1), then Cem Yilmaz (level 2)']]);
+      expect(svc.policies[0].levels[0].people[0].via).toMatchObject({ id: key(euStory.ids.schedule), name: 'Payments Primary' });
+      expect(svc.policies[0].levels[0].people[0].user.id).toBe(key(euStory.ids.alan));
+      const team = await ask(`team_id=${key(euStory.ids.team)}`);
+      expect(team.subject.name).toBe('Payments Crew');
+      expect(team.policies.map((p: any) => p.would_page)).toEqual(['would page: Alan Weber (level 1), then Cem Yilmaz (level 2)']);
+      const policy = await ask(`escalation_policy_id=${key(euStory.ids.policy)}`);
+      expect(policy.policies[0].levels.map((l: any) => l.people.map((p: any) => p.user.name))).toEqual([['Alan Weber'], ['Cem Yilmaz']]);
+      const schedule = await ask(`schedule_id=${key(euStory.ids.schedule)}`);
+      expect(schedule).toMatchObject({ state: 'ok', schedule: { id: key(euStory.ids.schedule), name: 'Payments Primary' } });
+      expect(schedule.schedule.people.map((p: any) => p.user.name)).toEqual(['Alan Weber']);
+      // EU's PagerDuty was asked with its own ids; the first account's PagerDuty was not asked at all.
+      const euAsked = eu.requestLog().slice(euBefore).map((e) => `${e.path} ${JSON.stringify(e.query ?? {})}`).join('\n');
+      expect(euAsked).toContain(`/schedules/${euStory.ids.schedule}`);
+      expect(euAsked).toContain('/oncalls');
+      expect(euAsked).not.toContain(`${euId}:`);
+      expect(s.pd.requestLog().slice(mainBefore).filter((e) => e.path === '/oncalls' || e.path.startsWith('/schedules'))).toEqual([]);
+      oncall.now = () => Date.now();
+    }, 60_000);
 
     it("a delivery signed with EU's secret is refused at the first account's URL, and an unknown account's URL is 404", async () => {
       const secret = (eu.state.webhookSubscriptions.values().next().value as any).secret as string;
