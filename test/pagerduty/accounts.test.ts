@@ -8,6 +8,7 @@ import { createsByKey, declare, setupEscalations, waitFor, waitForTargets, type 
 import { allEntries, type Setup } from './helpers.js';
 import { expectCatalogMatches } from './catalog-check.js';
 import { seedOnCallAccount, T0 } from '../oncall/helpers.js';
+import { defineField } from '../custom-fields/helpers.js';
 
 // Several PagerDuty accounts (issue 17, part 5), end to end with two emulator instances as two accounts: the first
 // account connected as before, a second one ("EU") added through the API with its own key, region, bot and webhook
@@ -27,6 +28,17 @@ for (const backend of backends) {
     let eu: PagerDutyEmulator;
     let euId: string;
     let euStory: ReturnType<typeof seedOnCallAccount>;
+    /** The incident escalated to both accounts, and EU's PagerDuty incident and service it is linked to. */
+    let both: { incidentId: string; euIncident: string; euService: string; mainIncident: string };
+    /** A change event sent to a service of an account through the Events API v2, as a deploy tool would. */
+    const sendChange = async (pd: PagerDutyEmulator, serviceId: string, summary: string) => {
+      const res = await fetch(`${pd.baseUrl}/v2/change/enqueue`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ routing_key: pd.state.services.get(serviceId)!.integrations![0]!.integration_key, payload: { summary, timestamp: new Date(Date.now() - 60_000).toISOString(), source: 'ci' } }),
+      });
+      expect(res.status).toBe(202);
+    };
     const asSetup = (pd: PagerDutyEmulator): Setup => ({ fb: s.fb, pd, owner: s.owner as any, close: async () => {} });
 
     beforeAll(async () => {
@@ -91,6 +103,7 @@ for (const backend of backends) {
       const esc = await waitForTargets(s.owner, r.body.escalation.id);
       expect(esc.targets.map((t: any) => [t.name, t.status])).toEqual([[mainPolicy.name, 'triggered'], [euPolicy.name, 'triggered']]);
       const [mainTarget, euTarget] = esc.targets;
+      both = { incidentId: inc.id, euIncident: euTarget.pagerduty_incident.id, euService: '', mainIncident: mainTarget.pagerduty_incident.id };
       const mainSent = createsByKey(s.pd).get(mainTarget.incident_key)!;
       const euSent = createsByKey(eu).get(euTarget.incident_key)!;
       expect(mainSent).toHaveLength(1);
@@ -101,6 +114,7 @@ for (const backend of backends) {
       // Through a service of EU's account that uses the policy.
       const euServices = [...eu.state.services.values()].filter((x) => x.escalation_policy_id === euPolicy.id).map((x) => x.id);
       expect(euServices).toContain((euSent[0].body as any).incident.service.id);
+      both.euService = (euSent[0].body as any).incident.service.id;
       // The owner has no user in EU's account: EU's bot pages there.
       expect(euSent[0].from.trim().toLowerCase()).toBe(euBot.email.trim().toLowerCase());
 
@@ -150,6 +164,52 @@ for (const backend of backends) {
       expect(euAsked).not.toContain(`${euId}:`);
       expect(s.pd.requestLog().slice(mainBefore).filter((e) => e.path === '/oncalls' || e.path.startsWith('/schedules'))).toEqual([]);
       oncall.now = () => Date.now();
+    }, 60_000);
+
+    it("recent changes: an EU service in the field and a linked EU PagerDuty incident are read in EU, with EU's ids; pinning reads the change in EU", async () => {
+      await defineField(s.owner, { key: 'affected_services', name: 'Affected services', type: 'catalog', catalog_type: 'PagerDutyService', multiple: true });
+      const euEntry = (await allEntries(asSetup(eu), 'PagerDutyService')).find((e) => e.external_id === `${euId}:${euStory.ids.service}`)!;
+      expect(euEntry).toBeTruthy();
+      await sendChange(eu, euStory.ids.service, 'Deploy EU payments v9');
+      await sendChange(eu, both.euService, 'Deploy EU checkout v4');
+      const mainBefore = s.pd.requestLog().length;
+      const euBefore = eu.requestLog().length;
+
+      // A service of EU's account named in the field.
+      const declared = await s.owner.post('/api/v1/incidents', { name: 'EU payments slow', custom_field_values: { affected_services: [euEntry.id] } });
+      expect(declared.status, JSON.stringify(declared.body)).toBe(201);
+      const r = await s.owner.get(`/api/v1/incidents/${declared.body.incident.id}/pagerduty_changes?refresh=true`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.problems).toEqual([]);
+      expect(r.body.services.map((x: any) => [x.id, x.name])).toEqual([[euEntry.external_id, 'Payments API']]);
+      expect(r.body.change_events.map((c: any) => [c.summary, c.services])).toEqual([['Deploy EU payments v9', [{ id: euEntry.external_id, name: 'Payments API' }]]]);
+      const change = r.body.change_events[0];
+      expect(change.id.startsWith(`${euId}:`)).toBe(true);
+
+      // The incident linked to EU's PagerDuty incident: its service's changes and those PagerDuty relates to it, from EU.
+      const linked = await s.owner.get(`/api/v1/incidents/${both.incidentId}/pagerduty_changes?refresh=true`);
+      expect(linked.body.problems).toEqual([]);
+      expect(linked.body.services.map((x: any) => x.id)).toContain(`${euId}:${both.euService}`);
+      const eu4 = linked.body.change_events.find((c: any) => c.summary === 'Deploy EU checkout v4');
+      expect(eu4, JSON.stringify(linked.body.change_events)).toBeTruthy();
+      expect(eu4.related_to.map((x: any) => x.pagerduty_incident_id)).toContain(both.euIncident);
+
+      // Pinning reads the change event in EU's PagerDuty.
+      const pin = await s.owner.post(`/api/v1/incidents/${declared.body.incident.id}/pagerduty_changes/${change.id}/pin`, {});
+      expect(pin.status, JSON.stringify(pin.body)).toBe(201);
+      expect(pin.body).toMatchObject({ pinned: true, change_event_id: change.id, text: 'Change on Payments API: Deploy EU payments v9 (from ci)' });
+
+      const euAsked = eu.requestLog().slice(euBefore).map((e) => e.path);
+      expect(euAsked).toContain(`/services/${euStory.ids.service}/change_events`);
+      expect(euAsked).toContain(`/incidents/${both.euIncident}/related_change_events`);
+      expect(euAsked).toContain(`/change_events/${change.id.slice(euId.length + 1)}`);
+      expect(euAsked.join(' ')).not.toContain(`${euId}:`);
+      // The first account's PagerDuty was asked only about its own linked incident
+      const mainAsked = s.pd.requestLog().slice(mainBefore).map((e) => e.path).filter((p) => p.includes('change_events'));
+      // (its service's changes and its related changes), never about EU's service, incident or change.
+      expect(mainAsked.filter((p) => p.endsWith('/related_change_events'))).toEqual([`/incidents/${both.mainIncident}/related_change_events`]);
+      expect(mainAsked).not.toContain(`/services/${euStory.ids.service}/change_events`);
+      expect(mainAsked.filter((p) => p.startsWith('/change_events'))).toEqual([]);
     }, 60_000);
 
     it("a delivery signed with EU's secret is refused at the first account's URL, and an unknown account's URL is 404", async () => {
