@@ -212,6 +212,52 @@ for (const backend of backends) {
       expect(mainAsked.filter((p) => p.startsWith('/change_events'))).toEqual([]);
     }, 60_000);
 
+    it("adding responders to EU's linked PagerDuty incident and status updates act in EU, with EU's ids and bot; a target of another account is refused", async () => {
+      const euBot = [...eu.state.users.values()][0]!;
+      const mainBefore = s.pd.requestLog().length;
+      const euBefore = eu.requestLog().length;
+      const euPolicy = `${euId}:${euStory.ids.policy}`;
+      // Other accounts' people cannot join EU's incident: a 400 that says why, nothing recorded.
+      const mixed = await s.owner.post(`/api/v1/incidents/${both.incidentId}/escalations`, { mode: 'add_responders', pagerduty_incident_id: both.euIncident, escalation_policy_ids: [euPolicy, s.policies[0]!.id], message: 'join' });
+      expect(mixed.status, JSON.stringify(mixed.body)).toBe(400);
+      expect(mixed.body.error.message).toContain(`${s.policies[0]!.name} is in the PagerDuty account Main`);
+
+      const r = await s.owner.post(`/api/v1/incidents/${both.incidentId}/escalations`, { mode: 'add_responders', pagerduty_incident_id: both.euIncident, escalation_policy_ids: [euPolicy], message: 'Payments team, please join' });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      const done = await waitFor('EU took the responder request', async () => {
+        const e = (await s.owner.get(`/api/v1/escalations/${r.body.escalation.id}`)).body.escalation;
+        return e.responder_request.state !== 'pending' ? e : null;
+      });
+      expect(done.responder_request).toMatchObject({ state: 'sent', pagerduty_incident: { id: both.euIncident } });
+      expect(done.responder_request.targets.map((t: any) => t.name)).toEqual(['Payments Escalation']);
+      const posts = eu.requestLog().slice(euBefore).filter((e) => e.method === 'POST' && e.path === `/incidents/${both.euIncident}/responder_requests`);
+      expect(posts).toHaveLength(1);
+      // EU's own ids, as EU's bot (the owner has no user in EU).
+      expect((posts[0]!.body as any).responder_request_targets.map((t: any) => t.responder_request_target.id)).toEqual([euStory.ids.policy]);
+      expect((posts[0]!.body as any).requester_id).toBe(euBot.id);
+      expect(eu.state.incidents.get(both.euIncident)!.responder_requests).toHaveLength(1);
+
+      // An incident update reaches each linked PagerDuty incident in its own account, as that account's bot.
+      const u = await s.owner.post(`/api/v1/incidents/${both.incidentId}/updates`, { message: 'Failing over the EU database' });
+      expect(u.status, JSON.stringify(u.body)).toBe(201);
+      const euSent = await waitFor('the EU status update', async () => {
+        const x = eu.requestLog().slice(euBefore).filter((e) => e.method === 'POST' && e.path === `/incidents/${both.euIncident}/status_updates`);
+        return x.length ? x : null;
+      });
+      expect(euSent).toHaveLength(1);
+      expect(String(euSent[0]!.from).trim().toLowerCase()).toBe(euBot.email.trim().toLowerCase());
+      expect(eu.state.incidents.get(both.euIncident)!.status_updates!.map((x) => x.message)).toEqual(['Failing over the EU database']);
+      await waitFor('the Main status update', async () => s.pd.requestLog().slice(mainBefore).some((e) => e.method === 'POST' && e.path === `/incidents/${both.mainIncident}/status_updates`));
+      const rows = await s.fb.app.database.db.selectFrom('pagerduty_status_updates').select(['account_id', 'pd_incident_id', 'state']).where('incident_id', '=', both.incidentId).execute();
+      await waitFor('both status updates settled', async () => {
+        const now = await s.fb.app.database.db.selectFrom('pagerduty_status_updates').select(['account_id', 'state']).where('incident_id', '=', both.incidentId).execute();
+        return now.length === 2 && now.every((x) => x.state === 'sent');
+      });
+      expect(rows.map((x) => x.account_id).sort()).toEqual(['default', euId].sort());
+      // The first account's PagerDuty heard nothing of EU's incident.
+      expect(s.pd.requestLog().slice(mainBefore).filter((e) => e.path.includes('responder_requests'))).toEqual([]);
+    }, 60_000);
+
     it("a delivery signed with EU's secret is refused at the first account's URL, and an unknown account's URL is 404", async () => {
       const secret = (eu.state.webhookSubscriptions.values().next().value as any).secret as string;
       const body = JSON.stringify({ event: { id: 'x1', event_type: 'incident.acknowledged', resource_type: 'incident', occurred_at: new Date().toISOString(), data: { id: 'Q1', type: 'incident', status: 'acknowledged' } } });
