@@ -258,6 +258,29 @@ for (const backend of backends) {
       expect(s.pd.requestLog().slice(mainBefore).filter((e) => e.path.includes('responder_requests'))).toEqual([]);
     }, 60_000);
 
+    it("auto-create: an EU PagerDuty incident matching a rule on EU's service opens a triage incident, read in EU and linked in EU", async () => {
+      const euService = `${euId}:${euStory.ids.service}`;
+      const rule = await s.owner.post('/api/v1/integrations/pagerduty/auto_create_rules', { name: 'EU payments', service_ids: [euService], create_as: 'triage' });
+      expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+      try {
+        const euBefore = eu.requestLog().length;
+        const mainBefore = s.pd.requestLog().length;
+        const pdInc = eu.admin.triggerIncident({ service_id: euStory.ids.service, title: 'EU card declines' });
+        await eu.webhooks.flush();
+        const created = await waitFor('the triage incident from EU', async () =>
+          s.fb.app.database.db.selectFrom('incidents').select(['id', 'name']).where('idempotency_key', '=', `pagerduty:${euId}:${pdInc.id}`).executeTakeFirst(), 30_000);
+        const inc = (await s.owner.get(`/api/v1/incidents/${created.id}`)).body.incident;
+        expect(inc).toMatchObject({ name: 'EU card declines', status: { category: 'triage' } });
+        const links = await s.fb.app.database.db.selectFrom('pagerduty_incident_links').select(['account_id', 'pd_incident_id', 'reason']).where('incident_id', '=', created.id).execute();
+        expect(links).toEqual([{ account_id: euId, pd_incident_id: pdInc.id, reason: 'source' }]);
+        // Whether the service is marked ignored was asked of EU's PagerDuty, with EU's id; never of the first account.
+        expect(eu.requestLog().slice(euBefore).map((e) => e.path)).toContain(`/services/${euStory.ids.service}`);
+        expect(s.pd.requestLog().slice(mainBefore).map((e) => e.path)).not.toContain(`/services/${euStory.ids.service}`);
+      } finally {
+        await s.owner.request('DELETE', `/api/v1/integrations/pagerduty/auto_create_rules/${rule.body.rule.id}`);
+      }
+    }, 60_000);
+
     it("a delivery signed with EU's secret is refused at the first account's URL, and an unknown account's URL is 404", async () => {
       const secret = (eu.state.webhookSubscriptions.values().next().value as any).secret as string;
       const body = JSON.stringify({ event: { id: 'x1', event_type: 'incident.acknowledged', resource_type: 'incident', occurred_at: new Date().toISOString(), data: { id: 'Q1', type: 'incident', status: 'acknowledged' } } });
