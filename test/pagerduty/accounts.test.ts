@@ -271,7 +271,11 @@ for (const backend of backends) {
           s.fb.app.database.db.selectFrom('incidents').select(['id', 'name']).where('idempotency_key', '=', `pagerduty:${euId}:${pdInc.id}`).executeTakeFirst(), 30_000);
         const inc = (await s.owner.get(`/api/v1/incidents/${created.id}`)).body.incident;
         expect(inc).toMatchObject({ name: 'EU card declines', status: { category: 'triage' } });
-        const links = await s.fb.app.database.db.selectFrom('pagerduty_incident_links').select(['account_id', 'pd_incident_id', 'reason']).where('incident_id', '=', created.id).execute();
+        // The source link is written just after the incident (its own step).
+        const links = await waitFor('the source link', async () => {
+          const l = await s.fb.app.database.db.selectFrom('pagerduty_incident_links').select(['account_id', 'pd_incident_id', 'reason']).where('incident_id', '=', created.id).execute();
+          return l.length ? l : null;
+        });
         expect(links).toEqual([{ account_id: euId, pd_incident_id: pdInc.id, reason: 'source' }]);
         // Whether the service is marked ignored was asked of EU's PagerDuty, with EU's id; never of the first account.
         expect(eu.requestLog().slice(euBefore).map((e) => e.path)).toContain(`/services/${euStory.ids.service}`);
@@ -279,6 +283,32 @@ for (const backend of backends) {
       } finally {
         await s.owner.request('DELETE', `/api/v1/integrations/pagerduty/auto_create_rules/${rule.body.rule.id}`);
       }
+    }, 60_000);
+
+    it("two-way close: EU's PagerDuty incident resolved holds the episode; a link shown open again by an old delivery is asked of EU, not of the first account", async () => {
+      const euPolicy = `${euId}:${euStory.ids.policy}`;
+      const inc = await declare(s.owner, 'EU only: card declines');
+      const r = await s.owner.post(`/api/v1/incidents/${inc.id}/escalations`, { escalation_policy_ids: [euPolicy], message: 'EU only' });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      const [target] = (await waitForTargets(s.owner, r.body.escalation.id)).targets;
+      const pdId = target.pagerduty_incident.id as string;
+      const db = s.fb.app.database.db;
+      const link = await waitFor('the EU link', async () => db.selectFrom('pagerduty_incident_links').select(['id', 'account_id', 'status']).where('incident_id', '=', inc.id).executeTakeFirst());
+      expect(link.account_id).toBe(euId);
+      eu.actAs([...eu.state.users.values()][1]!.id).resolve(pdId);
+      await eu.webhooks.flush();
+      const episode = await waitFor('the all-resolved episode', async () => db.selectFrom('pagerduty_all_resolved').selectAll().where('incident_id', '=', inc.id).where('ended_at', 'is', null).executeTakeFirst(), 30_000);
+      // An old delivery sets the link back to triggered for a moment: the check asks EU's PagerDuty, which says resolved.
+      const euBefore = eu.requestLog().length;
+      const mainBefore = s.pd.requestLog().length;
+      await db.updateTable('pagerduty_incident_links').set({ status: 'triggered' }).where('id', '=', link.id).execute();
+      await s.fb.app.pagerduty.allResolved.service.queueCheck(inc.id);
+      await waitFor('EU asked about its incident', async () => eu.requestLog().slice(euBefore).some((e) => e.method === 'GET' && e.path === `/incidents/${pdId}`), 30_000);
+      await s.fb.app.jobs.drain(20_000);
+      expect(s.pd.requestLog().slice(mainBefore).filter((e) => e.path === `/incidents/${pdId}`)).toEqual([]);
+      // The episode holds: nobody is asked twice.
+      const after = await db.selectFrom('pagerduty_all_resolved').selectAll().where('incident_id', '=', inc.id).execute();
+      expect(after.map((e) => [e.id, e.ended_at])).toEqual([[episode.id, null]]);
     }, 60_000);
 
     it("a delivery signed with EU's secret is refused at the first account's URL, and an unknown account's URL is 404", async () => {
