@@ -28,6 +28,20 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('several PagerDuty a
   it('adds EU through the form, lists both accounts, shows the account on an EU entry, and disconnects EU alone', async () => {
     await inPage(stack, 'pagerduty-accounts', async (page) => {
       await page.goto(stack.fb.initialLoginUrl!);
+      // With only the first account, its entries show no Account row (nothing changes for its users).
+      const mainUser = [...main.state.users.values()][5]!;
+      const mainEntry = (await stack.fb.app.catalog.service.listEntries({ typeId: 'PagerDutyUser', search: mainUser.email, limit: 10 })).entries.find((e) => e.externalId === mainUser.id)!;
+      const attributesShown = async () => {
+        // The accounts list is asked for once the entry is known: wait for its answer before counting the rows.
+        const asked = page.waitForResponse((r) => r.url().endsWith('/api/v1/integrations/pagerduty/accounts') && r.request().method() === 'GET');
+        await page.goto(`/catalog/entries/${mainEntry.id}`);
+        await page.getByRole('heading', { name: mainUser.name }).waitFor();
+        await asked;
+        await page.locator('[data-attribute="email"]').waitFor();
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+        return page.locator('[data-attribute]').evaluateAll((els) => els.map((e) => e.getAttribute('data-attribute')));
+      };
+      expect(await attributesShown()).not.toContain('account');
       await page.goto('/settings/integrations/pagerduty');
       const accounts = page.getByRole('table', { name: 'PagerDuty accounts' });
       await accounts.getByText('(first account)').waitFor();
@@ -51,6 +65,11 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('several PagerDuty a
       expect(await page.content()).not.toContain(eu.fullAccessKey);
       await euRow.getByText('succeeded').waitFor({ timeout: 30_000 });
 
+      // With two accounts, the first account's entries say their account too.
+      const both = await attributesShown();
+      expect(both).toContain('account');
+      expect(await page.locator('[data-attribute="account"]').innerText()).toContain('Main');
+
       // An EU user in the catalog shows its account by name.
       const user = [...eu.state.users.values()][5]!;
       const list = await stack.fb.app.catalog.service.listEntries({ typeId: 'PagerDutyUser', search: user.email, limit: 10 });
@@ -66,6 +85,8 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('several PagerDuty a
       await euRow.waitFor({ state: 'detached' });
       await accounts.getByText('(first account)').waitFor();
       expect(await accounts.getByRole('row').count()).toBe(2); // header and the first account
+      // One account again: its entries show no Account row.
+      expect(await attributesShown()).not.toContain('account');
     });
   }, 120_000);
 });

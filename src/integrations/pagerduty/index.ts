@@ -84,7 +84,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     linkedServiceIds: (id) => links?.links.linkedServiceIds(id) ?? Promise.resolve([]),
     // Links people said are unrelated are not offered.
     linkedIncidents: async (id) =>
-      (links ? await links.links.list(id) : []).filter((l) => l.related !== 'rejected').map((l) => ({ id: l.pagerduty.id, number: l.pagerduty.number, title: l.pagerduty.title, status: l.pagerduty.status, htmlUrl: l.pagerduty.htmlUrl })),
+      (links ? await links.links.list(id) : []).filter((l) => l.related !== 'rejected').map((l) => ({ id: l.pagerduty.id, account: l.account, number: l.pagerduty.number, title: l.pagerduty.title, status: l.pagerduty.status, htmlUrl: l.pagerduty.htmlUrl })),
   });
   // Live: the escalations card reloads when an escalation or one of its targets changes (every writer calls changed()).
   escalations.store.onChange(async (id, tx) =>
@@ -111,7 +111,7 @@ export async function setupPagerDuty(deps: PagerDutyWingDeps): Promise<PagerDuty
     }
   });
   // Two-way close hears of every change to an incident's links through the live feed the links module writes with.
-  const allResolved = setupAllResolved({ db, incidents: deps.incidents, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger, http: deps.http, settings: deps.settings, connected: (mode) => integration.connected(mode) });
+  const allResolved = setupAllResolved({ db, incidents: deps.incidents, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger, http: deps.http, settings: deps.settings, connected: (mode, account) => integration.connected(mode, account) });
   links = setupPagerDutyLinks({
     ...feature,
     live: allResolved.service.watchLinks(deps.live),

@@ -100,7 +100,7 @@ export interface AllResolvedDeps {
   logger: Logger;
   settings: AllResolvedSettingsStore;
   /** A client for the connected account; null when PagerDuty is not connected. */
-  connected: (mode?: 'interactive' | 'background') => Promise<ConnectedPagerDuty | null>;
+  connected: (mode?: 'interactive' | 'background', account?: string) => Promise<ConnectedPagerDuty | null>;
 }
 
 export class AllResolved {
@@ -157,11 +157,12 @@ export class AllResolved {
     const told = new Set((JSON.parse(holding.pagerduty) as ResolvedPd[]).map((p) => p.id));
     const back = related(await linksOfIncident(this.deps.db, incidentId)).filter((l) => l.pagerduty.status !== 'resolved' && told.has(l.pagerduty.id));
     if (back.length === 0) return reopened;
-    const c = await this.deps.connected('background');
-    if (!c) return null;
+    // Each asked in the account of its link.
     for (const l of back) {
+      const c = await this.deps.connected('background', l.account);
+      if (!c) return null;
       const incident = await c.client.getIncident(l.pagerduty.id, { priority: 'background' });
-      if (incident.status === 'resolved') await updateLinks(this.deps.db, l.pagerduty.id, summaryFromIncident(incident), this.deps.live);
+      if (incident.status === 'resolved') await updateLinks(this.deps.db, l.pagerduty.id, summaryFromIncident(incident), this.deps.live, l.account);
       else reopened.add(l.pagerduty.id);
     }
     return reopened;

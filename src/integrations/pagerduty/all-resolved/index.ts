@@ -29,7 +29,7 @@ export interface AllResolvedModule {
   port: AllResolvedPort;
 }
 
-export function setupAllResolved(deps: { db: Db; incidents: IncidentsService; events: EventBus; jobs: JobQueue; live: LiveFeed; logger: Logger; http: App; settings: SettingsStore; connected: (mode?: 'interactive' | 'background') => Promise<ConnectedPagerDuty | null> }): AllResolvedModule {
+export function setupAllResolved(deps: { db: Db; incidents: IncidentsService; events: EventBus; jobs: JobQueue; live: LiveFeed; logger: Logger; http: App; settings: SettingsStore; connected: (mode?: 'interactive' | 'background', account?: string) => Promise<ConnectedPagerDuty | null> }): AllResolvedModule {
   const settings = new AllResolvedSettingsStore(deps.settings);
   const service = new AllResolved({ db: deps.db, incidents: deps.incidents, events: deps.events, jobs: deps.jobs, live: deps.live, logger: deps.logger.child({ feature: 'pagerduty.all_resolved' }), settings, connected: deps.connected });
   service.define();

@@ -8,6 +8,7 @@ import type { LinksService } from '../links/links.service.js';
 import { label, summaryFromEvent, type PdIncidentSummary } from '../links/summary.js';
 import '../links/tables.js';
 import { IGNORE_MARKER } from '../catalog-source.js';
+import { FIRST_ACCOUNT, pdKey } from '../accounts.js';
 import { PagerDutyNotFoundError } from '../client/errors.js';
 import type { PdIncidentEvent, PdIncidentEventData } from '../client/events.js';
 import type { ConnectedPagerDuty } from '../connect.js';
@@ -58,7 +59,7 @@ export class AutoCreateService {
       links: Pick<LinksService, 'insertLink' | 'notify'>;
       logger: Logger;
       /** A client for the connected account (`PagerDutyIntegration.connected`); null when not connected. */
-      connected: () => Promise<ConnectedPagerDuty | null>;
+      connected: (account?: string) => Promise<ConnectedPagerDuty | null>;
       /** The synced catalog's PagerDuty entries. */
       directory: PagerDutyDirectory;
     },
@@ -70,12 +71,14 @@ export class AutoCreateService {
    * Whether auto-create must leave this service alone (see the module comment for how it is decided), and
    * what decided it.
    */
-  async serviceIgnored(serviceId: string): Promise<{ ignored: boolean; decidedBy: 'pagerduty' | 'catalog'; reason?: string }> {
-    const hit = this.serviceCache.get(serviceId);
+  async serviceIgnored(serviceId: string, account: string = FIRST_ACCOUNT): Promise<{ ignored: boolean; decidedBy: 'pagerduty' | 'catalog'; reason?: string }> {
+    // Asked of the account the service belongs to; its catalog entry is that account's (`<account>:<id>`).
+    const key = pdKey(account, serviceId);
+    const hit = this.serviceCache.get(key);
     if (hit && Date.now() - hit.at < this.tuning.serviceCacheMs) return { ignored: hit.ignored, decidedBy: 'pagerduty' };
     let gone = false;
     let failure: unknown = null;
-    const c = await this.deps.connected().catch((err: unknown) => {
+    const c = await this.deps.connected(account).catch((err: unknown) => {
       failure = err;
       return null;
     });
@@ -83,7 +86,7 @@ export class AutoCreateService {
       try {
         const service = await c.client.getService(serviceId, { priority: 'interactive' });
         const ignored = isIgnoredDescription(service?.description);
-        this.serviceCache.set(serviceId, { at: Date.now(), ignored });
+        this.serviceCache.set(key, { at: Date.now(), ignored });
         if (this.serviceCache.size > 5000) this.serviceCache.delete(this.serviceCache.keys().next().value!);
         return { ignored, decidedBy: 'pagerduty' };
       } catch (err) {
@@ -91,7 +94,7 @@ export class AutoCreateService {
         else failure = err;
       }
     }
-    const entry = await this.deps.directory.entry(TYPE.services, serviceId);
+    const entry = await this.deps.directory.entry(TYPE.services, key);
     if (entry) return { ignored: isIgnoredDescription(entry.attributes.description), decidedBy: 'catalog' };
     if (failure) throw new Error(`cannot tell whether PagerDuty service ${serviceId} is marked ${IGNORE_MARKER}: PagerDuty failed (${failure instanceof Error ? failure.message : String(failure)}) and the catalog has no live entry for it; retrying`);
     return { ignored: true, decidedBy: 'catalog', reason: gone ? 'PagerDuty no longer has the service and the catalog has no live entry' : 'PagerDuty is not connected and the catalog has no live entry' };
@@ -101,20 +104,24 @@ export class AutoCreateService {
 
   async onIncidentEvent(ev: PdIncidentEvent): Promise<void> {
     if (ev.kind !== 'incident') return;
-    if (ev.event_type === 'incident.triggered') await this.onTriggered(ev.data);
-    else if (ev.event_type === 'incident.resolved') await this.onResolved(ev.data);
+    // The account that delivered the event: its PagerDuty is read, its catalog entries matched, its links made.
+    const account = ev.account ?? FIRST_ACCOUNT;
+    if (ev.event_type === 'incident.triggered') await this.onTriggered(ev.data, account);
+    else if (ev.event_type === 'incident.resolved') await this.onResolved(ev.data, account);
   }
 
-  private async onTriggered(data: PdIncidentEventData): Promise<void> {
+  private async onTriggered(data: PdIncidentEventData, account: string): Promise<void> {
     const { rules, settings } = await this.rules.current();
     const s = summaryFromEvent(data);
-    const rule = rules.find((r) => ruleMatches(r, { serviceId: s.service?.id ?? null, teamIds: (data.teams ?? []).map((t) => t.id), urgency: s.urgency, priorityId: s.priority?.id ?? null }));
+    // Rules name catalog entries: another account's service, teams and priority are `<account>:<id>` there.
+    const key = (id: string) => pdKey(account, id);
+    const rule = rules.find((r) => ruleMatches(r, { serviceId: s.service ? key(s.service.id) : null, teamIds: (data.teams ?? []).map((t) => key(t.id)), urgency: s.urgency, priorityId: s.priority ? key(s.priority.id) : null }));
     if (!rule) return;
     // An escalation's own PagerDuty incident never opens another incident.
     if (data.incident_key?.startsWith('firebreak-escalation-')) return;
     // Nothing opened or offered for a service marked incident-io-ignore, whichever rule matched.
     if (s.service) {
-      const svc = await this.serviceIgnored(s.service.id);
+      const svc = await this.serviceIgnored(s.service.id, account);
       if (svc.ignored) {
         this.deps.logger.info(
           { pagerduty: s.id, service: s.service.id, rule: rule.id, reason: 'service_ignored', decided_by: svc.decidedBy, ...(svc.reason ? { detail: svc.reason } : {}) },
@@ -123,11 +130,12 @@ export class AutoCreateService {
         return;
       }
     }
-    const already = await this.deps.db.selectFrom('incidents').select('id').where('idempotency_key', '=', `pagerduty:${s.id}`).executeTakeFirst();
+    const idempotencyKey = `pagerduty:${key(s.id)}`;
+    const already = await this.deps.db.selectFrom('incidents').select('id').where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
     if (!already) {
-      const grouped = await this.groupInto(s, settings);
+      const grouped = await this.groupInto(s, settings, account);
       if (grouped) {
-        await this.deps.links.insertLink(grouped, s, 'grouped', PD_CREATOR);
+        await this.deps.links.insertLink(grouped, s, 'grouped', PD_CREATOR, undefined, account);
         this.deps.logger.info({ pagerduty: s.id, incident: grouped }, 'PagerDuty incident offered for attachment to an open incident instead of opening one');
         return;
       }
@@ -135,15 +143,15 @@ export class AutoCreateService {
     const chosen = severityForPage(await this.deps.incidents.listSeverities(), settings.severityMap, { priority: s.priority, urgency: s.urgency });
     const severityId = chosen.severity?.id;
     const { incident, created } = await this.deps.incidents.createIncident(
-      { name: s.title.slice(0, 200) || label(s), summary: `Opened from ${label(s)}${s.service ? ` on ${s.service.name}` : ''}.${s.htmlUrl ? ` ${s.htmlUrl}` : ''}`, severityId, triage: rule.createAs === 'triage', idempotencyKey: `pagerduty:${s.id}`, source: 'pagerduty' },
+      { name: s.title.slice(0, 200) || label(s), summary: `Opened from ${label(s)}${s.service ? ` on ${s.service.name}` : ''}.${s.htmlUrl ? ` ${s.htmlUrl}` : ''}`, severityId, triage: rule.createAs === 'triage', idempotencyKey, source: 'pagerduty' },
       PD_CREATOR,
     );
-    const { link } = await this.deps.links.insertLink(incident.id, s, 'source', PD_CREATOR);
+    const { link } = await this.deps.links.insertLink(incident.id, s, 'source', PD_CREATOR, undefined, account);
     if (created) await this.deps.links.notify({ type: 'auto_created', incidentId: incident.id, linkId: link.id, pagerduty: s }, `auto-created:${incident.id}`);
   }
 
   /** An open incident already following this incident key or service within the grouping window. */
-  private async groupInto(s: PdIncidentSummary, settings: AutoCreateSettings): Promise<string | null> {
+  private async groupInto(s: PdIncidentSummary, settings: AutoCreateSettings, account: string): Promise<string | null> {
     if (settings.groupingWindowMinutes <= 0) return null;
     const since = new Date(Date.now() - settings.groupingWindowMinutes * 60_000).toISOString();
     let q = this.deps.db
@@ -153,6 +161,7 @@ export class AutoCreateService {
       .select('l.incident_id')
       .where('st.category', 'in', ['triage', 'live'])
       .where('l.created_at', '>=', since)
+      .where('l.account_id', '=', account)
       .where('l.pd_incident_id', '!=', s.id);
     q = q.where((eb) => {
       const ors = [];
@@ -164,11 +173,11 @@ export class AutoCreateService {
     return row?.incident_id ?? null;
   }
 
-  private async onResolved(data: PdIncidentEventData): Promise<void> {
+  private async onResolved(data: PdIncidentEventData, account: string): Promise<void> {
     const { settings } = await this.rules.current();
     if (!settings.autoDeclineOnResolve) return;
     if (this.declineDefersTo && (await this.declineDefersTo())) return;
-    const sources = await this.deps.db.selectFrom('pagerduty_incident_links').select(['incident_id']).where('pd_incident_id', '=', data.id).where('reason', '=', 'source').execute();
+    const sources = await this.deps.db.selectFrom('pagerduty_incident_links').select(['incident_id']).where('pd_incident_id', '=', data.id).where('account_id', '=', account).where('reason', '=', 'source').execute();
     for (const src of sources) {
       const inc = await this.deps.incidents.getIncident(src.incident_id);
       if (inc.status.category !== 'triage') continue;

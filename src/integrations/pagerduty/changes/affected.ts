@@ -1,12 +1,15 @@
 import type { Executor } from '../../../platform/db/index.js';
 import { TYPE } from '../directory.js';
+import { FIRST_ACCOUNT, pdKey } from '../accounts.js';
 
 // Which PagerDuty services an incident affects, and which PagerDuty incidents are linked to it: the two places
 // recent changes are looked up from. Services come from any live catalog custom field over PagerDutyService (set
 // by a person) and from the linked PagerDuty incidents (their service); a service found both ways is listed once.
+// Services are named by their catalog external id (`<account>:<id>` for an account other than the first), so the
+// account a service belongs to travels with it; linked PagerDuty incidents carry the account of their link.
 
 export interface AffectedService {
-  /** PagerDuty's service id. */
+  /** The service's catalog external id: PagerDuty's id, `<account>:<id>` for an account other than the first. */
   id: string;
   name: string;
   /** How the incident names it: a custom field (its name), or a linked PagerDuty incident. */
@@ -14,7 +17,9 @@ export interface AffectedService {
 }
 
 export interface LinkedPagerDutyIncident {
+  /** PagerDuty's incident id (in `account`). */
   id: string;
+  account: string;
   number: number | null;
   title: string;
   serviceId: string | null;
@@ -36,7 +41,7 @@ export async function affectedServices(db: Executor, incidentId: string): Promis
     .execute();
   const links = await db
     .selectFrom('pagerduty_incident_links')
-    .select(['pd_incident_id', 'pd_number', 'title', 'service_id', 'service_name'])
+    .select(['pd_incident_id', 'account_id', 'pd_number', 'title', 'service_id', 'service_name'])
     .where('incident_id', '=', incidentId)
     .orderBy('created_at')
     .execute();
@@ -49,11 +54,13 @@ export async function affectedServices(db: Executor, incidentId: string): Promis
   }
   const linked: LinkedPagerDutyIncident[] = [];
   for (const l of links) {
-    linked.push({ id: l.pd_incident_id, number: l.pd_number === null ? null : Number(l.pd_number), title: l.title, serviceId: l.service_id });
-    if (!l.service_id) continue;
-    const s = byId.get(l.service_id);
+    const account = l.account_id ?? FIRST_ACCOUNT;
+    const serviceKey = l.service_id ? pdKey(account, l.service_id) : null;
+    linked.push({ id: l.pd_incident_id, account, number: l.pd_number === null ? null : Number(l.pd_number), title: l.title, serviceId: serviceKey });
+    if (!serviceKey) continue;
+    const s = byId.get(serviceKey);
     if (s) s.via.pagerdutyIncidents.push(l.pd_incident_id);
-    else byId.set(l.service_id, { id: l.service_id, name: l.service_name ?? l.service_id, via: { field: null, pagerdutyIncidents: [l.pd_incident_id] } });
+    else byId.set(serviceKey, { id: serviceKey, name: l.service_name ?? l.service_id!, via: { field: null, pagerdutyIncidents: [l.pd_incident_id] } });
   }
   return { services: [...byId.values()], linked };
 }

@@ -16,7 +16,7 @@ export interface ChangesModule {
 }
 
 export function setupChanges(deps: { db: Db; events: EventBus; incidents: IncidentsService; logger: Logger; http: App; integration: PagerDutyIntegration; directory: PagerDutyDirectory }): ChangesModule {
-  const connected = (mode: 'lookup') => deps.integration.connected(mode);
+  const connected = (mode: 'lookup', account?: string) => deps.integration.connected(mode, account);
   const serviceName = async (id: string) => (await deps.directory.entry(TYPE.services, id))?.name ?? null;
   const reader = new RecentChangesReader({ db: deps.db, logger: deps.logger.child({ module: 'pagerduty.changes' }), connected, serviceName, timeoutMs: () => deps.integration.lookupTuning.timeoutMs });
   registerChangeRoutes(deps.http, { reader, incidents: deps.incidents, pin: { db: deps.db, events: deps.events, incidents: deps.incidents, connected, serviceName } });

@@ -5,6 +5,7 @@ import {
 } from '../client/errors.js';
 import type { PdChangeEvent } from '../client/wire.js';
 import type { ConnectedPagerDuty } from '../connect.js';
+import { FIRST_ACCOUNT, pdKey, splitPdKey } from '../accounts.js';
 import { affectedServices, type AffectedService, type LinkedPagerDutyIncident } from './affected.js';
 
 // "What changed before it broke": PagerDuty change events for an incident's affected services in the last hours,
@@ -13,6 +14,8 @@ import { affectedServices, type AffectedService, type LinkedPagerDutyIncident } 
 // the request budget's interactive lane), sources read side by side, and a source that fails is reported as what
 // happened while the others are shown. Answers are kept a few seconds per process (concurrent and repeated views
 // share one request); failures are not kept, so the next view is the next attempt.
+// Each source is read in its own account (a service's catalog id, a link's account) with PagerDuty's raw ids; the
+// change events and services of another account are named `<account>:<id>`, as the catalog names them.
 
 export const DEFAULT_HOURS = 6;
 export const MAX_HOURS = 48;
@@ -56,7 +59,7 @@ export interface RecentChanges {
 export interface RecentChangesDeps {
   db: Db;
   logger: Logger;
-  connected: (mode: 'lookup') => Promise<ConnectedPagerDuty | null>;
+  connected: (mode: 'lookup', account?: string) => Promise<ConnectedPagerDuty | null>;
   /** Per process, answers kept this long (default CACHE_MS). */
   cacheMs?: number;
   /** A name for a PagerDuty service id from the synced catalog (null when unknown there). */
@@ -82,28 +85,42 @@ export class RecentChangesReader {
       changes: [], problems: [],
       skipped: { services: Math.max(0, services.length - MAX_SOURCES), pagerdutyIncidents: Math.max(0, linked.length - MAX_SOURCES) },
     };
-    const pd = await this.deps.connected('lookup');
-    if (!pd) return { ...out, connected: false };
+    // One lookup client per account the sources name (the first account's says whether PagerDuty is connected).
+    const clients = new Map<string, Promise<ConnectedPagerDuty | null>>();
+    const clientOf = (account: string) => {
+      let c = clients.get(account);
+      if (!c) clients.set(account, (c = this.deps.connected('lookup', account)));
+      return c;
+    };
+    const needed = new Set([...services.slice(0, MAX_SOURCES).map((s) => splitPdKey(s.id).account), ...linked.slice(0, MAX_SOURCES).map((l) => l.account)]);
+    const anyConnected = (await Promise.all([FIRST_ACCOUNT, ...needed].map(clientOf))).some(Boolean);
+    if (!anyConnected) return { ...out, connected: false };
     if (services.length === 0 && linked.length === 0) return out;
-    const client = pd.client;
+    const notConnected = () => Object.assign(new Error('account not connected'), { notConnected: true });
+    const clientFor = async (account: string) => {
+      const pd = await clientOf(account);
+      if (!pd) throw notConnected();
+      return pd.client;
+    };
 
     const byId = new Map<string, RecentChange>();
     const names = new Map(services.map((s) => [s.id, s.name]));
-    const add = (ce: PdChangeEvent, related?: { pagerdutyIncidentId: string; number: number | null; reason: string | null }) => {
+    const add = (account: string, ce: PdChangeEvent, related?: { pagerdutyIncidentId: string; number: number | null; reason: string | null }) => {
       if (typeof ce?.id !== 'string' || typeof ce.timestamp !== 'string') return;
-      let c = byId.get(ce.id);
+      const id = pdKey(account, ce.id);
+      let c = byId.get(id);
       if (!c) {
         c = {
-          id: ce.id,
+          id,
           summary: typeof ce.summary === 'string' ? ce.summary : '',
           source: typeof ce.source === 'string' && ce.source ? ce.source : null,
           timestamp: ce.timestamp,
-          services: (ce.services ?? []).filter((s) => typeof s?.id === 'string').map((s) => ({ id: s.id, name: names.get(s.id) ?? s.summary ?? s.id })),
+          services: (ce.services ?? []).filter((s) => typeof s?.id === 'string').map((s) => ({ id: pdKey(account, s.id), name: names.get(pdKey(account, s.id)) ?? s.summary ?? s.id })),
           links: (ce.links ?? []).filter((l) => typeof l?.href === 'string' && /^https?:\/\//i.test(l.href)).map((l) => ({ href: l.href, text: typeof l.text === 'string' && l.text ? l.text : null })),
           relatedTo: [],
-          pinned: pinned.has(ce.id),
+          pinned: pinned.has(id),
         };
-        byId.set(ce.id, c);
+        byId.set(id, c);
       }
       if (related && !c.relatedTo.some((r) => r.pagerdutyIncidentId === related.pagerdutyIncidentId)) c.relatedTo.push(related);
     };
@@ -111,11 +128,12 @@ export class RecentChangesReader {
     const windowStart = since.getTime();
     const reads: Promise<void>[] = [];
     for (const s of services.slice(0, MAX_SOURCES)) {
+      const { account, id: serviceId } = splitPdKey(s.id);
       reads.push(
-        this.cached(`service:${s.id}:${hours}`, opts.fresh, () => client.listServiceChangeEvents(s.id, { since, until }, { priority: 'interactive', signal: this.signal() }).then((r) => r.changeEvents))
+        this.cached(`service:${s.id}:${hours}`, opts.fresh, async () => (await clientFor(account)).listServiceChangeEvents(serviceId, { since, until }, { priority: 'interactive', signal: this.signal() }).then((r) => r.changeEvents))
           .then((list) => {
             // A kept answer may be a few seconds old: its window is cut to this view's.
-            for (const ce of list) if (Date.parse(ce.timestamp) >= windowStart) add(ce);
+            for (const ce of list) if (Date.parse(ce.timestamp) >= windowStart) add(account, ce);
           })
           .catch((err: unknown) => {
             out.problems.push({ source: { kind: 'service', id: s.id, name: s.name }, ...this.describe(err, `the service ${s.name}`) });
@@ -124,9 +142,9 @@ export class RecentChangesReader {
     }
     for (const l of linked.slice(0, MAX_SOURCES)) {
       reads.push(
-        this.cached(`incident:${l.id}`, opts.fresh, () => client.listRelatedChangeEvents(l.id, { priority: 'interactive', signal: this.signal() }))
+        this.cached(`incident:${l.account}:${l.id}`, opts.fresh, async () => (await clientFor(l.account)).listRelatedChangeEvents(l.id, { priority: 'interactive', signal: this.signal() }))
           .then((list) => {
-            for (const ce of list) add(ce, { pagerdutyIncidentId: l.id, number: l.number, reason: typeof ce.correlation_reason?.reason === 'string' ? ce.correlation_reason.reason : null });
+            for (const ce of list) add(l.account, ce, { pagerdutyIncidentId: l.id, number: l.number, reason: typeof ce.correlation_reason?.reason === 'string' ? ce.correlation_reason.reason : null });
           })
           .catch((err: unknown) => {
             out.problems.push({ source: { kind: 'pagerduty_incident', id: l.id, number: l.number, title: l.title }, ...this.describe(err, `PagerDuty incident ${l.number === null ? l.id : `#${l.number}`}`) });
@@ -172,7 +190,9 @@ export class RecentChangesReader {
     const ms = this.deps.timeoutMs();
     const within = ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
     let r: { reason: ProblemReason; message: string };
-    if ((err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError')) || (err instanceof PagerDutyNetworkError && /timed out/.test(err.message))) {
+    if ((err as { notConnected?: boolean })?.notConnected) {
+      r = { reason: 'unavailable', message: `The PagerDuty account of ${what} is not connected any more, so its changes were not read.` };
+    } else if ((err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError')) || (err instanceof PagerDutyNetworkError && /timed out/.test(err.message))) {
       r = { reason: 'timeout', message: `PagerDuty did not answer within ${within} for ${what}. Not retried; refresh to try again.` };
     } else if (err instanceof PagerDutyRateLimitedError) {
       r = { reason: 'rate_limited', message: `PagerDuty's rate limit is reached, so ${what} was not read. Try again in a minute.` };

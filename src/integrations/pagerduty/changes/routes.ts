@@ -16,7 +16,7 @@ const changesJson = z.object({
   since: z.string(),
   until: z.string(),
   services: z.array(z.object({
-    id: z.string().describe("PagerDuty's service id"),
+    id: z.string().describe("The service's catalog external id: PagerDuty's id, `<account>:<id>` for an account other than the first"),
     name: z.string(),
     field: z.string().nullable().describe('the custom field that names it, if one does'),
     pagerduty_incident_ids: z.array(z.string()).describe('linked PagerDuty incidents on it'),
@@ -95,7 +95,7 @@ export function registerChangeRoutes(app: App, deps: { reader: RecentChangesRead
       schema: {
         tags,
         summary: 'Pin a PagerDuty change event to the timeline (read from PagerDuty; pinning it again adds nothing)',
-        params: z.strictObject({ id: z.string().trim().min(1).max(64), change_id: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a PagerDuty change event id') }),
+        params: z.strictObject({ id: z.string().trim().min(1).max(64), change_id: z.string().trim().regex(/^([a-z0-9]{1,16}:)?[A-Za-z0-9_-]{1,64}$/, 'a PagerDuty change event id, <account>:<id> for an account other than the first') }),
         response: { 200: pinned, 201: pinned },
       },
     },

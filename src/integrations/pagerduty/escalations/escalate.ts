@@ -156,7 +156,28 @@ export class EscalateUseCase {
     if (input.mode === 'add_responders') {
       const pdIncident = chooseLinkedIncident(this.deps.linkedIncidents ? await this.deps.linkedIncidents(incident.id) : [], input.pagerdutyIncidentId);
       const targets = [...policies.map((p) => ({ kind: 'escalation_policy' as const, id: p.id, name: p.name })), ...[...people].map(([id, name]) => ({ kind: 'user' as const, id, name }))];
-      return this.addResponders({ input, actor, incidentId: incident.id, reference: incident.reference, pdIncident, targets, message, from, fromPdId, requesterName });
+      // Responders are added in the account of the linked PagerDuty incident: its targets must be of that account, and
+      // the request comes from the person's user there, else that account's bot.
+      const account = pdIncident.account ?? FIRST_ACCOUNT;
+      const elsewhere = targets.filter((t) => splitPdKey(t.id).account !== account);
+      if (elsewhere.length > 0) {
+        const accountLabel = (id: string) => accounts.find((a) => a.id === id)?.name ?? id;
+        throw new ValidationError(
+          `${elsewhere.map((t) => t.name).join(', ')} ${elsewhere.length === 1 ? 'is' : 'are'} in the PagerDuty account ${accountLabel(splitPdKey(elsewhere[0]!.id).account)}, and PagerDuty incident ${pdIncident.number !== null ? `#${pdIncident.number}` : pdIncident.id} is in ${accountLabel(account)}: PagerDuty adds responders of its own account only. Page them in a new PagerDuty incident instead.`,
+          elsewhere.map((t) => ({ path: t.kind === 'user' ? 'user_ids' : 'escalation_policy_ids', message: `not in the account of the PagerDuty incident` })),
+        );
+      }
+      let fromHere = { email: from, id: fromPdId };
+      if (account !== FIRST_ACCOUNT) {
+        const bot = accounts.find((a) => a.id === account)?.settings.botUser;
+        if (!bot) throw new ConflictError('pagerduty_not_connected', `The PagerDuty account of PagerDuty incident ${pdIncident.number !== null ? `#${pdIncident.number}` : pdIncident.id} is not connected any more.`);
+        fromHere = { email: bot.email, id: bot.id };
+        if (actor.kind === 'user' && actor.userId && !settings.alwaysUseBot) {
+          const match = await directory.userByEmail((await this.deps.users.get(actor.userId)).email, account);
+          if (match?.email) fromHere = { email: match.email, id: splitPdKey(match.id).id };
+        }
+      }
+      return this.addResponders({ input, actor, incidentId: incident.id, reference: incident.reference, pdIncident, account, targets, message, from: fromHere.email, fromPdId: fromHere.id, requesterName });
     }
     const linked = new Set(await unwrap(lookups.linked));
     const servicesByPolicy = await unwrap(lookups.services);
@@ -304,7 +325,7 @@ export class EscalateUseCase {
 
   /** The add-responders mode: the escalation and its request recorded with the send job in one transaction. */
   private async addResponders(a: {
-    input: EscalateInput; actor: Actor; incidentId: string; reference: string; pdIncident: LinkedPdIncident;
+    input: EscalateInput; actor: Actor; incidentId: string; reference: string; pdIncident: LinkedPdIncident; account: string;
     targets: { kind: 'escalation_policy' | 'user'; id: string; name: string }[]; message: string; from: string; fromPdId: string; requesterName: string;
   }): Promise<{ escalation: Escalation; created: boolean }> {
     const { input, actor } = a;
@@ -323,7 +344,7 @@ export class EscalateUseCase {
         };
         await tx.insertInto('pagerduty_escalations').values(escRow).execute();
         await this.deps.responders.record(tx, {
-          escalationId, incidentId: a.incidentId, pd: { id: a.pdIncident.id, number: a.pdIncident.number, title: a.pdIncident.title, htmlUrl: a.pdIncident.htmlUrl },
+          escalationId, incidentId: a.incidentId, account: a.account, pd: { id: a.pdIncident.id, number: a.pdIncident.number, title: a.pdIncident.title, htmlUrl: a.pdIncident.htmlUrl },
           targets: a.targets, message, said: a.message, from: a.from, requesterPdId: a.fromPdId, requesterName: a.requesterName, actor,
         });
         await this.deps.store.changed(escalationId, tx);

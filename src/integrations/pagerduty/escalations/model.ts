@@ -105,6 +105,8 @@ export interface EscalateInput {
 /** A PagerDuty incident linked to a Firebreak incident, as escalations need it (given by links, which own them). */
 export interface LinkedPdIncident {
   id: string;
+  /** The PagerDuty account of the link ('default': the first account; absent means the first). */
+  account?: string;
   number: number | null;
   title: string;
   status: string;

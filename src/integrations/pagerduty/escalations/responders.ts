@@ -13,6 +13,7 @@ import { PAGERDUTY_ACTOR, type EscalationTuning } from './model.js';
 import { SimulatedCrash } from './paging.js';
 import type { EscalationStore } from './store.js';
 import type { PagerDutyResponderRequestsTable, PagerDutyRespondersTable, ResponderState, TargetKind } from './tables.js';
+import { FIRST_ACCOUNT, splitPdKey } from '../accounts.js';
 
 // Adding responders to a PagerDuty incident already linked (`POST /incidents/{id}/responder_requests`), the other
 // escalate mode. The escalate use case records the request row and its send job in the escalation's transaction;
@@ -64,13 +65,13 @@ export class ResponderRequests {
   /** Records the request (state pending) and queues its send, in the escalation's transaction. `message` is what PagerDuty is sent, `said` what the person wrote. */
   async record(
     tx: Executor,
-    r: { escalationId: string; incidentId: string; pd: { id: string; number: number | null; title: string; htmlUrl: string | null }; targets: Target[]; message: string; said: string; from: string; requesterPdId: string; requesterName: string; actor: Parameters<typeof addTimelineItem>[2]['actor'] },
+    r: { escalationId: string; incidentId: string; account: string; pd: { id: string; number: number | null; title: string; htmlUrl: string | null }; targets: Target[]; message: string; said: string; from: string; requesterPdId: string; requesterName: string; actor: Parameters<typeof addTimelineItem>[2]['actor'] },
   ): Promise<void> {
     const now = nowIso();
     await tx
       .insertInto('pagerduty_responder_requests')
       .values({
-        escalation_id: r.escalationId, pd_incident_id: r.pd.id, pd_incident_number: r.pd.number, pd_incident_title: r.pd.title, pd_html_url: r.pd.htmlUrl,
+        escalation_id: r.escalationId, account_id: r.account, pd_incident_id: r.pd.id, pd_incident_number: r.pd.number, pd_incident_title: r.pd.title, pd_html_url: r.pd.htmlUrl,
         targets: JSON.stringify(r.targets), message: r.message, from_email: r.from, requester_pd_id: r.requesterPdId, state: 'pending', error: null,
         attempts: 0, sending_at: null, sent_at: null, created_at: now, updated_at: now,
       })
@@ -94,7 +95,8 @@ export class ResponderRequests {
     let row = await db.selectFrom('pagerduty_responder_requests').selectAll().where('escalation_id', '=', escalationId).executeTakeFirst();
     if (!row || row.state !== 'pending') return;
     const last = ctx.attempt >= ctx.maxAttempts;
-    const c = await this.deps.integration.connected('interactive');
+    // The account of the linked PagerDuty incident (the targets' ids are its catalog ids; PagerDuty is sent its own).
+    const c = await this.deps.integration.connected('interactive', row.account_id ?? FIRST_ACCOUNT);
     if (!c) return this.fail(row, 'PagerDuty is not connected any more. An admin can connect it in Settings → Integrations → PagerDuty.');
     for (;;) {
       try {
@@ -119,7 +121,7 @@ export class ResponderRequests {
         const targets = JSON.parse(row.targets) as Target[];
         const answer = await c.client.createResponderRequest(
           row.pd_incident_id,
-          { requesterId: row.requester_pd_id, message: row.message, targets: targets.map((t) => ({ id: t.id, type: t.kind === 'user' ? ('user_reference' as const) : ('escalation_policy_reference' as const) })) },
+          { requesterId: row.requester_pd_id, message: row.message, targets: targets.map((t) => ({ id: splitPdKey(t.id).id, type: t.kind === 'user' ? ('user_reference' as const) : ('escalation_policy_reference' as const) })) },
           { from: row.from_email, priority: 'interactive', signal: ctx.signal },
         );
         if (this.deps.tuning.faults.responderCrash?.(escalationId, 'after_send')) throw new SimulatedCrash(`simulated crash after sending the responder request of ${escalationId}`);
@@ -160,7 +162,7 @@ export class ResponderRequests {
         if (q.requester?.id !== row.requester_pd_id || q.message !== row.message) return false;
         if (q.requested_at && Date.parse(q.requested_at) < since) return false;
         const theirs = new Set((q.responder_request_targets ?? []).map((t) => t.responder_request_target?.id));
-        return targets.every((t) => theirs.has(t.id));
+        return targets.every((t) => theirs.has(splitPdKey(t.id).id));
       }) ?? null
     );
   }
@@ -176,7 +178,7 @@ export class ResponderRequests {
     for (const t of answer.responder_request_targets ?? []) {
       const target = t.responder_request_target;
       if (!target) continue;
-      const policy = targets.find((x) => x.kind === 'escalation_policy' && x.id === target.id);
+      const policy = targets.find((x) => x.kind === 'escalation_policy' && splitPdKey(x.id).id === target.id);
       for (const r of target.incidents_responders ?? []) {
         if (!r.user?.id) continue;
         const prev = people.get(r.user.id);
@@ -240,15 +242,16 @@ export class ResponderRequests {
     const user = ev.data.user;
     const state = (['pending', 'joined', 'declined', 'user_cancelled'] as const).find((s) => s === ev.data.state) ?? (ev.event_type === 'incident.responder.added' ? 'pending' : null);
     if (!state) return;
-    const requests = await this.deps.db.selectFrom('pagerduty_responder_requests').selectAll().where('pd_incident_id', '=', pdId).where('state', '!=', 'failed').execute();
+    // The account that delivered the event: another account's incident of the same id is not this one.
+    const requests = await this.deps.db.selectFrom('pagerduty_responder_requests').selectAll().where('pd_incident_id', '=', pdId).where('account_id', '=', ev.account ?? FIRST_ACCOUNT).where('state', '!=', 'failed').execute();
     if (requests.length === 0) return;
     const at = ev.occurred_at;
     let applied = false;
     await inTransaction(this.deps.db, async (tx) => {
       for (const req of requests) {
         const targets = JSON.parse(req.targets) as Target[];
-        const policy = ev.data.escalation_policy?.id ? targets.find((t) => t.kind === 'escalation_policy' && t.id === ev.data.escalation_policy!.id) : undefined;
-        const asked = targets.some((t) => t.kind === 'user' && t.id === user.id) || !!policy;
+        const policy = ev.data.escalation_policy?.id ? targets.find((t) => t.kind === 'escalation_policy' && splitPdKey(t.id).id === ev.data.escalation_policy!.id) : undefined;
+        const asked = targets.some((t) => t.kind === 'user' && splitPdKey(t.id).id === user.id) || !!policy;
         const row = await tx.selectFrom('pagerduty_responders').selectAll().where('escalation_id', '=', req.escalation_id).where('pd_user_id', '=', user.id).executeTakeFirst();
         if (!row && !asked) continue;
         // A request that is still pending may be PagerDuty's own news of it: the people it asked are this escalation's.

@@ -75,7 +75,7 @@ export function setupPagerDutyLinks(deps: PagerDutyLinksDeps): PagerDutyLinksMod
     escalations: deps.escalations,
     links,
   };
-  const autoCreate = new AutoCreateService({ db: deps.db, incidents: deps.incidents, events: deps.events, links, logger: logger.child({ use_case: 'autoCreate' }), connected: () => connected(), directory: deps.directory });
+  const autoCreate = new AutoCreateService({ db: deps.db, incidents: deps.incidents, events: deps.events, links, logger: logger.child({ use_case: 'autoCreate' }), connected: (account) => connected(undefined, account), directory: deps.directory });
 
   deps.jobs.define<{ linkId: string }>(SYNC_LINK_JOB, async ({ linkId }) => links.syncLink(linkId), { maxAttempts: 8 });
   deps.jobs.define<LinkNotification>(NOTIFY_JOB, async (n) => links.deliver(n), { maxAttempts: 1 });

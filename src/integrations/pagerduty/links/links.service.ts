@@ -38,8 +38,8 @@ export class LinksService {
   attach(incidentRef: string, ref: string, actor: Actor, opts: { reason?: LinkReason } = {}) {
     return attachPagerDutyIncident(this.ctx, incidentRef, ref, actor, opts);
   }
-  insertLink(incidentId: string, s: PdIncidentSummary, reason: LinkReason, actor: Actor, db?: Executor) {
-    return insertLink(this.ctx, incidentId, s, reason, actor, db);
+  insertLink(incidentId: string, s: PdIncidentSummary, reason: LinkReason, actor: Actor, db?: Executor, account?: string) {
+    return insertLink(this.ctx, incidentId, s, reason, actor, db, account);
   }
   detach(incidentRef: string, linkId: string, actor: Actor): Promise<void> {
     return detach(this.ctx, incidentRef, linkId, actor);

@@ -5,6 +5,7 @@ import { PagerDutyError, PagerDutyRateLimitedError } from '../client/errors.js';
 import type { PdOncall, PdRenderedSchedule } from '../client/wire.js';
 import type { PagerDutyIntegration } from '../connect.js';
 import { TYPE } from '../directory.js';
+import { pdKey, splitPdKey } from '../accounts.js';
 
 // Who is on call now, for a PagerDuty service (its escalation policy), an escalation policy, a team (the policies
 // the catalog lists for it) or a schedule. Answers come live from PagerDuty (`GET /oncalls`, or the schedule rendered
@@ -12,6 +13,10 @@ import { TYPE } from '../directory.js';
 // most once a minute per query; nothing is shared through the database). A failure is an answer too ("PagerDuty has
 // no such schedule", "PagerDuty did not answer", "the request limit is used up"), kept a little while so a page
 // that refreshes does not ask again at once; it is never retried here and never thrown at the caller.
+//
+// Several accounts: a subject id is a catalog external id, `<account>:<PagerDuty id>` for an account other than the
+// first. The account's own PagerDuty is asked with the raw PagerDuty id, and the ids of the answer (policies, people,
+// schedules) are that account's catalog ids again, so people are matched in that account's entries.
 
 export const SCHEDULE_TYPE = 'PagerDutySchedule';
 export const CACHE_MS = 60_000;
@@ -122,12 +127,14 @@ export class OnCallService {
   }
 
   private async fetch(kind: OnCallSubjectKind, id: string): Promise<OnCallAnswer> {
+    const { account, id: pdId } = splitPdKey(id);
+    const key = (raw: string) => pdKey(account, raw);
     const subject = { kind, id, name: await this.catalogName(kind, id) };
     const base = (): OnCallAnswer => ({ subject, state: 'ok', error: null, policies: [], schedule: null, note: null, fetchedAt: new Date(this.now()).toISOString() });
     const failed = (code: OnCallErrorCode, message: string): OnCallAnswer => ({ ...base(), state: 'unavailable', error: { code, message } });
     let connected: Awaited<ReturnType<PagerDutyIntegration['connected']>>;
     try {
-      connected = await this.deps.integration.connected('lookup');
+      connected = await this.deps.integration.connected('lookup', account);
     } catch (err) {
       return failed('upstream', `Firebreak could not read its PagerDuty connection: ${(err as Error).message}`);
     }
@@ -136,12 +143,12 @@ export class OnCallService {
     // The budget may hold the call (a pause PagerDuty asked for); a person waits this long at most.
     const signal = AbortSignal.timeout(this.deps.integration.lookupTuning.timeoutMs + 2_000);
     try {
-      if (kind === 'schedule') return { ...base(), schedule: await this.schedule(client, id, subject, signal) };
+      if (kind === 'schedule') return { ...base(), schedule: await this.schedule(client, account, pdId, subject, signal) };
       let policyIds: string[];
       let note: string | null = null;
       if (kind === 'escalation_policy') policyIds = [id];
       else if (kind === 'service') {
-        const p = await this.servicePolicy(client, id, signal);
+        const p = await this.servicePolicy(client, account, pdId, signal);
         if (p.name && subject.name === id) subject.name = p.name;
         policyIds = p.policyId ? [p.policyId] : [];
         if (!p.policyId) note = 'This service has no escalation policy in PagerDuty, so nobody is paged for it.';
@@ -151,8 +158,8 @@ export class OnCallService {
         if (all.length === 0) note = 'The catalog lists no escalation policy for this team (policies are synced from PagerDuty every hour).';
         else if (all.length > policyIds.length) note = `The team has ${all.length} escalation policies; the first ${policyIds.length} are shown.`;
       }
-      const oncalls = policyIds.length ? await client.listOncalls({ escalationPolicyIds: policyIds, earliest: true }, { priority: 'interactive', signal }) : [];
-      return { ...base(), note, policies: await this.byPolicy(policyIds, oncalls) };
+      const oncalls = policyIds.length ? await client.listOncalls({ escalationPolicyIds: policyIds.map((p) => splitPdKey(p).id), earliest: true }, { priority: 'interactive', signal }) : [];
+      return { ...base(), note, policies: await this.byPolicy(account, policyIds, oncalls) };
     } catch (err) {
       return this.explain(err, kind, subject, signal, failed);
     }
@@ -178,7 +185,7 @@ export class OnCallService {
     return failed('upstream', `Firebreak could not ask PagerDuty who is on call: ${(err as Error).message}`);
   }
 
-  private async schedule(client: PagerDutyClient, id: string, subject: OnCallAnswer['subject'], signal: AbortSignal): Promise<NonNullable<OnCallAnswer['schedule']>> {
+  private async schedule(client: PagerDutyClient, account: string, id: string, subject: OnCallAnswer['subject'], signal: AbortSignal): Promise<NonNullable<OnCallAnswer['schedule']>> {
     const now = this.now();
     // An instant's range: the entries covering now, each with its real end (overflow) = the next handoff.
     const s: PdRenderedSchedule = await client.getScheduleRendered(id, { since: new Date(now).toISOString(), until: new Date(now + 1000).toISOString() }, { priority: 'interactive', signal });
@@ -187,21 +194,21 @@ export class OnCallService {
     const people: OnCallPerson[] = [];
     for (const e of s.final_schedule?.rendered_schedule_entries ?? []) {
       if (!e.user?.id) continue;
-      people.push({ ...(await this.person(e.user.id, str(e.user.summary), null)), start: e.start ?? null, until: e.end ?? null, via: { id, name } });
+      people.push({ ...(await this.person(account, e.user.id, str(e.user.summary), null)), start: e.start ?? null, until: e.end ?? null, via: { id: pdKey(account, id), name } });
     }
-    return { id, name, timeZone: str(s.time_zone) || null, people: dedupe(people) };
+    return { id: pdKey(account, id), name, timeZone: str(s.time_zone) || null, people: dedupe(people) };
   }
 
   /** The service's policy: from the catalog, or from PagerDuty for a service the catalog does not hold (yet). */
-  private async servicePolicy(client: PagerDutyClient, serviceId: string, signal: AbortSignal): Promise<{ policyId: string | null; name: string | null }> {
-    const entry = await this.entry(TYPE.services, serviceId);
+  private async servicePolicy(client: PagerDutyClient, account: string, serviceId: string, signal: AbortSignal): Promise<{ policyId: string | null; name: string | null }> {
+    const entry = await this.entry(TYPE.services, pdKey(account, serviceId));
     const ref = entry ? str(entry.attributes.escalation_policy) : '';
     if (ref) {
       const policy = await this.deps.catalog.getEntry(ref).catch(() => null);
       if (policy) return { policyId: policy.externalId, name: entry!.name };
     }
     const svc = await client.getService(serviceId, { priority: 'interactive', signal });
-    return { policyId: svc.escalation_policy?.id ?? null, name: svc.name ?? null };
+    return { policyId: svc.escalation_policy?.id ? pdKey(account, svc.escalation_policy.id) : null, name: svc.name ?? null };
   }
 
   private async teamPolicies(teamId: string): Promise<string[]> {
@@ -221,19 +228,20 @@ export class OnCallService {
     return out.sort((a, b) => a.name.localeCompare(b.name)).map((p) => p.id);
   }
 
-  private async byPolicy(policyIds: string[], oncalls: PdOncall[]): Promise<OnCallPolicy[]> {
+  /** `policyIds` are catalog ids of the account; PagerDuty's answer names the raw ids. */
+  private async byPolicy(account: string, policyIds: string[], oncalls: PdOncall[]): Promise<OnCallPolicy[]> {
     const policies = new Map<string, { name: string; levels: Map<number, OnCallPerson[]> }>();
     for (const id of policyIds) policies.set(id, { name: (await this.entry(TYPE.policies, id))?.name ?? id, levels: new Map() });
     for (const o of oncalls) {
-      const pid = o.escalation_policy?.id;
+      const pid = o.escalation_policy?.id ? pdKey(account, o.escalation_policy.id) : undefined;
       const uid = o.user?.id;
       if (!pid || !uid) continue;
       let p = policies.get(pid);
       if (!p) policies.set(pid, (p = { name: pid, levels: new Map() }));
       if (p.name === pid && o.escalation_policy?.summary) p.name = o.escalation_policy.summary;
       const level = typeof o.escalation_level === 'number' ? o.escalation_level : 1;
-      const person = await this.person(uid, str(o.user?.name) || str(o.user?.summary), str(o.user?.email) || null);
-      const via = o.schedule?.id ? { id: o.schedule.id, name: str(o.schedule.summary) || (await this.catalogName('schedule', o.schedule.id)) } : null;
+      const person = await this.person(account, uid, str(o.user?.name) || str(o.user?.summary), str(o.user?.email) || null);
+      const via = o.schedule?.id ? { id: pdKey(account, o.schedule.id), name: str(o.schedule.summary) || (await this.catalogName('schedule', pdKey(account, o.schedule.id))) } : null;
       p.levels.set(level, [...(p.levels.get(level) ?? []), { ...person, start: o.start ?? null, until: via ? (o.end ?? null) : null, via }]);
     }
     return [...policies.entries()].map(([id, p]) => ({
@@ -244,7 +252,8 @@ export class OnCallService {
   }
 
   /** A PagerDuty user by name (the catalog's, else PagerDuty's), with the Firebreak person of the same email. */
-  private async person(userId: string, pdName: string, pdEmail: string | null): Promise<OnCallPerson> {
+  private async person(account: string, pdUserId: string, pdName: string, pdEmail: string | null): Promise<OnCallPerson> {
+    const userId = pdKey(account, pdUserId);
     const entry = await this.entry(TYPE.users, userId);
     const email = (entry ? str(entry.attributes.email).trim() : '') || pdEmail?.trim() || null;
     const fb = email ? await this.deps.findUserByEmail(email).catch(() => null) : null;

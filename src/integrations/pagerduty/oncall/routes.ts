@@ -9,7 +9,8 @@ import { answerSummary, utcTime, wouldPage } from './text.js';
 // or schedule (PagerDuty ids, as the catalog's external ids). Read access. PagerDuty's failures are part of the
 // answer (`state: unavailable` with what happened), so a page shows them beside everything else it shows.
 
-const pdId = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'a PagerDuty id (letters and digits)');
+// A catalog external id: PagerDuty's id, prefixed `<account>:` for an account other than the first.
+const pdId = z.string().trim().min(1).max(80).regex(/^([a-z0-9]+:)?[A-Za-z0-9_-]+$/, 'a PagerDuty id (letters and digits), or <account>:<id>');
 const personJson = z.object({
   user: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), firebreak_user: z.object({ id: z.string(), name: z.string() }).nullable() }),
   start: z.string().nullable(),

@@ -10,6 +10,7 @@ import { PagerDutyError } from '../client/errors.js';
 import type { PagerDutyIntegration } from '../connect.js';
 import '../links/tables.js';
 import type { StatusUpdateSettingsStore } from './settings.js';
+import { FIRST_ACCOUNT } from '../accounts.js';
 import './tables.js';
 import type { PagerDutyStatusUpdatesTable } from './tables.js';
 
@@ -20,6 +21,7 @@ import type { PagerDutyStatusUpdatesTable } from './tables.js';
 // meanwhile → skipped); 429, 5xx and no answer → retried by the queue with backoff, and failed with the last message
 // once the attempts are spent. PagerDuty's resolved incidents are skipped without a request, since PagerDuty refuses
 // changes to them. The outcome is shown on the update through the core's update deliveries port.
+// Each row is sent in the account of its link (as that account's bot); a link whose account is not connected gets none.
 
 export const STATUS_UPDATE_SUBSCRIBER = 'pagerduty.status_updates';
 export const STATUS_UPDATE_JOB = 'pagerduty.status_update';
@@ -61,28 +63,33 @@ export class StatusUpdates {
     const updateId = typeof event.data.updateId === 'string' ? event.data.updateId : null;
     if (!event.incidentId || !updateId) return;
     if (!(await this.deps.settings.get()).enabled) return;
-    if (!(await this.deps.integration.connected('background'))) return;
     const update = await this.deps.db.selectFrom('incident_updates').select(['id', 'incident_id']).where('id', '=', updateId).executeTakeFirst();
     if (!update || update.incident_id !== event.incidentId) return;
     const incidentId = event.incidentId;
+    // The accounts of the incident's links that are connected (read before the transaction: no PagerDuty call, a
+    // connection row each).
+    const accountIds = await this.deps.db.selectFrom('pagerduty_incident_links').select('account_id').distinct().where('incident_id', '=', incidentId).execute();
+    const connected = new Set<string>();
+    for (const { account_id } of accountIds) if (await this.deps.integration.connected('background', account_id ?? FIRST_ACCOUNT)) connected.add(account_id ?? FIRST_ACCOUNT);
+    if (connected.size === 0) return;
     await inTransaction(this.deps.db, async (tx) => {
       // Detached links are gone; a link people said is unrelated gets nothing.
       const links = await tx
         .selectFrom('pagerduty_incident_links')
-        .select(['id', 'pd_incident_id', 'pd_number', 'title', 'html_url', 'status', 'related'])
+        .select(['id', 'account_id', 'pd_incident_id', 'pd_number', 'title', 'html_url', 'status', 'related'])
         .where('incident_id', '=', incidentId)
         .orderBy('created_at')
         .execute();
       const now = nowIso();
       let added = 0;
       for (const l of links) {
-        if (l.related === 'rejected') continue;
+        if (l.related === 'rejected' || !connected.has(l.account_id ?? FIRST_ACCOUNT)) continue;
         const resolved = l.status === 'resolved';
         const id = newId();
         const inserted = await tx
           .insertInto('pagerduty_status_updates')
           .values({
-            id, update_id: updateId, incident_id: incidentId, link_id: l.id, pd_incident_id: l.pd_incident_id, pd_number: l.pd_number,
+            id, update_id: updateId, incident_id: incidentId, link_id: l.id, account_id: l.account_id ?? FIRST_ACCOUNT, pd_incident_id: l.pd_incident_id, pd_number: l.pd_number,
             pd_title: l.title, html_url: l.html_url, state: resolved ? 'skipped' : 'pending', pd_status_update_id: null,
             error: resolved ? 'The PagerDuty incident is resolved; PagerDuty takes no status updates on it.' : null,
             attempts: 0, sending_at: null, created_at: now, updated_at: now, sent_at: null,
@@ -104,7 +111,7 @@ export class StatusUpdates {
     const row = await db.selectFrom('pagerduty_status_updates').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row || row.state !== 'pending') return;
     const last = ctx.attempt >= ctx.maxAttempts;
-    const c = await this.deps.integration.connected('background');
+    const c = await this.deps.integration.connected('background', row.account_id ?? FIRST_ACCOUNT);
     if (!c) return this.finish(row, { state: 'failed', error: 'PagerDuty is not connected.' });
     const update = await db.selectFrom('incident_updates').select(['message']).where('id', '=', row.update_id).executeTakeFirstOrThrow();
     let message = update.message;

@@ -1,11 +1,12 @@
 // One catalog entry: its attributes (references link to their entries, Firebreak users by name, derived
 // attributes computed and shown the same way), a link to the object in its source, and the entries that refer
-// to it (e.g. a team's services). Admins edit, archive and restore entries of custom types.
+// to it (e.g. a team's services). Admins edit, archive and restore entries of custom types. A PagerDuty entry's
+// Account row shows only when more than one PagerDuty account is connected (with one, it says nothing new).
 import { useState } from 'react';
 import { DateTime, ErrorMessage, Loading } from '../../components/ui.js';
 import { useLoad, useSubmit, useTitle } from '../../hooks.js';
 import { Link } from '../../router.js';
-import { catalogApi } from '../../pagerduty/api.js';
+import { catalogApi, pdApi } from '../../pagerduty/api.js';
 import { isAdmin, useSession } from '../../session.js';
 import { catalogEdit } from './api.js';
 import { formatValue } from './CatalogTypePage.js';
@@ -19,12 +20,16 @@ export function CatalogEntryPage({ id }: { id: string }) {
   const admin = isAdmin(useSession().user.role);
   const [editing, setEditing] = useState(false);
   const action = useSubmit();
+  const source = d.data?.catalog_type.source;
+  // How many PagerDuty accounts are connected (PagerDuty entries only; null until known).
+  const pdAccounts = useLoad(async () => (source === 'pagerduty' ? (await pdApi.accounts()).accounts.length : null), [source]);
   if (d.loading && !d.data) return <Loading label="Loading the entry…" />;
   if (d.error || !d.data) return <ErrorMessage error={d.error} title="Could not load this entry." />;
   const { catalog_entry: e, catalog_type: t, attributes, backlinks } = d.data;
   const editable = !t.read_only && admin;
   const archiveOrRestore = () => action.run(async () => (e.archived_at ? catalogEdit.restore(e.id) : catalogEdit.archive(e.id)).then(() => d.reload()));
   const oncallKind = t.source === 'pagerduty' && !e.archived_at ? ONCALL_KIND_BY_TYPE[t.type_name] : undefined;
+  const shown = attributes.filter((a) => !(t.source === 'pagerduty' && a.attribute.id === 'account' && (pdAccounts.data ?? 0) <= 1));
   const shownAs = (a: (typeof attributes)[number]['attribute']) => (a.type === 'derived' ? (a.derived_kind ?? 'string') : a.type);
   return (
     <>
@@ -80,7 +85,7 @@ export function CatalogEntryPage({ id }: { id: string }) {
       <div className="card">
         <h2>Attributes</h2>
         <dl className="facts">
-          {attributes.map((a) => (
+          {shown.map((a) => (
             <div key={a.attribute.id} data-attribute={a.attribute.id}>
               <dt>
                 {a.attribute.name}
