@@ -3,21 +3,15 @@ import { syncRunJson, toRunJson } from '../../catalog/catalog.routes.js';
 import { NotFoundError } from '../../platform/errors.js';
 import type { App } from '../../platform/http/server.js';
 import { actorOf, requireAccess } from '../../users/auth.js';
-import { PD_TYPE_KEYS } from './catalog-source.js';
 import { FIRST_ACCOUNT } from './accounts.js';
 import type { PagerDutyIntegration } from './connect.js';
+import { keyBody, pdUser, region, settingsPatch, settingsUpdate, typeKey } from './connect.routes.js';
 import type { WebhooksModule } from './webhooks/index.js';
 
 // REST API for several PagerDuty accounts: /api/v1/integrations/pagerduty/accounts. The first account is `default`
 // (also reachable through /api/v1/integrations/pagerduty as before); others have generated ids. Admins add, change
 // and disconnect accounts; every signed-in role reads them. Keys are never returned, only masked.
 
-const region = z.enum(['us', 'eu']);
-const baseUrl = z.url({ message: 'must be an absolute URL such as http://127.0.0.1:8091' }).max(500).nullable().optional();
-const apiKey = z.string().trim().min(1, 'must not be empty').max(200);
-const keyBody = { region: region.default('us'), base_url: baseUrl, api_key: apiKey };
-const pdUser = z.object({ id: z.string(), name: z.string(), email: z.string(), role: z.string().nullable().optional() });
-const typeKey = z.enum(PD_TYPE_KEYS as [string, ...string[]]);
 const accountId = z.string().min(1).max(40).regex(/^(default|a[0-9a-f]{10})$/, 'is not a PagerDuty account id');
 const name = z.string().trim().min(1, 'must not be empty').max(80);
 
@@ -99,31 +93,13 @@ export function registerAccountRoutes(app: App, pd: PagerDutyIntegration, webhoo
         tags,
         summary: "Rename an account, change its bot account or its sync settings",
         params,
-        body: z.strictObject({
-          name: name.optional(),
-          bot_user_id: z.string().trim().min(1).max(40).optional(),
-          bot_email: z.string().trim().min(3).max(320).optional(),
-          sync_intervals_minutes: z.partialRecord(typeKey, z.number().int().min(5).max(7 * 24 * 60)).optional(),
-          archive_threshold: z.number().min(0).max(1).optional(),
-        }),
+        body: z.strictObject({ name: name.optional(), ...settingsPatch }),
         response: { 200: z.object({ account: accountJson }) },
       },
     },
     async (req) => {
-      const b = req.body;
       await one(req.params.id);
-      await pd.update(
-        {
-          name: b.name,
-          botUserId: b.bot_user_id,
-          botEmail: b.bot_email,
-          syncIntervalsMs: b.sync_intervals_minutes ? Object.fromEntries(Object.entries(b.sync_intervals_minutes).map(([k, v]) => [k, (v ?? 60) * 60_000])) : undefined,
-          archiveThreshold: b.archive_threshold,
-        },
-        actorOf(req.principal!),
-        req.ip,
-        req.params.id,
-      );
+      await pd.update({ name: req.body.name, ...settingsUpdate(req.body) }, actorOf(req.principal!), req.ip, req.params.id);
       return { account: await one(req.params.id) };
     },
   );

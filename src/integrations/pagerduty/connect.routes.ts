@@ -8,12 +8,29 @@ import type { PagerDutyIntegration } from './connect.js';
 // REST API for connecting PagerDuty: /api/v1/integrations/pagerduty. Only admins connect, change or
 // disconnect it. The API key travels only in request bodies and is never returned (only masked).
 
-const region = z.enum(['us', 'eu']);
+// Shared with the several-accounts API (accounts.routes.ts).
+export const region = z.enum(['us', 'eu']);
 const baseUrl = z.url({ message: 'must be an absolute URL such as http://127.0.0.1:8091' }).max(500).nullable().optional();
 const apiKey = z.string().trim().min(1, 'must not be empty').max(200);
-const keyBody = { region: region.default('us'), base_url: baseUrl, api_key: apiKey };
-const pdUser = z.object({ id: z.string(), name: z.string(), email: z.string(), role: z.string().nullable().optional().describe("PagerDuty's role name (owner, admin, manager, user, limited_user, observer, restricted_access, read_only_user, read_only_limited_user)") });
-const typeKey = z.enum(PD_TYPE_KEYS as [string, ...string[]]);
+export const keyBody = { region: region.default('us'), base_url: baseUrl, api_key: apiKey };
+export const pdUser = z.object({ id: z.string(), name: z.string(), email: z.string(), role: z.string().nullable().optional().describe("PagerDuty's role name (owner, admin, manager, user, limited_user, observer, restricted_access, read_only_user, read_only_limited_user)") });
+export const typeKey = z.enum(PD_TYPE_KEYS as [string, ...string[]]);
+/** What a PATCH of a connection may change: the bot account and the sync settings. */
+export const settingsPatch = {
+  bot_user_id: z.string().trim().min(1).max(40).optional(),
+  bot_email: z.string().trim().min(3).max(320).optional(),
+  sync_intervals_minutes: z.partialRecord(typeKey, z.number().int().min(5).max(7 * 24 * 60)).optional(),
+  archive_threshold: z.number().min(0).max(1).optional(),
+};
+/** A PATCH body (settingsPatch) as PagerDutyIntegration.update takes it (intervals in ms). */
+export function settingsUpdate(b: { bot_user_id?: string; bot_email?: string; sync_intervals_minutes?: Partial<Record<string, number>>; archive_threshold?: number }) {
+  return {
+    botUserId: b.bot_user_id,
+    botEmail: b.bot_email,
+    syncIntervalsMs: b.sync_intervals_minutes ? Object.fromEntries(Object.entries(b.sync_intervals_minutes).map(([k, v]) => [k, (v ?? 60) * 60_000])) : undefined,
+    archiveThreshold: b.archive_threshold,
+  };
+}
 
 const statusJson = z.object({
   connected: z.boolean(),
@@ -100,27 +117,12 @@ export function registerPagerDutyRoutes(app: App, pd: PagerDutyIntegration): voi
       schema: {
         tags,
         summary: 'Change the bot account or the sync settings',
-        body: z.strictObject({
-          bot_user_id: z.string().trim().min(1).max(40).optional(),
-          bot_email: z.string().trim().min(3).max(320).optional(),
-          sync_intervals_minutes: z.partialRecord(typeKey, z.number().int().min(5).max(7 * 24 * 60)).optional(),
-          archive_threshold: z.number().min(0).max(1).optional(),
-        }),
+        body: z.strictObject(settingsPatch),
         response: { 200: statusJson },
       },
     },
     async (req) => {
-      const b = req.body;
-      await pd.update(
-        {
-          botUserId: b.bot_user_id,
-          botEmail: b.bot_email,
-          syncIntervalsMs: b.sync_intervals_minutes ? Object.fromEntries(Object.entries(b.sync_intervals_minutes).map(([k, v]) => [k, (v ?? 60) * 60_000])) : undefined,
-          archiveThreshold: b.archive_threshold,
-        },
-        actorOf(req.principal!),
-        req.ip,
-      );
+      await pd.update(settingsUpdate(req.body), actorOf(req.principal!), req.ip);
       return status();
     },
   );
