@@ -64,6 +64,16 @@ describe.skipIf(process.env.FIREBREAK_TEST_BROWSER !== '1')('several PagerDuty a
       expect(await euRow.innerText()).toContain(`••••${eu.fullAccessKey.slice(-4)}`);
       expect(await page.content()).not.toContain(eu.fullAccessKey);
       await euRow.getByText('succeeded').waitFor({ timeout: 30_000 });
+      // Each account has its own fallback service; the picker says which account a service belongs to.
+      await page.reload();
+      const fallbacks = page.getByRole('list', { name: 'Fallback service of each account' });
+      await fallbacks.waitFor();
+      expect((await fallbacks.getByRole('listitem').allInnerTexts()).map((t) => t.split(':')[0])).toEqual(['Main', 'EU']);
+      const euService = [...eu.state.services.values()].find((x: any) => x.status !== 'disabled')!;
+      await page.getByLabel('Choose from the synced PagerDuty services').fill(euService.name);
+      await page.getByRole('button', { name: `${euService.name} (EU)` }).click();
+      await fallbacks.getByText(`EU: ${euService.name}`).waitFor();
+      await page.screenshot({ path: '/tmp/fb-pagerduty-accounts-fallback.png' });
 
       // With two accounts, the first account's entries say their account too.
       const both = await attributesShown();

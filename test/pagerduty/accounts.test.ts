@@ -131,6 +131,39 @@ for (const backend of backends) {
       expect(stored.filter((x) => x.event_type === 'incident.triggered').map((x) => x.account_id).sort()).toEqual(mainTarget.pagerduty_incident.id === euTarget.pagerduty_incident.id ? ['default', euId].sort() : [euId]);
     }, 90_000);
 
+    it("a person of EU is paged directly through EU's own fallback service, chosen beside the first account's, which stays", async () => {
+      const settingsUrl = '/api/v1/integrations/pagerduty/escalation_settings';
+      const before = (await s.owner.get(settingsUrl)).body;
+      expect(before.fallback_service).not.toBeNull(); // the first account's, set up by the escalation helpers
+      const euService = [...eu.state.services.values()].find((x: any) => x.status !== 'disabled')!;
+      const euPerson = [...eu.state.users.values()][2]!;
+      // A service of one account cannot be another account's fallback.
+      const wrong = await s.owner.patch(settingsUrl, { fallback_service_id: `${euId}:${euService.id}`, account_id: 'default' });
+      expect(wrong.status).toBe(400);
+      expect(wrong.body.error.details.fields[0].path).toBe('fallback_service_id');
+      const set = await s.owner.patch(settingsUrl, { fallback_service_id: `${euId}:${euService.id}` });
+      expect(set.status).toBe(200);
+      expect(set.body.fallback_service).toEqual(before.fallback_service);
+      expect(set.body.fallback_services).toEqual([
+        { account_id: 'default', account_name: 'Main', service: before.fallback_service },
+        { account_id: euId, account_name: 'EU', service: { id: `${euId}:${euService.id}`, name: euService.name } },
+      ]);
+
+      const inc = await declare(s.owner, 'EU checkout needs Yusuf');
+      const r = await s.owner.post(`/api/v1/incidents/${inc.id}/escalations`, { user_ids: [`${euId}:${euPerson.id}`], message: 'EU checkout' });
+      expect(r.status).toBe(201);
+      const esc = await waitForTargets(s.owner, r.body.escalation.id);
+      expect(esc.targets.map((t: any) => [t.name, t.status])).toEqual([[euPerson.name, 'triggered']]);
+      const [sent] = createsByKey(eu).get(esc.targets[0].incident_key)!;
+      expect((sent.body as any).incident.service.id).toBe(euService.id);
+      expect((sent.body as any).incident.assignments.map((a: any) => a.assignee.id)).toEqual([euPerson.id]);
+      expect(createsByKey(s.pd).has(esc.targets[0].incident_key)).toBe(false);
+
+      // Clearing EU's leaves the first account's.
+      const cleared = await s.owner.patch(settingsUrl, { fallback_service_id: null, account_id: euId });
+      expect(cleared.body.fallback_services.map((f: any) => f.service?.id ?? null)).toEqual([before.fallback_service.id, null]);
+    }, 90_000);
+
     it("who is on call for an EU service, policy, team or schedule is asked of EU's PagerDuty with EU's ids, and names EU's people", async () => {
       const oncall = s.fb.app.pagerduty.oncall.service;
       oncall.clear();

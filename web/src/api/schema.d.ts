@@ -16754,6 +16754,14 @@ export interface paths {
                                 id: string;
                                 name: string;
                             } | null;
+                            fallback_services: {
+                                account_id: string;
+                                account_name: string;
+                                service: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                            }[];
                             always_use_bot_account: boolean;
                             webhook: {
                                 url: string;
@@ -16820,6 +16828,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         fallback_service_id?: string | null;
+                        account_id?: string;
                         always_use_bot_account?: boolean;
                     };
                 };
@@ -16836,6 +16845,14 @@ export interface paths {
                                 id: string;
                                 name: string;
                             } | null;
+                            fallback_services: {
+                                account_id: string;
+                                account_name: string;
+                                service: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                            }[];
                             always_use_bot_account: boolean;
                             webhook: {
                                 url: string;
@@ -16959,6 +16976,14 @@ export interface paths {
                                 id: string;
                                 name: string;
                             } | null;
+                            fallback_services: {
+                                account_id: string;
+                                account_name: string;
+                                service: {
+                                    id: string;
+                                    name: string;
+                                } | null;
+                            }[];
                             always_use_bot_account: boolean;
                             webhook: {
                                 url: string;

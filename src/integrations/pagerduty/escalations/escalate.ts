@@ -188,7 +188,7 @@ export class EscalateUseCase {
     const groups = [...new Set([...policies.map((p) => accountOf(p.id)), ...[...people.keys()].map(accountOf)])];
     const planned: (PlannedTarget & { account: string; from: string })[] = [];
     for (const account of groups) {
-      const fallback = settings.fallbackService && accountOf(settings.fallbackService.id) === account ? settings.fallbackService : null;
+      const fallback = settings.fallbackServices.get(account) ?? null;
       let fromHere = from;
       if (account !== FIRST_ACCOUNT || accountOf(fromPdId) !== FIRST_ACCOUNT) {
         const bot = accounts.find((a) => a.id === account)?.settings.botUser;
@@ -368,13 +368,13 @@ export class EscalateUseCase {
     const esc = await this.deps.store.get(escalationId);
     const open = esc.targets.filter((t) => t.status === 'failed' || (t.status === 'pending' && !t.pagerduty));
     if (open.length === 0) throw new ConflictError('nothing_to_retry', 'Every target of this escalation already has its PagerDuty incident; there is nothing to page again.');
-    const fallback = (await this.deps.settings.get()).fallbackService;
+    const fallbacks = (await this.deps.settings.get()).fallbackServices;
     // Looked up before the transaction: on SQLite the catalog shares the one connection the transaction holds.
     const services = new Map<string, { id: string; name: string } | null>();
     for (const t of open) {
       let service = t.service;
       if (!service && t.kind === 'escalation_policy') service = (await this.deps.directory.servicesUsingPolicy(t.targetId))[0] ?? null;
-      services.set(t.id, service ?? fallback);
+      services.set(t.id, service ?? fallbacks.get(t.account) ?? null);
     }
     const ids: string[] = [];
     await inTransaction(this.deps.db, async (tx) => {

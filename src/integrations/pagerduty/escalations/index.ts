@@ -85,7 +85,7 @@ export async function setupEscalations(deps: EscalationsDeps): Promise<Escalatio
   deps.webhooks.subscribe((ev) => follow.onWebhookEvent(ev));
   deps.webhooks.subscribe((ev) => responders.onWebhookEvent(ev));
 
-  registerEscalationRoutes(deps.http, { escalate, store, directory, settings, webhooks: deps.webhooks.store, placement: deps.webhooks.placement });
+  registerEscalationRoutes(deps.http, { escalate, store, directory, settings, webhooks: deps.webhooks.store, placement: deps.webhooks.placement, accounts: () => integration.accounts() });
 
   const port: EscalationPortImpl = {
     connected: async () => (await integration.settings()) !== null,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { App } from '../../../platform/http/server.js';
 import { ValidationError } from '../../../platform/errors.js';
 import { actorOf, requireAccess } from '../../../users/auth.js';
+import { splitPdKey } from '../accounts.js';
 import type { WebhookPlacement } from '../webhooks/subscription.js';
 import type { PagerDutyDirectory } from '../directory.js';
 import type { WebhookSecretStore } from '../webhooks/secrets.js';
@@ -112,14 +113,17 @@ const pdId = z.string().trim().min(1).max(64);
 const one = z.object({ escalation: escalationJson });
 const option = z.object({ id: z.string(), name: z.string(), description: z.string().optional(), email: z.string().optional() });
 const settingsJson = z.object({
-  fallback_service: z.object({ id: z.string(), name: z.string() }).nullable(),
+  fallback_service: z.object({ id: z.string(), name: z.string() }).nullable().describe("The first account's fallback service"),
+  fallback_services: z
+    .array(z.object({ account_id: z.string(), account_name: z.string(), service: z.object({ id: z.string(), name: z.string() }).nullable() }))
+    .describe('Each connected account with its fallback service, or null (a service pages only in its own account)'),
   always_use_bot_account: z.boolean(),
   webhook: z.object({ url: z.string(), subscription_id: z.string().nullable(), secret_configured: z.boolean(), automatic: z.boolean(), error: z.string().nullable() }),
 });
 
 export function registerEscalationRoutes(
   app: App,
-  deps: { escalate: EscalateUseCase; store: EscalationStore; directory: PagerDutyDirectory; settings: EscalationSettingsStore; webhooks: WebhookSecretStore; placement: () => Promise<WebhookPlacement> },
+  deps: { escalate: EscalateUseCase; store: EscalationStore; directory: PagerDutyDirectory; settings: EscalationSettingsStore; webhooks: WebhookSecretStore; placement: () => Promise<WebhookPlacement>; accounts: () => Promise<{ id: string; name: string }[]> },
 ): void {
   const { escalate, store, directory, settings, webhooks } = deps;
   const read = requireAccess('read');
@@ -213,9 +217,10 @@ export function registerEscalationRoutes(
   );
 
   const settingsOut = async () => {
-    const [s, w, where] = await Promise.all([settings.get(), webhooks.state(), deps.placement()]);
+    const [s, w, where, accounts] = await Promise.all([settings.get(), webhooks.state(), deps.placement(), deps.accounts()]);
     return {
       fallback_service: s.fallbackService,
+      fallback_services: accounts.map((a) => ({ account_id: a.id, account_name: a.name, service: s.fallbackServices.get(a.id) ?? null })),
       always_use_bot_account: s.alwaysUseBot,
       webhook: { url: where.url, subscription_id: w.subscriptionId, secret_configured: w.secretCount > 0, automatic: where.automatic, error: w.error },
     };
@@ -229,7 +234,11 @@ export function registerEscalationRoutes(
       schema: {
         tags,
         summary: 'The fallback escalation service is used to page people directly, and policies no service uses',
-        body: z.strictObject({ fallback_service_id: pdId.nullable().optional(), always_use_bot_account: z.boolean().optional() }),
+        body: z.strictObject({
+          fallback_service_id: pdId.nullable().optional().describe("A service sets its own account's fallback; null clears the fallback of account_id (the first account when not given)"),
+          account_id: z.string().trim().min(1).max(40).optional(),
+          always_use_bot_account: z.boolean().optional(),
+        }),
         response: { 200: settingsJson },
       },
     },
@@ -241,8 +250,11 @@ export function registerEscalationRoutes(
         const found = (await directory.searchServices(b.fallback_service_id, 50)).find((s) => s.id === b.fallback_service_id);
         if (!found) throw new ValidationError(`No PagerDuty service ${JSON.stringify(b.fallback_service_id)} is in the synced catalog.`, [{ path: 'fallback_service_id', message: 'unknown service' }]);
         fallbackService = { id: found.id, name: found.name };
+        if (b.account_id !== undefined && splitPdKey(found.id).account !== b.account_id) {
+          throw new ValidationError(`${found.name} is a service of another PagerDuty account: a fallback service pages only in its own account.`, [{ path: 'fallback_service_id', message: 'not a service of account_id' }]);
+        }
       }
-      await settings.update({ fallbackService, alwaysUseBot: b.always_use_bot_account });
+      await settings.update({ fallbackService, account: b.account_id, alwaysUseBot: b.always_use_bot_account });
       return settingsOut();
     },
   );

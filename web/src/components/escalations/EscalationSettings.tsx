@@ -40,6 +40,11 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
 
   if (!settings.data) return settings.loading ? <Loading label="Loading escalation settings…" /> : <ErrorMessage error={settings.error} />;
   const s = settings.data;
+  // Catalog ids of accounts other than the first are `<account>:<id>`: the account a service belongs to, by name.
+  const accountName = (serviceId: string) => {
+    const account = serviceId.includes(':') ? serviceId.slice(0, serviceId.indexOf(':')) : 'default';
+    return s.fallback_services.find((f) => f.account_id === account)?.account_name ?? account;
+  };
   return (
     <section className="card" aria-labelledby="escalation-settings-heading">
       <h2 id="escalation-settings-heading">Escalation</h2>
@@ -48,10 +53,32 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
         PagerDuty pages through a service. Firebreak pages a person directly on this service (with that person as the only assignee), and an escalation policy that no
         service uses on this service too (with the policy set on the incident). Pick a quiet service whose own alerts nobody relies on.
       </p>
-      <p>
-        Now: <strong>{s.fallback_service ? s.fallback_service.name : 'none chosen'}</strong>
-        {!s.fallback_service ? <span className="muted"> — people cannot be paged directly until one is chosen.</span> : null}
-      </p>
+      {s.fallback_services.length > 1 ? (
+        <>
+          <p className="muted">Each PagerDuty account has its own: a service pages only in its account. Choosing a service sets it for the account it belongs to.</p>
+          <ul aria-label="Fallback service of each account">
+            {s.fallback_services.map((f) => (
+              <li key={f.account_id}>
+                {f.account_name}: <strong>{f.service ? f.service.name : 'none chosen'}</strong>
+                {!f.service ? <span className="muted"> — people of this account cannot be paged directly until one is chosen.</span> : null}
+                {admin && f.service ? (
+                  <>
+                    {' '}
+                    <button type="button" className="button-quiet button-small" disabled={busy} onClick={() => void save(() => call('patch', `${base}/escalation_settings`, { body: { fallback_service_id: null, account_id: f.account_id } }))}>
+                      Clear
+                    </button>
+                  </>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : (
+        <p>
+          Now: <strong>{s.fallback_service ? s.fallback_service.name : 'none chosen'}</strong>
+          {!s.fallback_service ? <span className="muted"> — people cannot be paged directly until one is chosen.</span> : null}
+        </p>
+      )}
       {admin ? (
         <Field label="Choose from the synced PagerDuty services" error={apiError?.field('fallback_service_id')}>
           {(p) => (
@@ -60,8 +87,9 @@ export function EscalationSettings({ admin }: { admin: boolean }) {
               <ul style={{ listStyle: 'none', padding: 0 }}>
                 {(services.data ?? []).slice(0, 8).map((o) => (
                   <li key={o.id}>
-                    <button type="button" className="button-quiet button-small" disabled={busy || o.id === s.fallback_service?.id} onClick={() => void save(() => call('patch', `${base}/escalation_settings`, { body: { fallback_service_id: o.id } }))}>
+                    <button type="button" className="button-quiet button-small" disabled={busy || s.fallback_services.some((f) => f.service?.id === o.id) || o.id === s.fallback_service?.id} onClick={() => void save(() => call('patch', `${base}/escalation_settings`, { body: { fallback_service_id: o.id } }))}>
                       {o.name}
+                      {s.fallback_services.length > 1 ? ` (${accountName(o.id)})` : ''}
                     </button>
                   </li>
                 ))}
