@@ -13,7 +13,19 @@ export function StatusUpdatesCard({ isAdmin }: { isAdmin: boolean }) {
   const { busy, error, run } = useSubmit();
   const id = useId();
   useLive(['settings'], null, () => settings.refresh());
-  const toggle = (enabled: boolean) => void run(async () => settings.setData(await call('put', path, { body: { enabled } })));
+  // Shown at once (a checkbox that waits for the server looks as if the click was lost); the answer replaces it,
+  // and a refusal reloads what is stored.
+  const toggle = (enabled: boolean) => {
+    if (settings.data) settings.setData({ ...settings.data, enabled });
+    void run(async () => {
+      try {
+        settings.setData(await call('put', path, { body: { enabled } }));
+      } catch (err) {
+        settings.refresh();
+        throw err;
+      }
+    });
+  };
   return (
     <section className="card" aria-labelledby={`${id}-heading`}>
       <h2 id={`${id}-heading`}>PagerDuty status updates</h2>
