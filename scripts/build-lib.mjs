@@ -92,12 +92,24 @@ async function loadEsbuild() {
  * paths the code makes from its own location (the web app's `../web/dist` in app.ts) still point to the same place.
  */
 export async function buildServer({ outDir = serverOutDir } = {}) {
-  const esbuild = await loadEsbuild();
   // Old chunks would otherwise pile up (the stamps stay: the web app's is there too).
   if (existsSync(outDir)) for (const name of readdirSync(outDir)) if (name !== '.stamps') rmSync(join(outDir, name), { recursive: true, force: true });
-  const result = await esbuild.build({
+  const result = await compileForNode(['src/main.ts'], outDir);
+  const inputs = Object.keys(result.metafile.inputs).map((f) => resolve(root, f)).filter((f) => !f.includes(`${sep}node_modules${sep}`));
+  const outputs = Object.keys(result.metafile.outputs).map((f) => resolve(root, f));
+  writeStamp('server', outDir, [...inputs, ...sharedInputs], outputs);
+  return { inputs: inputs.length, outputs: outputs.length };
+}
+
+/**
+ * Compiles TypeScript entry points as the production server is compiled (one ES module each, our own dynamic
+ * imports as chunks, packages left as imports of node_modules). Benchmarks use it to measure what production runs.
+ */
+export async function compileForNode(entryPoints, outDir) {
+  const esbuild = await loadEsbuild();
+  return esbuild.build({
     absWorkingDir: root,
-    entryPoints: ['src/main.ts'],
+    entryPoints,
     outdir: outDir,
     bundle: true,
     splitting: true, // dynamic import() of our own modules stays lazy (one chunk each)
@@ -110,10 +122,6 @@ export async function buildServer({ outDir = serverOutDir } = {}) {
     metafile: true,
     logLevel: 'warning',
   });
-  const inputs = Object.keys(result.metafile.inputs).map((f) => resolve(root, f)).filter((f) => !f.includes(`${sep}node_modules${sep}`));
-  const outputs = Object.keys(result.metafile.outputs).map((f) => resolve(root, f));
-  writeStamp('server', outDir, [...inputs, ...sharedInputs], outputs);
-  return { inputs: inputs.length, outputs: outputs.length };
 }
 
 /** Builds the web app with Vite (web/vite.config.ts), recording every file Vite loaded outside node_modules. */
