@@ -262,12 +262,17 @@ export class CatalogService {
   }
 
   // ---- entries ----
-  async listEntries(q: { typeId?: string; search?: string; archived?: 'exclude' | 'include' | 'only'; limit: number; cursor?: string }): Promise<{ entries: CatalogEntry[]; nextCursor: string | null }> {
+  /**
+   * A page of entries. `typeId` (an id or type name) must name a type (NotFound otherwise); `typeName` instead finds the
+   * type in the same statement and gives no entries when there is no such type (integrations' lookups: one round trip).
+   */
+  async listEntries(q: { typeId?: string; typeName?: string; search?: string; archived?: 'exclude' | 'include' | 'only'; limit: number; cursor?: string }): Promise<{ entries: CatalogEntry[]; nextCursor: string | null }> {
     let query = this.db.selectFrom('catalog_entries').selectAll();
     if (q.typeId) {
       const t = await this.getType(q.typeId);
       query = query.where('type_id', '=', t.id);
     }
+    if (q.typeName !== undefined) query = query.where('type_id', '=', this.db.selectFrom('catalog_types').select('id').where('type_name', '=', q.typeName));
     const archived = q.archived ?? 'exclude';
     if (archived === 'exclude') query = query.where('archived_at', 'is', null);
     if (archived === 'only') query = query.where('archived_at', 'is not', null);
@@ -291,6 +296,43 @@ export class CatalogService {
     const r = await this.db.selectFrom('catalog_entries').selectAll().where('id', '=', id).executeTakeFirst();
     if (!r) throw new NotFoundError('Catalog entry', id);
     return entryFromRow(r);
+  }
+
+  /** The live (not archived) entry of the type named `typeName` with this external id, in one statement; null when there is none. */
+  async findLiveEntry(typeName: string, externalId: string): Promise<CatalogEntry | null> {
+    const r = await this.db
+      .selectFrom('catalog_entries as e')
+      .innerJoin('catalog_types as t', 't.id', 'e.type_id')
+      .selectAll('e')
+      .where('t.type_name', '=', typeName)
+      .where('e.external_id', '=', externalId)
+      .where('e.archived_at', 'is', null)
+      .executeTakeFirst();
+    return r ? entryFromRow(r) : null;
+  }
+
+  /**
+   * The live entries of type `from.typeName` whose reference attribute `from.attributeId` points at the live entry of
+   * `to.typeName` with external id `to.externalId` (e.g. the services using an escalation policy), by name, in one statement.
+   */
+  async liveReferrers(from: { typeName: string; attributeId: string }, to: { typeName: string; externalId: string }): Promise<CatalogEntry[]> {
+    const rows = await this.db
+      .selectFrom('catalog_entry_refs as r')
+      .innerJoin('catalog_entries as e', 'e.id', 'r.from_entry_id')
+      .innerJoin('catalog_types as et', 'et.id', 'e.type_id')
+      .innerJoin('catalog_entries as target', 'target.id', 'r.to_entry_id')
+      .innerJoin('catalog_types as tt', 'tt.id', 'target.type_id')
+      .selectAll('e')
+      .where('r.attribute_id', '=', from.attributeId)
+      .where('et.type_name', '=', from.typeName)
+      .where('e.archived_at', 'is', null)
+      .where('tt.type_name', '=', to.typeName)
+      .where('target.external_id', '=', to.externalId)
+      .where('target.archived_at', 'is', null)
+      .orderBy('e.name_lower')
+      .orderBy('e.id')
+      .execute();
+    return rows.map(entryFromRow);
   }
 
   /** An entry with its attributes resolved (referenced entries and Firebreak users by name) and its backlinks. */

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backends, userClient } from '../helpers.js';
-import { createsByKey, declare, quiesce, setupEscalations, waitForTargets, type EscSetup } from './helpers.js';
+import { createsByKey, declare, quiesce, setupEscalations, waitFor, waitForTargets, type EscSetup } from './helpers.js';
 
 // A responder asks for help through the REST API; PagerDuty (the emulator) gets one incident per target with
 // the right service, policy or assignee, urgency, priority, From and incident_key, and nobody is paged twice.
@@ -223,6 +223,25 @@ for (const backend of backends) {
         expect((await escalate(inc.id, many)).body.error.details.fields[0].path).toBe('escalation_policy_ids');
         expect((await escalate(inc.id, { ...many, escalation_policy_ids: [s.policies[0]!.id] })).body.error.details.fields[0].path).toBe('user_ids');
       }
+      expect(s.pd.requestLog().filter((e) => e.method === 'POST')).toHaveLength(0);
+    });
+
+    it('a policy deleted in PagerDuty and archived by the next sync can no longer be paged', async () => {
+      // A synced policy no service uses (PagerDuty refuses to delete one in use): deleted there, then synced.
+      const used = new Set(s.policies.map((p) => p.id));
+      const synced = (await s.owner.get('/api/v1/integrations/pagerduty/escalation_options?type=escalation_policy&limit=100')).body.options.map((o: any) => o.id as string);
+      const gone = synced.find((id: string) => !used.has(id) && ![...s.pd.state.services.values()].some((x) => x.escalation_policy_id === id))!;
+      expect(gone).toBeTruthy();
+      s.pd.admin.deleteEscalationPolicy(gone);
+      const run = (await s.owner.post('/api/v1/integrations/pagerduty/sync', {})).body.run;
+      await waitFor('the sync', async () => {
+        const r = (await s.owner.get(`/api/v1/catalog_sync_runs/${run.id}`)).body.sync_run;
+        return r && !['queued', 'running'].includes(r.status) && r;
+      });
+      const inc = await declare(s.owner);
+      const r = await escalate(inc.id, { escalation_policy_ids: [gone], message: 'help' });
+      expect(r.status).toBe(400);
+      expect(r.body.error.message).toContain(`No escalation policy "${gone}" is in the synced PagerDuty catalog`);
       expect(s.pd.requestLog().filter((e) => e.method === 'POST')).toHaveLength(0);
     });
 

@@ -27,8 +27,7 @@ export class PagerDutyDirectory {
   constructor(private readonly catalog: CatalogService) {}
 
   private async search(typeName: string, query: string, limit: number): Promise<CatalogEntry[]> {
-    if (!(await this.catalog.findType(typeName))) return [];
-    const r = await this.catalog.listEntries({ typeId: typeName, search: query.trim() || undefined, limit });
+    const r = await this.catalog.listEntries({ typeName, search: query.trim() || undefined, limit });
     return r.entries;
   }
 
@@ -54,8 +53,7 @@ export class PagerDutyDirectory {
 
   /** The live (not archived) entry of a type with this PagerDuty id. */
   async entry(typeName: string, externalId: string): Promise<CatalogEntry | null> {
-    const found = await this.search(typeName, externalId, 50);
-    return found.find((e) => e.externalId === externalId) ?? null;
+    return this.catalog.findLiveEntry(typeName, externalId);
   }
 
   /**
@@ -70,20 +68,10 @@ export class PagerDutyDirectory {
     return e ? { id: e.externalId, name: e.name, email: str(e.attributes.email).trim() } : null;
   }
 
-  /** Services whose escalation policy is this one, enabled ones first. */
+  /** Services whose escalation policy is this one, enabled ones first (one statement: paging asks it for every policy). */
   async servicesUsingPolicy(policyExternalId: string): Promise<{ id: string; name: string; status: string }[]> {
-    const policy = await this.entry(TYPE.policies, policyExternalId);
-    if (!policy) return [];
-    const described = await this.catalog.describeEntry(policy.id);
-    const out: { id: string; name: string; status: string }[] = [];
-    for (const b of described.backlinks) {
-      if (b.attribute.id !== 'escalation_policy') continue;
-      for (const e of b.entries) {
-        if (e.archived) continue;
-        const svc = await this.catalog.getEntry(e.id);
-        out.push({ id: svc.externalId, name: svc.name, status: str(svc.attributes.status) });
-      }
-    }
+    const services = await this.catalog.liveReferrers({ typeName: TYPE.services, attributeId: 'escalation_policy' }, { typeName: TYPE.policies, externalId: policyExternalId });
+    const out = services.map((svc) => ({ id: svc.externalId, name: svc.name, status: str(svc.attributes.status) }));
     return out.sort((a, b) => Number(a.status === 'disabled') - Number(b.status === 'disabled'));
   }
 }
