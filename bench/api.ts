@@ -12,11 +12,12 @@
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { cpuBetween, postgresCpu, processCpuMs } from './cpu.js';
 import { startFirebreakProcess } from './firebreak-process.js';
 import { report, shortRun } from './report.js';
 
@@ -44,13 +45,17 @@ interface Result {
   readP99: number;
   peakRssMb: number;
   cpuMsPerPair: number;
+  /** PostgreSQL's processes (backends and background work) and this process (the clients), per create+read. */
+  pgCpuMsPerPair: number | null;
+  clientCpuMsPerPair: number;
   diagnosis?: string[];
 }
 
 /** CPU time the server process has used (user + system), in ms: steadier than wall time on a shared machine. */
 function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks (USER_HZ = 100)
+  const ms = processCpuMs(pid);
+  if (ms === null) throw new Error(`Firebreak (pid ${pid}) is gone`);
+  return ms;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -207,7 +212,7 @@ async function databaseStats(url: string): Promise<Record<string, number>> {
 
 // ---- one Firebreak run -----------------------------------------------------------------------------------------
 
-async function run(backend: string, env: Record<string, string>, diagnose: { url: string } | null = null): Promise<Result> {
+async function run(backend: string, env: Record<string, string>, pgUrl: string | null = null, diagnose = false): Promise<Result> {
   const probeDir = diagnose ? mkdtempSync(join(tmpdir(), 'fb-bench-probe-')) : null;
   const probeFile = probeDir ? join(probeDir, 'counts.json') : '';
   const preload: string[] = [];
@@ -243,8 +248,10 @@ async function run(backend: string, env: Record<string, string>, diagnose: { url
       for (let i = 0; i < WARMUP / CLIENTS; i++) await one(false, c * 1000 + i);
     }));
     if (probeDir) await readProbe(child.pid!, probeFile); // counts start here
-    const sampler = diagnose ? sampleActivity(diagnose.url) : null;
-    const stats0 = diagnose ? await databaseStats(diagnose.url) : null;
+    const sampler = diagnose && pgUrl ? sampleActivity(pgUrl) : null;
+    const stats0 = diagnose && pgUrl ? await databaseStats(pgUrl) : null;
+    const pg0 = pgUrl ? await postgresCpu(pgUrl, { everyProcess: true }) : null;
+    const clients0 = process.cpuUsage();
     const cpu0 = cpuMs(child.pid!);
     const start = performance.now();
     await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
@@ -252,7 +259,9 @@ async function run(backend: string, env: Record<string, string>, diagnose: { url
     }));
     const seconds = (performance.now() - start) / 1000;
     const cpuUsed = cpuMs(child.pid!) - cpu0;
-    const diagnosis = diagnose ? await diagnosisLines(child.pid!, probeFile, diagnose.url, stats0!, sampler!, createLat.length) : undefined;
+    const clients = process.cpuUsage(clients0);
+    const pgUsed = pg0 ? cpuBetween(pg0, await postgresCpu(pgUrl!, { everyProcess: true })) : null;
+    const diagnosis = diagnose && pgUrl ? await diagnosisLines(child.pid!, probeFile, pgUrl, stats0!, sampler!, createLat.length) : undefined;
     createLat.sort((a, b) => a - b);
     readLat.sort((a, b) => a - b);
     return {
@@ -266,6 +275,8 @@ async function run(backend: string, env: Record<string, string>, diagnose: { url
       readP99: pct(readLat, 99),
       peakRssMb: peakRss(child.pid!),
       cpuMsPerPair: cpuUsed / Math.max(1, createLat.length),
+      pgCpuMsPerPair: pgUsed === null ? null : pgUsed / Math.max(1, createLat.length),
+      clientCpuMsPerPair: (clients.user + clients.system) / 1000 / Math.max(1, createLat.length),
       diagnosis,
     };
   } finally {
@@ -403,7 +414,7 @@ if (pgDb) {
   const pgDataDir = mkdtempSync(join(tmpdir(), 'fb-bench-pg-'));
   try {
     results.push(
-      await run('postgres', { DATABASE_URL: pgDb.url, FIREBREAK_MASTER_KEY: randomBytes(32).toString('base64'), DATA_DIR: pgDataDir }, DIAGNOSE ? { url: pgDb.url } : null),
+      await run('postgres', { DATABASE_URL: pgDb.url, FIREBREAK_MASTER_KEY: randomBytes(32).toString('base64'), DATA_DIR: pgDataDir }, pgDb.url, DIAGNOSE),
     );
   } finally {
     await pgDb.drop();
@@ -420,6 +431,18 @@ console.log('backend   | creations/s | requests/s | create p50 / p99 ms | read p
 for (const r of results) {
   console.log(
     `${r.backend.padEnd(9)} | ${(r.creations / r.seconds).toFixed(0).padStart(11)} | ${((2 * r.creations) / r.seconds).toFixed(0).padStart(10)} | ${r.createP50.toFixed(1).padStart(8)} / ${r.createP99.toFixed(1).padEnd(9)} | ${r.readP50.toFixed(1).padStart(7)} / ${r.readP99.toFixed(1).padEnd(8)} | ${String(r.errors).padStart(6)} | ${r.peakRssMb.toFixed(0).padStart(18)} | ${r.cpuMsPerPair.toFixed(2)}`,
+  );
+}
+// The machine's ceiling: every create+read costs CPU in Firebreak, in PostgreSQL and in the clients, all on this
+// machine's cores; no server could go faster than the cores divided by that sum. Counts of CPU, not wall time.
+const cores = availableParallelism();
+const ceilings = new Map<string, number>();
+console.log(`\nCPU per create+read (from /proc and process.cpuUsage; on ${cores} cores shared by all three):`);
+for (const r of results) {
+  const total = r.cpuMsPerPair + (r.pgCpuMsPerPair ?? 0) + r.clientCpuMsPerPair;
+  ceilings.set(r.backend, (cores * 1000) / total);
+  console.log(
+    `  ${r.backend.padEnd(9)} Firebreak ${r.cpuMsPerPair.toFixed(2)} ms${r.pgCpuMsPerPair === null ? '' : ` + PostgreSQL ${r.pgCpuMsPerPair.toFixed(2)} ms`} + the ${CLIENTS} clients ${r.clientCpuMsPerPair.toFixed(2)} ms = ${total.toFixed(2)} ms: at most ${((cores * 1000) / total).toFixed(0)} creations/s on this machine; reached ${(r.creations / r.seconds).toFixed(0)}/s (${((r.creations / r.seconds / ((cores * 1000) / total)) * 100).toFixed(0)}% of that ceiling)`,
   );
 }
 const pgResult = results.find((r) => r.backend === 'postgres');
@@ -441,7 +464,7 @@ if (pgResult) {
     unit: '/s',
     target: `≥ ${TARGET_RATE}/s`,
     met: rate >= TARGET_RATE && pgResult.errors === 0,
-    limit: limits ? `pgbench TPC-B ${limits.tpcb.toFixed(0)}/s (Firebreak ${(rate / limits.tpcb).toFixed(2)}×), declaration-shaped ${limits.declaration.toFixed(0)}/s (${fraction!.toFixed(2)}×)` : undefined,
+    limit: `${limits ? `pgbench TPC-B ${limits.tpcb.toFixed(0)}/s (Firebreak ${(rate / limits.tpcb).toFixed(2)}×), declaration-shaped ${limits.declaration.toFixed(0)}/s (${fraction!.toFixed(2)}×); ` : ''}this machine's CPU ceiling at the measured cost ${ceilings.get('postgres')!.toFixed(0)}/s`,
   });
   report({
     bench: 'api',

@@ -30,6 +30,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { postgresCpu } from './cpu.js';
 import { printSummary, summarize } from './cpuprofile-summary.js';
 import { startFirebreakProcess } from './firebreak-process.js';
 import { report } from './report.js';
@@ -149,28 +150,6 @@ async function startRelay(target: () => URL) {
   };
 }
 
-/** CPU time (ms) of the PostgreSQL backends serving `url`'s database, by pid, from /proc (Linux, same host). */
-async function postgresCpu(url: string): Promise<Map<number, number>> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
-    const tick = 1000 / 100; // USER_HZ
-    const out = new Map<number, number>();
-    for (const { pid } of rows) {
-      try {
-        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        out.set(pid, (Number(f[11]) + Number(f[12])) * tick);
-      } catch {
-        /* gone, or not on this host */
-      }
-    }
-    return out;
-  } finally {
-    await client.end();
-  }
-}
 
 interface ProbeReading {
   at: number;

@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationResult, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { loadPg } from './lazy-packages.js';
+import { preparingClientClass } from './pg-prepared.js';
 import type { Migrations } from './migration-list.js';
 import type { Database } from './schema.js';
 
@@ -27,7 +28,7 @@ export interface DatabaseHandle {
 
 export type DatabaseConfig =
   | { kind: 'sqlite'; file: string }
-  | { kind: 'postgres'; url: string; poolSize?: number };
+  | { kind: 'postgres'; url: string; poolSize?: number; /** Send hot statements as named prepared statements (pg-prepared.ts). Default true. */ preparedStatements?: boolean };
 
 export function openDatabase(config: DatabaseConfig): DatabaseHandle {
   if (config.kind === 'sqlite') {
@@ -41,7 +42,8 @@ export function openDatabase(config: DatabaseConfig): DatabaseHandle {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, dialect: 'sqlite', description: `sqlite:${config.file}`, destroy: () => db.destroy() };
   }
-  const pool = new (loadPg().Pool)({ connectionString: config.url, max: config.poolSize ?? 10 });
+  const pgModule = loadPg();
+  const pool = new pgModule.Pool({ connectionString: config.url, max: config.poolSize ?? 10, ...(config.preparedStatements === false ? {} : { Client: preparingClientClass(pgModule.Client) }) });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
