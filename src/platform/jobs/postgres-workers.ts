@@ -84,3 +84,36 @@ export async function createAddJobsQuietly(client: pg.ClientBase, s: string): Pr
     end
     $$`);
 }
+
+/**
+ * `_firebreak_add_keyed_jobs(...)`: jobs with keys, in one statement, by the rules `enqueue` follows one job at a
+ * time (graphile-worker 0.17's add_job with job_key_mode 'unsafe_dedupe', minus its NOTIFY): a dead job's key is
+ * freed first; a key held by a pending or running job adds nothing, and of several jobs with one key in a call the
+ * first is added (inserted in the order given, the later ones conflict with it), as adding them one by one would. Keep in step with graphile-worker's
+ * add_job when upgrading it (the queue contract suite runs against it).
+ */
+export async function createAddKeyedJobsQuietly(client: pg.ClientBase, s: string): Promise<void> {
+  await client.query(`create or replace function ${s}._firebreak_add_keyed_jobs(
+      names text[], payloads json[], queues text[], run_ats timestamptz[], max_attempts int[], priorities int[], keys text[]
+    ) returns void language plpgsql volatile as $$
+    begin
+      update ${s}._private_jobs as dead set key = null
+        where dead.key = any(keys) and dead.locked_at is null and dead.attempts >= dead.max_attempts;
+      insert into ${s}._private_tasks as tasks (identifier)
+        select distinct n from unnest(names) n
+        on conflict do nothing;
+      insert into ${s}._private_job_queues as job_queues (queue_name)
+        select distinct q from unnest(queues) q where q is not null
+        on conflict do nothing;
+      insert into ${s}._private_jobs as jobs (job_queue_id, task_id, payload, run_at, max_attempts, key, priority)
+        select job_queues.id, tasks.id, coalesce(spec.payload, '{}'::json), coalesce(spec.run_at, now()),
+               spec.max_attempts::smallint, spec.key, spec.priority::smallint
+        from unnest(names, payloads, queues, run_ats, max_attempts, priorities, keys) with ordinality
+               as spec(name, payload, queue, run_at, max_attempts, priority, key, ord)
+        join ${s}._private_tasks as tasks on tasks.identifier = spec.name
+        left join ${s}._private_job_queues as job_queues on job_queues.queue_name = spec.queue
+        order by spec.ord
+        on conflict (key) do nothing;
+    end
+    $$`);
+}

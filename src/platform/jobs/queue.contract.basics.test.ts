@@ -133,6 +133,38 @@ describeContract('basics', (t) => {
     expect(await q.stats()).toEqual({ pending: 0, running: 0, dead: 0 });
   });
 
+  it('enqueueMany in a transaction keeps the key rules of enqueue: a running job holds its key, a finished one frees it', async () => {
+    const q = queue({ concurrency: 2 });
+    const ran: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    q.define<{ v: string }>('keyed-many', async (p) => {
+      ran.push(p.v);
+      if (p.v === 'first') await held;
+    });
+    await q.start();
+    await q.enqueue('keyed-many', { v: 'first' }, { jobKey: 'k' });
+    await waitFor('the first job to run', () => ran.includes('first'));
+    await inTransaction(t.env.db, (tx) =>
+      q.enqueueMany(
+        [
+          { name: 'keyed-many', payload: { v: 'while-running' }, opts: { jobKey: 'k' } },
+          { name: 'keyed-many', payload: { v: 'other' }, opts: { jobKey: 'k2' } },
+          { name: 'keyed-many', payload: { v: 'other-again' }, opts: { jobKey: 'k2' } },
+        ],
+        tx,
+      ),
+    );
+    await waitFor('the other key', () => ran.includes('other'));
+    release();
+    await q.drain();
+    await inTransaction(t.env.db, (tx) => q.enqueueMany([{ name: 'keyed-many', payload: { v: 'after-done' }, opts: { jobKey: 'k' } }], tx));
+    await waitFor('the job after the first finished', () => ran.includes('after-done'));
+    await q.drain();
+    expect(ran.sort()).toEqual(['after-done', 'first', 'other']);
+    expect(await q.stats()).toEqual({ pending: 0, running: 0, dead: 0 });
+  });
+
   it('runs jobs of one queue name one at a time, in enqueue order', async () => {
     const q = queue({ concurrency: 4 });
     const order: number[] = [];

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { inTransaction } from '../db/index.js';
 import { describeContract, here, LOCK_TIMEOUT_MS, sleep, waitFor } from './queue.contract.harness.js';
 import type { JobEvent } from './types.js';
 
@@ -57,7 +58,8 @@ describeContract('retries', (t) => {
     await waitFor('the keyed job to die', () => events.filter((e) => e.type === 'dead').length === 2, 15_000);
     // The event may come before the job's row is written; a job still being failed counts as running.
     await waitFor('the keyed job to be stored as dead', async () => (await q.deadJobs()).length === 2);
-    await q.enqueue('doomed', { order: 10 }, { jobKey: 'dead-key', maxAttempts: 1 });
+    // In a transaction's batch too (enqueueMany), a dead job's key is free.
+    await inTransaction(t.env.db, (tx) => q.enqueueMany([{ name: 'doomed', payload: { order: 10 }, opts: { jobKey: 'dead-key', maxAttempts: 1 } }], tx));
     await waitFor('the re-enqueued keyed job to die', () => events.filter((e) => e.type === 'dead').length === 3, 15_000);
     await q.drain();
     expect(runs).toBe(4);
