@@ -55,6 +55,14 @@ export async function unlockAbandoned(pool: pg.Pool, s: string, lockTimeoutMs: n
   return Number(rows[0]!.n);
 }
 
+/** The tasks and queues a batch of jobs names, created when missing (both functions below begin with it). */
+const ensureTasksAndQueues = (s: string) => `insert into ${s}._private_tasks as tasks (identifier)
+        select distinct n from unnest(names) n
+        on conflict do nothing;
+      insert into ${s}._private_job_queues as job_queues (queue_name)
+        select distinct q from unnest(queues) q where q is not null
+        on conflict do nothing;`;
+
 /**
  * `_firebreak_add_jobs(...)`: graphile-worker 0.17's add_jobs for jobs without a key, minus its NOTIFY (the caller
  * sends the wake-up after COMMIT, see PostgresJobQueue.enqueueMany), in the order given. A function rather than
@@ -67,12 +75,7 @@ export async function createAddJobsQuietly(client: pg.ClientBase, s: string): Pr
       names text[], payloads json[], queues text[], run_ats timestamptz[], max_attempts int[], priorities int[]
     ) returns void language plpgsql volatile as $$
     begin
-      insert into ${s}._private_tasks as tasks (identifier)
-        select distinct n from unnest(names) n
-        on conflict do nothing;
-      insert into ${s}._private_job_queues as job_queues (queue_name)
-        select distinct q from unnest(queues) q where q is not null
-        on conflict do nothing;
+      ${ensureTasksAndQueues(s)}
       insert into ${s}._private_jobs (job_queue_id, task_id, payload, run_at, max_attempts, priority)
         select job_queues.id, tasks.id, coalesce(spec.payload, '{}'::json), coalesce(spec.run_at, now()),
                spec.max_attempts::smallint, spec.priority::smallint
@@ -89,8 +92,8 @@ export async function createAddJobsQuietly(client: pg.ClientBase, s: string): Pr
  * `_firebreak_add_keyed_jobs(...)`: jobs with keys, in one statement, by the rules `enqueue` follows one job at a
  * time (graphile-worker 0.17's add_job with job_key_mode 'unsafe_dedupe', minus its NOTIFY): a dead job's key is
  * freed first; a key held by a pending or running job adds nothing, and of several jobs with one key in a call the
- * first is added (inserted in the order given, the later ones conflict with it), as adding them one by one would. Keep in step with graphile-worker's
- * add_job when upgrading it (the queue contract suite runs against it).
+ * first is added (inserted in the order given, the later ones conflict with it), as adding them one by one would.
+ * Keep in step with graphile-worker's add_job when upgrading it (the queue contract suite runs against it).
  */
 export async function createAddKeyedJobsQuietly(client: pg.ClientBase, s: string): Promise<void> {
   await client.query(`create or replace function ${s}._firebreak_add_keyed_jobs(
@@ -99,12 +102,7 @@ export async function createAddKeyedJobsQuietly(client: pg.ClientBase, s: string
     begin
       update ${s}._private_jobs as dead set key = null
         where dead.key = any(keys) and dead.locked_at is null and dead.attempts >= dead.max_attempts;
-      insert into ${s}._private_tasks as tasks (identifier)
-        select distinct n from unnest(names) n
-        on conflict do nothing;
-      insert into ${s}._private_job_queues as job_queues (queue_name)
-        select distinct q from unnest(queues) q where q is not null
-        on conflict do nothing;
+      ${ensureTasksAndQueues(s)}
       insert into ${s}._private_jobs as jobs (job_queue_id, task_id, payload, run_at, max_attempts, key, priority)
         select job_queues.id, tasks.id, coalesce(spec.payload, '{}'::json), coalesce(spec.run_at, now()),
                spec.max_attempts::smallint, spec.key, spec.priority::smallint
