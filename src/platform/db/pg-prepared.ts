@@ -62,7 +62,7 @@ type PgClientClass = typeof pg.Client;
 /**
  * A pg Client class for `new pg.Pool({ Client })` that sends hot statements as named prepared statements, so every
  * user of the pool gains (Kysely, the job queue's own SQL, graphile-worker's statements that are not prepared already).
- * Only `query(text, values)` calls returning a promise are touched; query objects, cursors and callbacks pass through.
+ * Only `query(text, values?, callback?)` calls are touched; query objects and cursors pass through.
  */
 export function preparingClientClass(Base: PgClientClass, names = new StatementNames()): PgClientClass {
   return class PreparingClient extends Base {
