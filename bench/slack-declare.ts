@@ -333,6 +333,8 @@ async function main() {
       console.log(`Firebreak CPU profile ${file}:`);
       printSummary('until the last slash-command ack', summarize(file, startedUs, lastAckUs(cmds)), 25);
       printSummary('until the last modal-submit ack', summarize(file, startedUs, lastAckUs(subs)), 25);
+      // Phased, the submissions' own window: busy near 100% means the acks wait for CPU, idle means they wait for something else.
+      if (PHASED) printSummary('the submissions alone (first submit sent → last submit acked)', summarize(file, Math.min(...subs.map((t) => t.startUs)), lastAckUs(subs)), 25);
       printSummary('whole burst (until the last channel is set up)', summarize(file, startedUs, fb.at), 30, PEOPLE);
     }
   } finally {
