@@ -18,6 +18,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { processCpuMs } from './cpu.js';
 import { report, shortRun } from './report.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -64,8 +65,9 @@ function serverPid(rootPid: number): number {
 }
 
 const cpuMsOf = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in clock ticks of 1/100 s
+  const ms = processCpuMs(pid);
+  if (ms === null) throw new Error(`process ${pid} is gone`);
+  return ms;
 };
 const rssMbOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 

@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { freshPostgresDatabase, signInWithLink } from '../test/helpers.js';
-import { cpuBetween, postgresCpu } from './cpu.js';
+import { cpuBetween, postgresCpu, processCpuMs } from './cpu.js';
 import { startFirebreakProcess } from './firebreak-process.js';
 import { report, shortRun } from './report.js';
 
@@ -110,14 +110,7 @@ async function serverSide(baseUrl: string): Promise<{ count: number; p50: string
 }
 
 /** CPU seconds (user + system) a process has used so far (Linux /proc; NaN elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
+const cpuSeconds = (pid: number | undefined): number => (pid === undefined ? NaN : (processCpuMs(pid) ?? NaN) / 1000);
 
 async function counts(db: 'sqlite' | 'postgres', where: { file?: string; url?: string }): Promise<{ stored: number; applied: number }> {
   const q = 'select count(*) as stored, count(applied_at) as applied from pagerduty_webhook_events';
