@@ -133,6 +133,13 @@ export class UsersService {
     return row ? toUser(row) : null;
   }
 
+  /** The people linked to these Slack users, by Slack user id (one statement; unlinked ids are absent). */
+  async findBySlackIds(slackUserIds: readonly string[]): Promise<Map<string, User>> {
+    if (!slackUserIds.length) return new Map();
+    const rows = await this.db.selectFrom('users').selectAll().where('slack_user_id', 'in', [...new Set(slackUserIds)]).execute();
+    return new Map(rows.map((r) => [r.slack_user_id!, toUser(r)]));
+  }
+
   /** Links a Slack account to a person (a Slack account belongs to one person: it moves if linked elsewhere). */
   async linkSlackUser(userId: string, slackUserId: string, actor: Actor): Promise<User> {
     return inTransaction(this.db, async (tx) => {

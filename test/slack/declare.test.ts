@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers.js';
-import { declaredIncident, declareFromSlack, incidentChannel, person, startSlackStack, waitFor, type SlackStack } from './stack.js';
+import { declaredIncident, declareFromSlack, incidentChannel, incidentsNamed, person, startSlackStack, waitFor, type SlackStack, type SlackView } from './stack.js';
 
 // A responder declares an incident from Slack and everyone sees it: a channel, the header, the announcement.
 
@@ -117,6 +117,28 @@ describe.each(backends)('declaring an incident from Slack (%s)', (backend) => {
       return c.length ? c : undefined;
     });
     expect(confirmations).toHaveLength(1);
+  });
+
+  it('people submitting at the same moment each declare as themselves; one made a viewer meanwhile is refused in the modal', async () => {
+    // Their lookups and the form's rules are read together for submissions arriving in one turn of the event loop
+    // (platform/per-turn.ts): each answer must still belong to its own person, with their role as it is now.
+    const people = ['Hana', 'Ivo', 'Jun', 'Kit'].map((n) => person(s.emu, n));
+    const general = [...s.emu.state.channels.values()].find((c) => c.isGeneral)!;
+    const views: SlackView[] = [];
+    for (const p of people) {
+      await s.emu.driver.slashCommand({ userId: p.id, channelId: general.id, command: '/incident', text: 'declare' });
+      views.push(await waitFor('the declare modal', () => s.emu.openViews(p.id).find((v) => v.callbackId === 'firebreak_declare')));
+    }
+    const users = async () => (await s.owner.get('/api/v1/users')).body.users as any[];
+    const kit = await waitFor('Kit is a Firebreak user', async () => (await users()).find((u) => u.slack_user_id === people[3]!.id));
+    expect((await s.owner.patch(`/api/v1/users/${kit.id}`, { role: 'viewer' })).status).toBe(200);
+    const subs = await Promise.all(people.map((p, i) => s.emu.driver.submitView({ userId: p.id, viewId: views[i]!.id, values: { name: { value: `Together ${p.realName}` } } })));
+    expect(subs.slice(0, 3).map((r) => r.view.isOpen)).toEqual([false, false, false]);
+    expect(subs[3]!.view.isOpen).toBe(true);
+    expect(subs[3]!.view.errors?.name).toMatch(/You are a viewer in Firebreak/);
+    for (const name of ['Hana', 'Ivo', 'Jun']) expect((await declaredIncident(s, `Together ${name}`)).creator.user.name).toBe(name);
+    await s.fb.app.jobs.drain(10_000);
+    expect(await incidentsNamed(s, 'Together Kit')).toBe(0);
   });
 
   it('names the channel with a suffix when the name is taken', async () => {

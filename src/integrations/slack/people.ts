@@ -1,5 +1,6 @@
 import { AppError, ConflictError } from '../../platform/errors.js';
 import type { Actor } from '../../platform/events.js';
+import { perTurnLoader } from '../../platform/per-turn.js';
 import type { User, UsersService } from '../../users/users.service.js';
 import { SlackApiError } from './slack.api.js';
 import type { SlackConnection } from './slack.connection.js';
@@ -19,6 +20,11 @@ const slackActor: Actor = { kind: 'integration', ref: 'slack' };
 
 export class SlackPeople {
   private readonly inFlight = new Map<string, Promise<User>>();
+  /** Lookups asked for in the same turn of the event loop share one statement (50 people submitting at once: one, not 50). */
+  private readonly linked = perTurnLoader<string, User | null>(async (ids) => {
+    const found = await this.users.findBySlackIds(ids);
+    return ids.map((id) => found.get(id) ?? null);
+  });
 
   constructor(
     private readonly users: UsersService,
@@ -27,7 +33,7 @@ export class SlackPeople {
 
   /** Already linked: no Slack call. */
   known(slackUserId: string): Promise<User | null> {
-    return this.users.findBySlackId(slackUserId);
+    return this.linked.load(slackUserId);
   }
 
   /**
@@ -55,7 +61,7 @@ export class SlackPeople {
 
   /** The Firebreak user behind a Slack user, linking or creating them on first sight. */
   async resolve(slackUserId: string): Promise<User> {
-    const known = await this.users.findBySlackId(slackUserId);
+    const known = await this.known(slackUserId);
     if (known) return known;
     let p = this.inFlight.get(slackUserId);
     if (!p) {

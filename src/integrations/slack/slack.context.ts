@@ -29,7 +29,7 @@ export interface SlackContext {
   people: SlackPeople;
   store: SlackStore;
   /** Custom field definitions (the declare and /incident field modals). */
-  customFields: Pick<CustomFieldsService, 'listFields' | 'valuesForNewIncident'>;
+  customFields: Pick<CustomFieldsService, 'listFields' | 'fieldsVersion' | 'liveFields' | 'valuesForNewIncident'>;
   /** Incident roles besides the lead (`/incident role`). */
   roles: Pick<RolesService, 'list' | 'findByName' | 'assign'>;
   /**

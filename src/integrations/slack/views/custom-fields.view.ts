@@ -166,7 +166,7 @@ function elementState(values: StateValues, field: FieldDef): Record<string, any>
  * The values of the fields whose blocks are in the submission, keyed by field key (null when left empty), and
  * the problems Slack's own inputs cannot catch (a number input's text that is not a number).
  */
-export function readFieldValues(values: StateValues, fields: FieldDef[]): { values: Record<string, RawValue>; errors: Record<string, string> } {
+export function readFieldValues(values: StateValues, fields: readonly FieldDef[]): { values: Record<string, RawValue>; errors: Record<string, string> } {
   const out: Record<string, RawValue> = {};
   const errors: Record<string, string> = {};
   for (const f of fields) {
@@ -233,7 +233,7 @@ export function changedValues(read: Record<string, RawValue>, fields: FieldDef[]
  * The block a validation problem belongs to: `custom_field_values.<key or id>[...]` names a field's block
  * (when that block is in the modal); anything else goes to `fallback`.
  */
-export function blockForPath(path: string, fields: FieldDef[], inModal: Set<string>, fallback: string): string {
+export function blockForPath(path: string, fields: readonly FieldDef[], inModal: Set<string>, fallback: string): string {
   const m = /^custom_field_values\.([^.[\]]+)/.exec(path);
   if (!m) return fallback;
   const f = fields.find((x) => x.key === m[1] || x.id === m[1]);
@@ -242,7 +242,7 @@ export function blockForPath(path: string, fields: FieldDef[], inModal: Set<stri
 }
 
 /** A ValidationError's field problems as Slack modal errors (one message per block; later ones appended). */
-export function errorsForBlocks(problems: { path: string; message: string }[], fields: FieldDef[], inModal: Set<string>, fallback: string, topMessage: string): Record<string, string> {
+export function errorsForBlocks(problems: { path: string; message: string }[], fields: readonly FieldDef[], inModal: Set<string>, fallback: string, topMessage: string): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const p of problems) {
     const block = blockForPath(p.path, fields, inModal, fallback);

@@ -1,5 +1,6 @@
 import type { App as BoltApp, ViewResponseAction } from '@slack/bolt';
 import { AppError, ValidationError } from '../../../platform/errors.js';
+import { sharedPerTurn } from '../../../platform/per-turn.js';
 import { roleAllows, type User } from '../../../users/users.service.js';
 import { explain } from '../errors.js';
 import { viewerText } from '../messages/replies.js';
@@ -57,7 +58,7 @@ function inputBlocks(view: { blocks?: unknown[] }): string[] {
 }
 
 /** An incidents-service error as modal errors: field problems next to their field, the rest on `fallback`. */
-function modalErrors(err: AppError, fields: FieldDef[], blocks: string[], fallback: string): Errors {
+function modalErrors(err: AppError, fields: readonly FieldDef[], blocks: string[], fallback: string): Errors {
   if (!(err instanceof ValidationError)) return { [fallback]: err.message };
   const problems = ((err.details?.fields as { path: string; message: string }[] | undefined) ?? []).filter((p) => typeof p?.path === 'string');
   return errorsForBlocks(problems, fields, new Set(blocks), fallback, err.message);
@@ -68,9 +69,16 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
   // declaration is recorded as a job, durably, and acknowledged; the job creates the incident (declare.intake.ts).
   const intake = new DeclareIntake(ctx.db, ctx.jobs);
   defineDeclareJob(ctx);
+  // What every declaration is checked against, read once for the submissions arriving in the same turn of the event
+  // loop: the severities, and the custom fields at their current version (the service's copy while the version is
+  // unchanged). The version goes on to valuesForNewIncident, which then reads nothing again.
+  const declareRules = sharedPerTurn(async () => {
+    const [severities, fieldsVersion] = await Promise.all([ctx.incidents.listSeverities(), ctx.customFields.fieldsVersion()]);
+    return { severities, fieldsVersion, fields: await ctx.customFields.liveFields(ctx.db, fieldsVersion) };
+  });
   bolt.view(DECLARE_CALLBACK, async ({ ack, body, view }) => {
     const work = (async (): Promise<Errors | null> => {
-      const [severities, fields] = await Promise.all([ctx.incidents.listSeverities(), ctx.customFields.listFields()]);
+      const { severities, fields, fieldsVersion } = await declareRules();
       const read = readDeclare(view.state.values, severities);
       // Custom fields in this modal (left empty: null, so a cleared default stays cleared).
       const custom = readFieldValues(view.state.values, fields);
@@ -80,7 +88,7 @@ export function registerViewSubmissions(bolt: BoltApp, ctx: SlackContext): void 
       // The incidents service's own check of the values, with the definitions as they are now, so the modal
       // refuses what the declaration job would (a rule changed in between still reaches the person, by DM).
       try {
-        await ctx.customFields.valuesForNewIncident(ctx.db, custom.values, { enforceRequired: true });
+        await ctx.customFields.valuesForNewIncident(ctx.db, custom.values, { enforceRequired: true, fieldsVersion });
       } catch (err) {
         if (err instanceof ValidationError) return modalErrors(err, fields, inputBlocks(view), 'name');
         throw err;
