@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers.js';
 import { declaredIncident, declareFromSlack, incidentChannel, incidentsNamed, person, startSlackStack, waitFor, type SlackStack, type SlackView } from './stack.js';
@@ -139,6 +140,18 @@ describe.each(backends)('declaring an incident from Slack (%s)', (backend) => {
     for (const name of ['Hana', 'Ivo', 'Jun']) expect((await declaredIncident(s, `Together ${name}`)).creator.user.name).toBe(name);
     await s.fb.app.jobs.drain(10_000);
     expect(await incidentsNamed(s, 'Together Kit')).toBe(0);
+  });
+
+  it.runIf(backend === 'postgres')('meeting someone new does not wait for a change of people holding the owners (PostgreSQL row locks)', async () => {
+    // An admin's change of someone's role locks the owners' rows until it commits (the last-owner rule). Firebreak
+    // creating a Slack person needs no such check, so it must not queue behind that lock.
+    await s.fb.app.database.db.transaction().execute(async (tx) => {
+      await sql`select id from users where role = 'owner' for update`.execute(tx);
+      const lena = person(s.emu, 'Lena');
+      const { submit } = await declareFromSlack(s, lena, { name: 'Queue behind nobody' });
+      expect(submit.view.isOpen).toBe(false);
+      expect((await declaredIncident(s, 'Queue behind nobody')).creator.user.name).toBe('Lena');
+    });
   });
 
   it('names the channel with a suffix when the name is taken', async () => {
