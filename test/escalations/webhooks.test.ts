@@ -69,9 +69,13 @@ for (const backend of backends) {
       expect(acked.targets[0].acknowledged_at).toBeTruthy();
       const items = (await s.owner.get(`/api/v1/incidents/${inc.id}/timeline`)).body.items;
       expect(items.filter((i: any) => i.kind === 'pagerduty.escalation_acknowledged').map((i: any) => i.text)).toEqual([`${user.name}: PagerDuty incident #${acked.targets[0].pagerduty_incident.number} acknowledged by ${user.name}`]);
+      // The "PagerDuty incidents" card tells the same status as the escalation (the link copies the target's).
+      const linkStatus = async () => ((await s.owner.get(`/api/v1/incidents/${inc.id}/pagerduty_incidents`)).body.pagerduty_incidents as any[]).find((l) => l.pagerduty_incident.id === target.pagerduty_incident.id)?.pagerduty_incident.status;
+      expect(await linkStatus()).toBe('acknowledged');
       s.pd.actAs(user.email).resolve(target.pagerduty_incident.id);
       await s.pd.webhooks.flush();
       await waitForTargets(s.owner, escalation.id, (t) => t.status === 'resolved');
+      expect(await linkStatus()).toBe('resolved');
       expect(s.pd.webhooks.deliveries().every((d) => d.status === 'delivered')).toBe(true);
     });
 
