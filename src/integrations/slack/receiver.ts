@@ -292,8 +292,10 @@ function one(v: string | string[] | undefined): string | undefined {
 }
 
 /** Slash commands are form fields; interactivity is a form with one `payload` field of JSON; events are JSON. */
-function parseBody(raw: string, contentType: string): Record<string, any> {
+export function parseBody(raw: string, contentType: string): Record<string, any> {
   if (contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    const only = onlyPayload(raw);
+    if (only !== null) return JSON.parse(only) as Record<string, any>;
     const form = new URLSearchParams(raw);
     const payload = form.get('payload');
     if (payload !== null) return JSON.parse(payload) as Record<string, any>;
@@ -302,4 +304,19 @@ function parseBody(raw: string, contentType: string): Record<string, any> {
   const parsed = JSON.parse(raw) as unknown;
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
   return parsed as Record<string, any>;
+}
+
+/**
+ * The `payload` of a form that has no other field, decoded as URLSearchParams would ('+' is a space, then
+ * percent-decoding as UTF-8), or null for any other form, or an encoding decodeURIComponent refuses (URLSearchParams
+ * then decodes it its own forgiving way). A modal submission is one such field of 5–20 KB of encoded JSON, and 50 of
+ * them at once spent a tenth of their CPU in URLSearchParams; this decodes it in a third of the time.
+ */
+function onlyPayload(raw: string): string | null {
+  if (!raw.startsWith('payload=') || raw.includes('&')) return null;
+  try {
+    return decodeURIComponent(raw.slice('payload='.length).replaceAll('+', ' '));
+  } catch {
+    return null;
+  }
 }
