@@ -9,6 +9,11 @@ import { entryFromRow, normalizeEmailKey, typeFromRow, type Backlink, type Catal
 import { applyWrites, archiveEntries, chunk, CHUNK, snapshot, snapshotDigests, type EntryWrite, type StoredDigest, type StoredEntry, type WriteGuard } from './sync-writes.js';
 import './tables.js';
 
+/** The key findLiveEntries answers a (type name, external id) pair under. */
+export function liveEntryKey(typeName: string, externalId: string): string {
+  return `${typeName}\n${externalId}`;
+}
+
 // The catalog: types with an attribute schema, entries (external id unique per type) and the references
 // between them. Integrations own the types they create (people cannot edit those); custom types are edited
 // through the API. Synced data arrives through the sync engine (sync.ts), which uses the snapshot/apply
@@ -298,17 +303,22 @@ export class CatalogService {
     return entryFromRow(r);
   }
 
-  /** The live (not archived) entry of the type named `typeName` with this external id, in one statement; null when there is none. */
-  async findLiveEntry(typeName: string, externalId: string): Promise<CatalogEntry | null> {
-    const r = await this.db
+  /**
+   * The live (not archived) entries of these (type name, external id) pairs, in one statement, keyed by
+   * liveEntryKey(typeName, externalId); a pair with no live entry is absent.
+   */
+  async findLiveEntries(wanted: readonly { typeName: string; externalId: string }[]): Promise<Map<string, CatalogEntry>> {
+    if (!wanted.length) return new Map();
+    const rows = await this.db
       .selectFrom('catalog_entries as e')
       .innerJoin('catalog_types as t', 't.id', 'e.type_id')
       .selectAll('e')
-      .where('t.type_name', '=', typeName)
-      .where('e.external_id', '=', externalId)
+      .select('t.type_name as of_type')
+      .where('t.type_name', 'in', [...new Set(wanted.map((w) => w.typeName))])
+      .where('e.external_id', 'in', [...new Set(wanted.map((w) => w.externalId))])
       .where('e.archived_at', 'is', null)
-      .executeTakeFirst();
-    return r ? entryFromRow(r) : null;
+      .execute();
+    return new Map(rows.map(({ of_type, ...r }) => [liveEntryKey(of_type, r.external_id!), entryFromRow(r)]));
   }
 
   /**

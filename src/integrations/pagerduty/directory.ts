@@ -1,5 +1,6 @@
 import type { CatalogEntry, CatalogService } from '../../catalog/catalog.service.js';
-import { normalizeEmailKey } from '../../catalog/catalog.service.js';
+import { liveEntryKey, normalizeEmailKey } from '../../catalog/catalog.service.js';
+import { perTurnLoader } from '../../platform/per-turn.js';
 import { FIRST_ACCOUNT, ownedBy } from './accounts.js';
 
 // What the PagerDuty features (escalation, links, auto-create, auto-acknowledgement) need from the synced
@@ -24,6 +25,12 @@ export interface DirectoryItem {
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
 export class PagerDutyDirectory {
+  /** Entries asked for in the same turn of the event loop are read together (an escalation asks for 10 at once). */
+  private readonly live = perTurnLoader<{ typeName: string; externalId: string }, CatalogEntry | null>(async (wanted) => {
+    const found = await this.catalog.findLiveEntries(wanted);
+    return wanted.map((w) => found.get(liveEntryKey(w.typeName, w.externalId)) ?? null);
+  });
+
   constructor(private readonly catalog: CatalogService) {}
 
   private async search(typeName: string, query: string, limit: number): Promise<CatalogEntry[]> {
@@ -53,7 +60,7 @@ export class PagerDutyDirectory {
 
   /** The live (not archived) entry of a type with this PagerDuty id. */
   async entry(typeName: string, externalId: string): Promise<CatalogEntry | null> {
-    return this.catalog.findLiveEntry(typeName, externalId);
+    return this.live.load({ typeName, externalId });
   }
 
   /**
