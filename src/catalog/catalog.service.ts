@@ -9,11 +9,6 @@ import { entryFromRow, normalizeEmailKey, typeFromRow, type Backlink, type Catal
 import { applyWrites, archiveEntries, chunk, CHUNK, snapshot, snapshotDigests, type EntryWrite, type StoredDigest, type StoredEntry, type WriteGuard } from './sync-writes.js';
 import './tables.js';
 
-/** The key findLiveEntries answers a (type name, external id) pair under. */
-export function liveEntryKey(typeName: string, externalId: string): string {
-  return `${typeName}\n${externalId}`;
-}
-
 // The catalog: types with an attribute schema, entries (external id unique per type) and the references
 // between them. Integrations own the types they create (people cannot edit those); custom types are edited
 // through the API. Synced data arrives through the sync engine (sync.ts), which uses the snapshot/apply
@@ -23,6 +18,11 @@ export function liveEntryKey(typeName: string, externalId: string): string {
 export { canonicalAttribute, slugify, type AttributeInput } from './schema-rules.js';
 export { attributeKinds, entryFromRow, normalizeEmailKey, type AttributeKind, type Backlink, type CatalogAttribute, type CatalogEntry, type CatalogType, type ResolvedAttribute, type UserDirectory } from './model.js';
 export { chunk, entryDigest, type EntryWrite, type StoredDigest, type StoredEntry, type WriteGuard } from './sync-writes.js';
+
+/** The key findLiveEntries answers a (type name, external id) pair under. */
+export function liveEntryKey(typeName: string, externalId: string): string {
+  return `${typeName}\n${externalId}`;
+}
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === null || v === undefined || v === '' ? [] : [v]);
 
