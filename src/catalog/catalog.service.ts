@@ -322,10 +322,13 @@ export class CatalogService {
   }
 
   /**
-   * The live entries of type `from.typeName` whose reference attribute `from.attributeId` points at the live entry of
-   * `to.typeName` with external id `to.externalId` (e.g. the services using an escalation policy), by name, in one statement.
+   * The live entries of type `from.typeName` whose reference attribute `from.attributeId` points at a live entry of
+   * `to.typeName` with one of `to.externalIds` (e.g. the services using each of an escalation's policies), by name, in
+   * one statement: a map from each external id asked for to its referrers (an empty list when none).
    */
-  async liveReferrers(from: { typeName: string; attributeId: string }, to: { typeName: string; externalId: string }): Promise<CatalogEntry[]> {
+  async liveReferrers(from: { typeName: string; attributeId: string }, to: { typeName: string; externalIds: readonly string[] }): Promise<Map<string, CatalogEntry[]>> {
+    const out = new Map<string, CatalogEntry[]>(to.externalIds.map((id) => [id, []]));
+    if (!out.size) return out;
     const rows = await this.db
       .selectFrom('catalog_entry_refs as r')
       .innerJoin('catalog_entries as e', 'e.id', 'r.from_entry_id')
@@ -333,16 +336,18 @@ export class CatalogService {
       .innerJoin('catalog_entries as target', 'target.id', 'r.to_entry_id')
       .innerJoin('catalog_types as tt', 'tt.id', 'target.type_id')
       .selectAll('e')
+      .select('target.external_id as to_external_id')
       .where('r.attribute_id', '=', from.attributeId)
       .where('et.type_name', '=', from.typeName)
       .where('e.archived_at', 'is', null)
       .where('tt.type_name', '=', to.typeName)
-      .where('target.external_id', '=', to.externalId)
+      .where('target.external_id', 'in', [...out.keys()])
       .where('target.archived_at', 'is', null)
       .orderBy('e.name_lower')
       .orderBy('e.id')
       .execute();
-    return rows.map(entryFromRow);
+    for (const { to_external_id, ...r } of rows) out.get(to_external_id!)?.push(entryFromRow(r));
+    return out;
   }
 
   /** An entry with its attributes resolved (referenced entries and Firebreak users by name) and its backlinks. */

@@ -222,6 +222,21 @@ export class IncidentsService {
     return row.id;
   }
 
+  /**
+   * What names an incident (id, reference, name, Slack channel id), by id or reference, in one light statement: for use
+   * cases that only say which incident they act on (an escalation reads it before every page it sends).
+   */
+  async getIncidentHeader(idOrRef: string, db: Executor = this.db): Promise<{ id: string; reference: string; name: string; slackChannelId: string | null }> {
+    const ref = /^inc-(\d{1,12})$/i.exec(idOrRef.trim());
+    const row = await db
+      .selectFrom('incidents')
+      .select(['id', 'reference', 'name', 'slack_channel_id'])
+      .where(ref ? 'number' : 'id', '=', ref ? Number(ref[1]) : idOrRef)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError('Incident', idOrRef);
+    return { id: row.id, reference: row.reference, name: row.name, slackChannelId: row.slack_channel_id };
+  }
+
   /** One statement (incident-view.ts loadIncident), and the channel name when Slack made a channel. */
   async getIncident(idOrRef: string, db: Executor = this.db): Promise<Incident> {
     const ref = /^inc-(\d{1,12})$/i.exec(idOrRef.trim());

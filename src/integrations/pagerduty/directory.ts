@@ -31,6 +31,12 @@ export class PagerDutyDirectory {
     return wanted.map((w) => found.get(liveEntryKey(w.typeName, w.externalId)) ?? null);
   });
 
+  /** Likewise the services of each policy asked for in one turn (an escalation asks for every policy's at once). */
+  private readonly referrers = perTurnLoader<string, CatalogEntry[]>(async (policyIds) => {
+    const found = await this.catalog.liveReferrers({ typeName: TYPE.services, attributeId: 'escalation_policy' }, { typeName: TYPE.policies, externalIds: policyIds });
+    return policyIds.map((id) => found.get(id) ?? []);
+  });
+
   constructor(private readonly catalog: CatalogService) {}
 
   private async search(typeName: string, query: string, limit: number): Promise<CatalogEntry[]> {
@@ -75,9 +81,9 @@ export class PagerDutyDirectory {
     return e ? { id: e.externalId, name: e.name, email: str(e.attributes.email).trim() } : null;
   }
 
-  /** Services whose escalation policy is this one, enabled ones first (one statement: paging asks it for every policy). */
+  /** Services whose escalation policy is this one, enabled ones first (the policies asked for in one turn: one statement). */
   async servicesUsingPolicy(policyExternalId: string): Promise<{ id: string; name: string; status: string }[]> {
-    const services = await this.catalog.liveReferrers({ typeName: TYPE.services, attributeId: 'escalation_policy' }, { typeName: TYPE.policies, externalId: policyExternalId });
+    const services = await this.referrers.load(policyExternalId);
     const out = services.map((svc) => ({ id: svc.externalId, name: svc.name, status: str(svc.attributes.status) }));
     return out.sort((a, b) => Number(a.status === 'disabled') - Number(b.status === 'disabled'));
   }

@@ -83,7 +83,7 @@ export class EscalateUseCase {
     // Every lookup starts at once (on PostgreSQL each is a round trip or a chain of them; the services of each
     // policy are the longest chain), and their answers are checked below in a fixed order, so the error a request
     // gets does not depend on which lookup answered first. A lookup a failed check makes useless only costs a read.
-    const incidentP = settle(this.deps.incidents.getIncident(input.incident));
+    const incidentP = settle(this.deps.incidents.getIncidentHeader(input.incident));
     const settingsP = settle(this.deps.settings.get());
     const lookups = {
       connected: settle(this.deps.integration.connected()),

@@ -178,7 +178,7 @@ export class PagingWorker {
 
   private async loadContext(escalationId: string): Promise<PagingContext> {
     const [c, esc] = await Promise.all([this.deps.integration.connected(), this.deps.db.selectFrom('pagerduty_escalations').selectAll().where('id', '=', escalationId).executeTakeFirstOrThrow()]);
-    const incident = await this.deps.incidents.getIncident(esc.incident_id);
+    const incident = await this.deps.incidents.getIncidentHeader(esc.incident_id);
     return { pd: c, esc, incident: { reference: incident.reference, name: incident.name, slackChannelId: incident.slackChannelId } };
   }
 
