@@ -1,4 +1,4 @@
-// The database helpers use cases share (platform/db errors.ts and locks.ts), on each backend's real driver.
+// The database helpers use cases share (platform/db errors.ts, locks.ts, index.ts's commit hooks), on each backend's real driver.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, freshPostgresDatabase } from '../../../test/helpers.js';
 import { isUniqueViolation } from './errors.js';
-import { openDatabase, type DatabaseHandle } from './index.js';
+import { afterCommit, beforeCommit, inTransaction, openDatabase, type DatabaseHandle } from './index.js';
 import { forUpdate } from './locks.js';
 
 describe.each(backends)('isUniqueViolation on %s', (backend) => {
@@ -71,6 +71,41 @@ describe('forUpdate', () => {
       const q = db.selectFrom('things').selectAll().where('id', '=', 'x');
       expect(forUpdate(q, 'sqlite').compile().sql).toBe(q.compile().sql);
       expect(await forUpdate(q, 'sqlite').execute()).toEqual([]);
+    } finally {
+      await handle.destroy();
+    }
+  });
+});
+
+describe('inTransaction commit hooks', () => {
+  it('runs work registered as last after every other work before COMMIT, work registered meanwhile included, then the after-commit callbacks', async () => {
+    const handle = openDatabase({ kind: 'sqlite', file: ':memory:' });
+    try {
+      const order: string[] = [];
+      await inTransaction(handle.db, async (tx) => {
+        beforeCommit(tx, async () => void order.push('last, registered first'), { last: true });
+        beforeCommit(tx, async () => {
+          order.push('before 1');
+          beforeCommit(tx, async () => void order.push('before, registered by before 1'));
+        });
+        afterCommit(tx, () => void order.push('after commit'));
+        beforeCommit(tx, async () => {
+          order.push('before 2');
+          beforeCommit(tx, async () => {
+            order.push('last, registered by before 2');
+            beforeCommit(tx, async () => void order.push('before, registered by a last'));
+          }, { last: true });
+        });
+      });
+      expect(order).toEqual([
+        'before 1',
+        'before 2',
+        'before, registered by before 1',
+        'last, registered first',
+        'last, registered by before 2',
+        'before, registered by a last',
+        'after commit',
+      ]);
     } finally {
       await handle.destroy();
     }

@@ -100,6 +100,8 @@ export async function migrateToLatest(db: Db, migrations: Migrations): Promise<M
 
 interface CommitHooks {
   before: (() => Promise<void>)[];
+  /** Run once no `before` work is left (work they register runs next): writes that others' work may add to. */
+  last: (() => Promise<void>)[];
   after: (() => void)[];
 }
 /** Transactions opened by inTransaction, while their callback runs: what to do just before and after commit. */
@@ -107,18 +109,18 @@ const commitHooks = new WeakMap<object, CommitHooks>();
 
 /**
  * Run fn in a transaction, or inside the one already open. A transaction opened here runs, after fn and before
- * COMMIT, the work registered with `beforeCommit` (in order, including work registered meanwhile), and after
- * COMMIT the callbacks registered with `afterCommit`. Nothing of either runs when fn throws (the transaction
- * rolls back).
+ * COMMIT, the work registered with `beforeCommit` (in order, including work registered meanwhile; work registered
+ * as `last` once no other is left), and after COMMIT the callbacks registered with `afterCommit`. Nothing of either
+ * runs when fn throws (the transaction rolls back).
  */
 export async function inTransaction<T>(db: Executor, fn: (tx: Tx) => Promise<T>): Promise<T> {
   if (db.isTransaction) return fn(db as Tx);
-  const hooks: CommitHooks = { before: [], after: [] };
+  const hooks: CommitHooks = { before: [], last: [], after: [] };
   const result = await (db as Db).transaction().execute(async (tx) => {
     commitHooks.set(tx, hooks);
     try {
       const value = await fn(tx);
-      for (let work = hooks.before.shift(); work; work = hooks.before.shift()) await work();
+      for (let work = hooks.before.shift() ?? hooks.last.shift(); work; work = hooks.before.shift() ?? hooks.last.shift()) await work();
       return value;
     } finally {
       commitHooks.delete(tx);
@@ -136,13 +138,14 @@ export async function inTransaction<T>(db: Executor, fn: (tx: Tx) => Promise<T>)
 
 /**
  * Work to run in `tx` just before it commits, so several writes of one kind made during a transaction can be sent
- * as one statement. Returns false, registering nothing, when `tx` is not a transaction opened by inTransaction
- * (whose callback is still running): the caller must then do the work at once.
+ * as one statement. `last`: after every other such work, including work registered while it runs (the job queue's
+ * insert, which the domain events' own write adds to). Returns false, registering nothing, when `tx` is not a
+ * transaction opened by inTransaction (whose callback is still running): the caller must then do the work at once.
  */
-export function beforeCommit(tx: Executor, work: () => Promise<void>): boolean {
+export function beforeCommit(tx: Executor, work: () => Promise<void>, opts: { last?: boolean } = {}): boolean {
   const hooks = commitHooks.get(tx);
   if (!hooks) return false;
-  hooks.before.push(work);
+  (opts.last ? hooks.last : hooks.before).push(work);
   return true;
 }
 

@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import type pg from 'pg';
 import { loadGraphileWorker, loadPg } from '../db/lazy-packages.js';
 import type { Logger, Job, Runner, TaskList, WorkerEvents, WorkerPool } from 'graphile-worker';
-import { afterCommit, type Executor } from '../db/index.js';
+import { afterCommit, beforeCommit, type Executor } from '../db/index.js';
 import type { DeadJob, EnqueueOptions, JobEvent, JobHandler, JobQueue, JobStats, NewJob } from './types.js';
 import { createSchedulesTable, enqueueDueSchedules, saveSchedule } from './postgres-schedules.js';
 import { createAddJobsQuietly, createAddKeyedJobsQuietly, createWorkersTable, forgetWorker, unlockAbandoned, writeHeartbeat } from './postgres-workers.js';
@@ -57,6 +57,16 @@ const DEFAULT_MAX_ATTEMPTS = 10;
  */
 function runAtOf(opts: EnqueueOptions): Date | null {
   return opts.runAt ?? (opts.delayMs !== undefined && opts.delayMs > 0 ? new Date(Date.now() + opts.delayMs) : null);
+}
+
+/** An unkeyed job as `_firebreak_add_jobs` takes it. */
+interface PlainJobRow {
+  name: string;
+  payload: string;
+  queue: string | null;
+  runAt: string | null;
+  maxAttempts: number;
+  priority: number;
 }
 
 export function createPostgresJobQueue(options: PostgresJobQueueOptions): JobQueue {
@@ -146,15 +156,16 @@ class PostgresJobQueue implements JobQueue {
   }
 
   /**
-   * Jobs without a key, in one statement. Inside a transaction opened by inTransaction they are inserted by
-   * `_firebreak_add_jobs` (graphile-worker's add_jobs without its NOTIFY) and the workers are told after COMMIT:
-   * a NOTIFY inside a writing transaction holds PostgreSQL's notification lock until the commit record is
-   * flushed, so every such commit in the cluster waits for the one before (no group commit). A wake-up lost to a
-   * crash right after COMMIT delays the jobs until the workers' next poll (pollIntervalMs), never loses them.
-   * Elsewhere graphile-worker's add_jobs (NOTIFY included). Jobs with a key likewise: inside such a transaction
-   * all of them in one statement (`_firebreak_add_keyed_jobs`, the rules of enqueue), elsewhere through enqueue one
-   * by one (50 people declaring at once in Slack write 50 keyed jobs in one transaction: one statement, not 100
-   * and a NOTIFY).
+   * Jobs without a key. Inside a transaction opened by inTransaction they are gathered and inserted just before
+   * COMMIT, every job the transaction added (its domain events' subscribers' included) by one `_firebreak_add_jobs`
+   * (graphile-worker's add_jobs without its NOTIFY), and the workers are told after COMMIT: a NOTIFY inside a writing
+   * transaction holds PostgreSQL's notification lock until the commit record is flushed, so every such commit in the
+   * cluster waits for the one before (no group commit). A wake-up lost to a crash right after COMMIT delays the jobs
+   * until the workers' next poll (pollIntervalMs), never loses them. The jobs exist exactly when the transaction
+   * commits, as before; an insert that fails fails the commit. Elsewhere graphile-worker's add_jobs (NOTIFY
+   * included), at once. Jobs with a key: inside such a transaction all of them in one statement
+   * (`_firebreak_add_keyed_jobs`, the rules of enqueue), elsewhere through enqueue one by one (50 people declaring
+   * at once in Slack write 50 keyed jobs in one transaction: one statement, not 100 and a NOTIFY).
    */
   async enqueueMany(jobs: NewJob[], executor?: Executor): Promise<void> {
     const keyed = jobs.filter((j) => j.opts?.jobKey !== undefined);
@@ -163,33 +174,59 @@ class PostgresJobQueue implements JobQueue {
       await this.setup();
       const exec = executor ?? this.kdb;
       const S = sql.raw(this.s);
-      const cols = {
-        names: plain.map((j) => j.name),
-        payloads: plain.map((j) => JSON.stringify(j.payload ?? null)),
-        queues: plain.map((j) => j.opts?.queue ?? null),
-        runAts: plain.map((j) => runAtOf(j.opts ?? {})?.toISOString() ?? null),
-        maxAttempts: plain.map((j) => this.maxAttemptsOf(j.name, j.opts ?? {})),
-        priorities: plain.map((j) => j.opts?.priority ?? 0),
-      };
+      const rows = plain.map((j) => ({
+        name: j.name,
+        payload: JSON.stringify(j.payload ?? null),
+        queue: j.opts?.queue ?? null,
+        runAt: runAtOf(j.opts ?? {})?.toISOString() ?? null,
+        maxAttempts: this.maxAttemptsOf(j.name, j.opts ?? {}),
+        priority: j.opts?.priority ?? 0,
+      }));
       // Only jobs due now are worth a wake-up: a delayed one (an escalation's safety net) is found by the poll
       // when it falls due, and waking workers for it would only send them looking while pages go out.
       const now = Date.now();
       const dueNow = plain.filter((j) => (runAtOf(j.opts ?? {})?.getTime() ?? 0) <= now).length;
-      const quiet = executor !== undefined && afterCommit(executor, () => dueNow > 0 && this.announce(dueNow));
-      if (quiet) {
-        await sql`select ${S}._firebreak_add_jobs(${cols.names}::text[], ${cols.payloads}::json[], ${cols.queues}::text[],
-          ${cols.runAts}::timestamptz[], ${cols.maxAttempts}::int[], ${cols.priorities}::int[])`.execute(exec);
-      } else {
+      if (executor === undefined || !this.addAtCommit(executor, rows, dueNow)) {
         await sql`select count(*) from ${S}.add_jobs(array(
             select (s.name, s.payload, s.queue, s.run_at, s.max_attempts::smallint, null, s.priority::smallint, null)::${S}.job_spec
-            from unnest(${cols.names}::text[], ${cols.payloads}::json[], ${cols.queues}::text[], ${cols.runAts}::timestamptz[],
-                        ${cols.maxAttempts}::int[], ${cols.priorities}::int[]) with ordinality as s(name, payload, queue, run_at, max_attempts, priority, ord)
+            from unnest(${rows.map((r) => r.name)}::text[], ${rows.map((r) => r.payload)}::json[], ${rows.map((r) => r.queue)}::text[],
+                        ${rows.map((r) => r.runAt)}::timestamptz[], ${rows.map((r) => r.maxAttempts)}::int[], ${rows.map((r) => r.priority)}::int[])
+                 with ordinality as s(name, payload, queue, run_at, max_attempts, priority, ord)
             order by s.ord))`.execute(exec);
       }
     }
     if (keyed.length > 0 && !(await this.addKeyedQuietly(keyed, executor))) {
       for (const j of keyed) await this.enqueue(j.name, j.payload, j.opts, executor);
     }
+  }
+
+  /** Unkeyed jobs gathered per transaction opened by inTransaction, until its last work before COMMIT inserts them. */
+  private readonly atCommit = new WeakMap<object, { rows: PlainJobRow[]; dueNow: number }>();
+
+  /** Adds the rows to `tx`'s insert before COMMIT (and its wake-up after); false when tx is not opened by inTransaction. */
+  private addAtCommit(tx: Executor, rows: PlainJobRow[], dueNow: number): boolean {
+    const gathered = this.atCommit.get(tx);
+    if (gathered) {
+      gathered.rows.push(...rows);
+      gathered.dueNow += dueNow;
+      return true;
+    }
+    const batch = { rows: [...rows], dueNow };
+    const S = sql.raw(this.s);
+    const queued = beforeCommit(
+      tx,
+      async () => {
+        this.atCommit.delete(tx);
+        const r = batch.rows;
+        await sql`select ${S}._firebreak_add_jobs(${r.map((x) => x.name)}::text[], ${r.map((x) => x.payload)}::json[], ${r.map((x) => x.queue)}::text[],
+          ${r.map((x) => x.runAt)}::timestamptz[], ${r.map((x) => x.maxAttempts)}::int[], ${r.map((x) => x.priority)}::int[])`.execute(tx);
+      },
+      { last: true },
+    );
+    if (!queued) return false;
+    this.atCommit.set(tx, batch);
+    afterCommit(tx, () => batch.dueNow > 0 && this.announce(batch.dueNow));
+    return true;
   }
 
   /** Keyed jobs in one statement inside a transaction opened by inTransaction (see enqueueMany); false elsewhere. */

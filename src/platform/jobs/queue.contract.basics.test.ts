@@ -1,7 +1,9 @@
 // The JobQueue contract, run against every adapter (queue.contract.harness.ts): running a job, job keys,
 // delays, the outbox and per-queue order.
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
 import { expect, it } from 'vitest';
-import { inTransaction } from '../db/index.js';
+import { beforeCommit, inTransaction, type Db } from '../db/index.js';
 import { describeContract, sleep, waitFor } from './queue.contract.harness.js';
 import type { JobEvent } from './types.js';
 
@@ -131,6 +133,31 @@ describeContract('basics', (t) => {
     expect(ran.filter((v) => v.startsWith('b'))).toEqual(['b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
     expect(ran.filter((v) => v.startsWith('keyed'))).toEqual(['keyed']);
     expect(await q.stats()).toEqual({ pending: 0, running: 0, dead: 0 });
+  });
+
+  it('jobs a transaction adds at several moments, also from work just before its commit, run in order once it commits (PostgreSQL: one insert)', async () => {
+    const q = queue({ concurrency: 2 });
+    const ran: string[] = [];
+    q.define<{ v: string }>('gathered', async (p) => void ran.push(p.v));
+    await q.start();
+    // On PostgreSQL the transaction runs on a connection of its own whose statements are counted.
+    const inserts: string[] = [];
+    const pool = q.kind === 'postgres' ? new pg.Pool({ connectionString: process.env.TEST_DATABASE_URL, max: 1 }) : null;
+    const db = pool ? (new Kysely<any>({ dialect: new PostgresDialect({ pool }), log: (e) => void (/add_jobs/.test(e.query.sql) && inserts.push(e.query.sql)) }) as unknown as Db) : t.env.db;
+    try {
+      await inTransaction(db, async (tx) => {
+        await q.enqueueMany([{ name: 'gathered', payload: { v: 'first' }, opts: { queue: 'one' } }], tx);
+        beforeCommit(tx, () => q.enqueue('gathered', { v: 'from the work before commit' }, { queue: 'one' }, tx));
+        await q.enqueue('gathered', { v: 'second' }, { queue: 'one' }, tx);
+        await q.enqueueMany([{ name: 'gathered', payload: { v: 'elsewhere' }, opts: { queue: 'two' } }], tx);
+      });
+      await waitFor('the committed jobs', () => ran.length === 4);
+      expect(ran.filter((v) => v !== 'elsewhere')).toEqual(['first', 'second', 'from the work before commit']);
+      expect(ran).toContain('elsewhere');
+      if (pool) expect(inserts).toHaveLength(1);
+    } finally {
+      await pool?.end();
+    }
   });
 
   it('enqueueMany in a transaction keeps the key rules of enqueue: a running job holds its key, a finished one frees it', async () => {
