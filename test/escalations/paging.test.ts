@@ -145,7 +145,7 @@ for (const backend of backends) {
     });
 
     if (backend === 'postgres') {
-      it('records an escalation to 10 targets in one short transaction: one statement for the targets, one for every job it adds, nothing read back', async () => {
+      it('records an escalation to 10 targets in one short transaction: one statement for the targets, one for every job it adds, nothing read back, the pages’ request budget taken meanwhile', async () => {
         const inc = await declare(s.owner, 'Everything is slow');
         const policies = s.policies.slice(0, 4).map((p) => p.id);
         const users = [...s.pd.state.users.values()].slice(20, 20 + 10 - policies.length).map((u) => u.id);
@@ -186,6 +186,12 @@ for (const backend of backends) {
         const names = addJobs[0]!.params[0] as string[];
         const pages = names.flatMap((n, i) => (n === 'pagerduty.escalation.page' ? [JSON.parse((addJobs[0]!.params[1] as string[])[i]!).targetId] : []));
         expect(pages.sort()).toEqual(r.body.escalation.targets.map((t: any) => t.id).sort());
+        // The pages' share of the request budget is taken while the escalation is recorded, so no trip to the
+        // shared budget row stands between the commit and the pages.
+        const commitAt = sent.indexOf(mine[mine.findIndex((x, i) => i > begin && x.sql === 'commit')]!);
+        const budgetAt = sent.findIndex((x, i) => i > sent.indexOf(mine[begin]!) - 1 && x.sql.includes('update pagerduty_request_budget'));
+        expect(budgetAt).toBeGreaterThan(-1);
+        expect(budgetAt).toBeLessThan(commitAt);
         const done = await waitForTargets(s.owner, r.body.escalation.id);
         const creates = createsByKey(s.pd);
         for (const t of done.targets) expect(creates.get(t.incident_key)).toHaveLength(1);

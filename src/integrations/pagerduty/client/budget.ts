@@ -21,6 +21,11 @@ export type RequestPriority = 'interactive' | 'background';
 export interface RequestBudget {
   /** Resolves when this request may go out. */
   acquire(priority: RequestPriority, signal?: AbortSignal): Promise<void>;
+  /**
+   * Takes `count` interactive tokens now for interactive calls this process is about to make (an escalation's
+   * pages, while the escalation is being recorded): those calls then take a token already taken.
+   */
+  takeAhead(count: number): void;
   /** What the server said after a response. */
   observe(info: { status: number; remaining: number | null; resetMs: number | null }): void;
 }
@@ -38,6 +43,13 @@ interface Waiter {
   signal?: AbortSignal;
   onAbort?: () => void;
 }
+
+/**
+ * How long a token taken ahead waits for its call. One not used by then is forgotten: it stays spent (never given back
+ * to the bucket), so the budget only ever errs on the side of fewer requests, and a call is at most this late after
+ * its token was debited.
+ */
+export const TAKEN_AHEAD_TTL_MS = 2000;
 
 /** `granted`: tokens debited (at least 1, at most the `max` asked for). */
 type TakeResult = { ok: true; granted: number } | { ok: false; waitMs: number };
@@ -67,7 +79,30 @@ abstract class QueuedBudget implements RequestBudget {
   protected abstract take(need: number, max: number): Promise<TakeResult>;
   protected abstract pauseAll(untilMs: number): void;
 
+  /** Interactive tokens taken ahead (`takeAhead`), oldest first. */
+  private takenAhead: { until: number; taken: Promise<boolean> }[] = [];
+
+  takeAhead(count: number): void {
+    const until = Date.now() + TAKEN_AHEAD_TTL_MS;
+    for (let i = 0; i < count; i++) {
+      // false when the store failed: the call that finds it takes its own token.
+      this.takenAhead.push({ until, taken: this.wait('interactive').then(() => true, () => false) });
+    }
+  }
+
   acquire(priority: RequestPriority, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (priority === 'interactive' && this.takenAhead.length > 0) {
+      const now = Date.now();
+      while (this.takenAhead.length > 0 && this.takenAhead[0]!.until < now) this.takenAhead.shift();
+      const ahead = this.takenAhead.shift();
+      if (ahead) return ahead.taken.then((ok) => (ok ? undefined : this.wait(priority, signal)));
+    }
+    return this.wait(priority, signal);
+  }
+
+  /** Queues for a token of the bucket. */
+  private wait(priority: RequestPriority, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
       const w: Waiter = { prio: priority === 'interactive' ? 0 : 1, seq: this.seq++, resolve, reject, signal };

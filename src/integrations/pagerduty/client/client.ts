@@ -134,6 +134,11 @@ export class PagerDutyClient {
     this.onRequest = opts.onRequest;
   }
 
+  /** Takes the budget's tokens for `count` interactive requests about to be made (RequestBudget.takeAhead). */
+  takeAhead(count: number): void {
+    if (count > 0) this.budget.takeAhead(count);
+  }
+
   /** Keeps the key out of logs and error reports that print the client. */
   toJSON() {
     return { baseUrl: this.baseUrl };

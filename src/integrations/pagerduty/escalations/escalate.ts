@@ -208,6 +208,10 @@ export class EscalateUseCase {
       planned.push(...inGroup.map((t) => ({ ...t, account, from: fromHere })));
     }
 
+    // The pages of this account's targets take their share of the request budget while the escalation is recorded
+    // (on PostgreSQL a trip to the shared row), so they leave as soon as it commits. Unused if recording fails.
+    if (connected) connected.client.takeAhead(planned.filter((p) => !p.error && p.account === connected.account).length);
+
     const escalationId = newId();
     const now = nowIso();
     let targetIds: string[] = [];
