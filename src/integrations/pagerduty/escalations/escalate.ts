@@ -80,8 +80,8 @@ export class EscalateUseCase {
     const userIds = [...new Set(input.userIds ?? [])];
     const emails = [...new Set((input.emails ?? []).map((x) => x.trim()).filter(Boolean))];
     const newIncidents = input.mode !== 'add_responders';
-    // Every lookup starts at once (on PostgreSQL each is a round trip or a chain of them; the services of each
-    // policy are the longest chain), and their answers are checked below in a fixed order, so the error a request
+    // Every lookup starts at once (on PostgreSQL each is a round trip or a chain of them; the requester's PagerDuty
+    // user, found by email after their Firebreak user, is the longest chain), and their answers are checked below in a fixed order, so the error a request
     // gets does not depend on which lookup answered first. A lookup a failed check makes useless only costs a read.
     const incidentP = settle(this.deps.incidents.getIncidentHeader(input.incident));
     const settingsP = settle(this.deps.settings.get());
