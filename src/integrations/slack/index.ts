@@ -108,10 +108,6 @@ export function setupSlack(deps: SlackDeps, opts: SlackSetupOptions = {}): Slack
   const logger = deps.logger.child({ module: 'slack' });
   const connection = new SlackConnection(deps.config.slack, deps.connections, logger, { maxRateLimitWaitSec: opts.maxRateLimitWaitSec });
   const receiver = new FastifySlackReceiver({ db: deps.database.db, sharedReplayCheck: deps.database.dialect === 'postgres', signingSecret: async () => (await connection.credentials())?.signingSecret ?? null, logger });
-  // Slack wants every request answered within 3 s: the job workers are woken for new jobs once the requests already
-  // received are acknowledged (at most 250 ms later), so 50 declarations submitted at once are not acked behind the
-  // workers fetching the first ones' jobs. Slack's jobs themselves also start only then (jobs.ts).
-  deps.jobs.wakeAfter(() => receiver.afterPendingAcks());
   const workflows: WorkflowsRef = { port: opts.workflows };
   const ctx: SlackContext = {
     db: deps.database.db,

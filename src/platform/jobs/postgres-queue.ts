@@ -251,11 +251,6 @@ class PostgresJobQueue implements JobQueue {
 
   private announcing: Promise<void> | null = null;
   private toAnnounce = 0;
-  private readonly wakeGates: (() => Promise<void>)[] = [];
-
-  wakeAfter(gate: () => Promise<void>): void {
-    this.wakeGates.push(gate);
-  }
 
   /**
    * After a commit that added `count` jobs quietly: graphile-worker's own wake-up (every process's pool LISTENs on
@@ -266,8 +261,6 @@ class PostgresJobQueue implements JobQueue {
     if (this.announcing) return;
     this.announcing = (async () => {
       while (this.toAnnounce > 0) {
-        // Commits made while the gates hold are announced together once they open.
-        await Promise.all(this.wakeGates.map((gate) => gate().catch(() => {})));
         const n = this.toAnnounce;
         this.toAnnounce = 0;
         try {

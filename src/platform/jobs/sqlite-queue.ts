@@ -156,23 +156,7 @@ class SqliteJobQueue implements JobQueue {
       .onConflict((oc) => oc.doNothing())
       .execute();
     // Inside a transaction the row is not visible until commit; the regular poll picks it up then.
-    this.wakeWhenOpen();
-  }
-
-  private readonly wakeGates: (() => Promise<void>)[] = [];
-  private waking: Promise<void> | null = null;
-
-  wakeAfter(gate: () => Promise<void>): void {
-    this.wakeGates.push(gate);
-  }
-
-  /** The runner's wake-up for a new job, once the gates open (one wait at a time; jobs added meanwhile share it). */
-  private wakeWhenOpen(): void {
-    if (this.wakeGates.length === 0) return this.wake();
-    this.waking ??= Promise.all(this.wakeGates.map((gate) => gate().catch(() => {}))).then(() => {
-      this.waking = null;
-      this.wake();
-    });
+    this.wake();
   }
 
   async schedule(scheduleName: string, task: string, intervalMs: number, payload?: unknown): Promise<void> {

@@ -89,12 +89,6 @@ export interface JobQueue {
   drain(timeoutMs?: number): Promise<void>;
   /** Observe completions and failures (metrics, logs). */
   onEvent(listener: (e: JobEvent) => void): void;
-  /**
-   * The workers' wake-up for new jobs waits for `gate` (Slack: until the requests received are acknowledged, at most
-   * 250 ms), so fetching and starting jobs does not compete with requests that have a deadline. Only the wake-up
-   * waits: the jobs are stored, and the workers' poll finds them regardless.
-   */
-  wakeAfter(gate: () => Promise<void>): void;
 }
 
 /** Backoff after attempt n (1-based): exponential, capped. Both adapters follow it where they can. */
