@@ -179,6 +179,8 @@ for (const backend of backends) {
         expect(tx.length, tx.join('\n')).toBeLessThanOrEqual(8);
         expect(tx.filter((q) => q.startsWith('insert into "pagerduty_escalation_targets"'))).toHaveLength(1);
         expect(tx.filter((q) => q.startsWith('select') && q.includes('pagerduty_escalation'))).toEqual([]);
+        // The requester is the session's user, read with the session: their name and email are not read again.
+        expect(sent.filter((x) => x.sql.includes('from "users"') && !x.sql.includes('from "sessions"')).map((x) => x.sql)).toEqual([]);
         // The ten paging jobs are all there, one per target, in that one statement.
         const addJobs = mine.slice(begin).filter((x) => x.sql.includes('add_jobs('));
         expect(addJobs[0]!.sql === tx.find((q) => q.includes('add_jobs('))).toBe(true);

@@ -100,6 +100,7 @@ for (const backend of backends) {
       expect(submit.body).toBeFalsy();
       const escalation = await waitFor('the escalation', async () => (await s.owner.get(`/api/v1/incidents/${incidentRef}/escalations`)).body.escalations[0]);
       expect(escalation.targets.map((t: any) => t.name).sort()).toEqual([s.policies[0]!.name, s.policies[1]!.name, direct.name, colleagueInPd.name].sort());
+      expect(escalation.requester).toMatchObject({ kind: 'user', name: 'Alice Ops' });
       const message = await waitFor('the status message with every target paged', async () =>
         emu.messagesIn(channel.id).find((m) => m.botId && m.text.includes('is paging through PagerDuty') && (blocksText(m).match(/Paged /g) ?? []).length === 4),
       );

@@ -94,7 +94,7 @@ export class EscalateUseCase {
       emails: settle(Promise.all(emails.map((e) => directory.userByEmail(e)))),
       priority: settle(input.priorityId ? directory.entry(TYPE.priorities, input.priorityId) : Promise.resolve(null)),
       settings: settingsP,
-      requester: settle(this.requester(actor, settingsP)),
+      requester: settle(this.requester(actor, input.requester, settingsP)),
       // New incidents only: the services each policy can be paged through, and those linked to the incident.
       services: settle(newIncidents ? Promise.all(policyIds.map((id) => directory.servicesUsingPolicy(id))) : Promise.resolve([])),
       linked: settle(
@@ -173,7 +173,7 @@ export class EscalateUseCase {
         if (!bot) throw new ConflictError('pagerduty_not_connected', `The PagerDuty account of PagerDuty incident ${pdIncident.number !== null ? `#${pdIncident.number}` : pdIncident.id} is not connected any more.`);
         fromHere = { email: bot.email, id: bot.id };
         if (actor.kind === 'user' && actor.userId && !settings.alwaysUseBot) {
-          const match = await directory.userByEmail((await this.deps.users.get(actor.userId)).email, account);
+          const match = requester.email ? await directory.userByEmail(requester.email, account) : null;
           if (match?.email) fromHere = { email: match.email, id: splitPdKey(match.id).id };
         }
       }
@@ -195,7 +195,7 @@ export class EscalateUseCase {
         if (!bot) throw new ConflictError('pagerduty_not_connected', `The PagerDuty account of ${[...policies.filter((p) => accountOf(p.id) === account).map((p) => p.name), ...[...people].filter(([id]) => accountOf(id) === account).map(([, n]) => n)].join(', ')} is not connected any more.`);
         fromHere = bot.email;
         if (actor.kind === 'user' && actor.userId && !settings.alwaysUseBot) {
-          const match = await directory.userByEmail((await this.deps.users.get(actor.userId)).email, account);
+          const match = requester.email ? await directory.userByEmail(requester.email, account) : null;
           if (match?.email) fromHere = match.email;
         }
       }
@@ -317,14 +317,18 @@ export class EscalateUseCase {
    * Who asks, by name, and (a person) their PagerDuty user by email, whom PagerDuty is told the pages are from
    * unless the settings say always the bot. A workflow is named by its workflow and pages as the bot.
    */
-  private async requester(actor: Actor, settings: Promise<Settled<{ alwaysUseBot: boolean }>>): Promise<{ name: string; match: { id: string; email: string } | null }> {
-    if (actor.kind === 'workflow') return { name: await workflowName(this.deps.db, actor.ref ?? null), match: null };
-    if (actor.kind !== 'user' || !actor.userId) return { name: actor.ref ?? actor.kind, match: null };
-    const u = await this.deps.users.get(actor.userId);
+  private async requester(
+    actor: Actor,
+    known: EscalateInput['requester'],
+    settings: Promise<Settled<{ alwaysUseBot: boolean }>>,
+  ): Promise<{ name: string; email: string | null; match: { id: string; email: string } | null }> {
+    if (actor.kind === 'workflow') return { name: await workflowName(this.deps.db, actor.ref ?? null), email: null, match: null };
+    if (actor.kind !== 'user' || !actor.userId) return { name: actor.ref ?? actor.kind, email: null, match: null };
+    const u = known?.id === actor.userId ? known : await this.deps.users.get(actor.userId);
     const s = await settings;
-    if (s.ok && s.value.alwaysUseBot) return { name: u.name, match: null };
+    if (s.ok && s.value.alwaysUseBot) return { name: u.name, email: u.email, match: null };
     const match = await this.deps.directory.userByEmail(u.email);
-    return { name: u.name, match: match?.email ? { id: match.id, email: match.email } : null };
+    return { name: u.name, email: u.email, match: match?.email ? { id: match.id, email: match.email } : null };
   }
 
   /** The add-responders mode: the escalation and its request recorded with the send job in one transaction. */

@@ -100,6 +100,11 @@ export interface EscalateInput {
   mode?: EscalationMode;
   /** add_responders: which linked PagerDuty incident (needed only when more than one is unresolved). */
   pagerdutyIncidentId?: string | null;
+  /**
+   * The person asking (the actor's user), as the caller has just read them (the session's user, the Slack person):
+   * their name and email are then not read again. Ignored unless its id is the actor's.
+   */
+  requester?: { id: string; name: string; email: string };
 }
 
 /** A PagerDuty incident linked to a Firebreak incident, as escalations need it (given by links, which own them). */

@@ -171,6 +171,7 @@ export function registerEscalationRoutes(
           source: p.kind === 'api_key' ? 'api' : 'web',
           mode: b.mode,
           pagerdutyIncidentId: b.pagerduty_incident_id ?? null,
+          requester: p.kind === 'session' ? { id: p.user.id, name: p.user.name, email: p.user.email } : undefined,
         },
         actorOf(p),
       );

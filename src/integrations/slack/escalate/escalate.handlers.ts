@@ -140,6 +140,7 @@ export function registerEscalate(bolt: BoltApp, ctx: SlackContext, port: Escalat
             slackChannelId: meta.channelId ?? null,
             mode: form.mode,
             pagerdutyIncidentId: form.pagerdutyIncidentId,
+            requester: { id: user.id, name: user.name, email: user.email },
           },
           actorFor(user),
         );

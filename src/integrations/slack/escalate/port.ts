@@ -61,6 +61,8 @@ export interface EscalationRequest {
   slackChannelId?: string | null;
   mode?: 'new_incidents' | 'add_responders';
   pagerdutyIncidentId?: string | null;
+  /** The person asking as just read (their Firebreak user), so the provider need not read them again. */
+  requester?: { id: string; name: string; email: string };
 }
 
 export interface EscalationPort {
