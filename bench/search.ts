@@ -26,7 +26,8 @@ import { buildFirebreak, type Firebreak } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/platform/logger.js';
 import { newId } from '../src/platform/ids.js';
-import { createTriggers, dropTriggers, reindexAll } from '../src/platform/db/migrations/0024_search.js';
+import { reindexAll } from '../src/platform/db/migrations/0024_search.js';
+import { createTriggers, dropTriggers } from '../src/platform/db/migrations/0032_search_skip_declaration.js';
 import { report, shortRun } from './report.js';
 
 const { values } = parseArgs({

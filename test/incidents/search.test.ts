@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addTimelineItem } from '../../src/incidents/timeline.js';
 import { migrations } from '../../src/migrations.js';
@@ -129,6 +130,33 @@ describe.each(backends)('incident search on %s', (backend) => {
     // Viewers read search results too; without a session, 401.
     expect((await viewer.get('/api/v1/incidents?q=checkout')).status).toBe(200);
     expect((await fetch(`${fb.baseUrl}/api/v1/incidents?q=checkout`)).status).toBe(401);
+  });
+
+  it('does not re-index an incident for its declaration item (it adds nothing to the document); any other item re-indexes it', async () => {
+    // How many times the incident is re-indexed while one item is added: on PostgreSQL the calls of the refresh
+    // function in this transaction (track_functions), on SQLite the rows the insert changed, its triggers' included.
+    const db = fb.app.database.db;
+    const rollback = new Error('rollback');
+    const counted: number[] = [];
+    await inTransaction(db, async (tx) => {
+      if (backend === 'postgres') await sql`set local track_functions = 'pl'`.execute(tx);
+      const reindexes = async () =>
+        backend === 'postgres'
+          ? Number((await sql<{ n: number }>`select coalesce(pg_stat_get_xact_function_calls('firebreak_search_refresh'::regproc), 0) as n`.execute(tx)).rows[0]!.n)
+          : Number((await sql<{ n: number }>`select total_changes() as n`.execute(tx)).rows[0]!.n);
+      for (const kind of ['incident_declared', 'note_added']) {
+        const before = await reindexes();
+        const now = nowIso();
+        await sql`insert into timeline_items (id, incident_id, kind, occurred_at, created_at, actor_kind, payload) values (${newId()}, ${inc.replica!.id}, ${kind}, ${now}, ${now}, 'system', ${JSON.stringify({ text: 'quarantined shard' })})`.execute(tx);
+        // SQLite: the item's own row is one change; a re-index adds the document's delete and insert.
+        counted.push((await reindexes()) - before - (backend === 'postgres' ? 0 : 1));
+      }
+      throw rollback;
+    }).catch((err: unknown) => {
+      if (err !== rollback) throw err;
+    });
+    expect(counted[0]).toBe(0);
+    expect(counted[1]).toBeGreaterThan(0);
   });
 
   it('follows renames, summary edits and new notes in the same transaction as the change', async () => {

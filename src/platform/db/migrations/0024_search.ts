@@ -42,7 +42,7 @@ export async function down(db: Kysely<any>): Promise<void> {
 const sqliteTimelineText = `concat_ws(' ', ${TIMELINE_FIELDS.map((f) => `CASE WHEN json_type(t.payload, '$.${f}') = 'text' THEN json_extract(t.payload, '$.${f}') END`).join(', ')})`;
 
 /** The statements that re-index one incident, given an expression for its id. */
-function sqliteRefresh(incidentId: string): string {
+export function sqliteRefresh(incidentId: string): string {
   return `
     DELETE FROM incident_search WHERE rowid = (SELECT number FROM incidents WHERE id = ${incidentId});
     INSERT INTO incident_search(rowid, name, summary, updates, notes, timeline)

@@ -12,12 +12,13 @@ import * as m0023 from './0023_write_ups.js';
 import * as m0024 from './0024_search.js';
 import * as m0025 from './0025_search_filters.js';
 import * as m0031 from './0031_custom_fields_version.js';
+import * as m0032 from './0032_search_skip_declaration.js';
 
 // The core's migrations: people, incidents, timeline, events, audit, settings, the SQLite job tables, integration
 // connections, the generic catalog (0006 creates only catalog tables, whatever its name says), incident custom
 // fields (0011), the live feed's changes (0013), workflows (0017), running the incident: roles, updates, follow-ups,
 // timestamps (0020), post-incident write-ups (0023), full-text search over incidents (0024) and the list's filters
-// beside the search documents on PostgreSQL (0025), the custom field definitions' version (0031). Integrations list
+// beside the search documents on PostgreSQL (0025), the custom field definitions' version (0031), the declaration item left out of search's re-indexing (0032). Integrations list
 // theirs in their own `migrations/` folder; src/migrations.ts merges every list
 // into the one ordered list.
 // Names are what databases record as applied: never rename one, never edit one that has shipped.
@@ -35,4 +36,5 @@ export const coreMigrations: Migrations = {
   '0024_search': m0024,
   '0025_search_filters': m0025,
   '0031_custom_fields_version': m0031,
+  '0032_search_skip_declaration': m0032,
 };
