@@ -3,7 +3,7 @@
 // Firebreak code is on the stack, by package / Node internals / V8 (GC, program). Times in the window are
 // CLOCK_MONOTONIC microseconds (process.hrtime), which V8's profile timestamps also use, so a window measured
 // in another process (the benchmark's relay) lines up with the profile.
-// Used by bench/slack-declare.ts --profile; standalone: tsx bench/cpuprofile-summary.ts FILE [fromUs toUs]
+// Used by bench/slack-declare.ts and bench/escalate.ts --profile; standalone: tsx bench/cpuprofile-summary.ts FILE [fromUs toUs]
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -86,9 +86,10 @@ export function summarize(file: string, fromUs = -Infinity, toUs = Infinity): Wi
   return { windowMs: Number.isFinite(first) ? (last - first) / 1000 : 0, busyMs: busy, idleMs: idle, groups };
 }
 
-export function printSummary(title: string, s: WindowSummary, top = 25, per = 1): void {
-  console.log(`  ${title}: window ${Math.round(s.windowMs)} ms, Firebreak busy ${Math.round(s.busyMs)} ms, idle ${Math.round(s.idleMs)} ms${per > 1 ? `  (per declaration: busy ${(s.busyMs / per).toFixed(2)} ms)` : ''}`);
-  for (const g of s.groups.slice(0, top)) console.log(`    ${g.ms.toFixed(1).padStart(7)} ms  ${per > 1 ? `${(g.ms / per).toFixed(2).padStart(5)}/decl  ` : ''}${g.name}`);
+/** `per`: how many operations the window holds (declarations, escalations), to show each group's share of one. */
+export function printSummary(title: string, s: WindowSummary, top = 25, per = 1, unit = 'declaration'): void {
+  console.log(`  ${title}: window ${Math.round(s.windowMs)} ms, Firebreak busy ${Math.round(s.busyMs)} ms, idle ${Math.round(s.idleMs)} ms${per > 1 ? `  (per ${unit}: busy ${(s.busyMs / per).toFixed(2)} ms)` : ''}`);
+  for (const g of s.groups.slice(0, top)) console.log(`    ${g.ms.toFixed(1).padStart(7)} ms  ${per > 1 ? `${(g.ms / per).toFixed(2).padStart(5)} each  ` : ''}${g.name}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -4,19 +4,23 @@
 // PagerDuty round trip, the time from submitting the escalation until all 10 PagerDuty incidents exist in the
 // emulator, and the ratio (target: under 1.5 round trips, since the targets are paged side by side as soon as the
 // escalation is recorded). BENCH_SHORT=1: 3 runs.
-// Run: npm run bench:escalate [-- --runs 7 --latency 50 --db sqlite|postgres --trace [--statements]]
+// Run: npm run bench:escalate [-- --runs 7 --latency 50 --db sqlite|postgres --trace [--statements] --profile DIR]
 //   --trace  also say where the time goes, per run (bench/pg-trace-probe.mjs preloaded into Firebreak): Firebreak's
 //            CPU per escalation (with its jobs) and, on PostgreSQL, the statements before, in and after the
 //            escalation's transaction, and when it began and committed, when the first and last POST /incidents
 //            reached PagerDuty, and when all 10 incidents existed, each in ms after the submit.
 //            --statements lists the last run's statements until all were paged.
+//   --profile DIR  write Firebreak's CPU profile (node --cpu-prof) to DIR and say where its CPU went from each submit
+//            until that escalation's last page left, all runs together (busy near the window means the pages wait for
+//            Firebreak's CPU; idle, for PostgreSQL or the machine)
 //   (postgres: TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test; a fresh database is made and dropped)
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startPagerDutyEmulator } from '../emulators/pagerduty/index.js';
 import { freshPostgresDatabase, signInWithLink, type Client } from '../test/helpers.js';
+import { printSummary, summarize } from './cpuprofile-summary.js';
 import { startFirebreakProcess } from './firebreak-process.js';
 import { report, shortRun } from './report.js';
 
@@ -29,6 +33,7 @@ const RUNS = Number(arg('runs', shortRun ? '3' : '7'));
 const LATENCY = Number(arg('latency', '50'));
 const DB = arg('db', 'sqlite') as 'sqlite' | 'postgres';
 const TRACE = args.includes('--trace');
+const PROFILE_DIR = args.includes('--profile') ? resolve(arg('profile', '')) : undefined;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
@@ -51,8 +56,13 @@ async function main() {
   const traceFile = join(dataDir, 'trace.json');
   const fb = await startFirebreakProcess(
     { DATA_DIR: dataDir, ...(pg ? { DATABASE_URL: pg.url, FIREBREAK_MASTER_KEY: randomBytes(32).toString('base64') } : {}), ...(TRACE ? { BENCH_TRACE_FILE: traceFile } : {}) },
-    TRACE ? { preload: [new URL('./pg-trace-probe.mjs', import.meta.url).href] } : {},
+    {
+      ...(TRACE ? { preload: [new URL('./pg-trace-probe.mjs', import.meta.url).href] } : {}),
+      ...(PROFILE_DIR ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-interval', '100'] } : {}),
+    },
   );
+  // --profile: each run's window from the submit until the last page left, in CLOCK_MONOTONIC µs (the profile's clock).
+  const windows: { fromUs: number; toUs: number }[] = [];
   const readTrace = async (): Promise<Trace> => {
     rmSync(traceFile, { force: true });
     fb.child.kill('SIGUSR2');
@@ -102,6 +112,7 @@ async function main() {
       if (TRACE) await readTrace(); // start the trace here
       const t0 = performance.now();
       const epoch0 = performance.timeOrigin + t0;
+      const us0 = Number(process.hrtime.bigint() / 1000n);
       const r = await owner.post(`/api/v1/incidents/${inc.id}/escalations`, { escalation_policy_ids: policies, user_ids: users.map((u) => u.id), message: 'Benchmark escalation' });
       acks.push(performance.now() - t0);
       if (r.status !== 201) throw new Error(`escalate: ${r.status} ${JSON.stringify(r.body)}`);
@@ -117,6 +128,7 @@ async function main() {
       await sleep(2500); // let the (delayed) jobs find nothing left to do before the next run
       const posts = pd.requestLog().filter((e) => e.method === 'POST' && e.path === '/incidents');
       creates += posts.length;
+      if (PROFILE_DIR) windows.push({ fromUs: us0, toUs: us0 + (Math.max(...posts.map((p) => Date.parse(p.at))) - epoch0) * 1000 });
       if (TRACE) {
         const trace = await readTrace();
         traces.push(describeRun(trace, epoch0, { ack: acks.at(-1)!, all: totals.at(-1)!, posts: posts.map((p) => Date.parse(p.at) - epoch0), targets: keys.size }));
@@ -138,10 +150,25 @@ async function main() {
     }
     const ratio = median(totals) / rtt;
     report({ bench: 'escalate', figure: `escalate to 10 targets, ${DB}, all paged (median of ${RUNS})`, value: ratio, unit: '× one round trip', target: '< 1.5×', met: ratio < 1.5 && creates === RUNS * 10, limit: `one PagerDuty round trip, ${rtt.toFixed(1)} ms; the same 10 pages from a bare client ${(floor / rtt).toFixed(2)}×` });
+    if (PROFILE_DIR) {
+      fb.child.kill('SIGTERM');
+      await new Promise((r) => (fb.child.exitCode !== null ? r(null) : fb.child.once('exit', r)));
+      const file = readdirSync(PROFILE_DIR)
+        .filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${fb.child.pid}.0.`)) // the main thread
+        .map((f) => join(PROFILE_DIR, f))[0]!;
+      const sums = windows.map((w) => summarize(file, w.fromUs, w.toUs));
+      const groups = new Map<string, number>();
+      for (const s of sums) for (const g of s.groups) groups.set(g.name, (groups.get(g.name) ?? 0) + g.ms);
+      const total = (k: 'windowMs' | 'busyMs' | 'idleMs') => sums.reduce((a, s) => a + s[k], 0);
+      console.log(`Firebreak CPU profile ${file}:`);
+      printSummary(`from each submit until its last page left, ${windows.length} runs together`, { windowMs: total('windowMs'), busyMs: total('busyMs'), idleMs: total('idleMs'), groups: [...groups].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms) }, 30, windows.length, 'escalation');
+    }
   } finally {
     pd.faults.clear();
-    fb.child.kill('SIGTERM');
-    await new Promise((r) => fb.child.once('exit', r));
+    if (fb.child.exitCode === null) {
+      fb.child.kill('SIGTERM');
+      await new Promise((r) => fb.child.once('exit', r));
+    }
     await pd.stop();
     rmSync(dataDir, { recursive: true, force: true });
     await pg?.drop();
