@@ -18,9 +18,15 @@ async function escalateToPerson(s: EscSetup, userIndex: number) {
   return { inc, user, escalationId: r.body.escalation.id as string, pdId };
 }
 
-/** Both cards, read as the page reads them: the escalation target's status and the link's. */
+/**
+ * Both cards, through the API the page reads them from: the escalation target's status, then the link's. One after
+ * the other, in that order: whatever change the target read saw had committed before the link read began, so a
+ * status the link does not share yet means the copy was not in the target's transaction. (Read side by side, a
+ * change committing between the two reads showed the link a moment behind: a race of the test, not of the cards.)
+ */
 async function cards(s: EscSetup, incidentId: string) {
-  const [e, l] = await Promise.all([s.owner.get(`/api/v1/incidents/${incidentId}/escalations`), s.owner.get(`/api/v1/incidents/${incidentId}/pagerduty_incidents`)]);
+  const e = await s.owner.get(`/api/v1/incidents/${incidentId}/escalations`);
+  const l = await s.owner.get(`/api/v1/incidents/${incidentId}/pagerduty_incidents`);
   return { target: e.body.escalations[0].targets[0], link: l.body.pagerduty_incidents[0] };
 }
 
